@@ -1,0 +1,51 @@
+"""The Typer application: command groups joined here; `crm` alone opens the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmtui import __version__
+from crmtui.commands import db as db_commands
+from crmtui.commands.common import DbOption, db_path
+
+app = typer.Typer(
+    name="crm",
+    help="crmtui: a terminal sales workstation. Run `crm` alone to open the app.",
+    no_args_is_help=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db_commands.app, name="db")
+# Command groups register below (one line each).
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: DbOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """crmtui: a terminal sales workstation. Run `crm` alone to open the app."""
+    ctx.obj = {"db": db}
+    if ctx.invoked_subcommand is None:
+        tui(ctx, db)
+
+
+@app.command()
+def tui(ctx: typer.Context, db: DbOption = None) -> None:
+    """Open the full-screen app."""
+    from crmtui.app import make_app
+
+    path: Path = db_path(ctx, db)
+    make_app(db_path=path).run()

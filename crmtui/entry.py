@@ -1,0 +1,42 @@
+"""The `crm` console script: routes shell lookups to the fast path, the rest to Typer.
+
+`crm find` and `crm who` must answer in little more than Python's own start-up
+(TARGETS.md), so they are parsed with argparse and answered with sqlite3 and
+rapidfuzz alone; importing Typer runs pydantic and costs more than the whole
+lookup. Everything else, `--help` included, goes through the Typer app.
+"""
+
+from __future__ import annotations
+
+import sys
+
+FAST_COMMANDS = frozenset({"find", "who"})
+
+
+def _split_global_db(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Separate a leading `--db PATH` (global option) from the command words."""
+    head: list[str] = []
+    rest = list(argv)
+    while rest:
+        if rest[0] == "--db" and len(rest) > 1:
+            head += rest[:2]
+            rest = rest[2:]
+        elif rest[0].startswith("--db="):
+            head.append(rest.pop(0))
+        else:
+            break
+    return head, rest
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the crm command line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    head, rest = _split_global_db(argv)
+    wants_help = any(a in ("-h", "--help") for a in rest)
+    if rest and rest[0] in FAST_COMMANDS and not wants_help:
+        from crmtui.fastcli import run
+
+        sys.exit(run(rest + head))
+    from crmtui.cli import app
+
+    app(args=argv, prog_name="crm")

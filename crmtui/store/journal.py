@@ -1,0 +1,144 @@
+"""The write transaction: rows and their journal operations, committed together.
+
+`WriteTx` is the only way the services change tables. Each create, field change
+and delete becomes one journal operation stamped with the device id and a hybrid
+logical clock reading, in the same SQLite transaction as the row itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from crmtui.store.hlc import HLC, tick
+from crmtui.store.ids import uuid7
+from crmtui.store.models import ENTITIES, JournalOp
+from crmtui.store.types import format_timestamp, utcnow
+
+# Bookkeeping columns that every replica derives itself; never journaled.
+UNJOURNALED = frozenset({"id", "updated_at"})
+_TABLE_TO_ENTITY = {cls.__tablename__: name for name, cls in ENTITIES.items()}  # type: ignore[attr-defined]
+
+
+def encode_value(value: Any) -> str:
+    """Serialise a field value for the journal (JSON; timestamps as UTC text)."""
+    if isinstance(value, datetime):
+        return json.dumps(format_timestamp(value))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def entity_name(obj: SQLModel) -> str:
+    """The journal's name for a table row's entity."""
+    return _TABLE_TO_ENTITY[type(obj).__tablename__]  # type: ignore[attr-defined]
+
+
+class WriteTx:
+    """One unit of work: a SQLModel session inside `BEGIN IMMEDIATE`, plus the journal."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.tx_id = uuid7()
+        self.now = utcnow()
+        self._device_id: str | None = None
+        self._clock: HLC | None = None
+        self._ops: list[JournalOp] = []
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The raw sqlite3 connection of this transaction (for the search index)."""
+        return self.session.connection().connection.driver_connection  # type: ignore[return-value]
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO local_meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def device_id(self) -> str:
+        """This database's device id, made on the first write."""
+        if self._device_id is None:
+            self._device_id = self._meta("device_id")
+            if self._device_id is None:
+                self._device_id = uuid7()
+                self._set_meta("device_id", self._device_id)
+        return self._device_id
+
+    def _next_hlc(self) -> str:
+        if self._clock is None:
+            last = self._meta("hlc")
+            self._clock = HLC.decode(last) if last else None
+        self._clock = tick(self._clock, time.time_ns() // 1_000_000)
+        return self._clock.encode()
+
+    def _op(self, entity: str, row_id: str, op: str, field: str | None, value: Any) -> None:
+        self._ops.append(
+            JournalOp(
+                tx_id=self.tx_id,
+                hlc=self._next_hlc(),
+                device_id=self.device_id,
+                entity=entity,
+                row_id=row_id,
+                op=op,
+                field=field,
+                value=None if op != "set" else encode_value(value),
+                created_at=self.now,
+            )
+        )
+
+    def add(self, obj: SQLModel) -> SQLModel:
+        """Insert a new row and journal its creation and each field it sets."""
+        entity = entity_name(obj)
+        row_id = obj.id  # type: ignore[attr-defined]
+        self.session.add(obj)
+        self._op(entity, row_id, "create", None, None)
+        for name, value in obj.model_dump().items():
+            if name not in UNJOURNALED and value is not None and value != []:
+                self._op(entity, row_id, "set", name, value)
+        return obj
+
+    def update(self, obj: SQLModel, changes: Mapping[str, Any]) -> list[str]:
+        """Apply field changes to a row; journal and return the fields that changed."""
+        entity = entity_name(obj)
+        changed: list[str] = []
+        for name, value in changes.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                self._op(entity, obj.id, "set", name, value)  # type: ignore[attr-defined]
+                changed.append(name)
+        if changed and hasattr(obj, "updated_at"):
+            obj.updated_at = self.now  # type: ignore[attr-defined]
+        if changed:
+            self.session.add(obj)
+        return changed
+
+    def delete(self, obj: SQLModel) -> None:
+        """Tombstone a row: it stays in the table with `deleted_at`, and the delete is journaled."""
+        obj.deleted_at = self.now  # type: ignore[attr-defined]
+        if hasattr(obj, "updated_at"):
+            obj.updated_at = self.now  # type: ignore[attr-defined]
+        self.session.add(obj)
+        self._op(entity_name(obj), obj.id, "delete", None, None)  # type: ignore[attr-defined]
+
+    def flush(self) -> None:
+        """Write pending rows and journal operations (done automatically on commit)."""
+        self.session.flush()
+        if self._ops:
+            self.session.add_all(self._ops)
+            self._ops = []
+            self.session.flush()
+        if self._clock is not None:
+            self._set_meta("hlc", self._clock.encode())

@@ -1,0 +1,323 @@
+"""SQLModel tables for the whole domain (see DESIGN.md, "The domain").
+
+Every table has a UUIDv7 string key made on the device, aware UTC timestamps and a
+`deleted_at` tombstone: rows are never removed by the services, so a delete can be
+journaled, synced and undone. Enumerations are plain strings checked by the
+services; their allowed values live here as constants.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, text
+from sqlmodel import Field, SQLModel
+
+from crmtui.store.ids import uuid7
+from crmtui.store.types import UTCDateTime, utcnow
+
+ROLES = ("rep", "manager", "admin")
+FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "closed_won", "closed_lost", "omitted")
+LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
+DEAL_STATUSES = ("open", "won", "lost")
+ACTIVITY_KINDS = ("call", "email", "meeting", "visit", "note")
+ACTIVITY_OUTCOMES = (
+    "connected", "no-answer", "voicemail", "busy", "wrong-number", "meeting-booked",
+    "not-interested", "callback-requested", "sent", "replied", "held", "cancelled",
+)
+TICKLER_STATUSES = ("open", "done", "cancelled")
+JOURNAL_OPS = ("create", "set", "delete")
+
+
+def _id_field() -> Any:
+    return Field(default_factory=uuid7, primary_key=True, max_length=36)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _fk(target: str, *, index: bool = True) -> Any:
+    return Field(default=None, foreign_key=target, index=index, max_length=36)
+
+
+class Territory(SQLModel, table=True):
+    """A named area in a hierarchy (region > district > ...)."""
+
+    id: str = _id_field()
+    name: str
+    parent_id: str | None = _fk("territory.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Rep(SQLModel, table=True):
+    """A user of the system: a rep, a manager or an admin."""
+
+    id: str = _id_field()
+    name: str
+    email: str | None = None
+    role: str = "rep"
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class TerritoryAssignment(SQLModel, table=True):
+    """A rep assigned to a territory; managers see the subtree below it."""
+
+    __tablename__ = "territory_assignment"
+    id: str = _id_field()
+    rep_id: str = Field(foreign_key="rep.id", index=True, max_length=36)
+    territory_id: str = Field(foreign_key="territory.id", index=True, max_length=36)
+    created_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Account(SQLModel, table=True):
+    """A company or organisation."""
+
+    id: str = _id_field()
+    name: str = Field(index=True)
+    domain: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    phone: str | None = None
+    phone_e164: str | None = Field(default=None, index=True)
+    website: str | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = None
+    territory_id: str | None = _fk("territory.id")
+    owner_id: str | None = _fk("rep.id")
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str | None = None
+    external_id: str | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    archived_at: datetime | None = _ts()
+    deleted_at: datetime | None = _ts()
+
+
+class Contact(SQLModel, table=True):
+    """A person, optionally at an account, with their consent settings."""
+
+    id: str = _id_field()
+    name: str
+    given_name: str | None = None
+    family_name: str | None = None
+    title: str | None = None
+    account_id: str | None = _fk("account.id")
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    phone_e164: str | None = Field(default=None, index=True)
+    mobile: str | None = None
+    mobile_e164: str | None = Field(default=None, index=True)
+    city: str | None = None
+    country: str | None = None
+    territory_id: str | None = _fk("territory.id")
+    owner_id: str | None = _fk("rep.id")
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str | None = None
+    # Consent: enforced wherever a contact can be acted on.
+    do_not_call: bool = False
+    do_not_email: bool = False
+    max_calls: int | None = None
+    max_calls_days: int | None = None
+    stay_in_touch_days: int | None = None
+    source: str | None = None
+    external_id: str | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    archived_at: datetime | None = _ts()
+    deleted_at: datetime | None = _ts()
+
+
+class Pipeline(SQLModel, table=True):
+    """A sales process with ordered stages."""
+
+    id: str = _id_field()
+    name: str
+    is_default: bool = False
+    position: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Stage(SQLModel, table=True):
+    """One step of a pipeline with its default win probability and forecast category."""
+
+    id: str = _id_field()
+    pipeline_id: str = Field(foreign_key="pipeline.id", index=True, max_length=36)
+    name: str
+    position: int
+    probability: int = 0
+    forecast_category: str = "pipeline"
+    stale_after_days: int | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Lead(SQLModel, table=True):
+    """An unqualified prospect; converting it opens a deal."""
+
+    id: str = _id_field()
+    name: str
+    company: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    phone_e164: str | None = Field(default=None, index=True)
+    source: str | None = None
+    status: str = "new"
+    disqualify_reason: str | None = None
+    owner_id: str | None = _fk("rep.id")
+    territory_id: str | None = _fk("territory.id")
+    converted_account_id: str | None = _fk("account.id", index=False)
+    converted_contact_id: str | None = _fk("contact.id", index=False)
+    converted_deal_id: str | None = _fk("deal.id", index=False)
+    converted_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Deal(SQLModel, table=True):
+    """An opportunity moving through a pipeline.
+
+    Amounts are integers in the currency's minor unit (cents) so sums are exact.
+    """
+
+    id: str = _id_field()
+    name: str
+    account_id: str | None = _fk("account.id")
+    contact_id: str | None = _fk("contact.id")
+    pipeline_id: str = Field(foreign_key="pipeline.id", index=True, max_length=36)
+    stage_id: str = Field(foreign_key="stage.id", index=True, max_length=36)
+    amount_minor: int | None = None
+    currency: str = "EUR"
+    expected_close: date | None = None
+    probability: int | None = None
+    owner_id: str | None = _fk("rep.id")
+    territory_id: str | None = _fk("territory.id")
+    status: str = "open"
+    lost_reason: str | None = None
+    closed_at: datetime | None = _ts()
+    stage_changed_at: datetime = _created()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class DealStageChange(SQLModel, table=True):
+    """One entry of a deal's stage history."""
+
+    __tablename__ = "deal_stage_change"
+    id: str = _id_field()
+    deal_id: str = Field(foreign_key="deal.id", index=True, max_length=36)
+    from_stage_id: str | None = _fk("stage.id", index=False)
+    to_stage_id: str = Field(foreign_key="stage.id", max_length=36)
+    changed_at: datetime = _created()
+    changed_by: str | None = _fk("rep.id", index=False)
+    deleted_at: datetime | None = _ts()
+
+
+class Activity(SQLModel, table=True):
+    """Something that happened: a call, email, meeting, visit or note."""
+
+    __table_args__ = (
+        Index("ix_activity_contact_occurred", "contact_id", "occurred_at"),
+        Index("ix_activity_occurred", "occurred_at"),
+    )
+    id: str = _id_field()
+    kind: str
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    duration_s: int | None = None
+    outcome: str | None = None
+    text: str | None = None
+    contact_id: str | None = _fk("contact.id", index=False)
+    account_id: str | None = _fk("account.id")
+    deal_id: str | None = _fk("deal.id")
+    rep_id: str | None = _fk("rep.id")
+    consent_override: bool = False
+    created_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Tickler(SQLModel, table=True):
+    """A follow-up reminder about a contact, account or deal."""
+
+    __table_args__ = (Index("ix_tickler_status_due", "status", "due_at"),)
+    id: str = _id_field()
+    text: str
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    snoozed_until: datetime | None = _ts()
+    status: str = "open"
+    done_at: datetime | None = _ts()
+    recurrence: str | None = None  # an RRULE
+    recur_after_days: int | None = None  # "N days after done"
+    series_id: str | None = Field(default=None, index=True, max_length=36)
+    contact_id: str | None = _fk("contact.id")
+    account_id: str | None = _fk("account.id")
+    deal_id: str | None = _fk("deal.id")
+    owner_id: str | None = _fk("rep.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class JournalOp(SQLModel, table=True):
+    """One operation of the outbox: a create, a field set or a delete.
+
+    Written by the services in the same transaction as the row it describes.
+    """
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        Index("ix_journal_pending", "hlc", sqlite_where=text("pushed_at IS NULL")),
+        Index("ix_journal_row", "entity", "row_id"),
+    )
+    id: str = _id_field()
+    tx_id: str = Field(max_length=36)
+    hlc: str = Field(max_length=19)
+    device_id: str = Field(max_length=36)
+    entity: str = Field(max_length=40)
+    row_id: str = Field(max_length=36)
+    op: str = Field(max_length=8)
+    field: str | None = Field(default=None, max_length=60)
+    value: str | None = None  # JSON text
+    created_at: datetime = _created()
+    pushed_at: datetime | None = _ts()
+
+
+class LocalMeta(SQLModel, table=True):
+    """Key/value facts about this database: device id, last clock reading."""
+
+    __tablename__ = "local_meta"
+    key: str = Field(primary_key=True, max_length=60)
+    value: str
+
+
+# Entities the journal may name, mapped to their table classes.
+ENTITIES: dict[str, type[SQLModel]] = {
+    "territory": Territory,
+    "rep": Rep,
+    "territory_assignment": TerritoryAssignment,
+    "account": Account,
+    "contact": Contact,
+    "pipeline": Pipeline,
+    "stage": Stage,
+    "lead": Lead,
+    "deal": Deal,
+    "deal_stage_change": DealStageChange,
+    "activity": Activity,
+    "tickler": Tickler,
+}

@@ -1,0 +1,1 @@
+"""crmtui.widgets package."""

@@ -1,0 +1,1 @@
+"""Alembic environment for the local store (installed as `crmtui.migrations`)."""

@@ -1,0 +1,41 @@
+"""Alembic environment: targets SQLModel.metadata, batch mode for SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+from crmtui.store import models  # noqa: F401  (registers every table on the metadata)
+from crmtui.store.search_schema import is_search_table
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+    """Leave the FTS5 tables (made by raw SQL in the migrations) out of autogenerate."""
+    return not (type_ == "table" and name is not None and is_search_table(name))
+
+
+def _configure(connection: Any) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        include_name=include_name,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _configure(connection)
+else:
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///crm.db")
+    with engine.connect() as conn:
+        _configure(conn)
