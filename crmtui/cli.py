@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from crmtui import __version__
+from crmtui.commands import accounts as account_commands
+from crmtui.commands import contacts as contact_commands
 from crmtui.commands import db as db_commands
 from crmtui.commands.common import DbOption, db_path
 
@@ -19,6 +21,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_commands.app, name="db")
+app.add_typer(contact_commands.app, name="contact")
+app.add_typer(account_commands.app, name="account")
 # Command groups register below (one line each).
 
 

@@ -1,0 +1,49 @@
+"""Running one service call from a command: settings, errors and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import typer
+
+from crmtui.commands.common import EXIT_NOT_FOUND, fail, open_db
+from crmtui.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from crmtui.store.journal import WriteTx
+
+T = TypeVar("T")
+
+
+def settings_or_exit() -> Settings:
+    """The user's settings, or exit 2 with the config file's problem."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def _errors_to_exit() -> Iterator[None]:
+    from crmtui.store.resolve import NotFound
+    from crmtui.store.validate import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        fail(f"invalid {exc.field}: {exc.message} (nothing was saved)")
+    except NotFound as exc:
+        fail(str(exc), EXIT_NOT_FOUND)
+
+
+def run_write(ctx: typer.Context, db: Path | None, action: Callable[[WriteTx], T]) -> T:
+    """Open the store and run `action` in one write transaction, mapping errors to exits."""
+    store = open_db(ctx, db)
+    try:
+        with _errors_to_exit(), store.write() as tx:
+            return action(tx)
+    finally:
+        store.close()
