@@ -11,6 +11,7 @@ from crmtui import __version__
 from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
 from crmtui.commands import db as db_commands
+from crmtui.commands import lookup as lookup_commands
 from crmtui.commands.common import DbOption, db_path
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(contact_commands.app, name="contact")
 app.add_typer(account_commands.app, name="account")
 # Command groups register below (one line each).
+lookup_commands.register(app)
 
 
 def _version(value: bool) -> None:

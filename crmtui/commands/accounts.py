@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crmtui.commands.common import DbOption, fail
 from crmtui.commands.writing import run_write, settings_or_exit
+
+if TYPE_CHECKING:
+    from crmtui.store.journal import WriteTx
+    from crmtui.store.models import Account
 
 app = typer.Typer(help="Add and change accounts (companies).", no_args_is_help=True)
 
@@ -32,11 +36,17 @@ def add(
 
     region = settings_or_exit().default_region
     data = AccountCreate(
-        name=name, domain=domain, industry=industry, employees=employees, phone=phone,
-        city=city, country=country, tags=tag or [],
+        name=name,
+        domain=domain,
+        industry=industry,
+        employees=employees,
+        phone=phone,
+        city=city,
+        country=country,
+        tags=tag or [],
     )
 
-    def action(tx):  # type: ignore[no-untyped-def]
+    def action(tx: WriteTx) -> Account:
         existing = find_account_by_name(tx=tx, name=name)
         if existing is not None:
             fail(f"an account named {existing.name!r} exists already ({existing.id})")
@@ -63,9 +73,16 @@ def edit(
     """Change an account's fields."""
     from crmtui.store.accounts import AccountUpdate, update_account
 
-    given = {"name": name, "domain": domain, "industry": industry, "employees": employees,
-             "phone": phone, "city": city, "country": country}
-    data = AccountUpdate(**{k: v for k, v in given.items() if v is not None})
+    given = {
+        "name": name,
+        "domain": domain,
+        "industry": industry,
+        "employees": employees,
+        "phone": phone,
+        "city": city,
+        "country": country,
+    }
+    data = AccountUpdate.model_validate({k: v for k, v in given.items() if v is not None})
     if not data.model_fields_set:
         fail("nothing to change: give at least one option (see crm account edit --help)")
     region = settings_or_exit().default_region

@@ -6,13 +6,15 @@ Exit codes (documented in the README): 0 success, 1 nothing matched,
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from crmtui.config import ConfigError, resolve_db_path
+
+if TYPE_CHECKING:
+    from crmtui.store.database import Store
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
@@ -20,8 +22,11 @@ EXIT_DATABASE = 3
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: CRMTUI_DB, the config, or the user data dir).",
-                 show_default=False),
+    typer.Option(
+        "--db",
+        help="Database file (default: CRMTUI_DB, the config, or the user data dir).",
+        show_default=False,
+    ),
 ]
 FormatOption = Annotated[
     str,
@@ -31,7 +36,7 @@ FormatOption = Annotated[
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print an error on stderr and exit with `code`."""
-    print(f"crm: {message}", file=sys.stderr)
+    typer.echo(f"crm: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -44,7 +49,7 @@ def db_path(ctx: typer.Context, db: Path | None) -> Path:
         fail(str(exc))
 
 
-def open_db(ctx: typer.Context, db: Path | None):  # type: ignore[no-untyped-def]
+def open_db(ctx: typer.Context, db: Path | None) -> Store:
     """Open the store for a command, turning open/upgrade errors into exit 3."""
     from crmtui.store.database import open_store
     from crmtui.store.migrate import MigrationError

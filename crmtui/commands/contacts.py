@@ -11,9 +11,15 @@ from crmtui.commands.writing import run_write, settings_or_exit
 
 app = typer.Typer(help="Add and change contacts.", no_args_is_help=True)
 
-IdArg = Annotated[str, typer.Argument(help="Contact id (or a unique prefix of at least 6 characters).")]
-Company = Annotated[str | None, typer.Option(help="Company; an account is created when none has this name.")]
-Phone = Annotated[str | None, typer.Option(help="Phone as you would dial it; stored as typed and as E.164.")]
+IdArg = Annotated[
+    str, typer.Argument(help="Contact id (or a unique prefix of at least 6 characters).")
+]
+Company = Annotated[
+    str | None, typer.Option(help="Company; an account is created when none has this name.")
+]
+Phone = Annotated[
+    str | None, typer.Option(help="Phone as you would dial it; stored as typed and as E.164.")
+]
 Mobile = Annotated[str | None, typer.Option(help="Mobile number.")]
 Email = Annotated[str | None, typer.Option(help="Email address.")]
 City = Annotated[str | None, typer.Option(help="City.")]
@@ -36,8 +42,12 @@ def add(
     title: Title = None,
     tag: Tags = None,
     notes: Notes = None,
-    do_not_call: Annotated[bool, typer.Option("--do-not-call", help="Never call this person.")] = False,
-    do_not_email: Annotated[bool, typer.Option("--do-not-email", help="Never email this person.")] = False,
+    do_not_call: Annotated[
+        bool, typer.Option("--do-not-call", help="Never call this person.")
+    ] = False,
+    do_not_email: Annotated[
+        bool, typer.Option("--do-not-email", help="Never email this person.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Add a contact; prints its id."""
@@ -45,9 +55,18 @@ def add(
 
     region = settings_or_exit().default_region
     data = ContactCreate(
-        name=name, company=company, phone=phone, mobile=mobile, email=email, city=city,
-        country=country, title=title, tags=tag or [], notes=notes,
-        do_not_call=do_not_call, do_not_email=do_not_email,
+        name=name,
+        company=company,
+        phone=phone,
+        mobile=mobile,
+        email=email,
+        city=city,
+        country=country,
+        title=title,
+        tags=tag or [],
+        notes=notes,
+        do_not_call=do_not_call,
+        do_not_email=do_not_email,
     )
     contact = run_write(ctx, db, lambda tx: create_contact(tx=tx, data=data, region=region))
     typer.echo(contact.id)
@@ -79,11 +98,19 @@ def edit(
     from crmtui.store.contacts import ContactUpdate, update_contact
 
     given = {
-        "name": name, "company": company, "phone": phone, "mobile": mobile, "email": email,
-        "city": city, "country": country, "title": title, "notes": notes,
-        "do_not_call": do_not_call, "do_not_email": do_not_email,
+        "name": name,
+        "company": company,
+        "phone": phone,
+        "mobile": mobile,
+        "email": email,
+        "city": city,
+        "country": country,
+        "title": title,
+        "notes": notes,
+        "do_not_call": do_not_call,
+        "do_not_email": do_not_email,
     }
-    data = ContactUpdate(**{k: v for k, v in given.items() if v is not None})
+    data = ContactUpdate.model_validate({k: v for k, v in given.items() if v is not None})
     if not data.model_fields_set:
         from crmtui.commands.common import fail
 
@@ -99,16 +126,23 @@ def edit(
 def tag(
     ctx: typer.Context,
     contact_id: IdArg,
-    tags: Annotated[list[str], typer.Argument(help="Tags to add; prefix with - to remove (-- first).")],
+    tags: Annotated[list[str] | None, typer.Argument(help="Tags to add.")] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", "-r", help="A tag to remove (repeat for several)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Add tags to a contact (and remove those written as -tag)."""
+    """Add tags to a contact and remove others; prints the resulting tags."""
+    from crmtui.commands.common import fail
     from crmtui.store.contacts import tag_contact
 
-    add = [t for t in tags if not t.startswith("-")]
-    remove = [t[1:] for t in tags if t.startswith("-")]
+    if not tags and not remove:
+        fail("give tags to add, or --remove TAG")
     result = run_write(
-        ctx, db, lambda tx: tag_contact(tx=tx, contact_id=contact_id, add=add, remove=remove)
+        ctx,
+        db,
+        lambda tx: tag_contact(tx=tx, contact_id=contact_id, add=tags or [], remove=remove or []),
     )
     typer.echo(" ".join(result))
 

@@ -89,7 +89,8 @@ def _clean(values: dict[str, object], *, region: str) -> dict[str, object]:
 def find_account_by_name(*, tx: WriteTx, name: str) -> Account | None:
     """A live account with this name, compared case-insensitively."""
     stmt = select(Account).where(
-        func.lower(Account.name) == name.strip().lower(), Account.deleted_at.is_(None)  # type: ignore[union-attr]
+        func.lower(Account.name) == name.strip().lower(),
+        Account.deleted_at.is_(None),  # type: ignore[union-attr]
     )
     return tx.session.exec(stmt).first()
 
@@ -97,7 +98,7 @@ def find_account_by_name(*, tx: WriteTx, name: str) -> Account | None:
 def create_account(*, tx: WriteTx, data: AccountCreate, region: str) -> Account:
     """Create an account and journal it."""
     values = _clean(data.model_dump(), region=region)
-    account = Account(**values)
+    account = Account.model_validate(values)
     tx.add(account)
     return account
 

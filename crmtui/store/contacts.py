@@ -7,6 +7,7 @@ written, and the caller's transaction rolls back on any error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import SQLModel
@@ -111,7 +112,7 @@ def _clean(tx: WriteTx, values: dict[str, Any], *, region: str) -> dict[str, Any
 
 def create_contact(*, tx: WriteTx, data: ContactCreate, region: str) -> Contact:
     """Create a contact (and its account, when the company is new)."""
-    contact = Contact(**_clean(tx, data.model_dump(), region=region))
+    contact = Contact.model_validate(_clean(tx, data.model_dump(), region=region))
     tx.add(contact)
     reindex_contact(tx, contact)
     return contact
@@ -126,7 +127,9 @@ def update_contact(*, tx: WriteTx, contact_id: str, data: ContactUpdate, region:
     return changed
 
 
-def tag_contact(*, tx: WriteTx, contact_id: str, add: list[str] = (), remove: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+def tag_contact(
+    *, tx: WriteTx, contact_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> list[str]:
     """Add and remove tags; returns the new tag list."""
     contact = get_live(tx, Contact, contact_id)
     gone = set(clean_tags(list(remove))) if remove else set()

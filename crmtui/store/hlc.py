@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 _MS_DIGITS = 13
 _COUNTER_DIGITS = 5
+_COUNTER_MAX = 10**_COUNTER_DIGITS - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -33,11 +34,19 @@ class HLC:
         return cls(int(millis), int(counter))
 
 
+def _carry(millis: int, counter: int) -> HLC:
+    # A counter that outgrows its digits would break text ordering: carry it over
+    # into the next millisecond instead (still after everything seen so far).
+    if counter > _COUNTER_MAX:
+        return HLC(millis + 1, 0)
+    return HLC(millis, counter)
+
+
 def tick(last: HLC | None, now_millis: int) -> HLC:
     """Return the next local timestamp after `last`, given the wall clock."""
     if last is None or now_millis > last.millis:
         return HLC(now_millis, 0)
-    return HLC(last.millis, last.counter + 1)
+    return _carry(last.millis, last.counter + 1)
 
 
 def receive(last: HLC | None, remote: HLC, now_millis: int) -> HLC:
@@ -51,4 +60,4 @@ def receive(last: HLC | None, remote: HLC, now_millis: int) -> HLC:
         counter = last.counter + 1
     elif millis == remote.millis:
         counter = remote.counter + 1
-    return HLC(millis, counter)
+    return _carry(millis, counter)

@@ -23,7 +23,7 @@ from crmtui.store.types import format_timestamp, utcnow
 
 # Bookkeeping columns that every replica derives itself; never journaled.
 UNJOURNALED = frozenset({"id", "updated_at"})
-_TABLE_TO_ENTITY = {cls.__tablename__: name for name, cls in ENTITIES.items()}  # type: ignore[attr-defined]
+_TABLE_TO_ENTITY = {cls.__tablename__: name for name, cls in ENTITIES.items()}
 
 
 def encode_value(value: Any) -> str:
@@ -37,7 +37,7 @@ def encode_value(value: Any) -> str:
 
 def entity_name(obj: SQLModel) -> str:
     """The journal's name for a table row's entity."""
-    return _TABLE_TO_ENTITY[type(obj).__tablename__]  # type: ignore[attr-defined]
+    return _TABLE_TO_ENTITY[type(obj).__tablename__]
 
 
 class WriteTx:
@@ -120,16 +120,16 @@ class WriteTx:
                 self._op(entity, obj.id, "set", name, value)  # type: ignore[attr-defined]
                 changed.append(name)
         if changed and hasattr(obj, "updated_at"):
-            obj.updated_at = self.now  # type: ignore[attr-defined]
+            obj.updated_at = self.now
         if changed:
             self.session.add(obj)
         return changed
 
     def delete(self, obj: SQLModel) -> None:
         """Tombstone a row: it stays in the table with `deleted_at`, and the delete is journaled."""
-        obj.deleted_at = self.now  # type: ignore[attr-defined]
+        obj.deleted_at = self.now
         if hasattr(obj, "updated_at"):
-            obj.updated_at = self.now  # type: ignore[attr-defined]
+            obj.updated_at = self.now
         self.session.add(obj)
         self._op(entity_name(obj), obj.id, "delete", None, None)  # type: ignore[attr-defined]
 

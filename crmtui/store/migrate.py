@@ -6,8 +6,12 @@ import sqlite3
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crmtui.store.schema_version import SCHEMA_HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 class MigrationError(RuntimeError):
@@ -45,7 +49,7 @@ def backup(path: Path, target: Path) -> Path:
     return target
 
 
-def _alembic_config(path: Path):  # type: ignore[no-untyped-def]
+def _alembic_config(path: Path) -> Config:
     from alembic.config import Config
 
     config = Config()

@@ -23,8 +23,18 @@ LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 DEAL_STATUSES = ("open", "won", "lost")
 ACTIVITY_KINDS = ("call", "email", "meeting", "visit", "note")
 ACTIVITY_OUTCOMES = (
-    "connected", "no-answer", "voicemail", "busy", "wrong-number", "meeting-booked",
-    "not-interested", "callback-requested", "sent", "replied", "held", "cancelled",
+    "connected",
+    "no-answer",
+    "voicemail",
+    "busy",
+    "wrong-number",
+    "meeting-booked",
+    "not-interested",
+    "callback-requested",
+    "sent",
+    "replied",
+    "held",
+    "cancelled",
 )
 TICKLER_STATUSES = ("open", "done", "cancelled")
 JOURNAL_OPS = ("create", "set", "delete")

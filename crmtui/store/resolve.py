@@ -20,7 +20,7 @@ class NotFound(LookupError):
 def get_live(tx: WriteTx | Session, model: type[T], ref: str, *, deleted: bool = False) -> T:
     """A row by full id or unique id prefix; `deleted=True` looks among tombstones."""
     session = tx.session if isinstance(tx, WriteTx) else tx
-    label = model.__tablename__  # type: ignore[attr-defined]
+    label = model.__tablename__
     ref = ref.strip().lower()
     id_col = model.id  # type: ignore[attr-defined]
     dead = model.deleted_at  # type: ignore[attr-defined]

@@ -113,7 +113,9 @@ def index_document(db: sqlite3.Connection, document: SearchDocument) -> None:
         doc = cur.lastrowid
     else:
         doc = row[0]
-        db.execute("UPDATE search_doc SET archived = ? WHERE doc = ?", (int(document.archived), doc))
+        db.execute(
+            "UPDATE search_doc SET archived = ? WHERE doc = ?", (int(document.archived), doc)
+        )
         db.execute("DELETE FROM search_fts WHERE rowid = ?", (doc,))
     db.execute(
         "INSERT INTO search_fts(rowid, name, company, email, phones, city, tags) "

@@ -11,8 +11,21 @@ import unicodedata
 
 # Letters NFKD does not decompose into a base letter plus a mark.
 _SPECIAL = str.maketrans(
-    {"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ł": "l", "Ł": "l",
-     "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+    {
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+    }
 )
 _TOKEN = re.compile(r"[^\W_]+")
 _NON_DIGIT = re.compile(r"\D+")

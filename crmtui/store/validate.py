@@ -36,8 +36,9 @@ def normalize_phone(raw: str, *, region: str, field: str = "phone") -> Phone:
     # Very short "possible" numbers (service codes) are typing mistakes in a CRM.
     if len(str(parsed.national_number)) < 5 or not phonenumbers.is_possible_number(parsed):
         raise InvalidInput(
-            field, f"{typed!r} is not a possible number (region {region.upper()} assumed "
-            "when there is no +country code)"
+            field,
+            f"{typed!r} is not a possible number (region {region.upper()} assumed "
+            "when there is no +country code)",
         )
     return Phone(typed, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 

@@ -1,0 +1,55 @@
+"""Engine pragmas and the write transaction's locking."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from crmtui.store.database import Store
+
+
+def test_pragmas_are_set_on_every_connection(store: Store) -> None:
+    with store.read() as session:
+        conn = session.connection()
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+
+
+def test_write_takes_the_write_lock_before_any_statement(store: Store, db_path: Path) -> None:
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        with store.write() as tx:
+            tx.session.connection()  # begin, without writing anything yet
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # free again after commit
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_reads_do_not_take_the_write_lock(store: Store, db_path: Path) -> None:
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        with store.read() as session:
+            session.connection().execute(text("SELECT count(*) FROM contact")).scalar()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from crmtui.store.models import Contact
+
+    with pytest.raises(IntegrityError), store.write() as tx:
+        tx.add(Contact(name="Orphan", account_id="00000000-0000-7000-8000-000000000000"))
+    with store.read() as session:
+        assert session.connection().execute(text("SELECT count(*) FROM journal")).scalar() == 0
