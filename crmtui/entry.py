@@ -1,6 +1,6 @@
 """The `crm` console script: routes shell lookups to the fast path, the rest to Typer.
 
-`crm find` and `crm who` must answer in little more than Python's own start-up
+`crm` alone opens the app directly. `crm find` and `crm who` must answer in little more than Python's own start-up
 (TARGETS.md), so they are parsed with argparse and answered with sqlite3 and
 rapidfuzz alone; importing Typer runs pydantic and costs more than the whole
 lookup. Everything else, `--help` included, goes through the Typer app.
@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> None:
         from crmtui.fastcli import run
 
         sys.exit(run(rest + head))
+    if (not rest or rest == ["tui"]) and not wants_help:
+        # The app should paint as soon as a bare Textual app would: skip Typer.
+        from crmtui.launch import open_app
+
+        db = head[-1].removeprefix("--db=") if head else None
+        sys.exit(open_app(db))
     from crmtui.cli import app
 
     app(args=argv, prog_name="crm")

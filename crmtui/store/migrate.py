@@ -30,8 +30,10 @@ def current_revision(path: Path) -> str | None:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         row = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError:  # no such table: a new or foreign SQLite file
         return None
+    except sqlite3.DatabaseError as exc:
+        raise MigrationError(f"{path} is not a SQLite database ({exc})") from exc
     finally:
         db.close()
     return row[0] if row else None

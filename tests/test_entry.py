@@ -1,0 +1,72 @@
+"""The `crm` script's routing: fast lookups, the app, and the Typer commands."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crmtui import entry, launch
+from crmtui.store.schema_version import SCHEMA_HEAD
+
+
+def test_split_global_db() -> None:
+    assert entry._split_global_db(["--db", "x.db", "find", "a"]) == (
+        ["--db", "x.db"],
+        ["find", "a"],
+    )
+    assert entry._split_global_db(["--db=x.db"]) == (["--db=x.db"], [])
+    assert entry._split_global_db(["find", "--db", "x"]) == ([], ["find", "--db", "x"])
+
+
+def test_find_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run(argv: list[str]) -> int:
+        seen.append(argv)
+        return 0
+
+    import crmtui.fastcli
+
+    monkeypatch.setattr(crmtui.fastcli, "run", fake_run)
+    with pytest.raises(SystemExit) as done:
+        entry.main(["--db", "a.db", "find", "smith"])
+    assert done.value.code == 0
+    assert seen == [["find", "smith", "--db", "a.db"]]
+
+
+@pytest.mark.parametrize("argv", [[], ["tui"], ["--db", "x.db"], ["--db=x.db", "tui"]])
+def test_bare_crm_opens_the_app(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    opened: list[str | None] = []
+    monkeypatch.setattr(launch, "open_app", lambda db: opened.append(db) or 0)
+    with pytest.raises(SystemExit):
+        entry.main(argv)
+    assert opened == ["x.db" if argv and "x.db" in "".join(argv) else None]
+
+
+def test_open_app_creates_and_migrates_a_new_database(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[Path] = []
+
+    class FakeApp:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def run(self) -> None:
+            started.append(self.path)
+
+    import crmtui.app
+
+    monkeypatch.setattr(crmtui.app, "make_app", lambda *, db_path: FakeApp(db_path))
+    assert launch.open_app(str(db_path)) == 0
+    assert started == [db_path]
+    version = sqlite3.connect(db_path).execute("SELECT version_num FROM alembic_version").fetchone()
+    assert version == (SCHEMA_HEAD,)
+
+
+def test_open_app_reports_an_unusable_file(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    assert launch.open_app(str(bad)) == 3
