@@ -64,6 +64,8 @@ class ContactUpdate(SQLModel):
     do_not_call: bool | None = None
     do_not_email: bool | None = None
     stay_in_touch_days: int | None = None
+    max_calls: int | None = None
+    max_calls_days: int | None = None
 
 
 _TEXT = {"title": 120, "city": 120, "country": 2, "source": 60, "external_id": 120}
@@ -90,9 +92,9 @@ def _clean(tx: WriteTx, values: dict[str, Any], *, region: str) -> dict[str, Any
             out[key] = normalize_email(value) if value and value.strip() else None
         elif key == "tags":
             out[key] = clean_tags(value or [])
-        elif key == "stay_in_touch_days":
+        elif key in ("stay_in_touch_days", "max_calls", "max_calls_days"):
             if value is not None and (not isinstance(value, int) or value <= 0):
-                raise InvalidInput("stay_in_touch_days", "must be a whole number of days above 0")
+                raise InvalidInput(key, "must be a whole number above 0")
             out[key] = value
         elif key in ("do_not_call", "do_not_email"):
             out[key] = bool(value)

@@ -1,0 +1,81 @@
+"""Consent rules: do-not-call, do-not-email and contact-frequency caps.
+
+Plain SQL over a sqlite3 connection, so the services (inside their write
+transaction, via `tx.db`) and the read side (call lists, the app) apply one
+and the same rule.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crmtui.store.types import format_timestamp
+
+
+@dataclass(frozen=True)
+class CallCap:
+    """At most `calls` calls within `days` days."""
+
+    calls: int = 3
+    days: int = 30
+
+
+class ConsentRefused(Exception):
+    """Acting on this contact would break its consent settings."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def effective_cap(row: sqlite3.Row | dict, default: CallCap) -> CallCap:
+    """The contact's own cap when it has one, else the default."""
+    calls = row["max_calls"] if row["max_calls"] is not None else default.calls
+    days = row["max_calls_days"] if row["max_calls_days"] is not None else default.days
+    return CallCap(calls, days)
+
+
+def calls_since(db: sqlite3.Connection, contact_id: str, since: datetime) -> int:
+    """How many calls to a contact were logged since a moment."""
+    row = db.execute(
+        "SELECT count(*) FROM activity WHERE contact_id = ? AND kind = 'call' "
+        "AND deleted_at IS NULL AND occurred_at >= ?",
+        (contact_id, format_timestamp(since)),
+    ).fetchone()
+    return int(row[0])
+
+
+def _contact(db: sqlite3.Connection, contact_id: str) -> dict:
+    cur = db.execute(
+        "SELECT id, name, do_not_call, do_not_email, max_calls, max_calls_days "
+        "FROM contact WHERE id = ?",
+        (contact_id,),
+    )
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError(f"no contact {contact_id}")
+    return dict(zip(names, row, strict=True))
+
+
+def blockers(
+    db: sqlite3.Connection, contact_id: str, kind: str, *, now: datetime, cap: CallCap
+) -> list[str]:
+    """Why acting on a contact this way is not allowed now (empty when it is)."""
+    contact = _contact(db, contact_id)
+    reasons: list[str] = []
+    if kind == "call":
+        if contact["do_not_call"]:
+            reasons.append(f"{contact['name']} is marked do-not-call")
+        limit = effective_cap(contact, cap)
+        made = calls_since(db, contact_id, now - timedelta(days=limit.days))
+        if made >= limit.calls:
+            reasons.append(
+                f"{contact['name']} was called {made} times in the last {limit.days} days "
+                f"(the cap is {limit.calls})"
+            )
+    elif kind == "email" and contact["do_not_email"]:
+        reasons.append(f"{contact['name']} is marked do-not-email")
+    return reasons
