@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,8 +10,9 @@ from crmtui import __version__
 from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
 from crmtui.commands import db as db_commands
+from crmtui.commands import demo as demo_commands
 from crmtui.commands import lookup as lookup_commands
-from crmtui.commands.common import DbOption, db_path
+from crmtui.commands.common import DbOption
 
 app = typer.Typer(
     name="crm",
@@ -26,6 +26,7 @@ app.add_typer(contact_commands.app, name="contact")
 app.add_typer(account_commands.app, name="account")
 # Command groups register below (one line each).
 lookup_commands.register(app)
+app.command("demo")(demo_commands.demo)
 
 
 def _version(value: bool) -> None:
@@ -51,7 +52,8 @@ def root(
 @app.command()
 def tui(ctx: typer.Context, db: DbOption = None) -> None:
     """Open the full-screen app."""
-    from crmtui.app import make_app
+    from crmtui.launch import open_app
 
-    path: Path = db_path(ctx, db)
-    make_app(db_path=path).run()
+    code = open_app(db or (ctx.obj or {}).get("db"))
+    if code:
+        raise typer.Exit(code)

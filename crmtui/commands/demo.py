@@ -1,0 +1,74 @@
+"""`crm demo`: create a database full of realistic sample data to try crmtui with."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, db_path, fail
+
+ContactsOption = Annotated[
+    int, typer.Option("--contacts", "-n", help="How many contacts to make (at least 1).")
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace the database file if it already holds data.")
+]
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("seeding contacts", total=total)
+
+        def update(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+
+        yield update
+
+
+def demo(
+    ctx: typer.Context,
+    db: DbOption = None,
+    contacts: ContactsOption = 2000,
+    seed: SeedOption = 1,
+    force: ForceOption = False,
+) -> None:
+    """Create a demo database with sample territories, reps, contacts, deals and ticklers."""
+    if contacts < 1:
+        fail(f"--contacts must be at least 1, not {contacts}", EXIT_USAGE)
+    path = db_path(ctx, db)
+    if path.exists() and path.stat().st_size > 0 and not force:
+        fail(f"{path} already holds data; use --force to replace it with the demo", EXIT_USAGE)
+
+    from crmtui.store.demo import DemoError, seed_demo
+    from crmtui.store.migrate import MigrationError
+
+    try:
+        with _progress_bar(contacts) as progress:
+            summary = seed_demo(path, contacts=contacts, seed=seed, progress=progress, force=force)
+    except DemoError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except (MigrationError, OSError) as exc:
+        fail(f"cannot create the demo database {path}: {exc}", EXIT_DATABASE)
+    typer.echo(f"{path}: {summary.line()}", err=True)
