@@ -8,7 +8,6 @@ the config file, then the platform's user data folder. The config file is
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -59,6 +58,8 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or user_config_path()
     if not path.exists():
         return Settings()
+    import tomllib  # only when there is a file: keeps `crm find` start-up lean
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

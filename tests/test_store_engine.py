@@ -53,3 +53,21 @@ def test_foreign_keys_are_enforced(store: Store) -> None:
         tx.add(Contact(name="Orphan", account_id="00000000-0000-7000-8000-000000000000"))
     with store.read() as session:
         assert session.connection().execute(text("SELECT count(*) FROM journal")).scalar() == 0
+
+
+def test_rows_added_in_one_transaction_insert_in_the_order_added(store: Store) -> None:
+    # Parents before children, whatever the mapper order: no ORM relationships here.
+    from crmtui.store.models import Contact, Deal, Lead, Pipeline, Stage
+
+    with store.write() as tx:
+        pipeline = Pipeline(name="Sales")
+        tx.add(pipeline)
+        stage = Stage(pipeline_id=pipeline.id, name="Lead In", position=0)
+        tx.add(stage)
+        deal = Deal(name="Big one", pipeline_id=pipeline.id, stage_id=stage.id)
+        tx.add(deal)
+        contact = Contact(name="Jon Smith")
+        tx.add(contact)
+        tx.add(Lead(name="Jon", converted_deal_id=deal.id, converted_contact_id=contact.id))
+    with store.read() as session:
+        assert session.connection().execute(text("SELECT count(*) FROM lead")).scalar() == 1
