@@ -106,7 +106,7 @@ class WriteTx:
         self.session.add(obj)
         # Insert now: without ORM relationships SQLAlchemy does not order inserts by
         # foreign key, so a stage added after its pipeline could otherwise go first.
-        self.session.flush([obj])
+        self.session.flush()
         self._op(entity, row_id, "create", None, None)
         for name, value in obj.model_dump().items():
             if name not in UNJOURNALED and value is not None and value != []:
