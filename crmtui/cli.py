@@ -9,6 +9,7 @@ import typer
 from crmtui import __version__
 from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
+from crmtui.commands import daily as daily_commands
 from crmtui.commands import db as db_commands
 from crmtui.commands import demo as demo_commands
 from crmtui.commands import lookup as lookup_commands
@@ -26,6 +27,7 @@ app.add_typer(contact_commands.app, name="contact")
 app.add_typer(account_commands.app, name="account")
 # Command groups register below (one line each).
 lookup_commands.register(app)
+daily_commands.register(app)
 app.command("demo")(demo_commands.demo)
 
 

@@ -92,9 +92,16 @@ def edit(
     do_not_email: Annotated[
         bool | None, typer.Option("--do-not-email/--email-ok", help="Set or clear do-not-email.")
     ] = None,
+    stay_in_touch: Annotated[
+        str | None, typer.Option(help='Cadence: "30d", "2 weeks"; "off" clears it.')
+    ] = None,
+    call_cap: Annotated[
+        str | None, typer.Option(help='At most N calls in a period: "3/30d"; "default" clears.')
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Change a contact's fields; an empty value ("") clears a field."""
+    from crmtui.commands.daily import call_cap_fields, stay_in_touch_fields
     from crmtui.store.contacts import ContactUpdate, update_contact
 
     given = {
@@ -110,7 +117,9 @@ def edit(
         "do_not_call": do_not_call,
         "do_not_email": do_not_email,
     }
-    data = ContactUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    values: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    values |= stay_in_touch_fields(stay_in_touch) | call_cap_fields(call_cap)
+    data = ContactUpdate.model_validate(values)
     if not data.model_fields_set:
         from crmtui.commands.common import fail
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from crmtui.store.types import format_timestamp
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,17 @@ class ConsentRefused(Exception):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+
+
+def format_timestamp(value: datetime) -> str:
+    """`crmtui.store.types.format_timestamp` without its SQLAlchemy import.
+
+    The read side (call lists, the agenda) must not load SQLAlchemy; a test keeps
+    the two identical.
+    """
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: timestamps must carry a time zone")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def effective_cap(row: sqlite3.Row | dict, default: CallCap) -> CallCap:
@@ -79,3 +88,31 @@ def blockers(
     elif kind == "email" and contact["do_not_email"]:
         reasons.append(f"{contact['name']} is marked do-not-email")
     return reasons
+
+
+def callable_clause(alias: str, *, now: datetime, cap: CallCap) -> tuple[str, dict[str, object]]:
+    """A SQL condition on contact `alias` that holds when calling it now is allowed.
+
+    The same rule as `blockers(kind="call")`, for whole lists at once (call
+    queues): not do-not-call, and fewer calls than its cap since `now` minus
+    the cap's days. Returns the condition and its named parameters.
+    """
+    # Whole days subtracted in UTC never change the fraction of a second, so the
+    # window start is the stored timestamp format rebuilt from SQLite's strftime.
+    stamp = format_timestamp(now)
+    window = (
+        f"strftime('%Y-%m-%dT%H:%M:%S', :consent_now, '-' || "
+        f"coalesce({alias}.max_calls_days, :consent_days) || ' days') || :consent_frac"
+    )
+    clause = (
+        f"NOT {alias}.do_not_call AND (SELECT count(*) FROM activity ca "
+        f"WHERE ca.contact_id = {alias}.id AND ca.kind = 'call' AND ca.deleted_at IS NULL "
+        f"AND ca.occurred_at >= {window}) < coalesce({alias}.max_calls, :consent_calls)"
+    )
+    params: dict[str, object] = {
+        "consent_now": stamp[:19].replace("T", " "),
+        "consent_frac": stamp[19:],
+        "consent_days": cap.days,
+        "consent_calls": cap.calls,
+    }
+    return clause, params

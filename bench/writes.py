@@ -1,0 +1,154 @@
+"""Write benchmark: one write through the services, fsync included, on 100k contacts.
+
+    python bench/writes.py [--size 100000] [--runs 200]
+
+Times, in-process, each unit of work from `Store.write()` to its commit
+(journal mode WAL, synchronous=FULL, so every commit waits for an fsync):
+log a call with a follow-up reminder, complete a reminder, edit a contact.
+The baseline in the same run is a raw sqlite3 INSERT + COMMIT of one row
+with the same pragmas on the same file. Target (TARGETS.md): p95 <= 10 ms.
+
+The demo database comes from bench/search.py's cache (seeded once); each run
+works on a fresh copy of it so the cached file stays as seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from search import CACHE, ensure_database
+
+from crmtui.store.activities import ActivityCreate, log_activity
+from crmtui.store.consent import CallCap
+from crmtui.store.contacts import ContactUpdate, update_contact
+from crmtui.store.database import open_store
+from crmtui.store.engine import PRAGMAS
+from crmtui.store.journal import WriteTx
+from crmtui.store.ticklers import TicklerCreate, complete_tickler
+
+BERLIN_CAP = CallCap(10**6, 30)  # timing the consent check, not tripping over it
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _copy(source: Path, target: Path) -> None:
+    for stale in target.parent.glob(target.name + "*"):
+        stale.unlink()
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    src.backup(dst)  # consistent even with the source's WAL beside it
+    src.close()
+    dst.close()
+
+
+def _time(runs: int, one: Callable[[int], None]) -> list[float]:
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        one(i)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    source = ensure_database(args.size)
+    path = CACHE / f"writes-{args.size}.db"
+    _copy(source, path)
+    raw = sqlite3.connect(path, isolation_level=None)
+    ids = [
+        r[0]
+        for r in raw.execute(
+            "SELECT id FROM contact WHERE deleted_at IS NULL AND NOT do_not_call LIMIT ?",
+            (args.runs,),
+        )
+    ]
+    ticklers = [
+        r[0]
+        for r in raw.execute(
+            "SELECT id FROM tickler WHERE status = 'open' AND deleted_at IS NULL LIMIT ?",
+            (args.runs,),
+        )
+    ]
+    raw.close()
+    if len(ids) < args.runs or len(ticklers) < args.runs:
+        sys.exit("the demo database has too few contacts or open reminders for --runs")
+
+    store = open_store(path)
+    due = datetime.now(UTC) + timedelta(days=2)
+
+    def run(action: Callable[[WriteTx], object]) -> None:
+        with store.write() as tx:
+            action(tx)
+
+    def log_call(i: int) -> None:
+        run(
+            lambda tx: log_activity(
+                tx=tx,
+                data=ActivityCreate(kind="call", contact_id=ids[i], outcome="connected", text="hi"),
+                cap=BERLIN_CAP,
+                follow_up=TicklerCreate(text="call back", due_at=due),
+            )
+        )
+
+    def complete(i: int) -> None:
+        run(lambda tx: complete_tickler(tx=tx, tickler_id=ticklers[i], tz=UTC))
+
+    def edit(i: int) -> None:
+        data = ContactUpdate(notes=f"benchmark edit {i}")
+        run(lambda tx: update_contact(tx=tx, contact_id=ids[i], data=data, region="DE"))
+
+    baseline_db = sqlite3.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        baseline_db.execute(pragma)
+    baseline_db.execute("CREATE TABLE IF NOT EXISTS bench_write (id INTEGER PRIMARY KEY, v TEXT)")
+
+    def baseline(i: int) -> None:
+        baseline_db.execute("BEGIN IMMEDIATE")
+        baseline_db.execute("INSERT INTO bench_write (v) VALUES (?)", (f"row {i}",))
+        baseline_db.execute("COMMIT")
+
+    baseline(0)  # first-use costs (table pages, statement cache) out of the figures
+    rows = []
+    base = _time(args.runs, baseline)
+    for name, one in (
+        ("log a call + follow-up", log_call),
+        ("complete a reminder", complete),
+        ("edit a contact", edit),
+    ):
+        samples = _time(args.runs, one)
+        rows.append((name, samples))
+    rows.append(("baseline: raw INSERT + COMMIT", base))
+    base_p95 = _percentile(base, 0.95)
+    print(f"| write ({args.size:,} contacts, {args.runs} runs each) | p50 ms | p95 ms | "
+          "p95 / baseline p95 | target p95 |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- |")
+    for name, samples in rows:
+        p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
+        ratio = f"{p95 / base_p95:.1f}x" if not name.startswith("baseline") else "1.0x"
+        target = "<= 10 ms" if not name.startswith("baseline") else ""
+        print(f"| {name} | {p50:.2f} | {p95:.2f} | {ratio} | {target} |")
+    print(f"\n{datetime.now(UTC):%Y-%m-%d}, {platform.node()}, {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}")  # fmt: skip
+    store.close()
+    baseline_db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
