@@ -11,8 +11,12 @@ from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
 from crmtui.commands import daily as daily_commands
 from crmtui.commands import db as db_commands
+from crmtui.commands import deals as deal_commands
 from crmtui.commands import demo as demo_commands
+from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
+from crmtui.commands import pipeline as pipeline_commands
+from crmtui.commands import territory as territory_commands
 from crmtui.commands.common import DbOption
 
 app = typer.Typer(
@@ -27,6 +31,10 @@ app.add_typer(contact_commands.app, name="contact")
 app.add_typer(account_commands.app, name="account")
 # Command groups register below (one line each).
 lookup_commands.register(app)
+pipeline_commands.register(app)
+deal_commands.register(app)
+lead_commands.register(app)
+territory_commands.register(app)
 daily_commands.register(app)
 app.command("demo")(demo_commands.demo)
 

@@ -36,6 +36,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _configure(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///crm.db")
+    # `alembic -c migrations/alembic.ini -x db=dev.db ...` points a developer's run at a file.
+    db_arg = context.get_x_argument(as_dictionary=True).get("db")
+    url = f"sqlite:///{db_arg}" if db_arg else config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url or "sqlite:///dev.db")
     with engine.connect() as conn:
         _configure(conn)

@@ -38,6 +38,9 @@ ACTIVITY_OUTCOMES = (
 )
 TICKLER_STATUSES = ("open", "done", "cancelled")
 JOURNAL_OPS = ("create", "set", "delete")
+# What a territory rule compares with an account: its country, the start of its
+# postcode, its industry, or its size (employees at least / at most a number).
+TERRITORY_RULE_KINDS = ("country", "postcode_prefix", "industry", "employees_min", "employees_max")
 
 
 def _id_field() -> Any:
@@ -62,6 +65,24 @@ class Territory(SQLModel, table=True):
     id: str = _id_field()
     name: str
     parent_id: str | None = _fk("territory.id")
+    kind: str | None = None  # a label for the level: "region", "district", ...
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class TerritoryRule(SQLModel, table=True):
+    """One condition that puts matching accounts into a territory.
+
+    Rules are evaluated locally; the matching rule with the highest priority wins.
+    """
+
+    __tablename__ = "territory_rule"
+    id: str = _id_field()
+    territory_id: str = Field(foreign_key="territory.id", index=True, max_length=36)
+    kind: str = Field(max_length=20)
+    value: str
+    priority: int = 0
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
@@ -106,6 +127,8 @@ class Account(SQLModel, table=True):
     city: str | None = None
     country: str | None = None
     territory_id: str | None = _fk("territory.id")
+    # Set when a person put the account in its territory by hand: realign leaves it.
+    territory_pinned: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     owner_id: str | None = _fk("rep.id")
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notes: str | None = None
@@ -321,6 +344,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
     "rep": Rep,
     "territory_assignment": TerritoryAssignment,
+    "territory_rule": TerritoryRule,
     "account": Account,
     "contact": Contact,
     "pipeline": Pipeline,

@@ -3,4 +3,4 @@
 A test asserts it equals alembic's head, so forgetting to bump it fails CI.
 """
 
-SCHEMA_HEAD = "0001_initial"
+SCHEMA_HEAD = "0002_territory_rules"
