@@ -30,6 +30,18 @@ def _split_global_db(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the crm command line."""
+    try:
+        _dispatch(argv)
+    except BrokenPipeError:
+        # `crm find x | head`: the reader left; that is not an error. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _dispatch(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     head, rest = _split_global_db(argv)
     wants_help = any(a in ("-h", "--help") for a in rest)

@@ -11,12 +11,25 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
+from unicodedata import east_asian_width
 
 FORMATS = ("table", "json", "csv")
 HIT_COLUMNS = ("name", "company", "phone", "email", "city", "id")
 GAP = "  "
 MIN_WIDTH = 4
 ELLIPSIS = "…"
+UNLIMITED = 1_000_000
+
+
+def display_width(text: str) -> int:
+    """Terminal cells a string takes: wide (CJK) characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
 
 
 def terminal_width() -> int:
@@ -33,7 +46,8 @@ def terminal_width() -> int:
         try:
             columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
-            columns = 100
+            # Piped into grep or less: keep every character, nobody is reading a screen.
+            columns = UNLIMITED
     return max(columns, 20)
 
 
@@ -49,9 +63,18 @@ def _cell(value: Any) -> str:
 
 
 def _truncate(text: str, width: int) -> str:
-    if len(text) <= width:
+    if display_width(text) <= width:
         return text
-    return text[: max(width - 1, 0)] + ELLIPSIS if width > 0 else ""
+    if width <= 0:
+        return ""
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ELLIPSIS
 
 
 def fit_widths(
@@ -82,12 +105,12 @@ def format_table(
     keep = [i for i, _ in enumerate(columns) if any(r[i] for r in cells)] or [0]
     headers = [columns[i].upper() for i in keep]
     cells = [[r[i] for i in keep] for r in cells]
-    natural = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    natural = [max([len(h)] + [display_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     protect = [i for i, h in enumerate(headers) if h == "ID"]
     widths = fit_widths(natural, width, protect=protect)
     lines = []
     for row in [headers, *cells]:
-        parts = [_truncate(v, w).ljust(w) for v, w in zip(row, widths, strict=True)]
+        parts = [_pad(_truncate(v, w), w) for v, w in zip(row, widths, strict=True)]
         lines.append(GAP.join(parts).rstrip())
     return lines
 

@@ -70,3 +70,29 @@ def test_open_app_reports_an_unusable_file(tmp_path: Path) -> None:
     bad = tmp_path / "not-a-db.db"
     bad.write_bytes(b"this is not sqlite" * 100)
     assert launch.open_app(str(bad)) == 3
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "pipe.db"
+    code = (
+        "from crmtui.store.database import open_store\n"
+        "from crmtui.store.contacts import ContactCreate, create_contact\n"
+        f"s = open_store({str(db)!r})\n"
+        "with s.write() as tx:\n"
+        "    for i in range(300):\n"
+        "        create_contact(tx=tx, data=ContactCreate(name=f'Jon Smith{i}'), region='DE')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    script = (
+        f"{sys.executable} -c 'from crmtui.entry import main; main()' find smith --limit 300 "
+        f"--db {db} | head -1"
+    )
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script], check=False, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith("NAME")
