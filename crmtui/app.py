@@ -1,0 +1,242 @@
+"""The Textual app: sections as modes, global keys, the command palette. Thin on purpose.
+
+Start-up does no I/O on the UI thread: the lookup connection (sqlite3 only, never
+SQLModel, to keep cold start close to a bare Textual app) is opened in a thread
+worker after mount, and the sections are registered once it is there.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from crmtui.palette import ContactsProvider
+from crmtui.screens.contact_card import ContactCardScreen
+from crmtui.screens.contacts import ContactsScreen
+from crmtui.screens.database_problem import DatabaseProblemScreen
+from crmtui.screens.placeholder import PlaceholderScreen
+from crmtui.store.lookup import LookupDatabaseError, connect
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Choices made when the app is built (by the CLI or by a test)."""
+
+    db_path: Path
+    show_timings: bool = True
+    """Show search times in the status line (snapshot tests turn it off to stay stable)."""
+
+
+ScreenFactory = Callable[[sqlite3.Connection, AppOptions], Screen[None]]
+
+
+def _not_built(section: str, message: str) -> ScreenFactory:
+    return lambda _db, _options: PlaceholderScreen(section, message)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One top-level workflow: a mode, its key, and how to build its first screen."""
+
+    mode: str
+    title: str
+    key: str
+    build: ScreenFactory
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "contacts",
+        "Contacts",
+        "f1",
+        lambda db, options: ContactsScreen(db, show_timings=options.show_timings),
+    ),
+    Section(
+        "agenda",
+        "Agenda",
+        "f2",
+        _not_built(
+            "Agenda",
+            "Agenda is not built yet — coming with the daily-loop work "
+            "(overdue, today and upcoming ticklers).",
+        ),
+    ),
+    Section(
+        "pipeline",
+        "Pipeline",
+        "f3",
+        _not_built(
+            "Pipeline",
+            "Pipeline is not built yet — coming with the deals work "
+            "(stages, forecast and stale deals).",
+        ),
+    ),
+    Section(
+        "territories",
+        "Territories",
+        "f4",
+        _not_built(
+            "Territories",
+            "Territories are not built yet — coming with the manager views "
+            "(coverage and activity per territory and rep).",
+        ),
+    ),
+    Section(
+        "sync",
+        "Sync",
+        "f5",
+        _not_built(
+            "Sync",
+            "Sync is not built yet in the app — coming with the sync client "
+            "(pending changes, last sync, conflicts).",
+        ),
+    ),
+)
+
+
+class CrmApp(App[None]):
+    """crmtui's full-screen app."""
+
+    TITLE = "crm"
+    COMMANDS = App.COMMANDS | {ContactsProvider}
+    BINDINGS = [
+        Binding(
+            s.key,
+            f"switch_section('{s.mode}')",
+            s.title,
+            id=f"app.section.{s.mode}",
+            tooltip=f"Go to {s.title}",
+        )
+        for s in SECTIONS
+    ]
+
+    class DatabaseOpened(Message):
+        """The lookup connection is open and at the expected schema."""
+
+        def __init__(self, db: sqlite3.Connection) -> None:
+            super().__init__()
+            self.db = db
+
+    class DatabaseFailed(Message):
+        """The database could not be opened; `reason` says why, `hint` what to do."""
+
+        def __init__(self, reason: str, hint: str) -> None:
+            super().__init__()
+            self.reason = reason
+            self.hint = hint
+
+    def __init__(self, options: AppOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.db: sqlite3.Connection | None = None
+        self.sub_title = options.db_path.name
+
+    # ----------------------------------------------------------------- database
+
+    def on_mount(self) -> None:
+        """Open the database off the UI thread."""
+        self.open_database()
+
+    @work(thread=True, exit_on_error=False, group="database")
+    def open_database(self) -> None:
+        """Connect for lookups and report the outcome as a message."""
+        path = self.options.db_path
+        try:
+            db = connect(path)
+        except LookupDatabaseError as exc:
+            quoted = shlex.quote(str(path))
+            if not path.exists():
+                reason = f"No database at {path}"
+                hint = (
+                    f"Run `crm demo --db {quoted}` to make one with demo data, "
+                    "or pass --db (or set CRMTUI_DB) to open another file."
+                )
+            else:
+                reason = str(exc)
+                hint = f"Check the file, or run `crm db upgrade --db {quoted}` if it is behind."
+            self.post_message(self.DatabaseFailed(reason, hint))
+            return
+        self.post_message(self.DatabaseOpened(db))
+
+    @on(DatabaseOpened)
+    def _database_opened(self, event: DatabaseOpened) -> None:
+        self.db = event.db
+        for section in SECTIONS:
+            self.add_mode(section.mode, partial(section.build, event.db, self.options))
+        self.switch_mode(SECTIONS[0].mode)
+
+    @on(DatabaseFailed)
+    def _database_failed(self, event: DatabaseFailed) -> None:
+        self.push_screen(DatabaseProblemScreen(event.reason, event.hint))
+
+    def on_unmount(self) -> None:
+        """Stop any query still running; the connection closes when its last user lets go."""
+        if self.db is not None:
+            # Closing a sqlite3 connection while a worker thread is inside a query
+            # crashes the process (seen on quit during a slow query); interrupt() is
+            # the thread-safe way to stop that query. The read-only connection is
+            # then closed by reference counting once the workers and screens are gone.
+            self.db.interrupt()
+            self.db = None
+
+    # ----------------------------------------------------------------- sections
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Sections exist only once the database is open."""
+        if action in ("switch_section", "search_contacts"):
+            return self.db is not None
+        return True
+
+    def action_switch_section(self, mode: str) -> None:
+        """Show a section, where it was left."""
+        if self.db is not None and self.current_mode != mode:
+            self.switch_mode(mode)
+
+    async def action_search_contacts(self) -> None:
+        """Go to Contacts, back to its list, with the cursor in the search box."""
+        if self.db is None:
+            return
+        if self.current_mode != "contacts":
+            await self.switch_mode("contacts")
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if isinstance(self.screen, ContactsScreen):
+            self.screen.action_focus_search()
+
+    def open_contact(self, contact_id: str) -> None:
+        """Show a contact's card in the Contacts section (the palette's jump target)."""
+        if self.db is None:
+            return
+        if self.current_mode != "contacts":
+            self.switch_mode("contacts")
+        self.push_screen(ContactCardScreen(self.db, contact_id))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands: Textual's own, plus sections and search."""
+        yield from super().get_system_commands(screen)
+        if self.db is None:
+            return
+        yield SystemCommand(
+            "Search contacts", "Go to the contact search box (/)", self.action_search_contacts
+        )
+        for s in SECTIONS:
+            yield SystemCommand(
+                f"Go to {s.title}",
+                f"Switch to the {s.title} section ({s.key.upper()})",
+                partial(self.action_switch_section, s.mode),
+            )
+
+
+def make_app(*, db_path: Path, show_timings: bool = True) -> CrmApp:
+    """Build the app for the CLI and for tests alike; nothing is opened until it runs."""
+    return CrmApp(AppOptions(db_path=Path(db_path).expanduser(), show_timings=show_timings))

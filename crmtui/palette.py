@@ -1,0 +1,49 @@
+"""Command palette providers: jump to any contact by name from anywhere (Ctrl+P)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from functools import partial
+from typing import Protocol, cast
+
+from rich.text import Text
+from textual.command import Hit, Hits, Provider
+
+from crmtui.store.lookup import search_contacts
+
+PALETTE_HITS = 10
+MIN_QUERY = 2
+
+
+class ContactOpener(Protocol):
+    """What the provider needs from the app: the lookup connection and a way to open a card."""
+
+    db: sqlite3.Connection | None
+
+    def open_contact(self, contact_id: str) -> None:
+        """Show the card of one contact."""
+
+
+class ContactsProvider(Provider):
+    """Finds contacts by name (typos forgiven) and opens the chosen card."""
+
+    async def search(self, query: str) -> Hits:
+        """Search in a thread so the palette keeps up with typing."""
+        app = cast(ContactOpener, self.app)
+        db = app.db
+        if db is None or len(query.strip()) < MIN_QUERY:
+            return
+        hits = await asyncio.to_thread(search_contacts, db, query, limit=PALETTE_HITS)
+        for hit in hits:
+            label = Text("Contact: ", style="dim")
+            label.append(hit.name)
+            where = " · ".join(x for x in (hit.company, hit.city) if x)
+            yield Hit(
+                # Lookup scores run 0-100; the palette ranks on 0-1.
+                min(hit.score, 100.0) / 100.0,
+                label,
+                partial(app.open_contact, hit.id),
+                text=hit.name,
+                help=where or None,
+            )

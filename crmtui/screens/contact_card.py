@@ -1,0 +1,210 @@
+"""The contact card: who the person is, whether they may be contacted, and what is open."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
+from textual.worker import Worker, WorkerState
+
+from crmtui.store.lookup import ContactCard, contact_card
+from crmtui.widgets.card_section import CardSection
+
+STORED_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_when(value: str | None) -> str:
+    """A stored UTC timestamp as local 'YYYY-MM-DD HH:MM' (the text itself if unreadable)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.strptime(value, STORED_TIMESTAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return value
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def format_day(value: str | None) -> str:
+    """A stored date as 'YYYY-MM-DD' (the text itself if unreadable)."""
+    if not value:
+        return ""
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return value
+
+
+def format_amount(minor: int | None, currency: str | None) -> str:
+    """An amount in minor units as '12,500.00 EUR'."""
+    if minor is None:
+        return "no amount"
+    return f"{minor / 100:,.2f} {currency or ''}".strip()
+
+
+def activity_line(activity: dict[str, Any]) -> Text:
+    """One activity: when, what, how it went, what was said."""
+    line = Text(format_when(activity.get("occurred_at")), style="dim")
+    line.append(f"  {activity.get('kind') or 'activity'}", style="bold")
+    if activity.get("outcome"):
+        line.append(f" · {activity['outcome']}")
+    if activity.get("text"):
+        line.append(f" — {activity['text']}")
+    return line
+
+
+def tickler_line(tickler: dict[str, Any]) -> Text:
+    """One open follow-up: due when, and what to do."""
+    line = Text(f"due {format_when(tickler.get('due_at'))}", style="bold")
+    if tickler.get("snoozed_until"):
+        line.append(f" (snoozed until {format_when(tickler['snoozed_until'])})", style="dim")
+    line.append(f"  {tickler.get('text') or ''}")
+    return line
+
+
+def deal_line(deal: dict[str, Any]) -> Text:
+    """One open deal: name, amount, stage, expected close."""
+    line = Text(deal.get("name") or "(unnamed deal)", style="bold")
+    line.append(f" · {format_amount(deal.get('amount_minor'), deal.get('currency'))}")
+    if deal.get("stage_name"):
+        line.append(f" · {deal['stage_name']}")
+    if deal.get("expected_close"):
+        line.append(f" · closes {format_day(deal['expected_close'])}")
+    return line
+
+
+def contact_fields(card: ContactCard) -> Table:
+    """The label/value grid of a contact's own fields and its account."""
+    c = card.contact
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    rows: list[tuple[str, str | None]] = [
+        ("Email", c.get("email")),
+        ("Phone", c.get("phone") or c.get("phone_e164")),
+        ("Mobile", c.get("mobile") or c.get("mobile_e164")),
+        ("City", ", ".join(x for x in (c.get("city"), c.get("country")) if x) or None),
+    ]
+    if card.account:
+        a = card.account
+        rows.append(
+            (
+                "Account",
+                " · ".join(
+                    x for x in (a.get("name"), a.get("city"), a.get("phone"), a.get("website")) if x
+                ),
+            )
+        )
+    if c.get("stay_in_touch_days"):
+        rows.append(("Stay in touch", f"every {c['stay_in_touch_days']} days"))
+    if c.get("max_calls"):
+        rows.append(
+            ("Call cap", f"at most {c['max_calls']} calls in {c.get('max_calls_days')} days")
+        )
+    tags = c.get("tags") or []
+    if tags:
+        rows.append(("Tags", "  ".join(f"#{t}" for t in tags)))
+    for label, value in rows:
+        grid.add_row(label, Text(value or "—"))
+    return grid
+
+
+class ContactCardScreen(Screen[None]):
+    """One contact, loaded in a worker; Escape goes back to the list as it was."""
+
+    TITLE = "Contact"
+    CSS_PATH = "contact_card.tcss"
+    BINDINGS = [
+        Binding(
+            "escape", "app.pop_screen", "Back", id="card.back", tooltip="Back to the contact list"
+        ),
+    ]
+
+    class CardLoaded(Message):
+        """The card's data came back from the database (None: the contact is gone)."""
+
+        def __init__(self, contact_id: str, card: ContactCard | None) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+            self.card = card
+
+    def __init__(self, db: sqlite3.Connection, contact_id: str) -> None:
+        super().__init__()
+        self._db = db
+        self.contact_id = contact_id
+        self.card: ContactCard | None = None
+
+    def compose(self) -> ComposeResult:
+        """Name and consent on top, then fields, notes and the open work."""
+        yield Header()
+        with VerticalScroll(id="card"):
+            yield Static("Loading…", id="card-name")
+            yield Static(id="card-role")
+            with Horizontal(id="consent"):
+                yield Label("DO NOT CALL", id="dnc")
+                yield Label("DO NOT EMAIL", id="dne")
+                yield Label("Calls and email allowed", id="consent-ok")
+            yield CardSection("Details", id="details")
+            yield CardSection("Notes", id="notes")
+            yield CardSection("Recent activities", id="activities")
+            yield CardSection("Open ticklers", id="ticklers")
+            yield CardSection("Open deals", id="deals")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Hide the consent row until the flags are known, and load the card."""
+        self.query_one("#consent").display = False
+        self.load_card()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
+    def load_card(self) -> None:
+        """Read the card off the UI thread."""
+        self.post_message(self.CardLoaded(self.contact_id, contact_card(self._db, self.contact_id)))
+
+    @on(CardLoaded)
+    def _show_card(self, event: CardLoaded) -> None:
+        self.card = event.card
+        name = self.query_one("#card-name", Static)
+        if event.card is None:
+            name.update("This contact no longer exists (deleted or merged).")
+            return
+        c = event.card.contact
+        # The header reads "<name> — <database file>".
+        self.title = c.get("name") or "Contact"
+        title = Text(c.get("name") or "(no name)")
+        if c.get("archived_at"):
+            title.append("  archived", style="italic")
+        name.update(title)
+        role = " at ".join(x for x in (c.get("title"), (event.card.account or {}).get("name")) if x)
+        self.query_one("#card-role", Static).update(Text(role))
+        self.query_one("#consent").display = True
+        dnc, dne = bool(c.get("do_not_call")), bool(c.get("do_not_email"))
+        self.query_one("#dnc").display = dnc
+        self.query_one("#dne").display = dne
+        self.query_one("#consent-ok").display = not (dnc or dne)
+        self.query_one("#details", CardSection).show(contact_fields(event.card))
+        notes = c.get("notes")
+        self.query_one("#notes", CardSection).show(Text(notes) if notes else None)
+        self.query_one("#activities", CardSection).show_lines(
+            [activity_line(a) for a in event.card.activities]
+        )
+        self.query_one("#ticklers", CardSection).show_lines(
+            [tickler_line(t) for t in event.card.ticklers]
+        )
+        self.query_one("#deals", CardSection).show_lines([deal_line(d) for d in event.card.deals])
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a failed load on the card itself."""
+        if event.state is WorkerState.ERROR:
+            self.query_one("#card-name", Static).update(
+                Text(f"Cannot load this contact: {event.worker.error}")
+            )

@@ -1,0 +1,112 @@
+"""SVG snapshots of the screens that matter (pytest-textual-snapshot, Textual pinned).
+
+Everything rendered is fixed: the rows come from the hand-written fixed database
+in `tests/app_support.py` (not the demo generator, which may change its output),
+times are shown in UTC, and the search time is hidden (`show_timings=False`)
+because it differs on every run. Update the baselines with
+`pytest tests/test_snapshots.py --snapshot-update` and look at them before committing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from crmtui.app import make_app
+from tests.app_support import SMITH, build_fixed_db
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="module")
+def fixed_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The fixed twelve-contact database (same text on every run) and its ids by name."""
+    path = tmp_path_factory.mktemp("snap") / "fixed.db"
+    return path, build_fixed_db(path)
+
+
+@pytest.fixture(autouse=True)
+def _stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Colour on (the suite sets NO_COLOR), and times shown in UTC on every machine."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let the database open, workers finish and their messages be handled."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_contacts_screen_recent_list(snap_compare, fixed_db):
+    """The empty query lists recently updated contacts; do-not-call rows are marked DNC."""
+    app = make_app(db_path=fixed_db[0], show_timings=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_contacts_screen_with_results(snap_compare, fixed_db):
+    """Results for "gmbh", best match highlighted, count in the status line."""
+    app = make_app(db_path=fixed_db[0], show_timings=False)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(*"gmbh", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_contact_card(snap_compare, fixed_db):
+    """A full card: DO NOT CALL, details, tags, notes, an activity, a tickler and a deal."""
+    path, ids = fixed_db
+    app = make_app(db_path=path, show_timings=False)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        app.open_contact(ids[SMITH])
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_contact_card_with_nothing_open(snap_compare, fixed_db):
+    """Consent allows contact; empty sections say "none yet"."""
+    path, ids = fixed_db
+    app = make_app(db_path=path, show_timings=False)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        app.open_contact(ids["Anna Müller"])
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_section_placeholder(snap_compare, fixed_db):
+    """A section that is not built yet says so plainly."""
+    app = make_app(db_path=fixed_db[0], show_timings=False)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_missing_database_message(snap_compare):
+    """No database: the reason and the command that makes one."""
+    # A fixed path, so the message (which names it) is the same on every machine.
+    path = Path("/nonexistent/crmtui-snapshot/crm.db")
+    app = make_app(db_path=path, show_timings=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
