@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,15 @@ def open_app(db: str | Path | None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"crm: {exc}\n")
         return 2
+    explicit = db or os.environ.get("CRMTUI_DB")
+    if explicit and not path.exists():
+        # A mistyped --db must not quietly become a new, empty database.
+        sys.stderr.write(
+            f"crm: no database at {path}\n"
+            f"  build a demo:   crm demo --db {path}\n"
+            f"  or start empty: crm db upgrade --db {path}\n"
+        )
+        return 3
     try:
         # Only a new or old file pays for alembic; an up-to-date one opens straight away.
         made = None

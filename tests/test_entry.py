@@ -60,10 +60,20 @@ def test_open_app_creates_and_migrates_a_new_database(
     import crmtui.app
 
     monkeypatch.setattr(crmtui.app, "make_app", lambda *, db_path: FakeApp(db_path))
-    assert launch.open_app(str(db_path)) == 0
+    monkeypatch.delenv("CRMTUI_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(db_path.parent))
+    db_path = db_path.parent / "crmtui" / "crm.db"  # the default location: first run
+    assert launch.open_app(None) == 0
     assert started == [db_path]
     version = sqlite3.connect(db_path).execute("SELECT version_num FROM alembic_version").fetchone()
     assert version == (SCHEMA_HEAD,)
+
+
+def test_open_app_refuses_a_missing_explicit_path(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "typo.db"
+    assert launch.open_app(str(missing)) == 3
+    assert not missing.exists()
+    assert "crm demo --db" in capsys.readouterr().err
 
 
 def test_open_app_reports_an_unusable_file(tmp_path: Path) -> None:

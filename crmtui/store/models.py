@@ -142,6 +142,17 @@ class Account(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     """A person, optionally at an account, with their consent settings."""
 
+    __table_args__ = (
+        # The app's first screen lists recently changed contacts.
+        Index("ix_contact_updated_at", "updated_at"),
+        # The agenda's stay-in-touch list reads only contacts with a cadence.
+        Index(
+            "ix_contact_stay_in_touch",
+            "stay_in_touch_days",
+            sqlite_where=text("stay_in_touch_days IS NOT NULL"),
+        ),
+    )
+
     id: str = _id_field()
     name: str
     given_name: str | None = None
