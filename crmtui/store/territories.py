@@ -157,18 +157,24 @@ def create_rep(*, tx: WriteTx, data: RepCreate) -> Rep:
     return rep
 
 
+def _assignments(tx: WriteTx, rep: Rep, territory: Territory) -> list[TerritoryAssignment]:
+    """The live assignments of a rep to one territory."""
+    return list(
+        tx.session.exec(
+            select(TerritoryAssignment).where(
+                TerritoryAssignment.rep_id == rep.id,
+                TerritoryAssignment.territory_id == territory.id,
+                col(TerritoryAssignment.deleted_at).is_(None),
+            )
+        )
+    )
+
+
 def assign_rep(*, tx: WriteTx, territory_id: str, rep_id: str) -> TerritoryAssignment:
     """Assign a rep to a territory (a manager then sees its whole subtree)."""
     territory = get_live(tx, Territory, territory_id)
     rep = get_live(tx, Rep, rep_id)
-    existing = tx.session.exec(
-        select(TerritoryAssignment).where(
-            TerritoryAssignment.rep_id == rep.id,
-            TerritoryAssignment.territory_id == territory.id,
-            col(TerritoryAssignment.deleted_at).is_(None),
-        )
-    ).first()
-    if existing is not None:
+    if _assignments(tx, rep, territory):
         raise InvalidInput("rep", f"{rep.name} is assigned to {territory.name} already")
     assignment = TerritoryAssignment(rep_id=rep.id, territory_id=territory.id)
     tx.add(assignment)
@@ -179,13 +185,7 @@ def unassign_rep(*, tx: WriteTx, territory_id: str, rep_id: str) -> None:
     """Remove a rep's assignment to a territory."""
     territory = get_live(tx, Territory, territory_id)
     rep = get_live(tx, Rep, rep_id)
-    rows = tx.session.exec(
-        select(TerritoryAssignment).where(
-            TerritoryAssignment.rep_id == rep.id,
-            TerritoryAssignment.territory_id == territory.id,
-            col(TerritoryAssignment.deleted_at).is_(None),
-        )
-    ).all()
+    rows = _assignments(tx, rep, territory)
     if not rows:
         raise InvalidInput("rep", f"{rep.name} is not assigned to {territory.name}")
     for row in rows:
