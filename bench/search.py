@@ -115,11 +115,32 @@ def _sample_queries(db_path: Path) -> list[tuple[str, str]]:
 
 
 def ensure_database(size: int) -> Path:
-    """The cached demo database of `size` contacts, seeded on first use."""
+    """The cached demo database of `size` contacts, seeded on first use, at the newest schema."""
+    import fcntl
+
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"demo-{size}.db"
-    if path.exists():
-        return path
+    # Several benchmarks may share the cache at once: one of them seeds or upgrades.
+    with (CACHE / f"demo-{size}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            _seed(path, size)
+        _upgrade(path)
+    return path
+
+
+def _upgrade(path: Path) -> None:
+    """Migrate a cached database made by an older schema; its backup is not kept."""
+    from crmtui.store.migrate import needs_upgrade, upgrade
+
+    if needs_upgrade(path):
+        sys.stderr.write(f"upgrading {path.name} to the newest schema\n")
+        made = upgrade(path)
+        if made is not None:
+            made.unlink()
+
+
+def _seed(path: Path, size: int) -> None:
     from crmtui.store.demo import seed_demo
 
     partial = path.with_suffix(".partial.db")
@@ -133,7 +154,6 @@ def ensure_database(size: int) -> Path:
     seed_demo(partial, contacts=size, seed=1, progress=progress)
     partial.rename(path)
     sys.stderr.write(f"\nseeded {path.name} in {time.perf_counter() - started:.0f} s\n")
-    return path
 
 
 # --------------------------------------------------------------------------- timing
