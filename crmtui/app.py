@@ -18,13 +18,20 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
-from crmtui.palette import ContactsProvider
+from crmtui.palette import AccountsProvider, ContactsProvider, DealsProvider
+from crmtui.screens.agenda import AgendaScreen
+from crmtui.screens.calls import CallListScreen
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
+from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
+from crmtui.screens.deal_card import DealCardScreen
+from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.placeholder import PlaceholderScreen
+from crmtui.screens.quick_log import Chosen, QuickLogResult, QuickLogScreen
+from crmtui.screens.territory import TerritoryScreen
 from crmtui.store.lookup import LookupDatabaseError, connect
 
 
@@ -35,6 +42,8 @@ class AppOptions:
     db_path: Path
     show_timings: bool = True
     """Show search times in the status line (snapshot tests turn it off to stay stable)."""
+    now: Clock | None = None
+    """The clock (aware datetimes in the user's zone); tests fix it, None means the real one."""
 
 
 ScreenFactory = Callable[[sqlite3.Connection, AppOptions], Screen[None]]
@@ -61,36 +70,9 @@ SECTIONS: tuple[Section, ...] = (
         "f1",
         lambda db, options: ContactsScreen(db, show_timings=options.show_timings),
     ),
-    Section(
-        "agenda",
-        "Agenda",
-        "f2",
-        _not_built(
-            "Agenda",
-            "Agenda is not built yet — coming with the daily-loop work "
-            "(overdue, today and upcoming ticklers).",
-        ),
-    ),
-    Section(
-        "pipeline",
-        "Pipeline",
-        "f3",
-        _not_built(
-            "Pipeline",
-            "Pipeline is not built yet — coming with the deals work "
-            "(stages, forecast and stale deals).",
-        ),
-    ),
-    Section(
-        "territories",
-        "Territories",
-        "f4",
-        _not_built(
-            "Territories",
-            "Territories are not built yet — coming with the manager views "
-            "(coverage and activity per territory and rep).",
-        ),
-    ),
+    Section("agenda", "Agenda", "f2", lambda db, _options: AgendaScreen(db)),
+    Section("pipeline", "Pipeline", "f3", lambda db, _options: PipelineScreen(db)),
+    Section("territories", "Territories", "f4", lambda db, _options: TerritoryScreen(db)),
     Section(
         "sync",
         "Sync",
@@ -101,6 +83,7 @@ SECTIONS: tuple[Section, ...] = (
             "(pending changes, last sync, conflicts).",
         ),
     ),
+    Section("calls", "Calls", "f6", lambda db, _options: CallListScreen(db)),
 )
 
 
@@ -108,16 +91,28 @@ class CrmApp(App[None]):
     """crmtui's full-screen app."""
 
     TITLE = "crm"
-    COMMANDS = App.COMMANDS | {ContactsProvider}
+    COMMANDS = App.COMMANDS | {ContactsProvider, DealsProvider, AccountsProvider}
+    # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
         Binding(
-            s.key,
-            f"switch_section('{s.mode}')",
-            s.title,
-            id=f"app.section.{s.mode}",
-            tooltip=f"Go to {s.title}",
-        )
-        for s in SECTIONS
+            "l",
+            "quick_log",
+            "Log",
+            id="app.quick_log",
+            tooltip="Log a call, meeting or note (for the selected contact)",
+        ),
+        # The same from inside a text field, where "l" is just a letter.
+        Binding("ctrl+l", "quick_log", "Log", show=False, id="app.quick_log_anywhere"),
+        *(
+            Binding(
+                s.key,
+                f"switch_section('{s.mode}')",
+                s.title,
+                id=f"app.section.{s.mode}",
+                tooltip=f"Go to {s.title}",
+            )
+            for s in SECTIONS
+        ),
     ]
 
     class DatabaseOpened(Message):
@@ -140,6 +135,8 @@ class CrmApp(App[None]):
         self.options = options
         self.db: sqlite3.Connection | None = None
         self.sub_title = options.db_path.name
+        # No I/O here: the writer opens its Store on the first write, in a worker.
+        self.daily = DailyContext(options.db_path, options.now)
 
     # ----------------------------------------------------------------- database
 
@@ -188,6 +185,7 @@ class CrmApp(App[None]):
             # then closed by reference counting once the workers and screens are gone.
             self.db.interrupt()
             self.db = None
+        self.daily.close()
 
     # ----------------------------------------------------------------- sections
 
@@ -195,6 +193,9 @@ class CrmApp(App[None]):
         """Sections exist only once the database is open."""
         if action in ("switch_section", "search_contacts"):
             return self.db is not None
+        if action == "quick_log":
+            # Not over a modal (the quick log itself, a prompt, a confirmation).
+            return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
 
     def action_switch_section(self, mode: str) -> None:
@@ -221,6 +222,60 @@ class CrmApp(App[None]):
             self.switch_mode("contacts")
         self.push_screen(ContactCardScreen(self.db, contact_id))
 
+    def open_deal(self, deal_id: str) -> None:
+        """Show a deal's card in the Pipeline section (the palette's jump target)."""
+        if self.db is None:
+            return
+        if self.current_mode != "pipeline":
+            self.switch_mode("pipeline")
+        self.push_screen(DealCardScreen(self.db, deal_id, now=self.daily.now, tz=self.daily.zone))
+
+    def open_account(self, account_id: str) -> None:
+        """Show the card of a contact at the account (it lists the account and its deals)."""
+        self.run_worker(
+            partial(self._find_account_contact, account_id),
+            thread=True,
+            group="palette-account",
+            exit_on_error=False,
+        )
+
+    def _find_account_contact(self, account_id: str) -> None:
+        from crmtui.store.find_entities import account_contact
+
+        if self.db is None:
+            return
+        contact_id = account_contact(self.db, account_id)
+        if contact_id is None:
+            self.call_from_thread(self.notify, "This account has no contacts yet.")
+        else:
+            self.call_from_thread(self.open_contact, contact_id)
+
+    def action_quick_log(self) -> None:
+        """Open the quick log for the contact selected on screen, if there is one."""
+        if self.db is None or isinstance(self.screen, ModalScreen):
+            return
+        chosen = self._selected_contact()
+
+        def logged(result: QuickLogResult | None) -> None:
+            # The screen below reads its data again when it resumes.
+            if result is not None:
+                self.notify(result.summary, title="Logged")
+
+        self.push_screen(QuickLogScreen(self.db, contact=chosen), logged)
+
+    def _selected_contact(self) -> Chosen | None:
+        """The contact the current screen has selected (card, agenda row, queue, list)."""
+        screen = self.screen
+        selected = getattr(screen, "selected_contact", None)
+        if callable(selected):
+            found = selected()
+            return found if isinstance(found, Chosen) else None
+        if isinstance(screen, ContactsScreen):
+            row = screen.results.highlighted_contact
+            if row is not None:
+                return Chosen(row.id, row.name, " · ".join(x for x in (row.company, row.city) if x))
+        return None
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette's commands: Textual's own, plus sections and search."""
         yield from super().get_system_commands(screen)
@@ -228,6 +283,9 @@ class CrmApp(App[None]):
             return
         yield SystemCommand(
             "Search contacts", "Go to the contact search box (/)", self.action_search_contacts
+        )
+        yield SystemCommand(
+            "Log an activity", "Log a call, meeting or note (l)", self.action_quick_log
         )
         for s in SECTIONS:
             yield SystemCommand(
@@ -237,6 +295,8 @@ class CrmApp(App[None]):
             )
 
 
-def make_app(*, db_path: Path, show_timings: bool = True) -> CrmApp:
+def make_app(*, db_path: Path, show_timings: bool = True, now: Clock | None = None) -> CrmApp:
     """Build the app for the CLI and for tests alike; nothing is opened until it runs."""
-    return CrmApp(AppOptions(db_path=Path(db_path).expanduser(), show_timings=show_timings))
+    return CrmApp(
+        AppOptions(db_path=Path(db_path).expanduser(), show_timings=show_timings, now=now)
+    )

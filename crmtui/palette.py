@@ -1,4 +1,4 @@
-"""Command palette providers: jump to any contact by name from anywhere (Ctrl+P)."""
+"""Command palette providers: jump to any contact, deal or account by name from anywhere (Ctrl+P)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Protocol, cast
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
 
+from crmtui.store.find_entities import EntityHit, find_accounts, find_deals
 from crmtui.store.lookup import search_contacts
 
 PALETTE_HITS = 10
@@ -47,3 +48,49 @@ class ContactsProvider(Provider):
                 text=hit.name,
                 help=where or None,
             )
+
+
+class EntityOpener(Protocol):
+    """What the deal and account providers need from the app."""
+
+    db: sqlite3.Connection | None
+
+    def open_deal(self, deal_id: str) -> None:
+        """Show the card of one deal."""
+
+    def open_account(self, account_id: str) -> None:
+        """Show where an account's people and deals are."""
+
+
+def _entity_hit(hit: EntityHit, kind: str, action: partial[None]) -> Hit:
+    label = Text(f"{kind}: ", style="dim")
+    label.append(hit.name)
+    return Hit(min(hit.score, 100.0) / 100.0, label, action, text=hit.name, help=hit.detail or None)
+
+
+class DealsProvider(Provider):
+    """Finds deals by name and opens the chosen deal's card."""
+
+    async def search(self, query: str) -> Hits:
+        """Search in a thread so the palette keeps up with typing."""
+        app = cast(EntityOpener, self.app)
+        db = app.db
+        if db is None or len(query.strip()) < MIN_QUERY:
+            return
+        hits = await asyncio.to_thread(find_deals, db, query, limit=PALETTE_HITS)
+        for hit in hits:
+            yield _entity_hit(hit, "Deal", partial(app.open_deal, hit.id))
+
+
+class AccountsProvider(Provider):
+    """Finds accounts by name and opens a contact card at the chosen account."""
+
+    async def search(self, query: str) -> Hits:
+        """Search in a thread so the palette keeps up with typing."""
+        app = cast(EntityOpener, self.app)
+        db = app.db
+        if db is None or len(query.strip()) < MIN_QUERY:
+            return
+        hits = await asyncio.to_thread(find_accounts, db, query, limit=PALETTE_HITS)
+        for hit in hits:
+            yield _entity_hit(hit, "Account", partial(app.open_account, hit.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from crmtui.store.contacts import ContactCreate, create_contact
@@ -200,3 +200,106 @@ def build_fixed_db(path: Path) -> dict[str, str]:
     finally:
         store.close()
     return ids
+
+
+# The daily loop's fixed moment: Monday 9 March 2026, 08:30 UTC (times are shown in UTC).
+DAILY_NOW = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)
+
+
+def build_daily_db(path: Path) -> dict[str, str]:
+    """The fixed database plus reminders and activities around `DAILY_NOW`; {name: id}.
+
+    Agenda at DAILY_NOW: overdue Carla Rossi (yesterday) and John Smith (08:00, DNC);
+    today Emma Johnson (14:00) and Dieter Wagner (16:00, DNC); upcoming Fatima Haddad
+    and Georg Becker; Hannah Schmidt's overdue reminder is snoozed until tomorrow;
+    Jonas Weber (every 14 days, never touched) is owed a touch. The call queue holds
+    Carla then Emma: the do-not-call contacts never appear.
+    """
+    from sqlmodel import select
+
+    from crmtui.store.contacts import ContactUpdate, update_contact
+
+    ids = build_fixed_db(path)
+    store = open_store(path)
+    day = timedelta(days=1)
+    try:
+        with store.write() as tx:
+            smith_deal = tx.session.exec(select(Deal).where(Deal.contact_id == ids[SMITH])).one()
+            reminders = (
+                (
+                    "Carla Rossi",
+                    "Call back about the invoice",
+                    DAILY_NOW - day + timedelta(hours=1),
+                ),
+                (
+                    "Emma Johnson",
+                    "Trial ends: ask for a decision",
+                    DAILY_NOW.replace(hour=14, minute=0),
+                ),
+                ("Dieter Wagner", "Send the catalogue", DAILY_NOW.replace(hour=16, minute=0)),
+                (
+                    "Fatima Haddad",
+                    "Quarterly check-in",
+                    DAILY_NOW + 2 * day + timedelta(minutes=30),
+                ),
+                (
+                    "Georg Becker",
+                    "Send the contract draft",
+                    DAILY_NOW + 3 * day + timedelta(hours=1),
+                ),
+            )
+            for name, text, due in reminders:
+                tx.add(Tickler(text=text, due_at=due, contact_id=ids[name]))
+            tx.add(
+                Tickler(
+                    text="Ask about the newsletter budget",
+                    due_at=DAILY_NOW - day,
+                    snoozed_until=DAILY_NOW + day,
+                    contact_id=ids["Hannah Schmidt"],
+                )
+            )
+            for name, kind, when, outcome, text in (
+                ("Carla Rossi", "call", datetime(2026, 3, 5, 10, 5, tzinfo=UTC), "no-answer", None),
+                ("Carla Rossi", "email", datetime(2026, 3, 5, 10, 20, tzinfo=UTC), "sent", "Sent the invoice copy"),
+                ("Emma Johnson", "meeting", datetime(2026, 3, 3, 15, 0, tzinfo=UTC), "held", "Demo went well; 25 seats"),
+            ):  # fmt: skip
+                tx.add(
+                    Activity(
+                        kind=kind,
+                        occurred_at=when,
+                        outcome=outcome,
+                        text=text,
+                        contact_id=ids[name],
+                    )
+                )
+            tx.add(
+                Deal(
+                    name="Northwind — 25 seats",
+                    contact_id=ids["Emma Johnson"],
+                    pipeline_id=smith_deal.pipeline_id,
+                    stage_id=smith_deal.stage_id,
+                    amount_minor=1_250_000,
+                    currency="EUR",
+                    expected_close=date(2026, 3, 31),
+                )
+            )
+            update_contact(
+                tx=tx,
+                contact_id=ids["Jonas Weber"],
+                data=ContactUpdate(stay_in_touch_days=14),
+                region="DE",
+            )
+    finally:
+        store.close()
+    return ids
+
+
+def copy_db(template: Path, dest: Path) -> Path:
+    """A private copy of a built database, for a test that writes to it."""
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        source = template.with_name(template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, dest.with_name(dest.name + suffix))
+    return dest

@@ -98,7 +98,7 @@ def test_section_placeholder(snap_compare, fixed_db):
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
-        await pilot.press("f2")
+        await pilot.press("f5")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -17,21 +17,40 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.quick_log import Chosen
 from crmtui.store.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
 
 STORED_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def format_when(value: str | None) -> str:
-    """A stored UTC timestamp as local 'YYYY-MM-DD HH:MM' (the text itself if unreadable)."""
+def parse_stored(value: str | None) -> datetime | None:
+    """A stored UTC timestamp as an aware datetime (None when absent or unreadable)."""
     if not value:
-        return ""
+        return None
     try:
-        moment = datetime.strptime(value, STORED_TIMESTAMP).replace(tzinfo=UTC)
+        return datetime.strptime(value, STORED_TIMESTAMP).replace(tzinfo=UTC)
     except ValueError:
-        return value
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+        return None
+
+
+def format_when(value: str | None, tz: tzinfo | None = None) -> str:
+    """A stored UTC timestamp as 'YYYY-MM-DD HH:MM' in `tz` (the system zone when None)."""
+    moment = parse_stored(value)
+    if moment is None:
+        return value or ""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(seconds: int | None) -> str:
+    """A call's length as '5 min' or '1 h 10 min' (empty when unknown)."""
+    if not seconds:
+        return ""
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
 def format_day(value: str | None) -> str:
@@ -51,23 +70,36 @@ def format_amount(minor: int | None, currency: str | None) -> str:
     return f"{minor / 100:,.2f} {currency or ''}".strip()
 
 
-def activity_line(activity: dict[str, Any]) -> Text:
-    """One activity: when, what, how it went, what was said."""
-    line = Text(format_when(activity.get("occurred_at")), style="dim")
+def activity_line(activity: dict[str, Any], tz: tzinfo | None = None) -> Text:
+    """One activity: when (in the user's zone), what, how it went, how long, what was said."""
+    line = Text(format_when(activity.get("occurred_at"), tz), style="dim")
     line.append(f"  {activity.get('kind') or 'activity'}", style="bold")
     if activity.get("outcome"):
-        line.append(f" · {activity['outcome']}")
+        line.append(f" · {activity['outcome'].replace('-', ' ')}")
+    if duration := format_duration(activity.get("duration_s")):
+        line.append(f" · {duration}")
     if activity.get("text"):
         line.append(f" — {activity['text']}")
+    if activity.get("consent_override"):
+        line.append("  consent override", style="bold italic")
     return line
 
 
-def tickler_line(tickler: dict[str, Any]) -> Text:
-    """One open follow-up: due when, and what to do."""
-    line = Text(f"due {format_when(tickler.get('due_at'))}", style="bold")
-    if tickler.get("snoozed_until"):
-        line.append(f" (snoozed until {format_when(tickler['snoozed_until'])})", style="dim")
+def tickler_line(
+    tickler: dict[str, Any], tz: tzinfo | None = None, now: datetime | None = None
+) -> Text:
+    """One open follow-up: due when (overdue marked), snoozed or repeating, and what to do."""
+    due = parse_stored(tickler.get("due_at"))
+    overdue = now is not None and due is not None and due < now
+    line = Text(f"due {format_when(tickler.get('due_at'), tz)}", style="bold")
+    if overdue:
+        line.append(" overdue", style="bold red")
+    snoozed = parse_stored(tickler.get("snoozed_until"))
+    if snoozed is not None and (now is None or snoozed > now):
+        line.append(f" (snoozed until {format_when(tickler['snoozed_until'], tz)})", style="dim")
     line.append(f"  {tickler.get('text') or ''}")
+    if tickler.get("recurrence") or tickler.get("recur_after_days"):
+        line.append("  ↻ repeats", style="dim")
     return line
 
 
@@ -132,10 +164,18 @@ class ContactCardScreen(Screen[None]):
     class CardLoaded(Message):
         """The card's data came back from the database (None: the contact is gone)."""
 
-        def __init__(self, contact_id: str, card: ContactCard | None) -> None:
+        def __init__(
+            self,
+            contact_id: str,
+            card: ContactCard | None,
+            tz: tzinfo | None = None,
+            now: datetime | None = None,
+        ) -> None:
             super().__init__()
             self.contact_id = contact_id
             self.card = card
+            self.tz = tz
+            self.now = now
 
     def __init__(self, db: sqlite3.Connection, contact_id: str) -> None:
         super().__init__()
@@ -161,14 +201,29 @@ class ContactCardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Hide the consent row until the flags are known, and load the card."""
+        """Hide the consent row until the flags are known."""
         self.query_one("#consent").display = False
+
+    def on_screen_resume(self) -> None:
+        """Shown (first time, or back from a quick log): read the card again."""
         self.load_card()
+
+    def reload(self) -> None:
+        """Read the card again (after something was logged)."""
+        self.load_card()
+
+    def selected_contact(self) -> Chosen | None:
+        """This contact (the quick log's default)."""
+        name = (self.card.contact.get("name") if self.card else None) or "this contact"
+        return Chosen(self.contact_id, name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
     def load_card(self) -> None:
-        """Read the card off the UI thread."""
-        self.post_message(self.CardLoaded(self.contact_id, contact_card(self._db, self.contact_id)))
+        """Read the card off the UI thread, with the user's zone and clock."""
+        daily = cast(DailyApp, self.app).daily
+        tz, now = daily.zone(), daily.now()
+        card = contact_card(self._db, self.contact_id)
+        self.post_message(self.CardLoaded(self.contact_id, card, tz, now))
 
     @on(CardLoaded)
     def _show_card(self, event: CardLoaded) -> None:
@@ -195,10 +250,10 @@ class ContactCardScreen(Screen[None]):
         notes = c.get("notes")
         self.query_one("#notes", CardSection).show(Text(notes) if notes else None)
         self.query_one("#activities", CardSection).show_lines(
-            [activity_line(a) for a in event.card.activities]
+            [activity_line(a, event.tz) for a in event.card.activities]
         )
         self.query_one("#ticklers", CardSection).show_lines(
-            [tickler_line(t) for t in event.card.ticklers]
+            [tickler_line(t, event.tz, event.now) for t in event.card.ticklers]
         )
         self.query_one("#deals", CardSection).show_lines([deal_line(d) for d in event.card.deals])
 

@@ -1,0 +1,376 @@
+"""The agenda: overdue, today, upcoming and stay-in-touch, with keys to act on each.
+
+Threading invariant: the agenda is read and every change is written in thread
+workers (through the app's `DailyContext`); handlers on the UI thread update the
+widgets. The list is read again after each change and whenever the screen is shown.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from crmtui.screens.contact_card import ContactCardScreen
+from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.prompts import WhenPrompt, show_moment
+from crmtui.screens.quick_log import Chosen
+from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
+from crmtui.store.when import BadWhen, parse_duration, parse_when
+from crmtui.widgets.agenda_list import AgendaList, AgendaRow
+
+if TYPE_CHECKING:
+    from crmtui.store.journal import WriteTx
+
+UPCOMING_DAYS = 7
+EMPTY = {
+    "overdue": "nothing overdue",
+    "today": "nothing else due today",
+    "upcoming": f"nothing in the next {UPCOMING_DAYS} days",
+    "stay_in_touch": "everyone with a cadence was touched in time",
+}
+
+
+def short_when(moment: datetime, now: datetime) -> str:
+    """A due moment relative to today: "09:00", "yesterday 14:00", "Thu 12 Mar 10:00"."""
+    days = (moment.date() - now.date()).days
+    clock = moment.strftime("%H:%M")
+    if days == 0:
+        return f"today {clock}"
+    if days == -1:
+        return f"yesterday {clock}"
+    if days == 1:
+        return f"tomorrow {clock}"
+    if moment.year != now.year:
+        return moment.strftime("%d %b %Y %H:%M")
+    return moment.strftime("%a %d %b %H:%M")
+
+
+def defer_target(text: str, *, now: datetime, due_at: datetime) -> datetime:
+    """Where a defer moves a reminder: whole days keep its time of day, as `crm defer` does.
+
+    "3d" is three days from today at the reminder's own time; "2h" is two hours
+    from now; anything else is a moment ("next fri 10am").
+    """
+    tz = now.tzinfo
+    assert tz is not None
+    try:
+        span = parse_duration(text)
+    except BadWhen:
+        return parse_when(text, now=now)
+    if span and not span % timedelta(days=1):
+        clock: time = due_at.astimezone(tz).time()
+        return datetime.combine(now.date() + timedelta(days=span.days), clock, tzinfo=tz)
+    return now + span
+
+
+def item_row(item: AgendaItem, bucket: str, now: datetime) -> AgendaRow:
+    """An agenda reminder as a list row."""
+    was_snoozed = item.snoozed_until is not None and item.snoozed_until <= now
+    return AgendaRow(
+        key=item.tickler_id,
+        bucket=bucket,
+        when=short_when(item.due_at, now),
+        about=item.about,
+        text=item.text,
+        phone=item.contact_phone,
+        contact_id=item.contact_id,
+        tickler_id=item.tickler_id,
+        do_not_call=item.do_not_call,
+        recurring=item.recurring,
+        snoozed=short_when(item.snoozed_until, now) if was_snoozed and item.snoozed_until else None,
+    )
+
+
+def stay_row(person: StayInTouch, now: datetime) -> AgendaRow:
+    """A contact owed a touch as a list row."""
+    if person.last_touched is None:
+        last = "never touched"
+    else:
+        last = f"last touched {(now.date() - person.last_touched.date()).days} days ago"
+    return AgendaRow(
+        key=f"contact:{person.contact_id}",
+        bucket="stay_in_touch",
+        when=f"every {person.cadence_days}d",
+        about=person.name + (f" ({person.company})" if person.company else ""),
+        text=last,
+        phone=person.phone,
+        contact_id=person.contact_id,
+        do_not_call=person.do_not_call,
+    )
+
+
+def agenda_rows(agenda: Agenda) -> list[AgendaRow]:
+    """Every line of the agenda, bucket by bucket."""
+    now = agenda.now
+    rows = [item_row(i, "overdue", now) for i in agenda.overdue]
+    rows += [item_row(i, "today", now) for i in agenda.today]
+    rows += [item_row(i, "upcoming", now) for i in agenda.upcoming]
+    rows += [stay_row(p, now) for p in agenda.stay_in_touch]
+    return rows
+
+
+def agenda_counts(agenda: Agenda) -> Text:
+    """The header line: how much is in each bucket."""
+    error = "bold red" if agenda.overdue else "bold"
+    line = Text()
+    line.append(f"{len(agenda.overdue)} overdue", style=error)
+    line.append(f"  ·  {len(agenda.today)} today", style="bold")
+    line.append(f"  ·  {len(agenda.upcoming)} upcoming")
+    line.append(f"  ·  {len(agenda.stay_in_touch)} to stay in touch with")
+    line.append(f"      {show_moment(agenda.now)}", style="dim")
+    return line
+
+
+class AgendaScreen(Screen[None]):
+    """What needs doing, and the keys to do it."""
+
+    TITLE = "Agenda"
+    CSS_PATH = "agenda.tcss"
+    BINDINGS = [
+        # Priority: the list's own Enter would hide this one from the Footer.
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            priority=True,
+            id="agenda.open",
+            tooltip="Open the contact's card",
+        ),
+        Binding("o", "open", "Open", show=False, id="agenda.open_o"),
+        Binding("d", "done", "Done", id="agenda.done", tooltip="Mark the reminder done"),
+        Binding("s", "snooze", "Snooze", id="agenda.snooze", tooltip="Hide it until a moment"),
+        Binding("m", "defer", "Defer", id="agenda.defer", tooltip="Move its due date"),
+        Binding("r", "reload", "Refresh", show=False, id="agenda.reload", tooltip="Read it again"),
+    ]
+
+    class AgendaLoaded(Message):
+        """The agenda came back from the database."""
+
+        def __init__(self, agenda: Agenda, generation: int) -> None:
+            super().__init__()
+            self.agenda = agenda
+            self.generation = generation
+
+    class Changed(Message):
+        """A reminder was changed; `summary` says how."""
+
+        def __init__(self, summary: str) -> None:
+            super().__init__()
+            self.summary = summary
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        super().__init__()
+        self._db = db
+        self.agenda: Agenda | None = None
+        self._generation = 0
+        self.busy = False
+
+    @property
+    def daily(self) -> DailyContext:
+        """The app's clock, settings and writer."""
+        return cast(DailyApp, self.app).daily
+
+    def compose(self) -> ComposeResult:
+        """Counts on top, then the list."""
+        yield Header()
+        yield Static("Loading the agenda…", id="agenda-counts")
+        yield AgendaList(id="agenda")
+        yield Footer()
+
+    @property
+    def agenda_list(self) -> AgendaList:
+        """The list widget."""
+        return self.query_one("#agenda", AgendaList)
+
+    def on_mount(self) -> None:
+        """Focus the list; the first read happens on resume."""
+        self.agenda_list.focus()
+
+    def on_screen_resume(self) -> None:
+        """Shown (first time, or back from a card or a modal): read the agenda again."""
+        self.reload()
+
+    # ----------------------------------------------------------------- reading
+
+    def reload(self) -> None:
+        """Read the agenda in a worker (an older read still running becomes stale)."""
+        self._generation += 1
+        self.load(self._generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="agenda-load")
+    def load(self, generation: int) -> None:
+        """Read the agenda off the UI thread."""
+        agenda = load_agenda(self._db, now=self.daily.now(), days=UPCOMING_DAYS)
+        self.post_message(self.AgendaLoaded(agenda, generation))
+
+    @on(AgendaLoaded)
+    def _show(self, event: AgendaLoaded) -> None:
+        if event.generation != self._generation:
+            return
+        self.agenda = event.agenda
+        self.query_one("#agenda-counts", Static).update(agenda_counts(event.agenda))
+        self.agenda_list.show_rows(agenda_rows(event.agenda), empty=EMPTY)
+        self.refresh_bindings()
+
+    # ----------------------------------------------------------------- acting
+
+    @property
+    def current(self) -> AgendaRow | None:
+        """The row under the cursor."""
+        return self.agenda_list.current
+
+    def selected_contact(self) -> Chosen | None:
+        """The contact of the row under the cursor (the quick log's default)."""
+        row = self.current
+        if row is None or row.contact_id is None:
+            return None
+        return Chosen(row.contact_id, row.about)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Reminder keys only on a reminder, Open only where there is a contact."""
+        row = self.current
+        if action in ("done", "snooze", "defer"):
+            return row is not None and row.tickler_id is not None and not self.busy
+        if action == "open":
+            return row is not None and row.contact_id is not None
+        return True
+
+    @on(AgendaList.OptionHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    @on(AgendaList.OptionSelected)
+    def _selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the contact's card."""
+        row = self.current
+        if row is not None and row.contact_id is not None:
+            self.app.push_screen(ContactCardScreen(self._db, row.contact_id))
+
+    def action_reload(self) -> None:
+        """Read the agenda again."""
+        self.reload()
+
+    def action_done(self) -> None:
+        """Mark the reminder under the cursor done."""
+        row = self.current
+        if row is None or row.tickler_id is None:
+            return
+        self.busy = True
+        self.mark_done(row.tickler_id, row.text)
+
+    @work(thread=True, exit_on_error=False, group="agenda-write")
+    def mark_done(self, tickler_id: str, text: str) -> None:
+        """Complete the reminder (a series gets its next occurrence)."""
+        from crmtui.store.ticklers import complete_tickler
+
+        daily = self.daily
+        tz = daily.zone()
+        _, nxt = daily.write(lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz))
+        summary = f"Done: {text}"
+        if nxt is not None:
+            summary += f" · next {show_moment(nxt.due_at.astimezone(tz))}"
+        self.post_message(self.Changed(summary))
+
+    def _ask_when(self, title: str, default: str, then: Callable[[datetime], None]) -> None:
+        agenda = self.agenda
+        if agenda is None:
+            return
+        now = agenda.now
+
+        def read(text: str) -> datetime:
+            return parse_when(text, now=now)
+
+        def answered(moment: datetime | None) -> None:
+            if moment is not None:
+                then(moment)
+
+        self.app.push_screen(WhenPrompt(title, read, default=default), answered)
+
+    def action_snooze(self) -> None:
+        """Ask until when, then hide the reminder until then (its due date stays)."""
+        row = self.current
+        if row is None or row.tickler_id is None:
+            return
+        tickler_id, text = row.tickler_id, row.text
+
+        def snooze(until: datetime) -> None:
+            self.busy = True
+            self.snooze(tickler_id, text, until)
+
+        self._ask_when(f"Snooze “{text}” until…", "2h", snooze)
+
+    @work(thread=True, exit_on_error=False, group="agenda-write")
+    def snooze(self, tickler_id: str, text: str, until: datetime) -> None:
+        """Hide the reminder until a moment."""
+        from crmtui.store.ticklers import snooze_tickler
+
+        self.daily.write(lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until))
+        self.post_message(self.Changed(f"Snoozed until {show_moment(until)}: {text}"))
+
+    def action_defer(self) -> None:
+        """Ask for the new due date ("3d" keeps the time of day), then move the reminder."""
+        row = self.current
+        agenda = self.agenda
+        if row is None or row.tickler_id is None or agenda is None:
+            return
+        tickler_id, text = row.tickler_id, row.text
+        item = next(
+            i
+            for bucket in (agenda.overdue, agenda.today, agenda.upcoming)
+            for i in bucket
+            if i.tickler_id == tickler_id
+        )
+        now = agenda.now
+
+        def read(words: str) -> datetime:
+            return defer_target(words, now=now, due_at=item.due_at)
+
+        def answered(moment: datetime | None) -> None:
+            if moment is not None:
+                self.busy = True
+                self.defer(tickler_id, text, moment)
+
+        self.app.push_screen(
+            WhenPrompt(f"Defer “{text}” to…", read, default="tomorrow 9am"), answered
+        )
+
+    @work(thread=True, exit_on_error=False, group="agenda-write")
+    def defer(self, tickler_id: str, text: str, due_at: datetime) -> None:
+        """Move the reminder's due date."""
+        from crmtui.store.ticklers import defer_tickler
+
+        def write(tx: WriteTx) -> None:
+            defer_tickler(tx=tx, tickler_id=tickler_id, due_at=due_at)
+
+        self.daily.write(write)
+        self.post_message(self.Changed(f"Due {show_moment(due_at)}: {text}"))
+
+    @on(Changed)
+    def _changed(self, event: Changed) -> None:
+        self.busy = False
+        self.notify(event.summary, title="Agenda")
+        self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Failed reads and writes show as notifications; the list is read again."""
+        if event.state is WorkerState.ERROR:
+            self.busy = False
+            self.notify(
+                f"{event.worker.error}", title="Agenda: that did not work", severity="error"
+            )
+            if event.worker.group == "agenda-write":
+                self.reload()

@@ -1,0 +1,633 @@
+"""Call list mode for telesales: the next contact, their notes, and one key per outcome.
+
+The queue comes from `store.calls.call_queue` (due reminders first, then the
+saved filter); do-not-call and capped contacts are never in it. A digit logs the
+call's outcome and schedules the default next touch in one write (the reminder
+that put the contact in the queue is marked done in the same transaction), and
+the queue moves on at once: the write runs in a worker while the agent dials.
+
+Threading invariant: reads and writes run in thread workers; handlers on the UI
+thread update widgets. A contact whose call is being written stays out of the
+queue on screen until the queue has been read again after that write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from crmtui.screens.agenda import short_when
+from crmtui.screens.contact_card import ContactCardScreen, format_amount
+from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
+from crmtui.screens.quick_log import Chosen
+from crmtui.store.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
+from crmtui.store.when import BadWhen, parse_duration, parse_when
+from crmtui.widgets.card_section import CardSection
+from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
+
+if TYPE_CHECKING:
+    from crmtui.store.journal import WriteTx
+
+QUEUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class OutcomeKey:
+    """One key of the call list: the outcome it logs and the next touch it schedules."""
+
+    key: str
+    outcome: str
+    label: str
+    next_when: str | None  # plain words read at the moment of logging; None: no next touch
+    next_text: str | None
+    next_label: str
+    ask: bool = False  # ask when (the default pre-filled) instead of using it directly
+
+
+OUTCOME_KEYS: tuple[OutcomeKey, ...] = (
+    OutcomeKey("1", "connected", "Connected", "in 7 days", "Follow up on the call", "in a week"),
+    OutcomeKey("2", "no-answer", "No answer", "in 1 day", "Call again (no answer)", "tomorrow"),
+    OutcomeKey(
+        "3", "voicemail", "Voicemail", "in 2 days", "Call again (left a voicemail)", "in 2 days"
+    ),
+    OutcomeKey("4", "busy", "Busy", "in 2h", "Call again (line was busy)", "in 2 hours"),
+    OutcomeKey("5", "meeting-booked", "Meeting set", "in 1 day", "Confirm the meeting", "tomorrow"),
+    OutcomeKey("6", "wrong-number", "Wrong number", None, None, "none"),
+    OutcomeKey("7", "not-interested", "Not interested", None, None, "none"),
+    OutcomeKey(
+        "8",
+        "callback-requested",
+        "Call back",
+        "tomorrow 10am",
+        "Call back as asked",
+        "ask when",
+        ask=True,
+    ),
+)
+OUTCOME_BY_KEY = {k.key: k for k in OUTCOME_KEYS}
+
+
+def describe_filter(flt: CallFilter, names: dict[str, str]) -> str:
+    """The saved filter in words ("tag trial · untouched 30d"), or "due reminders only"."""
+    parts = []
+    if flt.territory_id:
+        parts.append(f"territory {names.get('territory', flt.territory_id)}")
+    if flt.tag:
+        parts.append(f"tag {flt.tag}")
+    if flt.stage_id:
+        parts.append(f"stage {names.get('stage', flt.stage_id)}")
+    if flt.untouched_days:
+        parts.append(f"untouched {flt.untouched_days}d")
+    return " · ".join(parts) if parts else "due reminders only"
+
+
+def why_line(item: CallItem, now: datetime) -> Text:
+    """Why this contact is in the queue."""
+    line = Text()
+    if item.reason == "list":
+        line.append("From the list", style="bold")
+    else:
+        style = "bold red" if item.reason == "overdue" else "bold"
+        due = short_when(item.due_at, now) if item.due_at else ""
+        line.append(f"{item.reason.capitalize()}: due {due}", style=style)
+        if item.tickler_text:
+            line.append(f" — {item.tickler_text}")
+    if item.last_touched is None:
+        line.append("  ·  never touched", style="dim")
+    else:
+        days = (now.date() - item.last_touched.date()).days
+        ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        line.append(f"  ·  last touched {ago}", style="dim")
+    return line
+
+
+@dataclass(frozen=True)
+class FilterWords:
+    """The call list filter as typed: names and plain words, resolved in a worker."""
+
+    territory: str = ""
+    tag: str = ""
+    stage: str = ""
+    untouched: str = ""
+
+
+class FilterPrompt(ModalScreen[FilterWords | None]):
+    """The saved filter: territory, tag, stage, not touched in N days (all optional)."""
+
+    DEFAULT_CSS = (
+        PROMPT_CSS.format(name="FilterPrompt")
+        + """
+    FilterPrompt Horizontal { height: auto; }
+    FilterPrompt Horizontal > Label { width: 14; padding: 1 1 0 0; color: $text-muted; }
+    FilterPrompt Horizontal > Input { width: 1fr; }
+    """
+    )
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel")]
+
+    def __init__(self, current: FilterWords) -> None:
+        super().__init__()
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        """Four optional fields."""
+        with Vertical():
+            yield Label("Call list filter (besides due reminders)", classes="prompt--title")
+            for field, label, hint in (
+                ("territory", "Territory", "name, e.g. Berlin (includes sub-territories)"),
+                ("tag", "Tag", "e.g. trial"),
+                ("stage", "Deal stage", "e.g. Proposal"),
+                ("untouched", "Untouched for", "e.g. 30d (days without a call or visit)"),
+            ):
+                with Horizontal():
+                    yield Label(label)
+                    yield Input(getattr(self._current, field), placeholder=hint, id=field)
+            yield Static(
+                "Enter applies · empty fields are ignored · Esc cancels", classes="prompt--hint"
+            )
+
+    def on_mount(self) -> None:
+        """Cursor in the first field."""
+        self.query_one("#territory", Input).focus()
+
+    @on(Input.Submitted)
+    def _apply(self) -> None:
+        values = {i.id: i.value.strip() for i in self.query(Input) if i.id}
+        self.dismiss(FilterWords(**values))
+
+    def action_cancel(self) -> None:
+        """Keep the filter as it was."""
+        self.dismiss(None)
+
+
+def resolve_filter(db: sqlite3.Connection, words: FilterWords) -> tuple[CallFilter, dict[str, str]]:
+    """The filter's names as ids (raises ValueError with a clear message)."""
+    from crmtui.store.scope import ScopeError, resolve_territory
+
+    names: dict[str, str] = {}
+    territory_id = stage_id = None
+    if words.territory:
+        try:
+            territory_id, names["territory"] = resolve_territory(db, words.territory)
+        except ScopeError as exc:
+            raise ValueError(str(exc)) from exc
+    if words.stage:
+        rows = db.execute(
+            "SELECT id, name FROM stage WHERE deleted_at IS NULL AND lower(name) = lower(?)",
+            (words.stage.strip(),),
+        ).fetchall()
+        if len(rows) != 1:
+            raise ValueError(
+                f"several stages are called {words.stage!r}"
+                if rows
+                else f"no stage {words.stage!r}"
+            )
+        stage_id, names["stage"] = rows[0]
+    untouched = None
+    if words.untouched:
+        text = words.untouched.strip()
+        span = timedelta(days=int(text)) if text.isdigit() else parse_duration(text)
+        if span < timedelta(days=1):
+            raise BadWhen(f"untouched for {text!r}: give whole days, e.g. 30d")
+        untouched = span.days
+    tag = words.tag.strip().lower().lstrip("#") or None
+    return CallFilter(territory_id, tag, stage_id, untouched), names
+
+
+class CallListScreen(Screen[None]):
+    """The queue on the left, the contact on the right, the outcome keys below."""
+
+    TITLE = "Call list"
+    CSS_PATH = "calls.tcss"
+    BINDINGS = [
+        *(
+            Binding(
+                k.key,
+                f"outcome('{k.key}')",
+                k.label,
+                show=False,
+                id=f"calls.outcome.{k.outcome}",
+                tooltip=f"Log: {k.label}; next touch {k.next_label}",
+            )
+            for k in OUTCOME_KEYS
+        ),
+        Binding("s", "skip", "Skip", id="calls.skip", tooltip="Call later: move to the end"),
+        # Priority: the queue list's own Enter would hide this one from the Footer.
+        Binding(
+            "enter",
+            "card",
+            "Card",
+            priority=True,
+            id="calls.card",
+            tooltip="Open the full contact card",
+        ),
+        Binding(
+            "f", "filter", "Filter", id="calls.filter", tooltip="Territory, tag, stage, untouched"
+        ),
+        Binding("r", "reload", "Refresh", show=False, id="calls.reload", tooltip="Read it again"),
+    ]
+
+    class QueueLoaded(Message):
+        """The queue and today's counters came back from the database."""
+
+        def __init__(
+            self, generation: int, now: datetime, queue: list[CallItem], stats: CallStats
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.now = now
+            self.queue = queue
+            self.stats = stats
+
+    class CallLogged(Message):
+        """A call's outcome (and next touch) were written."""
+
+        def __init__(self, contact_id: str, summary: str) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+            self.summary = summary
+
+    class CallRefused(Message):
+        """Consent refused the call; asking before logging it anyway."""
+
+        def __init__(
+            self, item: CallItem, key: str, due: datetime | None, reasons: list[str]
+        ) -> None:
+            super().__init__()
+            self.item = item
+            self.key = key
+            self.due = due
+            self.reasons = reasons
+
+    class FilterResolved(Message):
+        """The typed filter was read into ids."""
+
+        def __init__(self, words: FilterWords, flt: CallFilter, names: dict[str, str]) -> None:
+            super().__init__()
+            self.words = words
+            self.flt = flt
+            self.names = names
+
+    def __init__(self, db: sqlite3.Connection, *, call_filter: CallFilter | None = None) -> None:
+        super().__init__()
+        self._db = db
+        self.call_filter = call_filter or CallFilter()
+        self._filter_words = FilterWords()
+        self._filter_names: dict[str, str] = {}
+        self._generation = 0
+        self._loaded: list[CallItem] = []
+        self.queue: list[CallItem] = []
+        self.stats = CallStats(0, 0)
+        self._now: datetime | None = None
+        self._skipped: list[str] = []  # contact ids, in the order they were skipped
+        self._in_flight: set[str] = set()
+
+    @property
+    def daily(self) -> DailyContext:
+        """The app's clock, settings and writer."""
+        return cast(DailyApp, self.app).daily
+
+    def compose(self) -> ComposeResult:
+        """Counters, queue and card, keymap."""
+        yield Header()
+        yield Static("Loading the call list…", id="call-counters")
+        with Horizontal(id="call-body"):
+            yield OptionList(id="call-queue")
+            with VerticalScroll(id="call-card"):
+                yield Static(id="call-name")
+                yield Static(id="call-phone")
+                yield Static(id="call-why")
+                yield CardSection("Last notes", id="call-recent")
+                yield CardSection("Open deals", id="call-deals")
+        yield OutcomeKeys(id="call-keys")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the keymap; the queue is read on resume."""
+        self.query_one(OutcomeKeys).show_hints(
+            [OutcomeHint(k.key, k.label, k.next_label) for k in OUTCOME_KEYS]
+        )
+        self.query_one("#call-queue", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        """Shown again: read the queue and the counters."""
+        self.reload()
+
+    # ----------------------------------------------------------------- reading
+
+    def reload(self) -> None:
+        """Read the queue in a worker; an older read still running becomes stale."""
+        self._generation += 1
+        self.load(self._generation, self.call_filter)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="calls-load")
+    def load(self, generation: int, flt: CallFilter) -> None:
+        """The queue and today's counters, off the UI thread."""
+        daily = self.daily
+        now = daily.now()
+        queue = call_queue(self._db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT)
+        stats = call_stats(self._db, now=now)
+        self.post_message(self.QueueLoaded(generation, now, queue, stats))
+
+    @on(QueueLoaded)
+    def _loaded_queue(self, event: QueueLoaded) -> None:
+        if event.generation != self._generation:
+            return
+        self._now = event.now
+        self._loaded = event.queue
+        self.stats = event.stats
+        present = {i.contact_id for i in event.queue}
+        self._skipped = [c for c in self._skipped if c in present]
+        self._show_queue()
+
+    def _show_queue(self, keep: str | None = None) -> None:
+        """Order the loaded queue for display: in-flight calls out, skipped ones last."""
+        skipped = {c: n for n, c in enumerate(self._skipped)}
+        live = [i for i in self._loaded if i.contact_id not in self._in_flight]
+        self.queue = [i for i in live if i.contact_id not in skipped] + sorted(
+            (i for i in live if i.contact_id in skipped), key=lambda i: skipped[i.contact_id]
+        )
+        options = self.query_one("#call-queue", OptionList)
+        current = keep or (self.current.contact_id if self.current else None)
+        options.set_options(self._queue_option(i) for i in self.queue)
+        ids = [i.contact_id for i in self.queue]
+        if self.queue:
+            options.highlighted = ids.index(current) if current in ids else 0
+        self._show_counters()
+        self._show_current()
+        self.refresh_bindings()
+
+    def _queue_option(self, item: CallItem) -> Option:
+        line = Text(item.name, style="bold")
+        tag = {"overdue": ("overdue", "red"), "today": ("today", ""), "list": ("list", "dim")}[
+            item.reason
+        ]
+        line.append(f"  {tag[0]}", style=tag[1] or "dim")
+        if item.contact_id in self._skipped:
+            line.append("  skipped", style="dim italic")
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        return Option(line, id=item.contact_id)
+
+    def _show_counters(self) -> None:
+        line = Text()
+        line.append(f"Calls today {self.stats.calls_today}", style="bold")
+        line.append(f"  ·  Connects {self.stats.connects_today}", style="bold")
+        # The queue is read a window at a time: at the limit there may be more.
+        more = "+" if len(self._loaded) >= QUEUE_LIMIT else ""
+        line.append(f"  ·  Remaining {len(self.queue)}{more}", style="bold")
+        line.append(f"      Filter: {describe_filter(self.call_filter, self._filter_names)}")
+        self.query_one("#call-counters", Static).update(line)
+
+    @property
+    def current(self) -> CallItem | None:
+        """The contact to call now (the highlighted one)."""
+        options = self.query_one("#call-queue", OptionList)
+        if options.highlighted is None or not 0 <= options.highlighted < len(self.queue):
+            return None
+        return self.queue[options.highlighted]
+
+    def _show_current(self) -> None:
+        item = self.current
+        name = self.query_one("#call-name", Static)
+        if item is None:
+            name.update(
+                Text("Nobody left to call. ", style="bold").append(
+                    "Press f to widen the list, or r to read it again.", style="not bold"
+                )
+            )
+            for widget_id in ("#call-phone", "#call-why"):
+                self.query_one(widget_id, Static).update("")
+            self.query_one("#call-recent", CardSection).show_lines([])
+            self.query_one("#call-deals", CardSection).show_lines([])
+            return
+        now = self._now or datetime.now().astimezone()
+        title = Text(item.name, style="bold")
+        if item.company:
+            title.append(f"  ·  {item.company}", style="not bold")
+        name.update(title)
+        self.query_one("#call-phone", Static).update(Text(f"☎  {item.phone}", style="bold"))
+        self.query_one("#call-why", Static).update(why_line(item, now))
+        self.query_one("#call-recent", CardSection).show_lines(
+            [
+                Text.assemble(
+                    (short_when(a.occurred_at, now), "dim"),
+                    (f"  {a.kind}", "bold"),
+                    f" · {a.outcome.replace('-', ' ')}" if a.outcome else "",
+                    f" — {a.text}" if a.text else "",
+                )
+                for a in item.recent
+            ]
+        )
+        self.query_one("#call-deals", CardSection).show_lines(
+            [
+                Text.assemble(
+                    (d.name, "bold"),
+                    f" · {format_amount(d.amount_minor, d.currency)}",
+                    f" · {d.stage}" if d.stage else "",
+                )
+                for d in item.deals
+            ]
+        )
+
+    @on(OptionList.OptionHighlighted, "#call-queue")
+    def _moved(self) -> None:
+        self._show_current()
+        self.refresh_bindings()
+
+    @on(OptionList.OptionSelected, "#call-queue")
+    def _chosen(self) -> None:
+        self.action_card()
+
+    # ----------------------------------------------------------------- keys
+
+    def selected_contact(self) -> Chosen | None:
+        """The contact on screen (the quick log's default)."""
+        item = self.current
+        return None if item is None else Chosen(item.contact_id, item.name, item.company or "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Outcome, skip and card keys only when there is someone to call."""
+        if action in ("outcome", "skip", "card"):
+            return self.current is not None
+        return True
+
+    def action_card(self) -> None:
+        """Open the full contact card."""
+        item = self.current
+        if item is not None:
+            self.app.push_screen(ContactCardScreen(self._db, item.contact_id))
+
+    def action_skip(self) -> None:
+        """Call this one later: it goes to the end of the queue."""
+        item = self.current
+        if item is None:
+            return
+        if item.contact_id in self._skipped:
+            self._skipped.remove(item.contact_id)
+        self._skipped.append(item.contact_id)
+        nxt = next((i.contact_id for i in self.queue if i.contact_id not in self._skipped), None)
+        self._show_queue(keep=nxt)
+
+    def action_reload(self) -> None:
+        """Read the queue again."""
+        self.reload()
+
+    def action_outcome(self, key: str) -> None:
+        """Log the outcome for the contact on screen and schedule its default next touch."""
+        item = self.current
+        spec = OUTCOME_BY_KEY.get(key)
+        if item is None or spec is None:
+            return
+        if spec.ask and spec.next_when:
+            now = self._now or datetime.now().astimezone()
+
+            def read(text: str) -> datetime:
+                return parse_when(text, now=now)
+
+            def answered(due: datetime | None) -> None:
+                if due is not None:
+                    self._start_log(item, spec.key, due)
+
+            self.app.push_screen(
+                WhenPrompt(
+                    f"{item.name} asked to be called back… when?", read, default=spec.next_when
+                ),
+                answered,
+            )
+            return
+        self._start_log(item, spec.key, None)
+
+    def _start_log(
+        self, item: CallItem, key: str, due: datetime | None, *, force: bool = False
+    ) -> None:
+        self._in_flight.add(item.contact_id)
+        nxt = self._next_after(item.contact_id)
+        self._show_queue(keep=nxt)
+        self.log_call(item, key, due, force)
+
+    def _next_after(self, contact_id: str) -> str | None:
+        ids = [i.contact_id for i in self.queue]
+        if contact_id not in ids:
+            return None
+        at = ids.index(contact_id)
+        rest = ids[at + 1 :] + ids[:at]
+        return rest[0] if rest else None
+
+    @work(thread=True, exit_on_error=False, group="calls-write")
+    def log_call(self, item: CallItem, key: str, due: datetime | None, force: bool) -> None:
+        """Write the outcome, the next touch, and close the reminder that queued the call."""
+        from crmtui.store.activities import ActivityCreate, log_activity
+        from crmtui.store.consent import ConsentRefused
+        from crmtui.store.ticklers import TicklerCreate, complete_tickler
+
+        spec = OUTCOME_BY_KEY[key]
+        daily = self.daily
+        now, tz, cap = daily.now(), daily.zone(), daily.cap()
+        if due is None and spec.next_when:
+            due = parse_when(spec.next_when, now=now)
+
+        def write(tx: WriteTx) -> None:
+            if item.tickler_id is not None:
+                complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz)
+            follow = (
+                TicklerCreate(text=spec.next_text or "Follow up", due_at=due)
+                if due is not None
+                else None
+            )
+            log_activity(
+                tx=tx,
+                data=ActivityCreate(kind="call", contact_id=item.contact_id, outcome=spec.outcome),
+                cap=cap,
+                force=force,
+                follow_up=follow,
+            )
+
+        try:
+            daily.write(write)
+        except ConsentRefused as exc:
+            self.post_message(self.CallRefused(item, key, due, exc.reasons))
+            return
+        summary = f"{spec.label}: {item.name}"
+        summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
+        if force:
+            summary += " (consent override recorded)"
+        self.post_message(self.CallLogged(item.contact_id, summary))
+
+    @on(CallLogged)
+    def _logged(self, event: CallLogged) -> None:
+        # Short-lived: an agent logs a call a minute and the card must stay readable.
+        self.notify(event.summary, title="Call logged", timeout=3)
+        self._in_flight.discard(event.contact_id)
+        self.reload()
+
+    @on(CallRefused)
+    def _refused(self, event: CallRefused) -> None:
+        def answered(log_anyway: bool | None) -> None:
+            if log_anyway:
+                self.log_call(event.item, event.key, event.due, True)
+            else:
+                self._in_flight.discard(event.item.contact_id)
+                self.notify(f"Not logged: {event.item.name}", severity="warning")
+                self.reload()
+
+        self.app.push_screen(ConfirmOverride(event.reasons), answered)
+
+    # ----------------------------------------------------------------- filter
+
+    def action_filter(self) -> None:
+        """Ask for the saved filter."""
+
+        def answered(words: FilterWords | None) -> None:
+            if words is not None:
+                self.apply_filter(words)
+
+        self.app.push_screen(FilterPrompt(self._filter_words), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="calls-filter")
+    def apply_filter(self, words: FilterWords) -> None:
+        """Read the typed names into ids off the UI thread."""
+        flt, names = resolve_filter(self._db, words)
+        self.post_message(self.FilterResolved(words, flt, names))
+
+    @on(FilterResolved)
+    def _filter_resolved(self, event: FilterResolved) -> None:
+        self._filter_words, self.call_filter, self._filter_names = (
+            event.words,
+            event.flt,
+            event.names,
+        )
+        self._skipped = []
+        self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Failed reads and writes show as notifications; the queue is read again after a write."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "calls-filter":
+            self.notify(f"Filter not applied: {error}", severity="error")
+            return
+        self.notify(f"{error}", title="Call list: that did not work", severity="error")
+        if event.worker.group == "calls-write":
+            self._in_flight.clear()
+            self.reload()
+
+
+def outcome_words() -> Sequence[str]:
+    """Every outcome the keymap can log (checked against the store's list by a test)."""
+    return [k.outcome for k in OUTCOME_KEYS]

@@ -1,0 +1,105 @@
+"""What the daily-loop screens share: the clock, the user's settings, and the one writer.
+
+Threading invariant: `now`, `settings`, `cap` and `write` may read the config
+file or touch SQLite, so screens call them from thread workers only. The first
+write opens the app's one `Store` (SQLModel is imported then, never at start-up);
+a lock serialises writes from concurrent workers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from crmtui.config import Settings
+    from crmtui.store.consent import CallCap
+    from crmtui.store.database import Store
+    from crmtui.store.journal import WriteTx
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+class DailyContext:
+    """The clock, settings and write path of one running app."""
+
+    def __init__(self, db_path: Path, clock: Clock | None = None) -> None:
+        self.db_path = db_path
+        self._clock = clock
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def settings(self) -> Settings:
+        """The user's settings, read once (raises `ConfigError` on a bad file)."""
+        if self._settings is None:
+            from crmtui.config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    def zone(self) -> tzinfo:
+        """The user's time zone: the injected clock's, else the configured or system one."""
+        if self._clock is not None:
+            tz = self._clock().tzinfo
+            assert tz is not None, "an injected clock must return aware datetimes"
+            return tz
+        from crmtui.store.when import zone
+
+        return zone(self.settings().timezone)
+
+    def now(self) -> datetime:
+        """The current moment in the user's zone (the injected clock in tests)."""
+        if self._clock is not None:
+            moment = self._clock()
+            if moment.tzinfo is None:
+                raise ValueError("an injected clock must return aware datetimes")
+            return moment
+        return datetime.now(self.zone())
+
+    def cap(self) -> CallCap:
+        """The default contact-frequency cap from the settings."""
+        from crmtui.store.consent import CallCap
+
+        settings = self.settings()
+        return CallCap(settings.call_cap, settings.call_cap_days)
+
+    def write(self, action: Callable[[WriteTx], T]) -> T:
+        """Run `action` in one write transaction (from a thread worker) and return its result."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the app is closing; nothing was written")
+            if self._store is None:
+                from crmtui.store.database import open_store
+
+                # The app opened this file and checked its schema already.
+                self._store = open_store(self.db_path, migrate=False)
+            with self._store.write() as tx:
+                # One clock for the whole app: an activity logged "now" and a snooze
+                # "until in 2h" are judged against the moment the user sees.
+                tx.now = self.now().astimezone(UTC)
+                return action(tx)
+
+    def close(self) -> None:
+        """Release the writer's connections (after any write in progress)."""
+        with self._lock:
+            self._closed = True
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+class DailyApp(Protocol):
+    """What the daily screens need from the app."""
+
+    db: sqlite3.Connection | None
+    daily: DailyContext
+
+    def open_contact(self, contact_id: str) -> None:
+        """Show the card of one contact."""

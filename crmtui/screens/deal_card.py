@@ -1,0 +1,198 @@
+"""The deal card: its fields, the stage history with time in each stage, activities, ticklers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
+from crmtui.store.deal_board import DealWork, deal_work
+from crmtui.store.deal_history import DealCard, deal_card
+from crmtui.store.money import format_money
+from crmtui.widgets.card_section import CardSection
+
+
+def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
+    """The label/value grid of a deal's own fields."""
+    d = card.deal
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    amount = "no amount" if d.amount_minor is None else format_money(d.amount_minor, d.currency)
+    status = d.status + (f" — {d.lost_reason}" if d.lost_reason else "")
+    if d.closed_at:
+        status += f" on {format_when(d.closed_at, tz)}"
+    rows = [
+        ("Status", status),
+        ("Stage", d.stage_name),
+        ("Amount", amount),
+        (
+            "Probability",
+            f"{d.probability}% ({'this deal' if d.probability_source == 'deal' else 'stage default'})",
+        ),
+        ("Expected close", format_day(d.expected_close) or None),
+        ("Owner", d.owner_name),
+        ("Territory", d.territory_name),
+        ("Account", d.account_name),
+        ("Contact", d.contact_name),
+    ]
+    for label, value in rows:
+        grid.add_row(label, Text(value or "—"))
+    return grid
+
+
+def history_table(card: DealCard, tz: tzinfo | None) -> Table | None:
+    """Every stage change: when, from, to, who, and the days spent in the stage entered."""
+    if not card.history:
+        return None
+    table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False)
+    for name, justify in (
+        ("When", "left"),
+        ("From", "left"),
+        ("To", "left"),
+        ("By", "left"),
+        ("Days", "right"),
+    ):
+        table.add_column(name, justify=justify, style="dim" if name == "When" else "")  # type: ignore[arg-type]
+    for visit in card.history:
+        table.add_row(
+            format_when(visit.changed_at, tz),
+            visit.from_stage or "(opened)",
+            visit.to_stage,
+            visit.changed_by or "—",
+            f"{visit.days_in_stage:.1f}",
+        )
+    return table
+
+
+class DealCardScreen(Screen[None]):
+    """One deal, loaded in a worker; Escape goes back to where it was opened."""
+
+    TITLE = "Deal"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="deal_card.back", tooltip="Back"),
+        Binding("r", "reload", "Reload", id="deal_card.reload", tooltip="Read the deal again"),
+    ]
+    DEFAULT_CSS = """
+    DealCardScreen #deal {
+        padding: 1 2;
+    }
+    DealCardScreen #deal-name {
+        text-style: bold;
+        color: $text-primary;
+    }
+    """
+
+    class CardLoaded(Message):
+        """The deal came back from the database (None: it is gone)."""
+
+        def __init__(
+            self,
+            card: DealCard | None,
+            work: DealWork | None,
+            *,
+            now: datetime,
+            tz: tzinfo | None,
+            problem: str = "",
+        ) -> None:
+            super().__init__()
+            self.card = card
+            self.work = work
+            self.now = now
+            self.tz = tz
+            self.problem = problem
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        deal_id: str,
+        *,
+        now: Callable[[], datetime],
+        tz: Callable[[], tzinfo] | None = None,
+    ) -> None:
+        super().__init__()
+        self._db = db
+        self.deal_id = deal_id
+        self._now = now
+        self._tz = tz
+        self.card: DealCard | None = None
+
+    def compose(self) -> ComposeResult:
+        """Name on top, then fields, history, activities and ticklers."""
+        yield Header()
+        with VerticalScroll(id="deal"):
+            yield Static("Loading deal…", id="deal-name")
+            yield CardSection("Details", id="details")
+            yield CardSection("Stage history", id="history")
+            yield CardSection("Activities", id="activities")
+            yield CardSection("Open ticklers", id="ticklers")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        """Shown (first time, or back from elsewhere): read the deal again."""
+        self.load_card()
+
+    def action_reload(self) -> None:
+        """Read the deal again."""
+        self.load_card()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="deal-card")
+    def load_card(self) -> None:
+        """Read the card off the UI thread."""
+        from crmtui.store.deal_history import DealNotFound
+
+        now = self._now()
+        tz = self._tz() if self._tz else now.tzinfo
+        try:
+            card = deal_card(self._db, self.deal_id, now=now)
+        except DealNotFound as exc:
+            self.post_message(self.CardLoaded(None, None, now=now, tz=tz, problem=str(exc)))
+            return
+        work = deal_work(self._db, card.deal.id)
+        self.post_message(self.CardLoaded(card, work, now=now, tz=tz))
+
+    @on(CardLoaded)
+    def _show(self, event: CardLoaded) -> None:
+        self.card = event.card
+        name = self.query_one("#deal-name", Static)
+        if event.card is None or event.work is None:
+            name.update(Text(f"This deal no longer exists ({event.problem})."))
+            return
+        d = event.card.deal
+        self.title = d.name
+        title = Text(d.name)
+        if d.status != "open":
+            title.append(f"  {d.status.upper()}", style="bold")
+        name.update(title)
+        tz = event.tz
+        self.query_one("#details", CardSection).show(deal_fields(event.card, tz))
+        self.query_one("#history", CardSection).show(history_table(event.card, tz))
+        activities = []
+        for a in event.work.activities:
+            line = activity_line(a, tz)
+            if a.get("contact_name"):
+                line.append(f"  ({a['contact_name']})", style="dim")
+            activities.append(line)
+        self.query_one("#activities", CardSection).show_lines(activities)
+        self.query_one("#ticklers", CardSection).show_lines(
+            [tickler_line(t, tz, event.now) for t in event.work.ticklers]
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a failed load on the card itself."""
+        if event.state is WorkerState.ERROR:
+            self.query_one("#deal-name", Static).update(
+                Text(f"Cannot load this deal: {event.worker.error}")
+            )

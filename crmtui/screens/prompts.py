@@ -1,0 +1,163 @@
+"""Small modal prompts of the daily loop: a moment in plain words, and a consent override."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+PROMPT_CSS = """
+{name} {{
+    align: center middle;
+    background: $background 60%;
+}}
+{name} > Vertical {{
+    width: 64;
+    height: auto;
+    padding: 1 2;
+    border: round $border;
+    background: $surface;
+}}
+{name} .prompt--title {{
+    text-style: bold;
+    margin: 0 0 1 0;
+}}
+{name} .prompt--hint {{
+    color: $text-muted;
+}}
+{name} .prompt--error {{
+    color: $text-error;
+}}
+"""
+
+
+def show_moment(moment: datetime) -> str:
+    """A moment on its own wall clock, short and unambiguous: "Tue 10 Mar 2026 09:00"."""
+    return moment.strftime("%a %d %b %Y %H:%M")
+
+
+class WhenPrompt(ModalScreen[datetime | None]):
+    """Asks for a moment in plain words ("2h", "tomorrow 9am"); shows what it reads."""
+
+    DEFAULT_CSS = PROMPT_CSS.format(name="WhenPrompt")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        read: Callable[[str], datetime],
+        *,
+        default: str = "",
+        hint: str = 'Plain words: "2h", "tomorrow 9am", "next fri", "3d", "2026-04-01 14:00"',
+    ) -> None:
+        super().__init__()
+        self._title = title
+        self._read = read
+        self._default = default
+        self._hint = hint
+
+    def compose(self) -> ComposeResult:
+        """Title, the words, and what they mean."""
+        with Vertical():
+            yield Label(self._title, classes="prompt--title")
+            yield Input(value=self._default, placeholder="when?", id="when")
+            yield Static("", id="reading", classes="prompt--hint")
+            yield Static(self._hint, classes="prompt--hint")
+
+    def on_mount(self) -> None:
+        """Cursor in the box, with the default read back."""
+        self.query_one("#when", Input).focus()
+        self._show_reading(self._default)
+
+    def _parse(self, text: str) -> tuple[datetime | None, str]:
+        if not text.strip():
+            return None, ""
+        try:
+            return self._read(text), ""
+        except ValueError as exc:  # BadWhen is a ValueError
+            return None, str(exc)
+
+    def _show_reading(self, text: str) -> None:
+        moment, error = self._parse(text)
+        reading = self.query_one("#reading", Static)
+        reading.set_class(bool(error), "prompt--error")
+        if moment is not None:
+            reading.update(Text(f"→ {show_moment(moment)}"))
+        else:
+            reading.update(Text(error))
+
+    @on(Input.Changed, "#when")
+    def _changed(self, event: Input.Changed) -> None:
+        self._show_reading(event.value)
+
+    @on(Input.Submitted, "#when")
+    def _submitted(self, event: Input.Submitted) -> None:
+        moment, error = self._parse(event.value)
+        if moment is None:
+            self._show_reading(event.value)
+            if not error:
+                self.query_one("#reading", Static).update(Text("Type when, or Escape to cancel"))
+            return
+        self.dismiss(moment)
+
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+
+class ConfirmOverride(ModalScreen[bool]):
+    """Consent said no: show why, and offer to log anyway as a recorded override."""
+
+    DEFAULT_CSS = (
+        PROMPT_CSS.format(name="ConfirmOverride")
+        + """
+    ConfirmOverride Horizontal {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    ConfirmOverride Button {
+        margin: 0 2 0 0;
+    }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "answer(False)", "Don't log", id="override.cancel"),
+        Binding("y", "answer(True)", "Log anyway", id="override.confirm"),
+    ]
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__()
+        self._reasons = reasons
+
+    def compose(self) -> ComposeResult:
+        """The reasons and the two ways out."""
+        with Vertical():
+            yield Label("Consent rules say no", classes="prompt--title prompt--error")
+            yield Static(Text("\n".join(f"• {r}" for r in self._reasons)), id="reasons")
+            yield Static(
+                "Log it anyway only if the person asked for this contact; "
+                "the override is recorded on the activity.",
+                classes="prompt--hint",
+            )
+            with Horizontal():
+                yield Button("Log anyway (y)", variant="error", id="yes")
+                yield Button("Don't log (Esc)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        """The safe answer has the focus."""
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        """Close with the answer."""
+        self.dismiss(answer)

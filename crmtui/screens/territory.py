@@ -1,0 +1,432 @@
+"""The Territories workflow: a territory's summary as tables and charts, drill-down to reps and deals.
+
+Enter on a sub-territory opens its summary; Enter on a rep opens their deals; Enter
+on a deal opens its card; Escape goes back up. `p` / `P` switch the period, and
+the period follows the user down and back up. The figures come from
+`crmtui.store.summary.territory_summary` (the same numbers as `crm territory
+summary` and `crm forecast --explain`), read in thread workers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.deal_card import DealCardScreen
+from crmtui.screens.pipeline import card_money, compact_money
+from crmtui.store.deal_board import BoardDeal, StageWindow, board_window, scope_deals
+from crmtui.store.money import format_money
+from crmtui.store.periods import parse_period
+from crmtui.store.scope import Scope
+from crmtui.store.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
+from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
+
+PERIODS = ("this-quarter", "next-quarter", "last-quarter", "this-month", "last-90d", "this-year")
+REP_DEALS = 200
+
+
+@dataclass
+class PeriodChoice:
+    """The period shared by every level of one drill-down."""
+
+    index: int = 0
+
+    @property
+    def label(self) -> str:
+        """The period's words, e.g. this-quarter."""
+        return PERIODS[self.index]
+
+    def step(self, by: int) -> None:
+        """Go to the next (or previous) period in the list."""
+        self.index = (self.index + by) % len(PERIODS)
+
+
+def money_line(amounts: dict[str, int]) -> str:
+    """Per-currency amounts on one line."""
+    return "; ".join(format_money(v, c) for c, v in amounts.items()) or "—"
+
+
+def win_rate_text(block: SummaryBlock) -> Text:
+    """Win rate with its bar, and the counts behind it."""
+    rate = block.win_rate
+    if rate is None:
+        return Text("no deal closed in the period", style="dim")
+    text = Text(f"{rate:.0%} ", style="bold")
+    text.append_text(bar_text(rate, 1.0, 20, "green"))
+    text.append(f"  {block.won_count} won / {block.lost_count} lost", style="dim")
+    return text
+
+
+def kpi_table(block: SummaryBlock) -> Table:
+    """The scope's headline figures as a label/value grid."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for total in block.pipeline:
+        grid.add_row(
+            f"Open {total.currency}",
+            f"{total.count:,} deals · {format_money(total.amount_minor, total.currency)}"
+            f" · weighted {format_money(total.weighted_minor, total.currency)}",
+        )
+    if not block.pipeline:
+        grid.add_row("Open pipeline", Text("no open deals", style="dim"))
+    grid.add_row("Won", money_line(block.won_minor))
+    grid.add_row("Lost", money_line(block.lost_minor))
+    grid.add_row("Win rate", win_rate_text(block))
+    grid.add_row("Overdue ticklers", f"{block.overdue_ticklers:,}")
+    grid.add_row("Stale deals", f"{block.stale_deals:,}")
+    grid.add_row("Coverage gaps", f"{block.coverage_gaps:,} accounts untouched 90 days")
+    return grid
+
+
+def activity_table(report: SummaryReport) -> Table:
+    """Activities per kind: a sparkline over the period's weeks and the total."""
+    weeks = report.weeks
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right")
+    totals = [0] * len(weeks)
+    for kind in ACTIVITY_KINDS:
+        counts = report.total.activities.get(kind, [0] * len(weeks))
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        grid.add_row(kind, Text(sparkline(counts), style="cyan"), f"{sum(counts):,}")
+    grid.add_row("all", Text(sparkline(totals), style="bold cyan"), f"{sum(totals):,}")
+    if weeks:
+        grid.add_row("", Text(f"weeks from {weeks[0]:%d %b}", style="dim"), "")
+    return grid
+
+
+def stage_bars(columns: Sequence[StageWindow]) -> list[Bar]:
+    """Open pipeline by stage: bars by deal count, amounts per currency after them."""
+    bars = []
+    for c in columns:
+        if c.closed:
+            continue
+        amounts = ", ".join(compact_money(v, k) for k, v in c.amount_minor.items())
+        bars.append(Bar(c.name, c.count, f"{c.count:,} · {amounts}" if amounts else "0"))
+    return bars
+
+
+def block_row(block: SummaryBlock) -> list[Text]:
+    """One sub-territory (marked ▸, bold) or rep as a table row."""
+    pipeline = "; ".join(compact_money(t.amount_minor, t.currency) for t in block.pipeline)
+    weighted = "; ".join(compact_money(t.weighted_minor, t.currency) for t in block.pipeline)
+    rate = "—" if block.win_rate is None else f"{block.win_rate:.0%}"
+    activities = sum(sum(v) for v in block.activities.values())
+    if block.kind == "territory":
+        name = Text(f"▸ {block.label}", style="bold")
+    else:
+        name = Text(f"  {block.label}")
+    cells = [
+        f"{block.open_count:,}",
+        pipeline or "—",
+        weighted or "—",
+        f"{block.won_count}/{block.lost_count}",
+        rate,
+        f"{activities:,}",
+        f"{block.overdue_ticklers:,}",
+        f"{block.stale_deals:,}",
+        f"{block.coverage_gaps:,}",
+    ]
+    return [name] + [Text(c, no_wrap=True, overflow="ellipsis") for c in cells]
+
+
+# (label, width): fixed, so the table never re-measures its rows (and draws the same every time).
+CHILD_COLUMNS = (
+    ("Territory / rep", 24),
+    ("Open", 5),
+    ("Pipeline", 18),
+    ("Weighted", 17),
+    ("W/L", 6),
+    ("Win", 4),
+    ("Acts", 6),
+    ("Overdue", 7),
+    ("Stale", 5),
+    ("Gaps", 5),
+)
+
+
+class TerritoryScreen(Screen[None]):
+    """One territory (None: all of them): its figures, charts, and its sub-territories and reps."""
+
+    TITLE = "Territories"
+    CSS_PATH = "territory.tcss"
+    BINDINGS = [
+        Binding("p", "period(1)", "Period", id="territory.period_next", tooltip="Next period"),
+        Binding("P", "period(-1)", "Period back", show=False, id="territory.period_back"),
+        Binding("escape", "up", "Up", id="territory.up", tooltip="Back up one level"),
+        Binding("r", "reload", "Reload", show=False, id="territory.reload"),
+    ]
+
+    class SummaryLoaded(Message):
+        """The summary and stage totals came back from the database."""
+
+        def __init__(
+            self, report: SummaryReport, stages: list[StageWindow], generation: int
+        ) -> None:
+            super().__init__()
+            self.report = report
+            self.stages = stages
+            self.generation = generation
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        territory_id: str | None = None,
+        name: str = "All territories",
+        period: PeriodChoice | None = None,
+    ) -> None:
+        super().__init__()
+        self._db = db
+        self.territory_id = territory_id
+        self.scope_name = name
+        self.period = period or PeriodChoice()
+        self.report: SummaryReport | None = None
+        self._generation = 0
+        self._shown_generation = 0
+        self._shown_period = -1
+        self._rows: list[SummaryBlock] = []
+
+    @property
+    def _app(self) -> DailyApp:
+        return cast(DailyApp, self.app)
+
+    def compose(self) -> ComposeResult:
+        """Scope line, figures and charts side by side, then the drill-down table."""
+        yield Header()
+        yield Static("", id="scope-status")
+        with Horizontal(id="top"):
+            with Vertical(id="figures"):
+                yield Static("Figures", classes="heading")
+                yield Static(Text("Loading…", style="italic"), id="kpis")
+            with Vertical(id="charts"):
+                yield Static("Open pipeline by stage", classes="heading")
+                yield BarChart(id="stage-bars", bar_style="magenta")
+                yield Static("Activities per week", classes="heading")
+                yield Static(id="activity-weeks")
+        yield DataTable(id="children", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns once; keys go to the table."""
+        table = self.children_table
+        for label, width in CHILD_COLUMNS:
+            table.add_column(label, width=width)
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        """First shown, or back from a level below where the period may have changed."""
+        if self._shown_period != self.period.index or self.report is None:
+            self.reload()
+
+    @property
+    def children_table(self) -> DataTable[Text]:
+        """The sub-territories and reps."""
+        return self.query_one("#children", DataTable)
+
+    @property
+    def loading_summary(self) -> bool:
+        """True while the figures on screen are not those asked for last."""
+        return self._shown_generation != self._generation
+
+    # ----------------------------------------------------------------- loading
+
+    def reload(self) -> None:
+        """Read the summary for the current period again."""
+        self._generation += 1
+        self._shown_period = self.period.index
+        self.query_one("#scope-status", Static).update(self._status(loading=True))
+        self.load_summary(self.period.label, self._generation)
+
+    def _status(self, *, loading: bool = False) -> Text:
+        text = Text(self.scope_name, style="bold")
+        if self.report is not None and not loading:
+            p = self.report.period
+            last = p.end - timedelta(days=1)  # periods are half-open: show the last day
+            text.append(f" · {p.label} ({p.start:%d %b %Y} – {last:%d %b %Y})")
+        else:
+            text.append(f" · {self.period.label} · loading…", style="italic")
+        text.append("  p: period · Enter: drill down · Escape: up", style="dim")
+        return text
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="territory-summary")
+    def load_summary(self, period_label: str, generation: int) -> None:
+        """Compute the summary and the stage totals off the UI thread."""
+        daily = self._app.daily
+        now, tz = daily.now(), daily.zone()
+        period = parse_period(period_label, today=now.astimezone(tz).date())
+        report = territory_summary(
+            self._db, territory_id=self.territory_id, period=period, tz=tz, now=now
+        )
+        stages = board_window(
+            self._db, scope=Scope(self.territory_id), tz=tz, now=now, per_column=0
+        ).columns
+        self.post_message(self.SummaryLoaded(report, stages, generation))
+
+    @on(SummaryLoaded)
+    def _show(self, event: SummaryLoaded) -> None:
+        if event.generation != self._generation:
+            return
+        self._shown_generation = event.generation
+        self.report = event.report
+        self.query_one("#scope-status", Static).update(self._status())
+        self.query_one("#kpis", Static).update(kpi_table(event.report.total))
+        self.query_one("#stage-bars", BarChart).show_bars(
+            stage_bars(event.stages), empty="no open deals"
+        )
+        self.query_one("#activity-weeks", Static).update(activity_table(event.report))
+        table = self.children_table
+        row = table.cursor_row
+        table.clear()
+        self._rows = [*event.report.territories, *event.report.reps]
+        for i, block in enumerate(self._rows):
+            table.add_row(*block_row(block), key=str(i))
+        if self._rows:
+            table.move_cursor(row=min(row, len(self._rows) - 1))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a failed read on the screen."""
+        if event.state is WorkerState.ERROR:
+            self._shown_generation = self._generation
+            self.query_one("#kpis", Static).update(Text(f"Summary failed: {event.worker.error}"))
+
+    # ----------------------------------------------------------------- keys
+
+    def action_period(self, step: int) -> None:
+        """Switch to the next (or previous) period."""
+        self.period.step(step)
+        self.reload()
+
+    def action_reload(self) -> None:
+        """Read the figures again."""
+        self.reload()
+
+    def action_up(self) -> None:
+        """Back to the level above (nothing above the top level)."""
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer Up only below the top level."""
+        if action == "up":
+            return len(self.app.screen_stack) > 1
+        return True
+
+    @on(DataTable.RowSelected, "#children")
+    def _drill(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is None:
+            return
+        block = self._rows[int(event.row_key.value)]
+        self.drill(block)
+
+    def drill(self, block: SummaryBlock) -> None:
+        """Open a sub-territory's summary, or a rep's deals in this territory."""
+        if block.kind == "territory":
+            self.app.push_screen(
+                TerritoryScreen(
+                    self._db, territory_id=block.id, name=block.label, period=self.period
+                )
+            )
+        elif block.id is not None:
+            self.app.push_screen(
+                RepDealsScreen(
+                    self._db, Scope(self.territory_id, block.id, block.label), where=self.scope_name
+                )
+            )
+
+
+class RepDealsScreen(Screen[None]):
+    """A rep's open deals in a territory, biggest first; Enter opens one, Escape goes up."""
+
+    TITLE = "Deals"
+    CSS_PATH = "territory.tcss"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Up", id="rep_deals.up", tooltip="Back up")]
+
+    class DealsLoaded(Message):
+        """The rep's deals came back."""
+
+        def __init__(self, count: int, deals: list[BoardDeal]) -> None:
+            super().__init__()
+            self.count = count
+            self.deals = deals
+
+    def __init__(self, db: sqlite3.Connection, scope: Scope, *, where: str) -> None:
+        super().__init__()
+        self._db = db
+        self.scope = scope
+        self.where = where
+        self.deals: list[BoardDeal] = []
+
+    def compose(self) -> ComposeResult:
+        """Status line over the deal table."""
+        yield Header()
+        yield Static(Text(f"{self.scope.label} · {self.where} · loading…"), id="scope-status")
+        yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns, focus, load."""
+        table = self.query_one("#deals", DataTable)
+        table.add_columns("Deal", "Stage", "Amount", "Close", "Account", "Owner")
+        table.focus()
+        self.load_deals()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rep-deals")
+    def load_deals(self) -> None:
+        """Read the deals off the UI thread."""
+        count, deals = scope_deals(self._db, self.scope, limit=REP_DEALS)
+        self.post_message(self.DealsLoaded(count, deals))
+
+    @on(DealsLoaded)
+    def _show(self, event: DealsLoaded) -> None:
+        self.deals = event.deals
+        table = self.query_one("#deals", DataTable)
+        table.clear()
+        for deal in event.deals:
+            table.add_row(
+                Text(deal.name),
+                deal.stage_name,
+                Text(card_money(deal.amount_minor, deal.currency), justify="right"),
+                (deal.expected_close or "")[:10],
+                Text(deal.account_name or ""),
+                Text(deal.owner_name or ""),
+                key=deal.id,
+            )
+        shown = f"the biggest {len(event.deals)} of " if event.count > len(event.deals) else ""
+        self.query_one("#scope-status", Static).update(
+            Text(f"{self.scope.label} · {self.where} · {shown}{event.count:,} open deals")
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a failed read on the screen."""
+        if event.state is WorkerState.ERROR:
+            self.query_one("#scope-status", Static).update(
+                Text(f"Cannot load the deals: {event.worker.error}")
+            )
+
+    @on(DataTable.RowSelected, "#deals")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            daily = cast(DailyApp, self.app).daily
+            self.app.push_screen(
+                DealCardScreen(self._db, event.row_key.value, now=daily.now, tz=daily.zone)
+            )

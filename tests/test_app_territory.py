@@ -1,0 +1,98 @@
+"""The Territories screen through Pilot: summary, drill-down territory → rep → deal, period switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crmtui.app import make_app
+from crmtui.screens.deal_card import DealCardScreen
+from crmtui.screens.territory import PERIODS, RepDealsScreen, TerritoryScreen
+from crmtui.store.demo import seed_demo
+from crmtui.widgets.bar_chart import BarChart
+from tests.test_app_pipeline import DEMO_NOW, SIZE, clock, settle
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-contact demo database (read only here)."""
+    path = tmp_path_factory.mktemp("terr") / "demo.db"
+    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
+    return path
+
+
+async def test_drill_down_from_territory_to_rep_to_deal_and_back(demo_db):
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        top = app.screen
+        assert isinstance(top, TerritoryScreen) and top.territory_id is None
+        assert top.report is not None
+        assert top.query_one("#stage-bars", BarChart).bars
+        kinds = [b.kind for b in top.report.territories + top.report.reps]
+        assert kinds[0] == "territory" and "rep" in kinds
+        # Enter on the first row: a region, drilled into.
+        region = top.report.territories[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        level = app.screen
+        assert isinstance(level, TerritoryScreen) and level.territory_id == region.id
+        assert level.report is not None
+        assert level.report.total.open_count == region.open_count
+        # Down to the first rep with deals, and Enter: their deals.
+        rows = [*level.report.territories, *level.report.reps]
+        index = next(i for i, b in enumerate(rows) if b.kind == "rep" and b.open_count)
+        rep = rows[index]
+        for _ in range(index):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        deals = app.screen
+        assert isinstance(deals, RepDealsScreen)
+        assert deals.scope.owner_id == rep.id and deals.scope.territory_id == region.id
+        assert len(deals.deals) == rep.open_count
+        assert {d.owner_name for d in deals.deals} == {rep.label}
+        await pilot.press("enter")
+        await settle(pilot)
+        card = app.screen
+        assert isinstance(card, DealCardScreen) and card.deal_id == deals.deals[0].id
+        for expected in (deals, level, top):
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is expected
+
+
+async def test_period_switch_reloads_the_summary_and_follows_the_drill_down(demo_db):
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        top = app.screen
+        assert isinstance(top, TerritoryScreen) and top.report is not None
+        assert top.report.period.label == PERIODS[0]
+        tz = ZoneInfo("UTC")
+        weeks_quarter = len(top.report.weeks)
+        await pilot.press("p")
+        await settle(pilot)
+        assert top.report.period.label == PERIODS[1]
+        assert top.report.period.start > DEMO_NOW.astimezone(tz).date()
+        await pilot.press("p", "p")
+        await settle(pilot)
+        assert top.report.period.label == "this-month"
+        assert len(top.report.weeks) < weeks_quarter
+        await pilot.press("enter")
+        await settle(pilot)
+        level = app.screen
+        assert isinstance(level, TerritoryScreen) and level.report is not None
+        assert level.report.period.label == "this-month"
+        await pilot.press("P")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is top
+        assert top.report.period.label == "last-quarter"
