@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from crmtui.store.periods import Period, parse_timestamp
+from crmtui.store.periods import Period, format_timestamp
 from crmtui.store.scope import SUBTREE, DealRow, Scope, deal_rows, now_text
 
 GAP_DAYS = 90
@@ -110,26 +110,52 @@ class SummaryReport:
         }
 
 
-def _activity_counts(
-    db: sqlite3.Connection, scope: Scope, period: Period, tz: tzinfo, weeks: list[date]
-) -> dict[str, list[int]]:
-    where, params = scope.filter(
-        territory_expr="COALESCE(acc.territory_id, c.territory_id)", owner_expr="x.rep_id"
-    )
+ActivityCells = list[tuple[str | None, str | None, str, int, int]]
+
+
+def _activity_cells(
+    db: sqlite3.Connection, period: Period, tz: tzinfo, weeks: list[date]
+) -> ActivityCells:
+    """Activities in the period counted per (territory, rep, kind, week): one pass for all blocks.
+
+    Week boundaries are local midnights turned into UTC text, so the buckets are
+    exact across DST changes and SQLite does the counting.
+    """
     start_ts, end_ts = period.utc_bounds(tz)
-    counts = {kind: [0] * len(weeks) for kind in ACTIVITY_KINDS}
-    index = {w: i for i, w in enumerate(weeks)}
+    edges = [
+        format_timestamp(datetime.combine(w, time(0), tzinfo=tz).astimezone(UTC)) for w in weeks[1:]
+    ]
+    case = "CASE " + " ".join(f"WHEN x.occurred_at < ? THEN {i}" for i in range(len(edges)))
+    case += f" ELSE {len(weeks) - 1} END" if edges else ""
+    week_expr = case if edges else "0"
     sql = (
-        "SELECT x.kind, x.occurred_at FROM activity x"
+        f"SELECT COALESCE(acc.territory_id, c.territory_id), x.rep_id, x.kind, {week_expr} AS w,"
+        " count(*) FROM activity x"
         " LEFT JOIN account acc ON acc.id = x.account_id"
         " LEFT JOIN contact c ON c.id = x.contact_id"
-        " WHERE x.deleted_at IS NULL AND x.occurred_at >= ? AND x.occurred_at < ?" + where
+        " WHERE x.deleted_at IS NULL AND x.occurred_at >= ? AND x.occurred_at < ?"
+        " GROUP BY 1, 2, 3, 4"
     )
-    for kind, occurred in db.execute(sql, [start_ts, end_ts, *params]):
-        day = parse_timestamp(occurred).astimezone(tz).date()
-        week = day - timedelta(days=day.weekday())
-        if week in index:
-            counts.setdefault(kind, [0] * len(weeks))[index[week]] += 1
+    return list(db.execute(sql, [*edges, start_ts, end_ts]))
+
+
+def _subtree(db: sqlite3.Connection, territory_id: str | None) -> set[str] | None:
+    if territory_id is None:
+        return None
+    return {row[0] for row in db.execute(SUBTREE, (territory_id,))}
+
+
+def _activity_counts(
+    cells: ActivityCells, territories: set[str] | None, owner_id: str | None, weeks: list[date]
+) -> dict[str, list[int]]:
+    """One block's activities by kind and week, rolled up from the shared cells."""
+    counts = {kind: [0] * len(weeks) for kind in ACTIVITY_KINDS}
+    for territory, rep, kind, week, n in cells:
+        if territories is not None and territory not in territories:
+            continue
+        if owner_id is not None and rep != owner_id:
+            continue
+        counts.setdefault(kind, [0] * len(weeks))[week] += n
     return counts
 
 
@@ -182,6 +208,7 @@ def summary_block(
     tz: tzinfo,
     now: datetime,
     weeks: list[date],
+    cells: ActivityCells,
 ) -> tuple[SummaryBlock, list[DealRow]]:
     """One scope's figures, and its stale deals."""
     open_rows = deal_rows(db, scope, tz=tz, status="open", with_activity=True)
@@ -209,7 +236,7 @@ def summary_block(
         lost_count=sum(1 for r in closed if r.status == "lost"),
         won_minor=dict(sorted(won_minor.items())),
         lost_minor=dict(sorted(lost_minor.items())),
-        activities=_activity_counts(db, scope, period, tz, weeks),
+        activities=_activity_counts(cells, _subtree(db, scope.territory_id), scope.owner_id, weeks),
         overdue_ticklers=_overdue_ticklers(db, scope, now),
         stale_deals=len(stale),
         coverage_gaps=gap_count,
@@ -242,7 +269,8 @@ def territory_summary(
             " ORDER BY name"
         ).fetchall()
     weeks = period.weeks()
-    args = {"period": period, "tz": tz, "now": now, "weeks": weeks}
+    cells = _activity_cells(db, period, tz, weeks)
+    args = {"period": period, "tz": tz, "now": now, "weeks": weeks, "cells": cells}
     total, stale = summary_block(db, scope, kind="scope", **args)  # type: ignore[arg-type]
     _, gaps = coverage_gaps(db, scope, now=now, limit=gap_limit)
     report = SummaryReport(scope, period, weeks, total, stale=stale, gaps=gaps)
