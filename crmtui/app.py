@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -20,19 +21,19 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from crmtui.palette import AccountsProvider, ContactsProvider, DealsProvider
-from crmtui.screens.agenda import AgendaScreen
-from crmtui.screens.calls import CallListScreen
-from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.placeholder import PlaceholderScreen
-from crmtui.screens.quick_log import Chosen, QuickLogResult, QuickLogScreen
-from crmtui.screens.territory import TerritoryScreen
 from crmtui.store.lookup import LookupDatabaseError, connect
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from crmtui.screens.quick_log import Chosen, QuickLogResult
+
+# Only the Contacts screen is needed for the first paint; every other screen and
+# the palette's providers are imported when first used (cold start, TARGETS.md).
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,48 @@ class AppOptions:
 
 
 ScreenFactory = Callable[[sqlite3.Connection, AppOptions], Screen[None]]
+
+
+def _agenda(db: sqlite3.Connection) -> Screen[None]:
+    from crmtui.screens.agenda import AgendaScreen
+
+    return AgendaScreen(db)
+
+
+def _pipeline(db: sqlite3.Connection) -> Screen[None]:
+    from crmtui.screens.pipeline import PipelineScreen
+
+    return PipelineScreen(db)
+
+
+def _territory(db: sqlite3.Connection) -> Screen[None]:
+    from crmtui.screens.territory import TerritoryScreen
+
+    return TerritoryScreen(db)
+
+
+def _calls(db: sqlite3.Connection) -> Screen[None]:
+    from crmtui.screens.calls import CallListScreen
+
+    return CallListScreen(db)
+
+
+def _contacts_provider() -> type[Provider]:
+    from crmtui.palette import ContactsProvider
+
+    return ContactsProvider
+
+
+def _deals_provider() -> type[Provider]:
+    from crmtui.palette import DealsProvider
+
+    return DealsProvider
+
+
+def _accounts_provider() -> type[Provider]:
+    from crmtui.palette import AccountsProvider
+
+    return AccountsProvider
 
 
 def _not_built(section: str, message: str) -> ScreenFactory:
@@ -70,9 +113,9 @@ SECTIONS: tuple[Section, ...] = (
         "f1",
         lambda db, options: ContactsScreen(db, show_timings=options.show_timings),
     ),
-    Section("agenda", "Agenda", "f2", lambda db, _options: AgendaScreen(db)),
-    Section("pipeline", "Pipeline", "f3", lambda db, _options: PipelineScreen(db)),
-    Section("territories", "Territories", "f4", lambda db, _options: TerritoryScreen(db)),
+    Section("agenda", "Agenda", "f2", lambda db, _options: _agenda(db)),
+    Section("pipeline", "Pipeline", "f3", lambda db, _options: _pipeline(db)),
+    Section("territories", "Territories", "f4", lambda db, _options: _territory(db)),
     Section(
         "sync",
         "Sync",
@@ -83,7 +126,7 @@ SECTIONS: tuple[Section, ...] = (
             "(pending changes, last sync, conflicts).",
         ),
     ),
-    Section("calls", "Calls", "f6", lambda db, _options: CallListScreen(db)),
+    Section("calls", "Calls", "f6", lambda db, _options: _calls(db)),
 )
 
 
@@ -91,7 +134,7 @@ class CrmApp(App[None]):
     """crmtui's full-screen app."""
 
     TITLE = "crm"
-    COMMANDS = App.COMMANDS | {ContactsProvider, DealsProvider, AccountsProvider}
+    COMMANDS = App.COMMANDS | {_contacts_provider, _deals_provider, _accounts_provider}
     # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
         Binding(
@@ -220,6 +263,8 @@ class CrmApp(App[None]):
             return
         if self.current_mode != "contacts":
             self.switch_mode("contacts")
+        from crmtui.screens.contact_card import ContactCardScreen
+
         self.push_screen(ContactCardScreen(self.db, contact_id))
 
     def open_deal(self, deal_id: str) -> None:
@@ -228,6 +273,8 @@ class CrmApp(App[None]):
             return
         if self.current_mode != "pipeline":
             self.switch_mode("pipeline")
+        from crmtui.screens.deal_card import DealCardScreen
+
         self.push_screen(DealCardScreen(self.db, deal_id, now=self.daily.now, tz=self.daily.zone))
 
     def open_account(self, account_id: str) -> None:
@@ -261,10 +308,14 @@ class CrmApp(App[None]):
             if result is not None:
                 self.notify(result.summary, title="Logged")
 
+        from crmtui.screens.quick_log import QuickLogScreen
+
         self.push_screen(QuickLogScreen(self.db, contact=chosen), logged)
 
     def _selected_contact(self) -> Chosen | None:
         """The contact the current screen has selected (card, agenda row, queue, list)."""
+        from crmtui.screens.quick_log import Chosen
+
         screen = self.screen
         selected = getattr(screen, "selected_contact", None)
         if callable(selected):
