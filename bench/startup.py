@@ -34,10 +34,12 @@ class Minimal(App):
     def compose(self):
         yield Label("ready")
 
-    def on_mount(self):
-        self.call_after_refresh(self.exit)
+async def first_paint(pilot):
+    # The same harness as the crm child below, so both pay for the pilot alike.
+    await pilot.pause()
+    pilot.app.exit()
 
-Minimal().run(headless=True, size=(120, 40))
+Minimal().run(headless=True, size=(120, 40), auto_pilot=first_paint)
 """
 
 CRM = """
