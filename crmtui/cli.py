@@ -12,10 +12,15 @@ from crmtui.commands import contacts as contact_commands
 from crmtui.commands import daily as daily_commands
 from crmtui.commands import db as db_commands
 from crmtui.commands import deals as deal_commands
+from crmtui.commands import dedupe as dedupe_commands
 from crmtui.commands import demo as demo_commands
+from crmtui.commands import exports as export_commands
+from crmtui.commands import imports as import_commands
 from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import pipeline as pipeline_commands
+from crmtui.commands import server as server_commands
+from crmtui.commands import sync as sync_commands
 from crmtui.commands import territory as territory_commands
 from crmtui.commands.common import DbOption
 
@@ -29,6 +34,13 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(contact_commands.app, name="contact")
 app.add_typer(account_commands.app, name="account")
+app.add_typer(sync_commands.app, name="sync")
+app.add_typer(sync_commands.conflicts_app, name="conflicts")
+app.add_typer(server_commands.app, name="server")
+app.add_typer(import_commands.app, name="import")
+app.add_typer(export_commands.app, name="export")
+app.add_typer(dedupe_commands.app, name="dedupe")
+app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)
 pipeline_commands.register(app)

@@ -36,3 +36,38 @@ def store(db_path: Path) -> Iterator[Store]:
     s = open_store(db_path)
     yield s
     s.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards.
+
+    Skipped with the reason when the server is unreachable, unless
+    CRMTUI_REQUIRE_PG=1 (CI), where an unreachable server fails the test.
+    """
+    import os
+    import uuid
+
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a dependency
+        pytest.fail(f"psycopg is not installed: {exc}")
+    admin_dsn = os.environ.get(
+        "CRMTUI_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres"
+    )
+    try:
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CRMTUI_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL is required (CRMTUI_REQUIRE_PG=1) but unreachable: {exc}")
+        pytest.skip(
+            f"PostgreSQL on 127.0.0.1:5432 is unreachable ({exc}); set CRMTUI_REQUIRE_PG=1 to fail"
+        )
+    name = f"crmtui_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            info = admin.info
+            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -48,12 +48,21 @@ def add(
     do_not_email: Annotated[
         bool, typer.Option("--do-not-email", help="Never email this person.")
     ] = False,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option("--allow-duplicate", help="Add even if a similar contact exists."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Add a contact; prints its id."""
+    """Add a contact; prints its id. A probable duplicate is shown first (exit 1 unless confirmed)."""
+    from crmtui.commands.dedupe import warn_duplicates
     from crmtui.store.contacts import ContactCreate, create_contact
 
     region = settings_or_exit().default_region
+    warn_duplicates(
+        ctx, db, name=name, email=email, phones=[phone, mobile], region=region,
+        allow=allow_duplicate,
+    )  # fmt: skip
     data = ContactCreate(
         name=name,
         company=company,

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, SQLModel
 
+from crmtui.store.hlc import _COUNTER_MAX as HLC_COUNTER_MAX
 from crmtui.store.hlc import HLC, tick
 from crmtui.store.ids import uuid7
 from crmtui.store.models import ENTITIES, JournalOp
 from crmtui.store.types import format_timestamp, utcnow
+
+_encode_str: Any = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
 # Bookkeeping columns that every replica derives itself; never journaled.
 UNJOURNALED = frozenset({"id", "updated_at"})
@@ -28,11 +31,27 @@ _TABLE_TO_ENTITY = {cls.__tablename__: name for name, cls in ENTITIES.items()}
 
 def encode_value(value: Any) -> str:
     """Serialise a field value for the journal (JSON; timestamps as UTC text)."""
+    # The common scalar cases without json.dumps' machinery (same text out): bulk
+    # imports encode millions of values.
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
     if isinstance(value, datetime):
         return json.dumps(format_timestamp(value))
     if isinstance(value, date):
         return json.dumps(value.isoformat())
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def created_fields(values: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The (field, value) pairs a create journals: every set field but the bookkeeping."""
+    for name, value in values.items():
+        if name not in UNJOURNALED and value is not None and value != []:
+            yield name, value
 
 
 def entity_name(obj: SQLModel) -> str:
@@ -77,18 +96,35 @@ class WriteTx:
                 self._set_meta("device_id", self._device_id)
         return self._device_id
 
-    def _next_hlc(self) -> str:
+    def next_hlc(self) -> str:
+        """The next reading of this transaction's clock (also used by bulk writes)."""
         if self._clock is None:
             last = self._meta("hlc")
             self._clock = HLC.decode(last) if last else None
         self._clock = tick(self._clock, time.time_ns() // 1_000_000)
         return self._clock.encode()
 
+    def next_hlcs(self, count: int) -> list[str]:
+        """`count` consecutive clock readings at once, as `next_hlc` would give them."""
+        if count <= 0:
+            return []
+        first = HLC.decode(self.next_hlc())
+        millis, counter = first.millis, first.counter
+        out = [first.encode()]
+        for _ in range(count - 1):
+            # What `tick` does within one millisecond: count up, carry when full.
+            counter += 1
+            if counter > HLC_COUNTER_MAX:
+                millis, counter = millis + 1, 0
+            out.append(HLC(millis, counter).encode())
+        self._clock = HLC(millis, counter)
+        return out
+
     def _op(self, entity: str, row_id: str, op: str, field: str | None, value: Any) -> None:
         self._ops.append(
             JournalOp(
                 tx_id=self.tx_id,
-                hlc=self._next_hlc(),
+                hlc=self.next_hlc(),
                 device_id=self.device_id,
                 entity=entity,
                 row_id=row_id,
@@ -108,9 +144,8 @@ class WriteTx:
         # foreign key, so a stage added after its pipeline could otherwise go first.
         self.session.flush()
         self._op(entity, row_id, "create", None, None)
-        for name, value in obj.model_dump().items():
-            if name not in UNJOURNALED and value is not None and value != []:
-                self._op(entity, row_id, "set", name, value)
+        for name, value in created_fields(obj.model_dump()):
+            self._op(entity, row_id, "set", name, value)
         return obj
 
     def update(self, obj: SQLModel, changes: Mapping[str, Any]) -> list[str]:

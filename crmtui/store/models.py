@@ -350,6 +350,24 @@ class LocalMeta(SQLModel, table=True):
     value: str
 
 
+class MergeRecord(SQLModel, table=True):
+    """A merge of two records, kept so that `crm merge --undo` can put both back exactly.
+
+    Local bookkeeping (not journaled or synced): the merge's effects travel as ordinary
+    journal ops, and the undo writes the reverse ops. `snapshot` holds both rows as they
+    were before the merge and the ids of every child row moved to the survivor.
+    """
+
+    __tablename__ = "merge_record"
+    id: str = _id_field()
+    entity: str = Field(max_length=40)
+    survivor_id: str = Field(index=True, max_length=36)
+    merged_id: str = Field(index=True, max_length=36)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+    undone_at: datetime | None = _ts()
+
+
 # Entities the journal may name, mapped to their table classes.
 ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
@@ -366,3 +384,6 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "activity": Activity,
     "tickler": Tickler,
 }
+
+# Sync bookkeeping tables live in their own module; importing it registers them here.
+from crmtui.store import sync_state as _sync_state  # noqa: E402, F401

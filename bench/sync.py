@@ -1,0 +1,253 @@
+"""Sync benchmark against PostgreSQL on loopback (results go to docs/performance.md).
+
+Usage: python bench/sync.py [--ops 10000] [--runs 5] [--clients 20] [--client-ops 1000]
+       [--dsn "host=127.0.0.1 port=5432 dbname=test user=postgres"]
+
+1. A laptop with N pending ops (contacts made by the services) runs `SyncClient.sync()`
+   (push in batches of 500, then pull) against `crm server` (uvicorn, one worker) on a
+   fresh PostgreSQL database; baseline: raw psycopg `executemany` upserts of the same
+   N field values into a bare (entity, row_id, field) table, in the same run.
+2. C clients push K ops each concurrently; every op must be applied exactly once;
+   p50/p95 of the per-batch push latency are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crmtui.server import admin
+from crmtui.server.app import make_server
+from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.store.database import Store, open_store
+from crmtui.sync.client import SyncClient, pending_ops
+
+DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+
+
+class Database:
+    """A throwaway PostgreSQL database."""
+
+    def __init__(self, dsn: str) -> None:
+        self.admin = psycopg.connect(dsn, autocommit=True)
+        self.name = f"crmtui_bench_{uuid.uuid4().hex[:10]}"
+        self.admin.execute(f'CREATE DATABASE "{self.name}"')
+        info = self.admin.info
+        self.url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{self.name}"
+        self.dsn = f"host={info.host} port={info.port} dbname={self.name} user={info.user}"
+
+    def drop(self) -> None:
+        """Remove the database."""
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.close()
+
+
+class Server:
+    """uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, url: str) -> None:
+        self.app = make_server(url)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            self.thread.join(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        """Stop serving and release the pool."""
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.state.engine.dispose()
+
+
+def laptop(path: Path, ops: int) -> Store:
+    """A laptop database with about `ops` pending journal ops."""
+    store = open_store(path)
+    per_contact = 8  # create + name + fields the service sets
+    with store.write() as tx:
+        for i in range(max(1, ops // per_contact)):
+            create_contact(
+                tx=tx,
+                data=ContactCreate(
+                    name=f"Person {i}",
+                    city="Leeds",
+                    email=f"p{i}@example.com",
+                    phone="+4915112345678",
+                ),
+                region="DE",
+            )
+    return store
+
+
+def raw_upsert(dsn: str, store: Store) -> float:
+    """Seconds to upsert the same field values with psycopg executemany."""
+    rows = [(op.entity, op.row_id, op.field or "", op.value) for op in pending_ops(store)]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS raw_field (entity text, row_id text, field text,"
+            " value text, PRIMARY KEY (entity, row_id, field))"
+        )
+        conn.execute("TRUNCATE raw_field")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO raw_field VALUES (%s, %s, %s, %s) ON CONFLICT (entity, row_id, field)"
+                " DO UPDATE SET value = excluded.value",
+                rows,
+            )
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int]:
+    """(sync seconds, raw upsert seconds, ops) on a fresh database and server."""
+    db = Database(dsn)
+    server = Server(db.url)
+    try:
+        engine = server.app.state.engine
+        admin.add_territory(engine, "North")
+        admin.add_rep(engine, "ann", "rep", ["North"])
+        token = admin.issue_token(engine, "ann", "bench").token
+        store = laptop(tmp / f"laptop-{uuid.uuid4().hex}.db", ops)
+        count = len(pending_ops(store))
+        baseline = raw_upsert(db.dsn, store)
+        with httpx.Client(
+            base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ) as http:
+            started = time.perf_counter()
+            report = SyncClient(store, http).sync()
+            took = time.perf_counter() - started
+        assert report.pushed == count and report.rejected == 0, report
+        store.close()
+        return took, baseline, count
+    finally:
+        server.stop()
+        db.drop()
+
+
+class Timed(httpx.HTTPTransport):
+    """Records the latency of every push."""
+
+    def __init__(self, sink: list[float]) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        response = super().handle_request(request)
+        response.read()
+        if request.url.path == "/v1/push":
+            self.sink.append(time.perf_counter() - started)
+        return response
+
+
+def concurrent(dsn: str, clients: int, each: int, tmp: Path) -> dict[str, float]:
+    """C clients pushing K ops each at once; exactly-once check and batch latency."""
+    db = Database(dsn)
+    server = Server(db.url)
+    try:
+        engine = server.app.state.engine
+        admin.add_territory(engine, "North")
+        admin.add_rep(engine, "ann", "rep", ["North"])
+        stores = [laptop(tmp / f"c{i}-{uuid.uuid4().hex}.db", each) for i in range(clients)]
+        tokens = [admin.issue_token(engine, "ann", f"c{i}").token for i in range(clients)]
+        expected = sum(len(pending_ops(s)) for s in stores)
+        latencies: list[float] = []
+        errors: list[BaseException] = []
+
+        def run(i: int) -> None:
+            try:
+                with httpx.Client(
+                    transport=Timed(latencies),
+                    base_url=server.base,
+                    timeout=300,
+                    headers={"Authorization": f"Bearer {tokens[i]}"},
+                ) as http:
+                    SyncClient(stores[i], http, batch=250).push(
+                        __import__("crmtui.sync.client", fromlist=["SyncReport"]).SyncReport()
+                    )
+            except Exception as exc:  # noqa: BLE001 (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+        started = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - started
+        assert not errors, errors
+        with psycopg.connect(db.dsn) as conn:
+            logged, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT op_id) FROM srv_op"
+            ).fetchone()  # type: ignore[misc]
+            applied = conn.execute(
+                "SELECT count(*) FROM srv_op WHERE status = 'applied'"
+            ).fetchone()[0]  # type: ignore[index]
+        for s in stores:
+            s.close()
+        latencies.sort()
+        return {
+            "expected": expected,
+            "logged": logged,
+            "distinct": distinct,
+            "applied": applied,
+            "wall_s": wall,
+            "batches": len(latencies),
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+        }
+    finally:
+        server.stop()
+        db.drop()
+
+
+def main() -> None:
+    """Run both parts and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ops", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--client-ops", type=int, default=1000)
+    parser.add_argument("--dsn", default=DSN)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="crmtui-syncbench-"))
+    print("ops      sync push+pull (median)   raw psycopg upsert (median)   ratio   runs")
+    for n in args.ops:
+        results = [one_run(args.dsn, n, tmp) for _ in range(args.runs)]
+        sync_s = statistics.median(r[0] for r in results)
+        raw_s = statistics.median(r[1] for r in results)
+        print(
+            f"{results[0][2]:<8} {sync_s * 1000:>10.0f} ms {raw_s * 1000:>22.0f} ms"
+            f" {sync_s / raw_s:>21.1f}x   {args.runs}"
+        )
+    if args.clients:
+        c = concurrent(args.dsn, args.clients, args.client_ops, tmp)
+        ok = c["expected"] == c["logged"] == c["distinct"] == c["applied"]
+        print(
+            f"\n{args.clients} clients x ~{args.client_ops} ops: expected {c['expected']},"
+            f" logged {c['logged']}, distinct {c['distinct']}, applied {c['applied']}"
+            f" -> {'exactly once' if ok else 'MISMATCH'}; wall {c['wall_s']:.1f} s;"
+            f" {c['batches']} batches, p50 {c['p50_ms']:.0f} ms, p95 {c['p95_ms']:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

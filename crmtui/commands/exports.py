@@ -1,0 +1,140 @@
+"""`crm export`: take data out as CSV, JSONL (lossless), vCard or iCalendar.
+
+Data goes to FILE, or to stdout when FILE is omitted or "-"; the summary goes to
+stderr. Exit codes: 0 written, 2 bad arguments, 3 the database cannot be opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from crmtui.commands.common import DbOption, fail, open_db
+
+app = typer.Typer(help="Export data as CSV, JSONL, vCard or iCalendar.", no_args_is_help=True)
+
+OutArg = Annotated[
+    Path | None,
+    typer.Argument(help='Output file (default or "-": stdout).', show_default=False),
+]
+
+
+@contextmanager
+def _reading(ctx: typer.Context, db: Path | None) -> Iterator[sqlite3.Connection]:
+    """The raw sqlite3 connection of one read transaction (a consistent snapshot)."""
+    store = open_db(ctx, db)
+    try:
+        with store.read() as session:
+            # The session's connection is inside one (deferred) transaction for the
+            # whole export, so every table is read from the same snapshot.
+            yield session.connection().connection.driver_connection  # type: ignore[misc]
+    finally:
+        store.close()
+
+
+@contextmanager
+def _output(target: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
+    if target is None or str(target) == "-":
+        yield sys.stdout
+        return
+    try:
+        with target.open("w", encoding="utf-8", newline=newline) as out:
+            yield out
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc}")
+
+
+def _run(
+    ctx: typer.Context,
+    db: Path | None,
+    target: Path | None,
+    write: Callable[[sqlite3.Connection, TextIO], str],
+    *,
+    newline: str | None = None,
+) -> None:
+    with _reading(ctx, db) as conn, _output(target, newline=newline) as out:
+        summary = write(conn, out)
+    typer.echo(f"exported {summary}" + (f" to {target}" if target else ""), err=True)
+
+
+@app.command("csv")
+def export_csv_command(
+    ctx: typer.Context,
+    entity: Annotated[str, typer.Argument(help="contacts, accounts, deals or activities.")],
+    file: OutArg = None,
+    db: DbOption = None,
+) -> None:
+    """Export live rows as CSV; cells a spreadsheet would run as formulas get a leading '."""
+    from crmtui.store.exports import EXPORT_ENTITIES, export_csv
+
+    if entity not in EXPORT_ENTITIES:
+        fail(f"choose what to export: {', '.join(EXPORT_ENTITIES)} (not {entity!r})")
+    _run(ctx, db, file, lambda c, o: f"{export_csv(c, entity, o)} {entity}", newline="")
+
+
+@app.command("jsonl")
+def export_jsonl_command(ctx: typer.Context, file: OutArg = None, db: DbOption = None) -> None:
+    """Export everything (all tables, deleted rows and the journal) losslessly."""
+    from crmtui.store.jsonl import export_jsonl
+
+    def write(conn: sqlite3.Connection, out: TextIO) -> str:
+        counts = export_jsonl(conn, out)
+        return f"{sum(counts.values())} rows from {len(counts)} tables"
+
+    _run(ctx, db, file, write)
+
+
+@app.command("vcard")
+def export_vcard_command(
+    ctx: typer.Context,
+    file: OutArg = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Write one <id>.vcf per contact into this folder.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export contacts as vCard 3.0 (UID = contact id, so re-importing adds no duplicates)."""
+    from crmtui.store.vcards import export_cards
+
+    if directory is not None and file is not None:
+        fail("give either FILE or --dir, not both")
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot create {directory}: {exc}")
+        with _reading(ctx, db) as conn:
+            count = export_cards(conn, directory=directory)
+        typer.echo(f"exported {count} contacts to {directory}", err=True)
+        return
+    _run(ctx, db, file, lambda c, o: f"{export_cards(c, out=o)} contacts", newline="")
+
+
+@app.command("ics")
+def export_ics_command(ctx: typer.Context, file: OutArg = None, db: DbOption = None) -> None:
+    """Export open reminders as to-dos (VTODO) and meetings as events (VEVENT)."""
+    from datetime import UTC, datetime
+
+    from crmtui.commands.reading import user_zone
+    from crmtui.store.icalendar_export import export_ics
+
+    tz = user_zone()
+    with _reading(ctx, db) as conn:
+        data = export_ics(conn, tz=tz, now=datetime.now(UTC))
+    if file is None or str(file) == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            file.write_bytes(data)
+        except OSError as exc:
+            fail(f"cannot write {file}: {exc}")
+    todos, events = data.count(b"BEGIN:VTODO"), data.count(b"BEGIN:VEVENT")
+    typer.echo(f"exported {todos} to-dos and {events} meetings", err=True)

@@ -1,0 +1,298 @@
+"""`crm import`: bring contacts in from CSV, vCard and crmtui's own JSONL export.
+
+Exit codes: 0 imported (or a clean dry run), 2 the file or some rows are bad and
+nothing was written, 3 the database cannot be opened.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmtui.commands.common import EXIT_USAGE, DbOption, fail, open_db
+from crmtui.commands.writing import settings_or_exit
+
+if TYPE_CHECKING:
+    from crmtui.store.csv_import import ImportPlan
+
+app = typer.Typer(
+    help="Import contacts from CSV, vCard or a crmtui JSONL export.", no_args_is_help=True
+)
+
+FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", "-n", help="Show what would happen; write nothing.")
+]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
+    """The preview: mapping, then every row that is not a plain new one (all with --dry-run)."""
+    err = sys.stderr
+    src, mapping = plan.source, plan.mapping
+    if src is not None and mapping is not None:
+        print(
+            f"read {len(src.records)} rows ({src.encoding}, delimiter {src.delimiter!r}, "
+            f"profile {mapping.profile})",
+            file=err,
+        )
+        if src.note:
+            print(f"note: {src.note}", file=err)
+        for line in mapping.describe(src.headers):
+            print(f"  column {line}", file=err)
+        for header, field in mapping.fuzzy:
+            print(f"  (matched {header!r} to {field} by similarity)", file=err)
+        if mapping.ignored:
+            print(f"  ignored columns: {', '.join(mapping.ignored)}", file=err)
+    out = sys.stdout
+    for row in plan.rows:
+        name = row.values.get("name", "")
+        if row.action == "new" and row.reason:
+            print(
+                f"{row.where or f'{plan.unit} {row.line}'}: probable duplicate: {name} ({row.reason})",
+                file=out,
+            )
+        elif row.action == "new" and verbose:
+            print(f"{row.where or f'{plan.unit} {row.line}'}: new: {name}", file=out)
+        elif row.action in ("update", "matched"):
+            fields = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in row.changes.items())
+            label = "update" if row.action == "update" else "matches (use --update-existing)"
+            print(
+                f"{row.where or f'{plan.unit} {row.line}'}: {label}: {name} [{row.contact_id}] {fields}",
+                file=out,
+            )
+        elif row.action == "unchanged" and verbose:
+            print(
+                f"{row.where or f'{plan.unit} {row.line}'}: unchanged: {name} [{row.contact_id}]",
+                file=out,
+            )
+        elif row.action == "duplicate":
+            print(
+                f"{row.where or f'{plan.unit} {row.line}'}: duplicate, skipped: {name} ({row.reason})",
+                file=out,
+            )
+        elif row.action == "rejected":
+            print(f"{row.where or f'{plan.unit} {row.line}'}: rejected: {row.reason}", file=out)
+    counts = plan.counts()
+    print(
+        f"{counts['new']} new, {counts['probable']} probable duplicates (imported), "
+        f"{counts['update']} to update, {counts['matched']} matched but not updated, "
+        f"{counts['unchanged']} unchanged, {counts['duplicate']} duplicates skipped, "
+        f"{counts['rejected']} rejected",
+        file=err,
+    )
+
+
+@app.command("csv")
+def import_csv(
+    ctx: typer.Context,
+    file: FileArg,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Column names of: salesforce, hubspot, pipedrive or generic (default: guessed)."
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help='Map a column to a field: "Column=field" (repeatable; "Column=" ignores it).',
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    update_existing: Annotated[
+        bool,
+        typer.Option(
+            "--update-existing", help="Change contacts that a row matches (email, phone, id)."
+        ),
+    ] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Import the good rows even if some are rejected.")
+    ] = False,
+    skip_duplicates: Annotated[
+        bool,
+        typer.Option("--skip-duplicates", help="Leave out rows named like an existing contact."),
+    ] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="Force an encoding (default: UTF-8, else Windows-1252).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive or any spreadsheet).
+
+    Every row is checked first; if any row is rejected, nothing is imported (unless
+    --skip-bad) and each bad row is listed with its line number and reason.
+    """
+    from crmtui.store.csv_import import CsvImportError, apply_import, plan_import, read_csv
+    from crmtui.store.csv_profiles import PROFILES, parse_overrides
+
+    if profile is not None and profile not in PROFILES:
+        fail(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    try:
+        overrides = parse_overrides(map_ or [])
+    except ValueError as exc:
+        fail(str(exc))
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    region = settings_or_exit().default_region
+    try:
+        source = read_csv(file, encoding=encoding)
+    except (CsvImportError, LookupError) as exc:
+        fail(f"{file}: {exc} (nothing was imported)")
+    store = open_db(ctx, db)
+    try:
+        with progress_bar("importing") as progress, store.write() as tx:
+            try:
+                plan = plan_import(
+                    tx,
+                    source,
+                    region=region,
+                    profile=profile,
+                    overrides=overrides,
+                    update_existing=update_existing,
+                    skip_duplicates=skip_duplicates,
+                    progress=progress,
+                )
+            except CsvImportError as exc:
+                fail(f"{file}: {exc} (nothing was imported)")
+            _print_plan(plan, verbose=dry_run)
+            rejected = plan.counts()["rejected"]
+            if dry_run:
+                typer.echo("dry run: nothing was written", err=True)
+                # Leaving by an exception rolls the (unused) write transaction back.
+                raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
+            if rejected and not skip_bad:
+                fail(
+                    f"{rejected} rows rejected: nothing was imported "
+                    "(fix them, or use --skip-bad to import the rest)"
+                )
+            result = apply_import(
+                tx,
+                plan,
+                source_label=f"import:{plan.mapping.profile if plan.mapping else 'csv'}",
+                progress=progress,
+            )
+    finally:
+        store.close()
+    typer.echo(
+        f"imported {result.created} new contacts ({result.accounts} new accounts), "
+        f"updated {result.updated}",
+        err=True,
+    )
+
+
+@app.command("jsonl")
+def import_jsonl_command(ctx: typer.Context, file: FileArg, db: DbOption = None) -> None:
+    """Restore a `crm export jsonl` file into a new, empty database (all or nothing)."""
+    from crmtui.store.jsonl import JsonlError, import_jsonl
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    store = open_db(ctx, db)
+    try:
+        with file.open(encoding="utf-8") as lines, store.write() as tx:
+            try:
+                counts = import_jsonl(tx, lines)
+            except (JsonlError, UnicodeDecodeError) as exc:
+                fail(f"{file}: {exc} (nothing was imported)")
+    finally:
+        store.close()
+    typer.echo(f"restored {sum(counts.values())} rows from {len(counts)} tables", err=True)
+
+
+@app.command("vcard")
+def import_vcard_command(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A .vcf file (one or many cards) or a folder of them.")
+    ],
+    dry_run: DryRun = False,
+    update_existing: Annotated[
+        bool, typer.Option("--update-existing", help="Change contacts that a card matches.")
+    ] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Import the good cards even if some are broken.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import vCards (3.0, 4.0; Apple, Google, Outlook, Nextcloud); broken cards are listed.
+
+    A card matches an existing contact by UID (an earlier `crm export vcard`),
+    email or phone, so importing the same cards twice adds nobody twice.
+    """
+    from crmtui.store.csv_import import ImportPlan, apply_import, plan_records
+    from crmtui.store.vcards import read_cards
+
+    if not path.exists():
+        fail(f"{path}: no such file or folder")
+    region = settings_or_exit().default_region
+    try:
+        cards = read_cards(path)
+    except OSError as exc:
+        fail(f"{path}: {exc}")
+    if not cards:
+        fail(f"{path}: no vCards found (nothing was imported)")
+    store = open_db(ctx, db)
+    try:
+        with progress_bar("importing") as progress, store.write() as tx:
+            rows = plan_records(
+                tx,
+                ((n, fields) for n, (_f, _c, _l, fields) in enumerate(cards, 1)),
+                total=len(cards),
+                region=region,
+                update_existing=update_existing,
+                progress=progress,
+                unit="card",
+            )
+            for row, (file, number, line, _fields) in zip(rows, cards, strict=True):
+                row.where = f"card {number} of {file} (line {line})"
+            plan = ImportPlan(rows, unit="card")
+            typer.echo(f"read {len(cards)} cards", err=True)
+            _print_plan(plan, verbose=dry_run)
+            rejected = plan.counts()["rejected"]
+            if dry_run:
+                typer.echo("dry run: nothing was written", err=True)
+                raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
+            if rejected and not skip_bad:
+                fail(
+                    f"{rejected} cards rejected: nothing was imported "
+                    "(fix them, or use --skip-bad to import the rest)"
+                )
+            result = apply_import(tx, plan, source_label="import:vcard", progress=progress)
+    finally:
+        store.close()
+    typer.echo(
+        f"imported {result.created} new contacts ({result.accounts} new accounts), "
+        f"updated {result.updated}",
+        err=True,
+    )

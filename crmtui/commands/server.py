@@ -1,0 +1,163 @@
+"""`crm server`: run the sync server and administer reps, territories and devices."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmtui.commands.common import EXIT_USAGE, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+app = typer.Typer(help="Run and administer the team's sync server.", no_args_is_help=True)
+
+DEFAULT_DB = "crmtui-server.db"
+DbUrl = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="CRMTUI_SERVER_DB",
+        help="A SQLite file or postgresql+psycopg://user@host/db (env CRMTUI_SERVER_DB).",
+    ),
+]
+
+
+def _engine(url: str) -> Engine:
+    from crmtui.server.db import make_server_engine, upgrade_server
+
+    engine = make_server_engine(url)
+    upgrade_server(engine)
+    return engine
+
+
+@app.command()
+def init(db: DbUrl = DEFAULT_DB) -> None:
+    """Create or upgrade the server's database."""
+    from crmtui.server.db import current_server_revision
+
+    engine = _engine(db)
+    typer.echo(f"server schema at {current_server_revision(engine)}", err=True)
+    engine.dispose()
+
+
+@app.command()
+def run(
+    db: DbUrl = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (PostgreSQL only; SQLite has one writer).")
+    ] = 1,
+) -> None:
+    """Serve the sync API (uvicorn)."""
+    import os
+
+    import uvicorn
+
+    from crmtui.server.db import is_sqlite
+
+    if workers > 1 and is_sqlite(db):
+        fail("several workers need PostgreSQL; SQLite runs with one", EXIT_USAGE)
+    _engine(db).dispose()  # migrate once, before the workers start
+    os.environ["CRMTUI_SERVER_DB"] = db
+    uvicorn.run("crmtui.server.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@app.command("add-territory")
+def add_territory(
+    name: Annotated[str, typer.Argument(help="The territory's name.")],
+    parent: Annotated[str | None, typer.Option(help="The parent territory's name.")] = None,
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Add a territory (published to every device on its next sync)."""
+    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import add_territory as do_add
+
+    try:
+        typer.echo(do_add(_engine(db), name, parent))
+    except AdminError as exc:
+        fail(str(exc))
+
+
+@app.command("add-rep")
+def add_rep(
+    name: Annotated[str, typer.Argument(help="The rep's name.")],
+    role: Annotated[str, typer.Option(help="rep, manager or admin")] = "rep",
+    territory: Annotated[
+        list[str] | None, typer.Option(help="Territory name (repeat for several).")
+    ] = None,
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Add a rep with a role and territories."""
+    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import add_rep as do_add
+
+    try:
+        typer.echo(do_add(_engine(db), name, role, territory or []))
+    except AdminError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def assign(
+    rep: Annotated[str, typer.Argument(help="The rep's name.")],
+    territory: Annotated[str, typer.Argument(help="The territory's name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Assign one more territory to a rep."""
+    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import assign as do_assign
+
+    try:
+        do_assign(_engine(db), rep, territory)
+    except AdminError as exc:
+        fail(str(exc))
+
+
+@app.command("issue-token")
+def issue_token(
+    rep: Annotated[str, typer.Argument(help="The rep's name.")],
+    device: Annotated[str, typer.Option(help="A name for the device, e.g. ann-laptop.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Enrol a device; prints its token once (only a hash is stored)."""
+    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import issue_token as do_issue
+
+    try:
+        issued = do_issue(_engine(db), rep, device)
+    except AdminError as exc:
+        fail(str(exc))
+    typer.echo(issued.token)
+    typer.echo(
+        f"device {issued.device_id}: give the token to its owner; it is not shown again", err=True
+    )
+
+
+@app.command("revoke-token")
+def revoke_token(
+    device: Annotated[str, typer.Argument(help="Device id or name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Revoke a device's token at once."""
+    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import revoke_token as do_revoke
+
+    try:
+        do_revoke(_engine(db), device)
+    except AdminError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def devices(db: DbUrl = DEFAULT_DB) -> None:
+    """List enrolled devices, their reps, last contact and revocation."""
+    from crmtui.output import format_table, terminal_width
+    from crmtui.server.admin import devices as list_devices
+
+    rows = list_devices(_engine(db))
+    columns = ["id", "name", "rep", "role", "created_at", "last_seen_at", "revoked_at"]
+    for line in format_table(rows, columns, width=terminal_width()):
+        typer.echo(line)

@@ -1,0 +1,258 @@
+"""`crm sync` and `crm conflicts`: push and pull with the team's server, settle conflicts.
+
+Exit codes beyond the common ones: 75 the server could not be reached (everything
+stays pending, try again later); 77 the server does not know this device (pending
+work written to a rescue file, nothing discarded without --discard).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmtui.commands.common import EXIT_USAGE, DbOption, FormatOption, check_format, fail, open_db
+
+if TYPE_CHECKING:
+    from crmtui.store.database import Store
+    from crmtui.sync.client import SyncReport
+
+EXIT_TEMPFAIL = 75
+EXIT_UNKNOWN_DEVICE = 77
+
+app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
+conflicts_app = typer.Typer(
+    help="Conflicts and overwritten values from sync.", invoke_without_command=True
+)
+
+
+def _meta(store: Store, key: str) -> str | None:
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT value FROM local_meta WHERE key = ?", (key,)).first()
+    return row[0] if row else None
+
+
+def _set_meta(store: Store, key: str, value: str) -> None:
+    # Connection settings are local bookkeeping, not domain data: no journal op.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO local_meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _progress(phase: str, done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{phase:5} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+
+def _summary(report: SyncReport) -> None:
+    from crmtui.output import format_table, terminal_width
+
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    row = {k: v for k, v in asdict(report).items() if k != "reasons"}
+    for line in format_table([row], list(row), width=terminal_width()):
+        typer.echo(line)
+    for reason in report.reasons:
+        typer.echo(f"rejected: {reason}", err=True)
+
+
+def _rescue_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("crmtui")) / "rescue"
+
+
+@app.callback()
+def sync(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be pushed.")] = False,
+    discard: Annotated[
+        bool,
+        typer.Option("--discard", help="After writing the rescue file, drop the pending ops."),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Push pending changes, then pull the team's; prints a summary table."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import httpx
+
+    from crmtui.sync.client import (
+        NetworkError,
+        SyncClient,
+        SyncError,
+        UnknownDevice,
+        device_id,
+        pending_ops,
+        write_rescue,
+    )
+    from crmtui.sync.credentials import load_token
+
+    store = open_db(ctx, db)
+    try:
+        if dry_run:
+            counts: dict[str, int] = {}
+            for op in pending_ops(store):
+                counts[op.entity] = counts.get(op.entity, 0) + 1
+            for entity, n in sorted(counts.items()):
+                typer.echo(f"{entity}\t{n}")
+            typer.echo(f"{sum(counts.values())} pending op(s) would be pushed", err=True)
+            return
+        server = _meta(store, "sync_server")
+        token = load_token(device_id(store))
+        if not server or not token:
+            fail("not enrolled: run `crm sync login --server URL --token TOKEN` first")
+        with httpx.Client(
+            base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            try:
+                report = SyncClient(store, http).sync(_progress)
+            except NetworkError as exc:
+                fail(f"{exc}; every change stays pending, try again later", EXIT_TEMPFAIL)
+            except UnknownDevice as exc:
+                path = write_rescue(store, _rescue_dir())
+                if discard:
+                    with store.engine.begin() as conn:
+                        conn.exec_driver_sql(
+                            "UPDATE journal SET pushed_at = created_at WHERE pushed_at IS NULL"
+                        )
+                        conn.exec_driver_sql("DELETE FROM local_meta WHERE key = 'sync_cursor'")
+                    fail(f"{exc}; pending ops saved to {path} and discarded", EXIT_UNKNOWN_DEVICE)
+                fail(
+                    f"{exc}; pending ops saved to {path} (still pending: nothing is discarded"
+                    " without --discard)",
+                    EXIT_UNKNOWN_DEVICE,
+                )
+            except SyncError as exc:
+                fail(str(exc), EXIT_TEMPFAIL)
+        _summary(report)
+    finally:
+        store.close()
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Option(help="The server's URL, e.g. https://crm.example:8765")],
+    token: Annotated[str, typer.Option(help="The token printed by `crm server issue-token`.")],
+    db: DbOption = None,
+) -> None:
+    """Enrol this database with a server (checks the token, then keeps it safely)."""
+    import httpx
+
+    from crmtui.sync.client import device_id
+    from crmtui.sync.credentials import save_token
+
+    store = open_db(ctx, db)
+    try:
+        try:
+            with httpx.Client(base_url=server, timeout=30) as http:
+                answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
+        if answer.status_code != 200:
+            fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
+        who = answer.json()
+        where = save_token(device_id(store), token)
+        _set_meta(store, "sync_server", server.rstrip("/"))
+        typer.echo(
+            f"enrolled as {who['rep_name']} ({who['role']}); token kept in {where}", err=True
+        )
+    finally:
+        store.close()
+
+
+@app.command()
+def status(ctx: typer.Context, db: DbOption = None) -> None:
+    """Pending changes, the last sync and the server."""
+    from crmtui.store.hlc import HLC
+    from crmtui.sync.client import pending_count
+
+    store = open_db(ctx, db)
+    try:
+        last = _meta(store, "sync_last")
+        when = "never"
+        if last:
+            from datetime import UTC, datetime
+
+            when = datetime.fromtimestamp(HLC.decode(last).millis / 1000, UTC).isoformat(
+                timespec="seconds"
+            )
+        typer.echo(f"server\t{_meta(store, 'sync_server') or '(not enrolled)'}")
+        typer.echo(f"pending\t{pending_count(store)}")
+        typer.echo(f"last sync\t{when}")
+    finally:
+        store.close()
+
+
+@conflicts_app.callback()
+def conflicts(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """List conflicts (both values) and values overwritten by other devices."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from crmtui.output import write_records
+    from crmtui.sync.conflicts import list_conflicts
+
+    check_format(fmt)
+    store = open_db(ctx, db)
+    try:
+        rows = [asdict(r) for r in list_conflicts(store, include_resolved=all_)]
+    finally:
+        store.close()
+    columns = ["id", "kind", "entity", "row_id", "field", "mine", "theirs", "resolved"]
+    write_records(rows, fmt, columns=columns)
+
+
+@conflicts_app.command()
+def resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[str, typer.Argument(help="Conflict id (or a unique prefix).")],
+    keep: Annotated[str, typer.Option(help="mine or theirs")],
+    db: DbOption = None,
+) -> None:
+    """Keep one of the two values; the choice syncs like any edit."""
+    from crmtui.sync.conflicts import ConflictError
+    from crmtui.sync.conflicts import resolve as do_resolve
+
+    store = open_db(ctx, db)
+    try:
+        row = do_resolve(store, conflict_id, keep)
+    except ConflictError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    typer.echo(f"{row.entity} {row.row_id} {row.field}: kept {keep}", err=True)
+
+
+@conflicts_app.command()
+def restore(
+    ctx: typer.Context,
+    conflict_id: Annotated[str, typer.Argument(help="Id (or unique prefix) from `crm conflicts`.")],
+    db: DbOption = None,
+) -> None:
+    """Put back a value that another device overwrote."""
+    from crmtui.sync.conflicts import ConflictError
+    from crmtui.sync.conflicts import restore as do_restore
+
+    store = open_db(ctx, db)
+    try:
+        row = do_restore(store, conflict_id)
+    except ConflictError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    typer.echo(f"{row.entity} {row.row_id} {row.field}: restored", err=True)

@@ -1,0 +1,193 @@
+"""The FastAPI application: `/healthz`, `/readyz` and the versioned sync API under `/v1`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from crmtui import __version__
+from crmtui.server.auth import Principal, authenticate
+from crmtui.server.db import current_server_revision, make_server_engine, server_head
+from crmtui.server.feed import feed_head
+from crmtui.server.pull import pull
+from crmtui.server.push import DeviceMismatch, apply_push
+from crmtui.store.hlc import HLC
+from crmtui.sync.wire import (
+    MAX_BODY_BYTES,
+    MAX_PULL_OPS,
+    Health,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    WhoAmI,
+)
+
+_bearer = HTTPBearer(auto_error=False)
+_QUERY_PARAMS = {"/v1/pull": {"cursor", "limit"}}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown or revoked device token"}
+}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(401, "a device token is required", {"WWW-Authenticate": "Bearer"})
+    if len(credentials.credentials) > 200:
+        raise HTTPException(401, "unknown device token", {"WWW-Authenticate": "Bearer"})
+    with _engine(request).connect() as conn:
+        who = authenticate(conn, credentials.credentials)
+    if who is None:
+        raise HTTPException(401, "unknown or revoked device token", {"WWW-Authenticate": "Bearer"})
+    return who
+
+
+Who = Annotated[Principal, Depends(_principal)]
+
+
+def make_app(engine: Engine) -> FastAPI:
+    """Build the application over an engine whose schema is already at head."""
+    app = FastAPI(
+        title="crmtui sync server",
+        version=__version__,
+        description="Push and pull of journal operations between crmtui devices.",
+    )
+    app.state.engine = engine
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # A parameter the route does not know is a client bug: say so instead of ignoring it.
+        unknown = set(request.query_params) - _QUERY_PARAMS.get(request.url.path, set())
+        if unknown:
+            detail = [
+                {
+                    "loc": ["query", name],
+                    "msg": "unknown query parameter",
+                    "type": "extra_forbidden",
+                }
+                for name in sorted(unknown)
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        # Refuse oversized bodies before anything reads them into memory.
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": "request body too large"}, status_code=413)
+        if declared is None and request.method in ("POST", "PUT", "PATCH"):
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return JSONResponse({"detail": "request body too large"}, status_code=413)
+            request._body = body  # already read: hand it on to the route
+        return await call_next(request)
+
+    @app.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+    def readyz(request: Request) -> Response:
+        """The database answers and its schema is the one this server expects."""
+        try:
+            with _engine(request).connect() as conn:
+                conn.execute(text("SELECT 1"))
+            revision = current_server_revision(_engine(request))
+        except SQLAlchemyError as exc:  # any database failure means "not ready"
+            return JSONResponse(
+                Health(status="unavailable", detail=type(exc).__name__).model_dump(),
+                status_code=503,
+            )
+        if revision != server_head():
+            detail = f"schema {revision} is not {server_head()}: run crm server init"
+            return JSONResponse(
+                Health(status="unavailable", detail=detail).model_dump(), status_code=503
+            )
+        return JSONResponse(Health(status="ok").model_dump())
+
+    @app.get("/v1/whoami", response_model=WhoAmI, responses=_UNAUTHORIZED)
+    def whoami(who: Who) -> WhoAmI:
+        """The device this token belongs to, its rep, role and territories."""
+        return WhoAmI(
+            device_id=who.device_id,
+            device_name=who.device_name,
+            rep_id=who.rep_id,
+            rep_name=who.rep_name,
+            role=who.role,
+            territories=sorted(who.assigned),
+        )
+
+    @app.post(
+        "/v1/push",
+        response_model=PushResponse,
+        responses={
+            **_UNAUTHORIZED,
+            400: {"description": "The body is not JSON"},
+            409: {"description": "The token belongs to another database"},
+            413: {"description": "The body is larger than the limit"},
+        },
+    )
+    def push(request: Request, body: PushRequest, who: Who) -> PushResponse:
+        """Apply a batch of operations in one transaction; answer per operation."""
+        try:
+            return apply_push(_engine(request), who, body, _now_ms(), _now_text())
+        except DeviceMismatch as exc:
+            raise HTTPException(409, str(exc)) from exc
+
+    @app.get(
+        "/v1/pull",
+        response_model=PullResponse,
+        responses={**_UNAUTHORIZED, 409: {"description": "The cursor is ahead of the server"}},
+    )
+    def pull_changes(
+        request: Request,
+        who: Who,
+        cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_OPS)] = 1000,
+    ) -> PullResponse:
+        """Changes after `cursor` that this device's rep may see, oldest first."""
+        engine = _engine(request)
+        with engine.connect() as conn:
+            head = feed_head(conn)
+        if cursor > head:
+            raise HTTPException(
+                409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
+            )
+        return pull(engine, who, cursor, limit, HLC(_now_ms(), 0).encode())
+
+    return app
+
+
+def make_server(db_url: str, *, migrate: bool = True) -> FastAPI:
+    """Build the server for a database URL (a SQLite path or a PostgreSQL URL)."""
+    from crmtui.server.db import upgrade_server
+
+    engine = make_server_engine(db_url)
+    if migrate:
+        upgrade_server(engine)
+    return make_app(engine)

@@ -1,0 +1,146 @@
+"""The server's tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Keys are client-made or server-made UUIDv7 strings, never sequences. The only
+counter is `sync_counter`, which numbers the feed (`sync_change.seq`): it is
+bumped under a row lock held to commit, so feed numbers become visible in the
+order they were handed out (see `crmtui.server.push`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+ID = 36
+HLC = 19
+
+territory = Table(
+    "srv_territory",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("parent_id", String(ID), ForeignKey("srv_territory.id"), nullable=True),
+    Column("created_at", String(32), nullable=False),
+)
+
+rep = Table(
+    "srv_rep",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+rep_territory = Table(
+    "srv_rep_territory",
+    metadata,
+    Column("rep_id", String(ID), ForeignKey("srv_rep.id"), primary_key=True),
+    Column("territory_id", String(ID), ForeignKey("srv_territory.id"), primary_key=True),
+)
+
+device = Table(
+    "srv_device",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("rep_id", String(ID), ForeignKey("srv_rep.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    # The id the laptop stamps on its journal; bound on the first push, fixed after.
+    Column("client_id", String(ID), nullable=True, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+    Column("last_seen_at", String(32), nullable=True),
+)
+
+op_log = Table(
+    "srv_op",
+    metadata,
+    Column("op_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), nullable=False),
+    Column("entity", String(60), nullable=False),
+    Column("row_id", String(ID), nullable=False),
+    Column("field", String(60), nullable=True),
+    Column("hlc", String(HLC), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("received_at", String(32), nullable=False),
+    Index("ix_srv_op_row", "entity", "row_id"),
+)
+
+field_state = Table(
+    "srv_field",
+    metadata,
+    Column("entity", String(60), primary_key=True),
+    Column("row_id", String(ID), primary_key=True),
+    Column("field", String(60), primary_key=True),
+    Column("value", Text, nullable=True),
+    Column("hlc", String(HLC), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+)
+
+row_scope = Table(
+    "srv_row",
+    metadata,
+    Column("entity", String(60), primary_key=True),
+    Column("row_id", String(ID), primary_key=True),
+    Column("territory_id", String(ID), nullable=True, index=True),
+    Column("owner_id", String(ID), nullable=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("last_hlc", String(HLC), nullable=False),
+    Column("created_hlc", String(HLC), nullable=False),
+    Column("created_device", String(ID), nullable=False),
+)
+
+conflict = Table(
+    "srv_conflict",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("entity", String(60), nullable=False),
+    Column("row_id", String(ID), nullable=False),
+    Column("field", String(60), nullable=False),
+    Column("kept_value", Text, nullable=True),
+    Column("kept_hlc", String(HLC), nullable=False),
+    Column("kept_device", String(ID), nullable=False),
+    Column("other_value", Text, nullable=True),
+    Column("other_hlc", String(HLC), nullable=False),
+    Column("other_device", String(ID), nullable=False),
+    Column("territory_id", String(ID), nullable=True),
+    Column("seq", BigInteger, nullable=False, index=True),
+    Column("resolved_at", String(32), nullable=True),
+)
+
+change = Table(
+    "sync_change",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(10), nullable=False),
+    Column("entity", String(60), nullable=False),
+    Column("row_id", String(ID), nullable=False),
+    Column("field", String(60), nullable=True),
+    Column("value", Text, nullable=True),
+    Column("hlc", String(HLC), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("territory_id", String(ID), nullable=True),
+    Column("flagged", Boolean, nullable=False, default=False),
+    Index("ix_sync_change_territory_seq", "territory_id", "seq"),
+)
+
+counter = Table(
+    "sync_counter",
+    metadata,
+    Column("id", String(10), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

@@ -1,0 +1,460 @@
+"""Applying changes pulled from the sync server to the local database.
+
+Besides the services, this is the one writer of the domain tables. It writes the
+row, a journal entry already marked as pushed (so the change is not sent back),
+the synced field versions and the search index, in one `BEGIN IMMEDIATE`
+transaction per page. Foreign keys are not enforced for that transaction: a
+replica holds only its rep's territories, so a contact may name an account the
+rep cannot see, and the server, not this file, is where references are whole.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer
+
+from crmtui.store.database import Store
+from crmtui.store.hlc import HLC, receive
+from crmtui.store.ids import uuid7
+from crmtui.store.models import ENTITIES, Contact
+from crmtui.store.reindex import contact_document
+from crmtui.store.search_index import index_document, unindex
+from crmtui.store.types import format_timestamp, utcnow
+from crmtui.sync.merge import Incoming, RowState, Version, decide
+from crmtui.sync.wire import Change, ConflictInfo, FieldVersion
+
+_TABLES: dict[str, str] = {name: str(cls.__tablename__) for name, cls in ENTITIES.items()}
+
+
+@dataclass
+class ApplyReport:
+    """What one page of remote changes did locally."""
+
+    applied: int = 0
+    skipped: int = 0
+    """Changes kept out because a newer local edit is still waiting to be pushed."""
+    removed: int = 0
+    overwritten: int = 0
+    conflicts: int = 0
+    touched_contacts: set[str] = field(default_factory=set)
+
+
+def _columns(entity: str) -> dict[str, Any]:
+    table = ENTITIES[entity].__table__  # type: ignore[attr-defined]
+    return {c.name: c for c in table.columns}
+
+
+def to_column(entity: str, name: str, value: str | None) -> Any:
+    """Turn a journal JSON value into what the SQLite column stores."""
+    if value is None:
+        return None
+    decoded = json.loads(value)
+    if decoded is None:
+        return None
+    column = _columns(entity).get(name)
+    if isinstance(decoded, (list, dict)):
+        return json.dumps(decoded, ensure_ascii=False)
+    if (
+        column is not None
+        and isinstance(column.type, Boolean | Integer)
+        and isinstance(decoded, bool)
+    ):
+        return int(decoded)
+    return decoded
+
+
+def _placeholder(column: Any) -> Any:
+    # NOT NULL columns without a default get a neutral value until their own set
+    # arrives (a page boundary can split a create from its fields).
+    if isinstance(column.type, JSON):
+        return "[]"
+    if column.default is not None and getattr(column.default, "is_scalar", False):
+        value = column.default.arg
+        return int(value) if isinstance(value, bool) else value
+    if column.default is not None and callable(getattr(column.default, "arg", None)):
+        made = column.default.arg(None) if column.name != "id" else None
+        if isinstance(made, list):
+            return "[]"
+        if isinstance(made, datetime):
+            return format_timestamp(made)
+        return made
+    if isinstance(column.type, Boolean | Integer):
+        return 0
+    return ""
+
+
+class RemoteApplier:
+    """One transaction's worth of remote changes on a raw sqlite3 connection."""
+
+    def __init__(self, db: sqlite3.Connection, device_id: str) -> None:
+        self.db = db
+        self.device_id = device_id
+        self.now = format_timestamp(utcnow())
+        self.report = ApplyReport()
+        self.newest: HLC | None = None
+
+    def _row_exists(self, entity: str, row_id: str) -> bool:
+        sql = f'SELECT 1 FROM "{_TABLES[entity]}" WHERE id = ?'
+        return self.db.execute(sql, (row_id,)).fetchone() is not None
+
+    def _insert_row(self, entity: str, row_id: str) -> None:
+        values: dict[str, Any] = {"id": row_id}
+        for name, column in _columns(entity).items():
+            if name == "id" or column.nullable:
+                continue
+            values[name] = _placeholder(column)
+        names = ", ".join(f'"{n}"' for n in values)
+        marks = ", ".join("?" for _ in values)
+        self.db.execute(
+            f'INSERT INTO "{_TABLES[entity]}" ({names}) VALUES ({marks})',
+            list(values.values()),
+        )
+
+    def _set_column(self, entity: str, row_id: str, name: str, value: Any) -> None:
+        table = _TABLES[entity]
+        extra = ', "updated_at" = ?' if "updated_at" in _columns(entity) else ""
+        params: list[Any] = [value] + ([self.now] if extra else []) + [row_id]
+        self.db.execute(f'UPDATE "{table}" SET "{name}" = ?{extra} WHERE id = ?', params)
+
+    def _journal(self, change: Change) -> None:
+        op = change.kind if change.kind in ("create", "set", "delete") else "set"
+        fld = change.field if change.kind == "set" else None
+        if change.kind in ("undelete", "removal"):
+            op, fld = ("create" if change.kind == "undelete" else "delete"), None
+        self.db.execute(
+            "INSERT INTO journal(id, tx_id, hlc, device_id, entity, row_id, op, field, value,"
+            " created_at, pushed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                uuid7(),
+                f"remote-{change.seq}"[:36],
+                change.hlc,
+                change.device_id,
+                change.entity,
+                change.row_id,
+                op,
+                fld,
+                change.value if op == "set" else None,
+                self.now,
+                self.now,
+            ),
+        )
+
+    def pending_version(self, entity: str, row_id: str, name: str | None) -> Version | None:
+        """The newest local op on a field that the server has not answered yet."""
+        row = self.db.execute(
+            "SELECT value, hlc, device_id FROM journal WHERE entity = ? AND row_id = ? AND"
+            " field IS ? AND pushed_at IS NULL ORDER BY hlc DESC LIMIT 1",
+            (entity, row_id, name),
+        ).fetchone()
+        return Version(row[0], row[1], row[2]) if row else None
+
+    def synced_version(self, entity: str, row_id: str, name: str) -> tuple[str, str] | None:
+        """The (hlc, device) of the field's last synced value."""
+        return self.db.execute(
+            "SELECT hlc, device_id FROM sync_field WHERE entity = ? AND row_id = ? AND field = ?",
+            (entity, row_id, name),
+        ).fetchone()
+
+    def record_version(self, entity: str, row_id: str, name: str, hlc: str, device: str) -> None:
+        """Remember the synced version of a field."""
+        self.db.execute(
+            "INSERT INTO sync_field(entity, row_id, field, hlc, device_id) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc,"
+            " device_id = excluded.device_id",
+            (entity, row_id, name, hlc, device),
+        )
+
+    def _current_value(self, entity: str, row_id: str, name: str) -> Any:
+        sql = f'SELECT "{name}" FROM "{_TABLES[entity]}" WHERE id = ?'
+        row = self.db.execute(sql, (row_id,)).fetchone()
+        return row[0] if row else None
+
+    def _note(
+        self,
+        kind: str,
+        change: Change,
+        kept: str | None,
+        other: str | None,
+        other_device: str | None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO sync_conflict(id, kind, entity, row_id, field, kept_value, kept_device,"
+            " other_value, other_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                uuid7(),
+                kind,
+                change.entity,
+                change.row_id,
+                change.field or "",
+                kept,
+                change.device_id,
+                other,
+                other_device,
+                self.now,
+            ),
+        )
+
+    def adopt(self, entity: str, row_id: str, name: str, version: FieldVersion) -> bool:
+        """Take the server's version of a field unless a newer local edit is pending."""
+        if self.pending_version(entity, row_id, name) is not None:
+            return False
+        if self._row_exists(entity, row_id) and name in _columns(entity):
+            self._set_column(entity, row_id, name, to_column(entity, name, version.value))
+            if entity == "contact":
+                self.report.touched_contacts.add(row_id)
+        self.record_version(entity, row_id, name, version.hlc, version.device_id)
+        return True
+
+    def apply(self, change: Change) -> None:
+        """Apply one change from the feed."""
+        if change.entity not in ENTITIES:
+            self.report.skipped += 1
+            return
+        stamp = HLC.decode(change.hlc)
+        self.newest = stamp if self.newest is None or stamp > self.newest else self.newest
+        table = _TABLES[change.entity]
+        exists = self._row_exists(change.entity, change.row_id)
+        if change.kind == "create":
+            if not exists:
+                self._insert_row(change.entity, change.row_id)
+            else:
+                self.db.execute(
+                    f'UPDATE "{table}" SET deleted_at = NULL WHERE id = ?',
+                    (change.row_id,),
+                )
+        elif change.kind == "set" and change.field is not None:
+            if not exists:
+                self._insert_row(change.entity, change.row_id)
+            if change.field not in _columns(change.entity):
+                self.report.skipped += 1
+                return
+            pending = self.pending_version(change.entity, change.row_id, change.field)
+            if pending is not None:
+                incoming = Incoming(
+                    change.entity,
+                    "set",
+                    change.field,
+                    change.value,
+                    change.hlc,
+                    change.device_id,
+                    None,
+                )
+                d = decide(incoming, RowState(exists=True), pending)
+                if not d.write_field:
+                    self.report.skipped += 1
+                    return
+                # Shown now; the pending op still goes to the server, which decides.
+                self._set_column(
+                    change.entity,
+                    change.row_id,
+                    change.field,
+                    to_column(change.entity, change.field, change.value),
+                )
+            else:
+                before = self.synced_version(change.entity, change.row_id, change.field)
+                old = self._current_value(change.entity, change.row_id, change.field)
+                new = to_column(change.entity, change.field, change.value)
+                if (
+                    before is not None
+                    and before[1] == self.device_id
+                    and (change.hlc, change.device_id) > tuple(before)
+                    and change.device_id != self.device_id
+                    and old != new
+                ):
+                    self._note(
+                        "overwritten",
+                        change,
+                        change.value,
+                        json.dumps(old),
+                        self.device_id,
+                    )
+                    self.report.overwritten += 1
+                self._set_column(change.entity, change.row_id, change.field, new)
+                self.record_version(
+                    change.entity, change.row_id, change.field, change.hlc, change.device_id
+                )
+        elif change.kind in ("delete", "removal"):
+            if exists:
+                self.db.execute(
+                    f'UPDATE "{table}" SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?',
+                    (self.now, change.row_id),
+                )
+            if change.kind == "removal":
+                self.report.removed += 1
+        elif change.kind == "undelete":
+            if exists:
+                self.db.execute(
+                    f'UPDATE "{table}" SET deleted_at = NULL WHERE id = ?',
+                    (change.row_id,),
+                )
+            self._note("restored", change, None, None, None)
+        if change.entity == "contact":
+            self.report.touched_contacts.add(change.row_id)
+        if change.device_id != self.device_id:  # our own ops are in the journal already
+            self._journal(change)
+        self.report.applied += 1
+
+    def conflict(self, info: ConflictInfo) -> None:
+        """Record (or close) a conflict the server kept for a person to decide."""
+        found = self.db.execute(
+            "SELECT id FROM sync_conflict WHERE server_id = ?", (info.id,)
+        ).fetchone()
+        if found is not None:
+            if info.resolved:
+                self.db.execute(
+                    "UPDATE sync_conflict SET resolved_at = COALESCE(resolved_at, ?),"
+                    " resolution = COALESCE(resolution, 'elsewhere') WHERE id = ?",
+                    (self.now, found[0]),
+                )
+            return
+        self.db.execute(
+            "INSERT INTO sync_conflict(id, server_id, kind, entity, row_id, field, kept_value,"
+            " kept_device, other_value, other_device, created_at, resolved_at, resolution)"
+            " VALUES (?, ?, 'conflict', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                uuid7(),
+                info.id,
+                info.entity,
+                info.row_id,
+                info.field,
+                info.kept.value,
+                info.kept.device_id,
+                info.other.value,
+                info.other.device_id,
+                self.now,
+                self.now if info.resolved else None,
+                "elsewhere" if info.resolved else None,
+            ),
+        )
+        self.report.conflicts += 1
+
+    def reindex(self) -> None:
+        """Bring the search entries of every touched contact in step with its row."""
+        names = list(_columns("contact"))
+        for contact_id in sorted(self.report.touched_contacts):
+            row = self.db.execute(
+                f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM contact"
+                " WHERE id = ?",
+                (contact_id,),
+            ).fetchone()
+            if row is None:
+                continue
+            values = dict(zip(names, row, strict=True))
+            if values["deleted_at"] is not None:
+                unindex(self.db, contact_id)
+                continue
+            values["tags"] = json.loads(values["tags"] or "[]")
+            company = None
+            if values["account_id"]:
+                acc = self.db.execute(
+                    "SELECT name FROM account WHERE id = ? AND deleted_at IS NULL",
+                    (values["account_id"],),
+                ).fetchone()
+                company = acc[0] if acc else None
+            index_document(self.db, contact_document(Contact.model_construct(**values), company))
+
+    def advance_clock(self, server_hlc: str | None = None) -> None:
+        """The HLC receive rule: the local clock moves past everything seen."""
+        seen = [h for h in (self.newest, HLC.decode(server_hlc) if server_hlc else None) if h]
+        if not seen:
+            return
+        row = self.db.execute("SELECT value FROM local_meta WHERE key = 'hlc'").fetchone()
+        clock = HLC.decode(row[0]) if row else None
+        now_ms = HLC.decode(utcnow_hlc()).millis
+        for remote in seen:
+            clock = receive(clock, remote, now_ms)
+        assert clock is not None
+        set_meta(self.db, "hlc", clock.encode())
+
+
+def utcnow_hlc() -> str:
+    """The wall clock as an HLC reading with counter 0."""
+    return HLC(int(utcnow().timestamp() * 1000), 0).encode()
+
+
+def get_meta(db: sqlite3.Connection, key: str) -> str | None:
+    """Read one local_meta value."""
+    row = db.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    """Write one local_meta value."""
+    db.execute(
+        "INSERT INTO local_meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+class remote_transaction:
+    """`with remote_transaction(store, device_id) as applier:` one IMMEDIATE transaction."""
+
+    def __init__(self, store: Store, device_id: str) -> None:
+        self.store = store
+        self.device_id = device_id
+        self._raw: Any = None
+
+    def __enter__(self) -> RemoteApplier:
+        self._raw = self.store.engine.raw_connection()
+        db: sqlite3.Connection = self._raw.driver_connection
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("BEGIN IMMEDIATE")
+        self.applier = RemoteApplier(db, self.device_id)
+        return self.applier
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        db: sqlite3.Connection = self._raw.driver_connection
+        try:
+            if exc_type is None:
+                self.applier.reindex()
+                db.execute("COMMIT")
+            else:
+                db.execute("ROLLBACK")
+        finally:
+            db.execute("PRAGMA foreign_keys=ON")
+            self._raw.close()
+
+
+def apply_changes(
+    store: Store,
+    device_id: str,
+    changes: Iterable[Change],
+    conflicts: Iterable[ConflictInfo],
+    cursor: int,
+    server_hlc: str,
+) -> ApplyReport:
+    """Apply one pulled page and move the cursor, all in one local transaction."""
+    with remote_transaction(store, device_id) as applier:
+        for change in sorted(changes, key=lambda c: c.seq):
+            applier.apply(change)
+        for info in conflicts:
+            applier.conflict(info)
+        set_meta(applier.db, "sync_cursor", str(cursor))
+        applier.advance_clock(server_hlc)
+    return applier.report
+
+
+def decode_value(entity: str, name: str, value: str | None) -> Any:
+    """Turn a journal JSON value back into the model's Python value (for a service write)."""
+    from datetime import date
+
+    from crmtui.store.types import UTCDateTime, parse_timestamp
+
+    if value is None:
+        return None
+    decoded = json.loads(value)
+    column = _columns(entity).get(name)
+    if decoded is None or column is None:
+        return decoded
+    if isinstance(column.type, UTCDateTime):
+        return parse_timestamp(decoded)
+    if type(column.type).__name__ == "Date":
+        return date.fromisoformat(decoded)
+    return decoded

@@ -1,0 +1,532 @@
+"""Importing contacts from CSV files made by other CRMs and spreadsheets.
+
+Three steps: `read_csv` decodes and splits the file (encoding and delimiter
+detected), `plan_import` checks every row and decides what it would do (new,
+update, unchanged, duplicate, rejected) without writing, and `apply_import` writes
+the plan in the caller's single write transaction with bulk inserts.
+
+Decisions:
+- A file with any rejected row imports nothing, unless the caller asks to skip
+  bad rows: half an import is worse than none, and the report names every bad
+  line so the file can be fixed and imported again.
+- A row matches an existing contact by external id, then email, then phone or
+  mobile (E.164). Matched rows change the contact only with `update_existing`;
+  empty cells never clear a stored value.
+- A row whose folded name equals an existing contact's but matches no key is a
+  *probable duplicate*: imported (it may be a namesake) unless `skip_duplicates`,
+  and listed so `crm dedupe scan` can follow up. A row repeating an earlier row's
+  key in the same file is skipped as a duplicate of that line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmtui.store.bulk import BulkWriter, full_row
+from crmtui.store.csv_profiles import HeaderMapping, map_headers
+from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
+from crmtui.store.journal import WriteTx
+from crmtui.store.models import Account, Contact
+from crmtui.store.reindex import reindex_contact
+from crmtui.store.search_index import SearchDocument, index_many
+from crmtui.store.text import fold
+from crmtui.store.validate import InvalidInput, clean_tags, optional_text, split_name
+
+Progress = Callable[[int, int], None]
+CHUNK = 5000
+# Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
+_TEXT_LIMITS = {"title": 120, "city": 120, "source": 60, "external_id": 120, "notes": 10_000}
+_COMPARED = (
+    "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
+    "external_id", "do_not_call", "do_not_email",
+)  # fmt: skip
+_SNIFF_DELIMITERS = ",;\t|"
+
+
+class CsvImportError(ValueError):
+    """The file cannot be read as CSV at all (encoding, no header); names the line."""
+
+
+@dataclass
+class CsvFile:
+    """A decoded CSV file: how it was read, its header and its records with line numbers."""
+
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    records: list[tuple[int, list[str]]]
+    note: str | None = None
+
+
+def _decode(data: bytes) -> tuple[str, str, str | None]:
+    """Text, encoding name and a note: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(data[3:], "utf-8"), "utf-8-sig", None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(data, "utf-16"), "utf-16", None
+    try:
+        return data.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError as exc:
+        bad_line = data.count(b"\n", 0, exc.start) + 1
+    text = _strict(data, "cp1252")
+    # Windows spreadsheets still save "CSV" as cp1252; say so, in case it was a broken UTF-8.
+    return text, "cp1252", f"not UTF-8 (line {bad_line}); read as Windows-1252"
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise CsvImportError(
+            f"line {line}: byte 0x{byte} cannot be decoded as {encoding} "
+            "(save the file as UTF-8 and try again)"
+        ) from exc
+
+
+def _delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        # One column, or too irregular to sniff: the most frequent candidate on line 1.
+        first = sample.split("\n", 1)[0]
+        return max(_SNIFF_DELIMITERS, key=first.count) if first else ","
+
+
+def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
+    """Decode and split a CSV file; raises CsvImportError when it cannot be read."""
+    data = path.read_bytes()
+    if encoding:
+        text, note = _strict(data, encoding), None
+    else:
+        text, encoding, note = _decode(data)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise CsvImportError(f"line {line}: NUL byte; this is not a text CSV file")
+    delimiter = _delimiter(text[:16_384])
+    # strict: a quote opened and never closed is an error naming its line, not one
+    # giant cell swallowing the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[tuple[int, list[str]]] = []
+    headers: list[str] | None = None
+    start = 1
+    try:
+        for cells in reader:
+            if headers is None:
+                headers = [h.strip() for h in cells]
+            elif any(c.strip() for c in cells):
+                records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
+        raise CsvImportError(f"line {start}: {exc}{hint}") from exc
+    if not headers or not any(headers):
+        raise CsvImportError("line 1: no header row (the first line must name the columns)")
+    return CsvFile(encoding, delimiter, headers, records, note)
+
+
+@dataclass
+class Row:
+    """One data row: its line, the values it gives and what the import will do with it."""
+
+    line: int
+    values: dict[str, Any]
+    company: str | None
+    action: str = "new"  # new | update | unchanged | matched | duplicate | rejected
+    reason: str = ""
+    contact_id: str | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    where: str | None = None  # a fuller position when a count is not enough ("card 3 in a.vcf")
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do, row by row, before anything is written."""
+
+    rows: list[Row]
+    unit: str = "line"  # what a row's position counts: CSV lines, or vCard cards
+    source: CsvFile | None = None
+    mapping: HeaderMapping | None = None
+
+    def by_action(self, action: str) -> list[Row]:
+        """The rows with one outcome."""
+        return [r for r in self.rows if r.action == action]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per outcome (probable duplicates counted apart from plain new rows)."""
+        out = {
+            a: 0
+            for a in ("new", "update", "unchanged", "matched", "duplicate", "probable", "rejected")
+        }
+        for r in self.rows:
+            out["probable" if r.action == "new" and r.reason else r.action] += 1
+        return out
+
+
+def _text(value: str, name: str) -> str | None:
+    if name == "notes":
+        # Notes are one line in crmtui; a multi-line description keeps its lines apart.
+        value = " / ".join(line.strip() for line in value.splitlines() if line.strip())
+    return optional_text(value, name, max_len=_TEXT_LIMITS.get(name, 200))
+
+
+def _tags(value: str) -> list[str]:
+    # Pipedrive and HubSpot separate labels with commas or semicolons; words within a
+    # label are joined with "-" because crmtui tags are single words.
+    parts = [p.strip() for chunk in value.split(";") for p in chunk.split(",")]
+    return clean_tags(["-".join(p.split()) for p in parts if p])
+
+
+def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInput]) -> None:
+    """The full name (from a name column, else first + last) and its parts into `out`."""
+    given = (cells.get("given_name") or "").strip()
+    family = (cells.get("family_name") or "").strip()
+    name = re.sub(r"[ \t\xa0]+", " ", cells.get("name") or "").strip()
+    name = name or " ".join(p for p in (given, family) if p)
+    if "\n" in name or "\r" in name:
+        problems.append(InvalidInput("name", "spans several lines"))
+    elif not name:
+        problems.append(InvalidInput("name", "is empty (no name, first name or last name)"))
+    elif len(name) > 200:
+        problems.append(InvalidInput("name", "is longer than 200 characters"))
+    out["name"] = name
+    out["given_name"], out["family_name"] = (
+        (given or None, family or None) if (given or family) else split_name(name)
+    )
+
+
+def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str | None]:
+    """Checked contact values from one row's mapped cells; raises InvalidInput listing all."""
+    out: dict[str, Any] = {}
+    problems: list[InvalidInput] = []
+
+    def attempt(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except InvalidInput as exc:
+            problems.append(exc)
+
+    _name(cells, out, problems)
+    country = (cells.get("country") or "").strip()
+    if country:
+
+        def set_country() -> None:
+            out["country"] = check_country(country)
+
+        attempt(set_country)
+    phone_region = out.get("country") or region
+    for key in ("phone", "mobile"):
+        raw = (cells.get(key) or "").strip()
+        if raw:
+
+            def set_phone(key: str = key, raw: str = raw) -> None:
+                phone = check_phone(raw, region=phone_region, field=key)
+                out[key], out[f"{key}_e164"] = phone.typed, phone.e164
+
+            attempt(set_phone)
+    email = (cells.get("email") or "").strip()
+    if email:
+
+        def set_email() -> None:
+            out["email"] = check_email(email)
+
+        attempt(set_email)
+    for key in ("title", "city", "notes", "source", "external_id"):
+        raw = cells.get(key) or ""
+        if raw.strip():
+
+            def set_text(key: str = key, raw: str = raw) -> None:
+                out[key] = _text(raw, key)
+
+            attempt(set_text)
+    if (cells.get("tags") or "").strip():
+
+        def set_tags() -> None:
+            out["tags"] = _tags(cells["tags"])
+
+        attempt(set_tags)
+    for key in ("do_not_call", "do_not_email"):
+        if key in cells:
+
+            def set_flag(key: str = key) -> None:
+                out[key] = check_bool(cells[key], key)
+
+            attempt(set_flag)
+    if problems:
+        raise InvalidInput(
+            problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems)
+        )
+    company = " ".join((cells.get("company") or "").split()) or None
+    return out, company
+
+
+@dataclass
+class _Existing:
+    """Keys of the contacts already stored, for matching."""
+
+    by_external: dict[str, str]
+    by_email: dict[str, str]
+    by_phone: dict[str, str]
+    by_name: dict[str, str]
+    ids: set[str]
+
+
+def _existing(tx: WriteTx) -> _Existing:
+    ext: dict[str, str] = {}
+    email: dict[str, str] = {}
+    phone: dict[str, str] = {}
+    name: dict[str, str] = {}
+    ids: set[str] = set()
+    cur = tx.db.execute(
+        "SELECT id, external_id, email, phone_e164, mobile_e164, name FROM contact "
+        "WHERE deleted_at IS NULL"
+    )
+    for cid, x, e, p, m, n in cur:
+        ids.add(cid)
+        if x:
+            ext.setdefault(x, cid)
+        if e:
+            email.setdefault(e.lower(), cid)
+        for number in (p, m):
+            if number:
+                phone.setdefault(number, cid)
+        name.setdefault(fold(n), cid)
+    return _Existing(ext, email, phone, name, ids)
+
+
+def _keys(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    if values.get("external_id"):
+        yield "external id", values["external_id"]
+    if values.get("email"):
+        yield "email", values["email"].lower()
+    for key in ("phone_e164", "mobile_e164"):
+        if values.get(key):
+            yield "phone", values[key]
+
+
+def _lookup(existing: _Existing, kind: str, key: str) -> str | None:
+    table = {
+        "external id": existing.by_external,
+        "email": existing.by_email,
+        "phone": existing.by_phone,
+    }[kind]
+    found = table.get(key)
+    if found is None and kind == "external id" and key in existing.ids:
+        return key
+    return found
+
+
+def plan_import(
+    tx: WriteTx,
+    source: CsvFile,
+    *,
+    region: str,
+    profile: str | None = None,
+    overrides: dict[str, str] | None = None,
+    update_existing: bool = False,
+    skip_duplicates: bool = False,
+    progress: Progress | None = None,
+) -> ImportPlan:
+    """Check every CSV row and decide its outcome; writes nothing."""
+    mapping = map_headers(source.headers, profile=profile, overrides=overrides)
+    if not any(f in mapping.columns.values() for f in ("name", "given_name", "family_name")):
+        raise CsvImportError('line 1: no column gives the name (map one with --map "Column=name")')
+    columns = list(mapping.columns.items())
+    width = len(source.headers)
+
+    def records() -> Iterator[tuple[int, dict[str, str] | str]]:
+        for line, cells in source.records:
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                yield line, f"{len(cells)} cells for {width} columns"
+            else:
+                yield line, {f: cells[i] for i, f in columns if i < len(cells)}
+
+    rows = plan_records(
+        tx,
+        records(),
+        total=len(source.records),
+        region=region,
+        update_existing=update_existing,
+        skip_duplicates=skip_duplicates,
+        progress=progress,
+    )
+    return ImportPlan(rows, source=source, mapping=mapping)
+
+
+def plan_records(
+    tx: WriteTx,
+    records: Iterable[tuple[int, dict[str, str] | str]],
+    *,
+    total: int,
+    region: str,
+    update_existing: bool = False,
+    skip_duplicates: bool = False,
+    progress: Progress | None = None,
+    unit: str = "line",
+) -> list[Row]:
+    """Check records (position, field -> text; or a reason it is unreadable) and match them."""
+    existing = _existing(tx)
+    seen: dict[tuple[str, str], int] = {}
+    rows: list[Row] = []
+    for n, (line, cells) in enumerate(records, 1):
+        if isinstance(cells, str):
+            rows.append(Row(line, {}, None, "rejected", cells))
+            continue
+        try:
+            values, company = _row_values(cells, region)
+        except InvalidInput as exc:
+            rows.append(Row(line, {}, None, "rejected", exc.message))
+            continue
+        row = Row(line, values, company)
+        keys = list(_keys(values))
+        earlier = next(((k, seen[k]) for k in keys if k in seen), None)
+        match = next(((k, c) for k in keys if (c := _lookup(existing, *k))), None)
+        if earlier is not None:
+            row.action, row.reason = "duplicate", f"same {earlier[0][0]} as {unit} {earlier[1]}"
+        elif match is not None:
+            row.contact_id = match[1]
+            row.reason = f"same {match[0][0]}"
+            if match[1] == values.get("external_id"):
+                # Matched by crmtui's own id (a re-imported export): not an outside id.
+                del values["external_id"]
+                row.reason = "same id"
+            row.action = "update" if update_existing else "matched"
+        else:
+            twin = existing.by_name.get(fold(values["name"]))
+            if twin is not None:
+                row.reason = f"same name as contact {twin}"
+                row.contact_id = twin
+                if skip_duplicates:
+                    row.action = "duplicate"
+        for k in keys:
+            seen.setdefault(k, line)
+        rows.append(row)
+        if progress and n % 1000 == 0:
+            progress(n, total)
+    _diff_matches(tx, rows)
+    if progress:
+        progress(total, total)
+    return rows
+
+
+def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
+    """Fill in the changed fields of matched rows (empty cells never clear a value)."""
+    matched = [r for r in rows if r.action in ("update", "matched")]
+    accounts = {
+        a: n for a, n in tx.db.execute("SELECT id, name FROM account WHERE deleted_at IS NULL")
+    }
+    for row in matched:
+        contact = tx.session.get(Contact, row.contact_id)
+        if contact is None:
+            continue
+        for key in _COMPARED:
+            if key not in row.values:
+                continue
+            # The same number typed another way ("+49403012345") is no change.
+            same = key in ("phone", "mobile") and (
+                row.values[f"{key}_e164"] == getattr(contact, f"{key}_e164")
+            )
+            if not same and row.values[key] != getattr(contact, key):
+                row.changes[key] = (getattr(contact, key), row.values[key])
+        company_now = accounts.get(contact.account_id or "")
+        if row.company and (company_now or "").lower() != row.company.lower():
+            row.changes["company"] = (company_now, row.company)
+        if not row.changes:
+            row.action = "unchanged"
+
+
+@dataclass
+class ImportResult:
+    """What `apply_import` wrote."""
+
+    created: int = 0
+    updated: int = 0
+    accounts: int = 0
+    journal_ops: int = 0
+
+
+def apply_import(
+    tx: WriteTx, plan: ImportPlan, *, source_label: str, progress: Progress | None = None
+) -> ImportResult:
+    """Write the plan's new and updated rows in `tx` (the caller's one transaction)."""
+    writer = BulkWriter(tx)
+    result = ImportResult()
+    account_names = dict(
+        tx.db.execute("SELECT id, name FROM account WHERE deleted_at IS NULL").fetchall()
+    )
+    account_ids = {n.lower(): a for a, n in account_names.items()}
+    new_rows = [r for r in plan.rows if r.action == "new"]
+    new_accounts: list[dict[str, Any]] = []
+    for row in plan.rows:
+        if (
+            row.action in ("new", "update")
+            and row.company
+            and row.company.lower() not in account_ids
+        ):
+            account = full_row(tx, Account, {"name": row.company})
+            account_ids[row.company.lower()] = account["id"]
+            account_names[account["id"]] = row.company
+            new_accounts.append(account)
+    result.accounts = writer.insert(Account, new_accounts)
+    total = len(new_rows)
+    for start in range(0, total, CHUNK):
+        chunk = new_rows[start : start + CHUNK]
+        contacts = []
+        for row in chunk:
+            values = dict(row.values)
+            values.setdefault("source", source_label)
+            if row.company:
+                values["account_id"] = account_ids[row.company.lower()]
+            contacts.append(full_row(tx, Contact, values))
+        writer.insert(Contact, contacts)
+        index_many(tx.db, (_document(c, account_names) for c in contacts))
+        if progress:
+            progress(start + len(chunk), total)
+    result.created = total
+    for row in plan.by_action("update"):
+        contact = tx.session.get(Contact, row.contact_id)
+        if contact is None:
+            continue
+        changes = {k: row.values[k] for k in row.changes if k != "company"}
+        for key in ("phone", "mobile"):
+            if key in changes:
+                changes[f"{key}_e164"] = row.values[f"{key}_e164"]
+        if "given_name" in row.values and "name" in changes:
+            changes["given_name"] = row.values["given_name"]
+            changes["family_name"] = row.values["family_name"]
+        if "company" in row.changes and row.company:
+            changes["account_id"] = account_ids[row.company.lower()]
+        if tx.update(contact, changes):
+            reindex_contact(tx, contact)
+            result.updated += 1
+    result.journal_ops = writer.ops
+    return result
+
+
+def _document(contact: dict[str, Any], account_names: dict[str, str]) -> SearchDocument:
+    """The search entry of a freshly imported contact row."""
+    account_id = contact["account_id"]
+    return SearchDocument(
+        ref_id=contact["id"],
+        name=contact["name"],
+        company=account_names.get(account_id) if account_id else None,
+        email=contact["email"],
+        phones=[
+            (contact["phone"], contact["phone_e164"]),
+            (contact["mobile"], contact["mobile_e164"]),
+        ],
+        city=contact["city"],
+        tags=tuple(contact["tags"]),
+    )
+
+
+def rejected_lines(plan: ImportPlan) -> Sequence[Row]:
+    """The rows that stop an import (unless bad rows are skipped)."""
+    return plan.by_action("rejected")

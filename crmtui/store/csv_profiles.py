@@ -1,0 +1,253 @@
+"""Header profiles for contact CSV exports of other CRMs, and fuzzy header matching.
+
+A profile maps the column names a product really writes to crmtui contact fields.
+Columns no profile knows are matched fuzzily (rapidfuzz) against the field names
+and their common synonyms; what still matches nothing is reported as ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# The contact fields an import can fill. "given_name"/"family_name" make the name
+# when there is no full-name column; "company" finds or creates the account.
+IMPORT_FIELDS = (
+    "name",
+    "given_name",
+    "family_name",
+    "salutation",
+    "title",
+    "company",
+    "email",
+    "phone",
+    "mobile",
+    "city",
+    "country",
+    "tags",
+    "notes",
+    "source",
+    "external_id",
+    "do_not_call",
+    "do_not_email",
+)
+
+SALESFORCE = {
+    # Contacts report (Lightning/Classic) column labels
+    "first name": "given_name",
+    "last name": "family_name",
+    "full name": "name",
+    "contact name": "name",
+    "salutation": "salutation",
+    "account name": "company",
+    "title": "title",
+    "email": "email",
+    "phone": "phone",
+    "business phone": "phone",
+    "mobile": "mobile",
+    "mobile phone": "mobile",
+    "mailing city": "city",
+    "mailing country": "country",
+    "mailing country code": "country",
+    "contact id": "external_id",
+    "description": "notes",
+    "lead source": "source",
+    "do not call": "do_not_call",
+    "email opt out": "do_not_email",
+    # Data Loader / API names
+    "id": "external_id",
+    "firstname": "given_name",
+    "lastname": "family_name",
+    "name": "name",
+    "account.name": "company",
+    "mobilephone": "mobile",
+    "mailingcity": "city",
+    "mailingcountry": "country",
+    "mailingcountrycode": "country",
+    "leadsource": "source",
+    "donotcall": "do_not_call",
+    "hasoptedoutofemail": "do_not_email",
+}
+
+HUBSPOT = {
+    "record id": "external_id",
+    "contact id": "external_id",
+    "first name": "given_name",
+    "last name": "family_name",
+    "email": "email",
+    "phone number": "phone",
+    "mobile phone number": "mobile",
+    "company name": "company",
+    "associated company": "company",
+    "job title": "title",
+    "city": "city",
+    "country/region": "country",
+    "country": "country",
+    "original source": "source",
+    "lead status": None,
+    "contact owner": None,
+    "create date": None,
+    "last activity date": None,
+    "marketing contact status": None,
+}
+
+PIPEDRIVE = {
+    "name": "name",
+    "person - name": "name",
+    "first name": "given_name",
+    "person - first name": "given_name",
+    "last name": "family_name",
+    "person - last name": "family_name",
+    "organization": "company",
+    "person - organization": "company",
+    "organization - name": "company",
+    "email": "email",
+    "person - email": "email",
+    "person - email - work": "email",
+    "phone": "phone",
+    "person - phone": "phone",
+    "person - phone - work": "phone",
+    "person - phone - mobile": "mobile",
+    "person - job title": "title",
+    "job title": "title",
+    "person - labels": "tags",
+    "labels": "tags",
+    "person - id": "external_id",
+    "id": "external_id",
+    "person - notes": "notes",
+    "person - postal address - city/town": "city",
+    "person - postal address - country": "country",
+    "person - owner": None,
+    "person - visible to": None,
+}
+
+# The "generic" profile: crmtui's own field names and the obvious synonyms.
+GENERIC = {
+    **{f: f for f in IMPORT_FIELDS},
+    "full name": "name",
+    "first name": "given_name",
+    "firstname": "given_name",
+    "given name": "given_name",
+    "forename": "given_name",
+    "vorname": "given_name",
+    "last name": "family_name",
+    "lastname": "family_name",
+    "surname": "family_name",
+    "family name": "family_name",
+    "nachname": "family_name",
+    "organization": "company",
+    "organisation": "company",
+    "account": "company",
+    "firma": "company",
+    "job title": "title",
+    "position": "title",
+    "e-mail": "email",
+    "email address": "email",
+    "e-mail address": "email",
+    "telephone": "phone",
+    "phone number": "phone",
+    "work phone": "phone",
+    "telefon": "phone",
+    "mobile phone": "mobile",
+    "cell": "mobile",
+    "cell phone": "mobile",
+    "handy": "mobile",
+    "town": "city",
+    "ort": "city",
+    "stadt": "city",
+    "land": "country",
+    "country code": "country",
+    "labels": "tags",
+    "note": "notes",
+    "comments": "notes",
+    "id": "external_id",
+}
+
+PROFILES: dict[str, dict[str, str | None]] = {
+    "salesforce": dict(SALESFORCE),
+    "hubspot": dict(HUBSPOT),
+    "pipedrive": dict(PIPEDRIVE),
+    "generic": dict(GENERIC),
+}
+FUZZY_CUTOFF = 85
+
+
+def _key(header: str) -> str:
+    return " ".join(header.strip().lower().split())
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """Which CSV column fills which field, and what was left out."""
+
+    profile: str
+    columns: dict[int, str]  # column index -> field
+    ignored: tuple[str, ...]
+    fuzzy: tuple[tuple[str, str], ...]  # (header, field) matched by similarity
+
+    def describe(self, headers: Sequence[str]) -> list[str]:
+        """Human lines: "Column" -> field, for the dry-run preview."""
+        return [f"{headers[i]!r} -> {f}" for i, f in sorted(self.columns.items())]
+
+
+def detect_profile(headers: Sequence[str]) -> str:
+    """The profile that knows most of these headers (generic on a tie)."""
+    keys = {_key(h) for h in headers}
+    best, best_hits = "generic", len(keys & PROFILES["generic"].keys())
+    for name in ("salesforce", "hubspot", "pipedrive"):
+        hits = len(keys & PROFILES[name].keys())
+        if hits > best_hits:
+            best, best_hits = name, hits
+    return best
+
+
+def map_headers(
+    headers: Sequence[str], *, profile: str | None = None, overrides: dict[str, str] | None = None
+) -> HeaderMapping:
+    """Map headers to fields: explicit overrides, then the profile, then fuzzy matching."""
+    from rapidfuzz import fuzz, process
+
+    chosen = profile or detect_profile(headers)
+    table = {**PROFILES["generic"], **PROFILES[chosen]} if chosen != "generic" else GENERIC
+    wanted = {_key(k): v for k, v in (overrides or {}).items()}
+    columns: dict[int, str] = {}
+    ignored: list[str] = []
+    fuzzy: list[tuple[str, str]] = []
+    choices = list(table)
+    for i, header in enumerate(headers):
+        key = _key(header)
+        field: str | None
+        if key in wanted:
+            field = wanted[key] or None
+        elif key in table:
+            field = table[key]
+        else:
+            found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            field = table[found[0]] if found else None
+            if field:
+                fuzzy.append((header, field))
+        if field and field not in columns.values():
+            columns[i] = field
+        elif not field:
+            ignored.append(header)
+        else:
+            # Two columns for one field (Phone and Business Phone): the first wins.
+            ignored.append(header)
+    return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy))
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """`--map "Column=field"` options as a dict; raises ValueError on a bad one."""
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, field = item.rpartition("=")
+        column, field = column.strip(), field.strip()
+        if not sep or not column:
+            raise ValueError(f'--map {item!r}: expected "Column=field"')
+        if field and field not in IMPORT_FIELDS:
+            raise ValueError(
+                f"--map {item!r}: unknown field {field!r} (fields: {', '.join(IMPORT_FIELDS)}; "
+                "an empty field ignores the column)"
+            )
+        out[column] = field
+    return out

@@ -1,0 +1,125 @@
+"""iCalendar export: open ticklers as VTODO, meetings as VEVENT (built with `icalendar`).
+
+- UIDs are stable: a tickler series (a recurring reminder makes a new row per
+  occurrence) keeps one UID, `<series or tickler id>@crmtui`, so importing or
+  subscribing to a later export updates the to-do instead of adding another;
+  a meeting's UID is its activity id.
+- Times are written in the user's zone (with its VTIMEZONE) when that zone has an
+  IANA name, so an RRULE like "every Monday 9:00" stays at 9:00 across DST, as
+  crmtui itself computes it; otherwise in UTC.
+- Every open tickler gets a VALARM at its due time; a snoozed one at the end of
+  its snooze. "N days after done" cannot be an RRULE (it depends on when it is
+  done), so it is said in the DESCRIPTION.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from crmtui.store.types import parse_timestamp
+
+PRODID = "-//crmtui//crmtui export//EN"
+MEETING_DEFAULT = timedelta(minutes=30)
+
+_TICKLERS = """
+SELECT t.id, t.series_id, t.text, t.due_at, t.snoozed_until, t.recurrence, t.recur_after_days,
+       t.created_at, t.updated_at, c.name, a.name, d.name, c.phone, c.email
+FROM tickler t
+LEFT JOIN contact c ON c.id = t.contact_id
+LEFT JOIN account a ON a.id = t.account_id
+LEFT JOIN deal d ON d.id = t.deal_id
+WHERE t.deleted_at IS NULL AND t.status = 'open'
+ORDER BY t.due_at, t.id
+"""
+_MEETINGS = """
+SELECT x.id, x.occurred_at, x.duration_s, x.text, x.outcome, x.created_at,
+       c.name, a.name, d.name
+FROM activity x
+LEFT JOIN contact c ON c.id = x.contact_id
+LEFT JOIN account a ON a.id = x.account_id
+LEFT JOIN deal d ON d.id = x.deal_id
+WHERE x.deleted_at IS NULL AND x.kind = 'meeting'
+ORDER BY x.occurred_at, x.id
+"""
+
+
+def _about(contact: str | None, account: str | None, deal: str | None) -> str:
+    return " · ".join(p for p in (contact, account, deal) if p)
+
+
+def _todo(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
+    from icalendar import Alarm, Todo, vRecur
+
+    (tid, series, text, due, snoozed, rule, after_days, created, updated, *names) = row
+    contact, account, deal, phone, email = names
+    todo = Todo()
+    todo.add("uid", f"{series or tid}@crmtui")
+    todo.add("dtstamp", stamp)
+    todo.add("created", parse_timestamp(created))
+    todo.add("last-modified", parse_timestamp(updated))
+    about = _about(contact, account, deal)
+    todo.add("summary", f"{text} — {about}" if about else text)
+    details = [d for d in (about, phone, email) if d]
+    if after_days:
+        details.append(f"repeats {after_days} days after it is done")
+    if details:
+        todo.add("description", "\n".join(details))
+    todo.add("due", parse_timestamp(due).astimezone(zone))
+    todo.add("status", "NEEDS-ACTION")
+    if rule:
+        todo.add("rrule", vRecur.from_ical(rule))
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text)
+    if snoozed:
+        alarm.add("trigger", parse_timestamp(snoozed).astimezone(UTC))
+    else:
+        alarm.add("trigger", timedelta(0), parameters={"RELATED": "END"})
+    todo.add_component(alarm)
+    return todo
+
+
+def _event(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
+    from icalendar import Event
+
+    aid, occurred, duration, text, outcome, created, contact, account, deal = row
+    event = Event()
+    event.add("uid", f"{aid}@crmtui")
+    event.add("dtstamp", stamp)
+    event.add("created", parse_timestamp(created))
+    start = parse_timestamp(occurred).astimezone(zone)
+    event.add("dtstart", start)
+    event.add("dtend", start + (timedelta(seconds=duration) if duration else MEETING_DEFAULT))
+    about = _about(contact, account, deal)
+    first = text.strip().splitlines()[0] if text and text.strip() else "Meeting"
+    event.add("summary", f"{first} — {about}" if about else first)
+    if text:
+        event.add("description", text)
+    event.add("status", "CANCELLED" if outcome == "cancelled" else "CONFIRMED")
+    return event
+
+
+def build_calendar(db: sqlite3.Connection, *, tz: tzinfo, now: datetime) -> Any:
+    """An `icalendar.Calendar` with every open tickler and every meeting."""
+    from icalendar import Calendar
+
+    zone = tz if getattr(tz, "key", None) else UTC
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "crmtui")
+    stamp = now.astimezone(UTC)
+    for row in db.execute(_TICKLERS):
+        cal.add_component(_todo(row, zone, stamp))
+    for row in db.execute(_MEETINGS):
+        cal.add_component(_event(row, zone, stamp))
+    if zone is not UTC:
+        cal.add_missing_timezones()
+    return cal
+
+
+def export_ics(db: sqlite3.Connection, *, tz: tzinfo, now: datetime) -> bytes:
+    """The calendar as iCalendar bytes (CRLF lines, folded at 75 octets)."""
+    return bytes(build_calendar(db, tz=tz, now=now).to_ical())

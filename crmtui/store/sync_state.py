@@ -1,0 +1,53 @@
+"""Local bookkeeping of sync: the version of each synced field, and conflicts.
+
+`sync_field` holds, per field, the HLC and device of the value this replica took
+from the server (or had accepted by it). A field's version is its newest pending
+journal op if there is one, else this row: the client sends it as `base_hlc`, so
+the server can tell an informed edit from a concurrent one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from crmtui.store.ids import uuid7
+from crmtui.store.types import UTCDateTime, utcnow
+
+
+class SyncField(SQLModel, table=True):
+    """The synced version of one field of one record."""
+
+    __tablename__ = "sync_field"
+    entity: str = Field(primary_key=True, max_length=40)
+    row_id: str = Field(primary_key=True, max_length=36)
+    field: str = Field(primary_key=True, max_length=60)
+    hlc: str = Field(max_length=19)
+    device_id: str = Field(max_length=36)
+
+
+class SyncConflict(SQLModel, table=True):
+    """A value a person may want back: a conflict to resolve, or an overwritten value.
+
+    `kind` is `conflict` (a high-stakes field edited on two devices; the server
+    kept one value, `other_value` is the one set aside) or `overwritten` (a value
+    made on this device that a newer one from elsewhere replaced).
+    """
+
+    __tablename__ = "sync_conflict"
+    id: str = Field(default_factory=uuid7, primary_key=True, max_length=36)
+    server_id: str | None = Field(default=None, index=True, max_length=36)
+    kind: str = Field(max_length=12)
+    entity: str = Field(max_length=40)
+    row_id: str = Field(max_length=36)
+    field: str = Field(max_length=60)
+    kept_value: str | None = None
+    kept_device: str | None = Field(default=None, max_length=36)
+    other_value: str | None = None
+    other_device: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    resolution: str | None = Field(default=None, max_length=12)
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """When the resolution was sent to the server (conflicts only)."""

@@ -1,0 +1,275 @@
+"""The sync client: push pending journal ops in batches, then pull and apply the feed.
+
+Pending ops are marked pushed only when the server has answered for them; a
+network error leaves everything pending, and because the server ignores an op
+id it has seen, sending the same batch again can neither lose nor duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from crmtui.store.apply_remote import (
+    apply_changes,
+    get_meta,
+    remote_transaction,
+    set_meta,
+    utcnow_hlc,
+)
+from crmtui.store.database import Store
+from crmtui.sync.wire import MAX_PUSH_OPS, Op, PullResponse, PushRequest, PushResponse
+
+DEFAULT_BATCH = 500
+PULL_PAGE = 2000
+Progress = Callable[[str, int, int], None]
+"""Called as progress(phase, done, total) while a sync runs."""
+
+
+class SyncError(RuntimeError):
+    """Sync could not finish; nothing was lost (pending ops stay pending)."""
+
+
+class NetworkError(SyncError):
+    """The server could not be reached or did not answer."""
+
+
+class UnknownDevice(SyncError):
+    """The server does not know this device (revoked token or a reset server)."""
+
+
+class DemoDatabase(SyncError):
+    """The database is a generated demo; syncing it would flood the team with fake data."""
+
+
+@dataclass
+class SyncReport:
+    """Counts of one sync, shown as the summary table."""
+
+    pushed: int = 0
+    applied: int = 0
+    superseded: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    removed: int = 0
+    overwritten: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def device_id(store: Store) -> str:
+    """This database's device id (made by the first write if there is none yet)."""
+    with store.write() as tx:
+        return tx.device_id
+
+
+def check_syncable(store: Store) -> None:
+    """Refuse a demo database with a clear message."""
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT value FROM local_meta WHERE key = 'demo'").first()
+    if row is not None and row[0] == "1":
+        raise DemoDatabase(
+            f"{store.path} is a generated demo database; sync a real one (crm --db PATH sync)"
+        )
+
+
+def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
+    """The ops waiting for the server, oldest first, each with the version it overwrote."""
+    with store.engine.connect() as conn:
+        db = conn.connection.driver_connection
+        me = get_meta(db, "device_id")  # type: ignore[arg-type]
+        select_pending = (
+            "SELECT id, tx_id, hlc, entity, row_id, op, field, value FROM journal"
+            " WHERE pushed_at IS NULL AND device_id = ?"
+        )
+        rows = db.execute(  # type: ignore[union-attr]
+            select_pending + " ORDER BY hlc, id" + (f" LIMIT {int(limit)}" if limit else ""),
+            (me,),
+        ).fetchall()
+        if limit and rows:
+            # Never split a transaction: the server decides a new record's territory
+            # from the fields set with its creation.
+            seen = {r[0] for r in rows}
+            rest = db.execute(  # type: ignore[union-attr]
+                select_pending + " AND tx_id = ? ORDER BY hlc, id", (me, rows[-1][1])
+            ).fetchall()
+            rows += [r for r in rest if r[0] not in seen][: MAX_PUSH_OPS - len(rows)]
+        bases: dict[tuple[str, str, str | None], str | None] = {}
+        ops: list[Op] = []
+        for op_id, tx_id, hlc, entity, row_id, kind, fld, value in rows:
+            key = (entity, row_id, fld if kind == "set" else None)
+            if key not in bases:
+                if kind == "set":
+                    found = db.execute(  # type: ignore[union-attr]
+                        "SELECT hlc FROM sync_field WHERE entity = ? AND row_id = ? AND field = ?",
+                        (entity, row_id, fld),
+                    ).fetchone()
+                else:
+                    found = db.execute(  # type: ignore[union-attr]
+                        "SELECT max(hlc) FROM sync_field WHERE entity = ? AND row_id = ?",
+                        (entity, row_id),
+                    ).fetchone()
+                bases[key] = found[0] if found else None
+            base = bases[key]  # for a delete: the newest version synced from the server
+            ops.append(
+                Op(
+                    op_id=op_id,
+                    tx_id=tx_id,
+                    hlc=hlc,
+                    entity=entity,
+                    row_id=row_id,
+                    op=kind,
+                    field=fld,
+                    value=value,
+                    base_hlc=base,
+                )
+            )
+            bases[key] = hlc
+    return ops
+
+
+def pending_count(store: Store) -> int:
+    """How many local ops wait to be pushed."""
+    with store.engine.connect() as conn:
+        return int(
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM journal WHERE pushed_at IS NULL AND device_id ="
+                " (SELECT value FROM local_meta WHERE key = 'device_id')"
+            ).scalar_one()
+        )
+
+
+class SyncClient:
+    """Talks to one server for one local store."""
+
+    def __init__(self, store: Store, http: httpx.Client, *, batch: int = DEFAULT_BATCH) -> None:
+        self.store = store
+        self.http = http
+        self.batch = max(1, min(batch, MAX_PUSH_OPS))
+
+    def _call(self, method: str, url: str, **kw: object) -> httpx.Response:
+        try:
+            response = self.http.request(method, url, **kw)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"cannot reach the sync server: {exc}") from exc
+        if response.status_code == 401:
+            raise UnknownDevice(
+                "the server does not know this device (token revoked or server reset)"
+            )
+        if response.status_code == 409:
+            raise UnknownDevice(f"the server refused: {response.json().get('detail')}")
+        if response.status_code >= 400:
+            raise SyncError(f"the server answered {response.status_code}: {response.text[:200]}")
+        return response
+
+    def push(self, report: SyncReport, progress: Progress | None = None) -> None:
+        """Push every pending op in batches; each answered op is marked pushed."""
+        me = device_id(self.store)
+        total = pending_count(self.store)
+        done = 0
+        from crmtui.sync.conflicts import unreported_resolutions
+
+        resolved = unreported_resolutions(self.store)
+        while True:
+            ops = pending_ops(self.store, self.batch)
+            if not ops and not resolved:
+                return
+            body = PushRequest(device_id=me, ops=ops, resolved_conflicts=resolved).model_dump_json()
+            try:
+                raw = self._call(
+                    "POST", "/v1/push", content=body, headers={"content-type": "application/json"}
+                )
+                answer = PushResponse.model_validate_json(raw.content)
+            except ValueError as exc:
+                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+            if len(answer.results) != len(ops):
+                raise SyncError("the server answered for a different number of ops")
+            self._record(ops, answer, report, resolved)
+            resolved = []
+            done += len(ops)
+            if progress:
+                progress("push", done, max(total, done))
+
+    def _record(
+        self, ops: list[Op], answer: PushResponse, report: SyncReport, resolved: list[str]
+    ) -> None:
+        me = device_id(self.store)
+        with remote_transaction(self.store, me) as applier:
+            db = applier.db
+            for server_id in resolved:
+                db.execute(
+                    "UPDATE sync_conflict SET reported_at = ? WHERE server_id = ?",
+                    (applier.now, server_id),
+                )
+            for op, result in zip(ops, answer.results, strict=True):
+                db.execute("UPDATE journal SET pushed_at = ? WHERE id = ?", (applier.now, op.op_id))
+                report.pushed += 1
+                status = result.status
+                setattr(
+                    report,
+                    status if status != "conflict" else "conflicts",
+                    getattr(report, status if status != "conflict" else "conflicts") + 1,
+                )
+                if result.reason and status == "rejected":
+                    report.reasons.append(
+                        f"{op.entity} {op.row_id} {op.field or op.op}: {result.reason}"
+                    )
+                if op.op != "set" or op.field is None:
+                    continue
+                if result.current is not None:
+                    applier.adopt(op.entity, op.row_id, op.field, result.current)
+                elif status in ("applied", "conflict") and result.hlc:
+                    applier.record_version(op.entity, op.row_id, op.field, result.hlc, me)
+            applier.advance_clock(answer.server_hlc)
+
+    def pull(self, report: SyncReport, progress: Progress | None = None) -> None:
+        """Pull pages after the stored cursor and apply each in one local transaction."""
+        me = device_id(self.store)
+        while True:
+            with self.store.engine.connect() as conn:
+                cursor = int(get_meta(conn.connection.driver_connection, "sync_cursor") or 0)  # type: ignore[arg-type]
+            raw = self._call("GET", "/v1/pull", params={"cursor": cursor, "limit": PULL_PAGE})
+            try:
+                page = PullResponse.model_validate_json(raw.content)
+            except ValueError as exc:
+                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+            done = apply_changes(
+                self.store,
+                me,
+                [*page.changes, *page.removals],
+                page.conflicts,
+                page.cursor,
+                page.server_hlc,
+            )
+            report.pulled += done.applied
+            report.removed += done.removed
+            report.overwritten += done.overwritten
+            if progress:
+                progress("pull", page.cursor, page.cursor)
+            if not page.has_more:
+                return
+
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        """Push, then pull; the report counts both."""
+        check_syncable(self.store)
+        report = SyncReport()
+        self.push(report, progress)
+        self.pull(report, progress)
+        with remote_transaction(self.store, device_id(self.store)) as applier:
+            set_meta(applier.db, "sync_last", utcnow_hlc())
+        return report
+
+
+def write_rescue(store: Store, directory: Path) -> Path:
+    """Write every pending op to a JSON-lines rescue file; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ops = pending_ops(store)
+    path = directory / f"rescue-{utcnow_hlc()}.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for op in ops:
+            out.write(json.dumps(op.model_dump()) + "\n")
+    return path

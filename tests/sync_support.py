@@ -1,0 +1,88 @@
+"""Helpers for the sync tests: a server in-process over either store, and laptops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from crmtui.server import admin
+from crmtui.server.app import make_server
+from crmtui.store.database import Store, open_store
+from crmtui.sync.client import SyncClient
+
+BACKENDS = ["sqlite", "pg"]
+
+
+def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database URL for the parametrised backend."""
+    if request.param == "pg":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "server.db")
+
+
+class Team:
+    """A server with territories Region > North, South; reps and their laptops."""
+
+    def __init__(self, url: str, tmp: Path) -> None:
+        self.app = make_server(url)
+        self.engine = self.app.state.engine
+        self.tmp = tmp
+        self.region = admin.add_territory(self.engine, "Region")
+        self.north = admin.add_territory(self.engine, "North", parent="Region")
+        self.south = admin.add_territory(self.engine, "South", parent="Region")
+        admin.add_rep(self.engine, "ann", "rep", ["North"])
+        admin.add_rep(self.engine, "bob", "rep", ["North"])
+        admin.add_rep(self.engine, "sue", "rep", ["South"])
+        admin.add_rep(self.engine, "max", "manager", ["Region"])
+        admin.add_rep(self.engine, "root", "admin", [])
+        self._inner = TestClient(self.app)
+        self.stores: list[Store] = []
+        self.clients: list[httpx.Client] = []
+
+    def transport(self) -> httpx.BaseTransport:
+        """The in-process transport to the app."""
+        return self._inner._transport  # type: ignore[attr-defined,no-any-return]
+
+    def http(
+        self, token: str, wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None
+    ) -> httpx.Client:
+        """An HTTP client for one device."""
+        transport = self.transport() if wrap is None else wrap(self.transport())
+        client = httpx.Client(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        self.clients.append(client)
+        return client
+
+    def laptop(self, rep: str, name: str | None = None) -> tuple[Store, str]:
+        """A new local database and a token for it."""
+        name = name or f"{rep}-{len(self.stores)}"
+        store = open_store(self.tmp / f"{name}.db")
+        self.stores.append(store)
+        return store, admin.issue_token(self.engine, rep, name).token
+
+    def sync_client(self, store: Store, token: str, *, batch: int = 50, wrap=None) -> SyncClient:
+        """A sync client for a laptop."""
+        return SyncClient(store, self.http(token, wrap), batch=batch)
+
+    def close(self) -> None:
+        """Release every store, client and the engine."""
+        for s in self.stores:
+            s.close()
+        for c in self.clients:
+            c.close()
+        self._inner.close()
+        self.engine.dispose()
+
+
+def make_team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
+    """Body of a `team` fixture parametrised over BACKENDS (PostgreSQL skipped unless reachable)."""
+    t = Team(server_url(request, tmp_path), tmp_path)
+    yield t
+    t.close()

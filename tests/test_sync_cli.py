@@ -1,0 +1,79 @@
+"""`crm sync` from the shell against a live server: enrol, sync, exit codes, rescue file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from crmtui.server import admin
+from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.store.database import open_store
+from crmtui.sync.client import pending_count
+from tests.test_sync_crash import live_server  # noqa: F401  (fixture)
+
+
+def _crm(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).with_name("crm"))
+    return subprocess.run(
+        [exe, "--db", str(db), *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path: Path) -> None:  # noqa: F811
+    url, engine = live_server
+    admin.add_territory(engine, "North")
+    admin.add_rep(engine, "ann", "rep", ["North"])
+    token = admin.issue_token(engine, "ann", "ann-laptop").token
+    db = tmp_path / "ann.db"
+    assert _crm(db, "sync").returncode == 2  # not enrolled yet
+    login = _crm(db, "sync", "login", "--server", url, "--token", token)
+    assert login.returncode == 0, login.stderr
+    store = open_store(db)
+    with store.write() as tx:
+        create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
+    dry = _crm(db, "sync", "--dry-run")
+    assert dry.stdout.split() == ["contact", str(pending_count(store))]
+    done = _crm(db, "sync")
+    assert done.returncode == 0, done.stderr
+    assert "PUSHED" in done.stdout and pending_count(store) == 0
+    # Network error: everything stays pending, exit 75.
+    with store.write() as tx:
+        create_contact(tx=tx, data=ContactCreate(name="Joe"), region="DE")
+    pending = pending_count(store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE local_meta SET value = ? WHERE key = 'sync_server'",
+            (f"http://127.0.0.1:{_free_port()}",),
+        )
+    offline = _crm(db, "sync")
+    assert offline.returncode == 75 and "stays pending" in offline.stderr
+    assert pending_count(store) == pending
+    # Unknown device: a rescue file, nothing discarded without --discard.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE local_meta SET value = ? WHERE key = 'sync_server'", (url,))
+    admin.revoke_token(engine, "ann-laptop")
+    refused = _crm(db, "sync")
+    assert refused.returncode == 77, refused.stderr
+    rescue = Path(refused.stderr.split("saved to ")[1].split(" ")[0])
+    saved = [json.loads(line) for line in rescue.read_text().splitlines()]
+    assert len(saved) == pending == pending_count(store)
+    dropped = _crm(db, "sync", "--discard")
+    assert dropped.returncode == 77 and "discarded" in dropped.stderr
+    assert pending_count(store) == 0
+    status = _crm(db, "sync", "status")
+    assert "pending\t0" in status.stdout
+    store.close()

@@ -1,0 +1,151 @@
+"""Convergence: three laptops edit offline and sync in random order; then all sync twice."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy import func, select
+from sqlmodel import select as sql_select
+
+from crmtui.server import tables as t
+from crmtui.store.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    delete_contact,
+    update_contact,
+)
+from crmtui.store.database import Store
+from crmtui.store.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.store.models import Contact, Deal
+from crmtui.sync.client import SyncClient, pending_count
+from tests.sync_support import Team
+
+REPLICAS = 3
+CONTACTS = 3
+
+
+class Laptops(RuleBasedStateMachine):
+    """Three of Ann's North teammates, each on a laptop, against one server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dir = tempfile.TemporaryDirectory()
+        self.team = Team(str(Path(self._dir.name) / "server.db"), Path(self._dir.name))
+        self.laptops: list[tuple[Store, SyncClient]] = []
+        for i in range(REPLICAS):
+            store, token = self.team.laptop("ann" if i % 2 == 0 else "bob", f"laptop{i}")
+            self.laptops.append((store, self.team.sync_client(store, token, batch=5)))
+        first = self.laptops[0][0]
+        self.laptops[0][1].sync()
+        with first.write() as tx:
+            self.contacts = [
+                create_contact(tx=tx, data=ContactCreate(name=f"C{i}"), region="DE").id
+                for i in range(CONTACTS)
+            ]
+            self.deal = create_deal(
+                tx=tx, data=DealCreate(name="D", amount_minor=1, territory_id=self.team.north)
+            ).id
+        for _, client in self.laptops:
+            client.sync()
+        self.ops_made = 0
+
+    def teardown(self) -> None:
+        """Close everything and remove the files."""
+        self.team.close()
+        self._dir.cleanup()
+
+    def _live(self, store: Store, contact_id: str) -> bool:
+        with store.read() as s:
+            c = s.get(Contact, contact_id)
+            return c is not None and c.deleted_at is None
+
+    @rule(
+        laptop=st.integers(0, REPLICAS - 1),
+        contact=st.integers(0, CONTACTS - 1),
+        field=st.sampled_from(["city", "title"]),
+        value=st.sampled_from(["a", "b", "c", None]),
+    )
+    def edit_contact(self, laptop: int, contact: int, field: str, value: str | None) -> None:
+        store = self.laptops[laptop][0]
+        cid = self.contacts[contact]
+        if not self._live(store, cid):
+            return
+        with store.write() as tx:
+            update_contact(tx=tx, contact_id=cid, data=ContactUpdate(**{field: value}), region="DE")
+
+    @rule(laptop=st.integers(0, REPLICAS - 1), amount=st.integers(1, 5))
+    def edit_amount(self, laptop: int, amount: int) -> None:
+        with self.laptops[laptop][0].write() as tx:
+            update_deal(tx=tx, deal_id=self.deal, data=DealUpdate(amount_minor=amount))
+
+    @precondition(lambda self: True)
+    @rule(laptop=st.integers(0, REPLICAS - 1), contact=st.integers(0, CONTACTS - 1))
+    def delete(self, laptop: int, contact: int) -> None:
+        store = self.laptops[laptop][0]
+        cid = self.contacts[contact]
+        if self._live(store, cid):
+            with store.write() as tx:
+                delete_contact(tx=tx, contact_id=cid)
+
+    @rule(laptop=st.integers(0, REPLICAS - 1))
+    def sync(self, laptop: int) -> None:
+        self.laptops[laptop][1].sync()
+
+    def _state(self, store: Store) -> tuple[object, ...]:
+        with store.read() as s:
+            contacts = tuple(
+                (c.id, c.name, c.city, c.title, c.deleted_at is None)
+                for c in s.exec(sql_select(Contact).order_by(Contact.id)).all()
+            )
+            deal = s.get(Deal, self.deal)
+            assert deal is not None
+            return contacts, deal.amount_minor
+
+    @invariant()
+    def nothing_is_duplicated_on_the_server(self) -> None:
+        with self.team.engine.connect() as conn:
+            dupes = conn.execute(
+                select(t.op_log.c.op_id).group_by(t.op_log.c.op_id).having(func.count() > 1)
+            ).all()
+        assert dupes == []
+
+    def converge(self) -> None:
+        """Everyone syncs twice; then every laptop holds the same state and nothing is pending."""
+        for _ in range(2):
+            for _, client in self.laptops:
+                client.sync()
+        states = {self._state(store) for store, _ in self.laptops}
+        assert len(states) == 1, states
+        for store, _ in self.laptops:
+            assert pending_count(store) == 0
+        # Nothing lost: every op a laptop made is in the server's log with an answer.
+        with self.team.engine.connect() as conn:
+            logged = set(conn.execute(select(t.op_log.c.op_id)).scalars())
+        for store, _ in self.laptops:
+            with store.engine.connect() as c:
+                mine = c.exec_driver_sql(
+                    "SELECT id FROM journal WHERE device_id = "
+                    "(SELECT value FROM local_meta WHERE key = 'device_id')"
+                    " AND tx_id NOT LIKE 'remote-%'"
+                ).scalars()
+                assert set(mine) <= logged
+
+
+class Converging(Laptops):
+    """The machine whose teardown first checks convergence."""
+
+    def teardown(self) -> None:
+        """Converge, then clean up."""
+        try:
+            self.converge()
+        finally:
+            super().teardown()
+
+
+TestConvergence = Converging.TestCase
+TestConvergence.settings = settings(max_examples=12, stateful_step_count=25, deadline=None)
