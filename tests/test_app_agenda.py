@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from crmtui.app import make_app
-from crmtui.screens.agenda import AgendaScreen, defer_target, short_when
+from crmtui.screens.agenda import AgendaScreen, short_when
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.prompts import WhenPrompt
 from tests.app_support import DAILY_NOW, build_daily_db, copy_db
@@ -183,17 +183,6 @@ async def test_stay_in_touch_rows_offer_open_but_not_reminder_keys(daily_db):
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen
-
-
-def test_defer_target_keeps_the_time_of_day_for_whole_days():
-    due = DAILY_NOW.replace(hour=14, minute=0)
-    assert defer_target("3d", now=DAILY_NOW, due_at=due) == DAILY_NOW.replace(
-        day=12, hour=14, minute=0
-    )
-    assert defer_target("2h", now=DAILY_NOW, due_at=due) == DAILY_NOW + timedelta(hours=2)
-    assert defer_target("tomorrow 9am", now=DAILY_NOW, due_at=due) == DAILY_NOW.replace(
-        day=10, hour=9, minute=0
-    )
 
 
 def test_short_when_names_nearby_days():

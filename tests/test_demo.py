@@ -369,14 +369,14 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crmtui.commands.demo import _progress_bar
+    from crmtui.commands.progress import progress_bar
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with _progress_bar(10) as update:
+    with progress_bar("seeding") as update:
         assert update is None
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with _progress_bar(10) as update:
+    with progress_bar("seeding contacts") as update:
         assert update is not None
         update(5, 10)
     assert "seeding contacts" in terminal.getvalue()

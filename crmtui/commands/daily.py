@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -539,26 +539,6 @@ def snooze(ctx: typer.Context, tickler_id: TicklerId, until: When, db: DbOption 
     typer.echo(_undo_due(tickler.id, tickler.due_at, tz), err=True)
 
 
-def defer_target(text: str, *, now: datetime, due_at: datetime) -> datetime:
-    """Where `crm defer` moves a reminder: whole days keep its time of day.
-
-    "3d" means three days from today at the reminder's own time; "2h" means two
-    hours from now; anything else is a moment ("next fri 10am").
-    """
-    from crmtui.store.when import BadWhen, parse_duration, parse_when
-
-    tz = now.tzinfo
-    assert tz is not None
-    try:
-        span = parse_duration(text)
-    except BadWhen:
-        return parse_when(text, now=now)
-    if span and not span % timedelta(days=1):
-        clock: time = due_at.astimezone(tz).time()
-        return datetime.combine(now.date() + timedelta(days=span.days), clock, tzinfo=tz)
-    return now + span
-
-
 def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = None) -> None:
     """Move a reminder's due date ("3d" keeps its time of day)."""
     from crmtui.store.models import Tickler
@@ -571,6 +551,8 @@ def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = No
 
     def action(tx: WriteTx) -> tuple[Any, datetime]:
         old = get_live(tx, Tickler, tickler_id).due_at
+        from crmtui.store.when import defer_target
+
         target = defer_target(to, now=now, due_at=old)
         return defer_tickler(tx=tx, tickler_id=tickler_id, due_at=target), old
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, db_path, fail
+from crmtui.commands.progress import progress_bar
 
 ContactsOption = Annotated[
     int, typer.Option("--contacts", "-n", help="How many contacts to make (at least 1).")
@@ -20,31 +18,6 @@ SeedOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Replace the database file if it already holds data.")
 ]
-
-
-@contextmanager
-def _progress_bar(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("seeding contacts", total=total)
-
-        def update(done: int, _total: int) -> None:
-            bar.update(task, completed=done)
-
-        yield update
 
 
 def demo(
@@ -65,7 +38,7 @@ def demo(
     from crmtui.store.migrate import MigrationError
 
     try:
-        with _progress_bar(contacts) as progress:
+        with progress_bar("seeding contacts") as progress:
             summary = seed_demo(path, contacts=contacts, seed=seed, progress=progress, force=force)
     except DemoError as exc:
         fail(str(exc), EXIT_USAGE)

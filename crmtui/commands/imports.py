@@ -7,14 +7,13 @@ nothing was written, 3 the database cannot be opened.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crmtui.commands.common import EXIT_USAGE, DbOption, fail, open_db
+from crmtui.commands.progress import progress_bar
 from crmtui.commands.writing import settings_or_exit
 
 if TYPE_CHECKING:
@@ -28,31 +27,6 @@ FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_defaul
 DryRun = Annotated[
     bool, typer.Option("--dry-run", "-n", help="Show what would happen; write nothing.")
 ]
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:

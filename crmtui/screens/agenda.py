@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -26,7 +26,7 @@ from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
-from crmtui.store.when import BadWhen, parse_duration, parse_when
+from crmtui.store.when import defer_target, parse_when
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 
 if TYPE_CHECKING:
@@ -54,24 +54,6 @@ def short_when(moment: datetime, now: datetime) -> str:
     if moment.year != now.year:
         return moment.strftime("%d %b %Y %H:%M")
     return moment.strftime("%a %d %b %H:%M")
-
-
-def defer_target(text: str, *, now: datetime, due_at: datetime) -> datetime:
-    """Where a defer moves a reminder: whole days keep its time of day, as `crm defer` does.
-
-    "3d" is three days from today at the reminder's own time; "2h" is two hours
-    from now; anything else is a moment ("next fri 10am").
-    """
-    tz = now.tzinfo
-    assert tz is not None
-    try:
-        span = parse_duration(text)
-    except BadWhen:
-        return parse_when(text, now=now)
-    if span and not span % timedelta(days=1):
-        clock: time = due_at.astimezone(tz).time()
-        return datetime.combine(now.date() + timedelta(days=span.days), clock, tzinfo=tz)
-    return now + span
 
 
 def item_row(item: AgendaItem, bucket: str, now: datetime) -> AgendaRow:

@@ -30,13 +30,19 @@ from typing import Any
 
 from crmtui.store.bulk import BulkWriter, full_row
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
-from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
+from crmtui.store.import_checks import check_bool, check_country, check_email
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
 from crmtui.store.reindex import reindex_contact
 from crmtui.store.search_index import SearchDocument, index_many
 from crmtui.store.text import fold
-from crmtui.store.validate import InvalidInput, clean_tags, optional_text, split_name
+from crmtui.store.validate import (
+    InvalidInput,
+    clean_tags,
+    normalize_phone,
+    optional_text,
+    split_name,
+)
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
@@ -227,7 +233,7 @@ def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str
         if raw:
 
             def set_phone(key: str = key, raw: str = raw) -> None:
-                phone = check_phone(raw, region=phone_region, field=key)
+                phone = normalize_phone(raw, region=phone_region, field=key)
                 out[key], out[f"{key}_e164"] = phone.typed, phone.e164
 
             attempt(set_phone)

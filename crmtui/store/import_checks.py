@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from crmtui.store.validate import InvalidInput, Phone, normalize_email
+from crmtui.store.validate import InvalidInput, normalize_email
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -36,25 +36,6 @@ def check_email(raw: str) -> str:
         if not any(domain == d or domain.endswith("." + d) for d in _special_use_domains()):
             return f"{m.group(1)}@{domain}"
     return normalize_email(text)
-
-
-def check_phone(raw: str, *, region: str, field: str) -> Phone:
-    """Like `validate.normalize_phone`, minus a second formatting pass."""
-    import phonenumbers
-
-    typed = raw.strip()
-    try:
-        parsed = phonenumbers.parse(typed, region.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(field, f"{typed!r} is not a phone number ({exc})") from exc
-    if len(str(parsed.national_number)) < 5 or not phonenumbers.is_possible_number(parsed):
-        raise InvalidInput(
-            field,
-            f"{typed!r} is not a possible number (region {region.upper()} assumed "
-            "when there is no +country code)",
-        )
-    e164 = f"+{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"
-    return Phone(typed, e164)
 
 
 def check_bool(raw: str, field: str) -> bool:

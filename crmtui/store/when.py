@@ -178,3 +178,23 @@ def _absolute(text: str, now: datetime) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=now.tzinfo)
     return parsed
+
+
+def defer_target(text: str, *, now: datetime, due_at: datetime) -> datetime:
+    """Where a defer moves a reminder: whole days keep its time of day.
+
+    "3d" means three days from today at the reminder's own time; "2h" means two
+    hours from now; anything else is a moment ("next fri 10am"). Used by
+    `crm defer` and the Agenda screen alike.
+    """
+    tz = now.tzinfo
+    if tz is None:
+        raise ValueError("now must be timezone-aware")
+    try:
+        span = parse_duration(text)
+    except BadWhen:
+        return parse_when(text, now=now)
+    if span and not span % timedelta(days=1):
+        clock = due_at.astimezone(tz).time()
+        return datetime.combine(now.date() + timedelta(days=span.days), clock, tzinfo=tz)
+    return now + span
