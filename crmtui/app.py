@@ -24,7 +24,6 @@ from textual.screen import ModalScreen, Screen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
-from crmtui.screens.placeholder import PlaceholderScreen
 from crmtui.store.lookup import LookupDatabaseError, connect
 
 if TYPE_CHECKING:
@@ -74,6 +73,12 @@ def _calls(db: sqlite3.Connection) -> Screen[None]:
     return CallListScreen(db)
 
 
+def _sync(db_path: Path) -> Screen[None]:
+    from crmtui.screens.sync import SyncScreen
+
+    return SyncScreen(db_path)
+
+
 def _contacts_provider() -> type[Provider]:
     from crmtui.palette import ContactsProvider
 
@@ -90,10 +95,6 @@ def _accounts_provider() -> type[Provider]:
     from crmtui.palette import AccountsProvider
 
     return AccountsProvider
-
-
-def _not_built(section: str, message: str) -> ScreenFactory:
-    return lambda _db, _options: PlaceholderScreen(section, message)
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("agenda", "Agenda", "f2", lambda db, _options: _agenda(db)),
     Section("pipeline", "Pipeline", "f3", lambda db, _options: _pipeline(db)),
     Section("territories", "Territories", "f4", lambda db, _options: _territory(db)),
-    Section(
-        "sync",
-        "Sync",
-        "f5",
-        _not_built(
-            "Sync",
-            "Sync is not built yet in the app — coming with the sync client "
-            "(pending changes, last sync, conflicts).",
-        ),
-    ),
+    Section("sync", "Sync", "f5", lambda _db, options: _sync(options.db_path)),
     Section("calls", "Calls", "f6", lambda db, _options: _calls(db)),
 )
 

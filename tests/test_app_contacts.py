@@ -14,7 +14,7 @@ from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import RESULT_WINDOW, ContactsScreen
 from crmtui.screens.database_problem import DatabaseProblemScreen
 from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.placeholder import PlaceholderScreen
+from crmtui.screens.sync import SyncScreen
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.contact_table import ContactRow, ContactTable
 from tests.app_support import PEOPLE, SMITH, build_fixed_db
@@ -272,13 +272,10 @@ async def test_function_keys_switch_sections_and_back(fixed_db):
     app = make_app(db_path=path)
     async with app.run_test(size=SIZE) as pilot:
         contacts = await contacts_screen(pilot)
-        for key, title, words in (("f5", "Sync", "Sync is not built yet"),):
-            await pilot.press(key)
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, PlaceholderScreen), key
-            assert screen.title == title
-            assert words in str(screen.query_one("#placeholder", Static).render())
+        await pilot.press("f5")
+        await settle(pilot)
+        assert isinstance(app.screen, SyncScreen)
+        assert app.screen.title == "Sync"
         await pilot.press("f1")
         await settle(pilot)
         assert app.screen is contacts

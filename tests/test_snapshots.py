@@ -92,8 +92,8 @@ def test_contact_card_with_nothing_open(snap_compare, fixed_db):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_section_placeholder(snap_compare, fixed_db):
-    """A section that is not built yet says so plainly."""
+def test_sync_section_not_enrolled(snap_compare, fixed_db):
+    """The Sync section of a database never enrolled: the login hint and what is pending."""
     app = make_app(db_path=fixed_db[0], show_timings=False)
 
     async def run_before(pilot: Pilot[None]) -> None:

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.contact_card import ContactCardScreen
@@ -28,6 +28,7 @@ from crmtui.screens.quick_log import Chosen
 from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
 from crmtui.store.when import defer_target, parse_when
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
+from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
@@ -168,7 +169,7 @@ class AgendaScreen(Screen[None]):
         yield Header()
         yield Static("Loading the agenda…", id="agenda-counts")
         yield AgendaList(id="agenda")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def agenda_list(self) -> AgendaList:

@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -38,6 +38,7 @@ from crmtui.screens.quick_log import Chosen
 from crmtui.store.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
 from crmtui.store.when import BadWhen, parse_duration, parse_when
 from crmtui.widgets.card_section import CardSection
+from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ class CallListScreen(Screen[None]):
                 yield CardSection("Last notes", id="call-recent")
                 yield CardSection("Open deals", id="call-deals")
         yield OutcomeKeys(id="call-keys")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Show the keymap; the queue is read on resume."""

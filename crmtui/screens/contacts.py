@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from crmtui.screens.contact_card import ContactCardScreen
@@ -23,6 +23,7 @@ from crmtui.store.do_not_call import do_not_call_ids
 from crmtui.store.lookup import ContactHit, search_contacts
 from crmtui.store.recent import recent_contacts
 from crmtui.widgets.contact_table import ContactRow, ContactTable
+from crmtui.widgets.footer import SteadyFooter
 
 # Never load every row: DataTable measures each row it holds (TARGETS.md).
 RESULT_WINDOW = 50
@@ -125,7 +126,7 @@ class ContactsScreen(Screen[None]):
         )
         yield ContactTable(id="results")
         yield Static("Loading contacts…", id="status")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Start on the search box with the recent contacts listed."""

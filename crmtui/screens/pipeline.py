@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -31,6 +31,7 @@ from crmtui.store.deal_board import BoardDeal, BoardWindow, StageWindow, board_w
 from crmtui.store.money import exponent, format_amount
 from crmtui.store.periods import parse_period
 from crmtui.store.scope import Scope
+from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
 
 CARDS_PER_COLUMN = 25
@@ -295,7 +296,7 @@ class PipelineScreen(Screen[None]):
         yield Header()
         yield Static("Loading the board…", id="board-status")
         yield KanbanBoard(id="board")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Keys go to the board; load it."""

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp
@@ -35,6 +35,7 @@ from crmtui.store.periods import parse_period
 from crmtui.store.scope import Scope
 from crmtui.store.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
+from crmtui.widgets.footer import SteadyFooter
 
 PERIODS = ("this-quarter", "next-quarter", "last-quarter", "this-month", "last-90d", "this-year")
 REP_DEALS = 200
@@ -222,7 +223,7 @@ class TerritoryScreen(Screen[None]):
                 yield Static("Activities per week", classes="heading")
                 yield Static(id="activity-weeks")
         yield DataTable(id="children", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Columns once; keys go to the table."""
@@ -380,7 +381,7 @@ class RepDealsScreen(Screen[None]):
         yield Header()
         yield Static(Text(f"{self.scope.label} · {self.where} · loading…"), id="scope-status")
         yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Columns, focus, load."""

@@ -1,0 +1,275 @@
+"""The Sync section: state, the not-enrolled hint, a real sync against an in-process server."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from crmtui.app import make_app
+from crmtui.screens.sync import NOT_ENROLLED, UNREACHABLE, SyncScreen, report_text
+from crmtui.server import admin
+from crmtui.store.database import open_store
+from crmtui.sync.client import SyncReport, pending_count, pending_ops
+from crmtui.sync.credentials import save_token
+from tests.app_support import build_fixed_db
+from tests.sync_support import Team
+
+SIZE = (120, 40)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let key presses post their messages, workers finish, and handlers run."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def sync_screen(pilot: Pilot[None]) -> SyncScreen:
+    """Open the database, then the Sync section, and wait for its state."""
+    await settle(pilot)
+    await pilot.press("f5")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, SyncScreen), type(screen)
+    return screen
+
+
+def text(screen: SyncScreen, widget_id: str) -> str:
+    """The plain text of one Static on the screen."""
+    return str(screen.query_one(f"#{widget_id}", Static).render())
+
+
+@pytest.fixture
+def fixed_db(tmp_path: Path) -> Path:
+    """The fixed twelve-contact database: every one of its ops is still pending."""
+    path = tmp_path / "crm.db"
+    build_fixed_db(path)
+    return path
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[Team]:
+    """A server in-process."""
+    t = Team(str(tmp_path / "server.db"), tmp_path)
+    yield t
+    t.close()
+
+
+def enrol(path: Path, team: Team) -> None:
+    """What `crm sync login` leaves behind: the server in local_meta, the token kept."""
+    store = open_store(path)
+    try:
+        with store.engine.begin() as conn:
+            device = conn.exec_driver_sql(
+                "SELECT value FROM local_meta WHERE key = 'device_id'"
+            ).scalar_one()
+            conn.exec_driver_sql(
+                "INSERT INTO local_meta(key, value) VALUES ('sync_server', 'http://testserver')"
+            )
+        save_token(device, admin.issue_token(team.engine, "ann", "ann-laptop").token)
+    finally:
+        store.close()
+
+
+def pending_in(path: Path) -> int:
+    """Pending ops of the database at `path`, read with the CLI's function."""
+    store = open_store(path)
+    try:
+        return pending_count(store)
+    finally:
+        store.close()
+
+
+def per_entity(path: Path) -> Counter[str]:
+    """Pending ops per entity, read with the function behind `crm sync --dry-run`."""
+    store = open_store(path)
+    try:
+        return Counter(op.entity for op in pending_ops(store))
+    finally:
+        store.close()
+
+
+async def test_not_enrolled_shows_the_login_hint_and_the_pending_count(fixed_db: Path) -> None:
+    pending = pending_in(fixed_db)
+    assert pending > 0
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        status = text(screen, "sync-status")
+        assert NOT_ENROLLED in status
+        assert f"pending    {pending}" in status
+        by_entity = per_entity(fixed_db)
+        assert f"contact {by_entity['contact']}" in status
+        assert f"deal {by_entity['deal']}" in status
+        assert "last sync  never" in status
+        # Not enrolled: the sync key is off, and pressing it does nothing.
+        assert not screen.check_action("sync", ())
+        assert "Enrol this database first" in text(screen, "sync-outcome")
+        await pilot.press("s")
+        await settle(pilot)
+        assert "synced" not in text(screen, "sync-outcome")
+
+
+async def test_pressing_s_syncs_and_the_pending_count_drops_to_zero(
+    fixed_db: Path, team: Team
+) -> None:
+    enrol(fixed_db, team)
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        screen.http_factory = lambda _server, token: team.http(token)
+        assert "server     http://testserver" in text(screen, "sync-status")
+        assert screen.status is not None and screen.status.pending_total > 0
+        seen: list[str] = []
+        original = screen.post_message
+
+        def spy(message: Message) -> bool:
+            if isinstance(message, SyncScreen.Progress):
+                seen.append(message.phase)
+            return original(message)
+
+        screen.post_message = spy  # type: ignore[method-assign]
+        await pilot.press("s")
+        await settle(pilot)
+        outcome = text(screen, "sync-outcome")
+        assert outcome.startswith("synced: pushed "), outcome
+        for name in ("pulled", "superseded", "conflicts", "rejected"):
+            assert name in outcome
+        assert "push" in seen and "pull" in seen  # the worker posted live progress
+        assert screen.status is not None and screen.status.pending_total == 0
+        assert "pending    0" in text(screen, "sync-status")
+        assert "last sync  never" not in text(screen, "sync-status")
+    assert pending_in(fixed_db) == 0
+
+
+async def test_an_unreachable_server_keeps_everything_pending(fixed_db: Path, team: Team) -> None:
+    enrol(fixed_db, team)
+    before = pending_in(fixed_db)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        screen.http_factory = lambda server, _token: httpx.Client(
+            base_url=server, transport=httpx.MockTransport(refuse)
+        )
+        await pilot.press("s")
+        await settle(pilot)
+        assert UNREACHABLE in text(screen, "sync-outcome")
+        assert screen.check_action("sync", ()) is True  # idle again, can retry
+    assert pending_in(fixed_db) == before
+
+
+async def test_a_demo_database_says_it_will_not_sync(fixed_db: Path, team: Team) -> None:
+    enrol(fixed_db, team)
+    store = open_store(fixed_db)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO local_meta(key, value) VALUES ('demo', '1')")
+    store.close()
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        screen.http_factory = lambda _server, token: team.http(token)
+        assert "generated demo database" in text(screen, "sync-status")
+        await pilot.press("s")
+        await settle(pilot)
+        assert "generated demo database" in text(screen, "sync-outcome")
+
+
+def add_conflict(path: Path, contact_id: str) -> None:
+    """A conflict on a contact's city as a pull leaves it: the server kept theirs."""
+    from crmtui.store.sync_state import SyncConflict
+
+    store = open_store(path)
+    try:
+        with store.engine.begin() as conn:
+            device = conn.exec_driver_sql(
+                "SELECT value FROM local_meta WHERE key = 'device_id'"
+            ).scalar_one()
+        with store.write() as tx:
+            tx.session.add(
+                SyncConflict(
+                    kind="conflict",
+                    entity="contact",
+                    row_id=contact_id,
+                    field="city",
+                    kept_value='"Leeds"',
+                    kept_device="another-laptop",
+                    other_value='"York"',
+                    other_device=device,
+                )
+            )
+    finally:
+        store.close()
+
+
+def city_of(path: Path, contact_id: str) -> str | None:
+    """A contact's city, read back from the file."""
+    from crmtui.store.models import Contact
+
+    store = open_store(path)
+    try:
+        with store.read() as s:
+            contact = s.get(Contact, contact_id)
+            assert contact is not None
+            return contact.city
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("key", "kept"), [("m", "York"), ("t", "Leeds")])
+async def test_keep_mine_or_theirs_settles_the_conflict(
+    tmp_path: Path, key: str, kept: str
+) -> None:
+    path = tmp_path / "crm.db"
+    ids = build_fixed_db(path)
+    smith = ids["John Smith"]
+    add_conflict(path, smith)
+    app = make_app(db_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        assert text(screen, "sync-conflicts-title") == "Open conflicts: 1"
+        row = screen.conflicts_table.get_row_at(0)
+        assert row[2:] == ["city", "York", "Leeds"]  # field, mine, theirs
+        await pilot.press(key)
+        await settle(pilot)
+        assert text(screen, "sync-conflicts-title") == "No open conflicts"
+        assert screen.conflicts_table.row_count == 0
+    assert city_of(path, smith) == kept
+
+
+def test_the_summary_names_every_count_and_a_few_reasons() -> None:
+    report = SyncReport(pushed=9, pulled=4, superseded=1, conflicts=2, rejected=7)
+    report.reasons = [f"contact c{i} city: not yours" for i in range(7)]
+    lines = report_text(report).plain.splitlines()
+    assert lines[0] == "synced: pushed 9  pulled 4  superseded 1  conflicts 2  rejected 7"
+    assert lines[1:6] == [f"rejected: contact c{i} city: not yours" for i in range(5)]
+    assert lines[6:] == ["… and 2 more rejected"]
+
+
+async def test_an_unexpected_failure_is_shown_and_the_key_comes_back(
+    fixed_db: Path, team: Team
+) -> None:
+    enrol(fixed_db, team)
+
+    def broken(_server: str, _token: str) -> httpx.Client:
+        raise OSError("disk on fire")
+
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await sync_screen(pilot)
+        screen.http_factory = broken
+        await pilot.press("s")
+        await settle(pilot)
+        assert "sync failed: OSError: disk on fire" in text(screen, "sync-outcome")
+        assert screen.check_action("sync", ()) is True
