@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from crmtui.store.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
@@ -303,3 +306,11 @@ def copy_db(template: Path, dest: Path) -> Path:
         if source.exists():
             shutil.copyfile(source, dest.with_name(dest.name + suffix))
     return dest
+
+
+async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
+    """Let keys post their messages, workers finish, and the handlers they trigger run."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

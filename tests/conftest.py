@@ -71,3 +71,16 @@ def pg_url() -> Iterator[str]:
             yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For SVG snapshots: colour on (the suite sets NO_COLOR) and UTC on every machine."""
+    import time
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

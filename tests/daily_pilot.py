@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from textual.pilot import Pilot
-
 from tests.app_support import DAILY_NOW
 
 SIZE = (120, 40)
@@ -18,14 +16,6 @@ SIZE = (120, 40)
 def fixed_clock() -> Any:
     """The app's clock in these tests: always `DAILY_NOW` (UTC)."""
     return DAILY_NOW
-
-
-async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
-    """Let keys post their messages, workers finish, and the handlers they trigger run."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @contextmanager

@@ -12,8 +12,8 @@ from crmtui.app import make_app
 from crmtui.screens.agenda import AgendaScreen, short_when
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.prompts import WhenPrompt
-from tests.app_support import DAILY_NOW, build_daily_db, copy_db
-from tests.daily_pilot import SIZE, counts, fixed_clock, reading, settle
+from tests.app_support import DAILY_NOW, build_daily_db, copy_db, settle
+from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.prompts import WhenPrompt
 from crmtui.store.calls import CONNECT_OUTCOMES
 from crmtui.store.models import ACTIVITY_OUTCOMES
-from tests.app_support import PEOPLE, build_daily_db, copy_db
-from tests.daily_pilot import SIZE, counts, fixed_clock, reading, settle
+from tests.app_support import PEOPLE, build_daily_db, copy_db, settle
+from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 
 DO_NOT_CALL = {p[0] for p in PEOPLE if p[7]}
 

@@ -17,7 +17,7 @@ from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.sync import SyncScreen
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.contact_table import ContactRow, ContactTable
-from tests.app_support import PEOPLE, SMITH, build_fixed_db
+from tests.app_support import PEOPLE, SMITH, build_fixed_db, settle
 
 SIZE = (120, 40)
 
@@ -27,15 +27,6 @@ def fixed_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """The fixed twelve-contact database, built once for this module."""
     path = tmp_path_factory.mktemp("app") / "fixed.db"
     return path, build_fixed_db(path)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let key presses post their messages, workers finish, and handlers run."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def contacts_screen(pilot: Pilot[None]) -> ContactsScreen:

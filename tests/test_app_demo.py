@@ -16,7 +16,8 @@ from crmtui.app import make_app
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.store.demo import seed_demo
-from tests.test_app_contacts import SIZE, contacts_screen, settle
+from tests.app_support import settle
+from tests.test_app_contacts import SIZE, contacts_screen
 
 DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from textual.widgets._footer import FooterKey
 from crmtui.app import make_app
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.widgets.footer import SteadyFooter
-from tests.app_support import build_fixed_db
+from tests.app_support import build_fixed_db, settle
 
 SIZE = (120, 40)
 
@@ -22,14 +22,6 @@ def fixed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("footer") / "fixed.db"
     build_fixed_db(path)
     return path
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let key presses post their messages, workers finish, and handlers run."""
-    for _ in range(2):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def footer_keys(pilot: Pilot[None]) -> list[FooterKey]:

@@ -19,6 +19,7 @@ from crmtui.store.forecast import board
 from crmtui.store.periods import parse_period
 from crmtui.store.scope import Scope
 from crmtui.widgets.card_section import CardSection
+from tests.app_support import settle
 
 SIZE = (120, 40)
 DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -35,14 +36,6 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pipe") / "demo.db"
     seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
     return path
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let workers finish (reads, writes and the reads they start) and handlers run."""
-    for _ in range(4):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def pipeline(pilot: Pilot[None]) -> PipelineScreen:

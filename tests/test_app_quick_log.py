@@ -13,8 +13,8 @@ from crmtui.screens.prompts import ConfirmOverride
 from crmtui.screens.quick_log import OUTCOMES, QuickLogScreen, outcome_choices
 from crmtui.store.models import ACTIVITY_KINDS, ACTIVITY_OUTCOMES
 from crmtui.widgets.choice_bar import ChoiceBar
-from tests.app_support import build_daily_db, copy_db
-from tests.daily_pilot import SIZE, counts, fixed_clock, reading, settle
+from tests.app_support import build_daily_db, copy_db, settle
+from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,10 @@ from crmtui.server import admin
 from crmtui.store.database import open_store
 from crmtui.sync.client import SyncReport, pending_count, pending_ops
 from crmtui.sync.credentials import save_token
-from tests.app_support import build_fixed_db
+from tests.app_support import build_fixed_db, settle
 from tests.sync_support import Team
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let key presses post their messages, workers finish, and handlers run."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def sync_screen(pilot: Pilot[None]) -> SyncScreen:

@@ -12,7 +12,8 @@ from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.territory import PERIODS, RepDealsScreen, TerritoryScreen
 from crmtui.store.demo import seed_demo
 from crmtui.widgets.bar_chart import BarChart
-from tests.test_app_pipeline import DEMO_NOW, SIZE, clock, settle
+from tests.app_support import settle
+from tests.test_app_pipeline import DEMO_NOW, SIZE, clock
 
 
 @pytest.fixture(scope="module")

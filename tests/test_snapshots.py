@@ -9,15 +9,15 @@ because it differs on every run. Update the baselines with
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
-from tests.app_support import SMITH, build_fixed_db
+from tests.app_support import SMITH, build_fixed_db, settle
+
+pytestmark = pytest.mark.usefixtures("stable_rendering")
 
 SIZE = (120, 40)
 
@@ -27,25 +27,6 @@ def fixed_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """The fixed twelve-contact database (same text on every run) and its ids by name."""
     path = tmp_path_factory.mktemp("snap") / "fixed.db"
     return path, build_fixed_db(path)
-
-
-@pytest.fixture(autouse=True)
-def _stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Colour on (the suite sets NO_COLOR), and times shown in UTC on every machine."""
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let the database open, workers finish and their messages be handled."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def test_contacts_screen_recent_list(snap_compare, fixed_db):

@@ -7,16 +7,16 @@ Update with `pytest tests/test_snapshots_daily.py --snapshot-update` and look at
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
-from tests.app_support import build_daily_db
-from tests.daily_pilot import SIZE, fixed_clock, settle
+from tests.app_support import build_daily_db, settle
+from tests.daily_pilot import SIZE, fixed_clock
+
+pytestmark = pytest.mark.usefixtures("stable_rendering")
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +25,6 @@ def daily_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("snap-daily") / "daily.db"
     build_daily_db(path)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Colour on (the suite sets NO_COLOR), and the machine's zone set to UTC."""
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_agenda(snap_compare, daily_db):

@@ -7,8 +7,6 @@ clock in UTC, so the same cards and figures are drawn on every run. Update with
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +15,10 @@ from textual.pilot import Pilot
 
 from crmtui.app import make_app
 from crmtui.store.demo import seed_demo
-from tests.test_app_pipeline import DEMO_NOW, SIZE, settle
+from tests.app_support import settle
+from tests.test_app_pipeline import DEMO_NOW, SIZE
+
+pytestmark = pytest.mark.usefixtures("stable_rendering")
 
 
 def utc_clock() -> datetime:
@@ -31,17 +32,6 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("snap-pipe") / "demo.db"
     seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Colour on (the suite sets NO_COLOR), and UTC on every machine."""
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_pipeline_board(snap_compare, demo_db):
