@@ -308,9 +308,16 @@ def copy_db(template: Path, dest: Path) -> Path:
     return dest
 
 
-async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
-    """Let keys post their messages, workers finish, and the handlers they trigger run."""
-    for _ in range(rounds):
+async def settle(pilot: Pilot[Any], rounds: int = 4, most: int = 60) -> None:
+    """Let keys post their messages, workers finish, and the handlers they trigger run.
+
+    After `rounds`, it goes on while any worker is still registered: a handler that runs
+    late on a loaded machine may start a worker after the last fixed round, and a test
+    reading the database then would race it (seen once under load).
+    """
+    for done in range(most):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
+        if done + 1 >= rounds and not pilot.app.workers:
+            break
     await pilot.pause()
