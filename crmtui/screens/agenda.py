@@ -210,8 +210,12 @@ class AgendaScreen(Screen[None]):
 
     @property
     def current(self) -> AgendaRow | None:
-        """The row under the cursor."""
-        return self.agenda_list.current
+        """The row under the cursor (None before the list is composed)."""
+        # The footer asks check_action about bindings as soon as the screen is
+        # installed, which on a fast section switch is before compose has run.
+        found = self.query("#agenda").results(AgendaList)
+        lst = next(found, None)
+        return lst.current if lst is not None else None
 
     def selected_contact(self) -> Chosen | None:
         """The contact of the row under the cursor (the quick log's default)."""
