@@ -9,11 +9,15 @@ Usage: python bench/sync.py [--ops 10000] [--runs 5] [--clients 20] [--client-op
    N field values into a bare (entity, row_id, field) table, in the same run.
 2. C clients push K ops each concurrently; every op must be applied exactly once;
    p50/p95 of the per-batch push latency are printed.
+
+`--phases` adds one more run of the first size with the wall time of each part (the
+client and the server take turns, so the parts add up to about the sync's time).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -21,6 +25,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -219,6 +224,77 @@ def concurrent(dsn: str, clients: int, each: int, tmp: Path) -> dict[str, float]
         db.drop()
 
 
+PHASES = {
+    "crmtui.server.app": {
+        "apply_batch": "server: apply a push batch",
+        "pull_page": "server: read a pull page",
+        "authenticate": "server: authenticate",
+    },
+    "crmtui.server.push": {
+        "_prefetch": "  server: read the batch's rows and fields",
+        "existing_ids": "  server: look up op ids seen before",
+        "_write_back": "  server: write rows and fields",
+        "write_changes": "  server: number and write the feed",
+    },
+    "crmtui.sync.client": {
+        "pending_ops": "client: read pending ops",
+        "apply_changes": "client: apply pulled pages",
+    },
+}
+
+
+def phases(dsn: str, ops: int, tmp: Path) -> dict[str, float]:
+    """One run with the wall seconds spent in each part of the sync."""
+    import importlib
+
+    from crmtui.sync.client import SyncClient as Client
+
+    spent: dict[str, float] = {}
+    undo: list[tuple[Any, str, Any]] = []
+    syncing = [False]  # pending_ops also runs to count and for the baseline: not timed
+
+    def timed(label: str, f: Any) -> Any:
+        @functools.wraps(f)
+        def run(*a: Any, **k: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                if syncing[0]:
+                    spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+        return run
+
+    targets: list[tuple[Any, str, str]] = [
+        (importlib.import_module(m), n, label) for m, d in PHASES.items() for n, label in d.items()
+    ]
+    sync = Client.sync
+
+    def syncing_now(self: Any, *a: Any, **k: Any) -> Any:
+        syncing[0] = True
+        try:
+            return sync(self, *a, **k)
+        finally:
+            syncing[0] = False
+
+    undo.append((Client, "sync", sync))
+    Client.sync = syncing_now  # type: ignore[method-assign]
+    targets += [
+        (Client, "_record", "client: record push answers"),
+        (Client, "_call", "HTTP round trips (server inside)"),
+    ]
+    for owner, name, label in targets:
+        undo.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    try:
+        took, _, _ = one_run(dsn, ops, tmp)
+    finally:
+        for owner, name, f in undo:
+            setattr(owner, name, f)
+    spent["sync (wall)"] = took
+    return spent
+
+
 def main() -> None:
     """Run both parts and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -227,6 +303,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--client-ops", type=int, default=1000)
     parser.add_argument("--dsn", default=DSN)
+    parser.add_argument("--phases", action="store_true", help="time the parts of one run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="crmtui-syncbench-"))
     print("ops      sync push+pull (median)   raw psycopg upsert (median)   ratio   runs")
@@ -238,6 +315,12 @@ def main() -> None:
             f"{results[0][2]:<8} {sync_s * 1000:>10.0f} ms {raw_s * 1000:>22.0f} ms"
             f" {sync_s / raw_s:>21.1f}x   {args.runs}"
         )
+    if args.phases:
+        print(f"\nwhere the time goes ({args.ops[0]} ops, one run; ms)")
+        for label, seconds in sorted(
+            phases(args.dsn, args.ops[0], tmp).items(), key=lambda x: -x[1]
+        ):
+            print(f"  {label:<44} {seconds * 1000:>8.0f}")
     if args.clients:
         c = concurrent(args.dsn, args.clients, args.client_ops, tmp)
         ok = c["expected"] == c["logged"] == c["distinct"] == c["applied"]

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from crmtui.server import tables as t
+from crmtui.server.bulk import insert_rows
 
 FEED = "feed"
 
@@ -61,24 +62,22 @@ def write_changes(conn: Connection, changes: list[PendingChange]) -> None:
         return
     first = draw(conn, len(changes))
     rows = []
-    for offset, c in enumerate(changes):
-        seq = first + offset
+    for seq, c in enumerate(changes, start=first):
         if c.conflict_id is not None:
             conn.execute(update(t.conflict).where(t.conflict.c.id == c.conflict_id).values(seq=seq))
             continue
         rows.append(
-            {
-                "seq": seq,
-                "kind": c.kind,
-                "entity": c.entity,
-                "row_id": c.row_id,
-                "field": c.field,
-                "value": c.value,
-                "hlc": c.hlc,
-                "device_id": c.device_id,
-                "territory_id": c.territory_id,
-                "flagged": c.flagged,
-            }
-        )
-    if rows:
-        conn.execute(insert(t.change), rows)
+            (
+                seq,
+                c.kind,
+                c.entity,
+                c.row_id,
+                c.field,
+                c.value,
+                c.hlc,
+                c.device_id,
+                c.territory_id,
+                c.flagged,
+            )
+        )  # in the column order of sync_change
+    insert_rows(conn, t.change, rows)

@@ -1,4 +1,19 @@
-"""Applying a pushed batch: authorise, merge and record each op, in one transaction."""
+"""Applying a pushed batch: authorise, merge and record each op, in one transaction.
+
+A batch reads the state of its rows and fields once, decides its ops one after the
+other against that state in memory (so a later op sees what an earlier op of the
+same batch did), and writes everything back at the end with one statement per
+table (`crmtui.server.bulk`). The feed lock, taken first, keeps other pushes out
+meanwhile, so the state read at the start stays current until commit.
+
+Most ops of a batch are plain: a field of a live record in the rep's scope, with
+no special merge rule. `_apply_plain` decides those with the per-field
+last-writer-wins rule of `crmtui.sync.merge.decide` (the only rule that applies
+to them) without building its inputs; everything else -- creates, deletes, consent
+and high-stakes fields, territory and owner changes, records outside the rep's
+scope or deleted, unknown names -- goes through `_apply_one` and `decide` itself.
+`tests/test_sync_bulk.py` checks both give the same answers and the same state.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +21,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal
+from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.hlc import HLC, receive
 from crmtui.store.ids import uuid7
 from crmtui.store.models import ENTITIES
-from crmtui.sync.merge import Incoming, RowState, Version, clamp, decide
-from crmtui.sync.wire import FieldVersion, Op, PushRequest, PushResponse, PushResult
+from crmtui.sync.merge import (
+    MAX_CLOCK_SKEW_MS,
+    Incoming,
+    RowState,
+    Version,
+    clamp,
+    decide,
+    is_consent,
+    is_high_stakes,
+)
+from crmtui.sync.wire import Op, PushRequest, PushResponse
 
 ADMIN_ONLY = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
 """Managed on the server by an admin; devices receive them but cannot change them."""
@@ -25,6 +50,8 @@ OWN_TERRITORY = frozenset({"account", "contact", "deal", "lead"})
 """Entities that carry a territory_id; the others inherit one from what they link to."""
 LINKS = ("contact_id", "deal_id", "account_id")
 NOT_SYNCED_FIELDS = frozenset({"id", "updated_at", "deleted_at"})
+MOVES = frozenset({"territory_id", "owner_id"})
+"""Fields whose change moves a record between scopes (or will): never a plain set."""
 
 
 def _fields(entity: str) -> frozenset[str]:
@@ -34,99 +61,98 @@ def _fields(entity: str) -> frozenset[str]:
 FIELDS = {name: _fields(name) for name in ENTITIES}
 
 
+def _plain_fields(entity: str) -> frozenset[str]:
+    return frozenset(
+        name
+        for name in FIELDS[entity] - MOVES
+        if not is_consent(entity, name) and not is_high_stakes(entity, name)
+    )
+
+
+PLAIN_FIELDS = {
+    name: _plain_fields(name) for name in ENTITIES if name not in ADMIN_ONLY | TEAM_CONFIG
+}
+"""Per entity, the fields whose merge is last-writer-wins and nothing else."""
+
+_NEWER_THERE = "a newer value was already there"
+_decode = json.JSONDecoder().decode
+"""`json.loads` without its argument checks (values are `str`, checked by the wire model)."""
+"""`decide`'s reason for a plain set that lost to the stored version."""
+
+RowKey = tuple[str, str]
+FieldKey = tuple[str, str, str]
+Result = dict[str, Any]
+"""One op's answer (a `PushResult`); the batch's answers are validated once, together."""
+
+
 @dataclass
 class _Batch:
     conn: Connection
     who: Principal
     device: str
     now_ms: int
+    per_op: bool = False
+    """Decide every op with `decide` and write its effects before the next op."""
     changes: list[PendingChange] = field(default_factory=list)
-    batch_values: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=dict)
+    batch_values: dict[RowKey, dict[str, str | None]] = field(default_factory=dict)
     last_clamped: str | None = None
-    # Read once per batch and written back at the end: a query or two per batch
-    # instead of several per op (the rows are locked by the feed lock meanwhile).
-    rows: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
-    fields: dict[tuple[str, str, str], Version] = field(default_factory=dict)
-    stored_fields: set[tuple[str, str, str]] = field(default_factory=set)
-    dirty_fields: set[tuple[str, str, str]] = field(default_factory=set)
-    dirty_last: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Read once per batch and written back at the end: a statement or two per table
+    # and batch instead of several per op (the feed lock keeps other pushes out).
+    rows: dict[RowKey, dict[str, Any] | None] = field(default_factory=dict)
+    fields: dict[FieldKey, Version] = field(default_factory=dict)
+    dirty_rows: set[RowKey] = field(default_factory=set)
+    dirty_fields: set[FieldKey] = field(default_factory=set)
+    stored_rows: set[RowKey] = field(default_factory=set)
+    """Keys already in the database (written back as updates, the rest as inserts)."""
+    stored_fields: set[FieldKey] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
+        # never clamped, so most ops skip parsing their HLC.
+        self.clamp_above = f"{self.now_ms + MAX_CLOCK_SKEW_MS:013d}"
 
 
 def _prefetch(b: _Batch, ops: list[Op]) -> None:
-    ids = sorted({op.row_id for op in ops})
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for r in b.conn.execute(select(t.row_scope).where(t.row_scope.c.row_id.in_(chunk))):
-            m = dict(r._mapping)
-            b.rows[(m["entity"], m["row_id"])] = m
-        for f in b.conn.execute(select(t.field_state).where(t.field_state.c.row_id.in_(chunk))):
-            key = (f.entity, f.row_id, f.field)
-            b.fields[key] = Version(f.value, f.hlc, f.device_id)
-            b.stored_fields.add(key)
-    for op in ops:
-        b.rows.setdefault((op.entity, op.row_id), None)
+    keys = sorted({(op.entity, op.row_id) for op in ops})
+    for m in rows_by_keys(b.conn, t.row_scope, keys):
+        b.rows[(m["entity"], m["row_id"])] = m
+        b.stored_rows.add((m["entity"], m["row_id"]))
+    for f in rows_by_keys(b.conn, t.field_state, keys):
+        fkey = (f["entity"], f["row_id"], f["field"])
+        b.fields[fkey] = Version(f["value"], f["hlc"], f["device_id"])
+        b.stored_fields.add(fkey)
+    for key in keys:
+        b.rows.setdefault(key, None)
+
+
+_SCOPE_COLUMNS = [c.name for c in t.row_scope.columns]
 
 
 def _write_back(b: _Batch) -> None:
-    new = [k for k in b.dirty_fields if k not in b.stored_fields]
-    old = [k for k in b.dirty_fields if k in b.stored_fields]
-    if new:
-        b.conn.execute(
-            insert(t.field_state),
-            [
-                {
-                    "entity": k[0],
-                    "row_id": k[1],
-                    "field": k[2],
-                    "value": b.fields[k].value,
-                    "hlc": b.fields[k].hlc,
-                    "device_id": b.fields[k].device_id,
-                }
-                for k in new
-            ],
-        )
-    if old:
-        fs = t.field_state
-        b.conn.execute(
-            update(fs)
-            .where(
-                fs.c.entity == bindparam("k_e"),
-                fs.c.row_id == bindparam("k_r"),
-                fs.c.field == bindparam("k_f"),
-            )
-            .values(value=bindparam("v"), hlc=bindparam("h"), device_id=bindparam("d")),
-            [
-                {
-                    "k_e": k[0],
-                    "k_r": k[1],
-                    "k_f": k[2],
-                    "v": b.fields[k].value,
-                    "h": b.fields[k].hlc,
-                    "d": b.fields[k].device_id,
-                }
-                for k in old
-            ],
-        )
-    if b.dirty_last:
-        rs = t.row_scope
-        b.conn.execute(
-            update(rs)
-            .where(rs.c.entity == bindparam("k_e"), rs.c.row_id == bindparam("k_r"))
-            .values(last_hlc=bindparam("h")),
-            [{"k_e": k[0], "k_r": k[1], "h": h} for k, h in b.dirty_last.items()],
-        )
+    """Write the rows and fields changed since the last write-back: inserts, then updates."""
+    rows = sorted(b.dirty_rows)
+    scope = {k: [r[n] for n in _SCOPE_COLUMNS] for k in rows if (r := b.rows[k]) is not None}
+    insert_rows(b.conn, t.row_scope, [r for k, r in scope.items() if k not in b.stored_rows])
+    upsert_rows(b.conn, t.row_scope, [r for k, r in scope.items() if k in b.stored_rows])
+    fields = sorted(b.dirty_fields)
+    values = {k: (*k, v.value, v.hlc, v.device_id) for k in fields if (v := b.fields[k])}
+    insert_rows(b.conn, t.field_state, [r for k, r in values.items() if k not in b.stored_fields])
+    upsert_rows(b.conn, t.field_state, [r for k, r in values.items() if k in b.stored_fields])
+    b.stored_rows.update(rows)
+    b.stored_fields.update(fields)
+    b.dirty_rows.clear()
+    b.dirty_fields.clear()
 
 
-def _territory_of(b: _Batch, entity: str, row_id: str) -> tuple[bool, str | None]:
-    cached = b.rows.get((entity, row_id))
-    if cached is not None:
-        return True, cached["territory_id"]
-    row = b.conn.execute(
-        select(t.row_scope.c.territory_id).where(
-            t.row_scope.c.entity == entity, t.row_scope.c.row_id == row_id
-        )
-    ).first()
-    return (row is not None, row[0] if row else None)
+def _territory_of(b: _Batch, entity: str, row_id: str) -> str | None:
+    key = (entity, row_id)
+    if b.rows.get(key) is None:
+        found = rows_by_keys(b.conn, t.row_scope, [key])
+        if found:
+            b.rows[key] = found[0]
+            b.stored_rows.add(key)
+    row = b.rows.get(key)
+    return row["territory_id"] if row is not None else None
 
 
 def _initial_territory(b: _Batch, op: Op) -> str | None:
@@ -138,16 +164,18 @@ def _initial_territory(b: _Batch, op: Op) -> str | None:
         raw = values.get(link)
         target = json.loads(raw) if raw else None
         if target:
-            return _territory_of(b, link.removesuffix("_id"), target)[1]
+            return _territory_of(b, link.removesuffix("_id"), target)
     return None
 
 
-def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, object] | None]:
+def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, Any] | None]:
     m = b.rows.get((op.entity, op.row_id))
     if m is None:
         return RowState(), None
     others = None
     if op.op == "delete":
+        # The batch's own ops are all from this device, so the log written at the
+        # end of the batch would not count here anyway.
         others = b.conn.execute(
             select(func.max(t.op_log.c.hlc)).where(
                 t.op_log.c.entity == op.entity,
@@ -163,7 +191,7 @@ def _field_version(b: _Batch, op: Op) -> Version | None:
     return b.fields.get((op.entity, op.row_id, op.field or ""))
 
 
-def _refuse(b: _Batch, op: Op, row: dict[str, object] | None) -> str | None:
+def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     """Why the rep may not make this op, or None when it may."""
     who = b.who
     if op.entity not in ENTITIES:
@@ -183,7 +211,7 @@ def _refuse(b: _Batch, op: Op, row: dict[str, object] | None) -> str | None:
         return f"{op.entity} records are changed by managers and admins"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
-    if row is not None and not who.sees(row["territory_id"]):  # type: ignore[arg-type]
+    if row is not None and not who.sees(row["territory_id"]):
         return "the record is outside your territories"
     if row is None:
         target = _initial_territory(b, op)
@@ -260,56 +288,77 @@ def _record_conflict(
 
 
 def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
-    """Insert a new record's scope row (territory decided from the batch) and emit its create."""
+    """Make a new record's scope row (territory decided from the batch) and emit its create."""
     territory = _initial_territory(b, op)
-    b.conn.execute(
-        insert(t.row_scope).values(
-            entity=op.entity,
-            row_id=op.row_id,
-            territory_id=territory,
-            deleted=False,
-            flagged=False,
-            last_hlc=hlc,
-            created_hlc=hlc,
-            created_device=b.device,
-        )
-    )
     row: dict[str, Any] = {
         "entity": op.entity,
         "row_id": op.row_id,
         "territory_id": territory,
+        "owner_id": None,
         "deleted": False,
         "flagged": False,
         "last_hlc": hlc,
+        "created_hlc": hlc,
+        "created_device": b.device,
     }
     b.rows[(op.entity, op.row_id)] = row
+    b.dirty_rows.add((op.entity, op.row_id))
     _emit(b, "create", op, hlc, territory)
     return row
 
 
-def _apply_one(b: _Batch, op: Op) -> PushResult:
-    hlc = clamp(op.hlc, b.now_ms, b.last_clamped)
-    if hlc != op.hlc:
-        b.last_clamped = hlc
+def _touch(b: _Batch, row: dict[str, Any], **values: object) -> None:
+    """Change a scope row in memory; it is written back with the batch."""
+    row.update(values)
+    b.dirty_rows.add((row["entity"], row["row_id"]))
+
+
+def _apply_plain(b: _Batch, op: Op, hlc: str) -> Result | None:
+    """Decide a plain field set, or None when the op needs `_apply_one`.
+
+    Plain: a known field with no rule but last-writer-wins (not consent, not high
+    stakes, not a territory or owner change) of a live record inside the rep's
+    scope, with a JSON value. `decide` then returns `_lww` of "newer than the
+    stored version" (or "applied" when there is none) -- exactly what is done here.
+    """
+    entity, row_id, name, value = op.entity, op.row_id, op.field, op.value
+    fields = PLAIN_FIELDS.get(entity)
+    if op.op != "set" or fields is None or name not in fields:
+        return None
+    row = b.rows.get((entity, row_id))
+    if row is None or row["deleted"] or not b.who.sees(row["territory_id"]):
+        return None
+    if value is not None:
+        try:
+            _decode(value)
+        except ValueError:
+            return None
+    key = (entity, row_id, name)
+    current = b.fields.get(key)
+    if current is not None and (hlc, b.device) <= (current.hlc, current.device_id):
+        return _result(op, "superseded", hlc, _NEWER_THERE, current)
+    b.fields[key] = Version(value, hlc, b.device)
+    b.dirty_fields.add(key)
+    territory = row["territory_id"] or None
+    b.changes.append(PendingChange("set", entity, row_id, name, value, hlc, b.device, territory))
+    if hlc > row["last_hlc"]:
+        row["last_hlc"] = hlc
+        b.dirty_rows.add((entity, row_id))
+    return {"op_id": op.op_id, "status": "applied", "reason": None, "hlc": hlc, "current": None}
+
+
+def _apply_one(b: _Batch, op: Op, hlc: str) -> Result:
     state, row = _row_state(b, op)
     refusal = _refuse(b, op, row)
     if refusal is not None:
         current = _field_version(b, op) if op.op == "set" and row is not None else None
-        return PushResult(
-            op_id=op.op_id,
-            status="rejected",
-            reason=refusal,
-            hlc=hlc,
-            current=_wire_version(current),
-        )
+        return _result(op, "rejected", hlc, refusal, current)
     current = _field_version(b, op) if op.op == "set" else None
     incoming = Incoming(
         op.entity, op.op, op.field, op.value, hlc, b.device, op.base_hlc, op.base_device
     )
     d = decide(incoming, state, current)
     territory: str | None = str(row["territory_id"]) if row and row["territory_id"] else None
-    scope = t.row_scope
-    where = (scope.c.entity == op.entity, scope.c.row_id == op.row_id)
     if d.create_row:
         row = _create_row(b, op, hlc)
         territory = _initial_territory(b, op)
@@ -321,44 +370,55 @@ def _apply_one(b: _Batch, op: Op) -> PushResult:
         new = json.loads(op.value) if moving and op.value else None
         if moving and new != territory:
             # The old scope gets a removal only; the new one a snapshot with this value.
-            b.conn.execute(update(scope).where(*where).values(territory_id=new))
             if row is not None:
-                row["territory_id"] = new
+                _touch(b, row, territory_id=new)
             if not state.deleted:
                 _move(b, op, hlc, territory, new)
             territory = new
         else:
             _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
     if d.delete_row:
-        b.conn.execute(update(scope).where(*where).values(deleted=True))
         if row is not None:
-            row["deleted"] = True
+            _touch(b, row, deleted=True)
         _emit(b, "delete", op, hlc, territory)
     if d.undelete_row:
-        b.conn.execute(update(scope).where(*where).values(deleted=False, flagged=True))
         if row is not None:
-            row["deleted"] = False
+            _touch(b, row, deleted=False, flagged=True)
         _emit(b, "undelete", op, hlc, territory, flagged=True)
     elif d.flag:
-        b.conn.execute(update(scope).where(*where).values(flagged=True))
+        if row is not None:
+            _touch(b, row, flagged=True)
         _emit(b, "undelete", op, hlc, territory, flagged=True)
     if (
         (d.write_field or d.delete_row or d.undelete_row)
         and row is not None
         and (hlc > str(row["last_hlc"]))
     ):
-        row["last_hlc"] = hlc
-        b.dirty_last[(op.entity, op.row_id)] = hlc
+        _touch(b, row, last_hlc=hlc)
     if d.conflict and current is not None:
         _record_conflict(b, op, hlc, current, d.write_field, territory)
     shown = None if d.write_field or op.op != "set" else _field_version(b, op)
-    return PushResult(
-        op_id=op.op_id, status=d.status, reason=d.reason, hlc=hlc, current=_wire_version(shown)
-    )
+    return _result(op, d.status, hlc, d.reason, shown)
 
 
-def _wire_version(v: Version | None) -> FieldVersion | None:
-    return None if v is None else FieldVersion(value=v.value, hlc=v.hlc, device_id=v.device_id)
+def _clamp(b: _Batch, hlc: str) -> str:
+    """The op's HLC, clamped when it runs ahead of the server (see `merge.clamp`)."""
+    if hlc[:13] <= b.clamp_above:
+        return hlc
+    clamped = clamp(hlc, b.now_ms, b.last_clamped)
+    if clamped != hlc:
+        b.last_clamped = clamped
+    return clamped
+
+
+def _result(
+    op: Op, status: str, hlc: str, reason: str | None = None, current: Version | None = None
+) -> Result:
+    """A `PushResult`: `current` is the field on the server when the op did not take effect."""
+    shown = None
+    if current is not None:
+        shown = {"value": current.value, "hlc": current.hlc, "device_id": current.device_id}
+    return {"op_id": op.op_id, "status": status, "reason": reason, "hlc": hlc, "current": shown}
 
 
 def _resolve(b: _Batch, conflict_ids: list[str], now: str) -> None:
@@ -401,63 +461,96 @@ def bind_client(conn: Connection, who: Principal, client_id: str) -> None:
 
 
 def apply_push(
-    engine: Engine, who: Principal, request: PushRequest, now_ms: int, now_text: str
+    engine: Engine,
+    who: Principal,
+    request: PushRequest,
+    now_ms: int,
+    now_text: str,
+    *,
+    per_op: bool = False,
 ) -> PushResponse:
     """Apply one batch in one transaction and answer per op, in the order sent.
 
     An op seen before (same op id) is answered from the log and changes nothing,
     so a retry after a lost response can neither lose nor duplicate anything.
+    `per_op` sends every op through `decide` and writes its effects before the
+    next op is read (the reference the batched path is tested against).
     """
+    answer = apply_batch(engine, who, request, now_ms, now_text, per_op=per_op)
+    return PushResponse.model_validate(answer)
+
+
+def apply_batch(
+    engine: Engine,
+    who: Principal,
+    request: PushRequest,
+    now_ms: int,
+    now_text: str,
+    *,
+    per_op: bool = False,
+) -> dict[str, Any]:
+    """`apply_push` answering with the plain data of a `PushResponse` (for the route)."""
     with engine.begin() as conn:
         lock_feed(conn)
         bind_client(conn, who, request.device_id)
-        b = _Batch(conn, who, request.device_id, now_ms)
-        _prefetch(b, list(request.ops))
-        for op in request.ops:
+        b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
+        ops = list(request.ops)
+        _prefetch(b, ops)
+        for op in ops:
             if op.op == "set" and op.field is not None:
                 b.batch_values.setdefault((op.entity, op.row_id), {})[op.field] = op.value
-        ids = [op.op_id for op in request.ops]
-        seen: dict[str, Any] = (
-            {r.op_id: r for r in conn.execute(select(t.op_log).where(t.op_log.c.op_id.in_(ids)))}
-            if ids
-            else {}
-        )
-        results: list[PushResult] = []
+        # (status, reason, hlc) of ops answered before, from the log or this batch.
+        seen: dict[str, tuple[str, str | None, str]] = {
+            r.op_id: (r.status, r.reason, r.hlc)
+            for r in existing_ids(conn, t.op_log, "op_id", [op.op_id for op in ops])
+        }
+        results: list[Result] = []
         log_rows = []
-        newest = HLC(0, 0)
-        for op in request.ops:
+        newest = "0000000000000-00000"
+        for op in ops:
             before = seen.get(op.op_id)
             if before is not None:
+                status, reason, stored = before
                 results.append(
-                    PushResult(
-                        op_id=op.op_id, status=before.status, reason=before.reason, hlc=before.hlc
-                    )
+                    {
+                        "op_id": op.op_id,
+                        "status": status,
+                        "reason": reason,
+                        "hlc": stored,
+                        "current": None,
+                    }
                 )
                 continue
-            result = _apply_one(b, op)
+            hlc = _clamp(b, op.hlc)
+            result = None if per_op else _apply_plain(b, op, hlc)
+            if result is None:
+                result = _apply_one(b, op, hlc)
+            if per_op:
+                _write_back(b)
             results.append(result)
-            seen[op.op_id] = result  # a duplicate inside the batch is a no-op too
-            log_rows.append(
-                {
-                    "op_id": op.op_id,
-                    "device_id": who.device_id,
-                    "entity": op.entity,
-                    "row_id": op.row_id,
-                    "field": op.field,
-                    "hlc": result.hlc or op.hlc,
-                    "status": result.status,
-                    "reason": result.reason,
-                    "received_at": now_text,
-                }
+            # A duplicate inside the batch is a no-op too.
+            seen[op.op_id] = (result["status"], result["reason"], hlc)
+            log_rows.append(  # in the column order of srv_op
+                (
+                    op.op_id,
+                    who.device_id,
+                    op.entity,
+                    op.row_id,
+                    op.field,
+                    hlc,
+                    result["status"],
+                    result["reason"],
+                    now_text,
+                )
             )
-            newest = max(newest, HLC.decode(result.hlc or op.hlc))
+            # HLC texts are fixed-width, so the text order is the clock order.
+            newest = max(newest, hlc)
         _write_back(b)
-        if log_rows:
-            conn.execute(insert(t.op_log), log_rows)
+        insert_rows(conn, t.op_log, log_rows)
         _resolve(b, list(request.resolved_conflicts), now_text)
         write_changes(conn, b.changes)
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
-    server_hlc = receive(None, newest, now_ms).encode()
-    return PushResponse(results=results, server_hlc=server_hlc)
+    server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
+    return {"results": results, "server_hlc": server_hlc}

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer
@@ -22,9 +23,10 @@ from sqlalchemy import JSON, Boolean, Integer
 from crmtui.store.database import Store
 from crmtui.store.hlc import HLC, receive
 from crmtui.store.ids import uuid7
+from crmtui.store.journal import unpack_created
 from crmtui.store.models import ENTITIES, Contact
 from crmtui.store.reindex import contact_document
-from crmtui.store.search_index import index_document, unindex
+from crmtui.store.search_index import index_document, index_many, unindex
 from crmtui.store.types import format_timestamp, utcnow
 from crmtui.sync.merge import Incoming, RowState, Version, decide
 from crmtui.sync.wire import Change, ConflictInfo, FieldVersion
@@ -45,7 +47,9 @@ class ApplyReport:
     touched_contacts: set[str] = field(default_factory=set)
 
 
+@cache
 def _columns(entity: str) -> dict[str, Any]:
+    # Cached: asked for every pulled change; callers only read it.
     table = ENTITIES[entity].__table__  # type: ignore[attr-defined]
     return {c.name: c for c in table.columns}
 
@@ -104,16 +108,17 @@ class RemoteApplier:
         return self.db.execute(sql, (row_id,)).fetchone() is not None
 
     def _insert_row(self, entity: str, row_id: str) -> None:
-        values: dict[str, Any] = {"id": row_id}
-        for name, column in _columns(entity).items():
-            if name == "id" or column.nullable:
-                continue
-            values[name] = _placeholder(column)
-        names = ", ".join(f'"{n}"' for n in values)
-        marks = ", ".join("?" for _ in values)
-        self.db.execute(
-            f'INSERT INTO "{_TABLES[entity]}" ({names}) VALUES ({marks})',
-            list(values.values()),
+        self._insert_rows(entity, [row_id])
+
+    def _insert_rows(self, entity: str, row_ids: Sequence[str]) -> None:
+        """Insert new rows holding placeholders until their fields arrive."""
+        names = [n for n, c in _columns(entity).items() if n != "id" and not c.nullable]
+        columns = [_columns(entity)[n] for n in names]
+        quoted = ", ".join(f'"{n}"' for n in ["id", *names])
+        marks = ", ".join("?" for _ in range(len(names) + 1))
+        self.db.executemany(
+            f'INSERT INTO "{_TABLES[entity]}" ({quoted}) VALUES ({marks})',
+            [(row_id, *(_placeholder(c) for c in columns)) for row_id in row_ids],
         )
 
     def _set_column(self, entity: str, row_id: str, name: str, value: Any) -> None:
@@ -122,37 +127,55 @@ class RemoteApplier:
         params: list[Any] = [value] + ([self.now] if extra else []) + [row_id]
         self.db.execute(f'UPDATE "{table}" SET "{name}" = ?{extra} WHERE id = ?', params)
 
-    def _journal(self, change: Change) -> None:
+    def _journal_row(self, change: Change) -> tuple[Any, ...]:
+        """The journal copy of a remote change (already pushed, so never sent back)."""
         op = change.kind if change.kind in ("create", "set", "delete") else "set"
         fld = change.field if change.kind == "set" else None
         if change.kind in ("undelete", "removal"):
             op, fld = ("create" if change.kind == "undelete" else "delete"), None
-        self.db.execute(
+        return (
+            uuid7(),
+            f"remote-{change.seq}"[:36],
+            change.hlc,
+            change.device_id,
+            change.entity,
+            change.row_id,
+            op,
+            fld,
+            change.value if op == "set" else None,
+            self.now,
+            self.now,
+        )
+
+    def _journal(self, change: Change) -> None:
+        self._journal_rows([self._journal_row(change)])
+
+    def _journal_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.db.executemany(
             "INSERT INTO journal(id, tx_id, hlc, device_id, entity, row_id, op, field, value,"
             " created_at, pushed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                uuid7(),
-                f"remote-{change.seq}"[:36],
-                change.hlc,
-                change.device_id,
-                change.entity,
-                change.row_id,
-                op,
-                fld,
-                change.value if op == "set" else None,
-                self.now,
-                self.now,
-            ),
+            rows,
         )
 
     def pending_version(self, entity: str, row_id: str, name: str | None) -> Version | None:
-        """The newest local op on a field that the server has not answered yet."""
-        row = self.db.execute(
-            "SELECT value, hlc, device_id FROM journal WHERE entity = ? AND row_id = ? AND"
-            " field IS ? AND pushed_at IS NULL ORDER BY hlc DESC LIMIT 1",
+        """The newest local op on a field that the server has not answered yet.
+
+        A pending packed create (journal.py) is a pending set of each field it holds.
+        """
+        rows = self.db.execute(
+            "SELECT op, field, value, hlc, device_id FROM journal WHERE entity = ? AND"
+            " row_id = ? AND pushed_at IS NULL AND (field IS ? OR op = 'create')"
+            " ORDER BY hlc DESC",
             (entity, row_id, name),
-        ).fetchone()
-        return Version(row[0], row[1], row[2]) if row else None
+        )
+        for op, fld, value, hlc, device in rows:
+            if op == "create" and value is not None and name is not None:
+                packed = dict(unpack_created(value))
+                if name in packed:
+                    return Version(packed[name], hlc, device)
+            elif fld == name:
+                return Version(None if op == "create" else value, hlc, device)
+        return None
 
     def synced_version(self, entity: str, row_id: str, name: str) -> tuple[str, str] | None:
         """The (hlc, device) of the field's last synced value."""
@@ -163,11 +186,14 @@ class RemoteApplier:
 
     def record_version(self, entity: str, row_id: str, name: str, hlc: str, device: str) -> None:
         """Remember the synced version of a field."""
-        self.db.execute(
+        self._record_versions([(entity, row_id, name, hlc, device)])
+
+    def _record_versions(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        self.db.executemany(
             "INSERT INTO sync_field(entity, row_id, field, hlc, device_id) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc,"
             " device_id = excluded.device_id",
-            (entity, row_id, name, hlc, device),
+            rows,
         )
 
     def _current_value(self, entity: str, row_id: str, name: str) -> Any:
@@ -337,27 +363,38 @@ class RemoteApplier:
     def reindex(self) -> None:
         """Bring the search entries of every touched contact in step with its row."""
         names = list(_columns("contact"))
-        for contact_id in sorted(self.report.touched_contacts):
-            row = self.db.execute(
-                f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM contact"
-                " WHERE id = ?",
-                (contact_id,),
-            ).fetchone()
-            if row is None:
+        ids = sorted(self.report.touched_contacts)
+        rows = _select_in(
+            self.db, f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM contact", ids
+        )
+        found = {row[0]: dict(zip(names, row, strict=True)) for row in rows}
+        accounts = sorted({v["account_id"] for v in found.values() if v["account_id"]})
+        company = dict(
+            _select_in(
+                self.db, "SELECT id, name FROM account", accounts, where="deleted_at IS NULL"
+            )
+        )
+        indexed = {
+            r[0] for r in _select_in(self.db, "SELECT ref_id FROM search_doc", ids, column="ref_id")
+        }
+        new = []
+        for contact_id in ids:
+            values = found.get(contact_id)
+            if values is None:
                 continue
-            values = dict(zip(names, row, strict=True))
             if values["deleted_at"] is not None:
                 unindex(self.db, contact_id)
                 continue
             values["tags"] = json.loads(values["tags"] or "[]")
-            company = None
-            if values["account_id"]:
-                acc = self.db.execute(
-                    "SELECT name FROM account WHERE id = ? AND deleted_at IS NULL",
-                    (values["account_id"],),
-                ).fetchone()
-                company = acc[0] if acc else None
-            index_document(self.db, contact_document(Contact.model_construct(**values), company))
+            document = contact_document(
+                Contact.model_construct(**values), company.get(values["account_id"])
+            )
+            if contact_id in indexed:
+                index_document(self.db, document)
+            else:
+                new.append(document)
+        # Not indexed yet (records new to this laptop): one bulk insert.
+        index_many(self.db, new)
 
     def advance_clock(self, server_hlc: str | None = None) -> None:
         """The HLC receive rule: the local clock moves past everything seen."""
@@ -371,6 +408,174 @@ class RemoteApplier:
             clock = receive(clock, remote, now_ms)
         assert clock is not None
         set_meta(self.db, "hlc", clock.encode())
+
+
+_IN_CHUNK = 500
+"""Ids per `IN (...)` list (SQLite's variable limit is far above it)."""
+
+
+def _select_in(
+    db: sqlite3.Connection,
+    select: str,
+    ids: Sequence[str],
+    *,
+    column: str = "id",
+    where: str = "",
+    params: tuple[Any, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of `select ... WHERE <where> AND <column> IN (ids)`, in chunks."""
+    found: list[tuple[Any, ...]] = []
+    condition = f"{where} AND " if where else ""
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        query = f"{select} WHERE {condition}{column} IN ({marks})"
+        found.extend(db.execute(query, (*params, *chunk)))
+    return found
+
+
+class _Page:
+    """A pulled page applied in bulk: the plain changes in memory, the rest one by one.
+
+    The state of the page's rows is read once: which exist (and are deleted), their
+    synced field versions, and which have ops still waiting for the server. A change
+    is *plain* when that state decides it without reading the row: a create of a new
+    or live record, or a set on a record with nothing pending whose field was not
+    last set by this device (or is this device's own, already recorded version).
+    Plain changes queue their writes (the same rows, columns, versions and journal
+    copies `RemoteApplier.apply` writes); any other change first writes the queue,
+    then goes through `apply`, and its record is read from the database from then on.
+
+    One difference from `apply`: this device's own change that the laptop already
+    holds (its synced version is that very change, recorded when the server answered
+    the push) is counted but not written again -- the value and version are already
+    there, so only `updated_at` would have moved. This rests on the feed's invariant
+    that one device's version (HLC, device) of a field names one value: a device's
+    HLCs are unique, and the server supersedes an op whose clamped HLC equals the
+    stored one.
+    """
+
+    def __init__(self, applier: RemoteApplier, changes: Sequence[Change]) -> None:
+        self.applier = applier
+        self.db = applier.db
+        self.me = applier.device_id
+        keys = sorted({(c.entity, c.row_id) for c in changes if c.entity in ENTITIES})
+        self.alive: dict[tuple[str, str], bool | None] = dict.fromkeys(keys)
+        """None: no such row; False: deleted; True: live."""
+        by_entity: dict[str, list[str]] = {}
+        for entity, row_id in keys:
+            by_entity.setdefault(entity, []).append(row_id)
+        for entity, ids in by_entity.items():
+            table = _TABLES[entity]
+            for row_id, live in _select_in(
+                self.db, f'SELECT id, deleted_at IS NULL FROM "{table}"', ids
+            ):
+                self.alive[(entity, row_id)] = bool(live)
+        self.synced: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self.pending: set[tuple[str, str]] = set()
+        anything_pending = self.db.execute(
+            "SELECT 1 FROM journal WHERE pushed_at IS NULL LIMIT 1"
+        ).fetchone()
+        for entity, ids in by_entity.items():
+            for row_id, name, hlc, device in _select_in(
+                self.db,
+                "SELECT row_id, field, hlc, device_id FROM sync_field",
+                ids,
+                column="row_id",
+                where="entity = ?",
+                params=(entity,),
+            ):
+                self.synced[(entity, row_id, name)] = (hlc, device)
+            if anything_pending:
+                # `pending_version` only ever finds unpushed journal ops of the row.
+                self.pending.update(
+                    (entity, r[0])
+                    for r in _select_in(
+                        self.db,
+                        "SELECT DISTINCT row_id FROM journal",
+                        ids,
+                        column="row_id",
+                        where="pushed_at IS NULL AND entity = ?",
+                        params=(entity,),
+                    )
+                )
+        self.stale: set[tuple[str, str]] = set()
+        self.inserts: dict[str, list[str]] = {}
+        self.columns: dict[tuple[str, str, str], Any] = {}
+        self.versions: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self.journal: list[tuple[Any, ...]] = []
+        self.newest: str | None = None
+
+    def take(self, change: Change) -> bool:
+        """Apply a plain change (its writes queued); False when it needs `apply`."""
+        if change.entity not in ENTITIES:
+            return False
+        key = (change.entity, change.row_id)
+        if key in self.stale or key in self.pending:
+            return False
+        alive = self.alive[key]
+        mine = change.device_id == self.me
+        if change.kind == "create":
+            if alive is False:
+                return False  # deleted here: `apply` brings it back
+            if alive is None:
+                self._insert(key)
+        elif change.kind == "set" and change.field is not None:
+            if change.field not in _columns(change.entity):
+                return False
+            fkey = (change.entity, change.row_id, change.field)
+            before = self.synced.get(fkey)
+            version = (change.hlc, change.device_id)
+            if before is not None and before[1] == self.me and not mine and version > before:
+                return False  # it may overwrite a value of ours: `apply` keeps a note
+            if not (mine and before == version and alive is not None):
+                if alive is None:
+                    self._insert(key)
+                self.columns[fkey] = to_column(change.entity, change.field, change.value)
+                self.synced[fkey] = self.versions[fkey] = version
+                if change.entity == "contact":
+                    self.applier.report.touched_contacts.add(change.row_id)
+        else:
+            return False
+        if not mine:  # our own ops are in the journal already
+            self.journal.append(self.applier._journal_row(change))
+        if self.newest is None or change.hlc > self.newest:
+            self.newest = change.hlc
+        self.applier.report.applied += 1
+        return True
+
+    def _insert(self, key: tuple[str, str]) -> None:
+        self.inserts.setdefault(key[0], []).append(key[1])
+        self.alive[key] = True
+        if key[0] == "contact":
+            self.applier.report.touched_contacts.add(key[1])
+
+    def forget(self, change: Change) -> None:
+        """A change went through `apply`: its record's state is read from the database now."""
+        self.stale.add((change.entity, change.row_id))
+
+    def flush(self) -> None:
+        """Write the queued changes: new rows, then columns, versions and journal copies."""
+        a = self.applier
+        for entity, ids in self.inserts.items():
+            a._insert_rows(entity, ids)
+        by_column: dict[tuple[str, str], list[tuple[Any, str]]] = {}
+        for (entity, row_id, name), value in self.columns.items():
+            by_column.setdefault((entity, name), []).append((value, row_id))
+        for (entity, name), writes in by_column.items():
+            stamped = "updated_at" in _columns(entity)
+            extra = ', "updated_at" = ?' if stamped else ""
+            self.db.executemany(
+                f'UPDATE "{_TABLES[entity]}" SET "{name}" = ?{extra} WHERE id = ?',
+                [(v, a.now, r) if stamped else (v, r) for v, r in writes],
+            )
+        a._record_versions([(*k, *v) for k, v in self.versions.items()])
+        a._journal_rows(self.journal)
+        if self.newest is not None:
+            stamp = HLC.decode(self.newest)
+            a.newest = stamp if a.newest is None or stamp > a.newest else a.newest
+        self.inserts, self.columns, self.versions, self.journal = {}, {}, {}, []
+        self.newest = None
 
 
 def utcnow_hlc() -> str:
@@ -432,8 +637,14 @@ def apply_changes(
 ) -> ApplyReport:
     """Apply one pulled page and move the cursor, all in one local transaction."""
     with remote_transaction(store, device_id) as applier:
-        for change in sorted(changes, key=lambda c: c.seq):
-            applier.apply(change)
+        ordered = sorted(changes, key=lambda c: c.seq)
+        page = _Page(applier, ordered)
+        for change in ordered:
+            if not page.take(change):
+                page.flush()
+                applier.apply(change)
+                page.forget(change)
+        page.flush()
         for info in conflicts:
             applier.conflict(info)
         set_meta(applier.db, "sync_cursor", str(cursor))
