@@ -8,9 +8,10 @@ national and international phones, 5k companies), then per run:
 - baseline: a fresh migrated database, and the contact rows the import stored
   (checked, normalised, ids made) inserted with one `executemany` in one
   transaction, with the house pragmas;
-- floor: the same, plus the import's journal rows (one create and one set per
-  field: ~17 per contact), also with one `executemany`: what any import that
-  journals like the services do must write at least;
+- floor: the same, plus the import's journal rows (one packed create row per
+  contact, standing for its create and ~16 field sets; see crmtui/store/journal.py),
+  also with one `executemany`: what any import that journals like the services do
+  must write at least;
 - import: a fresh migrated database, `read_csv` + `plan_import` + `apply_import`
   in one `Store.write()` (accounts, contacts, journal, search index), timed from
   the file on disk to the commit, with the time of each step.
@@ -144,7 +145,7 @@ def main() -> None:
     imp = statistics.median(r["total"] for r in runs)
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, "
-          f"{n:,} rows, {len(journal_rows):,} journal ops, median of {args.runs} runs")  # fmt: skip
+          f"{n:,} rows, {len(journal_rows):,} journal rows, median of {args.runs} runs")  # fmt: skip
     print(f"{'what':<52} {'seconds':>8} {'rows/s':>10} {'ratio':>7}")
     for label, seconds in (
         ("baseline: executemany of the contact rows", base),

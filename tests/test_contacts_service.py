@@ -22,6 +22,7 @@ from crmtui.store.database import Store
 from crmtui.store.models import Account, Contact
 from crmtui.store.resolve import NotFound
 from crmtui.store.validate import InvalidInput
+from tests.journal_support import logical_journal
 
 
 def _raw(store: Store) -> sqlite3.Connection:
@@ -34,11 +35,11 @@ def _add(store: Store, **fields: object) -> Contact:
 
 
 def _journal(store: Store, row_id: str) -> list[tuple[str, str | None, str | None]]:
-    return (
-        _raw(store)
-        .execute("SELECT op, field, value FROM journal WHERE row_id = ? ORDER BY hlc", (row_id,))
-        .fetchall()
-    )
+    """The row's contract ops (a packed create expanded into its create and sets)."""
+    return [
+        (op, field, value)
+        for _, op, field, value, _ in logical_journal(_raw(store), "row_id = ?", (row_id,))
+    ]
 
 
 def test_create_normalises_and_journals_every_field(store: Store) -> None:

@@ -16,6 +16,7 @@ from crmtui.store.database import Store
 from crmtui.store.import_checks import check_email
 from crmtui.store.lookup import search_contacts
 from crmtui.store.validate import InvalidInput, normalize_email
+from tests.journal_support import logical_journal
 
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()
@@ -79,22 +80,19 @@ def test_bulk_journal_has_the_shape_of_a_service_create(store: Store, db_path: P
     imported = db.execute("SELECT id FROM contact WHERE email = 'ola2@fjord.no'").fetchone()[0]
 
     def fields(row_id: str) -> list[tuple[str, str | None]]:
-        return [
-            (op, field)
-            for op, field in db.execute(
-                "SELECT op, field FROM journal WHERE row_id = ? ORDER BY hlc", (row_id,)
-            )
-        ]
+        return [(op, f) for _, op, f, _, _ in logical_journal(db, "row_id = ?", (row_id,))]
 
-    # Same ops in the same order; the import adds only its provenance in `source`.
+    # Both store a create as one packed row (journal.py) ...
+    for row_id in (imported, made.id):
+        rows = db.execute("SELECT op, field FROM journal WHERE row_id = ?", (row_id,)).fetchall()
+        assert rows == [("create", None)]
+    # ... standing for the same ops in the same order; the import adds only `source`.
     assert [f for f in fields(imported) if f != ("set", "source")] == fields(made.id)
-    values = dict(
-        db.execute("SELECT field, value FROM journal WHERE row_id = ? AND op = 'set'", (imported,))
-    )
+    values = {f: v for _, op, f, v, _ in logical_journal(db, "row_id = ?", (imported,))}
     assert values["phone_e164"] == '"+4722123457"'
     assert values["do_not_call"] == "false"
     hlcs = [r[0] for r in db.execute("SELECT hlc FROM journal")]
-    assert len(hlcs) == len(set(hlcs)), "every op gets its own clock reading"
+    assert len(hlcs) == len(set(hlcs)), "every journal row gets its own clock reading"
 
 
 def test_cp1252_semicolon_hubspot_export(store: Store, db_path: Path) -> None:
@@ -184,10 +182,8 @@ def test_dry_run_shows_updates_with_changed_fields_and_writes_nothing(
     assert code == 0, err
     db = sqlite3.connect(db_path)
     assert db.execute("SELECT count(*) FROM contact").fetchone()[0] == 2
-    title_ops = db.execute(
-        "SELECT value FROM journal WHERE field = 'title' ORDER BY hlc"
-    ).fetchall()
-    assert title_ops == [('"CEO"',), ('"CFO"',)]
+    title_ops = [v for _, _, f, v, _ in logical_journal(db) if f == "title"]
+    assert title_ops == ['"CEO"', '"CFO"']
 
 
 def test_without_update_existing_a_match_is_left_alone(

@@ -27,6 +27,7 @@ from crmtui.server import tables as t
 from crmtui.server.app import make_server
 from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
 from crmtui.store.database import open_store
+from tests.journal_support import logical_journal
 
 KILLS = 20
 
@@ -55,10 +56,11 @@ def _verify(db: Path, engine: object, ids: list[str]) -> set[str]:
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         pending = con.execute("SELECT count(*) FROM journal WHERE pushed_at IS NULL").fetchone()[0]
+        # The contract's op ids: a packed create stands for its create and field sets.
         mine = {
             r[0]
-            for r in con.execute(
-                "SELECT id FROM journal WHERE device_id = (SELECT value FROM local_meta WHERE key='device_id')"
+            for r in logical_journal(
+                con, "device_id = (SELECT value FROM local_meta WHERE key='device_id')"
             )
         }
         local = dict(con.execute("SELECT id, city FROM contact"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from crmtui.store.database import Store
 from crmtui.store.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.models import Contact, Deal
 from crmtui.sync.client import SyncClient, pending_count
+from tests.journal_support import logical_journal
 from tests.sync_support import Team
 
 REPLICAS = 3
@@ -127,13 +129,16 @@ class Laptops(RuleBasedStateMachine):
         with self.team.engine.connect() as conn:
             logged = set(conn.execute(select(t.op_log.c.op_id)).scalars())
         for store, _ in self.laptops:
-            with store.engine.connect() as c:
-                mine = c.exec_driver_sql(
-                    "SELECT id FROM journal WHERE device_id = "
-                    "(SELECT value FROM local_meta WHERE key = 'device_id')"
-                    " AND tx_id NOT LIKE 'remote-%'"
-                ).scalars()
-                assert set(mine) <= logged
+            con = sqlite3.connect(store.path)
+            try:
+                mine = logical_journal(
+                    con,
+                    "device_id = (SELECT value FROM local_meta WHERE key = 'device_id')"
+                    " AND tx_id NOT LIKE 'remote-%'",
+                )
+            finally:
+                con.close()
+            assert {r[0] for r in mine} <= logged
 
 
 class Converging(Laptops):

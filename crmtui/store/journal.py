@@ -1,17 +1,26 @@
 """The write transaction: rows and their journal operations, committed together.
 
 `WriteTx` is the only way the services change tables. Each create, field change
-and delete becomes one journal operation stamped with the device id and a hybrid
+and delete becomes journal operations stamped with the device id and a hybrid
 logical clock reading, in the same SQLite transaction as the row itself.
+
+Storage format: a create is stored *packed*, as one journal row (`op = "create"`,
+`field` NULL, `value` a JSON object of the fields it sets, each value exactly the
+text its `set` op carries, one HLC). It stands for the per-field ops of the sync
+contract, a `create` followed by one `set` per field, which `expand` gives back
+with deterministic op ids (`field_op_id`). Journals written before packing hold a
+create as a row with a NULL value followed by `set` rows; both forms coexist.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, SQLModel
@@ -47,11 +56,127 @@ def encode_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def created_fields(values: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    """The (field, value) pairs a create journals: every set field but the bookkeeping."""
+def created_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a create journals, in order: every set field but the bookkeeping."""
+    # One comprehension: a bulk import calls this for each of 100k rows.
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in UNJOURNALED and value is not None and value != []
+    }
+
+
+_PACK = json.JSONEncoder(ensure_ascii=False)  # C encoder; separators ", " and ": "
+_stamp = lru_cache(maxsize=64)(format_timestamp)  # a bulk write's rows share `tx.now`
+
+
+def pack_created(values: Mapping[str, Any]) -> str:
+    """A create's packed journal value: `{"field": <its set op's value>, ...}` in field order.
+
+    Each value is written as exactly the text its set op carries (`encode_value`),
+    so `unpack_created` hands it back byte for byte. Plain values (text, numbers,
+    booleans, timestamps, dates, lists of text) go through one C-encoded
+    `json.dumps`, which writes them the same way; anything else is written value
+    by value (tests/test_journal_packing.py compares the two).
+    """
+    plain: dict[str, Any] = {}
     for name, value in values.items():
-        if name not in UNJOURNALED and value is not None and value != []:
-            yield name, value
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            plain[name] = value
+        elif kind is datetime:
+            plain[name] = _stamp(value)
+        elif kind is date:
+            plain[name] = value.isoformat()
+        elif kind is list and all(type(item) is str for item in value):
+            plain[name] = value
+        else:
+            return pack_each(values)
+    return _PACK.encode(plain)
+
+
+def pack_each(values: Mapping[str, Any]) -> str:
+    """`pack_created` written value by value through `encode_value` (any value kind)."""
+    body = ", ".join(
+        f"{_encode_str(name)}: {encode_value(value)}" for name, value in values.items()
+    )
+    return "{" + body + "}"
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _skip(text: str, pos: int) -> int:
+    """The position of the first non-blank character at or after `pos`."""
+    found = _WS.match(text, pos)
+    return found.end() if found else pos
+
+
+def unpack_created(text: str) -> list[tuple[str, str]]:
+    """The (field, JSON value text) pairs of a packed create, in their stored order."""
+    pos = _skip(text, 0)
+    if text[pos : pos + 1] != "{":
+        raise ValueError(f"a packed create is a JSON object, not {text[:40]!r}")
+    pos = _skip(text, pos + 1)
+    out: list[tuple[str, str]] = []
+    if text[pos : pos + 1] == "}":
+        return out
+    while True:
+        name, pos = _raw_decode(text, pos)
+        pos = _skip(text, pos)
+        if text[pos : pos + 1] != ":" or not isinstance(name, str):
+            raise ValueError(f"malformed packed create at offset {pos}")
+        start = _skip(text, pos + 1)
+        _, pos = _raw_decode(text, start)
+        # The value's own text, not a re-encoding of what it parses to.
+        out.append((name, text[start:pos]))
+        pos = _skip(text, pos)
+        if text[pos : pos + 1] == "}":
+            return out
+        if text[pos : pos + 1] != ",":
+            raise ValueError(f"malformed packed create at offset {pos}")
+        pos = _skip(text, pos + 1)
+
+
+_LOW62 = (1 << 62) - 1
+_RAND_A = 0xFFF << 64
+_RAND74 = (1 << 74) - 1
+FIELD_ID_STRIDE = 1 << 40
+"""How far apart (in the 74 random bits) a packed create's derived op ids are."""
+
+
+def field_op_id(create_id: str, index: int) -> str:
+    """The op id of the `index`-th (1-based) field of the packed create `create_id`.
+
+    The create's UUIDv7 with `index * 2**40` added to its 74 random bits (mod 2**74):
+    the same timestamp, version and variant, so still a valid UUIDv7, and the same
+    answer every time, so a push retried after a lost response resends the same ids
+    and the server's dedupe holds. Ids allocated one after another (`uuid7` in a
+    burst, `bulk.uuid7_batch`) differ by less than 2**40 within a millisecond, so a
+    derived id can never equal another op's id: the stride is built into the
+    derivation instead of being reserved at allocation.
+    """
+    value = int(create_id.replace("-", ""), 16)
+    rand = (((value & _RAND_A) >> 64) << 62) | (value & _LOW62)
+    rand = (rand + index * FIELD_ID_STRIDE) & _RAND74
+    value = (value & ~(_RAND_A | _LOW62)) | ((rand >> 62) << 64) | (rand & _LOW62)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+LogicalOp = tuple[str, str, str | None, str | None]
+"""(op id, op, field, value) of one operation of the sync contract."""
+
+
+def expand(op_id: str, op: str, field: str | None, value: str | None) -> list[LogicalOp]:
+    """The contract's operations one journal row stands for (a packed create: several)."""
+    if op != "create" or value is None:
+        return [(op_id, op, field, value)]
+    out: list[LogicalOp] = [(op_id, "create", None, None)]
+    for index, (name, text) in enumerate(unpack_created(value), 1):
+        out.append((field_op_id(op_id, index), "set", name, text))
+    return out
 
 
 def entity_name(obj: SQLModel) -> str:
@@ -120,7 +245,7 @@ class WriteTx:
         self._clock = HLC(millis, counter)
         return out
 
-    def _op(self, entity: str, row_id: str, op: str, field: str | None, value: Any) -> None:
+    def _op(self, entity: str, row_id: str, op: str, field: str | None, value: str | None) -> None:
         self._ops.append(
             JournalOp(
                 tx_id=self.tx_id,
@@ -130,22 +255,20 @@ class WriteTx:
                 row_id=row_id,
                 op=op,
                 field=field,
-                value=None if op != "set" else encode_value(value),
+                value=value,
                 created_at=self.now,
             )
         )
 
     def add(self, obj: SQLModel) -> SQLModel:
-        """Insert a new row and journal its creation and each field it sets."""
+        """Insert a new row and journal its creation with the fields it sets (one packed row)."""
         entity = entity_name(obj)
         row_id = obj.id  # type: ignore[attr-defined]
         self.session.add(obj)
         # Insert now: without ORM relationships SQLAlchemy does not order inserts by
         # foreign key, so a stage added after its pipeline could otherwise go first.
         self.session.flush()
-        self._op(entity, row_id, "create", None, None)
-        for name, value in created_fields(obj.model_dump()):
-            self._op(entity, row_id, "set", name, value)
+        self._op(entity, row_id, "create", None, pack_created(created_fields(obj.model_dump())))
         return obj
 
     def update(self, obj: SQLModel, changes: Mapping[str, Any]) -> list[str]:
@@ -155,7 +278,7 @@ class WriteTx:
         for name, value in changes.items():
             if getattr(obj, name) != value:
                 setattr(obj, name, value)
-                self._op(entity, obj.id, "set", name, value)  # type: ignore[attr-defined]
+                self._op(entity, obj.id, "set", name, encode_value(value))  # type: ignore[attr-defined]
                 changed.append(name)
         if changed and hasattr(obj, "updated_at"):
             obj.updated_at = self.now

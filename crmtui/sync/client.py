@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,10 +23,12 @@ from crmtui.store.apply_remote import (
     utcnow_hlc,
 )
 from crmtui.store.database import Store
-from crmtui.sync.wire import MAX_PUSH_OPS, Op, PullResponse, PushRequest, PushResponse
+from crmtui.store.journal import LogicalOp, expand
+from crmtui.sync.wire import MAX_PULL_OPS, MAX_PUSH_OPS, Op, PullResponse, PushRequest, PushResponse
 
 DEFAULT_BATCH = 500
-PULL_PAGE = 2000
+PULL_PAGE = MAX_PULL_OPS
+"""Changes per pull page: the most the server gives, so a page is one local transaction."""
 Progress = Callable[[str, int, int], None]
 """Called as progress(phase, done, total) while a sync runs."""
 
@@ -77,70 +80,109 @@ def check_syncable(store: Store) -> None:
         )
 
 
+_SELECT_PENDING = (
+    "SELECT id, tx_id, hlc, entity, row_id, op, field, value FROM journal"
+    " WHERE pushed_at IS NULL AND device_id = ?"
+)
+_Pending = tuple[str, str, str, str, str, list[LogicalOp]]
+"""A pending journal row: (its id, tx id, hlc, entity, row id, the contract ops it stands for)."""
+
+
+def _pending(row: tuple[str, str, str, str, str, str, str | None, str | None]) -> _Pending:
+    op_id, tx_id, hlc, entity, row_id, kind, fld, value = row
+    return op_id, tx_id, hlc, entity, row_id, expand(op_id, kind, fld, value)
+
+
+def _pending_rows(db: Any, me: str | None, limit: int | None) -> list[_Pending]:
+    """Pending journal rows, oldest first; with a limit, about `limit` ops' worth.
+
+    A packed create is never split (its ops go in one batch, so its row is marked
+    pushed only once every one of them is answered, and the server sees the fields
+    that decide a new record's territory with its creation); nor, as far as
+    MAX_PUSH_OPS allows, is a transaction.
+    """
+    order = " ORDER BY hlc, id"
+    if not limit:
+        return [_pending(r) for r in db.execute(_SELECT_PENDING + order, (me,))]
+    taken: list[_Pending] = []
+    total = 0
+    # Each row is at least one op, so `limit` rows hold at least `limit` ops.
+    for r in db.execute(_SELECT_PENDING + order + f" LIMIT {int(limit)}", (me,)).fetchall():
+        row = _pending(r)
+        n = len(row[5])
+        if total >= limit or (taken and total + n > MAX_PUSH_OPS):
+            break
+        taken.append(row)
+        total += n
+    if taken:
+        # Never split a transaction: the server decides a new record's territory
+        # from the fields set with its creation.
+        seen = {row[0] for row in taken}
+        for r in db.execute(_SELECT_PENDING + " AND tx_id = ?" + order, (me, taken[-1][1])):
+            if r[0] in seen:
+                continue
+            row = _pending(r)
+            if total + len(row[5]) > MAX_PUSH_OPS:
+                break
+            taken.append(row)
+            total += len(row[5])
+    return taken
+
+
 def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
-    """The ops waiting for the server, oldest first, each with the version it overwrote."""
+    """The ops waiting for the server, oldest first, each with the version it overwrote.
+
+    A packed create (journal.py) comes out as the contract's ops it stands for: the
+    create, then one set per field, all with its HLC and with derived op ids that
+    are the same on every call.
+    """
     with store.engine.connect() as conn:
         db = conn.connection.driver_connection
         me = get_meta(db, "device_id")  # type: ignore[arg-type]
-        select_pending = (
-            "SELECT id, tx_id, hlc, entity, row_id, op, field, value FROM journal"
-            " WHERE pushed_at IS NULL AND device_id = ?"
-        )
-        rows = db.execute(  # type: ignore[union-attr]
-            select_pending + " ORDER BY hlc, id" + (f" LIMIT {int(limit)}" if limit else ""),
-            (me,),
-        ).fetchall()
-        if limit and rows:
-            # Never split a transaction: the server decides a new record's territory
-            # from the fields set with its creation.
-            seen = {r[0] for r in rows}
-            rest = db.execute(  # type: ignore[union-attr]
-                select_pending + " AND tx_id = ? ORDER BY hlc, id", (me, rows[-1][1])
-            ).fetchall()
-            rows += [r for r in rest if r[0] not in seen][: MAX_PUSH_OPS - len(rows)]
+        rows = _pending_rows(db, me, limit)
+        synced: dict[tuple[str, str], dict[str, str]] = {}
         bases: dict[tuple[str, str, str | None], str | None] = {}
         ops: list[Op] = []
-        for op_id, tx_id, hlc, entity, row_id, kind, fld, value in rows:
-            key = (entity, row_id, fld if kind == "set" else None)
-            if key not in bases:
-                if kind == "set":
-                    found = db.execute(  # type: ignore[union-attr]
-                        "SELECT hlc FROM sync_field WHERE entity = ? AND row_id = ? AND field = ?",
-                        (entity, row_id, fld),
-                    ).fetchone()
-                else:
-                    found = db.execute(  # type: ignore[union-attr]
-                        "SELECT max(hlc) FROM sync_field WHERE entity = ? AND row_id = ?",
-                        (entity, row_id),
-                    ).fetchone()
-                bases[key] = found[0] if found else None
-            base = bases[key]  # for a delete: the newest version synced from the server
-            ops.append(
-                Op(
-                    op_id=op_id,
-                    tx_id=tx_id,
-                    hlc=hlc,
-                    entity=entity,
-                    row_id=row_id,
-                    op=kind,
-                    field=fld,
-                    value=value,
-                    base_hlc=base,
+        for _, tx_id, hlc, entity, row_id, logical in rows:
+            for op_id, kind, fld, value in logical:
+                key = (entity, row_id, fld if kind == "set" else None)
+                if key not in bases:
+                    if (entity, row_id) not in synced:
+                        # One read per record for every field's synced version.
+                        synced[(entity, row_id)] = dict(
+                            db.execute(  # type: ignore[union-attr]
+                                "SELECT field, hlc FROM sync_field WHERE entity = ? AND row_id = ?",
+                                (entity, row_id),
+                            ).fetchall()
+                        )
+                    versions = synced[(entity, row_id)]
+                    if kind == "set":
+                        bases[key] = versions.get(fld or "")
+                    else:  # a delete's base: the newest version synced from the server
+                        bases[key] = max(versions.values()) if versions else None
+                ops.append(
+                    Op(
+                        op_id=op_id,
+                        tx_id=tx_id,
+                        hlc=hlc,
+                        entity=entity,
+                        row_id=row_id,
+                        op=kind,  # type: ignore[arg-type]
+                        field=fld,
+                        value=value,
+                        base_hlc=bases[key],
+                    )
                 )
-            )
-            bases[key] = hlc
+                bases[key] = hlc
     return ops
 
 
 def pending_count(store: Store) -> int:
-    """How many local ops wait to be pushed."""
+    """How many local ops wait to be pushed (a packed create counts as its ops)."""
+    from crmtui.store.sync_summary import pending_count as count_pending
+
     with store.engine.connect() as conn:
-        return int(
-            conn.exec_driver_sql(
-                "SELECT count(*) FROM journal WHERE pushed_at IS NULL AND device_id ="
-                " (SELECT value FROM local_meta WHERE key = 'device_id')"
-            ).scalar_one()
-        )
+        return count_pending(conn.connection.driver_connection)  # type: ignore[arg-type]
 
 
 class SyncClient:
@@ -205,8 +247,15 @@ class SyncClient:
                     "UPDATE sync_conflict SET reported_at = ? WHERE server_id = ?",
                     (applier.now, server_id),
                 )
+            # A journal row's id is its (first) op's id; a packed create's other ops
+            # have derived ids that match no row. `pending_ops` never splits a packed
+            # create across batches and every op of a batch is answered here, so the
+            # row is marked once all its ops are answered.
+            db.executemany(
+                "UPDATE journal SET pushed_at = ? WHERE id = ?",
+                [(applier.now, op.op_id) for op in ops],
+            )
             for op, result in zip(ops, answer.results, strict=True):
-                db.execute("UPDATE journal SET pushed_at = ? WHERE id = ?", (applier.now, op.op_id))
                 report.pushed += 1
                 status = result.status
                 setattr(
