@@ -1,20 +1,24 @@
-"""Screen-switch benchmark: key to paint for the Pipeline and Territories screens, and a board move.
+"""Screen-switch benchmark: key to paint for every section switch, list scrolls and a board move.
 
     python bench/screens.py [--size 1000000] [--runs 7]
 
 Runs the app headless with Textual's pilot on a copy of the cached demo database
 (bench/search.py seeds it once; the copy is upgraded to the current schema and
-takes the board moves, so the cache stays as seeded). For each key it records
-two moments: the screen painted (the key handled and one refresh done, loading
-state included) and the data painted (the worker's result on screen, then one
-refresh). Baseline in the same run: switching back to the Contacts screen, which
-is already loaded. Target (TARGETS.md): screen switch p95 <= 50 ms.
+takes the board moves, so the cache stays as seeded). Each run goes F1 Contacts
+(scroll the list) → F3 Pipeline (scroll the board, move a card) → F4 Territories
+→ F1 again. For a switch it records two moments: the screen painted (the key
+handled and one refresh done, loading state included) and the data painted (the
+worker's result on screen, then one refresh). Baseline in the same run: a trivial
+app switching between two one-line screens. Garbage collections during the app
+run are timed with `gc.callbacks` and listed under the table. Target
+(TARGETS.md): any screen switch or list scroll, key to paint, p95 <= 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import platform
 import sqlite3
 import statistics
@@ -30,7 +34,8 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from crmtui.app import make_app
+from crmtui.app import AFTER_START_UP_S, make_app
+from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import TerritoryScreen
 from crmtui.store.schema_version import SCHEMA_HEAD
@@ -134,76 +139,167 @@ def _board_loaded(screen: PipelineScreen) -> bool:
     return not screen.loading_board
 
 
-async def _measure(path: Path, runs: int) -> dict[str, list[float]]:
+class _GcTimes:
+    """Every garbage collection while installed: (generation, wall ms, CPU ms of the thread)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float, float]] = []
+        self._started = (0.0, 0.0)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = (time.perf_counter(), time.thread_time())
+        else:
+            wall, cpu = self._started
+            self.pauses.append(
+                (
+                    info["generation"],
+                    (time.perf_counter() - wall) * 1000,
+                    (time.thread_time() - cpu) * 1000,
+                )
+            )
+
+    def summary(self) -> str:
+        """Count and longest pause per generation (wall; CPU, which the machine's load
+        does not stretch)."""
+        parts = []
+        for gen in (0, 1, 2):
+            ms = [(w, c) for g, w, c in self.pauses if g == gen]
+            if ms:
+                parts.append(
+                    f"gen{gen}: {len(ms)} collections, max {max(w for w, _ in ms):.0f} ms"
+                    f" (CPU {max(c for _, c in ms):.0f} ms)"
+                )
+        return "; ".join(parts) or "none"
+
+
+class _Session:
+    """The app under the pilot, and the samples taken so far."""
+
+    def __init__(self, app: App[None], pilot: object) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.out: dict[str, list[float]] = {}
+
+    def add(self, name: str, started: float) -> None:
+        """One sample, from `started` to now."""
+        self.out.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+
+    async def key(
+        self, name: str, k: str, shown: Callable[[], bool], loaded: Callable[[], bool] | None = None
+    ) -> None:
+        """Press `k`; time it to the screen painted and, if `loaded` is given, to the data painted."""
+        started = time.perf_counter()
+        _send(self.app, k)
+        await _until(self.pilot, shown)
+        await self.pilot.pause(0)  # type: ignore[attr-defined]  # pending updates done: painted
+        self.add(f"{name}: screen painted" if loaded else name, started)
+        if loaded is not None:
+            await _until(self.pilot, loaded)
+            await self.pilot.pause(0)  # type: ignore[attr-defined]
+            self.add(f"{name}: data painted", started)
+
+    def contacts(self) -> ContactsScreen | None:
+        """The Contacts screen if it is the one shown."""
+        return self.app.screen if isinstance(self.app.screen, ContactsScreen) else None
+
+    def pipeline(self) -> PipelineScreen | None:
+        """The Pipeline screen if it is the one shown."""
+        return self.app.screen if isinstance(self.app.screen, PipelineScreen) else None
+
+    def territory(self) -> TerritoryScreen | None:
+        """The Territories screen if it is the one shown."""
+        return self.app.screen if isinstance(self.app.screen, TerritoryScreen) else None
+
+    def cursor_at(self, row: int) -> bool:
+        """The contact list's cursor is on `row`."""
+        c = self.contacts()
+        return c is not None and c.results.cursor_row == row
+
+    def card_at(self, lane: int, card: int) -> bool:
+        """The board's cursor is on that card."""
+        p = self.pipeline()
+        return p is not None and (p.board.lane_index, p.board.card_index) == (lane, card)
+
+    def board_shown(self) -> bool:
+        """The Pipeline screen shows the board last asked for."""
+        p = self.pipeline()
+        return p is not None and p.window is not None and not p.loading_board
+
+    def summary_shown(self) -> bool:
+        """The Territories screen shows the summary last asked for."""
+        t = self.territory()
+        return t is not None and t.report is not None and not t.loading_summary
+
+    async def scroll_contacts(self) -> None:
+        """Down, page down and up through the contact list (the search box keeps the focus)."""
+        c = self.contacts()
+        assert c is not None
+        await _until(self.pilot, lambda: c.results.row_count > 0)
+        c.results.move_cursor(row=0)
+        await self.pilot.pause()  # type: ignore[attr-defined]
+        row = 0
+        for k, step in (("down", 1),) * 5 + (("pagedown", 10),) * 2 + (("up", -1),) * 3:
+            row += step
+            await self.key("Contacts list scroll (↓ ↑ PgDn)", k, partial(self.cursor_at, row))
+
+    async def scroll_board(self, p: PipelineScreen) -> None:
+        """Down the first lane, then one lane right and back."""
+        p.board._place(0, 0)
+        await self.pilot.pause()  # type: ignore[attr-defined]
+        lane, card = 0, 0
+        for k, (dl, dc) in (("down", (0, 1)),) * 5 + (("right", (1, 0)), ("left", (-1, 0))):
+            lane, card = lane + dl, card + dc
+            await self.key("board scroll (↓ → ←)", k, partial(self.card_at, lane, card))
+
+    async def move_cards(self, p: PipelineScreen) -> None:
+        """Move the highlighted card a stage on and back."""
+        for move in ("right_square_bracket", "left_square_bracket"):
+            card = p.board.highlighted
+            assert card is not None
+            lane = p.board.lane_index
+            started = time.perf_counter()
+            _send(self.app, move)
+            await _until(self.pilot, partial(_moved, p, lane, card.id))
+            await self.pilot.pause(0)  # type: ignore[attr-defined]
+            self.add("board move ] / [: committed, card painted in its new column", started)
+            await _until(self.pilot, partial(_board_loaded, p))
+            await self.pilot.pause(0)  # type: ignore[attr-defined]
+            self.add("board move ] / [: column totals repainted from SQL", started)
+
+
+async def _measure(path: Path, runs: int, gc_times: _GcTimes) -> dict[str, list[float]]:
+    gc.collect()  # the trivial app's leftovers are not the app's to collect
     app = make_app(db_path=path, show_timings=False)
-    out: dict[str, list[float]] = {}
-
-    def add(name: str, started: float) -> None:
-        out.setdefault(name, []).append((time.perf_counter() - started) * 1000)
-
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.db is not None and app.screen.id != "_default")
         await pilot.pause()
         await app.workers.wait_for_complete()
-
-        async def key(
-            name: str, k: str, shown: Callable[[], bool], loaded: Callable[[], bool]
-        ) -> None:
-            started = time.perf_counter()
-            _send(app, k)
-            await _until(pilot, shown)
-            await pilot.pause(0)  # the screen's pending updates done: painted
-            add(f"{name}: screen painted", started)
-            await _until(pilot, loaded)
-            await pilot.pause(0)
-            add(f"{name}: data painted", started)
-
-        def pipeline() -> PipelineScreen | None:
-            return app.screen if isinstance(app.screen, PipelineScreen) else None
-
-        def territory() -> TerritoryScreen | None:
-            return app.screen if isinstance(app.screen, TerritoryScreen) else None
-
-        for _ in range(runs):
-            await key(
-                "baseline F1 Contacts", "f1", lambda: app.current_mode == "contacts", lambda: True
+        # As a user would: the app's after-start-up step (screens' CSS, gc.freeze) is done.
+        await pilot.pause(AFTER_START_UP_S + 0.2)
+        gc.callbacks.append(gc_times)
+        s = _Session(app, pilot)
+        for run in range(runs):
+            if run:  # the app starts on Contacts
+                await s.key(
+                    "F1 Contacts (from Territories)", "f1", lambda: s.contacts() is not None
+                )
+            await s.scroll_contacts()
+            await s.key(
+                "F3 Pipeline (from Contacts)", "f3", lambda: s.pipeline() is not None, s.board_shown
             )
-            await key(
-                "F3 Pipeline",
-                "f3",
-                lambda: pipeline() is not None,
-                lambda: (
-                    (p := pipeline()) is not None and p.window is not None and not p.loading_board
-                ),
-            )
-            p = pipeline()
+            p = s.pipeline()
             assert p is not None
-            for move in ("right_square_bracket", "left_square_bracket"):
-                card = p.board.highlighted
-                assert card is not None
-                lane = p.board.lane_index
-                started = time.perf_counter()
-                _send(app, move)
-                await _until(pilot, partial(_moved, p, lane, card.id))
-                await pilot.pause(0)
-                add("board move ] / [: committed, card painted in its new column", started)
-                await _until(pilot, partial(_board_loaded, p))
-                await pilot.pause(0)
-                add("board move ] / [: column totals repainted from SQL", started)
-            await key(
-                "baseline F1 Contacts", "f1", lambda: app.current_mode == "contacts", lambda: True
-            )
-            await key(
-                "F4 Territories",
+            await s.scroll_board(p)
+            await s.move_cards(p)
+            await s.key(
+                "F4 Territories (from Pipeline)",
                 "f4",
-                lambda: territory() is not None,
-                lambda: (
-                    (t := territory()) is not None
-                    and t.report is not None
-                    and not t.loading_summary
-                ),
+                lambda: s.territory() is not None,
+                s.summary_shown,
             )
-    return out
+        gc.callbacks.remove(gc_times)
+    return s.out
 
 
 def main() -> int:
@@ -220,7 +316,8 @@ def main() -> int:
             _trivial(args.runs * 2)
         )
     }
-    samples.update(asyncio.run(_measure(path, args.runs)))
+    gc_times = _GcTimes()
+    samples.update(asyncio.run(_measure(path, args.runs, gc_times)))
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(
         f"date: {stamp}; machine: {platform.machine()}, 2 cores, Python {platform.python_version()};"
@@ -242,6 +339,7 @@ def main() -> int:
             f"| {name} | {median:.0f} | {p95:.0f} | {max(values):.0f} | {len(values)} |"
             f" {median / floor_median:.1f}x | {verdict} |"
         )
+    print(f"\ngarbage collections during the app run: {gc_times.summary()}")
     return 0
 
 

@@ -191,4 +191,3 @@ def test_short_when_names_nearby_days():
     assert short_when(DAILY_NOW + timedelta(days=1), DAILY_NOW) == "tomorrow 08:30"
     assert short_when(DAILY_NOW + timedelta(days=3), DAILY_NOW) == "Thu 12 Mar 08:30"
     assert short_when(DAILY_NOW + timedelta(days=300), DAILY_NOW) == "03 Jan 2027 08:30"
-

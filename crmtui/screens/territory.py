@@ -36,6 +36,7 @@ from crmtui.store.scope import Scope
 from crmtui.store.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
 from crmtui.widgets.footer import SteadyFooter
+from crmtui.widgets.steady_table import SteadyDataTable
 
 PERIODS = ("this-quarter", "next-quarter", "last-quarter", "this-month", "last-90d", "this-year")
 REP_DEALS = 200
@@ -222,7 +223,7 @@ class TerritoryScreen(Screen[None]):
                 yield BarChart(id="stage-bars", bar_style="magenta")
                 yield Static("Activities per week", classes="heading")
                 yield Static(id="activity-weeks")
-        yield DataTable(id="children", cursor_type="row", zebra_stripes=True)
+        yield SteadyDataTable(id="children", cursor_type="row", zebra_stripes=True)
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -273,11 +274,19 @@ class TerritoryScreen(Screen[None]):
         daily = self._app.daily
         now, tz = daily.now(), daily.zone()
         period = parse_period(period_label, today=now.astimezone(tz).date())
+        # The screen shows counts only: no list of stale deals or of untouched accounts.
         report = territory_summary(
-            self._db, territory_id=self.territory_id, period=period, tz=tz, now=now
+            self._db,
+            territory_id=self.territory_id,
+            period=period,
+            tz=tz,
+            now=now,
+            gap_limit=0,
+            stale_list=False,
         )
+        # The bars show counts and amounts only: no stale counts, no cards.
         stages = board_window(
-            self._db, scope=Scope(self.territory_id), tz=tz, now=now, per_column=0
+            self._db, scope=Scope(self.territory_id), tz=tz, now=now, per_column=0, stale=False
         ).columns
         self.post_message(self.SummaryLoaded(report, stages, generation))
 
@@ -380,7 +389,7 @@ class RepDealsScreen(Screen[None]):
         """Status line over the deal table."""
         yield Header()
         yield Static(Text(f"{self.scope.label} · {self.where} · loading…"), id="scope-status")
-        yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
+        yield SteadyDataTable(id="deals", cursor_type="row", zebra_stripes=True)
         yield SteadyFooter()
 
     def on_mount(self) -> None:

@@ -22,16 +22,44 @@ from crmtui.store.scope import Scope, period_filter
 ORDERS = ("amount", "close")
 CLOSED = ("closed_won", "closed_lost")
 
-# Weighted per deal, rounded half up (scope.weighted), in SQL.
-_WEIGHTED = "(COALESCE(d.amount_minor, 0) * COALESCE(d.probability, s.probability) + 50) / 100"
-# Staleness (scope.DealRow.is_stale) as SQL: the threshold (now - the stage's limit)
-# is the first parameter; NULL for a stage without a limit means never stale.
-_STALE = (
-    "(d.status = 'open' AND ?1 IS NOT NULL AND d.stage_changed_at < ?1"
-    " AND NOT EXISTS (SELECT 1 FROM activity x WHERE x.deal_id = d.id"
-    " AND x.deleted_at IS NULL AND x.occurred_at >= ?1)"
-    " AND NOT EXISTS (SELECT 1 FROM tickler k WHERE k.deal_id = d.id"
-    " AND +k.status = 'open' AND k.deleted_at IS NULL))"
+# Weighted per deal, rounded half up (scope.weighted: `(amount * p + 50) // 100`), in
+# SQL. SQLite's integer `/` truncates toward zero where Python's `//` floors, so the
+# remainder is taken out first: the same result for negative amounts too.
+_HALF_UP = "(COALESCE(d.amount_minor, 0) * COALESCE(d.probability, s.probability) + 50)"
+WEIGHTED_SQL = f"(({_HALF_UP} - (({_HALF_UP} % 100) + 100) % 100) / 100)"
+
+
+def stale_sql(threshold: str) -> str:
+    """Staleness (`scope.DealRow.is_stale`) of deal `d` as SQL, given an expression for
+    its stage's threshold (now - the stage's limit, as timestamp text; NULL: never stale)."""
+    # Nested CASEs, so the two lookups run only for deals past the threshold (SQLite
+    # does not promise to cut an AND short outside a WHERE or WHEN).
+    return (
+        f"(CASE WHEN d.status = 'open' AND d.stage_changed_at < {threshold} THEN"
+        " CASE WHEN EXISTS (SELECT 1 FROM activity x WHERE x.deal_id = d.id"
+        f" AND x.deleted_at IS NULL AND x.occurred_at >= {threshold}) THEN 0"
+        " WHEN EXISTS (SELECT 1 FROM tickler k WHERE k.deal_id = d.id"
+        " AND +k.status = 'open' AND k.deleted_at IS NULL) THEN 0 ELSE 1 END"
+        " ELSE 0 END)"
+    )
+
+
+def stale_threshold(now: datetime, stale_after_days: int | None) -> str | None:
+    """The stage's staleness threshold as timestamp text; None when it has no limit."""
+    if stale_after_days is None:
+        return None
+    return format_timestamp(now - timedelta(days=stale_after_days))
+
+
+_WEIGHTED = WEIGHTED_SQL
+# The threshold is the first parameter of the column's queries.
+_STALE = stale_sql("?1")
+# A card's columns; the staleness threshold is the first parameter.
+_CARDS = (
+    "SELECT d.id, d.name, a.name, r.name, COALESCE(d.amount_minor, 0), d.currency,"
+    f" d.expected_close, d.status, COALESCE(d.probability, s.probability), {_STALE}"
+    " FROM deal d JOIN stage s ON s.id = d.stage_id LEFT JOIN account a ON a.id = d.account_id"
+    " LEFT JOIN rep r ON r.id = d.owner_id"
 )
 _ORDER_BY = {
     "amount": " ORDER BY COALESCE(d.amount_minor, 0) DESC, d.expected_close IS NULL,"
@@ -120,11 +148,13 @@ def board_window(
     order: str = "amount",
     closed_in: Period | None = None,
     pin: str | None = None,
+    stale: bool = True,
 ) -> BoardWindow:
     """Each stage's count, sums per currency and stale count, with its top `per_column`
     deals by amount or by close date. Closed columns hold the deals closed in
     `closed_in` (none when None). The `pin`ned deal is always among its column's
-    cards, so a deal just moved stays in sight."""
+    cards, so a deal just moved stays in sight. `stale=False` leaves the stale counts
+    at 0 and skips their two lookups per deal (for charts that do not show them)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
     if pipeline_id is None:
@@ -145,36 +175,34 @@ def board_window(
     for column in columns:
         if column.closed and closed_in is None:
             continue
-        threshold = (
-            None
-            if column.stale_after_days is None or column.closed
-            else format_timestamp(now - timedelta(days=column.stale_after_days))
-        )
+        threshold = None if column.closed else stale_threshold(now, column.stale_after_days)
         where, params = _where(scope, column, closed_in, tz)
         base = " FROM deal d JOIN stage s ON s.id = d.stage_id"
         filters = " WHERE d.deleted_at IS NULL AND d.stage_id = ?" + where
-        for currency, count, amount, weighted, stale in db.execute(
+        # The threshold is ?1 of the stale sum; without it, the parameters start after.
+        stale_sum, first = (f"sum({_STALE})", [threshold]) if stale else ("0", [])
+        for currency, count, amount, weighted, n_stale in db.execute(
             f"SELECT d.currency, count(*), sum(COALESCE(d.amount_minor, 0)), sum({_WEIGHTED}),"
-            f" sum({_STALE}){base}{filters} GROUP BY d.currency ORDER BY d.currency",
-            [threshold, column.stage_id, *params],
+            f" {stale_sum}{base}{filters} GROUP BY d.currency ORDER BY d.currency",
+            [*first, column.stage_id, *params],
         ):
             column.count += count
-            column.stale += stale or 0
+            column.stale += n_stale or 0
             column.amount_minor[currency] = amount
             column.weighted_minor[currency] = weighted
-        if not column.count:
+        if not column.count or (not per_column and pin is None):
             continue
-        cards = (
-            "SELECT d.id, d.name, a.name, r.name, COALESCE(d.amount_minor, 0), d.currency,"
-            f" d.expected_close, d.status, COALESCE(d.probability, s.probability), {_STALE}"
-            f"{base} LEFT JOIN account a ON a.id = d.account_id"
-            f" LEFT JOIN rep r ON r.id = d.owner_id{filters}"
-        )
+        # The top cards are picked from the deal rows alone (ix_deal_board covers the
+        # filter and the sort), and only they are joined to their account and owner.
+        top = f"SELECT d.rowid FROM deal d{filters}{_ORDER_BY[order]} LIMIT ?"
         rows = db.execute(
-            cards + _ORDER_BY[order] + " LIMIT ?", [threshold, column.stage_id, *params, per_column]
+            f"{_CARDS} WHERE d.rowid IN ({top}){_ORDER_BY[order]}",
+            [threshold, column.stage_id, *params, per_column],
         ).fetchall()
         if pin is not None and all(r[0] != pin for r in rows):
-            rows += db.execute(cards + " AND d.id = ?", [threshold, column.stage_id, *params, pin])
+            rows += db.execute(
+                f"{_CARDS}{filters} AND d.id = ?", [threshold, column.stage_id, *params, pin]
+            )
         column.deals = [_deal(r, stale=bool(r[9])) for r in rows]
     return BoardWindow(pipeline_id, name, scope, columns)
 

@@ -114,6 +114,17 @@ class TerritoryAssignment(SQLModel, table=True):
 class Account(SQLModel, table=True):
     """A company or organisation."""
 
+    # The summary's coverage gaps per territory and owner, from the index alone (0006).
+    __table_args__ = (
+        Index(
+            "ix_account_territory_owner",
+            "territory_id",
+            "owner_id",
+            "deleted_at",
+            "archived_at",
+            "id",
+        ),
+    )
     id: str = _id_field()
     name: str = Field(index=True)
     domain: str | None = None
@@ -240,6 +251,24 @@ class Deal(SQLModel, table=True):
     Amounts are integers in the currency's minor unit (cents) so sums are exact.
     """
 
+    # The board's and the summary's reads come from this index alone (0006).
+    __table_args__ = (
+        Index(
+            "ix_deal_board",
+            "stage_id",
+            "status",
+            "deleted_at",
+            "currency",
+            "amount_minor",
+            "probability",
+            "stage_changed_at",
+            "expected_close",
+            "closed_at",
+            "territory_id",
+            "owner_id",
+            "id",
+        ),
+    )
     id: str = _id_field()
     name: str
     account_id: str | None = _fk("account.id")
@@ -280,6 +309,18 @@ class Activity(SQLModel, table=True):
     __table_args__ = (
         Index("ix_activity_contact_occurred", "contact_id", "occurred_at"),
         Index("ix_activity_occurred", "occurred_at"),
+        # Staleness, coverage gaps and the summary's counts (0006).
+        Index("ix_activity_deal_live", "deal_id", "deleted_at", "occurred_at"),
+        Index("ix_activity_account_live", "account_id", "deleted_at", "occurred_at"),
+        Index(
+            "ix_activity_period",
+            "deleted_at",
+            "occurred_at",
+            "rep_id",
+            "kind",
+            "account_id",
+            "contact_id",
+        ),
     )
     id: str = _id_field()
     kind: str

@@ -11,6 +11,13 @@ Which rows a scope covers: deals by their territory and owner; activities by the
 territory of their account (else their contact) and by the rep who logged them;
 ticklers by the territory of their deal, account or contact and by their owner;
 accounts by their territory and owner.
+
+How: every kind of row is read once per report, counted and summed in SQL per
+(territory, owner) — `ReportCells` — and each block adds up the cells inside its
+scope in Python. A report has a few dozen blocks but only hundreds of cells, so
+this costs one pass over the deals, activities, ticklers and accounts instead of
+one pass per block. The counting follows `scope`'s definitions (weighted, stale);
+a test checks every block against a row-by-row computation from `deal_rows`.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from crmtui.store.deal_board import WEIGHTED_SQL, stale_sql, stale_threshold
+from crmtui.store.forecast import stale_deals
 from crmtui.store.periods import Period, format_timestamp
-from crmtui.store.scope import SUBTREE, DealRow, Scope, deal_rows, now_text
+from crmtui.store.scope import SUBTREE, DealRow, Scope, now_text, period_filter
 
 GAP_DAYS = 90
 ACTIVITY_KINDS = ("call", "email", "meeting", "visit", "note")
@@ -111,6 +120,59 @@ class SummaryReport:
 
 
 ActivityCells = list[tuple[str | None, str | None, str, int, int]]
+# (territory, owner, currency, count, amount, weighted, stale)
+OpenCells = list[tuple[str | None, str | None, str, int, int, int, int]]
+# (territory, owner, currency, status, count, amount)
+ClosedCells = list[tuple[str | None, str | None, str, str, int, int]]
+# (territory, owner, count)
+CountCells = list[tuple[str | None, str | None, int]]
+
+
+@dataclass
+class ReportCells:
+    """A report's rows counted per (territory, owner): each block adds up its own cells."""
+
+    open_deals: OpenCells
+    closed_deals: ClosedCells
+    activities: ActivityCells  # (territory, rep, kind, week, count)
+    overdue_ticklers: CountCells
+    coverage_gaps: CountCells
+
+
+def _open_deal_cells(db: sqlite3.Connection, now: datetime) -> OpenCells:
+    """Open deals per (territory, owner, currency): count, amount, weighted and stale, in one pass.
+
+    Each stage's staleness threshold comes in as a small VALUES table, so every
+    deal is judged against its own stage's limit (as `DealRow.is_stale`). The deal
+    table is read in order (NOT INDEXED): given the GROUP BY, the planner would
+    otherwise walk ix_deal_territory_id and fetch every row at random (1.6× slower)."""
+    stages = [
+        (sid, stale_threshold(now, days))
+        for sid, days in db.execute("SELECT id, stale_after_days FROM stage")
+    ]
+    if not stages:
+        return []
+    values = ", ".join("(?, ?)" for _ in stages)
+    sql = (
+        f"WITH th(stage_id, t) AS (VALUES {values})"
+        " SELECT d.territory_id, d.owner_id, d.currency, count(*),"
+        f" sum(COALESCE(d.amount_minor, 0)), sum({WEIGHTED_SQL}), sum({stale_sql('th.t')})"
+        " FROM deal d NOT INDEXED JOIN stage s ON s.id = d.stage_id"
+        " LEFT JOIN th ON th.stage_id = d.stage_id"
+        " WHERE d.deleted_at IS NULL AND d.status = 'open' GROUP BY 1, 2, 3"
+    )
+    return list(db.execute(sql, [v for pair in stages for v in pair]))
+
+
+def _closed_deal_cells(db: sqlite3.Connection, period: Period, tz: tzinfo) -> ClosedCells:
+    """Deals won or lost in the period per (territory, owner, currency, status)."""
+    where, params = period_filter(period, tz)
+    sql = (
+        "SELECT d.territory_id, d.owner_id, d.currency, d.status, count(*),"
+        " sum(COALESCE(d.amount_minor, 0)) FROM deal d NOT INDEXED JOIN stage s ON s.id = d.stage_id"
+        " WHERE d.deleted_at IS NULL AND d.status != 'open'" + where + " GROUP BY 1, 2, 3, 4"
+    )
+    return list(db.execute(sql, params))
 
 
 def _activity_cells(
@@ -119,7 +181,8 @@ def _activity_cells(
     """Activities in the period counted per (territory, rep, kind, week): one pass for all blocks.
 
     Week boundaries are local midnights turned into UTC text, so the buckets are
-    exact across DST changes and SQLite does the counting.
+    exact across DST changes and SQLite does the counting. The contact is looked
+    up only for an activity whose account has no territory (or that has no account).
     """
     start_ts, end_ts = period.utc_bounds(tz)
     edges = [
@@ -129,14 +192,82 @@ def _activity_cells(
     case += f" ELSE {len(weeks) - 1} END" if edges else ""
     week_expr = case if edges else "0"
     sql = (
-        f"SELECT COALESCE(acc.territory_id, c.territory_id), x.rep_id, x.kind, {week_expr} AS w,"
-        " count(*) FROM activity x"
+        "SELECT COALESCE(acc.territory_id,"
+        " (SELECT c.territory_id FROM contact c WHERE c.id = x.contact_id)),"
+        f" x.rep_id, x.kind, {week_expr} AS w, count(*) FROM activity x"
         " LEFT JOIN account acc ON acc.id = x.account_id"
-        " LEFT JOIN contact c ON c.id = x.contact_id"
         " WHERE x.deleted_at IS NULL AND x.occurred_at >= ? AND x.occurred_at < ?"
         " GROUP BY 1, 2, 3, 4"
     )
     return list(db.execute(sql, [*edges, start_ts, end_ts]))
+
+
+def _overdue_ticklers(db: sqlite3.Connection, now: datetime) -> CountCells:
+    """Open ticklers past due per (territory of their deal, account or contact; owner)."""
+    # Scalar subqueries rather than joins: COALESCE stops at the first territory
+    # found, so the account and the contact are looked up only when needed.
+    sql = (
+        "SELECT COALESCE((SELECT d.territory_id FROM deal d WHERE d.id = k.deal_id),"
+        " (SELECT acc.territory_id FROM account acc WHERE acc.id = k.account_id),"
+        " (SELECT c.territory_id FROM contact c WHERE c.id = k.contact_id)), k.owner_id, count(*)"
+        " FROM tickler k"
+        " WHERE k.deleted_at IS NULL AND k.status = 'open' AND k.due_at < ? GROUP BY 1, 2"
+    )
+    return list(db.execute(sql, [now_text(now)]))
+
+
+# Live accounts without an activity since the first parameter (one probe of
+# ix_activity_account_live each).
+_GAPS = (
+    " WHERE acc.deleted_at IS NULL AND acc.archived_at IS NULL AND NOT EXISTS"
+    " (SELECT 1 FROM activity x WHERE x.account_id = acc.id AND x.deleted_at IS NULL"
+    " AND x.occurred_at >= ?)"
+)
+
+
+def _gap_cells(db: sqlite3.Connection, now: datetime) -> CountCells:
+    """Accounts untouched for `GAP_DAYS` days per (territory, owner)."""
+    since = now_text(now - timedelta(days=GAP_DAYS))
+    # ix_account_territory_owner holds every column used, in the GROUP BY's order:
+    # no account row is read and nothing is sorted.
+    sql = (
+        "SELECT acc.territory_id, acc.owner_id, count(*) FROM account acc"
+        + _GAPS
+        + " GROUP BY 1, 2"
+    )
+    return list(db.execute(sql, [since]))
+
+
+def report_cells(
+    db: sqlite3.Connection, *, period: Period, tz: tzinfo, now: datetime, weeks: list[date]
+) -> ReportCells:
+    """Every figure of a report, counted per (territory, owner) in one pass per kind of row."""
+    return ReportCells(
+        open_deals=_open_deal_cells(db, now),
+        closed_deals=_closed_deal_cells(db, period, tz),
+        activities=_activity_cells(db, period, tz, weeks),
+        overdue_ticklers=_overdue_ticklers(db, now),
+        coverage_gaps=_gap_cells(db, now),
+    )
+
+
+def coverage_gaps(
+    db: sqlite3.Connection, scope: Scope, *, now: datetime, limit: int
+) -> list[CoverageGap]:
+    """The first `limit` live accounts in scope with no activity in `GAP_DAYS` days,
+    never-touched ones first, then the longest untouched."""
+    where, params = scope.filter(territory_expr="acc.territory_id", owner_expr="acc.owner_id")
+    since = now_text(now - timedelta(days=GAP_DAYS))
+    sql = (
+        "SELECT acc.id, acc.name, t.name, r.name, (SELECT max(x.occurred_at) FROM activity x"
+        " WHERE x.account_id = acc.id AND x.deleted_at IS NULL) AS last"
+        " FROM account acc LEFT JOIN territory t ON t.id = acc.territory_id"
+        " LEFT JOIN rep r ON r.id = acc.owner_id"
+        + _GAPS
+        + where
+        + " ORDER BY last IS NOT NULL, last, acc.name LIMIT ?"
+    )
+    return [CoverageGap(*r) for r in db.execute(sql, [since, *params, limit])]
 
 
 def _subtree(db: sqlite3.Connection, territory_id: str | None) -> set[str] | None:
@@ -145,103 +276,58 @@ def _subtree(db: sqlite3.Connection, territory_id: str | None) -> set[str] | Non
     return {row[0] for row in db.execute(SUBTREE, (territory_id,))}
 
 
-def _activity_counts(
-    cells: ActivityCells, territories: set[str] | None, owner_id: str | None, weeks: list[date]
-) -> dict[str, list[int]]:
-    """One block's activities by kind and week, rolled up from the shared cells."""
-    counts = {kind: [0] * len(weeks) for kind in ACTIVITY_KINDS}
-    for territory, rep, kind, week, n in cells:
-        if territories is not None and territory not in territories:
-            continue
-        if owner_id is not None and rep != owner_id:
-            continue
-        counts.setdefault(kind, [0] * len(weeks))[week] += n
-    return counts
-
-
-def _overdue_ticklers(db: sqlite3.Connection, scope: Scope, now: datetime) -> int:
-    where, params = scope.filter(
-        territory_expr="COALESCE(d.territory_id, acc.territory_id, c.territory_id)",
-        owner_expr="k.owner_id",
-    )
-    sql = (
-        "SELECT count(*) FROM tickler k LEFT JOIN deal d ON d.id = k.deal_id"
-        " LEFT JOIN account acc ON acc.id = k.account_id"
-        " LEFT JOIN contact c ON c.id = k.contact_id"
-        " WHERE k.deleted_at IS NULL AND k.status = 'open' AND k.due_at < ?" + where
-    )
-    return int(db.execute(sql, [now_text(now), *params]).fetchone()[0])
-
-
-def coverage_gaps(
-    db: sqlite3.Connection, scope: Scope, *, now: datetime, limit: int | None = None
-) -> tuple[int, list[CoverageGap]]:
-    """How many live accounts in scope had no activity in `GAP_DAYS` days, and the first few."""
-    where, params = scope.filter(territory_expr="acc.territory_id", owner_expr="acc.owner_id")
-    since = now_text(now - timedelta(days=GAP_DAYS))
-    base = (
-        " FROM account acc LEFT JOIN territory t ON t.id = acc.territory_id"
-        " LEFT JOIN rep r ON r.id = acc.owner_id"
-        " WHERE acc.deleted_at IS NULL AND acc.archived_at IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM activity x WHERE x.account_id = acc.id AND x.deleted_at IS NULL"
-        " AND x.occurred_at >= ?)" + where
-    )
-    count = int(db.execute("SELECT count(*)" + base, [since, *params]).fetchone()[0])
-    gaps: list[CoverageGap] = []
-    if limit:
-        sql = (
-            "SELECT acc.id, acc.name, t.name, r.name, (SELECT max(x.occurred_at) FROM activity x"
-            " WHERE x.account_id = acc.id AND x.deleted_at IS NULL) AS last"
-            + base
-            + " ORDER BY last IS NOT NULL, last, acc.name LIMIT ?"
-        )
-        gaps = [CoverageGap(*r) for r in db.execute(sql, [since, *params, limit])]
-    return count, gaps
-
-
 def summary_block(
-    db: sqlite3.Connection,
-    scope: Scope,
-    *,
-    kind: str,
-    period: Period,
-    tz: tzinfo,
-    now: datetime,
-    weeks: list[date],
-    cells: ActivityCells,
-) -> tuple[SummaryBlock, list[DealRow]]:
-    """One scope's figures, and its stale deals."""
-    open_rows = deal_rows(db, scope, tz=tz, status="open", with_activity=True)
+    scope: Scope, *, kind: str, territories: set[str] | None, cells: ReportCells, weeks: list[date]
+) -> SummaryBlock:
+    """One scope's figures, added up from the report's cells.
+
+    `territories` is the scope's subtree (None: every territory, and none); the
+    owner, when the scope has one, must match exactly, as in `Scope.filter`."""
+    owner_id = scope.owner_id
+
+    def inside(territory: str | None, owner: str | None) -> bool:
+        if territories is not None and territory not in territories:
+            return False
+        return owner_id is None or owner == owner_id
+
     totals: dict[str, list[int]] = {}
-    for row in open_rows:
-        t = totals.setdefault(row.currency, [0, 0, 0])
-        t[0] += 1
-        t[1] += row.amount_minor
-        t[2] += row.weighted_minor
-    closed = [r for r in deal_rows(db, scope, period=period, tz=tz) if r.status != "open"]
+    open_count = stale = 0
+    for territory, owner, currency, n, amount, weighted, n_stale in cells.open_deals:
+        if inside(territory, owner):
+            t = totals.setdefault(currency, [0, 0, 0])
+            t[0] += n
+            t[1] += amount
+            t[2] += weighted
+            open_count += n
+            stale += n_stale
+    won_count = lost_count = 0
     won_minor: dict[str, int] = {}
     lost_minor: dict[str, int] = {}
-    for row in closed:
-        bucket = won_minor if row.status == "won" else lost_minor
-        bucket[row.currency] = bucket.get(row.currency, 0) + row.amount_minor
-    stale = sorted((r for r in open_rows if r.is_stale(now)), key=lambda r: r.last_touch())
-    gap_count, _ = coverage_gaps(db, scope, now=now)
-    block = SummaryBlock(
+    for territory, owner, currency, status, n, amount in cells.closed_deals:
+        if inside(territory, owner):
+            won_count += n if status == "won" else 0
+            lost_count += n if status == "lost" else 0
+            bucket = won_minor if status == "won" else lost_minor
+            bucket[currency] = bucket.get(currency, 0) + amount
+    counts = {kind: [0] * len(weeks) for kind in ACTIVITY_KINDS}
+    for territory, rep, what, week, n in cells.activities:
+        if inside(territory, rep):
+            counts.setdefault(what, [0] * len(weeks))[week] += n
+    return SummaryBlock(
         kind=kind,
         id=scope.owner_id if kind == "rep" else scope.territory_id,
         label=scope.label,
         pipeline=[PipelineTotal(c, *v) for c, v in sorted(totals.items())],
-        open_count=len(open_rows),
-        won_count=sum(1 for r in closed if r.status == "won"),
-        lost_count=sum(1 for r in closed if r.status == "lost"),
+        open_count=open_count,
+        won_count=won_count,
+        lost_count=lost_count,
         won_minor=dict(sorted(won_minor.items())),
         lost_minor=dict(sorted(lost_minor.items())),
-        activities=_activity_counts(cells, _subtree(db, scope.territory_id), scope.owner_id, weeks),
-        overdue_ticklers=_overdue_ticklers(db, scope, now),
-        stale_deals=len(stale),
-        coverage_gaps=gap_count,
+        activities=counts,
+        overdue_ticklers=sum(n for t, o, n in cells.overdue_ticklers if inside(t, o)),
+        stale_deals=stale,
+        coverage_gaps=sum(n for t, o, n in cells.coverage_gaps if inside(t, o)),
     )
-    return block, stale
 
 
 def territory_summary(
@@ -252,9 +338,13 @@ def territory_summary(
     tz: tzinfo,
     now: datetime,
     gap_limit: int = 50,
+    stale_list: bool = True,
 ) -> SummaryReport:
     """The summary of a territory (None: everything): its own block, one block per
-    direct sub-territory (each with its subtree) and one per rep assigned inside it."""
+    direct sub-territory (each with its subtree) and one per rep assigned inside it.
+
+    `stale_list=False` leaves `report.stale` empty (the count is in every block):
+    listing the stale deals reads every open deal of the scope row by row."""
     if territory_id is not None:
         row = db.execute("SELECT name FROM territory WHERE id = ?", (territory_id,)).fetchone()
         if row is None:
@@ -269,14 +359,27 @@ def territory_summary(
             " ORDER BY name"
         ).fetchall()
     weeks = period.weeks()
-    cells = _activity_cells(db, period, tz, weeks)
-    args = {"period": period, "tz": tz, "now": now, "weeks": weeks, "cells": cells}
-    total, stale = summary_block(db, scope, kind="scope", **args)  # type: ignore[arg-type]
-    _, gaps = coverage_gaps(db, scope, now=now, limit=gap_limit)
-    report = SummaryReport(scope, period, weeks, total, stale=stale, gaps=gaps)
+    cells = report_cells(db, period=period, tz=tz, now=now, weeks=weeks)
+    subtree = _subtree(db, territory_id)
+    total = summary_block(scope, kind="scope", territories=subtree, cells=cells, weeks=weeks)
+    report = SummaryReport(
+        scope,
+        period,
+        weeks,
+        total,
+        stale=stale_deals(db, scope=scope, tz=tz, now=now) if stale_list else [],
+        gaps=coverage_gaps(db, scope, now=now, limit=gap_limit) if gap_limit else [],
+    )
     for tid, name in children:
-        block, _ = summary_block(db, Scope(tid, None, name), kind="territory", **args)  # type: ignore[arg-type]
-        report.territories.append(block)
+        report.territories.append(
+            summary_block(
+                Scope(tid, None, name),
+                kind="territory",
+                territories=_subtree(db, tid),
+                cells=cells,
+                weeks=weeks,
+            )
+        )
     rep_sql = (
         "SELECT DISTINCT r.id, r.name FROM rep r JOIN territory_assignment ta ON ta.rep_id = r.id"
         " WHERE r.deleted_at IS NULL AND ta.deleted_at IS NULL"
@@ -287,6 +390,7 @@ def territory_summary(
         rep_params.append(territory_id)
     for rid, name in db.execute(rep_sql + " ORDER BY r.name", rep_params).fetchall():
         rep_scope = Scope(territory_id, rid, name)
-        block, _ = summary_block(db, rep_scope, kind="rep", **args)  # type: ignore[arg-type]
-        report.reps.append(block)
+        report.reps.append(
+            summary_block(rep_scope, kind="rep", territories=subtree, cells=cells, weeks=weeks)
+        )
     return report
