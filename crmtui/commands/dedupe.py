@@ -152,28 +152,9 @@ def warn_duplicates(
     Runs offline on the local database. Values that do not validate are skipped
     here: the save itself reports them.
     """
-    from crmtui.store.dedupe import Person, duplicates_of
-    from crmtui.store.validate import InvalidInput, normalize_email, normalize_phone
+    from crmtui.store.dedupe import duplicates_of, typed_person
 
-    def phone_e164(typed: str) -> str | None:
-        try:
-            return normalize_phone(typed, region=region).e164
-        except InvalidInput:
-            return None
-
-    def clean_email(text: str) -> str | None:
-        try:
-            return normalize_email(text)
-        except InvalidInput:
-            return None
-
-    numbers = [phone_e164(p) for p in phones if p and p.strip()]
-    person = Person(
-        id="",
-        name=name,
-        email=clean_email(email) if email and email.strip() else None,
-        phones=tuple(n for n in numbers if n),
-    )
+    person = typed_person(name, email, phones, region=region)
     store = open_db(ctx, db)  # type: ignore[arg-type]
     try:
         with store.read() as session:

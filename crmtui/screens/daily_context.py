@@ -35,6 +35,8 @@ class DailyContext:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self.after_write: Callable[[], None] | None = None
+        """Called from the writer's thread after each committed write (the app's sync indicator)."""
 
     def settings(self) -> Settings:
         """The user's settings, read once (raises `ConfigError` on a bad file)."""
@@ -84,7 +86,10 @@ class DailyContext:
                 # One clock for the whole app: an activity logged "now" and a snooze
                 # "until in 2h" are judged against the moment the user sees.
                 tx.now = self.now().astimezone(UTC)
-                return action(tx)
+                result = action(tx)
+        if self.after_write is not None:
+            self.after_write()
+        return result
 
     def close(self) -> None:
         """Release the writer's connections (after any write in progress)."""

@@ -73,6 +73,19 @@ _TEXT = {"title": 120, "city": 120, "country": 2, "source": 60, "external_id": 1
 
 def _clean(tx: WriteTx, values: dict[str, Any], *, region: str) -> dict[str, Any]:
     """Validate and normalise user values into column values (no writes but the account)."""
+    out = _clean_fields({k: v for k, v in values.items() if k != "company"}, region=region)
+    # The account is resolved last, so a bad phone or email writes nothing at all.
+    if "company" in values:
+        company = values["company"]
+        if company is None or not str(company).strip():
+            out["account_id"] = None
+        else:
+            out["account_id"] = account_for_company(tx=tx, company=company, region=region).id
+    return out
+
+
+def _clean_fields(values: dict[str, Any], *, region: str) -> dict[str, Any]:
+    """`_clean` for every field but the company (which needs the transaction)."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key == "name":
@@ -98,18 +111,30 @@ def _clean(tx: WriteTx, values: dict[str, Any], *, region: str) -> dict[str, Any
             out[key] = value
         elif key in ("do_not_call", "do_not_email"):
             out[key] = bool(value)
-        elif key != "company":
+        else:
             raise InvalidInput(key, "is not a contact field")
     if out.get("country"):
         out["country"] = out["country"].upper()
-    # The account is resolved last, so a bad phone or email writes nothing at all.
-    if "company" in values:
-        company = values["company"]
-        if company is None or not str(company).strip():
-            out["account_id"] = None
-        else:
-            out["account_id"] = account_for_company(tx=tx, company=company, region=region).id
     return out
+
+
+def contact_problems(data: ContactCreate, *, region: str) -> dict[str, str]:
+    """What `create_contact` would refuse, every field at once: {field: reason}; {} saves.
+
+    The same checks, one field at a time, so a form can show each problem under its
+    field (a save stops at the first). The company is checked as the text it is;
+    finding or creating its account is the save's job. Tag problems come under "tags".
+    """
+    problems: dict[str, str] = {}
+    for key, value in data.model_dump().items():
+        try:
+            if key == "company":
+                optional_text(value, "company")
+            else:
+                _clean_fields({key: value}, region=region)
+        except InvalidInput as exc:
+            problems[key] = exc.message
+    return problems
 
 
 def create_contact(*, tx: WriteTx, data: ContactCreate, region: str) -> Contact:

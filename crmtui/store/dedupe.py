@@ -248,6 +248,32 @@ def scan(people: Iterable[Person], *, threshold: float = DEFAULT_THRESHOLD) -> l
     return found
 
 
+def typed_person(
+    name: str, email: str | None, phones: Iterable[str | None], *, region: str
+) -> Person:
+    """A contact as typed (not saved yet), normalised as the services store it.
+
+    Values that do not validate are left out: the check before an add should not
+    fail on them (the save reports them), and a half-typed phone matches nothing.
+    """
+    from crmtui.store.validate import InvalidInput, normalize_email, normalize_phone
+
+    numbers: list[str] = []
+    for typed in phones:
+        if typed and typed.strip():
+            try:
+                numbers.append(normalize_phone(typed, region=region).e164)
+            except InvalidInput:
+                continue
+    clean_email: str | None = None
+    if email and email.strip():
+        try:
+            clean_email = normalize_email(email)
+        except InvalidInput:
+            clean_email = None
+    return Person(id="", name=name, email=clean_email, phones=tuple(numbers))
+
+
 def duplicates_of(
     db: sqlite3.Connection, person: Person, *, threshold: float = DEFAULT_THRESHOLD
 ) -> list[Candidate]:
