@@ -7,12 +7,13 @@ worker after mount, and the sections are registered once it is there.
 
 from __future__ import annotations
 
+import gc
 import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -24,15 +25,27 @@ from textual.screen import ModalScreen, Screen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
+from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.store.lookup import LookupDatabaseError, connect
+from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
     from textual.command import Provider
 
+    from crmtui.screens.new_contact import NewContactResult
     from crmtui.screens.quick_log import Chosen, QuickLogResult
 
 # Only the Contacts screen is needed for the first paint; every other screen and
 # the palette's providers are imported when first used (cold start, TARGETS.md).
+
+# Every screen's stylesheet, read once start-up is over (`CrmApp._after_start_up`).
+# Textual reads a screen's CSS_PATH on its first visit and then restyles every
+# mounted screen (~110 ms, TARGETS.md's screen switch); already read, the first
+# visit skips that. The screens' modules are still imported only when first shown.
+SCREEN_CSS: list[str | PurePath] = sorted((Path(__file__).parent / "screens").glob("*.tcss"))
+# Long enough for the first screen to show its rows (bench/startup.py), short
+# enough to come before a first section switch, which works without it anyway.
+AFTER_START_UP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,12 @@ def _sync(db_path: Path) -> Screen[None]:
     return SyncScreen(db_path)
 
 
+def _duplicates(db: sqlite3.Connection, options: AppOptions) -> Screen[None]:
+    from crmtui.screens.duplicates import DuplicatesScreen
+
+    return DuplicatesScreen(db, show_timings=options.show_timings)
+
+
 def _contacts_provider() -> type[Provider]:
     from crmtui.palette import ContactsProvider
 
@@ -119,6 +138,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("territories", "Territories", "f4", lambda db, _options: _territory(db)),
     Section("sync", "Sync", "f5", lambda _db, options: _sync(options.db_path)),
     Section("calls", "Calls", "f6", lambda db, _options: _calls(db)),
+    Section("duplicates", "Duplicates", "f7", _duplicates),
 )
 
 
@@ -172,6 +192,10 @@ class CrmApp(App[None]):
         self.sub_title = options.db_path.name
         # No I/O here: the writer opens its Store on the first write, in a worker.
         self.daily = DailyContext(options.db_path, options.now)
+        self._visited_modes: set[str] = {SECTIONS[0].mode}
+        """Sections shown at least once (their objects are frozen, see `_freeze_heap`)."""
+        self.sync_badges: SyncBadgeKeeper | None = None
+        """Keeps the sync indicator in every header current, once the database is open."""
 
     # ----------------------------------------------------------------- database
 
@@ -203,9 +227,19 @@ class CrmApp(App[None]):
     @on(DatabaseOpened)
     def _database_opened(self, event: DatabaseOpened) -> None:
         self.db = event.db
+        # Before the first screen is shown, so its header gets the indicator too.
+        self.sync_badges = SyncBadgeKeeper(self, event.db, self.daily)
+        self.sync_badges.start()
+        self.daily.after_write = self.sync_badges.wrote
         for section in SECTIONS:
-            self.add_mode(section.mode, partial(section.build, event.db, self.options))
+            self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
+        self.set_timer(AFTER_START_UP_S, self._after_start_up)
+
+    @on(SyncStateChanged)
+    def _sync_state_changed(self) -> None:
+        if self.sync_badges is not None:
+            self.sync_badges.refresh()
 
     @on(DatabaseFailed)
     def _database_failed(self, event: DatabaseFailed) -> None:
@@ -221,6 +255,9 @@ class CrmApp(App[None]):
             self.db.interrupt()
             self.db = None
         self.daily.close()
+        # Frozen objects are never collected: give them back, so that a process
+        # running several apps (the test suite) does not keep every one of them.
+        gc.unfreeze()
 
     # ----------------------------------------------------------------- sections
 
@@ -228,7 +265,7 @@ class CrmApp(App[None]):
         """Sections exist only once the database is open."""
         if action in ("switch_section", "search_contacts"):
             return self.db is not None
-        if action == "quick_log":
+        if action in ("quick_log", "new_contact"):
             # Not over a modal (the quick log itself, a prompt, a confirmation).
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
@@ -236,7 +273,51 @@ class CrmApp(App[None]):
     def action_switch_section(self, mode: str) -> None:
         """Show a section, where it was left."""
         if self.db is not None and self.current_mode != mode:
+            first_visit = mode not in self._visited_modes
             self.switch_mode(mode)
+            if first_visit:
+                self._visited_modes.add(mode)
+                self.call_after_refresh(self._freeze_heap)
+
+    def _build_section(self, section: Section, db: sqlite3.Connection) -> Screen[None]:
+        """A section's first screen, marked as styled with the stylesheet as it is now.
+
+        Textual restyles the whole app (`refresh_css`, twice: ~200 ms on the 2-core VM)
+        for a screen whose style count lags the app's, and a new screen's always does.
+        It needs no restyle: its widgets take their styles as they mount, and every
+        screen's CSS file is already read (`SCREEN_CSS`).
+        """
+        screen = section.build(db, self.options)
+        screen._css_update_count = self._css_update_count
+        return screen
+
+    def _after_start_up(self) -> None:
+        """Read every screen's stylesheet and freeze the heap, while the user reads.
+
+        Parsing the screens' CSS at start-up would add ~15 ms of CPU before the first
+        paint (bench/startup.py); here it is done once the first screen is up.
+        Only new sources are read: a section opened in the meantime loaded its own.
+        """
+        stylesheet = self.stylesheet
+        unread = [path for path in SCREEN_CSS if not stylesheet.has_source(str(path))]
+        for path in unread:
+            stylesheet.read(path)
+        if unread:
+            stylesheet.parse()  # now, not in the next key press
+        self._freeze_heap()
+
+    def _freeze_heap(self) -> None:
+        """Take every object alive now out of the garbage collector's full passes.
+
+        A full collection walks every tracked object: with Textual, the screens and
+        their widgets that is a 60-95 ms pause (more at 1M contacts) landing in a
+        key press. What exists after start-up, or after a section is first built,
+        lives as long as the app, so it is frozen (`gc.freeze`) and later passes
+        only walk what came after. A young collection first, so that fresh garbage
+        is not frozen with it; garbage frozen anyway is bounded (once per section).
+        """
+        gc.collect(1)
+        gc.freeze()
 
     async def action_search_contacts(self) -> None:
         """Go to Contacts, back to its list, with the cursor in the search box."""
@@ -304,6 +385,22 @@ class CrmApp(App[None]):
 
         self.push_screen(QuickLogScreen(self.db, contact=chosen), logged)
 
+    def action_new_contact(self) -> None:
+        """Open the new-contact form; once saved, the new contact's card."""
+        if self.db is None or isinstance(self.screen, ModalScreen):
+            return
+
+        def done(result: NewContactResult | None) -> None:
+            if result is None:
+                return
+            if not result.existing:
+                self.notify(result.name, title="Contact added")
+            self.open_contact(result.contact_id)
+
+        from crmtui.screens.new_contact import NewContactScreen
+
+        self.push_screen(NewContactScreen(self.db), done)
+
     def _selected_contact(self) -> Chosen | None:
         """The contact the current screen has selected (card, agenda row, queue, list)."""
         from crmtui.screens.quick_log import Chosen
@@ -329,6 +426,16 @@ class CrmApp(App[None]):
         )
         yield SystemCommand(
             "Log an activity", "Log a call, meeting or note (l)", self.action_quick_log
+        )
+        yield SystemCommand(
+            "New contact",
+            "Add a contact; probable duplicates are shown first (ctrl+n on Contacts)",
+            self.action_new_contact,
+        )
+        yield SystemCommand(
+            "Find duplicate contacts",
+            "Review probable duplicates side by side, merge or skip them (F7)",
+            partial(self.action_switch_section, "duplicates"),
         )
         for s in SECTIONS:
             yield SystemCommand(
