@@ -24,12 +24,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp, DailyContext
-from crmtui.screens.prompts import PROMPT_CSS
+from crmtui.screens.prompts import SafeConfirm
 
 if TYPE_CHECKING:
     from crmtui.store.contacts import ContactCreate
@@ -144,61 +144,40 @@ def describe_duplicate(dupe: Duplicate) -> Text:
     return text
 
 
-class ConfirmDuplicate(ModalScreen[bool]):
+class ConfirmDuplicate(SafeConfirm):
     """A probable duplicate exists: save anyway only on a deliberate `y`."""
 
-    DEFAULT_CSS = (
-        PROMPT_CSS.format(name="ConfirmDuplicate")
-        + """
+    DEFAULT_CSS = """
     ConfirmDuplicate > Vertical {
         width: 84;
     }
-    ConfirmDuplicate Horizontal {
-        height: auto;
-        margin: 1 0 0 0;
-    }
-    ConfirmDuplicate Button {
-        margin: 0 2 0 0;
-    }
     """
-    )
     BINDINGS = [
         Binding("escape", "answer(False)", "Go back", id="new_contact.confirm_cancel"),
         Binding("y", "answer(True)", "Save anyway", id="new_contact.confirm_save"),
     ]
+    YES = "Save anyway"
+    NO = "Go back"
 
     def __init__(self, name: str, duplicates: list[Duplicate]) -> None:
         super().__init__()
         self._name = name
         self._duplicates = duplicates
 
-    def compose(self) -> ComposeResult:
-        """Who it may be, and the two ways out (the safe one focused)."""
-        with Vertical():
-            yield Label(
-                f"“{self._name}” is probably already here", classes="prompt--title prompt--error"
-            )
-            yield Static(Text("\n").join(describe_duplicate(d) for d in self._duplicates))
-            yield Static(
-                "Go back to open the existing contact (ctrl+o, then Enter), "
-                "or save a second one anyway; they can be merged later (crm merge).",
-                classes="prompt--hint",
-            )
-            with Horizontal():
-                yield Button("Save anyway (y)", variant="error", id="yes")
-                yield Button("Go back (Esc)", variant="primary", id="no")
+    def question(self) -> str:
+        """The question."""
+        return f"“{self._name}” is probably already here"
 
-    def on_mount(self) -> None:
-        """Enter on the focused button goes back: only `y` (or a click) saves."""
-        self.query_one("#no", Button).focus()
+    def details(self) -> Text:
+        """Who it may be."""
+        return Text("\n").join(describe_duplicate(d) for d in self._duplicates)
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        """Close with the answer."""
-        self.dismiss(answer)
+    def hint(self) -> str:
+        """The two ways out."""
+        return (
+            "Go back to open the existing contact (ctrl+o, then Enter), "
+            "or save a second one anyway; they can be merged later (crm merge)."
+        )
 
 
 class NewContactScreen(ModalScreen[NewContactResult | None]):

@@ -112,46 +112,48 @@ class WhenPrompt(ModalScreen[datetime | None]):
         self.dismiss(None)
 
 
-class ConfirmOverride(ModalScreen[bool]):
-    """Consent said no: show why, and offer to log anyway as a recorded override."""
+class SafeConfirm(ModalScreen[bool]):
+    """A risky yes/no: Esc, Enter and the focused button say no; only `y` (or a click) says yes."""
 
     DEFAULT_CSS = (
-        PROMPT_CSS.format(name="ConfirmOverride")
+        PROMPT_CSS.format(name="SafeConfirm")
         + """
-    ConfirmOverride Horizontal {
+    SafeConfirm Horizontal {
         height: auto;
         margin: 1 0 0 0;
     }
-    ConfirmOverride Button {
+    SafeConfirm Button {
         margin: 0 2 0 0;
     }
     """
     )
-    BINDINGS = [
-        Binding("escape", "answer(False)", "Don't log", id="override.cancel"),
-        Binding("y", "answer(True)", "Log anyway", id="override.confirm"),
-    ]
+    YES = "Yes"
+    NO = "No"
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__()
-        self._reasons = reasons
+    def question(self) -> str:
+        """The question, shown in the error colour."""
+        raise NotImplementedError
+
+    def details(self) -> Text:
+        """Why it is asked."""
+        raise NotImplementedError
+
+    def hint(self) -> str:
+        """What each answer leads to."""
+        raise NotImplementedError
 
     def compose(self) -> ComposeResult:
-        """The reasons and the two ways out."""
+        """The question, why, and the two ways out (the safe one focused)."""
         with Vertical():
-            yield Label("Consent rules say no", classes="prompt--title prompt--error")
-            yield Static(Text("\n".join(f"• {r}" for r in self._reasons)), id="reasons")
-            yield Static(
-                "Log it anyway only if the person asked for this contact; "
-                "the override is recorded on the activity.",
-                classes="prompt--hint",
-            )
+            yield Label(self.question(), classes="prompt--title prompt--error")
+            yield Static(self.details(), id="reasons")
+            yield Static(self.hint(), classes="prompt--hint")
             with Horizontal():
-                yield Button("Log anyway (y)", variant="error", id="yes")
-                yield Button("Don't log (Esc)", variant="primary", id="no")
+                yield Button(f"{self.YES} (y)", variant="error", id="yes")
+                yield Button(f"{self.NO} (Esc)", variant="primary", id="no")
 
     def on_mount(self) -> None:
-        """The safe answer has the focus."""
+        """The safe answer has the focus, so Enter, Enter never says yes."""
         self.query_one("#no", Button).focus()
 
     @on(Button.Pressed)
@@ -161,3 +163,33 @@ class ConfirmOverride(ModalScreen[bool]):
     def action_answer(self, answer: bool) -> None:
         """Close with the answer."""
         self.dismiss(answer)
+
+
+class ConfirmOverride(SafeConfirm):
+    """Consent said no: show why, and offer to log anyway as a recorded override."""
+
+    BINDINGS = [
+        Binding("escape", "answer(False)", "Don't log", id="override.cancel"),
+        Binding("y", "answer(True)", "Log anyway", id="override.confirm"),
+    ]
+    YES = "Log anyway"
+    NO = "Don't log"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__()
+        self._reasons = reasons
+
+    def question(self) -> str:
+        """The question."""
+        return "Consent rules say no"
+
+    def details(self) -> Text:
+        """The reasons."""
+        return Text("\n".join(f"• {r}" for r in self._reasons))
+
+    def hint(self) -> str:
+        """When to override."""
+        return (
+            "Log it anyway only if the person asked for this contact; "
+            "the override is recorded on the activity."
+        )
