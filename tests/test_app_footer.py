@@ -35,7 +35,7 @@ async def test_footer_shows_a_key_once_its_binding_applies(fixed_db):
         await settle(pilot)
         assert isinstance(app.screen, ContactsScreen)
         before = [k.description for k in footer_keys(pilot)]
-        assert "Search" in before
+        assert "New" in before
         assert "Back" not in before  # nothing to clear in an empty box
         await pilot.press("s", "m", "i")
         await settle(pilot)
