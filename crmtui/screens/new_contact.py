@@ -22,14 +22,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp, DailyContext
-from crmtui.screens.prompts import SafeConfirm
+from crmtui.screens.prompts import SafeConfirm, SavingForm
 
 if TYPE_CHECKING:
     from crmtui.store.contacts import ContactCreate
@@ -180,8 +178,11 @@ class ConfirmDuplicate(SafeConfirm):
         )
 
 
-class NewContactScreen(ModalScreen[NewContactResult | None]):
+class NewContactScreen(SavingForm[NewContactResult | None]):
     """The new-contact form; Enter saves, Escape cancels, duplicates are shown as you type."""
+
+    STATUS_ID = "new-status"
+    WHAT = "New contact"
 
     CSS_PATH = "new_contact.tcss"
 
@@ -445,18 +446,6 @@ class NewContactScreen(ModalScreen[NewContactResult | None]):
         self._status("Probably already here: save anyway?")
         name = self.query_one("#f-name", Input).value.strip()
         self.app.push_screen(ConfirmDuplicate(name, event.duplicates), answered)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed check or write is said in the form and as a notification."""
-        if event.state is WorkerState.ERROR:
-            self.saving = False
-            self._status(f"Failed: {event.worker.error}", error=True)
-            self.notify(f"New contact failed: {event.worker.error}", severity="error")
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#new-status", Static)
-        status.set_class(error, "-error")
-        status.update(Text(text))
 
     def action_cancel(self) -> None:
         """Escape: close, writing nothing (not while a save is under way)."""

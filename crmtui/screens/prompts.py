@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -12,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 PROMPT_CSS = """
 {name} {{
@@ -193,3 +195,28 @@ class ConfirmOverride(SafeConfirm):
             "Log it anyway only if the person asked for this contact; "
             "the override is recorded on the activity."
         )
+
+
+FormResult = TypeVar("FormResult")
+
+
+class SavingForm(ModalScreen[FormResult]):
+    """A modal form that saves in a worker: one status line, and failures said there."""
+
+    STATUS_ID: ClassVar[str]
+    """The id of the form's status Static."""
+    WHAT: ClassVar[str]
+    """What the form does, for the failure notification ("Quick log failed: ...")."""
+    saving: bool
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed worker is said in the form and as a notification."""
+        if event.state is WorkerState.ERROR:
+            self.saving = False
+            self._status(f"Failed: {event.worker.error}", error=True)
+            self.notify(f"{self.WHAT} failed: {event.worker.error}", severity="error")
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one(f"#{self.STATUS_ID}", Static)
+        status.set_class(error, "-error")
+        status.update(Text(text))

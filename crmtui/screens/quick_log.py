@@ -19,13 +19,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp, DailyContext
-from crmtui.screens.prompts import ConfirmOverride, show_moment
+from crmtui.screens.prompts import ConfirmOverride, SavingForm, show_moment
 from crmtui.store.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
 
@@ -92,8 +90,11 @@ def describe_logged(kind: str, outcome: str | None, name: str, next_due: datetim
     return text
 
 
-class QuickLogScreen(ModalScreen[QuickLogResult | None]):
+class QuickLogScreen(SavingForm[QuickLogResult | None]):
     """Log an activity against one contact; Enter saves, Escape cancels."""
+
+    STATUS_ID = "log-status"
+    WHAT = "Quick log"
 
     DEFAULT_CSS = """
     QuickLogScreen {
@@ -451,18 +452,6 @@ class QuickLogScreen(ModalScreen[QuickLogResult | None]):
                 self._status("Not logged (consent).", error=True)
 
         self.app.push_screen(ConfirmOverride(event.reasons), answered)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed search or write is said in the modal and as a notification."""
-        if event.state is WorkerState.ERROR:
-            self.saving = False
-            self._status(f"Failed: {event.worker.error}", error=True)
-            self.notify(f"Quick log failed: {event.worker.error}", severity="error")
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#log-status", Static)
-        status.set_class(error, "-error")
-        status.update(Text(text))
 
     def action_cancel(self) -> None:
         """Escape: close, writing nothing."""
