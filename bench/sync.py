@@ -237,7 +237,7 @@ PHASES = {
         "write_changes": "  server: number and write the feed",
     },
     "crmtui.sync.client": {
-        "pending_ops": "client: read pending ops",
+        "pending_batch": "client: read pending ops",
         "apply_changes": "client: apply pulled pages",
     },
 }

@@ -92,7 +92,7 @@ def sync(
         SyncError,
         UnknownDevice,
         device_id,
-        pending_ops,
+        pending_by_entity,
         write_rescue,
     )
     from crmtui.sync.credentials import load_token
@@ -100,9 +100,8 @@ def sync(
     store = open_db(ctx, db)
     try:
         if dry_run:
-            counts: dict[str, int] = {}
-            for op in pending_ops(store):
-                counts[op.entity] = counts.get(op.entity, 0) + 1
+            # Counted in SQL: a dry run over 100k pending ops must not build them all.
+            counts = pending_by_entity(store)
             for entity, n in sorted(counts.items()):
                 typer.echo(f"{entity}\t{n}")
             typer.echo(f"{sum(counts.values())} pending op(s) would be pushed", err=True)

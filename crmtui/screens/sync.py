@@ -98,8 +98,7 @@ def read_status(db_path: Path) -> SyncStatus:
     from datetime import UTC, datetime
 
     from crmtui.store.hlc import HLC
-    from crmtui.store.sync_summary import pending_by_entity
-    from crmtui.sync.client import DemoDatabase, check_syncable
+    from crmtui.sync.client import DemoDatabase, check_syncable, pending_by_entity
     from crmtui.sync.conflicts import list_conflicts
 
     with _open(db_path) as store:
@@ -115,8 +114,7 @@ def read_status(db_path: Path) -> SyncStatus:
         except DemoDatabase as exc:
             demo = str(exc)
         # Counted in SQL: building every pending op of a 100k-row import took seconds.
-        with store.engine.connect() as conn:
-            pending = pending_by_entity(conn.connection.driver_connection)  # type: ignore[arg-type]
+        pending = pending_by_entity(store)
         return SyncStatus(
             server=server,
             enrolled=bool(server and token),

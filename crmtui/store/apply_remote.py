@@ -27,6 +27,7 @@ from crmtui.store.journal import unpack_created
 from crmtui.store.models import ENTITIES, Contact
 from crmtui.store.reindex import contact_document
 from crmtui.store.search_index import index_document, index_many, unindex
+from crmtui.store.sql_in import select_in as _select_in
 from crmtui.store.types import format_timestamp, utcnow
 from crmtui.sync.merge import Incoming, RowState, Version, decide
 from crmtui.sync.wire import Change, ConflictInfo, FieldVersion
@@ -186,9 +187,10 @@ class RemoteApplier:
 
     def record_version(self, entity: str, row_id: str, name: str, hlc: str, device: str) -> None:
         """Remember the synced version of a field."""
-        self._record_versions([(entity, row_id, name, hlc, device)])
+        self.record_versions([(entity, row_id, name, hlc, device)])
 
-    def _record_versions(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+    def record_versions(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        """Remember many synced versions: (entity, row id, field, hlc, device) each."""
         self.db.executemany(
             "INSERT INTO sync_field(entity, row_id, field, hlc, device_id) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc,"
@@ -410,30 +412,6 @@ class RemoteApplier:
         set_meta(self.db, "hlc", clock.encode())
 
 
-_IN_CHUNK = 500
-"""Ids per `IN (...)` list (SQLite's variable limit is far above it)."""
-
-
-def _select_in(
-    db: sqlite3.Connection,
-    select: str,
-    ids: Sequence[str],
-    *,
-    column: str = "id",
-    where: str = "",
-    params: tuple[Any, ...] = (),
-) -> list[tuple[Any, ...]]:
-    """Rows of `select ... WHERE <where> AND <column> IN (ids)`, in chunks."""
-    found: list[tuple[Any, ...]] = []
-    condition = f"{where} AND " if where else ""
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        query = f"{select} WHERE {condition}{column} IN ({marks})"
-        found.extend(db.execute(query, (*params, *chunk)))
-    return found
-
-
 class _Page:
     """A pulled page applied in bulk: the plain changes in memory, the rest one by one.
 
@@ -569,7 +547,7 @@ class _Page:
                 f'UPDATE "{_TABLES[entity]}" SET "{name}" = ?{extra} WHERE id = ?',
                 [(v, a.now, r) if stamped else (v, r) for v, r in writes],
             )
-        a._record_versions([(*k, *v) for k, v in self.versions.items()])
+        a.record_versions([(*k, *v) for k, v in self.versions.items()])
         a._journal_rows(self.journal)
         if self.newest is not None:
             stamp = HLC.decode(self.newest)

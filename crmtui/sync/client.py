@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -24,7 +24,8 @@ from crmtui.store.apply_remote import (
 )
 from crmtui.store.database import Store
 from crmtui.store.journal import LogicalOp, expand
-from crmtui.sync.wire import MAX_PULL_OPS, MAX_PUSH_OPS, Op, PullResponse, PushRequest, PushResponse
+from crmtui.store.sql_in import select_in
+from crmtui.sync.wire import MAX_PULL_OPS, MAX_PUSH_OPS, Op, PullResponse, PushResponse
 
 DEFAULT_BATCH = 500
 PULL_PAGE = MAX_PULL_OPS
@@ -129,7 +130,42 @@ def _pending_rows(db: Any, me: str | None, limit: int | None) -> list[_Pending]:
     return taken
 
 
-def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
+def _synced_versions(db: Any, rows: list[_Pending]) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """The synced (hlc, device) of every field of the rows' records, read in a few queries."""
+    by_entity: dict[str, set[str]] = {}
+    for _, _, _, entity, row_id, logical in rows:
+        if logical[0][1] != "create":  # a record created here has no synced versions yet
+            by_entity.setdefault(entity, set()).add(row_id)
+    found: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for entity, ids in by_entity.items():
+        for row_id, name, hlc, device in select_in(
+            db,
+            "SELECT row_id, field, hlc, device_id FROM sync_field",
+            sorted(ids),
+            column="row_id",
+            where="entity = ?",
+            params=(entity,),
+        ):
+            found[(entity, row_id, name)] = (hlc, device)
+    return found
+
+
+class PendingOp(NamedTuple):
+    """An op of a push batch: the fields of `wire.Op`, without pydantic's cost per op."""
+
+    op_id: str
+    tx_id: str
+    hlc: str
+    entity: str
+    row_id: str
+    op: str
+    field: str | None
+    value: str | None
+    base_hlc: str | None
+    base_device: str | None
+
+
+def pending_batch(store: Store, limit: int | None = None) -> list[PendingOp]:
     """The ops waiting for the server, oldest first, each with the version it overwrote.
 
     A packed create (journal.py) comes out as the contract's ops it stands for: the
@@ -138,43 +174,60 @@ def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
     """
     with store.engine.connect() as conn:
         db = conn.connection.driver_connection
-        me = get_meta(db, "device_id")  # type: ignore[arg-type]
+        me = get_meta(db, "device_id") or ""  # type: ignore[arg-type]
         rows = _pending_rows(db, me, limit)
-        synced: dict[tuple[str, str], dict[str, str]] = {}
-        bases: dict[tuple[str, str, str | None], str | None] = {}
-        ops: list[Op] = []
-        for _, tx_id, hlc, entity, row_id, logical in rows:
-            for op_id, kind, fld, value in logical:
-                key = (entity, row_id, fld if kind == "set" else None)
-                if key not in bases:
-                    if (entity, row_id) not in synced:
-                        # One read per record for every field's synced version.
-                        synced[(entity, row_id)] = dict(
-                            db.execute(  # type: ignore[union-attr]
-                                "SELECT field, hlc FROM sync_field WHERE entity = ? AND row_id = ?",
-                                (entity, row_id),
-                            ).fetchall()
-                        )
-                    versions = synced[(entity, row_id)]
-                    if kind == "set":
-                        bases[key] = versions.get(fld or "")
-                    else:  # a delete's base: the newest version synced from the server
-                        bases[key] = max(versions.values()) if versions else None
-                ops.append(
-                    Op(
-                        op_id=op_id,
-                        tx_id=tx_id,
-                        hlc=hlc,
-                        entity=entity,
-                        row_id=row_id,
-                        op=kind,  # type: ignore[arg-type]
-                        field=fld,
-                        value=value,
-                        base_hlc=bases[key],
-                    )
+        synced = _synced_versions(db, rows)
+    newest: dict[tuple[str, str], tuple[str, str]] = {}
+    for (entity, row_id, _name), version in synced.items():
+        if (entity, row_id) not in newest or version > newest[(entity, row_id)]:
+            newest[(entity, row_id)] = version
+    # The version each op overwrites: the synced one, then this device's previous op.
+    bases: dict[tuple[str, str, str | None], tuple[str, str] | None] = {}
+    ops: list[PendingOp] = []
+    for _, tx_id, hlc, entity, row_id, logical in rows:
+        for op_id, kind, fld, value in logical:
+            key = (entity, row_id, fld if kind == "set" else None)
+            if key in bases:
+                base = bases[key]
+            elif kind == "set":
+                base = synced.get((entity, row_id, fld or ""))
+            else:  # a delete's base: the newest version synced from the server
+                base = newest.get((entity, row_id))
+            ops.append(
+                PendingOp(
+                    op_id,
+                    tx_id,
+                    hlc,
+                    entity,
+                    row_id,
+                    kind,
+                    fld,
+                    value,
+                    base[0] if base else None,
+                    base[1] if base and kind == "set" else None,
                 )
-                bases[key] = hlc
+            )
+            bases[key] = (hlc, me)
     return ops
+
+
+def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
+    """`pending_batch` as wire `Op`s (for the rescue file, the dry run and tests)."""
+    return [Op.model_validate(op._asdict()) for op in pending_batch(store, limit)]
+
+
+def push_body(device: str, ops: list[PendingOp], resolved: list[str]) -> bytes:
+    """The JSON of a `PushRequest` for these ops, written without building pydantic models.
+
+    The server validates what it receives; `tests/test_sync_client_body.py` checks
+    this body parses to the same request `PushRequest(...).model_dump_json()` gives.
+    """
+    body = {
+        "device_id": device,
+        "ops": [op._asdict() for op in ops],
+        "resolved_conflicts": resolved,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def pending_count(store: Store) -> int:
@@ -183,6 +236,14 @@ def pending_count(store: Store) -> int:
 
     with store.engine.connect() as conn:
         return count_pending(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
+def pending_by_entity(store: Store) -> dict[str, int]:
+    """`pending_count` per entity (what `crm sync --dry-run` shows), counted in SQL."""
+    from crmtui.store.sync_summary import pending_by_entity as count_by_entity
+
+    with store.engine.connect() as conn:
+        return count_by_entity(conn.connection.driver_connection)  # type: ignore[arg-type]
 
 
 class SyncClient:
@@ -217,10 +278,10 @@ class SyncClient:
 
         resolved = unreported_resolutions(self.store)
         while True:
-            ops = pending_ops(self.store, self.batch)
+            ops = pending_batch(self.store, self.batch)
             if not ops and not resolved:
                 return
-            body = PushRequest(device_id=me, ops=ops, resolved_conflicts=resolved).model_dump_json()
+            body = push_body(me, ops, resolved)
             try:
                 raw = self._call(
                     "POST", "/v1/push", content=body, headers={"content-type": "application/json"}
@@ -237,7 +298,7 @@ class SyncClient:
                 progress("push", done, max(total, done))
 
     def _record(
-        self, ops: list[Op], answer: PushResponse, report: SyncReport, resolved: list[str]
+        self, ops: list[PendingOp], answer: PushResponse, report: SyncReport, resolved: list[str]
     ) -> None:
         me = device_id(self.store)
         with remote_transaction(self.store, me) as applier:
@@ -255,6 +316,7 @@ class SyncClient:
                 "UPDATE journal SET pushed_at = ? WHERE id = ?",
                 [(applier.now, op.op_id) for op in ops],
             )
+            versions: list[tuple[str, str, str, str, str]] = []
             for op, result in zip(ops, answer.results, strict=True):
                 report.pushed += 1
                 status = result.status
@@ -270,9 +332,14 @@ class SyncClient:
                 if op.op != "set" or op.field is None:
                     continue
                 if result.current is not None:
+                    # Versions are written in answer order: an earlier op's version of
+                    # this field must not land after the server's current one.
+                    applier.record_versions(versions)
+                    versions = []
                     applier.adopt(op.entity, op.row_id, op.field, result.current)
                 elif status in ("applied", "conflict") and result.hlc:
-                    applier.record_version(op.entity, op.row_id, op.field, result.hlc, me)
+                    versions.append((op.entity, op.row_id, op.field, result.hlc, me))
+            applier.record_versions(versions)
             applier.advance_clock(answer.server_hlc)
 
     def pull(self, report: SyncReport, progress: Progress | None = None) -> None:
