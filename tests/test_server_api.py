@@ -196,6 +196,77 @@ def test_authorization_matrix(team: Team) -> None:
     assert north_deal in {c["row_id"] for c in sue.get("/v1/pull").json()["changes"]}
 
 
+def _set_op(entity: str, row: str, field: str, value: str | None) -> dict:
+    return {
+        "op_id": uuid7(),
+        "tx_id": uuid7(),
+        "hlc": _hlc(),
+        "entity": entity,
+        "row_id": row,
+        "op": "set",
+        "field": field,
+        "value": value,
+    }
+
+
+def _owner(team: Team, row: str) -> tuple[str | None, str | None]:
+    """The deal's owner as the server holds it: (field value, scope row's owner)."""
+    with team.engine.connect() as conn:
+        value = conn.execute(
+            select(t.field_state.c.value).where(
+                t.field_state.c.row_id == row, t.field_state.c.field == "owner_id"
+            )
+        ).scalar()
+        scoped = conn.execute(
+            select(t.row_scope.c.owner_id).where(t.row_scope.c.row_id == row)
+        ).scalar()
+    return value, scoped
+
+
+def test_owner_changes_are_decided_by_the_server(team: Team) -> None:
+    with team.engine.connect() as conn:
+        ids = dict(conn.execute(select(t.rep.c.name, t.rep.c.id)).all())
+    devices = {}
+    for rep in ("ann", "sue", "max", "root"):
+        _, token = team.laptop(rep)
+        devices[rep] = (team.http(token), uuid7())
+    ann, ann_dev = devices["ann"]
+    deal, ops = _new_deal_ops(team.north)
+    # Handing a new deal to a rep of another territory: the deal is made, the owner is not.
+    ops.append(_set_op("deal", deal, "owner_id", json.dumps(ids["sue"])))
+    results = _push(ann, ann_dev, ops)
+    assert [r["status"] for r in results] == ["applied"] * 3 + ["rejected"]
+    assert "territory" in results[-1]["reason"]
+    assert _owner(team, deal) == (None, None)
+    # (who, new owner, allowed): reps and managers keep ownership with people who
+    # work in the deal's territory (North); an admin names anyone; a known rep only.
+    cases = [
+        ("ann", "bob", True),  # gives it to a teammate
+        ("ann", "ann", True),  # takes it
+        ("ann", "sue", False),  # South
+        ("ann", "max", True),  # the manager of Region covers North
+        ("ann", "nobody", False),  # no such rep
+        ("ann", None, True),  # unassigns it
+        ("sue", "sue", False),  # the deal is outside her territories
+        ("max", "bob", True),
+        ("max", "sue", False),
+        ("root", "sue", True),
+        ("root", "nobody", False),
+    ]
+    expected: str | None = None
+    for who, owner, allowed in cases:
+        http, device = devices[who]
+        owner_id = ids.get(owner, uuid7()) if owner else None
+        value = json.dumps(owner_id)
+        result = _push(http, device, [_set_op("deal", deal, "owner_id", value)])[0]
+        assert result["status"] == ("applied" if allowed else "rejected"), (who, owner, result)
+        if allowed:
+            expected = owner_id
+        # A denied change leaves the field and the scope row as they were.
+        stored, scoped = _owner(team, deal)
+        assert (json.loads(stored) if stored else None, scoped) == (expected, expected)
+
+
 class Faulty(httpx.BaseTransport):
     """Forwards requests, failing the first push in a chosen way."""
 

@@ -78,7 +78,27 @@ class Laptops(RuleBasedStateMachine):
         if not self._live(store, cid):
             return
         with store.write() as tx:
-            update_contact(tx=tx, contact_id=cid, data=ContactUpdate(**{field: value}), region="DE")
+            update_contact(
+                tx=tx,
+                contact_id=cid,
+                data=ContactUpdate.model_validate({field: value}),
+                region="DE",
+            )
+
+    @rule(
+        laptop=st.integers(0, REPLICAS - 1),
+        contact=st.integers(0, CONTACTS - 1),
+        value=st.booleans(),
+    )
+    def edit_consent(self, laptop: int, contact: int, value: bool) -> None:
+        store = self.laptops[laptop][0]
+        cid = self.contacts[contact]
+        if not self._live(store, cid):
+            return
+        with store.write() as tx:
+            update_contact(
+                tx=tx, contact_id=cid, data=ContactUpdate(do_not_call=value), region="DE"
+            )
 
     @rule(laptop=st.integers(0, REPLICAS - 1), amount=st.integers(1, 5))
     def edit_amount(self, laptop: int, amount: int) -> None:
@@ -101,7 +121,7 @@ class Laptops(RuleBasedStateMachine):
     def _state(self, store: Store) -> tuple[object, ...]:
         with store.read() as s:
             contacts = tuple(
-                (c.id, c.name, c.city, c.title, c.deleted_at is None)
+                (c.id, c.name, c.city, c.title, c.do_not_call, c.deleted_at is None)
                 for c in s.exec(sql_select(Contact).order_by(Contact.id)).all()
             )
             deal = s.get(Deal, self.deal)

@@ -10,8 +10,9 @@ Most ops of a batch are plain: a field of a live record in the rep's scope, with
 no special merge rule. `_apply_plain` decides those with the per-field
 last-writer-wins rule of `crmtui.sync.merge.decide` (the only rule that applies
 to them) without building its inputs; everything else -- creates, deletes, consent
-and high-stakes fields, territory and owner changes, records outside the rep's
-scope or deleted, unknown names -- goes through `_apply_one` and `decide` itself.
+and high-stakes fields, territory and owner changes, the links an activity or
+tickler takes its territory from, records outside the rep's scope or deleted,
+unknown names -- goes through `_apply_one` and `decide` itself.
 `tests/test_sync_bulk.py` checks both give the same answers and the same state.
 """
 
@@ -24,14 +25,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from crmtui.server import tables as t
-from crmtui.server.auth import Principal
+from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
-from crmtui.store.hlc import HLC, receive
+from crmtui.store.hlc import HLC, receive, tick
 from crmtui.store.ids import uuid7
 from crmtui.store.models import ENTITIES
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
+    SERVER_DEVICE,
+    ConsentState,
     Incoming,
     RowState,
     Version,
@@ -48,7 +51,7 @@ TEAM_CONFIG = frozenset({"pipeline", "stage"})
 """Shared by the whole team; managers and admins change them."""
 OWN_TERRITORY = frozenset({"account", "contact", "deal", "lead"})
 """Entities that carry a territory_id; the others inherit one from what they link to."""
-LINKS = ("contact_id", "deal_id", "account_id")
+LINKS = t.LINK_FIELDS
 NOT_SYNCED_FIELDS = frozenset({"id", "updated_at", "deleted_at"})
 MOVES = frozenset({"territory_id", "owner_id"})
 """Fields whose change moves a record between scopes (or will): never a plain set."""
@@ -62,9 +65,11 @@ FIELDS = {name: _fields(name) for name in ENTITIES}
 
 
 def _plain_fields(entity: str) -> frozenset[str]:
+    # A link of a record without a territory of its own decides its territory.
+    moves = MOVES if entity in OWN_TERRITORY else MOVES | frozenset(LINKS)
     return frozenset(
         name
-        for name in FIELDS[entity] - MOVES
+        for name in FIELDS[entity] - moves
         if not is_consent(entity, name) and not is_high_stakes(entity, name)
     )
 
@@ -105,6 +110,16 @@ class _Batch:
     stored_rows: set[RowKey] = field(default_factory=set)
     """Keys already in the database (written back as updates, the rest as inserts)."""
     stored_fields: set[FieldKey] = field(default_factory=set)
+    consent: dict[FieldKey, ConsentState] = field(default_factory=dict)
+    """Consent fields' states (`merge.ConsentState`), read with the batch like its fields."""
+    dirty_consent: set[FieldKey] = field(default_factory=set)
+    stored_consent: set[FieldKey] = field(default_factory=set)
+    newest_published: str | None = None
+    """The newest version the server made for a consent field's merged state."""
+    created: set[RowKey] = field(default_factory=set)
+    """Records created in this batch (their territory was decided from the whole batch)."""
+    reps: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    """Reps named as owners in this batch: the territories each may see (None: all)."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -121,6 +136,13 @@ def _prefetch(b: _Batch, ops: list[Op]) -> None:
         fkey = (f["entity"], f["row_id"], f["field"])
         b.fields[fkey] = Version(f["value"], f["hlc"], f["device_id"])
         b.stored_fields.add(fkey)
+    consent_keys = sorted(
+        {(op.entity, op.row_id) for op in ops if op.op == "set" and is_consent(op.entity, op.field)}
+    )
+    for c in rows_by_keys(b.conn, t.consent_state, consent_keys):
+        ckey = (c["entity"], c["row_id"], c["field"])
+        b.consent[ckey] = ConsentState.loads(c["state"])
+        b.stored_consent.add(ckey)
     for key in keys:
         b.rows.setdefault(key, None)
 
@@ -138,10 +160,20 @@ def _write_back(b: _Batch) -> None:
     values = {k: (*k, v.value, v.hlc, v.device_id) for k in fields if (v := b.fields[k])}
     insert_rows(b.conn, t.field_state, [r for k, r in values.items() if k not in b.stored_fields])
     upsert_rows(b.conn, t.field_state, [r for k, r in values.items() if k in b.stored_fields])
+    states = {k: (*k, b.consent[k].dumps()) for k in sorted(b.dirty_consent)}
+    # An empty state (no opt-out standing) needs no row unless one is stored already.
+    insert_rows(
+        b.conn,
+        t.consent_state,
+        [r for k, r in states.items() if k not in b.stored_consent and b.consent[k].live],
+    )
+    upsert_rows(b.conn, t.consent_state, [r for k, r in states.items() if k in b.stored_consent])
     b.stored_rows.update(rows)
     b.stored_fields.update(fields)
+    b.stored_consent.update(k for k in states if k in b.stored_consent or b.consent[k].live)
     b.dirty_rows.clear()
     b.dirty_fields.clear()
+    b.dirty_consent.clear()
 
 
 def _territory_of(b: _Batch, entity: str, row_id: str) -> str | None:
@@ -168,6 +200,31 @@ def _initial_territory(b: _Batch, op: Op) -> str | None:
     return None
 
 
+def _relinks(b: _Batch, op: Op, row: dict[str, Any] | None) -> bool:
+    """Tell whether the op changes a link that decides an existing record's territory."""
+    return (
+        op.op == "set"
+        and op.field in LINKS
+        and op.entity not in OWN_TERRITORY
+        and row is not None
+        and (op.entity, op.row_id) not in b.created
+    )
+
+
+def _inherited(b: _Batch, op: Op) -> str | None:
+    """The territory the op's record takes from its links once the op's value is in."""
+    for link in LINKS:
+        if link == op.field:
+            raw = op.value
+        else:
+            version = b.fields.get((op.entity, op.row_id, link))
+            raw = version.value if version is not None else None
+        target = _decode(raw) if raw else None
+        if target:
+            return _territory_of(b, link.removesuffix("_id"), str(target))
+    return None
+
+
 def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, Any] | None]:
     m = b.rows.get((op.entity, op.row_id))
     if m is None:
@@ -189,6 +246,52 @@ def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, Any] | None]:
 
 def _field_version(b: _Batch, op: Op) -> Version | None:
     return b.fields.get((op.entity, op.row_id, op.field or ""))
+
+
+_UNKNOWN_REP: frozenset[str] = frozenset({"\0unknown"})
+"""`_reach`'s answer for an id that names no rep (no territory is called that)."""
+
+
+def _reach(b: _Batch, rep_id: str) -> frozenset[str] | None:
+    """The territories a rep may see (None: all, an admin), as `auth.authenticate` has it."""
+    if rep_id not in b.reps:
+        role = b.conn.execute(select(t.rep.c.role).where(t.rep.c.id == rep_id)).scalar()
+        if role is None:
+            b.reps[rep_id] = _UNKNOWN_REP
+        elif role == "admin":
+            b.reps[rep_id] = None
+        else:
+            assigned = frozenset(
+                b.conn.execute(
+                    select(t.rep_territory.c.territory_id).where(t.rep_territory.c.rep_id == rep_id)
+                ).scalars()
+            )
+            b.reps[rep_id] = subtree(b.conn, assigned) if role == "manager" else assigned
+    return b.reps[rep_id]
+
+
+def _refuse_owner(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
+    """Why the rep may not hand this record to the named owner, or None when it may.
+
+    The owner is a rep the server knows (or nobody). Reps and managers give or
+    take ownership only to someone who can see the record's territory -- inside
+    their own territories or subtree, which `_refuse` already checked the record
+    is; an admin may name any rep.
+    """
+    owner = json.loads(op.value) if op.value else None
+    if owner is None:
+        return None
+    if not isinstance(owner, str):
+        return "an owner is a rep's id"
+    reach = _reach(b, owner)
+    if reach is _UNKNOWN_REP:
+        return "the new owner is not a rep known to the server"
+    if b.who.role == "admin" or owner == b.who.rep_id:
+        return None
+    territory = row["territory_id"] if row is not None else _initial_territory(b, op)
+    if territory and reach is not None and territory not in reach:
+        return "the new owner does not work in the record's territory"
+    return None
 
 
 def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
@@ -221,6 +324,10 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
         target = json.loads(op.value) if op.value else None
         if not who.sees(target):
             return "territory changes outside your territories are decided by the server"
+    if op.op == "set" and op.field == "owner_id":
+        return _refuse_owner(b, op, row)
+    if _relinks(b, op, row) and not who.sees(_inherited(b, op)):
+        return "the record would be outside your territories"
     return None
 
 
@@ -247,6 +354,46 @@ def _move(b: _Batch, op: Op, hlc: str, old: str | None, new: str | None) -> None
     for (entity, row_id, name), v in sorted(b.fields.items()):
         if (entity, row_id) == (op.entity, op.row_id):
             _emit(b, "set", op, v.hlc, new, field=name, value=v.value, device_id=v.device_id)
+
+
+def _follow(b: _Batch, op: Op, hlc: str, new: str | None) -> None:
+    """Records that take their territory from the moved one (`_initial_territory`) follow it.
+
+    An activity, a tickler or a stage change whose first link (`LINKS` order) names
+    the moved contact, deal or account is re-scoped: a removal for its old
+    territory, a snapshot of its fields for the new one.
+    """
+    link = f"{op.entity}_id"
+    if link not in LINKS:
+        return
+    _write_back(b)  # the batch's own links and rows are then in the tables
+    named = b.conn.execute(
+        select(t.field_state.c.entity, t.field_state.c.row_id).where(
+            t.field_state.c.field == link, t.field_state.c.value == json.dumps(op.row_id)
+        )
+    ).all()
+    keys = sorted({(e, r) for e, r in named if e in ENTITIES and e not in OWN_TERRITORY})
+    fields: dict[RowKey, dict[str, Version]] = {}
+    for f in rows_by_keys(b.conn, t.field_state, keys):
+        version = Version(f["value"], f["hlc"], f["device_id"])
+        fields.setdefault((f["entity"], f["row_id"]), {})[f["field"]] = version
+    for key in keys:
+        own = fields.get(key, {})
+        first = next((n for n in LINKS if n in own and _decode(own[n].value or "null")), None)
+        old = _territory_of(b, *key)
+        row = b.rows.get(key)
+        if first != link or row is None or old == new:
+            continue
+        _touch(b, row, territory_id=new)
+        if row["deleted"]:
+            continue
+        entity, row_id = key
+        b.changes.append(PendingChange("removal", entity, row_id, None, None, hlc, b.device, old))
+        b.changes.append(PendingChange("create", entity, row_id, None, None, hlc, b.device, new))
+        for name, v in sorted(own.items()):
+            b.changes.append(
+                PendingChange("set", entity, row_id, name, v.value, v.hlc, v.device_id, new)
+            )
 
 
 def _record_conflict(
@@ -303,6 +450,7 @@ def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
     }
     b.rows[(op.entity, op.row_id)] = row
     b.dirty_rows.add((op.entity, op.row_id))
+    b.created.add((op.entity, op.row_id))
     _emit(b, "create", op, hlc, territory)
     return row
 
@@ -347,6 +495,87 @@ def _apply_plain(b: _Batch, op: Op, hlc: str) -> Result | None:
     return {"op_id": op.op_id, "status": "applied", "reason": None, "hlc": hlc, "current": None}
 
 
+def _publish(b: _Batch, current: Version | None, hlc: str) -> str:
+    """A new version for a consent field's merged state: just after the field's last and the op.
+
+    Not the server's clock: a delete compares its base with other devices' edits,
+    so a published version stays among the clock readings of the ops it merges.
+    """
+    last = max(current.hlc, hlc) if current is not None else hlc
+    published = tick(HLC.decode(last), 0).encode()
+    b.newest_published = max(b.newest_published or published, published)
+    return published
+
+
+def _write_consent(
+    b: _Batch,
+    op: Op,
+    state: ConsentState,
+    changed: bool,
+    current: Version | None,
+    hlc: str,
+    territory: str | None,
+) -> None:
+    """Keep a consent field's new state; when it changed, publish its value.
+
+    The field takes the merged state's value under the op's version when that names
+    the state (`ConsentState.named_by`), else under a version of the server's own
+    whose observed opt-outs are all those standing; the feed carries it.
+    """
+    fkey = (op.entity, op.row_id, op.field or "")
+    b.consent[fkey] = state
+    b.dirty_consent.add(fkey)
+    if not changed:
+        return
+    mine = Incoming(op.entity, op.op, op.field, op.value, hlc, b.device)
+    if state.named_by(mine):
+        # The usual case (one opt-out, or every one cancelled): the op's own version.
+        b.fields[fkey] = Version(op.value, hlc, b.device)
+        b.dirty_fields.add(fkey)
+        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
+        return
+    published = _publish(b, current, hlc)
+    b.fields[fkey] = Version(state.value, published, SERVER_DEVICE)
+    b.dirty_fields.add(fkey)
+    b.consent[fkey] = state.published((published, SERVER_DEVICE))
+    _emit(
+        b,
+        "set",
+        op,
+        published,
+        territory,
+        field=op.field,
+        value=state.value,
+        device_id=SERVER_DEVICE,
+    )
+
+
+def _write_field(
+    b: _Batch, op: Op, row: dict[str, Any] | None, hlc: str, territory: str | None, *, deleted: bool
+) -> str | None:
+    """Store the op's value as the field's version and emit it; returns the row's territory."""
+    fkey = (op.entity, op.row_id, op.field or "")
+    b.fields[fkey] = Version(op.value, hlc, b.device)
+    b.dirty_fields.add(fkey)
+    if op.field == "owner_id" and row is not None:
+        _touch(b, row, owner_id=json.loads(op.value) if op.value else None)
+    if _relinks(b, op, row):
+        moving, new = True, _inherited(b, op)
+    else:
+        moving = op.field == "territory_id" and op.entity in OWN_TERRITORY
+        new = json.loads(op.value) if moving and op.value else None
+    if not moving or new == territory:
+        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
+        return territory
+    # The old scope gets a removal only; the new one a snapshot with this value.
+    if row is not None:
+        _touch(b, row, territory_id=new)
+    if not deleted:
+        _move(b, op, hlc, territory, new)
+    _follow(b, op, hlc, new)
+    return new
+
+
 def _apply_one(b: _Batch, op: Op, hlc: str) -> Result:
     state, row = _row_state(b, op)
     refusal = _refuse(b, op, row)
@@ -354,29 +583,23 @@ def _apply_one(b: _Batch, op: Op, hlc: str) -> Result:
         current = _field_version(b, op) if op.op == "set" and row is not None else None
         return _result(op, "rejected", hlc, refusal, current)
     current = _field_version(b, op) if op.op == "set" else None
+    fkey = (op.entity, op.row_id, op.field or "")
+    consent = None
+    if op.op == "set" and is_consent(op.entity, op.field):
+        found = b.consent.get(fkey)
+        consent = found if found is not None else ConsentState.from_version(current)
     incoming = Incoming(
         op.entity, op.op, op.field, op.value, hlc, b.device, op.base_hlc, op.base_device
     )
-    d = decide(incoming, state, current)
+    d = decide(incoming, state, current, consent)
     territory: str | None = str(row["territory_id"]) if row and row["territory_id"] else None
     if d.create_row:
         row = _create_row(b, op, hlc)
         territory = _initial_territory(b, op)
-    if d.write_field:
-        key = (op.entity, op.row_id, op.field or "")
-        b.fields[key] = Version(op.value, hlc, b.device)
-        b.dirty_fields.add(key)
-        moving = op.field == "territory_id" and op.entity in OWN_TERRITORY
-        new = json.loads(op.value) if moving and op.value else None
-        if moving and new != territory:
-            # The old scope gets a removal only; the new one a snapshot with this value.
-            if row is not None:
-                _touch(b, row, territory_id=new)
-            if not state.deleted:
-                _move(b, op, hlc, territory, new)
-            territory = new
-        else:
-            _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
+    if d.consent is not None:
+        _write_consent(b, op, d.consent, d.write_field, current, hlc, territory)
+    elif d.write_field:
+        territory = _write_field(b, op, row, hlc, territory, deleted=state.deleted)
     if d.delete_row:
         if row is not None:
             _touch(b, row, deleted=True)
@@ -398,6 +621,9 @@ def _apply_one(b: _Batch, op: Op, hlc: str) -> Result:
     if d.conflict and current is not None:
         _record_conflict(b, op, hlc, current, d.write_field, territory)
     shown = None if d.write_field or op.op != "set" else _field_version(b, op)
+    if d.consent is not None:
+        # The device keeps its own value only when it is the merged one.
+        shown = after if (after := _field_version(b, op)) and after.value != op.value else None
     return _result(op, d.status, hlc, d.reason, shown)
 
 
@@ -552,5 +778,6 @@ def apply_batch(
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
+        newest = max(newest, b.newest_published or newest)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
     return {"results": results, "server_hlc": server_hlc}

@@ -90,6 +90,29 @@ field_state = Table(
     Column("device_id", String(ID), nullable=False),
 )
 
+LINK_FIELDS = ("contact_id", "deal_id", "account_id")
+"""The links a record without a territory of its own takes its territory from."""
+
+Index(
+    "ix_srv_field_link",
+    field_state.c.field,
+    field_state.c.value,
+    # Partial: only link values (short ids) are looked up, when a record moves.
+    postgresql_where=field_state.c.field.in_(LINK_FIELDS),
+    sqlite_where=field_state.c.field.in_(LINK_FIELDS),
+)
+
+consent_state = Table(
+    "srv_consent",
+    metadata,
+    Column("entity", String(60), primary_key=True),
+    Column("row_id", String(ID), primary_key=True),
+    Column("field", String(60), primary_key=True),
+    # `crmtui.sync.merge.ConsentState.dumps`: the opt-outs still standing and what
+    # each version a device may send back as its base had observed of them.
+    Column("state", Text, nullable=False),
+)
+
 row_scope = Table(
     "srv_row",
     metadata,

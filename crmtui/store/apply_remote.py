@@ -341,6 +341,14 @@ class RemoteApplier:
                     (self.now, found[0]),
                 )
             return
+        # The value that stood overwrote this laptop's as part of this conflict: one
+        # line for one disagreement, so the "overwritten" note it left goes.
+        dropped = self.db.execute(
+            "DELETE FROM sync_conflict WHERE kind = 'overwritten' AND resolved_at IS NULL"
+            " AND entity = ? AND row_id = ? AND field = ? AND kept_value IS ?",
+            (info.entity, info.row_id, info.field, info.kept.value),
+        ).rowcount
+        self.report.overwritten -= min(dropped, self.report.overwritten)
         self.db.execute(
             "INSERT INTO sync_conflict(id, server_id, kind, entity, row_id, field, kept_value,"
             " kept_device, other_value, other_device, created_at, resolved_at, resolution)"
