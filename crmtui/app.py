@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
+from crmtui.screens.report_cache import WARM_DELAY_S, ReportCache, first_visits, warm
 from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.store.lookup import LookupDatabaseError, connect
 from crmtui.widgets.sync_indicator import SyncStateChanged
@@ -196,6 +197,8 @@ class CrmApp(App[None]):
         """Sections shown at least once (their objects are frozen, see `_freeze_heap`)."""
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
+        self.report_cache = ReportCache()
+        """The board and the summary, read ahead after start-up and kept while unchanged."""
 
     # ----------------------------------------------------------------- database
 
@@ -235,6 +238,7 @@ class CrmApp(App[None]):
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
         self.set_timer(AFTER_START_UP_S, self._after_start_up)
+        self.set_timer(WARM_DELAY_S, self._warm_reports)
 
     @on(SyncStateChanged)
     def _sync_state_changed(self) -> None:
@@ -254,6 +258,7 @@ class CrmApp(App[None]):
             # then closed by reference counting once the workers and screens are gone.
             self.db.interrupt()
             self.db = None
+        self.report_cache.close()
         self.daily.close()
         # Frozen objects are never collected: give them back, so that a process
         # running several apps (the test suite) does not keep every one of them.
@@ -305,6 +310,15 @@ class CrmApp(App[None]):
         if unread:
             stylesheet.parse()  # now, not in the next key press
         self._freeze_heap()
+
+    def _warm_reports(self) -> None:
+        """Read the F3 board and the F4 summary in the background, so first visits show them."""
+        if self.db is not None:
+            work = partial(self._warm, self.db)
+            self.run_worker(work, thread=True, group="report-warm", exit_on_error=False)
+
+    def _warm(self, db: sqlite3.Connection) -> None:
+        warm(self.report_cache, db, self.options.db_path, first_visits(self.daily))
 
     def _freeze_heap(self) -> None:
         """Take every object alive now out of the garbage collector's full passes.

@@ -25,12 +25,14 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
+from crmtui.screens.report_cache import report_cache
 from crmtui.store.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
 from crmtui.store.money import exponent, format_amount
 from crmtui.store.periods import parse_period
 from crmtui.store.scope import Scope
+from crmtui.store.sync_summary import data_version
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
 
@@ -113,6 +115,29 @@ def to_lanes(window: BoardWindow) -> list[KanbanLane]:
             )
         )
     return lanes
+
+
+def read_board(
+    db: sqlite3.Connection, daily: DailyContext, board_filter: BoardFilter, pin: str | None = None
+) -> BoardWindow:
+    """The board as the Pipeline screen shows it: the top cards and every column's totals."""
+    now, tz = daily.now(), daily.zone()
+    closed_in = parse_period(CLOSED_PERIOD, today=now.astimezone(tz).date())
+    return board_window(
+        db,
+        scope=board_filter.scope(),
+        tz=tz,
+        now=now,
+        per_column=CARDS_PER_COLUMN,
+        order=board_filter.order,
+        closed_in=closed_in,
+        pin=pin,
+    )
+
+
+def board_key(daily: DailyContext, board_filter: BoardFilter) -> tuple[object, ...]:
+    """What a board read depends on besides the data: the filter and the day."""
+    return ("pipeline-board", board_filter, daily.now().astimezone(daily.zone()).date())
 
 
 @dataclass(frozen=True)
@@ -330,20 +355,28 @@ class PipelineScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline-board")
     def load_board(self, board_filter: BoardFilter, generation: int, pin: str | None) -> None:
-        """Read the columns' totals and top cards off the UI thread."""
+        """Read the columns' totals and top cards off the UI thread (or take them from the
+        app's report cache when nothing was committed since they were read)."""
         daily = self._app.daily
-        now, tz = daily.now(), daily.zone()
-        closed_in = parse_period(CLOSED_PERIOD, today=now.astimezone(tz).date())
-        window = board_window(
-            self._db,
-            scope=board_filter.scope(),
-            tz=tz,
-            now=now,
-            per_column=CARDS_PER_COLUMN,
-            order=board_filter.order,
-            closed_in=closed_in,
-            pin=pin,
-        )
+        cache = report_cache(self.app)
+        if cache is None:
+            window = read_board(self._db, daily, board_filter, pin)
+        elif pin is not None:
+            version = data_version(self._db)
+            window = read_board(self._db, daily, board_filter, pin)
+            # The pinned deal was among the top cards anyway (no column holds an extra
+            # card for it): this is the unpinned board too, kept for the next visit.
+            if all(len(c.deals) <= CARDS_PER_COLUMN for c in window.columns):
+                cache.put(board_key(daily, board_filter), version, window)
+        else:
+            window = cache.read(
+                board_key(daily, board_filter),
+                self._db,
+                lambda db: read_board(db, daily, board_filter),
+            )
+        # Handlers change the window's columns in place (a move shows at once): the
+        # kept one stays as read.
+        window = replace(window, columns=[replace(c, deals=list(c.deals)) for c in window.columns])
         self.post_message(self.BoardLoaded(window, generation, pin))
 
     @on(BoardLoaded)

@@ -26,9 +26,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
-from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pipeline import card_money, compact_money
+from crmtui.screens.report_cache import report_cache
 from crmtui.store.deal_board import BoardDeal, StageWindow, board_window, scope_deals
 from crmtui.store.money import format_money
 from crmtui.store.periods import parse_period
@@ -149,6 +150,37 @@ def block_row(block: SummaryBlock) -> list[Text]:
     return [name] + [Text(c, no_wrap=True, overflow="ellipsis") for c in cells]
 
 
+def read_summary(
+    db: sqlite3.Connection, daily: DailyContext, territory_id: str | None, period_label: str
+) -> tuple[SummaryReport, list[StageWindow]]:
+    """The figures the Territories screen shows for one territory (None: all) and period."""
+    now, tz = daily.now(), daily.zone()
+    period = parse_period(period_label, today=now.astimezone(tz).date())
+    # The screen shows counts only: no list of stale deals or of untouched accounts.
+    report = territory_summary(
+        db,
+        territory_id=territory_id,
+        period=period,
+        tz=tz,
+        now=now,
+        gap_limit=0,
+        stale_list=False,
+    )
+    # The bars show counts and amounts only: no stale counts, no cards.
+    stages = board_window(
+        db, scope=Scope(territory_id), tz=tz, now=now, per_column=0, stale=False
+    ).columns
+    return report, stages
+
+
+def summary_key(
+    daily: DailyContext, territory_id: str | None, period_label: str
+) -> tuple[object, ...]:
+    """What a summary read depends on besides the data: territory, period and the day."""
+    today = daily.now().astimezone(daily.zone()).date()
+    return ("territory-summary", territory_id, period_label, today)
+
+
 # (label, width): fixed, so the table never re-measures its rows (and draws the same every time).
 CHILD_COLUMNS = (
     ("Territory / rep", 24),
@@ -254,15 +286,34 @@ class TerritoryScreen(Screen[None]):
         """Read the summary for the current period again."""
         self._generation += 1
         self._shown_period = self.period.index
+        if self.report is None:
+            self._show_kept()
         self.query_one("#scope-status", Static).update(self._status(loading=True))
         self.load_summary(self.period.label, self._generation)
 
+    def _show_kept(self) -> None:
+        """First shown: the figures read last time (the warm-up's), marked as updating.
+
+        The figures are at most a few writes behind and are replaced when the read
+        started now comes back; the screen is not blank for the second it takes."""
+        cache = report_cache(self.app)
+        if cache is None:
+            return
+        kept = cache.latest(summary_key(self._app.daily, self.territory_id, self.period.label))
+        if kept is not None:
+            report, stages = cast(tuple[SummaryReport, list[StageWindow]], kept)
+            self._paint(report, stages)
+
     def _status(self, *, loading: bool = False) -> Text:
         text = Text(self.scope_name, style="bold")
-        if self.report is not None and not loading:
+        if self.report is not None and (
+            not loading or self.report.period.label == self.period.label
+        ):
             p = self.report.period
             last = p.end - timedelta(days=1)  # periods are half-open: show the last day
             text.append(f" · {p.label} ({p.start:%d %b %Y} – {last:%d %b %Y})")
+            if loading:
+                text.append(" · updating…", style="italic")
         else:
             text.append(f" · {self.period.label} · loading…", style="italic")
         text.append("  p: period · Enter: drill down · Escape: up", style="dim")
@@ -270,24 +321,19 @@ class TerritoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="territory-summary")
     def load_summary(self, period_label: str, generation: int) -> None:
-        """Compute the summary and the stage totals off the UI thread."""
+        """Compute the summary and the stage totals off the UI thread (or take them from
+        the app's report cache when nothing was committed since they were read)."""
         daily = self._app.daily
-        now, tz = daily.now(), daily.zone()
-        period = parse_period(period_label, today=now.astimezone(tz).date())
-        # The screen shows counts only: no list of stale deals or of untouched accounts.
-        report = territory_summary(
-            self._db,
-            territory_id=self.territory_id,
-            period=period,
-            tz=tz,
-            now=now,
-            gap_limit=0,
-            stale_list=False,
-        )
-        # The bars show counts and amounts only: no stale counts, no cards.
-        stages = board_window(
-            self._db, scope=Scope(self.territory_id), tz=tz, now=now, per_column=0, stale=False
-        ).columns
+        territory_id = self.territory_id
+        cache = report_cache(self.app)
+        if cache is None:
+            report, stages = read_summary(self._db, daily, territory_id, period_label)
+        else:
+            report, stages = cache.read(
+                summary_key(daily, territory_id, period_label),
+                self._db,
+                lambda db: read_summary(db, daily, territory_id, period_label),
+            )
         self.post_message(self.SummaryLoaded(report, stages, generation))
 
     @on(SummaryLoaded)
@@ -295,17 +341,19 @@ class TerritoryScreen(Screen[None]):
         if event.generation != self._generation:
             return
         self._shown_generation = event.generation
-        self.report = event.report
+        self._paint(event.report, event.stages)
         self.query_one("#scope-status", Static).update(self._status())
-        self.query_one("#kpis", Static).update(kpi_table(event.report.total))
-        self.query_one("#stage-bars", BarChart).show_bars(
-            stage_bars(event.stages), empty="no open deals"
-        )
-        self.query_one("#activity-weeks", Static).update(activity_table(event.report))
+
+    def _paint(self, report: SummaryReport, stages: list[StageWindow]) -> None:
+        """Show a summary's figures, charts and rows."""
+        self.report = report
+        self.query_one("#kpis", Static).update(kpi_table(report.total))
+        self.query_one("#stage-bars", BarChart).show_bars(stage_bars(stages), empty="no open deals")
+        self.query_one("#activity-weeks", Static).update(activity_table(report))
         table = self.children_table
         row = table.cursor_row
         table.clear()
-        self._rows = [*event.report.territories, *event.report.reps]
+        self._rows = [*report.territories, *report.reps]
         for i, block in enumerate(self._rows):
             table.add_row(*block_row(block), key=str(i))
         if self._rows:

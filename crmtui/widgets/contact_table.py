@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from crmtui.widgets.steady_table import SteadyDataTable
+
 # (key, label, share of the width, minimum width): columns are sized to the
 # table so a long company name is cut short instead of pushing City off screen.
 COLUMNS = (
@@ -48,8 +50,11 @@ def _cell_fit(text: Text) -> Text:
     return text
 
 
-class ContactTable(DataTable[Text]):
-    """Rows of contacts; posts `ContactChosen` when one is opened (Enter or click)."""
+class ContactTable(SteadyDataTable[Text]):
+    """Rows of contacts; posts `ContactChosen` when one is opened (Enter or click).
+
+    A SteadyDataTable: coming back to Contacts does not redraw every visible cell.
+    """
 
     DEFAULT_CSS = """
     ContactTable {

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.console import RenderableType
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 CARD_LINES = 3  # title, detail, note
+GAP = 1  # columns between lanes
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class KanbanBoard(Widget, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._lanes: list[KanbanLane] = []
         self._offsets: list[int] = []
+        self._lane_cache: dict[int, tuple[tuple[object, ...], list[Strip]]] = {}
+        """Per lane: what its lines were drawn from, and the lines."""
+        self._frame: list[Strip] = []
+        self._frame_blank = Strip.blank(0)
 
     # ----------------------------------------------------------------- data
 
@@ -162,33 +169,86 @@ class KanbanBoard(Widget, can_focus=True):
             self._offsets[lane] = start
         return start, min(cards, start + fits)
 
-    def render(self) -> RenderableType:
-        """The lanes side by side: headers on top, then each lane's window of cards.
-
-        Lines are cut and padded to the lane width here rather than laid out by a
-        Rich table, which would measure every cell on every repaint."""
-        if not self._lanes:
-            return Text("No stages to show.", style="italic")
+    def _layout(self) -> tuple[int, int, int]:
+        """(header lines, card room, lane width) for the widget's size and lanes."""
         header_lines = 2 + max(len(lane.summary) for lane in self._lanes)
         # One line each for the "+K more" footer and the lane's own note.
         room = max(CARD_LINES, self.size.height - header_lines - 2)
         count = len(self._lanes)
-        gap = 1
-        width = max(4, (self.size.width - gap * (count - 1)) // count)
-        columns = [self._lane(i, header_lines, room) for i in range(count)]
-        height = max(len(c) for c in columns)
-        blank = Text(" " * width)
-        rows = []
-        for row in range(height):
-            line = Text()
-            for i, column in enumerate(columns):
-                cell = column[row].copy() if row < len(column) else blank
-                cell.truncate(width, overflow=cell.overflow or "ellipsis", pad=True)
-                line.append_text(cell)
-                if i < count - 1:
-                    line.append(" " * gap)
-            rows.append(line)
-        return Text("\n").join(rows)
+        width = max(4, (self.size.width - GAP * (count - 1)) // count)
+        return header_lines, room, width
+
+    def _lane_strips(
+        self, index: int, header_lines: int, room: int, width: int, base: Style
+    ) -> list[Strip]:
+        """One lane's lines, cut and padded to its width; drawn again only when they change.
+
+        A cursor move changes one lane (two when it crosses): the others are taken
+        from the cache instead of being laid out again on every key."""
+        start, _ = self._visible_cards(index, room)
+        here = index == self.lane_index
+        key = (
+            self._lanes[index],
+            header_lines,
+            room,
+            width,
+            start,
+            self.card_index if here else -1,
+            here,
+            self.has_focus,
+            base,
+        )
+        cached = self._lane_cache.get(index)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        console = self.app.console
+        strips = []
+        for cell in self._lane(index, header_lines, room):
+            cell.truncate(width, overflow=cell.overflow or "ellipsis", pad=True)
+            # Text.render leaves out the Text's own style: it goes under the spans here.
+            style = base + console.get_style(cell.style)
+            strips.append(Strip(cell.render(console), width).apply_style(style))
+        self._lane_cache[index] = (key, strips)
+        return strips
+
+    def _draw(self) -> list[Strip]:
+        """Every line of the board: each lane's lines side by side.
+
+        Lines are cut and padded to the lane width here rather than laid out by a
+        Rich table or Textual's text layout, which would measure and wrap every
+        line of every lane on every key."""
+        base = self.rich_style
+        full = self.size.width
+        if not self._lanes:
+            text = Text("No stages to show.")
+            text.truncate(full, pad=True)
+            style = base + Style(italic=True)
+            return [Strip(text.render(self.app.console), full).apply_style(style)]
+        header_lines, room, width = self._layout()
+        gap = Strip.blank(GAP, base)
+        blank = Strip.blank(width, base)
+        lanes = [
+            self._lane_strips(i, header_lines, room, width, base) for i in range(len(self._lanes))
+        ]
+        lines = []
+        for y in range(max(len(lane) for lane in lanes)):
+            parts: list[Strip] = []
+            for i, lane in enumerate(lanes):
+                if i:
+                    parts.append(gap)
+                parts.append(lane[y] if y < len(lane) else blank)
+            lines.append(Strip.join(parts).adjust_cell_length(full, base))
+        return lines
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Draw the board once for this refresh; `render_line` hands out its lines."""
+        self._frame = self._draw()
+        self._frame_blank = Strip.blank(self.size.width, self.rich_style)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the board as drawn for this refresh."""
+        return self._frame[y] if y < len(self._frame) else self._frame_blank
 
     def _lane(self, index: int, header_lines: int, room: int) -> list[Text]:
         lane = self._lanes[index]
