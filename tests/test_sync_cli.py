@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,27 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
     status = _crm(db, "sync", "status")
     assert "pending\t0" in status.stdout
     store.close()
+
+
+def _activity_reps(db: Path) -> list[str | None]:
+    con = sqlite3.connect(db)
+    try:
+        return [r[0] for r in con.execute("SELECT rep_id FROM activity ORDER BY occurred_at")]
+    finally:
+        con.close()
+
+
+def test_activities_are_logged_as_the_enrolled_rep(live_server, tmp_path: Path) -> None:  # noqa: F811
+    url, engine = live_server
+    admin.add_territory(engine, "North")
+    admin.add_rep(engine, "ann", "rep", ["North"])
+    db = tmp_path / "ann.db"
+    added = _crm(db, "log", "note", "Jane Roe", "not enrolled yet", "--create")
+    assert added.returncode == 0, added.stderr
+    token = admin.issue_token(engine, "ann", "ann-laptop").token
+    assert _crm(db, "sync", "login", "--server", url, "--token", token).returncode == 0
+    # The CRM's own rep record named like the enrolled rep is "me" from now on.
+    assert _crm(db, "territory", "add-rep", "ann").returncode == 0
+    assert _crm(db, "log", "note", "Jane Roe", "enrolled").returncode == 0
+    ann_id = sqlite3.connect(db).execute("SELECT id FROM rep WHERE name = 'ann'").fetchone()[0]
+    assert _activity_reps(db) == [None, ann_id]

@@ -293,7 +293,9 @@ def log(
             outcome=outcome,
             text=text,
         )
-        activity, overridden = log_activity(tx=tx, data=data, cap=cap, force=force)
+        activity, overridden = log_activity(
+            tx=tx, data=data, cap=cap, force=force, rep_name=settings_or_exit().rep_name
+        )
         tickler = None
         if follow is not None:
             # Same transaction: the activity and its follow-up commit together.

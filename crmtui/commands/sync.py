@@ -148,6 +148,7 @@ def login(
     """Enrol this database with a server (checks the token, then keeps it safely)."""
     import httpx
 
+    from crmtui.store.territories import ENROLLED_REP_KEY
     from crmtui.sync.client import device_id
     from crmtui.sync.credentials import save_token
 
@@ -163,6 +164,8 @@ def login(
         who = answer.json()
         where = save_token(device_id(store), token)
         _set_meta(store, "sync_server", server.rstrip("/"))
+        # Who "me" is on this laptop when no rep name is configured (activities).
+        _set_meta(store, ENROLLED_REP_KEY, str(who["rep_name"]))
         typer.echo(
             f"enrolled as {who['rep_name']} ({who['role']}); token kept in {where}", err=True
         )

@@ -542,6 +542,8 @@ class CallListScreen(Screen[None]):
         if due is None and spec.next_when:
             due = parse_when(spec.next_when, now=now)
 
+        rep_name = daily.settings().rep_name
+
         def write(tx: WriteTx) -> None:
             if item.tickler_id is not None:
                 complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz)
@@ -556,6 +558,7 @@ class CallListScreen(Screen[None]):
                 cap=cap,
                 force=force,
                 follow_up=follow,
+                rep_name=rep_name,
             )
 
         try:

@@ -410,6 +410,8 @@ class QuickLogScreen(SavingForm[QuickLogResult | None]):
                 return
         cap = daily.cap()
 
+        rep_name = daily.settings().rep_name
+
         def write(tx: WriteTx) -> None:
             follow = TicklerCreate(text=next_text, due_at=due) if due is not None else None
             log_activity(
@@ -418,6 +420,7 @@ class QuickLogScreen(SavingForm[QuickLogResult | None]):
                 cap=cap,
                 force=force,
                 follow_up=follow,
+                rep_name=rep_name,
             )
 
         try:

@@ -10,6 +10,7 @@ from crmtui.store.consent import CallCap, ConsentRefused, blockers
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import ACTIVITY_KINDS, ACTIVITY_OUTCOMES, Account, Activity, Contact, Deal
 from crmtui.store.resolve import get_live
+from crmtui.store.territories import me_rep_id
 from crmtui.store.ticklers import TicklerCreate, create_tickler
 from crmtui.store.validate import InvalidInput, optional_text
 
@@ -55,13 +56,16 @@ def log_activity(
     cap: CallCap,
     force: bool = False,
     follow_up: TicklerCreate | None = None,
+    rep_name: str | None = None,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
     Consent is checked first: a call to a do-not-call or capped contact, or an
     email to a do-not-email contact, raises `ConsentRefused` unless `force` is
-    given, in which case the override is recorded on the activity. Returns the
-    activity and the consent reasons that were overridden.
+    given, in which case the override is recorded on the activity. Without a
+    `rep_id` the activity is the current rep's (`rep_name`, the configured name,
+    else the rep this laptop is enrolled as), so summaries can count it per rep.
+    Returns the activity and the consent reasons that were overridden.
     """
     _check(data, tx.now)
     occurred = data.occurred_at or tx.now
@@ -88,7 +92,7 @@ def log_activity(
         contact_id=data.contact_id,
         account_id=account_id,
         deal_id=data.deal_id,
-        rep_id=data.rep_id,
+        rep_id=data.rep_id or me_rep_id(tx, rep_name),
         consent_override=bool(overridden),
     )
     tx.add(activity)

@@ -126,6 +126,20 @@ def current_rep_id(tx: WriteTx | Session, rep_name: str | None) -> str | None:
         return None
 
 
+ENROLLED_REP_KEY = "sync_rep_name"
+"""`local_meta` key of the rep name this laptop is enrolled as (`crm sync login`)."""
+
+
+def me_rep_id(tx: WriteTx, rep_name: str | None) -> str | None:
+    """Who "me" is: the configured rep name, else the one enrolled with the sync server."""
+    if not rep_name:
+        row = tx.db.execute(
+            "SELECT value FROM local_meta WHERE key = ?", (ENROLLED_REP_KEY,)
+        ).fetchone()
+        rep_name = row[0] if row else None
+    return current_rep_id(tx, rep_name)
+
+
 def create_territory(*, tx: WriteTx, data: TerritoryCreate) -> Territory:
     """Create a territory; names are unique so the CLI can take them."""
     name = require_text(data.name, "name", max_len=80)
