@@ -10,13 +10,14 @@ from __future__ import annotations
 import gc
 import shlex
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -47,6 +48,15 @@ SCREEN_CSS: list[str | PurePath] = sorted((Path(__file__).parent / "screens").gl
 # Long enough for the first screen to show its rows (bench/startup.py), short
 # enough to come before a first section switch, which works without it anyway.
 AFTER_START_UP_S = 1.0
+PREBUILT_SECTIONS = ("pipeline", "territories", "agenda")
+"""Sections built ahead of their first visit while the user is idle, slowest first.
+
+Their first visit costs 150-300 ms of composing, styling and layout at 1M contacts;
+built ahead, it is a plain screen switch. Only sections whose screens just read
+when shown: Duplicates starts a scan, Calls and Sync are cheap to build.
+"""
+PREBUILD_IDLE_S = 1.5
+"""How long without a key press or click before a section is built ahead."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,9 @@ class CrmApp(App[None]):
         # No I/O here: the writer opens its Store on the first write, in a worker.
         self.daily = DailyContext(options.db_path, options.now)
         self._visited_modes: set[str] = {SECTIONS[0].mode}
+        self._last_input = time.monotonic()
+        self._to_draw: list[Screen[object]] = []
+        """Sections built ahead, waiting for their off-screen draw."""
         """Sections shown at least once (their objects are frozen, see `_freeze_heap`)."""
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
@@ -239,6 +252,7 @@ class CrmApp(App[None]):
         self.switch_mode(SECTIONS[0].mode)
         self.set_timer(AFTER_START_UP_S, self._after_start_up)
         self.set_timer(WARM_DELAY_S, self._warm_reports)
+        self._prebuild_timer = self.set_interval(0.5, self._prebuild_when_idle)
 
     @on(SyncStateChanged)
     def _sync_state_changed(self) -> None:
@@ -310,6 +324,53 @@ class CrmApp(App[None]):
         if unread:
             stylesheet.parse()  # now, not in the next key press
         self._freeze_heap()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Note when the user last pressed a key or clicked (sections are built when idle)."""
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _prebuild_when_idle(self) -> None:
+        """Build, then draw off screen, one section not visited yet, if the user is idle.
+
+        Then open the writer (`DailyContext.open_writer`), so the first write is quick too.
+
+        Building blocks the UI thread for as long as it takes, so never while the
+        user is typing; one step per tick, so a key press waits for one at most.
+        `_init_mode` is what `switch_mode` calls on a first visit (Textual is pinned;
+        tests/test_app_prebuild.py fails if it stops building the screen). The
+        off-screen draw, a tick later (once the screen has read its data), lays the
+        screen out and fills its widgets' line caches, so the first visit only
+        composites them.
+        """
+        if self.db is None:
+            self._prebuild_timer.stop()
+            return
+        if time.monotonic() - self._last_input < PREBUILD_IDLE_S:
+            return
+        if self._to_draw:
+            screen = self._to_draw.pop(0)
+            if screen is not self.screen and screen.is_mounted:
+                screen._refresh_layout(self.size)
+                screen._compositor.render_update(full=True, screen_stack=[screen])
+            return
+        waiting = [
+            mode
+            for mode in PREBUILT_SECTIONS
+            if mode not in self._visited_modes and mode != self.current_mode
+        ]
+        if not waiting:
+            self._prebuild_timer.stop()
+            self.run_worker(
+                self.daily.open_writer, thread=True, group="writer", exit_on_error=False
+            )
+            return
+        mode = waiting[0]
+        self._visited_modes.add(mode)
+        self._init_mode(mode)
+        self._to_draw.append(self._screen_stacks[mode][0])
+        self.call_after_refresh(self._freeze_heap)
 
     def _warm_reports(self) -> None:
         """Read the F3 board and the F4 summary in the background, so first visits show them."""

@@ -61,9 +61,9 @@ def parse_close(text: str | None) -> date | None:
 
 def me(tx: WriteTx) -> str | None:
     """The rep working on this laptop (settings.rep_name), if one has that name."""
-    from crmtui.store.territories import current_rep_id
+    from crmtui.store.territories import me_rep_id
 
-    return current_rep_id(tx, settings_or_exit().rep_name)
+    return me_rep_id(tx, settings_or_exit().rep_name)
 
 
 @app.command()

@@ -1,9 +1,10 @@
 """What the daily-loop screens share: the clock, the user's settings, and the one writer.
 
 Threading invariant: `now`, `settings`, `cap` and `write` may read the config
-file or touch SQLite, so screens call them from thread workers only. The first
-write opens the app's one `Store` (SQLModel is imported then, never at start-up);
-a lock serialises writes from concurrent workers.
+file or touch SQLite, so screens call them from thread workers only. The app's
+one `Store` is opened by `open_writer` once the user is idle after start-up, or by
+the first write if that comes sooner (SQLModel is imported then, never before the
+first paint); a lock serialises writes from concurrent workers.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class DailyContext:
         self._closed = False
         self.after_write: Callable[[], None] | None = None
         """Called from the writer's thread after each committed write (the app's sync indicator)."""
+        self.writes = 0
+        """How many writes this app has committed: a screen showing figures compares it."""
 
     def settings(self) -> Settings:
         """The user's settings, read once (raises `ConfigError` on a bad file)."""
@@ -72,21 +75,36 @@ class DailyContext:
         settings = self.settings()
         return CallCap(settings.call_cap, settings.call_cap_days)
 
+    def _writer(self) -> Store:
+        # Called with the lock held.
+        if self._store is None:
+            from crmtui.store.database import open_store
+
+            # The app opened this file and checked its schema already.
+            self._store = open_store(self.db_path, migrate=False)
+        return self._store
+
+    def open_writer(self) -> None:
+        """Open the writer ahead of the first write (from a thread worker, while idle).
+
+        The first write otherwise pays for importing SQLModel and opening the
+        store: about a second at 1M contacts, felt as a stuck first key.
+        """
+        with self._lock:
+            if not self._closed:
+                self._writer()
+
     def write(self, action: Callable[[WriteTx], T]) -> T:
         """Run `action` in one write transaction (from a thread worker) and return its result."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the app is closing; nothing was written")
-            if self._store is None:
-                from crmtui.store.database import open_store
-
-                # The app opened this file and checked its schema already.
-                self._store = open_store(self.db_path, migrate=False)
-            with self._store.write() as tx:
+            with self._writer().write() as tx:
                 # One clock for the whole app: an activity logged "now" and a snooze
                 # "until in 2h" are judged against the moment the user sees.
                 tx.now = self.now().astimezone(UTC)
                 result = action(tx)
+            self.writes += 1
         if self.after_write is not None:
             self.after_write()
         return result

@@ -446,10 +446,10 @@ class PipelineScreen(Screen[None]):
         def action(tx: object) -> tuple[str, str, str]:
             from crmtui.store.deals import lose_deal, move_deal, win_deal
             from crmtui.store.journal import WriteTx
-            from crmtui.store.territories import current_rep_id
+            from crmtui.store.territories import me_rep_id
 
             assert isinstance(tx, WriteTx)
-            by = current_rep_id(tx, rep_name)
+            by = me_rep_id(tx, rep_name)
             if stage_id == "won":
                 deal = win_deal(tx=tx, deal_id=deal_id, by=by)
                 return deal.stage_id, deal.status, f"{deal.name} won"

@@ -236,6 +236,8 @@ class TerritoryScreen(Screen[None]):
         self._generation = 0
         self._shown_generation = 0
         self._shown_period = -1
+        self._read_after_writes = -1
+        """`daily.writes` when the figures on screen were asked for."""
         self._rows: list[SummaryBlock] = []
 
     @property
@@ -266,8 +268,17 @@ class TerritoryScreen(Screen[None]):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        """First shown, or back from a level below where the period may have changed."""
-        if self._shown_period != self.period.index or self.report is None:
+        """First shown, back from a level below where the period may have changed, or
+        back after this app wrote something (a deal moved on the board): read again.
+
+        Writes from other processes (a `crm` command in a shell) are not seen here;
+        `r` reads again.
+        """
+        if (
+            self._shown_period != self.period.index
+            or self.report is None
+            or self._read_after_writes != self._app.daily.writes
+        ):
             self.reload()
 
     @property
@@ -286,10 +297,13 @@ class TerritoryScreen(Screen[None]):
         """Read the summary for the current period again."""
         self._generation += 1
         self._shown_period = self.period.index
+        self._read_after_writes = self._app.daily.writes
         if self.report is None:
             self._show_kept()
         self.query_one("#scope-status", Static).update(self._status(loading=True))
-        self.load_summary(self.period.label, self._generation)
+        # After the screen is painted: at 1M contacts the read holds the GIL for
+        # seconds, in slices, and the first paint would wait behind them.
+        self.call_after_refresh(self.load_summary, self.period.label, self._generation)
 
     def _show_kept(self) -> None:
         """First shown: the figures read last time (the warm-up's), marked as updating.

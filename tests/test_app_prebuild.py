@@ -1,0 +1,102 @@
+"""Heavy sections are built while the user is idle, and work as if visited the usual way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from crmtui import app as app_module
+from crmtui.app import PREBUILT_SECTIONS, make_app
+from crmtui.screens.pipeline import PipelineScreen
+from crmtui.screens.territory import TerritoryScreen
+from crmtui.store.demo import seed_demo
+from crmtui.widgets.kanban import KanbanBoard
+from tests.app_support import copy_db, settle
+
+SIZE = (120, 40)
+DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("prebuild") / "demo.db"
+    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
+    return path
+
+
+async def _until(pilot: Pilot[None], done: object, most: int = 200) -> None:
+    for _ in range(most):
+        if done():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the sections were not built ahead")
+
+
+async def test_idle_app_builds_the_heavy_sections_without_leaving_contacts(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.2)
+    app = make_app(db_path=demo_db, now=lambda: DEMO_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _until(pilot, lambda: all(m in app._screen_stacks for m in PREBUILT_SECTIONS))
+        assert app.current_mode == "contacts"
+        assert isinstance(app.focused, Input)  # typing still goes to the search box
+        # Last, the writer is opened, so the first write does not import SQLModel.
+        await _until(pilot, lambda: app.daily._store is not None)
+        built = app._screen_stacks["pipeline"][0]
+        assert isinstance(built, PipelineScreen) and built.is_mounted
+        await pilot.press("f3")
+        await settle(pilot)
+        assert app.screen is built  # the visit shows the screen built ahead
+        board = built.query_one(KanbanBoard)
+        assert app.focused is board
+        lane = board.highlighted_lane
+        await pilot.press("right")
+        await settle(pilot)
+        assert board.highlighted_lane is not lane  # keys reach the board as usual
+
+
+async def test_typing_holds_the_building_back(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 1.0)
+    app = make_app(db_path=demo_db, now=lambda: DEMO_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for letter in "smithson":  # a key every 0.3 s for 2.4 s: never idle for 1 s
+            await pilot.press(letter)
+            await pilot.pause(0.3)
+        assert not any(m in app._screen_stacks for m in PREBUILT_SECTIONS)
+        await _until(pilot, lambda: all(m in app._screen_stacks for m in PREBUILT_SECTIONS))
+
+
+async def test_figures_built_ahead_are_read_again_after_a_move_on_the_board(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.2)
+    path = copy_db(demo_db, tmp_path / "crm.db")
+    app = make_app(db_path=path, now=lambda: DEMO_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _until(pilot, lambda: all(m in app._screen_stacks for m in PREBUILT_SECTIONS))
+        territory = app._screen_stacks["territories"][0]
+        assert isinstance(territory, TerritoryScreen)
+        await _until(pilot, lambda: territory.report is not None)
+        before = territory.report
+        assert before is not None
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("right_square_bracket")  # the highlighted deal, one stage on
+        await settle(pilot)
+        assert app.daily.writes == 1
+        await pilot.press("f4")
+        await settle(pilot)
+        await _until(pilot, lambda: not territory.loading_summary)
+        after = territory.report
+        assert after is not None and after is not before
+        assert after.total.pipeline != before.total.pipeline  # the weighted sums moved
