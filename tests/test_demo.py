@@ -211,6 +211,29 @@ def test_emails_are_ascii_and_use_the_account_domain(con: sqlite3.Connection) ->
     assert len(domains) == len(set(domains))
 
 
+def test_no_two_contacts_share_an_email(con: sqlite3.Connection) -> None:
+    # The demo seeds no duplicate on purpose: each person has an address of their own.
+    shared = con.execute(
+        "SELECT lower(email), count(*) FROM contact WHERE email IS NOT NULL "
+        "GROUP BY 1 HAVING count(*) > 1"
+    ).fetchall()
+    assert shared == []
+    # Namesakes exist (short name lists), so numbering is what keeps them apart.
+    numbered = con.execute(
+        "SELECT count(*) FROM contact WHERE substr(email, instr(email, '@') - 1, 1) "
+        "BETWEEN '2' AND '9' AND email NOT LIKE 'user%'"
+    ).fetchone()[0]
+    assert numbered > 0
+
+
+def test_no_two_colleagues_share_a_name(con: sqlite3.Connection) -> None:
+    same = con.execute(
+        "SELECT account_id, name FROM contact WHERE account_id IS NOT NULL "
+        "GROUP BY 1, 2 HAVING count(*) > 1"
+    ).fetchall()
+    assert same == []
+
+
 def test_pipeline_stages_and_deals(con: sqlite3.Connection) -> None:
     stages = con.execute(
         "SELECT s.name, s.probability, s.forecast_category, s.id FROM stage s "

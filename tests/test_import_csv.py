@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from crmtui.cli import app
@@ -15,6 +16,8 @@ from crmtui.store.csv_profiles import detect_profile, map_headers
 from crmtui.store.database import Store
 from crmtui.store.import_checks import check_email
 from crmtui.store.lookup import search_contacts
+from crmtui.store.models import Account, Contact
+from crmtui.store.reindex import contact_document
 from crmtui.store.validate import InvalidInput, normalize_email
 from tests.journal_support import logical_journal
 
@@ -93,6 +96,26 @@ def test_bulk_journal_has_the_shape_of_a_service_create(store: Store, db_path: P
     assert values["do_not_call"] == "false"
     hlcs = [r[0] for r in db.execute("SELECT hlc FROM journal")]
     assert len(hlcs) == len(set(hlcs)), "every journal row gets its own clock reading"
+
+
+def test_imported_search_entries_are_what_reindexing_each_contact_writes(
+    store: Store, db_path: Path
+) -> None:
+    code, _out, err = _invoke(db_path, "import", "csv", str(DATA / "salesforce_contacts.csv"))
+    assert code == 0, err
+    db = sqlite3.connect(db_path)
+    stored = db.execute(
+        "SELECT d.ref_id, d.archived, f.name, f.company, f.email, f.phones, f.city, f.tags "
+        "FROM search_doc d JOIN search_fts f ON f.rowid = d.doc ORDER BY d.ref_id"
+    ).fetchall()
+    expected = []
+    with store.read() as session:
+        for contact in session.exec(select(Contact).order_by(Contact.id)):
+            account = session.get(Account, contact.account_id) if contact.account_id else None
+            document = contact_document(contact, account.name if account else None)
+            expected.append((contact.id, int(document.archived), *document.columns()))
+    assert len(stored) == 4 and any(row[3] for row in stored)
+    assert stored == expected
 
 
 def test_cp1252_semicolon_hubspot_export(store: Store, db_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,3 +110,58 @@ def test_ascii_fold_shortcut_equals_the_unicode_fold(text: str) -> None:
 @given(st.text(st.sampled_from("0123456789 +-()./x٣۴²\u00a0")))
 def test_phone_digits_shortcut_equals_the_regex(text: str) -> None:
     assert digits(text) == re.sub(r"\D+", "", text)
+
+
+def _contact_rows(seed: int, count: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Contact table rows (as an import holds them) and the account names they point at."""
+    rng = random.Random(seed)
+    accounts = {f"a{i}": name for i, name in enumerate(COMPANIES) if name}
+    rows: list[dict[str, Any]] = []
+    for i in range(count):
+        phone, mobile = rng.choice(PHONES), rng.choice(PHONES)
+        rows.append(
+            {
+                "id": f"r{seed}-{i:05d}",
+                "name": f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}",
+                "account_id": rng.choice([None, "gone", *accounts]),
+                "email": rng.choice([None, "", f"x.{i}@Example.COM", f"zoë.{i}@bücher.de"]),
+                "phone": phone[0],
+                "phone_e164": phone[1],
+                "mobile": mobile[0],
+                "mobile_e164": mobile[1],
+                "city": rng.choice(CITIES),
+                "tags": rng.choice([[], None, ["vip", "Kunde"], ["données", "客户", "2024"]]),
+                "archived_at": rng.choice([None, None, "2026-01-01T00:00:00.000000Z"]),
+            }
+        )
+    return rows, accounts
+
+
+def test_contact_rows_index_equals_documents_index() -> None:
+    from crmtui.store.search_index import index_contact_rows
+
+    earlier = _documents(1, 40)
+    rows, accounts = _contact_rows(3, 600)
+    documents = [
+        SearchDocument(
+            ref_id=r["id"],
+            name=r["name"],
+            company=accounts.get(r["account_id"]) if r["account_id"] else None,
+            email=r["email"],
+            phones=[(r["phone"], r["phone_e164"]), (r["mobile"], r["mobile_e164"])],
+            city=r["city"],
+            tags=tuple(r["tags"] or ()),
+            archived=r["archived_at"] is not None,
+        )
+        for r in rows
+    ]
+    by_documents, by_rows = _index_db(), _index_db()
+    for db in (by_documents, by_rows):
+        index_many(db, earlier)
+    assert index_many(by_documents, documents) == len(rows)
+    assert index_contact_rows(by_rows, rows, accounts) == len(rows)
+    expected, got = _tables(by_documents), _tables(by_rows)
+    assert len(got["fts"]) == 640 and any(row[3] for row in got["doc"])
+    for table in expected:
+        assert got[table] == expected[table], table
+    assert index_contact_rows(by_rows, [], accounts) == 0

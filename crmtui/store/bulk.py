@@ -28,6 +28,7 @@ from crmtui.store.models import ENTITIES
 from crmtui.store.types import format_timestamp
 
 _LOW62 = (1 << 62) - 1
+_LOW48 = (1 << 48) - 1
 _ENTITY_OF = {cls.__tablename__: name for name, cls in ENTITIES.items()}
 _JOURNAL_INSERT = (
     "INSERT INTO journal (id, tx_id, hlc, device_id, entity, row_id, op, field, value, "
@@ -81,12 +82,29 @@ def uuid7_batch(count: int) -> list[str]:
         return []
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big") >> 7  # headroom so +count never overflows
-    head = (ms << 80) | (0x7 << 76)
-    out = []
-    for i in range(count):
-        r = rand + i
-        h = f"{head | ((r >> 62) << 64) | (0b10 << 62) | (r & _LOW62):032x}"
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return _uuid7_run(ms, rand, count)
+
+
+def _uuid7_run(ms: int, rand: int, count: int) -> list[str]:
+    """The ids of `uuid7_batch` for a millisecond and a first 74-bit random value.
+
+    Id i holds `rand + i`: its top 12 bits (rand_a) change only when the low 62
+    bits (rand_b) wrap, so the text is made in runs that share everything up to
+    the last group but four hex digits (tests/test_import_ids.py checks it against
+    the field-by-field layout).
+    """
+    head = (ms << 16) | (0x7 << 12)  # the first 64 bits, before rand_a
+    out: list[str] = []
+    r = rand
+    end = rand + count
+    while r < end:
+        low = r & _LOW62
+        run = min(end - r, (_LOW62 + 1) - low)
+        hi = f"{head | (r >> 62):016x}"
+        prefix = f"{hi[:8]}-{hi[8:12]}-{hi[12:]}-"
+        first = (0b10 << 62) | low
+        out += [f"{prefix}{v >> 48:04x}-{v & _LOW48:012x}" for v in range(first, first + run)]
+        r += run
     return out
 
 

@@ -130,6 +130,7 @@ class _Account:
     territory_id: str
     owner_id: str
     email_scheme: int
+    names: set[str] = field(default_factory=set)  # of its contacts, to keep namesakes apart
 
 
 @dataclass
@@ -578,6 +579,8 @@ class _Context:
     reps_by_territory: dict[str, list[str]]
     deals_made: int = 0
     ticklers_made: int = 0
+    # Every contact address handed out so far -> the last number appended to it.
+    emails: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.active_share = min(1.0, ACTIVE_CONTACTS_CAP / self.total)
@@ -586,6 +589,49 @@ class _Context:
         self.kind_cum = _cum(ACTIVITY_WEIGHTS)
         self.outcome_cum = _cum(CALL_OUTCOME_WEIGHTS)
         self.tickler_cum = _cum(TICKLER_WEIGHTS)
+
+    def unique_email(self, local: str, domain: str) -> str:
+        """`local@domain`, numbered ("anna.weber2@...") when a namesake already has it.
+
+        Names repeat (two Anna Webers at one company, or at gmail.com), and two
+        people sharing an address made the Duplicates section list pairs that are not
+        duplicates. Numbering draws nothing from the random source, so every other
+        row of a seed stays as it was.
+        """
+        address = f"{local}@{domain}"
+        emails = self.emails
+        last = emails.get(address)
+        if last is None:
+            emails[address] = 1
+            return address
+        while True:
+            last += 1
+            numbered = f"{local}{last}@{domain}"
+            if numbered not in emails:
+                break
+        emails[address] = last
+        emails[numbered] = 1
+        return numbered
+
+    def colleague_name(
+        self, account: _Account, locale: str, person: tuple[str, str, str]
+    ) -> tuple[str, str]:
+        """(name, given name) for a contact whose name a colleague at `account` already has.
+
+        The name lists are short, so two "Ursula Wagner" at one company came up often
+        and looked like one person entered twice. The next given name of the same
+        list is taken instead, drawing nothing from the random source.
+        """
+        name, given, family = person
+        options = next(o for o in data.GIVEN_NAMES[locale] if given in o)
+        start = options.index(given)
+        sep = data.FAMILY_FIRST.get(locale)
+        for step in range(1, len(options)):
+            other = options[(start + step) % len(options)]
+            candidate = f"{family}{sep}{other}" if sep is not None else f"{other} {family}"
+            if candidate not in account.names:
+                return candidate, other
+        return name, given  # every given name is taken there: a namesake it is
 
     def owner(self, territory_id: str) -> str:
         """A rep working the territory."""
@@ -651,15 +697,23 @@ class _Context:
         gen, rng = self.gen, self.gen.rng
         name, given, family = gen.person(country.locale)
         if account is not None:
+            if name in account.names:
+                name, given = self.colleague_name(account, country.locale, (name, given, family))
+            account.names.add(name)
             city = account.city if rng.random() < 0.85 else rng.choice(country.cities)
             territory_id, owner_id = account.territory_id, account.owner_id
-            email = f"{gen.email_local(given, family, account.email_scheme, country.locale)}@{account.domain}"
+            email = self.unique_email(
+                gen.email_local(given, family, account.email_scheme, country.locale),
+                account.domain,
+            )
         else:
             city = rng.choice(country.cities)
             territory_id = self.district_of_country[country.code]
             owner_id = self.owner(territory_id)
             provider = rng.choice(("gmail.com", "outlook.com", "proton.me"))
-            email = f"{gen.email_local(given, family, rng.randrange(5), country.locale)}@{provider}"
+            email = self.unique_email(
+                gen.email_local(given, family, rng.randrange(5), country.locale), provider
+            )
         phone = e164 = mobile = mobile_e164 = None
         if rng.random() < 0.92:
             phone, e164 = gen.phone(country, city.landline)

@@ -66,8 +66,37 @@ def created_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_PACK = json.JSONEncoder(ensure_ascii=False)  # C encoder; separators ", " and ": "
 _stamp = lru_cache(maxsize=64)(format_timestamp)  # a bulk write's rows share `tx.now`
+
+
+def _as_text(value: Any) -> str:
+    """The JSON text stand-in for a timestamp or a date (the encoder's `default` hook)."""
+    kind = type(value)
+    if kind is datetime:
+        return _stamp(value)
+    if kind is date:
+        return value.isoformat()
+    raise TypeError(f"{kind.__name__} is not a plain journal value")
+
+
+_PACK = json.JSONEncoder(ensure_ascii=False, default=_as_text)  # separators ", " and ": "
+# Its C encoder, called directly: JSONEncoder.encode's Python steps cost as much as
+# the encoding for a row of short values (None where the C module is missing).
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_PACK_C: Any = _c_make_encoder and _c_make_encoder(
+    None, _as_text, _encode_str, None, ": ", ", ", False, False, True
+)
+
+
+def _pack_plain(values: Mapping[str, Any]) -> str:
+    """`_PACK.encode(values)`, through the C encoder when there is one."""
+    if _PACK_C is None:
+        return _PACK.encode(values)
+    return "".join(_PACK_C(values, 0))
+
+
+_PLAIN_KINDS = frozenset({str, int, bool, float, datetime, date})
+_PLAIN_OR_LIST = _PLAIN_KINDS | {list}
 
 
 def pack_created(values: Mapping[str, Any]) -> str:
@@ -75,24 +104,17 @@ def pack_created(values: Mapping[str, Any]) -> str:
 
     Each value is written as exactly the text its set op carries (`encode_value`),
     so `unpack_created` hands it back byte for byte. Plain values (text, numbers,
-    booleans, timestamps, dates, lists of text) go through one C-encoded
-    `json.dumps`, which writes them the same way; anything else is written value
-    by value (tests/test_journal_packing.py compares the two).
+    booleans, timestamps, dates, lists of text) go through one C-encoded pass,
+    which writes them the same way; anything else is written value by value
+    (tests/test_journal_packing.py compares the two).
     """
-    plain: dict[str, Any] = {}
-    for name, value in values.items():
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or kind is float:
-            plain[name] = value
-        elif kind is datetime:
-            plain[name] = _stamp(value)
-        elif kind is date:
-            plain[name] = value.isoformat()
-        elif kind is list and all(type(item) is str for item in value):
-            plain[name] = value
-        else:
-            return pack_each(values)
-    return _PACK.encode(plain)
+    kinds = set(map(type, values.values()))
+    if kinds <= _PLAIN_KINDS or (
+        kinds <= _PLAIN_OR_LIST
+        and all(type(item) is str for v in values.values() if type(v) is list for item in v)
+    ):
+        return _pack_plain(values)
+    return pack_each(values)
 
 
 def pack_each(values: Mapping[str, Any]) -> str:
@@ -236,12 +258,16 @@ class WriteTx:
         first = HLC.decode(self.next_hlc())
         millis, counter = first.millis, first.counter
         out = [first.encode()]
-        for _ in range(count - 1):
-            # What `tick` does within one millisecond: count up, carry when full.
-            counter += 1
-            if counter > HLC_COUNTER_MAX:
-                millis, counter = millis + 1, 0
-            out.append(HLC(millis, counter).encode())
+        # What `tick` does within one millisecond: count up, carry when full. Readings
+        # are written as runs sharing the "millis-" head (a bulk import makes 100k).
+        width = len(str(HLC_COUNTER_MAX))
+        while len(out) < count:
+            if counter == HLC_COUNTER_MAX:
+                millis, counter = millis + 1, -1
+            run = min(count - len(out), HLC_COUNTER_MAX - counter)
+            head = HLC(millis, 0).encode()[:-width]
+            out += [f"{head}{c:0{width}d}" for c in range(counter + 1, counter + 1 + run)]
+            counter += run
         self._clock = HLC(millis, counter)
         return out
 

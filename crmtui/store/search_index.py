@@ -7,9 +7,10 @@ connection, so an index entry can never disagree with a committed row.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
 from crmtui.store.text import fold, phone_keys, tokens
 
@@ -167,6 +168,53 @@ def index_many(db: sqlite3.Connection, documents: Iterable[SearchDocument]) -> i
         docs.append((d.kind, d.ref_id, int(d.archived)))
         fts.append(d.columns())
         texts.update(d.texts())
+    return _insert_rows(db, docs, fts, texts)
+
+
+def index_contact_rows(
+    db: sqlite3.Connection, contacts: Sequence[Mapping[str, Any]], company_of: Mapping[str, str]
+) -> int:
+    """`index_many` of new contacts given as table rows (column name -> stored value).
+
+    The rows `index_many` writes for each contact's `SearchDocument` (as
+    `reindex.contact_document` makes it; tests/test_search_bulk.py compares the
+    tables), built column by column from the rows themselves: an import has the
+    rows at hand, and a document per contact cost more than its index rows.
+    `company_of` maps account ids to account names.
+    """
+    if not contacts:
+        return 0
+    folded = cache(fold)  # companies, cities and tags repeat across an import
+    names = [c["name"] for c in contacts]
+    companies = [company_of.get(a) or "" if a else "" for a in (c["account_id"] for c in contacts)]
+    cities = [c["city"] or "" for c in contacts]
+    tags = [" ".join(c["tags"] or ()) for c in contacts]
+    fts = list(
+        zip(
+            map(folded, names),
+            map(folded, companies),
+            [fold(c["email"] or "") for c in contacts],
+            [
+                phone_column(((c["phone"], c["phone_e164"]), (c["mobile"], c["mobile_e164"])))
+                for c in contacts
+            ],
+            map(folded, cities),
+            map(folded, tags),
+            strict=True,
+        )
+    )
+    docs = [("contact", c["id"], int(c["archived_at"] is not None)) for c in contacts]
+    texts = {*names, *companies, *cities, *tags}
+    return _insert_rows(db, docs, fts, texts)
+
+
+def _insert_rows(
+    db: sqlite3.Connection,
+    docs: list[tuple[str, str, int]],
+    fts: list[tuple[str, str, str, str, str, str]],
+    texts: set[str],
+) -> int:
+    """Write new documents' rows and the vocabulary of their texts (see `index_many`)."""
     if not docs:
         return 0
     start = db.execute("SELECT coalesce(max(doc), 0) FROM search_doc").fetchone()[0] + 1
