@@ -10,7 +10,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmtui.store.search_index import SearchDocument, index_document, index_many
+from crmtui.store.search_index import (
+    BULK_FTS_ROWS,
+    FTS_DEFAULT_AUTOMERGE,
+    SearchDocument,
+    index_document,
+    index_many,
+)
 from crmtui.store.search_schema import DDL
 from crmtui.store.text import _fold_unicode, digits, fold
 
@@ -92,6 +98,26 @@ def test_bulk_index_equals_one_document_at_a_time() -> None:
     text = " ".join(" ".join(map(str, row)) for row in got["fts"])
     for word in ("jurgen", "ore", "lukasz", "山田", "αλεξανδροσ", "борис", "елка", "strasse"):
         assert word in text, word
+
+
+def test_a_large_bulk_index_skips_merging_but_leaves_the_setting_as_it_was() -> None:
+    docs = _documents(3, BULK_FTS_ROWS)
+    one, bulk = _index_db(), _index_db()
+    bulk.execute("INSERT INTO search_fts(search_fts, rank) VALUES('automerge', 8)")
+    for document in docs[:50]:
+        index_document(one, document)
+    assert index_many(one, iter(docs[50:])) == BULK_FTS_ROWS - 50  # no setting stored
+    for document in docs[:50]:
+        index_document(bulk, document)
+    index_many(bulk, iter(docs[50:]))
+    assert _tables(one) == _tables(bulk)  # the same postings, however segmented
+
+    def setting(db: sqlite3.Connection) -> object:
+        row = db.execute("SELECT v FROM search_fts_config WHERE k = 'automerge'").fetchone()
+        return row[0] if row else None
+
+    assert setting(bulk) == 8  # what the user's database had
+    assert setting(one) in (None, FTS_DEFAULT_AUTOMERGE)  # FTS5 keeps no row for its default
 
 
 def test_bulk_index_of_nothing_writes_nothing() -> None:
