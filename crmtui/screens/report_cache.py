@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from crmtui.store.gc_pause import paused_gc
+
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
 
@@ -97,7 +99,8 @@ class ReportCache:
         kept = self.get(key, version)
         if kept is not None:
             return kept  # type: ignore[return-value]  # each key is only ever given one type
-        value = compute(db)
+        with paused_gc():  # see gc_pause: its full collections would stall the UI thread
+            value = compute(db)
         self.put(key, version, value)
         return value
 
@@ -129,7 +132,8 @@ def warm(
             try:
                 # Before the read: if anything commits after this, the result is not used.
                 version = data_version(app_db)
-                cache.put(key, version, compute(own))
+                with paused_gc():
+                    cache.put(key, version, compute(own))
             finally:
                 with cache._lock:
                     del cache._pending[key]

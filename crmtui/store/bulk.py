@@ -10,12 +10,10 @@ Going through ORM objects costs ~40x more per row, which a 100k-row import feels
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from types import UnionType
@@ -56,23 +54,6 @@ def _needs_conversion(model: type[SQLModel], column: str) -> bool:
     union = get_origin(annotation) in (Union, UnionType)
     kinds = set(get_args(annotation)) - {type(None)} if union else {annotation}
     return not kinds <= {str, int, float}
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold off Python's cycle collector for a bulk step, then restore it as it was.
-
-    A 100k-row import keeps millions of objects alive (rows, values, params), and
-    each full collection walks all of them: ~3 s of an import went to collections
-    that found nothing to free, since these rows hold no reference cycles.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def uuid7_batch(count: int) -> list[str]:

@@ -29,8 +29,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from crmtui.store.bulk import BulkWriter, full_row, paused_gc, uuid7_batch
+from crmtui.store.bulk import BulkWriter, full_row, uuid7_batch
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
+from crmtui.store.gc_pause import paused_gc
 from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
@@ -381,7 +382,7 @@ def plan_import(
     return ImportPlan(rows, source=source, mapping=mapping)
 
 
-@paused_gc()  # see bulk.paused_gc: ~10% of a 100k import went to the cycle collector
+@paused_gc()  # see gc_pause.paused_gc: ~10% of a 100k import went to the cycle collector
 def plan_records(
     tx: WriteTx,
     records: Iterable[tuple[int, dict[str, str] | str]],
