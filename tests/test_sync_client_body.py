@@ -36,7 +36,7 @@ def _edit_after_a_sync(team: Team) -> tuple[Store, str]:
     team.sync_client(store, token).sync()
     with store.write() as tx:
         update_contact(
-            tx=tx, contact_id=kept.id, data=ContactUpdate(city="Zürich \\ \"tab\"\t"), region="DE"
+            tx=tx, contact_id=kept.id, data=ContactUpdate(city='Zürich \\ "tab"\t'), region="DE"
         )
         update_contact(tx=tx, contact_id=kept.id, data=ContactUpdate(city="Bern"), region="DE")
         delete_contact(tx=tx, contact_id=gone.id)
