@@ -206,6 +206,9 @@ class CrmApp(App[None]):
         self._visited_modes: set[str] = {SECTIONS[0].mode}
         self._last_input = time.monotonic()
         self._to_draw: list[Screen[object]] = []
+        self._writer_opening = False
+        self.warmed_up = False
+        """The idle work after start-up is done: sections built, writer open, heap frozen."""
         """Sections built ahead, waiting for their off-screen draw."""
         """Sections shown at least once (their objects are frozen, see `_freeze_heap`)."""
         self.sync_badges: SyncBadgeKeeper | None = None
@@ -334,7 +337,8 @@ class CrmApp(App[None]):
     def _prebuild_when_idle(self) -> None:
         """Build, then draw off screen, one section not visited yet, if the user is idle.
 
-        Then open the writer (`DailyContext.open_writer`), so the first write is quick too.
+        Then open the writer (`DailyContext.open_writer`), so the first write is quick
+        too, and once no worker is reading any more, freeze the heap a last time.
 
         Building blocks the UI thread for as long as it takes, so never while the
         user is typing; one step per tick, so a key press waits for one at most.
@@ -361,10 +365,17 @@ class CrmApp(App[None]):
             if mode not in self._visited_modes and mode != self.current_mode
         ]
         if not waiting:
-            self._prebuild_timer.stop()
-            self.run_worker(
-                self.daily.open_writer, thread=True, group="writer", exit_on_error=False
-            )
+            if not self._writer_opening:
+                self._writer_opening = True
+                self.run_worker(
+                    self.daily.open_writer, thread=True, group="writer", exit_on_error=False
+                )
+            elif not any(worker.is_running for worker in self.workers):
+                # Everything built and read (the Agenda's rows alone are thousands
+                # of objects): out of the full collections' way, once.
+                self._prebuild_timer.stop()
+                self._freeze_heap()
+                self.warmed_up = True
             return
         mode = waiting[0]
         self._visited_modes.add(mode)

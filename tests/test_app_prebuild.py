@@ -47,7 +47,8 @@ async def test_idle_app_builds_the_heavy_sections_without_leaving_contacts(
         assert app.current_mode == "contacts"
         assert isinstance(app.focused, Input)  # typing still goes to the search box
         # Last, the writer is opened, so the first write does not import SQLModel.
-        await _until(pilot, lambda: app.daily._store is not None)
+        await _until(pilot, lambda: app.warmed_up)
+        assert app.daily._store is not None
         built = app._screen_stacks["pipeline"][0]
         assert isinstance(built, PipelineScreen) and built.is_mounted
         await pilot.press("f3")
