@@ -204,13 +204,14 @@ class CrmApp(App[None]):
         # No I/O here: the writer opens its Store on the first write, in a worker.
         self.daily = DailyContext(options.db_path, options.now)
         self._visited_modes: set[str] = {SECTIONS[0].mode}
+        """Sections shown or built at least once (their objects are frozen, see `_freeze_heap`)."""
         self._last_input = time.monotonic()
+        """When the user last pressed a key or clicked (sections are built ahead when idle)."""
         self._to_draw: list[Screen[object]] = []
+        """Sections built ahead, waiting for their off-screen draw."""
         self._writer_opening = False
         self.warmed_up = False
         """The idle work after start-up is done: sections built, writer open, heap frozen."""
-        """Sections built ahead, waiting for their off-screen draw."""
-        """Sections shown at least once (their objects are frozen, see `_freeze_heap`)."""
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
         self.report_cache = ReportCache()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -22,7 +22,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
@@ -115,7 +115,7 @@ def agenda_counts(agenda: Agenda) -> Text:
     return line
 
 
-class AgendaScreen(Screen[None]):
+class AgendaScreen(UsesDaily, Screen[None]):
     """What needs doing, and the keys to do it."""
 
     TITLE = "Agenda"
@@ -158,11 +158,6 @@ class AgendaScreen(Screen[None]):
         self.agenda: Agenda | None = None
         self._generation = 0
         self.busy = False
-
-    @property
-    def daily(self) -> DailyContext:
-        """The app's clock, settings and writer."""
-        return cast(DailyApp, self.app).daily
 
     def compose(self) -> ComposeResult:
         """Counts on top, then the list."""

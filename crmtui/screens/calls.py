@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.screens.agenda import short_when
 from crmtui.screens.contact_card import ContactCardScreen, format_amount
-from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.store.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
@@ -209,7 +209,7 @@ def resolve_filter(db: sqlite3.Connection, words: FilterWords) -> tuple[CallFilt
     return CallFilter(territory_id, tag, stage_id, untouched), names
 
 
-class CallListScreen(Screen[None]):
+class CallListScreen(UsesDaily, Screen[None]):
     """The queue on the left, the contact on the right, the outcome keys below."""
 
     TITLE = "Call list"
@@ -296,11 +296,6 @@ class CallListScreen(Screen[None]):
         self._now: datetime | None = None
         self._skipped: list[str] = []  # contact ids, in the order they were skipped
         self._in_flight: set[str] = set()
-
-    @property
-    def daily(self) -> DailyContext:
-        """The app's clock, settings and writer."""
-        return cast(DailyApp, self.app).daily
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""

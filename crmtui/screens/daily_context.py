@@ -14,9 +14,11 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from crmtui.config import Settings
     from crmtui.store.consent import CallCap
     from crmtui.store.database import Store
@@ -126,3 +128,12 @@ class DailyApp(Protocol):
 
     def open_contact(self, contact_id: str) -> None:
         """Show the card of one contact."""
+
+
+class UsesDaily:
+    """Mixed into a screen: the app's `DailyContext` as `self.daily`."""
+
+    @property
+    def daily(self) -> DailyContext:
+        """The app's clock, settings and writer."""
+        return cast(DailyApp, cast("DOMNode", self).app).daily

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -26,7 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import SafeConfirm, SavingForm
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class ConfirmDuplicate(SafeConfirm):
         )
 
 
-class NewContactScreen(SavingForm[NewContactResult | None]):
+class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
     """The new-contact form; Enter saves, Escape cancels, duplicates are shown as you type."""
 
     STATUS_ID = "new-status"
@@ -246,11 +246,6 @@ class NewContactScreen(SavingForm[NewContactResult | None]):
         self.problems: dict[str, str] = {}
         self.duplicates: list[Duplicate] = []
         self.saving = False
-
-    @property
-    def daily(self) -> DailyContext:
-        """The app's clock, settings and writer."""
-        return cast(DailyApp, self.app).daily
 
     def compose(self) -> ComposeResult:
         """The fields, each with its problem line, then the duplicates and the keys."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.daily_context import DailyApp, DailyContext
+from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import ConfirmOverride, SavingForm, show_moment
 from crmtui.store.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
@@ -90,7 +90,7 @@ def describe_logged(kind: str, outcome: str | None, name: str, next_due: datetim
     return text
 
 
-class QuickLogScreen(SavingForm[QuickLogResult | None]):
+class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
     """Log an activity against one contact; Enter saves, Escape cancels."""
 
     STATUS_ID = "log-status"
@@ -203,11 +203,6 @@ class QuickLogScreen(SavingForm[QuickLogResult | None]):
         self._generation = 0
         self._hits: list[ContactHit] = []
         self.saving = False
-
-    @property
-    def daily(self) -> DailyContext:
-        """The app's clock, settings and writer."""
-        return cast(DailyApp, self.app).daily
 
     def compose(self) -> ComposeResult:
         """Contact, kind, outcome, text, next touch."""

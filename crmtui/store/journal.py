@@ -222,7 +222,8 @@ class WriteTx:
         """The raw sqlite3 connection of this transaction (for the search index)."""
         return self.session.connection().connection.driver_connection  # type: ignore[return-value]
 
-    def _meta(self, key: str) -> str | None:
+    def meta(self, key: str) -> str | None:
+        """One `local_meta` value (None when unset)."""
         row = self.db.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -237,7 +238,7 @@ class WriteTx:
     def device_id(self) -> str:
         """This database's device id, made on the first write."""
         if self._device_id is None:
-            self._device_id = self._meta("device_id")
+            self._device_id = self.meta("device_id")
             if self._device_id is None:
                 self._device_id = uuid7()
                 self._set_meta("device_id", self._device_id)
@@ -246,7 +247,7 @@ class WriteTx:
     def next_hlc(self) -> str:
         """The next reading of this transaction's clock (also used by bulk writes)."""
         if self._clock is None:
-            last = self._meta("hlc")
+            last = self.meta("hlc")
             self._clock = HLC.decode(last) if last else None
         self._clock = tick(self._clock, time.time_ns() // 1_000_000)
         return self._clock.encode()

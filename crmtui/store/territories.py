@@ -132,12 +132,7 @@ ENROLLED_REP_KEY = "sync_rep_name"
 
 def me_rep_id(tx: WriteTx, rep_name: str | None) -> str | None:
     """Who "me" is: the configured rep name, else the one enrolled with the sync server."""
-    if not rep_name:
-        row = tx.db.execute(
-            "SELECT value FROM local_meta WHERE key = ?", (ENROLLED_REP_KEY,)
-        ).fetchone()
-        rep_name = row[0] if row else None
-    return current_rep_id(tx, rep_name)
+    return current_rep_id(tx, rep_name or tx.meta(ENROLLED_REP_KEY))
 
 
 def create_territory(*, tx: WriteTx, data: TerritoryCreate) -> Territory:

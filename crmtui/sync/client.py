@@ -212,7 +212,7 @@ def pending_batch(store: Store, limit: int | None = None) -> list[PendingOp]:
 
 
 def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
-    """`pending_batch` as wire `Op`s (for the rescue file, the dry run and tests)."""
+    """`pending_batch` as wire `Op`s (for the rescue file and tests)."""
     return [Op.model_validate(op._asdict()) for op in pending_batch(store, limit)]
 
 
