@@ -14,13 +14,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.quick_log import Chosen
 from crmtui.store.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
+from crmtui.widgets.footer import SteadyFooter
 
 STORED_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -198,7 +199,7 @@ class ContactCardScreen(Screen[None]):
             yield CardSection("Recent activities", id="activities")
             yield CardSection("Open ticklers", id="ticklers")
             yield CardSection("Open deals", id="deals")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """Hide the consent row until the flags are known."""

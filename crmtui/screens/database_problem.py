@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+
+from crmtui.widgets.footer import SteadyFooter
 
 
 class DatabaseProblemScreen(Screen[None]):
@@ -43,4 +45,4 @@ class DatabaseProblemScreen(Screen[None]):
         with Middle(), Center(), Vertical(id="problem"):
             yield Static(self.reason, id="problem-reason", markup=False)
             yield Static(self.hint, id="problem-hint", markup=False)
-        yield Footer()
+        yield SteadyFooter()

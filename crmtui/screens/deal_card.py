@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
@@ -22,6 +22,7 @@ from crmtui.store.deal_board import DealWork, deal_work
 from crmtui.store.deal_history import DealCard, deal_card
 from crmtui.store.money import format_money
 from crmtui.widgets.card_section import CardSection
+from crmtui.widgets.footer import SteadyFooter
 
 
 def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
@@ -138,7 +139,7 @@ class DealCardScreen(Screen[None]):
             yield CardSection("Stage history", id="history")
             yield CardSection("Activities", id="activities")
             yield CardSection("Open ticklers", id="ticklers")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_screen_resume(self) -> None:
         """Shown (first time, or back from elsewhere): read the deal again."""

@@ -20,9 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ class SyncScreen(Screen[None]):
         table: DataTable[str] = DataTable(id="sync-conflicts", cursor_type="row")
         table.add_columns("kind", "record", "field", "mine", "theirs")
         yield table
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def conflicts_table(self) -> DataTable[str]:

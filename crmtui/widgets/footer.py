@@ -1,50 +1,315 @@
-"""A Footer that rebuilds its keys only when the keys it would show have changed."""
+"""The screens' footer: the active keys on one line, drawn by a single widget."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import NamedTuple
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.strip import Strip
+from textual.widget import Widget
 
 
-class SteadyFooter(Footer):
-    """Textual's Footer, minus the rebuilds that would show the same keys again.
+class FooterKey(NamedTuple):
+    """A key the footer shows."""
 
-    Textual's Footer recomposes (unmounts and mounts a widget per key) on every
-    bindings signal, and a screen sends several on each suspend, resume and focus
-    change, so switching sections cost ~3 rebuilds of ~10 keys each, on both the
-    screen left and the screen shown: most of a section switch's time
-    (bench/screens.py). The keys shown depend only on the screen's active
-    bindings, so an unchanged set needs no rebuild.
+    key: str
+    display: str
+    """The key as the app displays it (`App.get_key_display`)."""
+    enabled: bool
+    tooltip: str
+
+
+class FooterItem(NamedTuple):
+    """One key, or the keys of a binding group, with the label shown after them."""
+
+    keys: tuple[FooterKey, ...]
+    label: str
+    group: Binding.Group | None
+    """The binding group of a multi-key item; None for a single key."""
+
+
+class _Hit(NamedTuple):
+    """The cells a key occupies on the line, for the mouse."""
+
+    start: int
+    end: int
+    key: str
+    enabled: bool
+    tooltip: str
+
+
+PaletteKey = tuple[str, str, str, bool]
+"""(key, key as displayed, description, enabled) of the command palette's binding."""
+
+
+class SteadyFooter(Widget, can_focus=False):
+    """The screen's active keys, drawn as one line by one widget.
+
+    Textual's Footer mounts a widget per key (30+ on a section) and styles, lays out
+    and draws each: ~40 ms of a section's first visit and of start-up on the 2-core
+    VM (bench/screens.py, bench/startup.py), and it rebuilt them on every bindings
+    signal. This draws the same line (key, description, groups, the palette key on
+    the right, dimmed keys for disabled actions) from one list, redrawn only when
+    the keys it shows change. A click on a key presses it, as with Footer.
+    """
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {
+        "footer-key--key",
+        "footer-key--description",
+        "footer-key--separator",
+        "footer-key--hover",
+    }
+    DEFAULT_CSS = """
+    SteadyFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .footer-key--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .footer-key--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .footer-key--separator {
+            color: $foreground 20%;
+        }
+        & > .footer-key--hover {
+            color: $footer-key-foreground;
+            background: $block-hover-background;
+        }
+    }
     """
 
     _shown: Hashable = None
-    """What the keys on screen were built from; None until the first build."""
+    """What the line was last built from; None until the first build."""
+
+    def __init__(self, *, show_command_palette: bool = True) -> None:
+        super().__init__()
+        self.show_command_palette = show_command_palette
+        self.items: list[FooterItem] = []
+        """The keys shown, left to right (the palette key apart)."""
+        self.palette: PaletteKey | None = None
+        """The command palette's key, drawn at the right end, if shown."""
+        self._hits: list[_Hit] = []
+        self.hovered_key: int | None = None
+        """Index of the key under the mouse pointer, if any."""
+
+    def on_mount(self) -> None:
+        """Follow the screen's bindings, and show them now rather than after a signal."""
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self._rebuild()
+
+    def on_unmount(self) -> None:
+        """Stop following the screen's bindings."""
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        """Rebuild after the next refresh, as Footer does, if the keys have changed."""
-        self._bindings_ready = True
+        """Rebuild after the next refresh, once the focus has settled."""
         if not screen.app.app_focus:
-            return
+            return  # as Footer: no flicker while the terminal is in the background
         if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._recompose_if_changed)
+            self.call_after_refresh(self._rebuild)
 
-    def _keys_shown(self) -> Hashable:
-        # Everything Footer.compose reads: the bindings (key, description, group,
-        # tooltip...), whether each is enabled, how the app displays the key.
-        return self.show_command_palette, tuple(
-            (binding, self.app.get_key_display(binding), enabled, tooltip)
-            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
-        )
-
-    async def _recompose_if_changed(self) -> None:
-        # Read when the rebuild would run, not when signalled: several signals in a
-        # row then cost one rebuild, as the state settles before any of them runs.
+    def _rebuild(self) -> None:
+        # Read when the rebuild runs, not when signalled: several signals in a row
+        # (a screen sends some on every resume and focus change) cost one rebuild.
         if not self.is_attached:
             return
-        keys = self._keys_shown()
+        active = list(self.screen.active_bindings.values())
+        keys = (
+            self.show_command_palette,
+            tuple(
+                (binding, self.app.get_key_display(binding), enabled, tooltip)
+                for _node, binding, enabled, tooltip in active
+            ),
+        )
         if keys == self._shown:
             return
         self._shown = keys
-        await self.recompose()
+        self.items = footer_items(
+            [(b, display, enabled, tip) for b, display, enabled, tip in keys[1] if b.show]
+        )
+        self.palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            for binding, display, enabled, _tip in keys[1]:
+                if binding.key == self.app.COMMAND_PALETTE_BINDING:
+                    self.palette = (binding.key, display, binding.description, enabled)
+                    break
+        self.refresh()
+
+    # ------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        """The keys, cut short before the palette key, which keeps the right end."""
+        width = self.size.width
+        if y != 0 or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        left = _Line(self)
+        for item in self.items:
+            if item.group is None:
+                left.key(item.keys[0], item.label)
+            elif item.group.compact:  # " []" then " Pair "
+                left.space()
+                for k in item.keys:
+                    left.key(k, "", bare=True)
+                left.label(f" {item.label} ")
+            else:  # " [ " " ] " then "Pair "
+                for k in item.keys:
+                    left.space()
+                    left.key(k, "", bare=True)
+                    left.space()
+                left.label(f"{item.label} ")
+        if self.palette is None:
+            self._hits = left.hits
+            return Strip(left.segments).crop_extend(0, width, self.rich_style)
+        key, display, label, enabled = self.palette
+        right = _Line(self, first_hit=len(left.hits))
+        right.separator()
+        # Footer's palette key is compact ("^p palette"), padded right by one cell.
+        right.key(FooterKey(key, display, enabled, label), label, compact=True)
+        cut = max(0, width - right.x)
+        self._hits = [h._replace(end=min(h.end, cut)) for h in left.hits if h.start < cut]
+        self._hits += [h._replace(start=h.start + cut, end=h.end + cut) for h in right.hits]
+        return Strip.join(
+            [Strip(left.segments).crop_extend(0, cut, self.rich_style), Strip(right.segments)]
+        ).crop(0, width)
+
+    # ------------------------------------------------------------------- mouse
+
+    def _hit_at(self, x: int) -> int | None:
+        for index, hit in enumerate(self._hits):
+            if hit.start <= x < hit.end:
+                return index
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Highlight the key under the pointer and show its tooltip."""
+        index = self._hit_at(event.x)
+        if index != self.hovered_key:
+            self.hovered_key = index
+            self.tooltip = self._hits[index].tooltip or None if index is not None else None
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        """No key is highlighted once the pointer leaves."""
+        if self.hovered_key is not None:
+            self.hovered_key = None
+            self.tooltip = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Press the key clicked; a disabled one rings the bell, as with Footer."""
+        index = self._hit_at(event.x)
+        if index is None:
+            return
+        hit = self._hits[index]
+        if hit.enabled:
+            self.app.simulate_key(hit.key)
+        else:
+            self.app.bell()
+
+
+def footer_items(bindings: list[tuple[Binding, str, bool, str]]) -> list[FooterItem]:
+    """What Footer would show for these (binding, key display, enabled, tooltip)s.
+
+    One item per action (its first binding), in order; consecutive bindings of one
+    binding group become a single item with the group's label.
+    """
+    firsts: dict[str, tuple[Binding, str, bool, str]] = {}
+    for entry in bindings:
+        firsts.setdefault(entry[0].action, entry)
+    items: list[FooterItem] = []
+    run: list[tuple[Binding, str, bool, str]] = []
+
+    def close_run() -> None:
+        group = run[0][0].group if run else None
+        keys = [FooterKey(b.key, display, enabled, tip) for b, display, enabled, tip in run]
+        if group is not None and len(run) > 1:
+            # Footer gives a grouped key its binding's description as tooltip.
+            keys = [
+                k._replace(tooltip=k.tooltip or b.description)
+                for k, (b, *_r) in zip(keys, run, strict=True)
+            ]
+            items.append(FooterItem(tuple(keys), group.description, group))
+        else:
+            items.extend(
+                FooterItem((k,), b.description, None) for k, (b, *_r) in zip(keys, run, strict=True)
+            )
+        run.clear()
+
+    for entry in firsts.values():
+        if run and entry[0].group is not run[0][0].group:
+            close_run()
+        run.append(entry)
+    close_run()
+    return items
+
+
+class _Line:
+    """Segments of the footer line being drawn, and where each key landed."""
+
+    def __init__(self, footer: SteadyFooter, first_hit: int = 0) -> None:
+        self.footer = footer
+        self.base = footer.rich_style
+        self.segments: list[Segment] = []
+        self.hits: list[_Hit] = []
+        self.x = 0
+        self.first_hit = first_hit
+        """Index of this line's first key among all the footer's keys (for the hover)."""
+
+    def put(self, text: str, style: Style) -> None:
+        """Add text in a style."""
+        self.segments.append(Segment(text, style))
+        self.x += cell_len(text)
+
+    def space(self) -> None:
+        """One blank cell."""
+        self.put(" ", self.base)
+
+    def label(self, text: str) -> None:
+        """A group's label."""
+        self.put(text, self.base + self._part("footer-key--description"))
+
+    def separator(self) -> None:
+        """The bar before the palette key."""
+        # Not partial: its colour has an alpha, blended over the footer's background.
+        self.put("▏", self.footer.get_component_rich_style("footer-key--separator"))
+
+    def key(self, k: FooterKey, label: str, *, bare: bool = False, compact: bool = False) -> None:
+        """A key and its description, styled as Footer styles a FooterKey.
+
+        The key's own style (hovered or not, dimmed when disabled) lies under the
+        key and description styles; `bare` draws the key alone (a group's keys),
+        `compact` without the padding around the key.
+        """
+        own = self.base
+        if self.footer.hovered_key == self.first_hit + len(self.hits):
+            own += self._part("footer-key--hover")
+        if not k.enabled:
+            own += Style(dim=True)
+        start = self.x
+        key_style = own + self._part("footer-key--key")
+        if bare or not label:
+            self.put(k.display, key_style)
+        elif compact:
+            self.put(k.display, key_style)
+            self.put(f" {label}", own + self._part("footer-key--description"))
+            self.put(" ", own)
+        else:
+            self.put(f" {k.display} ", key_style)
+            self.put(f"{label} ", own + self._part("footer-key--description"))
+        self.hits.append(_Hit(start, self.x, k.key, k.enabled, k.tooltip))
+
+    def _part(self, name: str) -> Style:
+        return self.footer.get_component_rich_style(name, partial=True)
