@@ -13,7 +13,7 @@ app switching between two one-line screens. Garbage collections during the app
 run are timed with `gc.callbacks` and listed under the table. Target
 (TARGETS.md): any screen switch or list scroll, key to paint, p95 <= 50 ms.
 `--after-warm` starts the runs as a user a few seconds in would: once the app's
-background read of the board and the summary (`crmtui.screens.report_cache`, ~2 s
+background read of the board and the summary (`crmtui.screens.report_cache`, 0.5 s
 after start-up) is done and so is what it does while the user is idle (sections built
 ahead and drawn, the writer opened, the heap frozen: `CrmApp.warmed_up`, ~4-6 s in).
 """
@@ -299,7 +299,7 @@ async def _measure(
         # As a user would: the app's after-start-up step (screens' CSS, gc.freeze) is done.
         await pilot.pause(AFTER_START_UP_S + 0.2)
         if after_warm:  # and the board and summary read ahead (a user a few seconds in)
-            await pilot.pause(WARM_DELAY_S - AFTER_START_UP_S)
+            await pilot.pause(max(0.0, WARM_DELAY_S - AFTER_START_UP_S))
             await app.workers.wait_for_complete()
             # ... and what the app does while the user is idle: the sections built ahead
             # and drawn, the writer opened, the heap frozen (`CrmApp.warmed_up`).
