@@ -18,7 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.store.do_not_call import do_not_call_ids
 from crmtui.store.lookup import ContactHit, search_contacts
 from crmtui.store.recent import recent_contacts
@@ -232,6 +231,10 @@ class ContactsScreen(Screen[None]):
 
     def open_contact(self, contact_id: str) -> None:
         """Show one contact's card on top of this screen."""
+        # Imported on first use: the card and its quick-log form are ~16 ms of imports
+        # that start-up need not pay (CrmApp._after_start_up loads them soon after).
+        from crmtui.screens.contact_card import ContactCardScreen
+
         self.app.push_screen(ContactCardScreen(self._db, contact_id))
 
     # ----------------------------------------------------------------- keys
