@@ -228,11 +228,11 @@ class AgendaScreen(UsesDaily, Screen[None]):
             return row is not None and row.contact_id is not None
         return True
 
-    @on(AgendaList.OptionHighlighted)
+    @on(AgendaList.Highlighted)
     def _moved(self) -> None:
         self.refresh_bindings()
 
-    @on(AgendaList.OptionSelected)
+    @on(AgendaList.Selected)
     def _selected(self) -> None:
         self.action_open()
 
