@@ -51,12 +51,20 @@ AFTER_START_UP_S = 1.0
 PREBUILT_SECTIONS = ("pipeline", "territories", "agenda")
 """Sections built ahead of their first visit while the user is idle, slowest first.
 
-Their first visit costs 150-300 ms of composing, styling and layout at 1M contacts;
-built ahead, it is a plain screen switch. Only sections whose screens just read
-when shown: Duplicates starts a scan, Calls and Sync are cheap to build.
+A first visit composes, styles, lays out and draws the section (15-45 ms at 1M
+contacts, bench/screens.py); built ahead, it is a plain screen switch. Only sections
+whose screens just read when shown: Duplicates starts a scan, Calls and Sync are
+cheap to build.
 """
-PREBUILD_IDLE_S = 1.5
-"""How long without a key press or click before a section is built ahead."""
+PREBUILD_IDLE_S = 0.5
+"""How long without a key press or click before a section is built ahead.
+
+Short: a step (building a section, or drawing one off screen) holds the UI thread
+for 20 ms at most, in chunks a key press can come between, so a user who pauses
+half a second loses nothing; one who opens F3 or F4 a second in finds it built.
+"""
+PREBUILD_TICK_S = 0.25
+"""How often the app checks whether it can take the next step of building ahead."""
 
 
 @dataclass(frozen=True)
@@ -256,7 +264,7 @@ class CrmApp(App[None]):
         self.switch_mode(SECTIONS[0].mode)
         self.set_timer(AFTER_START_UP_S, self._after_start_up)
         self.set_timer(WARM_DELAY_S, self._warm_reports)
-        self._prebuild_timer = self.set_interval(0.5, self._prebuild_when_idle)
+        self._prebuild_timer = self.set_interval(PREBUILD_TICK_S, self._prebuild_when_idle)
 
     @on(SyncStateChanged)
     def _sync_state_changed(self) -> None:
