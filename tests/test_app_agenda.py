@@ -191,3 +191,44 @@ def test_short_when_names_nearby_days():
     assert short_when(DAILY_NOW + timedelta(days=1), DAILY_NOW) == "tomorrow 08:30"
     assert short_when(DAILY_NOW + timedelta(days=3), DAILY_NOW) == "Thu 12 Mar 08:30"
     assert short_when(DAILY_NOW + timedelta(days=300), DAILY_NOW) == "03 Jan 2027 08:30"
+
+
+async def test_a_visit_reads_again_only_after_a_commit_or_a_refresh(daily_db, monkeypatch):
+    import crmtui.screens.agenda as agenda_module
+
+    reads: list[int] = []
+    real = agenda_module.load_agenda
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(agenda_module, "load_agenda", counted)
+    path, ids = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await agenda_screen(pilot)
+        first = len(reads)
+        assert first >= 1
+        await pilot.press("f1")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert len(reads) == first  # nothing committed: the list read before is kept
+        assert not screen.loading_agenda
+        # A commit from elsewhere (a `crm` command in a shell): the next visit reads it.
+        with reading(path) as db:
+            db.execute(
+                "UPDATE tickler SET status = 'done' WHERE contact_id = ? AND text LIKE 'Call back%'",
+                (ids["Carla Rossi"],),
+            )
+            db.commit()
+        await pilot.press("f1")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert len(reads) == first + 1
+        assert ("overdue", "Carla Rossi") not in shown(screen)
+        await pilot.press("r")  # asked for: read even though nothing changed
+        await settle(pilot)
+        assert len(reads) == first + 2

@@ -2,12 +2,14 @@
 
 Threading invariant: the agenda is read and every change is written in thread
 workers (through the app's `DailyContext`); handlers on the UI thread update the
-widgets. The list is read again after each change and whenever the screen is shown.
+widgets. The list is read again after each change and whenever the screen is shown,
+unless nothing was committed since the last read and it is less than a minute old.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,6 +28,7 @@ from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
+from crmtui.store.sync_summary import data_version
 from crmtui.store.when import defer_target, parse_when
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 UPCOMING_DAYS = 7
+# The buckets (overdue, today) move with the clock: a list read longer ago than this
+# is read again on the next visit even when nothing was committed.
+FRESH_S = 60.0
 EMPTY = {
     "overdue": "nothing overdue",
     "today": "nothing else due today",
@@ -157,6 +163,9 @@ class AgendaScreen(UsesDaily, Screen[None]):
         self._db = db
         self.agenda: Agenda | None = None
         self._generation = 0
+        self._shown_generation = 0
+        self._read: tuple[int, float] | None = None
+        """(data version, monotonic time) of the last read, for the unchanged check."""
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -171,6 +180,11 @@ class AgendaScreen(UsesDaily, Screen[None]):
         """The list widget."""
         return self.query_one("#agenda", AgendaList)
 
+    @property
+    def loading_agenda(self) -> bool:
+        """True while the list on screen is not the one read last."""
+        return self._shown_generation != self._generation
+
     def on_mount(self) -> None:
         """Focus the list; the first read happens on resume."""
         self.agenda_list.focus()
@@ -181,21 +195,40 @@ class AgendaScreen(UsesDaily, Screen[None]):
 
     # ----------------------------------------------------------------- reading
 
-    def reload(self) -> None:
+    def reload(self, *, force: bool = False) -> None:
         """Read the agenda in a worker (an older read still running becomes stale)."""
         self._generation += 1
-        self.load(self._generation)
+        self.load(self._generation, force)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="agenda-load")
-    def load(self, generation: int) -> None:
-        """Read the agenda off the UI thread."""
-        agenda = load_agenda(self._db, now=self.daily.now(), days=UPCOMING_DAYS)
+    def load(self, generation: int, force: bool = False) -> None:
+        """Read the agenda off the UI thread, or keep the last one if nothing changed.
+
+        At 1M contacts a read is ~0.5 s of a worker thread, much of it holding the
+        GIL: done on every visit, it slowed the keys pressed meanwhile (leaving F2
+        at once, bench/screens.py). `data_version` changes with any commit to the
+        file, from this app, a shell command or a sync.
+        """
+        version = data_version(self._db)
+        kept, read = self.agenda, self._read
+        if (
+            not force
+            and kept is not None
+            and read is not None
+            and read[0] == version
+            and time.monotonic() - read[1] < FRESH_S
+        ):
+            agenda = kept
+        else:
+            agenda = load_agenda(self._db, now=self.daily.now(), days=UPCOMING_DAYS)
+            self._read = (version, time.monotonic())
         self.post_message(self.AgendaLoaded(agenda, generation))
 
     @on(AgendaLoaded)
     def _show(self, event: AgendaLoaded) -> None:
         if event.generation != self._generation:
             return
+        self._shown_generation = event.generation
         self.agenda = event.agenda
         self.query_one("#agenda-counts", Static).update(agenda_counts(event.agenda))
         self.agenda_list.show_rows(agenda_rows(event.agenda), empty=EMPTY)
@@ -244,7 +277,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
 
     def action_reload(self) -> None:
         """Read the agenda again."""
-        self.reload()
+        self.reload(force=True)
 
     def action_done(self) -> None:
         """Mark the reminder under the cursor done."""
