@@ -378,10 +378,7 @@ class CrmApp(App[None]):
         ]
         if not waiting:
             if not self._writer_opening:
-                self._writer_opening = True
-                self.run_worker(
-                    self.daily.open_writer, thread=True, group="writer", exit_on_error=False
-                )
+                self._open_writer_ahead()
             elif not any(worker.is_running for worker in self.workers):
                 # Everything built and read (the Agenda's rows alone are thousands
                 # of objects): out of the full collections' way, once.
@@ -394,6 +391,19 @@ class CrmApp(App[None]):
         self._init_mode(mode)
         self._to_draw.append(self._screen_stacks[mode][0])
         self.call_after_refresh(self._freeze_heap)
+
+    def _open_writer_ahead(self) -> None:
+        """Open the writer in a thread worker, once, so the first write is quick too.
+
+        Only while the user is idle (`_prebuild_when_idle`): although in a thread,
+        importing SQLModel holds the GIL for long stretches (pydantic builds its
+        schemas in Rust), and keys typed meanwhile waited up to ~200 ms.
+        """
+        if not self._writer_opening:
+            self._writer_opening = True
+            self.run_worker(
+                self.daily.open_writer, thread=True, group="writer", exit_on_error=False
+            )
 
     def _warm_reports(self) -> None:
         """Read the F3 board and the F4 summary in the background, so first visits show them."""
