@@ -61,6 +61,7 @@ def _outcome(check: object, address: str) -> str | None:
 
 @settings(max_examples=3000, deadline=None)
 @given(addresses())
+@example("0@00--0.com")  # "--" in a label's 3rd-4th places: IDNA's, refused
 @example("zoë.12@example12.com")
 @example("Zoë.Info@X.com")
 @example("Info@Example.com")
@@ -70,6 +71,8 @@ def _outcome(check: object, address: str) -> str | None:
 @example("用户@example.com")
 @example("ü" * 64 + "@example.com")
 @example("ü" * 65 + "@example.com")
+@example("\ud800@example.com")  # a lone surrogate (not UTF-8): refused, not a crash
+@example("a\udfff.b@example.com")
 @example("ü" * 63 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".com")
 def test_fast_email_check_equals_email_validator(address: str) -> None:
     assert _outcome(check_email, address) == _outcome(normalize_email, address)

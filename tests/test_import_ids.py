@@ -28,7 +28,9 @@ def _field_by_field(ms: int, rand: int, count: int) -> list[str]:
 
 @given(
     st.integers(0, (1 << 48) - 1),
-    st.integers(0, (1 << 73) - 1) | st.integers(0, 4095).map(lambda a: (a << 62) | _LOW62 - 3),
+    st.integers(0, (1 << 73) - 1)
+    | st.integers(0, 4095).map(lambda a: (a << 62) | _LOW62 - 3)
+    | st.integers(0, (1 << 26) - 1).map(lambda a: (a << 48) | (1 << 48) - 4),  # 4th group
     st.integers(0, 12),
 )
 def test_batch_ids_are_the_rfc_layout_across_a_rand_b_wrap(ms: int, rand: int, count: int) -> None:

@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import phonenumberutil as pu
 
-from crmtui.store.import_checks import _fast_e164, check_phone
+from crmtui.store.import_checks import _fast_e164, check_phone, national_candidate
 from crmtui.store.validate import InvalidInput, normalize_phone
 
 REGIONS = ["DE", "AT", "CH", "FR", "ES", "IT", "GB", "NL", "PL", "SE", "NO", "US", "BR", "AR",
@@ -114,3 +114,54 @@ def test_a_rejected_phone_names_the_field_as_before() -> None:
     with pytest.raises(InvalidInput) as err:
         check_phone("0301", "DE", "mobile")
     assert err.value.field == "mobile" and "not a possible number" in err.value.message
+
+
+ALL_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+def _metadata(region: str) -> object:
+    return pu.PhoneMetadata.metadata_for_region(region, None)
+
+
+@st.composite
+def national_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    """A region and a digit string, often starting with that region's national prefix."""
+    region = draw(st.sampled_from(ALL_REGIONS))
+    body = draw(st.text("0123456789", max_size=17))
+    metadata = _metadata(region)
+    prefix = getattr(metadata, "national_prefix", None) or ""
+    lead = draw(st.sampled_from(["", prefix, "0", "1", "15", "044", "9"]))
+    return region, (lead + body)[:17]
+
+
+@settings(max_examples=6000, deadline=None)
+@given(national_numbers())
+@example(("AR", "0111512345678"))  # a transform rule with its carrier group
+@example(("MX", "0445512345678"))
+@example(("BR", "0211134567890"))
+@example(("DE", "0302000123"))
+@example(("FR", "042000001"))
+def test_national_prefix_strip_equals_phonenumbers(case: tuple[str, str]) -> None:
+    region, number = case
+    metadata = _metadata(region)
+    assert (
+        national_candidate(number, metadata)
+        == (pu._maybe_strip_national_prefix_carrier_code(number, metadata)[1])
+    )
+
+
+def test_national_prefix_strip_equals_phonenumbers_on_every_example_number() -> None:
+    # Every region's own example numbers, with and without its national prefix.
+    checked = 0
+    for region in ALL_REGIONS:
+        metadata = _metadata(region)
+        prefix = metadata.national_prefix or ""
+        for desc in (metadata.general_desc, metadata.fixed_line, metadata.mobile):
+            example_number = getattr(desc, "example_number", None)
+            if not example_number:
+                continue
+            for number in (example_number, prefix + example_number, "0" + example_number):
+                expected = pu._maybe_strip_national_prefix_carrier_code(number, metadata)[1]
+                assert national_candidate(number, metadata) == expected, (region, number)
+                checked += 1
+    assert checked > 500

@@ -191,3 +191,51 @@ def test_contact_rows_index_equals_documents_index() -> None:
     for table in expected:
         assert got[table] == expected[table], table
     assert index_contact_rows(by_rows, [], accounts) == 0
+
+
+_PHONE_TEXT = st.one_of(
+    st.none(),
+    st.just(""),
+    st.text(st.sampled_from("0123456789 +-()/x٣"), max_size=14),
+    st.from_regex(r"\+[1-9][0-9]{4,13}", fullmatch=True),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_PHONE_TEXT, _PHONE_TEXT, _PHONE_TEXT, _PHONE_TEXT)
+def test_contact_phone_column_equals_phone_column(
+    phone: str | None, phone_e164: str | None, mobile: str | None, mobile_e164: str | None
+) -> None:
+    from crmtui.store.search_index import contact_phone_column, phone_column
+
+    assert contact_phone_column(phone, phone_e164, mobile, mobile_e164) == phone_column(
+        ((phone, phone_e164), (mobile, mobile_e164))
+    )
+
+
+def test_contact_phone_column_keeps_each_key_once_in_order() -> None:
+    from crmtui.store.search_index import contact_phone_column
+
+    # The mobile repeats the phone: its keys are not written twice.
+    assert contact_phone_column("030 1234", "+49301234", "030 1234", "+49301234") == (
+        "49301234 43210394 301234"
+    )
+    assert contact_phone_column(None, None, "0151 1", "+491511") == "491511 115194 1511"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(st.characters(max_codepoint=0x17F), max_size=30)
+    | st.text(st.sampled_from("aeß½ŉĿ\u0301\u0308ëé한국ㅎㅏ\u1100\u1161Σς.@ İ"), max_size=12)
+)
+def test_latin_fold_equals_fold(text: str) -> None:
+    from crmtui.store.search_index import fold_latin
+
+    assert fold_latin(text) == fold(text)
+
+
+def test_latin_fold_of_every_pair_of_latin_characters() -> None:
+    from crmtui.store.search_index import fold_latin
+
+    latin = [chr(i) for i in range(0x180)]
+    assert all(fold_latin(a + b) == fold(a + b) for a in latin for b in latin)

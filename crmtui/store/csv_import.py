@@ -29,7 +29,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from crmtui.store.bulk import BulkWriter, full_row, uuid7_batch
+from crmtui.store.bulk import (
+    BulkWriter,
+    deferred_indexes,
+    full_row,
+    row_template,
+    uuid7_batch,
+)
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
 from crmtui.store.gc_pause import paused_gc
 from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
@@ -129,7 +135,7 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
         for cells in reader:
             if headers is None:
                 headers = [h.strip() for h in cells]
-            elif any(c.strip() for c in cells):
+            elif "".join(cells).strip():  # some cell is not blank
                 records.append((start, cells))
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -199,8 +205,11 @@ def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInpu
     """The full name (from a name column, else first + last) and its parts into `out`."""
     given = (cells.get("given_name") or "").strip()
     family = (cells.get("family_name") or "").strip()
-    name = _BLANKS.sub(" ", cells.get("name") or "").strip()
-    name = name or " ".join(p for p in (given, family) if p)
+    name = cells.get("name") or ""
+    if name:
+        name = _BLANKS.sub(" ", name).strip()
+    # " ".join of the parts that are given, without a generator per row.
+    name = name or (f"{given} {family}" if given and family else given or family)
     if "\n" in name or "\r" in name:
         problems.append(InvalidInput("name", "spans several lines"))
     elif not name:
@@ -214,6 +223,7 @@ def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInpu
 
 
 _TEXT_KEYS = ("title", "city", "notes", "source", "external_id")
+_PHONE_KEYS = (("phone", "phone_e164"), ("mobile", "mobile_e164"))
 
 
 def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str | None]:
@@ -231,12 +241,12 @@ def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str
         except InvalidInput as exc:
             problems.append(exc)
     phone_region = out.get("country") or region
-    for key in ("phone", "mobile"):
+    for key, e164_key in _PHONE_KEYS:
         raw = (get(key) or "").strip()
         if raw:
             try:
                 phone = check_phone(raw, phone_region, key)
-                out[key], out[f"{key}_e164"] = phone.typed, phone.e164
+                out[key], out[e164_key] = phone.typed, phone.e164
             except InvalidInput as exc:
                 problems.append(exc)
     email = (get("email") or "").strip()
@@ -396,7 +406,13 @@ def plan_records(
 ) -> list[Row]:
     """Check records (position, field -> text; or a reason it is unreadable) and match them."""
     existing = _existing(tx)
-    seen: dict[tuple[str, str], int] = {}
+    # Into an empty table (a first import) no row can match a stored contact: the
+    # lookups would all miss, so they are not made.
+    anything_stored = bool(existing.ids)
+    # The first line of each key, per kind of key: plain str -> int dicts, which the
+    # cycle collector does not track (a (kind, key) tuple per key would be walked once
+    # more, ~350k of them, when the collector comes back on after the checks).
+    seen: dict[str, dict[str, int]] = {"external id": {}, "email": {}, "phone": {}}
     rows: list[Row] = []
     for n, (line, cells) in enumerate(records, 1):
         if isinstance(cells, str):
@@ -411,10 +427,11 @@ def plan_records(
         keys = _keys(values)
         earlier = match = None
         for k in keys:
-            if k in seen:
-                earlier = (k, seen[k])
+            first = seen[k[0]].get(k[1])
+            if first is not None:
+                earlier = (k, first)
                 break
-        if earlier is None:
+        if earlier is None and anything_stored:
             for k in keys:
                 if found := _lookup(existing, *k):
                     match = (k, found)
@@ -429,15 +446,15 @@ def plan_records(
                 del values["external_id"]
                 row.reason = "same id"
             row.action = "update" if update_existing else "matched"
-        else:
+        elif anything_stored:
             twin = existing.by_name.get(fold(values["name"]))
             if twin is not None:
                 row.reason = f"same name as contact {twin}"
                 row.contact_id = twin
                 if skip_duplicates:
                     row.action = "duplicate"
-        for k in keys:
-            seen.setdefault(k, line)
+        for kind, key in keys:
+            seen[kind].setdefault(key, line)
         rows.append(row)
         if progress and n % 1000 == 0:
             progress(n, total)
@@ -483,6 +500,32 @@ class ImportResult:
     journal_ops: int = 0
 
 
+def contact_rows(
+    tx: WriteTx, rows: Sequence[Row], source_label: str, account_ids: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The complete contact rows of new rows, with new ids (`full_row` of each row's values,
+    its id, account and source, made from one template; tests/test_import_bulk.py)."""
+    base, names, factories = row_template(tx, Contact)
+    out = []
+    # Ids in one batch: a `uuid7()` call per row cost more than the row's insert.
+    for row, row_id in zip(rows, uuid7_batch(len(rows)), strict=True):
+        values = row.values
+        contact = base.copy()  # column order; setting existing keys keeps it
+        for name, factory in factories:
+            if name != "id" and name not in values:
+                contact[name] = factory()
+        contact.update(
+            values if values.keys() <= names else {k: values[k] for k in values if k in names}
+        )
+        contact["id"] = row_id
+        if "source" not in values:
+            contact["source"] = source_label
+        if row.company:
+            contact["account_id"] = account_ids[row.company.lower()]
+        out.append(contact)
+    return out
+
+
 @paused_gc()
 def apply_import(
     tx: WriteTx, plan: ImportPlan, *, source_label: str, progress: Progress | None = None
@@ -508,21 +551,14 @@ def apply_import(
             new_accounts.append(account)
     result.accounts = writer.insert(Account, new_accounts)
     total = len(new_rows)
-    for start in range(0, total, CHUNK):
-        chunk = new_rows[start : start + CHUNK]
-        contacts = []
-        # Ids in one batch: a `uuid7()` call per row cost more than the row's insert.
-        for row, row_id in zip(chunk, uuid7_batch(len(chunk)), strict=True):
-            values = dict(row.values)
-            values["id"] = row_id
-            values.setdefault("source", source_label)
-            if row.company:
-                values["account_id"] = account_ids[row.company.lower()]
-            contacts.append(full_row(tx, Contact, values))
-        writer.insert(Contact, contacts)
-        index_contact_rows(tx.db, contacts, account_names)
-        if progress:
-            progress(start + len(chunk), total)
+    with deferred_indexes(tx.db, "contact", total):
+        for start in range(0, total, CHUNK):
+            chunk = new_rows[start : start + CHUNK]
+            contacts = contact_rows(tx, chunk, source_label, account_ids)
+            writer.insert(Contact, contacts)
+            index_contact_rows(tx.db, contacts, account_names)
+            if progress:
+                progress(start + len(chunk), total)
     result.created = total
     for row in plan.by_action("update"):
         contact = tx.session.get(Contact, row.contact_id)

@@ -51,8 +51,9 @@ def check_email(raw: str) -> str:
     """The normalised address (as `normalize_email` gives it); raises InvalidInput."""
     text = raw.strip()
     m = _EMAIL.fullmatch(text)
-    # Lengths as email_validator counts them (UTF-8 bytes of the whole address).
-    if m is not None and len(m.group(1)) <= 64 and len(text.encode()) <= 254:
+    # Lengths as email_validator counts them (UTF-8 bytes of the whole address); a lone
+    # surrogate counts 3 and fails `_safe_intl_local`, leaving it to email_validator.
+    if m is not None and len(m.group(1)) <= 64 and len(text.encode(errors="surrogatepass")) <= 254:
         local = m.group(1)
         if local.isascii():
             if local.lower() in _role_mailboxes():
@@ -60,7 +61,9 @@ def check_email(raw: str) -> str:
         elif not _safe_intl_local(local):
             return normalize_email(text)
         domain = m.group(2).lower()
-        if _ordinary_domain(domain):
+        # "--" in a label's third and fourth places is IDNA's (xn--) and refused
+        # otherwise: any "--" goes to email_validator, which knows the rules.
+        if "--" not in domain and _ordinary_domain(domain):
             return f"{local}@{domain}"
     return normalize_email(text)
 
@@ -172,12 +175,72 @@ def _length_verdict(number: str, metadata: Any) -> Any:
     return hit[1]
 
 
+_STRIP_RULES: dict[int, tuple[Any, Any, Any, str | None]] = {}
+
+
+def _strip_rules(metadata: Any) -> tuple[Any, Any, str | None]:
+    """A metadata's national prefix pattern, general number pattern (compiled; None when
+    absent) and prefix transform rule, kept per metadata object as `_length_verdict` does."""
+    hit = _STRIP_RULES.get(id(metadata))
+    if hit is None or hit[0] is not metadata:
+        prefix = metadata.national_prefix_for_parsing
+        desc = metadata.general_desc
+        general = desc.national_number_pattern if desc is not None else None
+        hit = _STRIP_RULES[id(metadata)] = (
+            metadata,
+            re.compile(prefix) if prefix else None,
+            re.compile(general) if general else None,
+            metadata.national_prefix_transform_rule or None,
+        )
+    return hit[1], hit[2], hit[3]
+
+
+def national_candidate(number: str, metadata: Any) -> str | None:
+    """The number `_maybe_strip_national_prefix_carrier_code(number, metadata)` gives back.
+
+    The same steps as phonenumbers (version 8/9) with the metadata's patterns compiled
+    once, rather than looked up in `re`'s cache three times a call: its
+    `_match_national_number(n, desc, False)` is a full match of the general pattern.
+    None for the one shape phonenumbers itself fails on (a transform rule and a prefix
+    pattern without groups); tests/test_import_phones.py compares the two.
+    """
+    prefix, general, transform = _strip_rules(metadata)
+    if not number or prefix is None:
+        return number
+    found = prefix.match(number)
+    if found is None:
+        return number
+    viable = general is not None and general.fullmatch(number) is not None
+    groups = found.groups()
+    if transform is None or (groups and groups[-1] is None):
+        stripped = number[found.end() :]
+        if viable and not (general is not None and general.fullmatch(stripped) is not None):
+            return number
+        return stripped
+    if not groups:
+        return None
+    transformed = prefix.sub(transform, number, count=1)
+    if viable and general.fullmatch(transformed) is None:
+        return number
+    return transformed
+
+
 @lru_cache(maxsize=512)
 def _code_metadata(code: int) -> Any:
     """The metadata of a country calling code's main region."""
     pu = _pu()
     return pu.PhoneMetadata.metadata_for_region_or_calling_code(
         code, pu.region_code_for_country_code(code)
+    )
+
+
+@lru_cache(maxsize=1)
+def _verdicts() -> tuple[frozenset[Any], frozenset[Any]]:
+    """The length verdicts after which parse keeps the national prefix, and the possible ones."""
+    result = _pu().ValidationResult
+    return (
+        frozenset({result.TOO_SHORT, result.IS_POSSIBLE_LOCAL_ONLY, result.INVALID_LENGTH}),
+        frozenset({result.IS_POSSIBLE, result.IS_POSSIBLE_LOCAL_ONLY}),
     )
 
 
@@ -199,6 +262,8 @@ def _fast_e164(typed: str, region: str) -> str | None:
     digits = typed.replace(" ", "")
     if digits[0] == "+":
         stripped, digits = True, digits[1:]
+    elif idd.match(digits) is None:
+        stripped = False  # what `_parse_prefix_as_idd` answers without an IDD prefix
     else:
         stripped, digits = pu._parse_prefix_as_idd(idd, digits)
     if stripped:
@@ -216,21 +281,16 @@ def _fast_e164(typed: str, region: str) -> str | None:
         code, national = metadata.country_code, digits
     if len(national) < _MIN_NSN or metadata is None:
         return None
-    _, candidate, _ = pu._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _length_verdict(candidate, metadata) not in (
-        pu.ValidationResult.TOO_SHORT,
-        pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-        pu.ValidationResult.INVALID_LENGTH,
-    ):
+    candidate = national_candidate(national, metadata)
+    if candidate is None:
+        return None
+    too_short_to_strip, possible_lengths = _verdicts()
+    if _length_verdict(candidate, metadata) not in too_short_to_strip:
         national = candidate
     if not _MIN_NSN <= len(national) <= _MAX_NSN or len(national.lstrip("0") or "0") < 5:
         return None
     # With its Italian leading zeros, the national significant number is `national`.
-    possible = _length_verdict(national, _code_metadata(code))
-    if possible not in (
-        pu.ValidationResult.IS_POSSIBLE,
-        pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    ):
+    if _length_verdict(national, _code_metadata(code)) not in possible_lengths:
         return None
     return f"+{code}{national}"
 
