@@ -201,10 +201,10 @@ def concurrent(dsn: str, clients: int, each: int, tmp: Path) -> dict[str, float]
         assert not errors, errors
         with psycopg.connect(db.dsn) as conn:
             logged, distinct = conn.execute(
-                "SELECT count(*), count(DISTINCT op_id) FROM srv_op"
+                "SELECT count(*), count(DISTINCT op_id) FROM sync_change WHERE op_id IS NOT NULL"
             ).fetchone()  # type: ignore[misc]
             applied = conn.execute(
-                "SELECT count(*) FROM srv_op WHERE status = 'applied'"
+                "SELECT count(*) FROM sync_change WHERE op_id IS NOT NULL AND status = 'applied'"
             ).fetchone()[0]  # type: ignore[index]
         for s in stores:
             s.close()
@@ -237,7 +237,7 @@ PHASES = {
         "write_changes": "  server: number and write the feed",
     },
     "crmtui.sync.client": {
-        "pending_batch": "client: read pending ops",
+        "pending_rows_and_ops": "client: read pending ops",
         "apply_changes": "client: apply pulled pages",
     },
 }

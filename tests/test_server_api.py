@@ -79,7 +79,10 @@ def _server_knows(team: Team, row: str) -> int:
             select(func.count()).select_from(t.field_state).where(t.field_state.c.row_id == row)
         ).scalar()
         m = conn.execute(
-            select(func.count()).select_from(t.change).where(t.change.c.row_id == row)
+            # The op log's rows (kind `logged`, answers only) are not a change.
+            select(func.count())
+            .select_from(t.change)
+            .where(t.change.c.row_id == row, t.change.c.kind != t.LOGGED)
         ).scalar()
         k = conn.execute(
             select(func.count()).select_from(t.row_scope).where(t.row_scope.c.row_id == row)

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, text
@@ -21,11 +21,12 @@ from crmtui import __version__
 from crmtui.server.auth import Principal, authenticate
 from crmtui.server.db import current_server_revision, make_server_engine, server_head
 from crmtui.server.feed import feed_head
-from crmtui.server.pull import pull_page
+from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
 from crmtui.store.hlc import HLC
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
+    MAX_OWN_RANGES,
     MAX_PULL_OPS,
     Health,
     PullResponse,
@@ -35,7 +36,10 @@ from crmtui.sync.wire import (
 )
 
 _bearer = HTTPBearer(auto_error=False)
-_QUERY_PARAMS = {"/v1/pull": {"cursor", "limit"}}
+_QUERY_PARAMS = {"/v1/pull": {"cursor", "limit", "own"}}
+_RANGE = r"[0-9]{1,19}-[0-9]{1,19}"
+_OWN = rf"^{_RANGE}(,{_RANGE}){{0,{MAX_OWN_RANGES - 1}}}$"
+"""`own` on a pull: feed ranges drawn by the device's own pushes, `a-b,c-d`."""
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked device token"}
 }
@@ -209,12 +213,23 @@ def make_app(engine: Engine) -> FastAPI:
             413: {"description": "The body is larger than the limit"},
         },
     )
-    def push(request: Request, body: PushRequest, who: Who) -> Response:
-        """Apply a batch of operations in one transaction; answer per operation."""
+    def push(
+        request: Request,
+        body: PushRequest,
+        who: Who,
+        x_crm_feed_range: Annotated[str | None, Header(max_length=8)] = None,
+    ) -> Response:
+        """Apply a batch of operations in one transaction; answer per operation.
+
+        With the header `X-Crm-Feed-Range: 1` the answer also names the feed numbers
+        the batch drew (`feed`); a client that does not ask is not sent the field.
+        """
         try:
             answer = apply_batch(_engine(request), who, body, _now_ms(), _now_text())
         except DeviceMismatch as exc:
             raise HTTPException(409, str(exc)) from exc
+        if x_crm_feed_range != "1":
+            del answer["feed"]
         return _json(answer)
 
     @app.get(
@@ -227,8 +242,13 @@ def make_app(engine: Engine) -> FastAPI:
         who: Who,
         cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL_OPS)] = 1000,
+        own: Annotated[str | None, Query(max_length=40 * MAX_OWN_RANGES, pattern=_OWN)] = None,
     ) -> Response:
-        """Changes after `cursor` that this device's rep may see, oldest first."""
+        """Changes after `cursor` that this device's rep may see, oldest first.
+
+        `own` names feed ranges drawn by this device's pushes whose answers it has
+        recorded; its own ops in them (and nothing else) are not sent back.
+        """
         engine = _engine(request)
         with engine.connect() as conn:
             head = feed_head(conn)
@@ -236,7 +256,8 @@ def make_app(engine: Engine) -> FastAPI:
             raise HTTPException(
                 409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
             )
-        return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode()))
+        ranges = parse_ranges(own)
+        return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode(), ranges))
 
     return app
 

@@ -54,12 +54,23 @@ class PendingChange:
     territory_id: str | None
     flagged: bool = False
     conflict_id: str | None = None
+    echo: bool = False
+    """The pushed op itself as its device sent it (`tables.change`'s `echo`)."""
+    op_id: str | None = None
+    """Set on the row that logs a pushed op (its echo, or a `tables.LOGGED` row)."""
+    status: str | None = None
+    reason: str | None = None
+    received_at: str | None = None
 
 
-def write_changes(conn: Connection, changes: list[PendingChange]) -> None:
-    """Number and insert the changes of this transaction (feed lock held)."""
+def write_changes(conn: Connection, changes: list[PendingChange]) -> tuple[int, int] | None:
+    """Number and insert the changes of this transaction (feed lock held).
+
+    Returns the first and last feed numbers drawn (None when there was nothing):
+    every entry in that range was written by this transaction.
+    """
     if not changes:
-        return
+        return None
     first = draw(conn, len(changes))
     rows = []
     for seq, c in enumerate(changes, start=first):
@@ -78,6 +89,12 @@ def write_changes(conn: Connection, changes: list[PendingChange]) -> None:
                 c.device_id,
                 c.territory_id,
                 c.flagged,
+                c.echo,
+                c.op_id,
+                c.status,
+                c.reason,
+                c.received_at,
             )
         )  # in the column order of sync_change
     insert_rows(conn, t.change, rows)
+    return first, first + len(changes) - 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, and_, not_, or_, select
 
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal
@@ -18,18 +18,51 @@ def _in_scope(column: object, who: Principal) -> object:
     return or_(column.is_(None), column.in_(sorted(who.visible)))  # type: ignore[attr-defined]
 
 
-def pull(engine: Engine, who: Principal, cursor: int, limit: int, server_hlc: str) -> PullResponse:
+Ranges = list[tuple[int, int]]
+"""Feed number ranges, first and last included."""
+
+
+def parse_ranges(text: str | None) -> Ranges:
+    """`a-b,c-d` as [(a, b), (c, d)] (the route's pattern has checked the form)."""
+    if not text:
+        return []
+    ranges = []
+    for part in text.split(","):
+        first, last = part.split("-")
+        # Feed numbers are bigints: anything larger names nothing that exists.
+        ranges.append((min(int(first), 2**62), min(int(last), 2**62)))
+    return ranges
+
+
+def pull(
+    engine: Engine,
+    who: Principal,
+    cursor: int,
+    limit: int,
+    server_hlc: str,
+    own: Ranges | None = None,
+) -> PullResponse:
     """One page of changes after `cursor`, never past the committed feed head."""
-    return PullResponse.model_validate(pull_page(engine, who, cursor, limit, server_hlc))
+    return PullResponse.model_validate(pull_page(engine, who, cursor, limit, server_hlc, own))
 
 
 def pull_page(
-    engine: Engine, who: Principal, cursor: int, limit: int, server_hlc: str
+    engine: Engine,
+    who: Principal,
+    cursor: int,
+    limit: int,
+    server_hlc: str,
+    own: Ranges | None = None,
 ) -> dict[str, Any]:
     """`pull` as the plain data of a `PullResponse`, for the route to send as it is.
 
     Everything in it was validated on its way in (a push or an admin command), so
     the route skips a second validation of thousands of changes per page.
+
+    `own`: ranges of feed numbers drawn by this device's pushes whose answers it
+    has recorded (`PushResponse.feed`). The echoes in them -- its own ops, as it
+    sent them -- are left out: it holds them already. Everything else in those
+    ranges (removals, snapshots, undeletes, versions the server made) is sent.
     """
     with engine.connect() as conn:
         # Everything numbered up to the head is committed (numbers are drawn under
@@ -40,13 +73,25 @@ def pull_page(
             select(
                 c.seq, c.kind, c.entity, c.row_id, c.field, c.value, c.hlc, c.device_id, c.flagged
             )
-            .where(t.change.c.seq > cursor, t.change.c.seq <= head)
+            .where(t.change.c.seq > cursor, t.change.c.seq <= head, c.kind != t.LOGGED)
             .order_by(t.change.c.seq)
             .limit(limit + 1)
         )
         scope = _in_scope(t.change.c.territory_id, who)
         if scope is not None:
             query = query.where(scope)  # type: ignore[arg-type]
+        client = None
+        if own:
+            client = conn.execute(
+                select(t.device.c.client_id).where(t.device.c.id == who.device_id)
+            ).scalar()
+        if client is not None and own:
+            mine = and_(
+                c.echo.is_(True),
+                c.device_id == client,
+                or_(*(c.seq.between(first, last) for first, last in own)),
+            )
+            query = query.where(not_(mine))
         rows = conn.execute(query).all()
         has_more = len(rows) > limit
         rows = rows[:limit]

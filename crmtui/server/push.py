@@ -231,14 +231,17 @@ def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, Any] | None]:
         return RowState(), None
     others = None
     if op.op == "delete":
-        # The batch's own ops are all from this device, so the log written at the
-        # end of the batch would not count here anyway.
+        # Every field op logged for the record before this batch (the batch's own
+        # are logged at its end; they are all from this device anyway). The log
+        # kept the server's id of the pushing device, never the journal id that
+        # `b.device` is, so a device test here never excluded anything.
+        c = t.change.c
         others = b.conn.execute(
-            select(func.max(t.op_log.c.hlc)).where(
-                t.op_log.c.entity == op.entity,
-                t.op_log.c.row_id == op.row_id,
-                t.op_log.c.field.is_not(None),
-                t.op_log.c.device_id != b.device,
+            select(func.max(c.hlc)).where(
+                c.entity == op.entity,
+                c.row_id == op.row_id,
+                c.op_id.is_not(None),
+                c.field.is_not(None),
             )
         ).scalar()
     return RowState(exists=True, deleted=bool(m["deleted"]), others_hlc=others), m
@@ -343,6 +346,7 @@ def _emit(b: _Batch, kind: str, op: Op, hlc: str, territory: str | None, **kw: o
             device_id=str(kw.get("device_id", b.device)),
             territory_id=territory,
             flagged=bool(kw.get("flagged", False)),
+            echo=bool(kw.get("echo", False)),
         )
     )
 
@@ -451,7 +455,7 @@ def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
     b.rows[(op.entity, op.row_id)] = row
     b.dirty_rows.add((op.entity, op.row_id))
     b.created.add((op.entity, op.row_id))
-    _emit(b, "create", op, hlc, territory)
+    _emit(b, "create", op, hlc, territory, echo=True)
     return row
 
 
@@ -488,7 +492,9 @@ def _apply_plain(b: _Batch, op: Op, hlc: str) -> Result | None:
     b.fields[key] = Version(value, hlc, b.device)
     b.dirty_fields.add(key)
     territory = row["territory_id"] or None
-    b.changes.append(PendingChange("set", entity, row_id, name, value, hlc, b.device, territory))
+    b.changes.append(
+        PendingChange("set", entity, row_id, name, value, hlc, b.device, territory, echo=True)
+    )
     if hlc > row["last_hlc"]:
         row["last_hlc"] = hlc
         b.dirty_rows.add((entity, row_id))
@@ -532,7 +538,12 @@ def _write_consent(
         # The usual case (one opt-out, or every one cancelled): the op's own version.
         b.fields[fkey] = Version(op.value, hlc, b.device)
         b.dirty_fields.add(fkey)
-        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
+        # A consent field's versions do not follow the clock (an older opt-out can
+        # follow a newer opt-in), so a device needs its own op back to put its value
+        # back after an earlier entry of the feed -- unless there is none: the record
+        # was created in this batch, whose ops all come from this device.
+        new = (op.entity, op.row_id) in b.created
+        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value, echo=new)
         return
     published = _publish(b, current, hlc)
     b.fields[fkey] = Version(state.value, published, SERVER_DEVICE)
@@ -565,7 +576,7 @@ def _write_field(
         moving = op.field == "territory_id" and op.entity in OWN_TERRITORY
         new = json.loads(op.value) if moving and op.value else None
     if not moving or new == territory:
-        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value)
+        _emit(b, "set", op, hlc, territory, field=op.field, value=op.value, echo=True)
         return territory
     # The old scope gets a removal only; the new one a snapshot with this value.
     if row is not None:
@@ -577,6 +588,22 @@ def _write_field(
 
 
 def _apply_one(b: _Batch, op: Op, hlc: str) -> Result:
+    emitted = len(b.changes)
+    result = _decide_one(b, op, hlc)
+    if result["status"] not in _RECORDED:
+        # The device records the version of an op answered `applied` or `conflict`
+        # only: anything else it must be sent back (e.g. an edit of a deleted
+        # activity, superseded, still moves the field's clock on the server).
+        for change in b.changes[emitted:]:
+            change.echo = False
+    return result
+
+
+_RECORDED = frozenset({"applied", "conflict"})
+"""Answers whose version the device records (`SyncClient._record`)."""
+
+
+def _decide_one(b: _Batch, op: Op, hlc: str) -> Result:
     state, row = _row_state(b, op)
     refusal = _refuse(b, op, row)
     if refusal is not None:
@@ -668,6 +695,17 @@ def _resolve(b: _Batch, conflict_ids: list[str], now: str) -> None:
         )
 
 
+def _log(b: _Batch, op: Op, hlc: str, result: Result, emitted: int, now_text: str) -> None:
+    """Log the op with its answer: on its echo (one row per op), else on a `LOGGED` row."""
+    logged = next((c for c in b.changes[emitted:] if c.echo), None)
+    if logged is None:
+        logged = PendingChange(t.LOGGED, op.entity, op.row_id, op.field, None, hlc, b.device, None)
+        b.changes.append(logged)
+    # The echo carries the op's stored (clamped) HLC: the log's answer for a resend.
+    logged.op_id, logged.received_at = op.op_id, now_text
+    logged.status, logged.reason = result["status"], result["reason"]
+
+
 class DeviceMismatch(ValueError):
     """The batch names another journal device than the one bound to this token."""
 
@@ -728,10 +766,9 @@ def apply_batch(
         # (status, reason, hlc) of ops answered before, from the log or this batch.
         seen: dict[str, tuple[str, str | None, str]] = {
             r.op_id: (r.status, r.reason, r.hlc)
-            for r in existing_ids(conn, t.op_log, "op_id", [op.op_id for op in ops])
+            for r in existing_ids(conn, t.change, "op_id", [op.op_id for op in ops])
         }
         results: list[Result] = []
-        log_rows = []
         newest = "0000000000000-00000"
         for op in ops:
             before = seen.get(op.op_id)
@@ -748,6 +785,7 @@ def apply_batch(
                 )
                 continue
             hlc = _clamp(b, op.hlc)
+            emitted = len(b.changes)
             result = None if per_op else _apply_plain(b, op, hlc)
             if result is None:
                 result = _apply_one(b, op, hlc)
@@ -756,28 +794,16 @@ def apply_batch(
             results.append(result)
             # A duplicate inside the batch is a no-op too.
             seen[op.op_id] = (result["status"], result["reason"], hlc)
-            log_rows.append(  # in the column order of srv_op
-                (
-                    op.op_id,
-                    who.device_id,
-                    op.entity,
-                    op.row_id,
-                    op.field,
-                    hlc,
-                    result["status"],
-                    result["reason"],
-                    now_text,
-                )
-            )
+            _log(b, op, hlc, result, emitted, now_text)
             # HLC texts are fixed-width, so the text order is the clock order.
             newest = max(newest, hlc)
         _write_back(b)
-        insert_rows(conn, t.op_log, log_rows)
         _resolve(b, list(request.resolved_conflicts), now_text)
-        write_changes(conn, b.changes)
+        drawn = write_changes(conn, b.changes)
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
         newest = max(newest, b.newest_published or newest)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
-    return {"results": results, "server_hlc": server_hlc}
+    # `feed`: the feed numbers this batch drew; its echoes are the ops answered here.
+    return {"results": results, "server_hlc": server_hlc, "feed": drawn}

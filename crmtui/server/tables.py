@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    select,
 )
 
 metadata = MetaData()
@@ -62,21 +64,6 @@ device = Table(
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32), nullable=True),
     Column("last_seen_at", String(32), nullable=True),
-)
-
-op_log = Table(
-    "srv_op",
-    metadata,
-    Column("op_id", String(ID), primary_key=True),
-    Column("device_id", String(ID), nullable=False),
-    Column("entity", String(60), nullable=False),
-    Column("row_id", String(ID), nullable=False),
-    Column("field", String(60), nullable=True),
-    Column("hlc", String(HLC), nullable=False),
-    Column("status", String(12), nullable=False),
-    Column("reason", Text, nullable=True),
-    Column("received_at", String(32), nullable=False),
-    Index("ix_srv_op_row", "entity", "row_id"),
 )
 
 field_state = Table(
@@ -158,8 +145,42 @@ change = Table(
     Column("device_id", String(ID), nullable=False),
     Column("territory_id", String(ID), nullable=True),
     Column("flagged", Boolean, nullable=False, default=False),
+    # The pushed op itself, exactly as its device sent it (a create, or a set under
+    # the op's own version): that device holds it already, so a pull may leave it
+    # out for it (see `crmtui.server.pull`). Snapshots, removals, undeletes and
+    # versions the server made are never echoes.
+    Column("echo", Boolean, nullable=False, default=False, server_default=false()),
+    # The op log: every pushed op has one row here, with its answer. Its echo when
+    # it made one, else a row of kind LOGGED that no pull sends.
+    Column("op_id", String(ID), nullable=True),
+    Column("status", String(12), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("received_at", String(32), nullable=True),
     Index("ix_sync_change_territory_seq", "territory_id", "seq"),
+    Index("ux_sync_change_op", "op_id", unique=True),
+    # Who else edited a record, for a delete (`push._row_state`).
+    Index("ix_sync_change_row", "entity", "row_id"),
 )
+
+LOGGED = "logged"
+"""The kind of an op's log row when the op made no echo (superseded, rejected, ...)."""
+
+op_log = (
+    select(
+        change.c.op_id,
+        change.c.device_id,
+        change.c.entity,
+        change.c.row_id,
+        change.c.field,
+        change.c.hlc,
+        change.c.status,
+        change.c.reason,
+        change.c.received_at,
+    )
+    .where(change.c.op_id.is_not(None))
+    .subquery("op_log")
+)
+"""Every op pushed, once, with its answer: the rows of the feed that carry an op id."""
 
 counter = Table(
     "sync_counter",

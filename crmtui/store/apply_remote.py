@@ -29,7 +29,7 @@ from crmtui.store.reindex import contact_document
 from crmtui.store.search_index import index_document, index_many, unindex
 from crmtui.store.sql_in import select_in as _select_in
 from crmtui.store.types import format_timestamp, utcnow
-from crmtui.sync.merge import Incoming, RowState, Version, decide
+from crmtui.sync.merge import Incoming, RowState, Version, decide, is_consent
 from crmtui.sync.wire import Change, ConflictInfo, FieldVersion
 
 _TABLES: dict[str, str] = {name: str(cls.__tablename__) for name, cls in ENTITIES.items()}
@@ -286,6 +286,9 @@ class RemoteApplier:
                 )
             else:
                 before = self.synced_version(change.entity, change.row_id, change.field)
+                if _older_than_own(before, change, self.device_id):
+                    self._count_older(change)
+                    return
                 old = self._current_value(change.entity, change.row_id, change.field)
                 new = to_column(change.entity, change.field, change.value)
                 if (
@@ -325,6 +328,12 @@ class RemoteApplier:
         if change.entity == "contact":
             self.report.touched_contacts.add(change.row_id)
         if change.device_id != self.device_id:  # our own ops are in the journal already
+            self._journal(change)
+        self.report.applied += 1
+
+    def _count_older(self, change: Change) -> None:
+        """A set older than our own version (`_older_than_own`): journaled, not written."""
+        if change.device_id != self.device_id:
             self._journal(change)
         self.report.applied += 1
 
@@ -514,7 +523,11 @@ class _Page:
             version = (change.hlc, change.device_id)
             if before is not None and before[1] == self.me and not mine and version > before:
                 return False  # it may overwrite a value of ours: `apply` keeps a note
-            if not (mine and before == version and alive is not None):
+            if _older_than_own(before, change, self.me):
+                # The server took our newer version after it (see `_older_than_own`).
+                if alive is None:
+                    self._insert(key)
+            elif not (mine and before == version and alive is not None):
                 if alive is None:
                     self._insert(key)
                 self.columns[fkey] = to_column(change.entity, change.field, change.value)
@@ -562,6 +575,26 @@ class _Page:
             a.newest = stamp if a.newest is None or stamp > a.newest else a.newest
         self.inserts, self.columns, self.versions, self.journal = {}, {}, {}, []
         self.newest = None
+
+
+def _older_than_own(before: tuple[str, str] | None, change: Change, me: str) -> bool:
+    """Tell whether a pulled set is older than this laptop's own version of the field.
+
+    Outside consent fields the server only ever replaces a field's version with a
+    newer one, and a snapshot repeats the current one, so an older version comes
+    before our own op in the feed: the server took ours after it. Our op's echo,
+    which used to put our value back, is not sent to us (`crmtui.server.pull`,
+    `own`), so the older value is not written at all; it is counted and kept in the
+    journal as before. Consent fields (an older opt-out can follow a newer opt-in)
+    are applied in feed order, and their echoes are sent (but for a record created
+    in the same batch, where nothing can come before them).
+    """
+    return (
+        before is not None
+        and before[1] == me
+        and (change.hlc, change.device_id) < before
+        and not is_consent(change.entity, change.field)
+    )
 
 
 def utcnow_hlc() -> str:

@@ -25,9 +25,18 @@ from crmtui.store.apply_remote import (
 from crmtui.store.database import Store
 from crmtui.store.journal import LogicalOp, expand
 from crmtui.store.sql_in import select_in
-from crmtui.sync.wire import MAX_PULL_OPS, MAX_PUSH_OPS, Op, PullResponse, PushResponse
+from crmtui.sync.wire import (
+    MAX_OWN_RANGES,
+    MAX_PULL_OPS,
+    MAX_PUSH_OPS,
+    Op,
+    PullResponse,
+    PushResponse,
+)
 
 DEFAULT_BATCH = 500
+OWN_FEED = "sync_own_feed"
+"""local_meta key: feed ranges drawn by this laptop's pushes whose answers are recorded."""
 PULL_PAGE = MAX_PULL_OPS
 """Changes per pull page: the most the server gives, so a page is one local transaction."""
 Progress = Callable[[str, int, int], None]
@@ -172,6 +181,13 @@ def pending_batch(store: Store, limit: int | None = None) -> list[PendingOp]:
     create, then one set per field, all with its HLC and with derived op ids that
     are the same on every call.
     """
+    return pending_rows_and_ops(store, limit)[1]
+
+
+def pending_rows_and_ops(
+    store: Store, limit: int | None = None
+) -> tuple[list[str], list[PendingOp]]:
+    """`pending_batch` and the ids of the journal rows its ops come from."""
     with store.engine.connect() as conn:
         db = conn.connection.driver_connection
         me = get_meta(db, "device_id") or ""  # type: ignore[arg-type]
@@ -208,7 +224,7 @@ def pending_batch(store: Store, limit: int | None = None) -> list[PendingOp]:
                 )
             )
             bases[key] = (hlc, me)
-    return ops
+    return [row[0] for row in rows], ops
 
 
 def pending_ops(store: Store, limit: int | None = None) -> list[Op]:
@@ -278,27 +294,36 @@ class SyncClient:
 
         resolved = unreported_resolutions(self.store)
         while True:
-            ops = pending_batch(self.store, self.batch)
+            rows, ops = pending_rows_and_ops(self.store, self.batch)
             if not ops and not resolved:
                 return
             body = push_body(me, ops, resolved)
             try:
                 raw = self._call(
-                    "POST", "/v1/push", content=body, headers={"content-type": "application/json"}
+                    "POST",
+                    "/v1/push",
+                    content=body,
+                    # Ask for the feed numbers the batch draws (see `own_ranges`).
+                    headers={"content-type": "application/json", "x-crm-feed-range": "1"},
                 )
                 answer = PushResponse.model_validate_json(raw.content)
             except ValueError as exc:
                 raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
             if len(answer.results) != len(ops):
                 raise SyncError("the server answered for a different number of ops")
-            self._record(ops, answer, report, resolved)
+            self._record(ops, answer, report, resolved, rows)
             resolved = []
             done += len(ops)
             if progress:
                 progress("push", done, max(total, done))
 
     def _record(
-        self, ops: list[PendingOp], answer: PushResponse, report: SyncReport, resolved: list[str]
+        self,
+        ops: list[PendingOp],
+        answer: PushResponse,
+        report: SyncReport,
+        resolved: list[str],
+        rows: list[str],
     ) -> None:
         me = device_id(self.store)
         with remote_transaction(self.store, me) as applier:
@@ -308,16 +333,24 @@ class SyncClient:
                     "UPDATE sync_conflict SET reported_at = ? WHERE server_id = ?",
                     (applier.now, server_id),
                 )
-            # A journal row's id is its (first) op's id; a packed create's other ops
-            # have derived ids that match no row. `pending_ops` never splits a packed
+            # `rows`: the journal rows the ops come from (a packed create's other ops
+            # have derived ids that match no row). `pending_ops` never splits a packed
             # create across batches and every op of a batch is answered here, so the
             # row is marked once all its ops are answered.
             db.executemany(
                 "UPDATE journal SET pushed_at = ? WHERE id = ?",
-                [(applier.now, op.op_id) for op in ops],
+                [(applier.now, row_id) for row_id in rows],
             )
             versions: list[tuple[str, str, str, str, str]] = []
-            for op, result in zip(ops, answer.results, strict=True):
+            # A set followed in this batch by another set of the same field: the
+            # laptop's value is the later one's (a newer local edit, as `adopt` has
+            # it, though no longer pending), so the server's current version is
+            # recorded for it but its value is not written over the laptop's.
+            last: dict[tuple[str, str, str | None], int] = {}
+            for i, op in enumerate(ops):
+                if op.op == "set":
+                    last[(op.entity, op.row_id, op.field)] = i
+            for i, (op, result) in enumerate(zip(ops, answer.results, strict=True)):
                 report.pushed += 1
                 status = result.status
                 setattr(
@@ -336,19 +369,34 @@ class SyncClient:
                     # this field must not land after the server's current one.
                     applier.record_versions(versions)
                     versions = []
-                    applier.adopt(op.entity, op.row_id, op.field, result.current)
+                    current = result.current
+                    if last[(op.entity, op.row_id, op.field)] > i:
+                        applier.record_version(
+                            op.entity, op.row_id, op.field, current.hlc, current.device_id
+                        )
+                    else:
+                        applier.adopt(op.entity, op.row_id, op.field, current)
                 elif status in ("applied", "conflict") and result.hlc:
                     versions.append((op.entity, op.row_id, op.field, result.hlc, me))
             applier.record_versions(versions)
             applier.advance_clock(answer.server_hlc)
+            if answer.feed is not None:
+                # In the transaction that records the answers: a range is named only
+                # while this database holds the ops whose echoes it contains.
+                add_own_range(db, answer.feed)
 
     def pull(self, report: SyncReport, progress: Progress | None = None) -> None:
         """Pull pages after the stored cursor and apply each in one local transaction."""
         me = device_id(self.store)
         while True:
             with self.store.engine.connect() as conn:
-                cursor = int(get_meta(conn.connection.driver_connection, "sync_cursor") or 0)  # type: ignore[arg-type]
-            raw = self._call("GET", "/v1/pull", params={"cursor": cursor, "limit": PULL_PAGE})
+                db = conn.connection.driver_connection
+                cursor = int(get_meta(db, "sync_cursor") or 0)  # type: ignore[arg-type]
+                own = [r for r in own_ranges(db) if r[1] > cursor]
+            params: dict[str, str | int] = {"cursor": cursor, "limit": PULL_PAGE}
+            if own:
+                params["own"] = ",".join(f"{first}-{last}" for first, last in own)
+            raw = self._call("GET", "/v1/pull", params=params)
             try:
                 page = PullResponse.model_validate_json(raw.content)
             except ValueError as exc:
@@ -377,7 +425,44 @@ class SyncClient:
         self.pull(report, progress)
         with remote_transaction(self.store, device_id(self.store)) as applier:
             set_meta(applier.db, "sync_last", utcnow_hlc())
+            trim_own_ranges(applier.db)
         return report
+
+
+def own_ranges(db: Any) -> list[tuple[int, int]]:
+    """Feed ranges drawn by this laptop's pushes whose answers it recorded, oldest first.
+
+    A pull names them (`own`) and the server leaves out this laptop's own ops in
+    them, which it already holds; everything else in them is still sent. A
+    database restored from a backup has the ranges of the backup, so ops it lost
+    come back.
+    """
+    raw = get_meta(db, OWN_FEED)
+    return [(int(first), int(last)) for first, last in json.loads(raw)] if raw else []
+
+
+def add_own_range(db: Any, drawn: tuple[int, int] | None = None) -> None:
+    """Add a push's feed range (in the transaction recording its answers).
+
+    Ranges the cursor has passed are dropped; touching ones are merged.
+    """
+    cursor = int(get_meta(db, "sync_cursor") or 0)
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted([*own_ranges(db), *([drawn] if drawn else [])]):
+        if last <= cursor:
+            continue  # already pulled past
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    # The server takes at most MAX_OWN_RANGES; the oldest dropped just come back.
+    set_meta(db, OWN_FEED, json.dumps(merged[-MAX_OWN_RANGES:]))
+
+
+def trim_own_ranges(db: Any) -> None:
+    """Drop the ranges the cursor has passed (after a pull)."""
+    if get_meta(db, OWN_FEED) is not None:
+        add_own_range(db)
 
 
 def write_rescue(store: Store, directory: Path) -> Path:

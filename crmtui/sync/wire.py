@@ -16,6 +16,8 @@ MAX_PUSH_OPS = 1000
 """Operations in one push; the client sends batches of at most this many."""
 MAX_PULL_OPS = 5000
 """Changes in one pull page."""
+MAX_OWN_RANGES = 32
+"""Feed ranges a pull may name as drawn by the device's own pushes (`own`)."""
 MAX_VALUE_CHARS = 65_536
 """JSON text of one field value (notes are the largest thing a field holds)."""
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -87,6 +89,14 @@ class PushResponse(_Strict):
 
     results: list[PushResult]
     server_hlc: HlcText
+    feed: tuple[int, int] | None = None
+    """The first and last feed numbers this batch drew (None: it drew none).
+
+    Sent only to a client that asks for it (header `X-Crm-Feed-Range: 1`), so a
+    client that does not know the field is never sent it. The echoes in that range
+    (docs/sync.md) are ops answered here; a client that has recorded these answers
+    may name the range when it pulls (`own`) and is not sent them back.
+    """
 
 
 class Change(_Strict):
