@@ -218,6 +218,7 @@ class CrmApp(App[None]):
         self._to_draw: list[Screen[object]] = []
         """Sections built ahead, waiting for their off-screen draw."""
         self._writer_opening = False
+        self._frozen_after_first_write = False
         self.warmed_up = False
         """The idle work after start-up is done: sections built, writer open, heap frozen."""
         self.sync_badges: SyncBadgeKeeper | None = None
@@ -258,13 +259,26 @@ class CrmApp(App[None]):
         # Before the first screen is shown, so its header gets the indicator too.
         self.sync_badges = SyncBadgeKeeper(self, event.db, self.daily)
         self.sync_badges.start()
-        self.daily.after_write = self.sync_badges.wrote
+        self.daily.after_write = self._wrote
         for section in SECTIONS:
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
         self.set_timer(AFTER_START_UP_S, self._after_start_up)
         self.set_timer(WARM_DELAY_S, self._warm_reports)
         self._prebuild_timer = self.set_interval(PREBUILD_TICK_S, self._prebuild_when_idle)
+
+    def _wrote(self) -> None:
+        """After each write (in its worker thread): the sync badge; after the first, a freeze.
+
+        The first write may have opened the writer, and SQLModel's and SQLAlchemy's
+        objects then live as long as the app: left to the collector, its full
+        collections walked them, ~45 ms landing in a key press (bench/screens.py).
+        """
+        if self.sync_badges is not None:
+            self.sync_badges.wrote()
+        if not self._frozen_after_first_write:
+            self._frozen_after_first_write = True
+            self.call_later(self._freeze_heap)  # posts to the UI thread: safe from a worker
 
     @on(SyncStateChanged)
     def _sync_state_changed(self) -> None:
@@ -347,10 +361,12 @@ class CrmApp(App[None]):
         await super().on_event(event)
 
     def _prebuild_when_idle(self) -> None:
-        """Build, then draw off screen, one section not visited yet, if the user is idle.
+        """Open the writer, then build and draw off screen each section not visited yet.
 
-        Then open the writer (`DailyContext.open_writer`), so the first write is quick
-        too, and once no worker is reading any more, freeze the heap a last time.
+        All only while the user is idle. The writer first (`DailyContext.open_writer`,
+        in a thread): a write a second or two in (a card moved, a call logged) would
+        otherwise wait ~0.3 s for it. Once no worker is reading any more, the heap is
+        frozen a last time.
 
         Building blocks the UI thread for as long as it takes, so never while the
         user is typing; one step per tick, so a key press waits for one at most.
@@ -365,6 +381,9 @@ class CrmApp(App[None]):
             return
         if time.monotonic() - self._last_input < PREBUILD_IDLE_S:
             return
+        if not self._writer_opening:
+            self._open_writer_ahead()
+            return
         if self._to_draw:
             screen = self._to_draw.pop(0)
             if screen is not self.screen and screen.is_mounted:
@@ -377,9 +396,7 @@ class CrmApp(App[None]):
             if mode not in self._visited_modes and mode != self.current_mode
         ]
         if not waiting:
-            if not self._writer_opening:
-                self._open_writer_ahead()
-            elif not any(worker.is_running for worker in self.workers):
+            if not any(worker.is_running for worker in self.workers):
                 # Everything built and read (the Agenda's rows alone are thousands
                 # of objects): out of the full collections' way, once.
                 self._prebuild_timer.stop()
