@@ -93,11 +93,11 @@ class AgendaList(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("down,j", "cursor_down", "Down", show=False, id="agenda.down"),
         Binding("up,k", "cursor_up", "Up", show=False, id="agenda.up"),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "select", "Select", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="agenda.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="agenda.page_up"),
+        Binding("home", "first", "First", show=False, id="agenda.first"),
+        Binding("end", "last", "Last", show=False, id="agenda.last"),
+        Binding("enter", "select", "Select", show=False, id="agenda.select"),
     ]
 
     class Highlighted(Message):
