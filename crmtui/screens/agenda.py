@@ -9,7 +9,6 @@ unless nothing was committed since the last read and it is less than a minute ol
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -27,8 +26,8 @@ from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
+from crmtui.screens.report_cache import report_cache
 from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
-from crmtui.store.sync_summary import data_version
 from crmtui.store.when import defer_target, parse_when
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
@@ -40,6 +39,8 @@ UPCOMING_DAYS = 7
 # The buckets (overdue, today) move with the clock: a list read longer ago than this
 # is read again on the next visit even when nothing was committed.
 FRESH_S = 60.0
+AGENDA_KEY = ("agenda", UPCOMING_DAYS)
+"""The agenda's entry in the app's report cache."""
 EMPTY = {
     "overdue": "nothing overdue",
     "today": "nothing else due today",
@@ -164,8 +165,6 @@ class AgendaScreen(UsesDaily, Screen[None]):
         self.agenda: Agenda | None = None
         self._generation = 0
         self._shown_generation = 0
-        self._read: tuple[int, float] | None = None
-        """(data version, monotonic time) of the last read, for the unchanged check."""
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -202,26 +201,25 @@ class AgendaScreen(UsesDaily, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="agenda-load")
     def load(self, generation: int, force: bool = False) -> None:
-        """Read the agenda off the UI thread, or keep the last one if nothing changed.
+        """Read the agenda off the UI thread, or take the one kept if nothing changed.
 
         At 1M contacts a read is ~0.5 s of a worker thread, much of it holding the
         GIL: done on every visit, it slowed the keys pressed meanwhile (leaving F2
-        at once, bench/screens.py). `data_version` changes with any commit to the
-        file, from this app, a shell command or a sync.
+        at once, bench/screens.py). The app's report cache keeps it while
+        `data_version` (any commit to the file: this app, a shell command, a sync)
+        is unchanged, for `FRESH_S` at most.
         """
-        version = data_version(self._db)
-        kept, read = self.agenda, self._read
-        if (
-            not force
-            and kept is not None
-            and read is not None
-            and read[0] == version
-            and time.monotonic() - read[1] < FRESH_S
-        ):
-            agenda = kept
+        now = self.daily.now()
+
+        def read(db: sqlite3.Connection) -> Agenda:
+            return load_agenda(db, now=now, days=UPCOMING_DAYS)
+
+        cache = report_cache(self.app)
+        if cache is None:
+            agenda = read(self._db)
         else:
-            agenda = load_agenda(self._db, now=self.daily.now(), days=UPCOMING_DAYS)
-            self._read = (version, time.monotonic())
+            max_age = 0.0 if force else FRESH_S
+            agenda = cache.read(AGENDA_KEY, self._db, read, max_age=max_age)
         self.post_message(self.AgendaLoaded(agenda, generation))
 
     @on(AgendaLoaded)

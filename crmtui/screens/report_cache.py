@@ -9,7 +9,8 @@ at a time). A screen takes a kept result only if nothing was committed since it
 was read (`PRAGMA data_version` of the app's connection, read before the result
 was) and it is younger than `MAX_AGE_S`, because staleness and periods depend on
 the clock too. Screens also keep what they read themselves, so going back to a
-board that did not change shows it at once.
+board that did not change shows it at once; the Agenda keeps its list here too
+(not read ahead), with a shorter age, as its buckets move with the clock.
 """
 
 from __future__ import annotations
@@ -59,14 +60,14 @@ class ReportCache:
                 # Thread-safe: makes the running statement fail with "interrupted".
                 self._warming.interrupt()
 
-    def get(self, key: Hashable, version: int) -> object | None:
+    def get(self, key: Hashable, version: int, max_age: float = MAX_AGE_S) -> object | None:
         """The result kept for `key` if it was read at `version` and is recent enough."""
         with self._lock:
             entry = self._entries.get(key)
         if entry is None:
             return None
         kept_version, made_at, value = entry
-        if kept_version != version or self._clock() - made_at > MAX_AGE_S:
+        if kept_version != version or self._clock() - made_at > max_age:
             return None
         return value
 
@@ -82,12 +83,18 @@ class ReportCache:
             self._entries[key] = (version, self._clock(), value)
 
     def read(
-        self, key: Hashable, db: sqlite3.Connection, compute: Callable[[sqlite3.Connection], T]
+        self,
+        key: Hashable,
+        db: sqlite3.Connection,
+        compute: Callable[[sqlite3.Connection], T],
+        *,
+        max_age: float = MAX_AGE_S,
     ) -> T:
         """The kept result for `key` if still current, else `compute(db)`, kept for next time.
 
         The version is read before the data: a commit landing during `compute` makes
-        the next `read` compute again rather than trust a result that may predate it."""
+        the next `read` compute again rather than trust a result that may predate it.
+        `max_age` 0 always computes (a reload the user asked for)."""
         # Imported here: the app imports this module at start-up, and needs this only later.
         from crmtui.store.sync_summary import data_version
 
@@ -97,7 +104,7 @@ class ReportCache:
         if pending is not None:
             # The warm-up is reading the same thing: wait rather than read it twice at once.
             pending.wait(WAIT_FOR_WARM_S)
-        kept = self.get(key, version)
+        kept = self.get(key, version, max_age)
         if kept is not None:
             return kept  # type: ignore[return-value]  # each key is only ever given one type
         with paused_gc():  # see gc_pause: its full collections would stall the UI thread

@@ -153,11 +153,8 @@ class AgendaList(ScrollView, can_focus=True):
 
     def _first_item_from(self, start: int) -> int | None:
         """The first item at or after `start`, else the last one before it."""
-        count = len(self._lines)
-        for n in [*range(max(start, 0), count), *range(min(start, count) - 1, -1, -1)]:
-            if self._lines[n].row is not None:
-                return n
-        return None
+        found = self._step(max(start, 0), 1)
+        return found if found is not None else self._step(min(start, len(self._lines)) - 1, -1)
 
     # ------------------------------------------------------------------ cursor
 

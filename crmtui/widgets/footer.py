@@ -44,10 +44,6 @@ class _Hit(NamedTuple):
     tooltip: str
 
 
-PaletteKey = tuple[str, str, str, bool]
-"""(key, key as displayed, description, enabled) of the command palette's binding."""
-
-
 class SteadyFooter(Widget, can_focus=False):
     """The screen's active keys, drawn as one line by one widget.
 
@@ -99,7 +95,7 @@ class SteadyFooter(Widget, can_focus=False):
         self.show_command_palette = show_command_palette
         self.items: list[FooterItem] = []
         """The keys shown, left to right (the palette key apart)."""
-        self.palette: PaletteKey | None = None
+        self.palette: FooterItem | None = None
         """The command palette's key, drawn at the right end, if shown."""
         self._hits: list[_Hit] = []
         self.hovered_key: int | None = None
@@ -126,26 +122,27 @@ class SteadyFooter(Widget, can_focus=False):
         # (a screen sends some on every resume and focus change) cost one rebuild.
         if not self.is_attached:
             return
-        active = list(self.screen.active_bindings.values())
+        active = self.screen.active_bindings
         keys = (
             self.show_command_palette,
             tuple(
                 (binding, self.app.get_key_display(binding), enabled, tooltip)
-                for _node, binding, enabled, tooltip in active
+                for _node, binding, enabled, tooltip in active.values()
             ),
         )
         if keys == self._shown:
             return
         self._shown = keys
-        self.items = footer_items(
-            [(b, display, enabled, tip) for b, display, enabled, tip in keys[1] if b.show]
-        )
+        self.items = footer_items([key for key in keys[1] if key[0].show])
         self.palette = None
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
-            for binding, display, enabled, _tip in keys[1]:
-                if binding.key == self.app.COMMAND_PALETTE_BINDING:
-                    self.palette = (binding.key, display, binding.description, enabled)
-                    break
+            found = active.get(self.app.COMMAND_PALETTE_BINDING)
+            if found is not None:
+                _node, binding, enabled, _tip = found
+                key = FooterKey(
+                    binding.key, self.app.get_key_display(binding), enabled, binding.description
+                )
+                self.palette = FooterItem((key,), binding.description, None)
         self.refresh()
 
     # ------------------------------------------------------------------ drawing
@@ -173,11 +170,10 @@ class SteadyFooter(Widget, can_focus=False):
         if self.palette is None:
             self._hits = left.hits
             return Strip(left.segments).crop_extend(0, width, self.rich_style)
-        key, display, label, enabled = self.palette
         right = _Line(self, first_hit=len(left.hits))
         right.separator()
         # Footer's palette key is compact ("^p palette"), padded right by one cell.
-        right.key(FooterKey(key, display, enabled, label), label, compact=True)
+        right.key(self.palette.keys[0], self.palette.label, compact=True)
         cut = max(0, width - right.x)
         self._hits = [h._replace(end=min(h.end, cut)) for h in left.hits if h.start < cut]
         self._hits += [h._replace(start=h.start + cut, end=h.end + cut) for h in right.hits]
