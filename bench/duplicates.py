@@ -4,8 +4,8 @@
 
 (make the database with `crm demo --db /tmp/demo100k.db --contacts 100000`.)
 
-1. The scan as the Duplicates section runs it (`store.dedupe_job.scan_in_child`:
-   a child process reading the file and running `store.dedupe.scan`), end to end.
+1. The scan as the Duplicates section runs it (`quality.dedupe_job.scan_in_child`:
+   a child process reading the file and running `quality.dedupe.scan`), end to end.
 2. Section switches (F3 Pipeline <-> F1 Contacts, key to the next idle frame) in the
    app, headless: idle (the same-run baseline), while the scan runs in a *thread*
    of the app (the design not taken: it shares the GIL), and while it runs in the
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from crmtui.app import make_app
-from crmtui.store.dedupe import load_people, scan
-from crmtui.store.dedupe_job import scan_in_child
+from crmtui.quality.dedupe import load_people, scan
+from crmtui.quality.dedupe_job import scan_in_child
 
 
 def scan_seconds(db: Path) -> tuple[float, int, int]:

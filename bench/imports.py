@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crmtui.store.csv_import import apply_import, plan_import, read_csv
+from crmtui.formats.csv_import import apply_import, plan_import, read_csv
 from crmtui.store.database import open_store
 from crmtui.store.migrate import upgrade
 

@@ -3,7 +3,7 @@
     python bench/search.py --sizes 100000,1000000 [--runs 5]
 
 For each size it builds (once, cached under bench/.cache/) a demo database with
-`crmtui.store.demo.seed_demo`, then prints three tables (TARGETS.md):
+`crmtui.demo.generator.seed_demo`, then prints three tables (TARGETS.md):
 
 1. cold shell lookups: the installed `crm` entry point as a subprocess against
    `bench/floor_lookup.py` (argparse + sqlite3 + one FTS5 query) on the same DB,
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crmtui.store import lookup
+from crmtui.search import lookup
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / ".cache"
@@ -141,7 +141,7 @@ def _upgrade(path: Path) -> None:
 
 
 def _seed(path: Path, size: int) -> None:
-    from crmtui.store.demo import seed_demo
+    from crmtui.demo.generator import seed_demo
 
     partial = path.with_suffix(".partial.db")
     for stale in CACHE.glob(partial.name + "*"):

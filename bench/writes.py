@@ -26,13 +26,13 @@ from pathlib import Path
 
 from search import CACHE, ensure_database
 
-from crmtui.store.activities import ActivityCreate, log_activity
-from crmtui.store.consent import CallCap
-from crmtui.store.contacts import ContactUpdate, update_contact
+from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.consent import CallCap
+from crmtui.services.contacts import ContactUpdate, update_contact
+from crmtui.services.ticklers import TicklerCreate, complete_tickler
 from crmtui.store.database import open_store
 from crmtui.store.engine import PRAGMAS
 from crmtui.store.journal import WriteTx
-from crmtui.store.ticklers import TicklerCreate, complete_tickler
 
 BERLIN_CAP = CallCap(10**6, 30)  # timing the consent check, not tripping over it
 

@@ -28,7 +28,7 @@ from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
 from crmtui.screens.report_cache import WARM_DELAY_S, ReportCache, first_visits, warm
 from crmtui.screens.sync_badge import SyncBadgeKeeper
-from crmtui.store.lookup import LookupDatabaseError, connect
+from crmtui.search.lookup import LookupDatabaseError, connect
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
@@ -485,7 +485,7 @@ class CrmApp(App[None]):
         )
 
     def _find_account_contact(self, account_id: str) -> None:
-        from crmtui.store.find_entities import account_contact
+        from crmtui.search.find_entities import account_contact
 
         if self.db is None:
             return

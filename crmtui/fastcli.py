@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from crmtui import output
-from crmtui.store import lookup
-from crmtui.store.text import query_phone_digits
+from crmtui.domain.text import query_phone_digits
+from crmtui.search import lookup
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1

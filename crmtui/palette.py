@@ -10,8 +10,8 @@ from typing import Protocol, cast
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
 
-from crmtui.store.find_entities import EntityHit, find_accounts, find_deals
-from crmtui.store.lookup import search_contacts
+from crmtui.search.find_entities import EntityHit, find_accounts, find_deals
+from crmtui.search.lookup import search_contacts
 
 PALETTE_HITS = 10
 MIN_QUERY = 2

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+from crmtui.search.search_schema import is_search_table
 from crmtui.store import models  # noqa: F401  (registers every table on the metadata)
-from crmtui.store.search_schema import is_search_table
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -8,17 +8,17 @@ import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from crmtui.store.activities import ActivityCreate, log_activity
-from crmtui.store.agenda import day_start, list_activities, load_agenda
-from crmtui.store.consent import CallCap
-from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.store.database import Store
-from crmtui.store.ticklers import (
+from crmtui.reports.agenda import day_start, list_activities, load_agenda
+from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.consent import CallCap
+from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.ticklers import (
     TicklerCreate,
     complete_tickler,
     create_tickler,
     snooze_tickler,
 )
+from crmtui.store.database import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NY = ZoneInfo("America/New_York")
@@ -42,7 +42,7 @@ def _ids(items: tuple) -> list[str]:
 
 def test_read_modules_do_not_import_sqlalchemy() -> None:
     code = (
-        "import sys, crmtui.store.agenda, crmtui.store.calls; "
+        "import sys, crmtui.reports.agenda, crmtui.reports.calls; "
         "bad = [m for m in ('sqlalchemy', 'sqlmodel', 'textual') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

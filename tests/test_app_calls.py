@@ -8,10 +8,10 @@ import pytest
 from textual.widgets import Input, Static
 
 from crmtui.app import make_app
+from crmtui.reports.calls import CONNECT_OUTCOMES
 from crmtui.screens.calls import OUTCOME_KEYS, CallListScreen, outcome_words
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.prompts import WhenPrompt
-from crmtui.store.calls import CONNECT_OUTCOMES
 from crmtui.store.models import ACTIVITY_OUTCOMES
 from tests.app_support import PEOPLE, build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, counts, fixed_clock, reading

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from crmtui.app import make_app
+from crmtui.demo.generator import seed_demo
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
-from crmtui.store.demo import seed_demo
 from tests.app_support import settle
 from tests.test_app_contacts import SIZE, contacts_screen
 

@@ -12,10 +12,10 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import make_app
+from crmtui.quality.dedupe import load_people, scan
 from crmtui.screens.duplicates import ConfirmMerge, DuplicatesScreen
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
-from crmtui.store.dedupe import load_people, scan
 from crmtui.store.models import Activity, Tickler
 from tests.app_support import SMITH, build_fixed_db, copy_db, settle
 

@@ -17,12 +17,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
 from crmtui.app import make_app
+from crmtui.domain.validate import InvalidInput
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.new_contact import ConfirmDuplicate, NewContactScreen
-from crmtui.store.contacts import ContactCreate, contact_problems, create_contact
+from crmtui.services.contacts import ContactCreate, contact_problems, create_contact
 from crmtui.store.database import open_store
-from crmtui.store.validate import InvalidInput
 from tests.app_support import build_fixed_db, copy_db, settle
 
 SIZE = (120, 40)

@@ -11,13 +11,13 @@ import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
+from crmtui.demo.generator import seed_demo
+from crmtui.domain.periods import parse_period
+from crmtui.reports.deal_board import board_window
+from crmtui.reports.forecast import board
+from crmtui.reports.scope import Scope
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pipeline import PickPrompt, PipelineScreen, ReasonPrompt
-from crmtui.store.deal_board import board_window
-from crmtui.store.demo import seed_demo
-from crmtui.store.forecast import board
-from crmtui.store.periods import parse_period
-from crmtui.store.scope import Scope
 from crmtui.widgets.card_section import CardSection
 from tests.app_support import settle
 
@@ -197,7 +197,7 @@ async def test_owner_filter_narrows_the_board(demo_db):
 
 async def test_palette_targets_find_and_open_deals_and_accounts(demo_db):
     from crmtui.screens.contact_card import ContactCardScreen
-    from crmtui.store.find_entities import find_accounts, find_deals
+    from crmtui.search.find_entities import find_accounts, find_deals
 
     with sqlite3.connect(demo_db) as db:
         deal_id, deal_name = db.execute("SELECT id, name FROM deal ORDER BY id LIMIT 1").fetchone()

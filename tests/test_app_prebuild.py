@@ -11,9 +11,9 @@ from textual.widgets import Input
 
 from crmtui import app as app_module
 from crmtui.app import PREBUILT_SECTIONS, make_app
+from crmtui.demo.generator import seed_demo
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import TerritoryScreen
-from crmtui.store.demo import seed_demo
 from crmtui.widgets.kanban import KanbanBoard
 from tests.app_support import copy_db, settle
 

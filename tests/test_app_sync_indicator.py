@@ -16,10 +16,10 @@ from textual.pilot import Pilot
 from textual.widgets import Header
 
 from crmtui.app import SECTIONS, make_app
+from crmtui.domain.hlc import HLC
 from crmtui.screens.new_contact import NewContactScreen
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
-from crmtui.store.hlc import HLC
 from crmtui.widgets.sync_indicator import SyncBadge, SyncIndicator, badge_text
 from tests.app_support import build_fixed_db, copy_db, settle
 from tests.daily_pilot import fixed_clock

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crmtui.app import make_app
+from crmtui.demo.generator import seed_demo
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.territory import PERIODS, RepDealsScreen, TerritoryScreen
-from crmtui.store.demo import seed_demo
 from crmtui.widgets.bar_chart import BarChart
 from tests.app_support import settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmtui.store.calls import CallFilter, call_queue, call_stats
-from crmtui.store.consent import CallCap, blockers, format_timestamp
+from crmtui.reports.calls import CallFilter, call_queue, call_stats
+from crmtui.services.consent import CallCap, blockers, format_timestamp
 from crmtui.store.database import open_store
 from crmtui.store.types import format_timestamp as model_format_timestamp
 

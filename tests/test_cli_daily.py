@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.when import defer_target
+from crmtui.domain.when import defer_target
 
 BERLIN = ZoneInfo("Europe/Berlin")
 runner = CliRunner()

@@ -7,8 +7,9 @@ import sqlite3
 
 import pytest
 
-from crmtui.store.accounts import AccountUpdate, update_account
-from crmtui.store.contacts import (
+from crmtui.domain.validate import InvalidInput
+from crmtui.services.accounts import AccountUpdate, update_account
+from crmtui.services.contacts import (
     ContactCreate,
     ContactUpdate,
     archive_contact,
@@ -21,7 +22,6 @@ from crmtui.store.contacts import (
 from crmtui.store.database import Store
 from crmtui.store.models import Account, Contact
 from crmtui.store.resolve import NotFound
-from crmtui.store.validate import InvalidInput
 from tests.journal_support import logical_journal
 
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crmtui.store.activities import ActivityCreate, log_activity
-from crmtui.store.consent import CallCap, ConsentRefused
-from crmtui.store.contacts import ContactCreate, create_contact
-from crmtui.store.database import Store
-from crmtui.store.models import Tickler
-from crmtui.store.recurrence import parse_every
-from crmtui.store.ticklers import (
+from crmtui.domain.recurrence import parse_every
+from crmtui.domain.validate import InvalidInput
+from crmtui.domain.when import BadWhen
+from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.consent import CallCap, ConsentRefused
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.ticklers import (
     TicklerCreate,
     cancel_tickler,
     complete_tickler,
@@ -23,8 +23,8 @@ from crmtui.store.ticklers import (
     reopen_tickler,
     snooze_tickler,
 )
-from crmtui.store.validate import InvalidInput
-from crmtui.store.when import BadWhen
+from crmtui.store.database import Store
+from crmtui.store.models import Tickler
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CAP = CallCap(3, 30)
@@ -133,7 +133,7 @@ def test_call_cap_counts_calls_in_the_window(store: Store) -> None:
     ):
         log_activity(tx=tx, data=ActivityCreate(kind="call", contact_id=cid), cap=CAP)
     # The contact's own cap wins over the default.
-    from crmtui.store.contacts import ContactUpdate, update_contact
+    from crmtui.services.contacts import ContactUpdate, update_contact
 
     with store.write() as tx:
         update_contact(tx=tx, contact_id=cid, data=ContactUpdate(max_calls=5), region="DE")

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmtui.store.database import Store
-from crmtui.store.deal_history import deal_card
-from crmtui.store.deals import (
+from crmtui.domain.validate import InvalidInput
+from crmtui.reports.deal_history import deal_card
+from crmtui.reports.forecast import stale_deals
+from crmtui.reports.scope import Scope
+from crmtui.services.deals import (
     DealCreate,
     DealUpdate,
     create_deal,
@@ -19,10 +21,8 @@ from crmtui.store.deals import (
     update_deal,
     win_deal,
 )
-from crmtui.store.forecast import stale_deals
-from crmtui.store.scope import Scope
-from crmtui.store.territories import RepCreate, create_rep
-from crmtui.store.validate import InvalidInput
+from crmtui.services.territories import RepCreate, create_rep
+from crmtui.store.database import Store
 
 
 def _ro(store: Store) -> sqlite3.Connection:
@@ -105,9 +105,9 @@ def _age(store: Store, deal_id: str, days: int) -> None:
 
 
 def test_stale_means_no_open_tickler_and_no_recent_activity(store: Store) -> None:
-    from crmtui.store.activities import ActivityCreate, log_activity
-    from crmtui.store.consent import CallCap
-    from crmtui.store.ticklers import TicklerCreate, create_tickler
+    from crmtui.services.activities import ActivityCreate, log_activity
+    from crmtui.services.consent import CallCap
+    from crmtui.services.ticklers import TicklerCreate, create_tickler
 
     with store.write() as tx:
         # Lead In is stale after 14 days.

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store import dedupe
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.quality import dedupe
+from crmtui.quality.dedupe import Person, compare, name_similarity, scan
+from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
-from crmtui.store.dedupe import Person, compare, name_similarity, scan
 
 runner = CliRunner()
 

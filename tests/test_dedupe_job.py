@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store.dedupe import load_people, scan
-from crmtui.store.dedupe_job import DedupeScanError, scan_in_child
+from crmtui.quality.dedupe import load_people, scan
+from crmtui.quality.dedupe_job import DedupeScanError, scan_in_child
 from tests.app_support import build_fixed_db
 from tests.test_app_duplicates import add_duplicates
 

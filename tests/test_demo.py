@@ -19,8 +19,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from crmtui.cli import app
+from crmtui.demo.generator import STAGES, DemoError, seed_demo
 from crmtui.store.database import open_store
-from crmtui.store.demo import STAGES, DemoError, seed_demo
 from crmtui.store.models import Contact, Deal, Tickler
 from crmtui.store.types import parse_timestamp
 
@@ -91,7 +91,7 @@ def test_search_index_holds_every_contact(con: sqlite3.Connection) -> None:
     assert orphans == 0
     assert con.execute("SELECT count(*) FROM search_term").fetchone()[0] > 50
     name, city = con.execute("SELECT family_name, city FROM contact LIMIT 1").fetchone()
-    from crmtui.store.text import fold
+    from crmtui.domain.text import fold
 
     hits = con.execute(
         "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?",

@@ -10,9 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.contacts import ContactCreate, create_contact, delete_contact
+from crmtui.formats.exports import export_csv, neutralise, plain_amount
+from crmtui.services.contacts import ContactCreate, create_contact, delete_contact
 from crmtui.store.database import Store
-from crmtui.store.exports import export_csv, neutralise, plain_amount
 
 runner = CliRunner()
 

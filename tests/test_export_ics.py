@@ -11,12 +11,12 @@ from icalendar import Calendar
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.activities import ActivityCreate, log_activity
-from crmtui.store.consent import CallCap
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.formats.icalendar_export import export_ics
+from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.consent import CallCap
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.ticklers import TicklerCreate, complete_tickler, create_tickler, snooze_tickler
 from crmtui.store.database import Store
-from crmtui.store.icalendar_export import export_ics
-from crmtui.store.ticklers import TicklerCreate, complete_tickler, create_tickler, snooze_tickler
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime.now(UTC).replace(microsecond=0)

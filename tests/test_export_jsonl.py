@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store.contacts import ContactCreate, create_contact, delete_contact
+from crmtui.demo.generator import seed_demo
+from crmtui.formats.jsonl import JsonlError, export_jsonl, import_jsonl
+from crmtui.search.lookup import search_contacts
+from crmtui.services.contacts import ContactCreate, create_contact, delete_contact
 from crmtui.store.database import open_store
-from crmtui.store.demo import seed_demo
-from crmtui.store.jsonl import JsonlError, export_jsonl, import_jsonl
-from crmtui.store.lookup import search_contacts
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -7,21 +7,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from crmtui.store.database import Store
-from crmtui.store.deals import DealCreate, create_deal, lose_deal, win_deal
-from crmtui.store.forecast import MixedCurrencies, board, forecast
-from crmtui.store.models import FORECAST_CATEGORIES
-from crmtui.store.periods import BadPeriod, parse_period
-from crmtui.store.scope import FORECAST_CATEGORIES as READ_CATEGORIES
-from crmtui.store.scope import Scope, make_scope, weighted
-from crmtui.store.summary import territory_summary
-from crmtui.store.territories import (
+from crmtui.domain.periods import BadPeriod, parse_period
+from crmtui.reports.forecast import MixedCurrencies, board, forecast
+from crmtui.reports.scope import FORECAST_CATEGORIES as READ_CATEGORIES
+from crmtui.reports.scope import Scope, make_scope, weighted
+from crmtui.reports.summary import territory_summary
+from crmtui.services.deals import DealCreate, create_deal, lose_deal, win_deal
+from crmtui.services.territories import (
     RepCreate,
     TerritoryCreate,
     assign_rep,
     create_rep,
     create_territory,
 )
+from crmtui.store.database import Store
+from crmtui.store.models import FORECAST_CATEGORIES
 
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
 Q1 = parse_period("2026-Q1", today=NOW.date())
@@ -153,12 +153,13 @@ def test_read_side_imports_neither_sqlalchemy_nor_sqlmodel() -> None:
     import subprocess
     import sys
 
-    from crmtui.store import periods, types
+    from crmtui.domain import periods
+    from crmtui.store import types
 
     assert periods.TIMESTAMP_FORMAT == types.TIMESTAMP_FORMAT
     code = (
         "import sys\n"
-        "import crmtui.store.forecast, crmtui.store.summary, crmtui.store.deal_history\n"
+        "import crmtui.reports.forecast, crmtui.reports.summary, crmtui.reports.deal_history\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'sqlmodel'))\n"
         "assert not bad, bad[:3]\n"
     )

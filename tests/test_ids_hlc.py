@@ -7,8 +7,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmtui.store.hlc import HLC, receive, tick
-from crmtui.store.ids import is_uuid, uuid7
+from crmtui.domain.hlc import HLC, receive, tick
+from crmtui.domain.ids import is_uuid, uuid7
 
 
 def test_uuid7_is_a_version_7_rfc_uuid() -> None:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmtui.formats.csv_import import apply_import, plan_import, read_csv
 from crmtui.store import bulk
 from crmtui.store.bulk import deferred_indexes
-from crmtui.store.csv_import import apply_import, plan_import, read_csv
 from crmtui.store.database import Store, open_store
 from crmtui.store.journal import UNJOURNALED, created_fields
 from crmtui.store.migrate import upgrade
@@ -208,8 +208,8 @@ def test_rows_of_blank_cells_are_skipped_and_lines_still_counted(tmp_path: Path)
     st.sampled_from(["", " ", "Anna", " Zoë ", "Jean Luc"]), st.sampled_from(["", "Müller", " "])
 )
 def test_a_name_from_its_parts_joins_the_given_ones(given_name: str, family_name: str) -> None:
-    from crmtui.store.csv_import import _row_values
-    from crmtui.store.validate import InvalidInput
+    from crmtui.domain.validate import InvalidInput
+    from crmtui.formats.csv_import import _row_values
 
     parts = (given_name.strip(), family_name.strip())
     expected = " ".join(p for p in parts if p)
@@ -223,8 +223,8 @@ def test_a_name_from_its_parts_joins_the_given_ones(given_name: str, family_name
 
 
 def test_contact_rows_are_full_rows_of_each_rows_values(store: Store) -> None:
+    from crmtui.formats.csv_import import Row, contact_rows
     from crmtui.store.bulk import full_row
-    from crmtui.store.csv_import import Row, contact_rows
 
     rows = [
         Row(2, {"name": "Anna", "email": "a@x.de", "tags": ["vip"]}, "Firm"),
@@ -248,7 +248,7 @@ def test_contact_rows_are_full_rows_of_each_rows_values(store: Store) -> None:
 
 
 def test_keys_repeated_within_a_file_point_at_their_first_line(store: Store) -> None:
-    from crmtui.store.csv_import import plan_records
+    from crmtui.formats.csv_import import plan_records
 
     records = [
         (2, {"name": "Anna", "email": "a@x.de", "external_id": "b@x.de"}),

@@ -10,15 +10,15 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.contacts import ContactCreate, create_contact
-from crmtui.store.csv_import import CsvImportError, apply_import, plan_import, read_csv
-from crmtui.store.csv_profiles import detect_profile, map_headers
+from crmtui.domain.validate import InvalidInput, normalize_email
+from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
+from crmtui.formats.csv_profiles import detect_profile, map_headers
+from crmtui.formats.import_checks import check_email
+from crmtui.search.lookup import search_contacts
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.reindex import contact_document
 from crmtui.store.database import Store
-from crmtui.store.import_checks import check_email
-from crmtui.store.lookup import search_contacts
 from crmtui.store.models import Account, Contact
-from crmtui.store.reindex import contact_document
-from crmtui.store.validate import InvalidInput, normalize_email
 from tests.journal_support import logical_journal
 
 DATA = Path(__file__).parent / "data"
@@ -276,7 +276,7 @@ def test_fast_email_check_agrees_with_the_service_rule(address: str) -> None:
 
 
 def test_batched_clock_readings_increase_and_carry(store: Store) -> None:
-    from crmtui.store.hlc import HLC
+    from crmtui.domain.hlc import HLC
 
     with store.write() as tx:
         far = time_ms() + 60_000  # a clock reading ahead of the wall clock
@@ -296,8 +296,8 @@ def time_ms() -> int:
 
 
 def test_uuid7_batch_is_ordered_and_well_formed() -> None:
+    from crmtui.domain.ids import is_uuid
     from crmtui.store.bulk import uuid7_batch
-    from crmtui.store.ids import is_uuid
 
     ids = uuid7_batch(1000)
     assert ids == sorted(ids) and len(set(ids)) == 1000

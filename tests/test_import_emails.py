@@ -6,9 +6,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crmtui.store import import_checks
-from crmtui.store.import_checks import check_email
-from crmtui.store.validate import InvalidInput, normalize_email
+from crmtui.domain.validate import InvalidInput, normalize_email
+from crmtui.formats import import_checks
+from crmtui.formats.import_checks import check_email
 
 # Characters of every kind the local part may hold: ASCII atext and dots, precomposed
 # and decomposed accents, combining marks, other scripts, symbols and punctuation,

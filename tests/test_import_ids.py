@@ -8,10 +8,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmtui.domain.hlc import _COUNTER_MAX as COUNTER_MAX
+from crmtui.domain.hlc import HLC
 from crmtui.store.bulk import _uuid7_run, uuid7_batch
 from crmtui.store.database import open_store
-from crmtui.store.hlc import _COUNTER_MAX as COUNTER_MAX
-from crmtui.store.hlc import HLC
 
 _LOW62 = (1 << 62) - 1
 

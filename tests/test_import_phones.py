@@ -8,8 +8,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import phonenumberutil as pu
 
-from crmtui.store.import_checks import _fast_e164, check_phone, national_candidate
-from crmtui.store.validate import InvalidInput, normalize_phone
+from crmtui.domain.validate import InvalidInput, normalize_phone
+from crmtui.formats.import_checks import _fast_e164, check_phone, national_candidate
 
 REGIONS = ["DE", "AT", "CH", "FR", "ES", "IT", "GB", "NL", "PL", "SE", "NO", "US", "BR", "AR",
            "MX", "JP", "CN", "IN", "RU", "AU", "SM", "VA", "KR", "ZA"]  # fmt: skip

@@ -9,7 +9,7 @@ import vobject
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.vcards import read_cards
+from crmtui.formats.vcards import read_cards
 
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()

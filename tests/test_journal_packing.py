@@ -15,13 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
-from crmtui.store.apply_remote import remote_transaction
+from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.deals import DealCreate, create_deal
 from crmtui.store.bulk import uuid7_batch
-from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
 from crmtui.store.database import Store
-from crmtui.store.deals import DealCreate, create_deal
-from crmtui.store.ids import uuid7
 from crmtui.store.journal import (
     FIELD_ID_STRIDE,
     created_fields,
@@ -33,6 +32,7 @@ from crmtui.store.journal import (
     unpack_created,
 )
 from crmtui.store.models import Contact
+from crmtui.sync.apply_remote import remote_transaction
 from crmtui.sync.client import NetworkError, device_id, pending_count, pending_ops
 from crmtui.sync.wire import MAX_PUSH_OPS
 from tests.sync_support import BACKENDS, Team, make_team

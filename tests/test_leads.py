@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from crmtui.store.accounts import AccountCreate, create_account
-from crmtui.store.contacts import ContactCreate, create_contact
-from crmtui.store.database import Store
-from crmtui.store.leads import (
+from crmtui.domain.validate import InvalidInput
+from crmtui.services.accounts import AccountCreate, create_account
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.leads import (
     LeadConversion,
     LeadCreate,
     MatchNeedsDecision,
@@ -18,7 +18,7 @@ from crmtui.store.leads import (
     disqualify_lead,
     set_lead_status,
 )
-from crmtui.store.validate import InvalidInput
+from crmtui.store.database import Store
 
 
 def _count(store: Store, table: str) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store import lookup
-from crmtui.store.contacts import (
+from crmtui.search import lookup
+from crmtui.services.contacts import (
     ContactCreate,
     archive_contact,
     create_contact,

@@ -10,16 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.store.activities import ActivityCreate, log_activity
-from crmtui.store.consent import CallCap
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.domain.validate import InvalidInput
+from crmtui.search.lookup import search_contacts
+from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.consent import CallCap
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.merge import MergeError, merge_contacts, undo_merge
+from crmtui.services.pipelines import DEFAULT_PIPELINE_ID
+from crmtui.services.ticklers import TicklerCreate, create_tickler
 from crmtui.store.database import Store
-from crmtui.store.deals import DealCreate, create_deal
-from crmtui.store.lookup import search_contacts
-from crmtui.store.merge import MergeError, merge_contacts, undo_merge
-from crmtui.store.pipelines import DEFAULT_PIPELINE_ID
-from crmtui.store.ticklers import TicklerCreate, create_tickler
-from crmtui.store.validate import InvalidInput
 
 NO_CAP = CallCap(10**6, 30)
 

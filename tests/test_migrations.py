@@ -9,12 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
+from crmtui.search.search_schema import is_search_table
 from crmtui.store import models  # noqa: F401
 from crmtui.store.database import open_store
 from crmtui.store.engine import make_engine
 from crmtui.store.migrate import current_revision, head_revision, upgrade
 from crmtui.store.schema_version import SCHEMA_HEAD
-from crmtui.store.search_schema import is_search_table
 
 FIRST_REVISION = "0001_initial"
 

@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from crmtui.store.database import Store
-from crmtui.store.money import BadMoney, format_money, parse_money
-from crmtui.store.pipelines import (
+from crmtui.domain.money import BadMoney, format_money, parse_money
+from crmtui.domain.validate import InvalidInput
+from crmtui.services.pipelines import (
     DEFAULT_PIPELINE_ID,
     DEFAULT_STAGES,
     StageCreate,
@@ -19,7 +19,7 @@ from crmtui.store.pipelines import (
     stages_of,
     update_stage,
 )
-from crmtui.store.validate import InvalidInput
+from crmtui.store.database import Store
 
 
 def test_new_database_has_the_fixed_default_pipeline_without_journal(store: Store) -> None:

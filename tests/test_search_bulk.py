@@ -10,15 +10,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmtui.store.search_index import (
+from crmtui.domain.text import _fold_unicode, digits, fold
+from crmtui.search.search_index import (
     BULK_FTS_ROWS,
     FTS_DEFAULT_AUTOMERGE,
     SearchDocument,
     index_document,
     index_many,
 )
-from crmtui.store.search_schema import DDL
-from crmtui.store.text import _fold_unicode, digits, fold
+from crmtui.search.search_schema import DDL
 
 GIVEN = ["Jürgen", "Zoë", "José", "Łukasz", "Søren", "Æsa", "Straße", "İlker", "Yıldız",
          "Αλέξανδρος", "Борис", "Ёлка", "太郎", "Li", "Ng", "Anne-Marie", "O'Brien", "Ω"]  # fmt: skip
@@ -164,7 +164,7 @@ def _contact_rows(seed: int, count: int) -> tuple[list[dict[str, Any]], dict[str
 
 
 def test_contact_rows_index_equals_documents_index() -> None:
-    from crmtui.store.search_index import index_contact_rows
+    from crmtui.search.search_index import index_contact_rows
 
     earlier = _documents(1, 40)
     rows, accounts = _contact_rows(3, 600)
@@ -206,7 +206,7 @@ _PHONE_TEXT = st.one_of(
 def test_contact_phone_column_equals_phone_column(
     phone: str | None, phone_e164: str | None, mobile: str | None, mobile_e164: str | None
 ) -> None:
-    from crmtui.store.search_index import contact_phone_column, phone_column
+    from crmtui.search.search_index import contact_phone_column, phone_column
 
     assert contact_phone_column(phone, phone_e164, mobile, mobile_e164) == phone_column(
         ((phone, phone_e164), (mobile, mobile_e164))
@@ -214,7 +214,7 @@ def test_contact_phone_column_equals_phone_column(
 
 
 def test_contact_phone_column_keeps_each_key_once_in_order() -> None:
-    from crmtui.store.search_index import contact_phone_column
+    from crmtui.search.search_index import contact_phone_column
 
     # The mobile repeats the phone: its keys are not written twice.
     assert contact_phone_column("030 1234", "+49301234", "030 1234", "+49301234") == (
@@ -229,13 +229,13 @@ def test_contact_phone_column_keeps_each_key_once_in_order() -> None:
     | st.text(st.sampled_from("aeß½ŉĿ\u0301\u0308ëé한국ㅎㅏ\u1100\u1161Σς.@ İ"), max_size=12)
 )
 def test_latin_fold_equals_fold(text: str) -> None:
-    from crmtui.store.search_index import fold_latin
+    from crmtui.search.search_index import fold_latin
 
     assert fold_latin(text) == fold(text)
 
 
 def test_latin_fold_of_every_pair_of_latin_characters() -> None:
-    from crmtui.store.search_index import fold_latin
+    from crmtui.search.search_index import fold_latin
 
     latin = [chr(i) for i in range(0x180)]
     assert all(fold_latin(a + b) == fold(a + b) for a in latin for b in latin)

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from crmtui.domain.hlc import HLC
+from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.admin import issue_token, revoke_token
-from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.store.hlc import HLC
-from crmtui.store.ids import uuid7
+from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
 from crmtui.store.models import Contact
 from crmtui.sync.client import NetworkError, UnknownDevice, pending_count
 from crmtui.sync.merge import MAX_CLOCK_SKEW_MS

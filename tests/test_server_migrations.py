@@ -16,12 +16,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 
+from crmtui.domain.hlc import HLC
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal
 from crmtui.server.db import _alembic_config, make_server_engine, upgrade_server
 from crmtui.server.pull import pull
 from crmtui.server.push import apply_push
-from crmtui.store.hlc import HLC
 from crmtui.sync.wire import Op, PushRequest
 from tests.sync_support import BACKENDS
 

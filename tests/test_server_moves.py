@@ -16,10 +16,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from crmtui.domain.hlc import HLC
+from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.store.database import Store
-from crmtui.store.hlc import HLC
-from crmtui.store.ids import uuid7
 from crmtui.store.models import Activity, Tickler
 from tests.sync_support import BACKENDS, Team, make_team
 

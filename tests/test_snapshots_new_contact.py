@@ -14,9 +14,9 @@ import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
+from crmtui.domain.hlc import HLC
 from crmtui.screens.new_contact import NewContactScreen
 from crmtui.store.database import open_store
-from crmtui.store.hlc import HLC
 from tests.app_support import build_fixed_db, settle
 from tests.daily_pilot import SIZE, fixed_clock
 

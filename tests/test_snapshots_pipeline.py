@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
-from crmtui.store.demo import seed_demo
+from crmtui.demo.generator import seed_demo
 from tests.app_support import settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crmtui.store.demo import seed_demo
-from crmtui.store.periods import parse_period
-from crmtui.store.summary import territory_summary
+from crmtui.demo.generator import seed_demo
+from crmtui.domain.periods import parse_period
+from crmtui.reports.summary import territory_summary
 from crmtui.store.types import parse_timestamp
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crmtui.store.demo import seed_demo
-from crmtui.store.periods import Period, parse_period
-from crmtui.store.scope import Scope, deal_rows, now_text
-from crmtui.store.summary import GAP_DAYS, SummaryBlock, SummaryReport, territory_summary
+from crmtui.demo.generator import seed_demo
+from crmtui.domain.periods import Period, parse_period
+from crmtui.reports.scope import Scope, deal_rows, now_text
+from crmtui.reports.summary import GAP_DAYS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.store.types import parse_timestamp
 
 TZ = ZoneInfo("Europe/Berlin")

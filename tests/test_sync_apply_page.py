@@ -21,15 +21,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmtui.store.apply_remote import (
+from crmtui.domain.hlc import HLC
+from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.store.database import open_store
+from crmtui.sync.apply_remote import (
     ApplyReport,
     apply_changes,
     remote_transaction,
     set_meta,
 )
-from crmtui.store.contacts import ContactCreate, create_contact
-from crmtui.store.database import open_store
-from crmtui.store.hlc import HLC
 from crmtui.sync.client import device_id, pending_ops
 from crmtui.sync.wire import Change
 

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, insert, select, text
 
+from crmtui.domain.hlc import HLC
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal
 from crmtui.server.db import make_server_engine, upgrade_server
 from crmtui.server.push import apply_push
-from crmtui.store.hlc import HLC
 from crmtui.sync.wire import Op, PushRequest
 
 NOW = 1_900_000_000_000

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from crmtui.server import admin
-from crmtui.store.contacts import ContactCreate, create_contact
+from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.sync.client import pending_count
 from tests.test_sync_crash import live_server  # noqa: F401  (fixture)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store.contacts import (
+from crmtui.services.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from crmtui.server import admin
 from crmtui.server.app import make_server
-from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store, open_store
-from crmtui.store.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.models import Contact, Deal
 from crmtui.store.sync_state import SyncConflict
 from crmtui.sync.client import DemoDatabase, SyncClient, pending_count

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmtui.store.hlc import HLC
+from crmtui.domain.hlc import HLC
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
     SERVER_DEVICE,

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crmtui.store.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.domain.hlc import HLC
+from crmtui.domain.ids import uuid7
+from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
 from crmtui.store.database import open_store
-from crmtui.store.hlc import HLC
-from crmtui.store.ids import uuid7
 from crmtui.store.models import Contact
 from crmtui.sync.client import OWN_FEED, own_ranges
 from tests.sync_support import BACKENDS, Team, make_team

@@ -6,18 +6,18 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from crmtui.store.accounts import AccountCreate, create_account
-from crmtui.store.contacts import (
+from crmtui.formats.csv_import import apply_import, plan_import, read_csv
+from crmtui.services.accounts import AccountCreate, create_account
+from crmtui.services.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,
     delete_contact,
     update_contact,
 )
-from crmtui.store.csv_import import apply_import, plan_import, read_csv
 from crmtui.store.database import Store
-from crmtui.store.sync_summary import pending_by_entity, read_sync_summary
 from crmtui.sync.client import pending_count, pending_ops
+from crmtui.sync.sync_summary import pending_by_entity, read_sync_summary
 from tests.test_journal_packing import _unpack_into_old_form
 
 

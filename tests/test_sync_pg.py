@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from crmtui.domain.hlc import HLC
+from crmtui.domain.ids import uuid7
 from crmtui.server import admin
 from crmtui.server.auth import authenticate
 from crmtui.server.db import make_server_engine, upgrade_server
 from crmtui.server.pull import pull
 from crmtui.server.push import apply_push
-from crmtui.store.hlc import HLC
-from crmtui.store.ids import uuid7
 from crmtui.sync.wire import Op, PushRequest
 
 WRITERS = 8

@@ -13,15 +13,15 @@ from sqlalchemy import func, select
 from sqlmodel import select as sql_select
 
 from crmtui.server import tables as t
-from crmtui.store.contacts import (
+from crmtui.services.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,
     delete_contact,
     update_contact,
 )
+from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store
-from crmtui.store.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.models import Contact, Deal
 from crmtui.sync.client import SyncClient, pending_count
 from tests.journal_support import logical_journal

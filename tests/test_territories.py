@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from crmtui.store.accounts import AccountCreate, create_account
-from crmtui.store.database import Store
-from crmtui.store.deals import DealCreate, create_deal
-from crmtui.store.models import Account, Deal
-from crmtui.store.territories import (
+from crmtui.services.accounts import AccountCreate, create_account
+from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.territories import (
     TerritoryCreate,
     TerritoryRuleCreate,
     add_rule,
@@ -17,6 +15,8 @@ from crmtui.store.territories import (
     create_territory,
     plan_realign,
 )
+from crmtui.store.database import Store
+from crmtui.store.models import Account, Deal
 
 
 def _setup(store: Store) -> dict[str, str]:

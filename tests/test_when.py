@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmtui.store.when import BadWhen, parse_duration, parse_when, zone
+from crmtui.domain.when import BadWhen, parse_duration, parse_when, zone
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=BERLIN)  # a Monday

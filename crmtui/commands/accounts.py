@@ -32,7 +32,7 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add an account; prints its id. Refuses a name that already exists."""
-    from crmtui.store.accounts import AccountCreate, create_account, find_account_by_name
+    from crmtui.services.accounts import AccountCreate, create_account, find_account_by_name
 
     region = settings_or_exit().default_region
     data = AccountCreate(
@@ -71,7 +71,7 @@ def edit(
     db: DbOption = None,
 ) -> None:
     """Change an account's fields."""
-    from crmtui.store.accounts import AccountUpdate, update_account
+    from crmtui.services.accounts import AccountUpdate, update_account
 
     given = {
         "name": name,

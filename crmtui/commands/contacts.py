@@ -56,7 +56,7 @@ def add(
 ) -> None:
     """Add a contact; prints its id. A probable duplicate is shown first (exit 1 unless confirmed)."""
     from crmtui.commands.dedupe import warn_duplicates
-    from crmtui.store.contacts import ContactCreate, create_contact
+    from crmtui.services.contacts import ContactCreate, create_contact
 
     region = settings_or_exit().default_region
     warn_duplicates(
@@ -111,7 +111,7 @@ def edit(
 ) -> None:
     """Change a contact's fields; an empty value ("") clears a field."""
     from crmtui.commands.daily import call_cap_fields, stay_in_touch_fields
-    from crmtui.store.contacts import ContactUpdate, update_contact
+    from crmtui.services.contacts import ContactUpdate, update_contact
 
     given = {
         "name": name,
@@ -153,7 +153,7 @@ def tag(
 ) -> None:
     """Add tags to a contact and remove others; prints the resulting tags."""
     from crmtui.commands.common import fail
-    from crmtui.store.contacts import tag_contact
+    from crmtui.services.contacts import tag_contact
 
     if not tags and not remove:
         fail("give tags to add, or --remove TAG")
@@ -173,7 +173,7 @@ def archive(
     db: DbOption = None,
 ) -> None:
     """Archive a contact: kept, but left out of search unless asked for."""
-    from crmtui.store.contacts import archive_contact
+    from crmtui.services.contacts import archive_contact
 
     run_write(ctx, db, lambda tx: archive_contact(tx=tx, contact_id=contact_id, archived=not undo))
     typer.echo("unarchived" if undo else "archived", err=True)
@@ -182,7 +182,7 @@ def archive(
 @app.command()
 def delete(ctx: typer.Context, contact_id: IdArg, db: DbOption = None) -> None:
     """Delete a contact (a tombstone: `crm contact restore ID` brings it back)."""
-    from crmtui.store.contacts import delete_contact
+    from crmtui.services.contacts import delete_contact
 
     contact = run_write(ctx, db, lambda tx: delete_contact(tx=tx, contact_id=contact_id))
     typer.echo(f"deleted {contact.name} — undo with: crm contact restore {contact.id}", err=True)
@@ -191,7 +191,7 @@ def delete(ctx: typer.Context, contact_id: IdArg, db: DbOption = None) -> None:
 @app.command()
 def restore(ctx: typer.Context, contact_id: IdArg, db: DbOption = None) -> None:
     """Bring back a deleted contact."""
-    from crmtui.store.contacts import restore_contact
+    from crmtui.services.contacts import restore_contact
 
     contact = run_write(ctx, db, lambda tx: restore_contact(tx=tx, contact_id=contact_id))
     typer.echo(f"restored {contact.name}", err=True)

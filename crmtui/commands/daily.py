@@ -1,7 +1,7 @@
 """The daily commands: log activities, reminders (`remind`, `due`, `done` ...) and `calls`.
 
-Reads use the sqlite3 read side (`crmtui.store.agenda`, `crmtui.store.calls`,
-`crmtui.store.lookup`) on a read-only connection; writes go through `run_write`.
+Reads use the sqlite3 read side (`crmtui.reports.agenda`, `crmtui.reports.calls`,
+`crmtui.search.lookup`) on a read-only connection; writes go through `run_write`.
 Dates are plain words read in the user's zone (`timezone` in the config).
 Every write says on stderr what it did and, where there is one, how to undo it.
 
@@ -35,7 +35,7 @@ from crmtui.commands.common import (
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
-    from crmtui.store.consent import CallCap
+    from crmtui.services.consent import CallCap
     from crmtui.store.journal import WriteTx
 
 EXIT_REFUSED = 4
@@ -51,7 +51,7 @@ When = Annotated[
 
 
 def _zone() -> tzinfo:
-    from crmtui.store.when import BadWhen, zone
+    from crmtui.domain.when import BadWhen, zone
 
     try:
         return zone(settings_or_exit().timezone)
@@ -64,14 +64,14 @@ def _now() -> datetime:
 
 
 def _cap() -> CallCap:
-    from crmtui.store.consent import CallCap
+    from crmtui.services.consent import CallCap
 
     settings = settings_or_exit()
     return CallCap(settings.call_cap, settings.call_cap_days)
 
 
 def _when(text: str, now: datetime, what: str) -> datetime:
-    from crmtui.store.when import BadWhen, parse_when
+    from crmtui.domain.when import BadWhen, parse_when
 
     try:
         return parse_when(text, now=now)
@@ -81,7 +81,7 @@ def _when(text: str, now: datetime, what: str) -> datetime:
 
 def _days(text: str, what: str) -> int:
     """A whole number of days from "30d", "2 weeks" or "30"."""
-    from crmtui.store.when import BadWhen, parse_duration
+    from crmtui.domain.when import BadWhen, parse_duration
 
     t = text.strip()
     try:
@@ -127,7 +127,7 @@ def _show(moment: datetime | None, tz: tzinfo) -> str:
 def _reading(ctx: typer.Context, db: Path | None) -> Any:
     """A read-only connection to the database (upgraded first when behind)."""
     from crmtui.fastcli import open_lookup
-    from crmtui.store.lookup import LookupDatabaseError
+    from crmtui.search.lookup import LookupDatabaseError
 
     try:
         conn = open_lookup(db_path(ctx, db))
@@ -165,7 +165,7 @@ def _choose(what: str, ref: str, rows: Sequence[dict[str, Any]], columns: Sequen
 
 def pick_contact(ctx: typer.Context, db: Path | None, who: str, *, create: bool) -> str | None:
     """The contact WHO means (anything `crm find` accepts); None when `create` and nobody fits."""
-    from crmtui.store import lookup
+    from crmtui.search import lookup
 
     if not db_path(ctx, db).is_file() and create:
         return None  # a brand-new database: nobody to find yet
@@ -206,8 +206,8 @@ def _pick_named(
 
 def _write(ctx: typer.Context, db: Path | None, action: Callable[[WriteTx], T]) -> T:
     """`run_write`, plus the consent refusal (exit 4) and bad dates (exit 2)."""
-    from crmtui.store.consent import ConsentRefused
-    from crmtui.store.when import BadWhen
+    from crmtui.domain.when import BadWhen
+    from crmtui.services.consent import ConsentRefused
 
     try:
         return run_write(ctx, db, action)
@@ -253,11 +253,11 @@ def log(
     A call to a do-not-call or capped contact, or an email to a do-not-email
     contact, is refused with exit code 4 unless --force.
     """
-    from crmtui.store.activities import ActivityCreate, log_activity
-    from crmtui.store.contacts import ContactCreate, create_contact
+    from crmtui.domain.when import BadWhen, parse_duration
+    from crmtui.services.activities import ActivityCreate, log_activity
+    from crmtui.services.contacts import ContactCreate, create_contact
+    from crmtui.services.ticklers import TicklerCreate, create_tickler
     from crmtui.store.models import ACTIVITY_KINDS
-    from crmtui.store.ticklers import TicklerCreate, create_tickler
-    from crmtui.store.when import BadWhen, parse_duration
 
     if kind not in ACTIVITY_KINDS:
         fail(f"invalid kind: {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}")
@@ -329,7 +329,7 @@ def unlog(
     db: DbOption = None,
 ) -> None:
     """Delete an activity logged by mistake (a tombstone, synced like any change)."""
-    from crmtui.store.activities import delete_activity
+    from crmtui.services.activities import delete_activity
 
     activity = _write(ctx, db, lambda tx: delete_activity(tx=tx, activity_id=activity_id))
     typer.echo(f"deleted {activity.kind} {activity.id}", err=True)
@@ -352,8 +352,8 @@ def activities(
     db: DbOption = None,
 ) -> None:
     """List activities, newest first."""
-    from crmtui.store.agenda import list_activities
-    from crmtui.store.when import BadWhen, parse_duration
+    from crmtui.domain.when import BadWhen, parse_duration
+    from crmtui.reports.agenda import list_activities
 
     check_format(fmt)
     now = _now()
@@ -410,9 +410,9 @@ def remind(
     db: DbOption = None,
 ) -> None:
     """Create a reminder about a contact, an account or a deal; prints its id."""
-    from crmtui.store.recurrence import parse_every
-    from crmtui.store.ticklers import TicklerCreate, create_tickler
-    from crmtui.store.when import BadWhen
+    from crmtui.domain.recurrence import parse_every
+    from crmtui.domain.when import BadWhen
+    from crmtui.services.ticklers import TicklerCreate, create_tickler
 
     about_other = bool(account or deal)
     if len(words) != (1 if about_other else 2):
@@ -457,7 +457,7 @@ def due(
     db: DbOption = None,
 ) -> None:
     """The agenda: overdue, today, the next days, and contacts owed a touch."""
-    from crmtui.store.agenda import load_agenda
+    from crmtui.reports.agenda import load_agenda
 
     check_format(fmt)
     if days < 0:
@@ -514,7 +514,7 @@ def due(
 
 def done(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> None:
     """Mark a reminder done; a repeating one gets its next occurrence."""
-    from crmtui.store.ticklers import complete_tickler
+    from crmtui.services.ticklers import complete_tickler
 
     tz = _zone()
     tickler, nxt = _write(ctx, db, lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz))
@@ -530,7 +530,7 @@ def _undo_due(tickler_id: str, due_at: datetime, tz: tzinfo) -> str:
 
 def snooze(ctx: typer.Context, tickler_id: TicklerId, until: When, db: DbOption = None) -> None:
     """Hide a reminder until then; its due date stays (so it is still overdue)."""
-    from crmtui.store.ticklers import snooze_tickler
+    from crmtui.services.ticklers import snooze_tickler
 
     now = _now()
     tz = now.tzinfo
@@ -543,9 +543,9 @@ def snooze(ctx: typer.Context, tickler_id: TicklerId, until: When, db: DbOption 
 
 def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = None) -> None:
     """Move a reminder's due date ("3d" keeps its time of day)."""
+    from crmtui.services.ticklers import defer_tickler
     from crmtui.store.models import Tickler
     from crmtui.store.resolve import get_live
-    from crmtui.store.ticklers import defer_tickler
 
     now = _now()
     tz = now.tzinfo
@@ -553,7 +553,7 @@ def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = No
 
     def action(tx: WriteTx) -> tuple[Any, datetime]:
         old = get_live(tx, Tickler, tickler_id).due_at
-        from crmtui.store.when import defer_target
+        from crmtui.domain.when import defer_target
 
         target = defer_target(to, now=now, due_at=old)
         return defer_tickler(tx=tx, tickler_id=tickler_id, due_at=target), old
@@ -565,7 +565,7 @@ def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = No
 
 def cancel(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> None:
     """Cancel a reminder (a repeating one stops here)."""
-    from crmtui.store.ticklers import cancel_tickler
+    from crmtui.services.ticklers import cancel_tickler
 
     tickler = _write(ctx, db, lambda tx: cancel_tickler(tx=tx, tickler_id=tickler_id))
     typer.echo(f"cancelled: {tickler.text}", err=True)
@@ -574,7 +574,7 @@ def cancel(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> No
 
 def reopen(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> None:
     """Undo done or cancel (the occurrence a completion created goes away)."""
-    from crmtui.store.ticklers import reopen_tickler
+    from crmtui.services.ticklers import reopen_tickler
 
     tickler = _write(ctx, db, lambda tx: reopen_tickler(tx=tx, tickler_id=tickler_id))
     typer.echo(f"open again: {tickler.text}", err=True)
@@ -605,7 +605,7 @@ def calls(
 
     Never lists a do-not-call contact or one at its call cap.
     """
-    from crmtui.store.calls import CallFilter, call_queue, call_stats
+    from crmtui.reports.calls import CallFilter, call_queue, call_stats
 
     check_format(fmt)
     flt = CallFilter(

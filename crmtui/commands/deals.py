@@ -13,8 +13,8 @@ from crmtui.commands.reading import now, read_db, user_zone
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
+    from crmtui.domain.money import Money
     from crmtui.store.journal import WriteTx
-    from crmtui.store.money import Money
 
 app = typer.Typer(help="Open deals and move them through the pipeline.", no_args_is_help=True)
 
@@ -37,7 +37,7 @@ DEAL_COLUMNS = ("name", "stage", "amount", "currency", "close", "owner", "territ
 
 def parse_amount(text: str | None, currency: str | None) -> Money | None:
     """An amount option as Money, or exit 2."""
-    from crmtui.store.money import BadMoney, parse_money
+    from crmtui.domain.money import BadMoney, parse_money
 
     if text is None:
         return None
@@ -49,7 +49,7 @@ def parse_amount(text: str | None, currency: str | None) -> Money | None:
 
 def parse_close(text: str | None) -> date | None:
     """An expected-close option as a date in the user's zone, or exit 2."""
-    from crmtui.store.when import BadWhen, parse_when
+    from crmtui.domain.when import BadWhen, parse_when
 
     if text is None or not text.strip():
         return None
@@ -61,7 +61,7 @@ def parse_close(text: str | None) -> date | None:
 
 def me(tx: WriteTx) -> str | None:
     """The rep working on this laptop (settings.rep_name), if one has that name."""
-    from crmtui.store.territories import me_rep_id
+    from crmtui.services.territories import me_rep_id
 
     return me_rep_id(tx, settings_or_exit().rep_name)
 
@@ -82,8 +82,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Open a deal; prints its id."""
-    from crmtui.store.deals import DealCreate, create_deal
-    from crmtui.store.territories import find_rep
+    from crmtui.services.deals import DealCreate, create_deal
+    from crmtui.services.territories import find_rep
 
     money = parse_amount(amount, currency)
     expected = parse_close(close)
@@ -123,8 +123,8 @@ def edit(
     db: DbOption = None,
 ) -> None:
     """Change a deal's name, amount, close date, probability, owner or territory."""
-    from crmtui.store.deals import DealUpdate, update_deal
-    from crmtui.store.territories import find_rep, find_territory
+    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.services.territories import find_rep, find_territory
 
     given: dict[str, Any] = {}
     if name is not None:
@@ -162,7 +162,7 @@ def move(
     db: DbOption = None,
 ) -> None:
     """Move a deal to another stage (recorded in its history)."""
-    from crmtui.store.deals import move_deal
+    from crmtui.services.deals import move_deal
 
     deal = run_write(
         ctx, db, lambda tx: move_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx), reason=reason)
@@ -173,7 +173,7 @@ def move(
 @app.command()
 def won(ctx: typer.Context, deal_id: IdArg, db: DbOption = None) -> None:
     """Mark a deal won."""
-    from crmtui.store.deals import win_deal
+    from crmtui.services.deals import win_deal
 
     deal = run_write(ctx, db, lambda tx: win_deal(tx=tx, deal_id=deal_id, by=me(tx)))
     typer.echo(f"won: {deal.name}", err=True)
@@ -187,7 +187,7 @@ def lost(
     db: DbOption = None,
 ) -> None:
     """Mark a deal lost, with the reason."""
-    from crmtui.store.deals import lose_deal
+    from crmtui.services.deals import lose_deal
 
     deal = run_write(
         ctx, db, lambda tx: lose_deal(tx=tx, deal_id=deal_id, reason=reason, by=me(tx))
@@ -205,7 +205,7 @@ def reopen(
     db: DbOption = None,
 ) -> None:
     """Reopen a won or lost deal."""
-    from crmtui.store.deals import reopen_deal
+    from crmtui.services.deals import reopen_deal
 
     deal = run_write(
         ctx, db, lambda tx: reopen_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx))
@@ -219,7 +219,7 @@ def show(
 ) -> None:
     """Show a deal with its stage history and the time spent in each stage."""
     from crmtui.output import write_records
-    from crmtui.store.deal_history import DealNotFound, deal_card
+    from crmtui.reports.deal_history import DealNotFound, deal_card
 
     with read_db(ctx, db, fmt) as con:
         try:
@@ -234,7 +234,7 @@ def show(
     if fmt == "csv":
         write_records([h.as_dict() for h in card.history], "csv")
         return
-    from crmtui.store.money import format_money
+    from crmtui.domain.money import format_money
 
     d = card.deal
     amount = format_money(d.amount_minor, d.currency) if d.amount_minor is not None else ""
@@ -278,9 +278,9 @@ def deals_list(
     stage's "stale after" days (counted from its last activity or stage change).
     Exit codes: 0 listed (even none), 1 unknown territory, rep or stage, 2 bad option.
     """
+    from crmtui.domain.money import format_amount
     from crmtui.output import write_records
-    from crmtui.store.money import format_amount
-    from crmtui.store.scope import ScopeError, deal_rows, make_scope
+    from crmtui.reports.scope import ScopeError, deal_rows, make_scope
 
     if status not in ("open", "won", "lost", "all"):
         fail("--status must be open, won, lost or all")

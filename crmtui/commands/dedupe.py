@@ -39,7 +39,7 @@ def scan_command(
 ) -> None:
     """List pairs of contacts that are probably one person, with a score and the evidence."""
     from crmtui.output import write_records
-    from crmtui.store.dedupe import load_people, scan
+    from crmtui.quality.dedupe import load_people, scan
 
     check_format(fmt)
     if not 0 <= threshold <= 100:
@@ -71,7 +71,7 @@ def _parse_fields(items: list[str]) -> dict[str, str]:
 
 def _ask(ctx: typer.Context, db: object, a_ref: str, b_ref: str) -> dict[str, str]:
     """Ask, field by field, which side to keep where the two contacts differ."""
-    from crmtui.store.merge import CHOOSABLE
+    from crmtui.services.merge import CHOOSABLE
     from crmtui.store.models import Contact
     from crmtui.store.resolve import get_live
 
@@ -109,7 +109,7 @@ def merge(
 
     Prints the merge id; `crm merge --undo MERGE_ID` puts both contacts back.
     """
-    from crmtui.store.merge import MergeError, merge_contacts, undo_merge
+    from crmtui.services.merge import MergeError, merge_contacts, undo_merge
 
     try:
         if undo is not None:
@@ -152,7 +152,7 @@ def warn_duplicates(
     Runs offline on the local database. Values that do not validate are skipped
     here: the save itself reports them.
     """
-    from crmtui.store.dedupe import duplicates_of, typed_person
+    from crmtui.quality.dedupe import duplicates_of, typed_person
 
     person = typed_person(name, email, phones, region=region)
     store = open_db(ctx, db)  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ def demo(
     if path.exists() and path.stat().st_size > 0 and not force:
         fail(f"{path} already holds data; use --force to replace it with the demo", EXIT_USAGE)
 
-    from crmtui.store.demo import DemoError, seed_demo
+    from crmtui.demo.generator import DemoError, seed_demo
     from crmtui.store.migrate import MigrationError
 
     try:

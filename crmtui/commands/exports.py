@@ -71,7 +71,7 @@ def export_csv_command(
     db: DbOption = None,
 ) -> None:
     """Export live rows as CSV; cells a spreadsheet would run as formulas get a leading '."""
-    from crmtui.store.exports import EXPORT_ENTITIES, export_csv
+    from crmtui.formats.exports import EXPORT_ENTITIES, export_csv
 
     if entity not in EXPORT_ENTITIES:
         fail(f"choose what to export: {', '.join(EXPORT_ENTITIES)} (not {entity!r})")
@@ -81,7 +81,7 @@ def export_csv_command(
 @app.command("jsonl")
 def export_jsonl_command(ctx: typer.Context, file: OutArg = None, db: DbOption = None) -> None:
     """Export everything (all tables, deleted rows and the journal) losslessly."""
-    from crmtui.store.jsonl import export_jsonl
+    from crmtui.formats.jsonl import export_jsonl
 
     def write(conn: sqlite3.Connection, out: TextIO) -> str:
         counts = export_jsonl(conn, out)
@@ -100,7 +100,7 @@ def export_vcard_command(
     db: DbOption = None,
 ) -> None:
     """Export contacts as vCard 3.0 (UID = contact id, so re-importing adds no duplicates)."""
-    from crmtui.store.vcards import export_cards
+    from crmtui.formats.vcards import export_cards
 
     if directory is not None and file is not None:
         fail("give either FILE or --dir, not both")
@@ -122,7 +122,7 @@ def export_ics_command(ctx: typer.Context, file: OutArg = None, db: DbOption = N
     from datetime import UTC, datetime
 
     from crmtui.commands.reading import user_zone
-    from crmtui.store.icalendar_export import export_ics
+    from crmtui.formats.icalendar_export import export_ics
 
     tz = user_zone()
     with _reading(ctx, db) as conn:

@@ -17,7 +17,7 @@ from crmtui.commands.progress import progress_bar
 from crmtui.commands.writing import settings_or_exit
 
 if TYPE_CHECKING:
-    from crmtui.store.csv_import import ImportPlan
+    from crmtui.formats.csv_import import ImportPlan
 
 app = typer.Typer(
     help="Import contacts from CSV, vCard or a crmtui JSONL export.", no_args_is_help=True
@@ -127,8 +127,8 @@ def import_csv(
     Every row is checked first; if any row is rejected, nothing is imported (unless
     --skip-bad) and each bad row is listed with its line number and reason.
     """
-    from crmtui.store.csv_import import CsvImportError, apply_import, plan_import, read_csv
-    from crmtui.store.csv_profiles import PROFILES, parse_overrides
+    from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
+    from crmtui.formats.csv_profiles import PROFILES, parse_overrides
 
     if profile is not None and profile not in PROFILES:
         fail(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
@@ -188,7 +188,7 @@ def import_csv(
 @app.command("jsonl")
 def import_jsonl_command(ctx: typer.Context, file: FileArg, db: DbOption = None) -> None:
     """Restore a `crm export jsonl` file into a new, empty database (all or nothing)."""
-    from crmtui.store.jsonl import JsonlError, import_jsonl
+    from crmtui.formats.jsonl import JsonlError, import_jsonl
 
     if not file.is_file():
         fail(f"{file}: no such file")
@@ -224,8 +224,8 @@ def import_vcard_command(
     A card matches an existing contact by UID (an earlier `crm export vcard`),
     email or phone, so importing the same cards twice adds nobody twice.
     """
-    from crmtui.store.csv_import import ImportPlan, apply_import, plan_records
-    from crmtui.store.vcards import read_cards
+    from crmtui.formats.csv_import import ImportPlan, apply_import, plan_records
+    from crmtui.formats.vcards import read_cards
 
     if not path.exists():
         fail(f"{path}: no such file or folder")

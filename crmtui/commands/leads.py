@@ -34,7 +34,7 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a lead; prints its id."""
-    from crmtui.store.leads import LeadCreate, create_lead
+    from crmtui.services.leads import LeadCreate, create_lead
 
     region = settings_or_exit().default_region
     data = LeadCreate(name=name, company=company, phone=phone, email=email, source=source)
@@ -54,7 +54,7 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Set a lead's status."""
-    from crmtui.store.leads import set_lead_status
+    from crmtui.services.leads import set_lead_status
 
     run_write(ctx, db, lambda tx: set_lead_status(tx=tx, lead_id=lead_id, status=new_status))
     typer.echo(new_status, err=True)
@@ -68,7 +68,7 @@ def disqualify(
     db: DbOption = None,
 ) -> None:
     """Disqualify a lead, with the reason."""
-    from crmtui.store.leads import disqualify_lead
+    from crmtui.services.leads import disqualify_lead
 
     run_write(ctx, db, lambda tx: disqualify_lead(tx=tx, lead_id=lead_id, reason=reason))
     typer.echo("disqualified", err=True)
@@ -102,7 +102,7 @@ def convert(
     Prints the deal id. Exit codes: 0 converted, 1 no such lead, 2 bad input or a
     match that needs --yes/--new.
     """
-    from crmtui.store.leads import LeadConversion, conversion_matches, convert_lead
+    from crmtui.services.leads import LeadConversion, conversion_matches, convert_lead
 
     if yes and new:
         fail("give --yes or --new, not both")

@@ -32,7 +32,7 @@ PeriodOption = Annotated[
 
 def money_text(amounts: dict[str, int]) -> str:
     """Per-currency amounts as "12,500.00 EUR; 300.00 GBP"."""
-    from crmtui.store.money import format_money
+    from crmtui.domain.money import format_money
 
     return "; ".join(format_money(v, c) for c, v in amounts.items())
 
@@ -68,8 +68,8 @@ def board(
     if ctx.invoked_subcommand is not None:
         return
     from crmtui.output import write_records
-    from crmtui.store.forecast import board as make_board
-    from crmtui.store.scope import make_scope
+    from crmtui.reports.forecast import board as make_board
+    from crmtui.reports.scope import make_scope
 
     tz = user_zone()
     with read_db(ctx, db, fmt) as con:
@@ -120,7 +120,7 @@ def stages(
     from crmtui.output import write_records
 
     with read_db(ctx, db, fmt) as con:
-        from crmtui.store.forecast import default_pipeline_id
+        from crmtui.reports.forecast import default_pipeline_id
 
         pid = _pipeline_id(con, pipeline) or default_pipeline_id(con)[0]
         rows = [
@@ -168,7 +168,7 @@ def stage_add(
     db: DbOption = None,
 ) -> None:
     """Add a stage (by default before the closed stages); prints its id."""
-    from crmtui.store.pipelines import StageCreate, add_stage, find_pipeline
+    from crmtui.services.pipelines import StageCreate, add_stage, find_pipeline
 
     def action(tx: Any) -> Any:
         data = StageCreate(
@@ -199,7 +199,7 @@ def stage_edit(
     db: DbOption = None,
 ) -> None:
     """Change a stage's name, probability, category, stale limit or position."""
-    from crmtui.store.pipelines import StageUpdate, find_pipeline, find_stage, update_stage
+    from crmtui.services.pipelines import StageUpdate, find_pipeline, find_stage, update_stage
 
     given: dict[str, Any] = {
         k: v
@@ -234,7 +234,7 @@ def stage_delete(
     db: DbOption = None,
 ) -> None:
     """Remove a stage that holds no deals."""
-    from crmtui.store.pipelines import delete_stage, find_pipeline, find_stage
+    from crmtui.services.pipelines import delete_stage, find_pipeline, find_stage
 
     def action(tx: Any) -> Any:
         target = find_stage(tx, find_pipeline(tx, pipeline).id, stage)
@@ -263,11 +263,11 @@ def forecast(
     choose one with --currency. Exit codes: 0 ok, 1 unknown territory or rep,
     2 bad option or mixed currencies.
     """
+    from crmtui.domain.money import BadMoney, check_currency, format_amount
     from crmtui.output import write_records
-    from crmtui.store.forecast import MixedCurrencies
-    from crmtui.store.forecast import forecast as make_forecast
-    from crmtui.store.money import BadMoney, check_currency, format_amount
-    from crmtui.store.scope import make_scope
+    from crmtui.reports.forecast import MixedCurrencies
+    from crmtui.reports.forecast import forecast as make_forecast
+    from crmtui.reports.scope import make_scope
 
     tz = user_zone()
     if currency is not None:

@@ -15,13 +15,13 @@ from crmtui.commands.common import EXIT_NOT_FOUND, check_format, fail, open_db
 from crmtui.commands.writing import settings_or_exit
 
 if TYPE_CHECKING:
-    from crmtui.store.periods import Period
+    from crmtui.domain.periods import Period
 
 
 @contextmanager
 def read_db(ctx: typer.Context, db: Path | None, fmt: str) -> Iterator[sqlite3.Connection]:
     """A read-only sqlite3 connection to the (migrated) database; lookup errors exit 1."""
-    from crmtui.store.scope import ScopeError
+    from crmtui.reports.scope import ScopeError
 
     check_format(fmt)
     store = open_db(ctx, db)  # creates or upgrades the file first, like every command
@@ -38,7 +38,7 @@ def read_db(ctx: typer.Context, db: Path | None, fmt: str) -> Iterator[sqlite3.C
 
 def user_zone() -> tzinfo:
     """The zone from the settings (the system's when unset)."""
-    from crmtui.store.when import BadWhen, zone
+    from crmtui.domain.when import BadWhen, zone
 
     try:
         return zone(settings_or_exit().timezone)
@@ -53,7 +53,7 @@ def now() -> datetime:
 
 def period_or_exit(text: str | None, tz: tzinfo) -> Period | None:
     """A `Period` from the user's words (None stays None), or exit 2."""
-    from crmtui.store.periods import BadPeriod, parse_period
+    from crmtui.domain.periods import BadPeriod, parse_period
 
     if text is None:
         return None

@@ -148,7 +148,7 @@ def login(
     """Enrol this database with a server (checks the token, then keeps it safely)."""
     import httpx
 
-    from crmtui.store.territories import ENROLLED_REP_KEY
+    from crmtui.services.territories import ENROLLED_REP_KEY
     from crmtui.sync.client import device_id
     from crmtui.sync.credentials import save_token
 
@@ -176,7 +176,7 @@ def login(
 @app.command()
 def status(ctx: typer.Context, db: DbOption = None) -> None:
     """Pending changes, the last sync and the server."""
-    from crmtui.store.hlc import HLC
+    from crmtui.domain.hlc import HLC
     from crmtui.sync.client import pending_count
 
     store = open_db(ctx, db)

@@ -28,7 +28,7 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a territory; prints its id."""
-    from crmtui.store.territories import TerritoryCreate, create_territory
+    from crmtui.services.territories import TerritoryCreate, create_territory
 
     data = TerritoryCreate(name=name, parent=parent, kind=kind)
     typer.echo(run_write(ctx, db, lambda tx: create_territory(tx=tx, data=data)).id)
@@ -43,7 +43,7 @@ def add_rep(
     db: DbOption = None,
 ) -> None:
     """Add a rep; prints the id."""
-    from crmtui.store.territories import RepCreate, create_rep
+    from crmtui.services.territories import RepCreate, create_rep
 
     data = RepCreate(name=name, email=email, role=role)
     typer.echo(run_write(ctx, db, lambda tx: create_rep(tx=tx, data=data)).id)
@@ -60,7 +60,7 @@ def assign(
     db: DbOption = None,
 ) -> None:
     """Assign a rep or an account to a territory."""
-    from crmtui.store.territories import assign_account, assign_rep, find_rep, find_territory
+    from crmtui.services.territories import assign_account, assign_rep, find_rep, find_territory
 
     if (rep is None) == (account is None):
         fail("give --rep or --account")
@@ -130,7 +130,7 @@ def rules(
     from crmtui.output import write_records
 
     if add or remove:
-        from crmtui.store.territories import (
+        from crmtui.services.territories import (
             TerritoryRuleCreate,
             add_rule,
             delete_rule,
@@ -159,7 +159,7 @@ def rules(
     with read_db(ctx, db, fmt) as con:
         where, params = "r.deleted_at IS NULL", []
         if territory is not None:
-            from crmtui.store.scope import resolve_territory
+            from crmtui.reports.scope import resolve_territory
 
             where += " AND r.territory_id = ?"
             params.append(resolve_territory(con, territory)[0])
@@ -191,7 +191,7 @@ def realign(
     """
     from crmtui.commands.common import check_format, open_db
     from crmtui.output import write_records
-    from crmtui.store.territories import apply_realign, plan_realign
+    from crmtui.services.territories import apply_realign, plan_realign
 
     check_format(fmt)
     if apply:
@@ -257,8 +257,8 @@ def summary(
     """Per territory and per rep: open pipeline, won/lost and win rate in the period,
     activities, overdue ticklers, stale deals and coverage gaps (no activity in 90 days)."""
     from crmtui.output import write_records
-    from crmtui.store.scope import resolve_territory
-    from crmtui.store.summary import territory_summary
+    from crmtui.reports.scope import resolve_territory
+    from crmtui.reports.summary import territory_summary
 
     tz = user_zone()
     chosen = period_or_exit(period or "this-quarter", tz)

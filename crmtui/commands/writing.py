@@ -28,8 +28,8 @@ def settings_or_exit() -> Settings:
 
 @contextmanager
 def _errors_to_exit() -> Iterator[None]:
+    from crmtui.domain.validate import InvalidInput
     from crmtui.store.resolve import NotFound
-    from crmtui.store.validate import InvalidInput
 
     try:
         yield

@@ -22,13 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.when import defer_target, parse_when
+from crmtui.reports.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.screens.report_cache import report_cache
-from crmtui.store.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
-from crmtui.store.when import defer_target, parse_when
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
 
@@ -288,7 +288,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def mark_done(self, tickler_id: str, text: str) -> None:
         """Complete the reminder (a series gets its next occurrence)."""
-        from crmtui.store.ticklers import complete_tickler
+        from crmtui.services.ticklers import complete_tickler
 
         daily = self.daily
         tz = daily.zone()
@@ -329,7 +329,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def snooze(self, tickler_id: str, text: str, until: datetime) -> None:
         """Hide the reminder until a moment."""
-        from crmtui.store.ticklers import snooze_tickler
+        from crmtui.services.ticklers import snooze_tickler
 
         self.daily.write(lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until))
         self.post_message(self.Changed(f"Snoozed until {show_moment(until)}: {text}"))
@@ -364,7 +364,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def defer(self, tickler_id: str, text: str, due_at: datetime) -> None:
         """Move the reminder's due date."""
-        from crmtui.store.ticklers import defer_tickler
+        from crmtui.services.ticklers import defer_tickler
 
         def write(tx: WriteTx) -> None:
             defer_tickler(tx=tx, tickler_id=tickler_id, due_at=due_at)

@@ -1,6 +1,6 @@
 """Call list mode for telesales: the next contact, their notes, and one key per outcome.
 
-The queue comes from `store.calls.call_queue` (due reminders first, then the
+The queue comes from `reports.calls.call_queue` (due reminders first, then the
 saved filter); do-not-call and capped contacts are never in it. A digit logs the
 call's outcome and schedules the default next touch in one write (the reminder
 that put the contact in the queue is marked done in the same transaction), and
@@ -30,13 +30,13 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.when import BadWhen, parse_duration, parse_when
+from crmtui.reports.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
 from crmtui.screens.agenda import short_when
 from crmtui.screens.contact_card import ContactCardScreen, format_amount
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
-from crmtui.store.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
-from crmtui.store.when import BadWhen, parse_duration, parse_when
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
@@ -177,7 +177,7 @@ class FilterPrompt(ModalScreen[FilterWords | None]):
 
 def resolve_filter(db: sqlite3.Connection, words: FilterWords) -> tuple[CallFilter, dict[str, str]]:
     """The filter's names as ids (raises ValueError with a clear message)."""
-    from crmtui.store.scope import ScopeError, resolve_territory
+    from crmtui.reports.scope import ScopeError, resolve_territory
 
     names: dict[str, str] = {}
     territory_id = stage_id = None
@@ -527,9 +527,9 @@ class CallListScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="calls-write")
     def log_call(self, item: CallItem, key: str, due: datetime | None, force: bool) -> None:
         """Write the outcome, the next touch, and close the reminder that queued the call."""
-        from crmtui.store.activities import ActivityCreate, log_activity
-        from crmtui.store.consent import ConsentRefused
-        from crmtui.store.ticklers import TicklerCreate, complete_tickler
+        from crmtui.services.activities import ActivityCreate, log_activity
+        from crmtui.services.consent import ConsentRefused
+        from crmtui.services.ticklers import TicklerCreate, complete_tickler
 
         spec = OUTCOME_BY_KEY[key]
         daily = self.daily

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.quick_log import Chosen
-from crmtui.store.lookup import ContactCard, contact_card
+from crmtui.search.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 

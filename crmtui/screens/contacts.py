@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from crmtui.store.do_not_call import do_not_call_ids
-from crmtui.store.lookup import ContactHit, search_contacts
-from crmtui.store.recent import recent_contacts
+from crmtui.reports.do_not_call import do_not_call_ids
+from crmtui.search.lookup import ContactHit, search_contacts
+from crmtui.search.recent import recent_contacts
 from crmtui.widgets.contact_table import ContactRow, ContactTable
 from crmtui.widgets.footer import SteadyFooter
 

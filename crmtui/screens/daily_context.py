@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from crmtui.config import Settings
-    from crmtui.store.consent import CallCap
+    from crmtui.services.consent import CallCap
     from crmtui.store.database import Store
     from crmtui.store.journal import WriteTx
 
@@ -57,7 +57,7 @@ class DailyContext:
             tz = self._clock().tzinfo
             assert tz is not None, "an injected clock must return aware datetimes"
             return tz
-        from crmtui.store.when import zone
+        from crmtui.domain.when import zone
 
         return zone(self.settings().timezone)
 
@@ -72,7 +72,7 @@ class DailyContext:
 
     def cap(self) -> CallCap:
         """The default contact-frequency cap from the settings."""
-        from crmtui.store.consent import CallCap
+        from crmtui.services.consent import CallCap
 
         settings = self.settings()
         return CallCap(settings.call_cap, settings.call_cap_days)

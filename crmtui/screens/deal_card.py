@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.money import format_money
+from crmtui.reports.deal_board import DealWork, deal_work
+from crmtui.reports.deal_history import DealCard, deal_card
 from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
-from crmtui.store.deal_board import DealWork, deal_work
-from crmtui.store.deal_history import DealCard, deal_card
-from crmtui.store.money import format_money
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 
@@ -152,7 +152,7 @@ class DealCardScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="deal-card")
     def load_card(self) -> None:
         """Read the card off the UI thread."""
-        from crmtui.store.deal_history import DealNotFound
+        from crmtui.reports.deal_history import DealNotFound
 
         now = self._now()
         tz = self._tz() if self._tz else now.tzinfo

@@ -1,14 +1,14 @@
 """The Duplicates section: probable duplicate pairs, side by side, merged with a few keys, undone.
 
-The pairs are `crm dedupe scan`'s (`store.dedupe.scan`), best first; the merge is
-`crm merge`'s (`store.merge.merge_contacts`, shown beforehand by the same
-`plan_merge` through `store.merge_preview`), and `u` is `crm merge --undo`.
+The pairs are `crm dedupe scan`'s (`quality.dedupe.scan`), best first; the merge is
+`crm merge`'s (`services.merge.merge_contacts`, shown beforehand by the same
+`plan_merge` through `quality.merge_preview`), and `u` is `crm merge --undo`.
 
 Threading invariant: the scan, the pair reads and every write run in thread
 workers (writes through the app's one writer, `DailyContext.write`); results come
 back as messages and only their handlers touch widgets. A scan of 100k contacts
 takes tens of seconds of pure Python: its worker runs it in a child process
-(`store.dedupe_job`), so the app keeps its speed, the screen counts the seconds
+(`quality.dedupe_job`), so the app keeps its speed, the screen counts the seconds
 meanwhile, and a rescan or quitting just kills it.
 """
 
@@ -30,6 +30,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from crmtui.quality.dedupe import DEFAULT_THRESHOLD, Candidate
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.pair_view import (
     FIELD_ROWS,
@@ -41,12 +42,11 @@ from crmtui.screens.pair_view import (
     shown_value,
 )
 from crmtui.screens.prompts import PROMPT_CSS
-from crmtui.store.dedupe import DEFAULT_THRESHOLD, Candidate
 from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
+    from crmtui.quality.merge_preview import PairChoice, PairSide
     from crmtui.store.journal import WriteTx
-    from crmtui.store.merge_preview import PairChoice, PairSide
 
 MAX_SHOWN = 1000  # pairs in the list at once; more come up as these are merged or skipped
 NAME_WIDTH = 24
@@ -315,7 +315,7 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dupes-scan")
     def _scan(self, generation: int, threshold: int) -> None:
-        from crmtui.store.dedupe_job import scan_in_child
+        from crmtui.quality.dedupe_job import scan_in_child
 
         worker = get_current_worker()
         read: list[int] = [0]
@@ -436,7 +436,7 @@ class DuplicatesScreen(Screen[None]):
 
     def choice(self, pair: Candidate) -> PairChoice:
         """What the user chose for a pair so far (A stays, no picks, at first)."""
-        from crmtui.store.merge_preview import PairChoice
+        from crmtui.quality.merge_preview import PairChoice
 
         return self.choices.get(pair_key(pair), PairChoice())
 
@@ -489,7 +489,7 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dupes-pair")
     def _load_sides(self, pair: Pair) -> None:
-        from crmtui.store.merge_preview import read_side
+        from crmtui.quality.merge_preview import read_side
 
         a, b = read_side(self._db, pair[0]), read_side(self._db, pair[1])
         self.post_message(self.SidesLoaded(pair, a, b))
@@ -514,7 +514,7 @@ class DuplicatesScreen(Screen[None]):
             self._show_current()
 
     def _render_pair(self, pair: Candidate, a: PairSide, b: PairSide) -> None:
-        from crmtui.store.merge_preview import preview_merge
+        from crmtui.quality.merge_preview import preview_merge
 
         choice = self.choice(pair)
         preview = preview_merge(a, b, choice)
@@ -571,14 +571,14 @@ class DuplicatesScreen(Screen[None]):
         if pair is None or self.current_sides() is None:
             return
         choice = self.choice(pair)
-        from crmtui.store.merge_preview import PairChoice
+        from crmtui.quality.merge_preview import PairChoice
 
         self.choices[pair_key(pair)] = PairChoice(column, choice.picks)
         self._show_current()
 
     def action_toggle_field(self) -> None:
         """Keep the other side's value of the highlighted field (where both have one)."""
-        from crmtui.store.merge_preview import choosable, preview_merge
+        from crmtui.quality.merge_preview import choosable, preview_merge
 
         pair, sides = self.current(), self.current_sides()
         if pair is None or sides is None:
@@ -616,7 +616,7 @@ class DuplicatesScreen(Screen[None]):
 
     def action_merge(self) -> None:
         """Ask, then merge the pair as shown."""
-        from crmtui.store.merge_preview import preview_merge
+        from crmtui.quality.merge_preview import preview_merge
 
         pair, sides = self.current(), self.current_sides()
         if pair is None or sides is None or self.busy or self.scanning:
@@ -639,7 +639,7 @@ class DuplicatesScreen(Screen[None]):
         fields = choice.merge_fields()
 
         def action(tx: WriteTx) -> str:
-            from crmtui.store.merge import merge_contacts
+            from crmtui.services.merge import merge_contacts
 
             return merge_contacts(
                 tx=tx, survivor_id=survivor_id, merged_id=merged_id, prefer="A", fields=fields
@@ -681,7 +681,7 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="dupes-undo")
     def _undo(self, done: DoneMerge) -> None:
-        from crmtui.store.merge import MergeError, undo_merge
+        from crmtui.services.merge import MergeError, undo_merge
 
         def action(tx: WriteTx) -> None:
             undo_merge(tx=tx, merge_id=done.merge_id)

@@ -1,8 +1,8 @@
 """New contact: a form that shows probable duplicates while it is filled in, offline.
 
 As the name, email or phones are typed, a debounced worker checks the form with
-the service's own rules (`store.contacts.contact_problems`, shown under each
-field) and looks for stored contacts it may duplicate (`store.dedupe.duplicates_of`:
+the service's own rules (`services.contacts.contact_problems`, shown under each
+field) and looks for stored contacts it may duplicate (`quality.dedupe.duplicates_of`:
 index lookups only, milliseconds on a million contacts). Enter saves through the
 app's writer; when a probable duplicate is found (the CLI's threshold, where
 `crm contact add` wants `--allow-duplicate`) it asks first, and only `y` saves
@@ -30,7 +30,7 @@ from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import SafeConfirm, SavingForm
 
 if TYPE_CHECKING:
-    from crmtui.store.contacts import ContactCreate
+    from crmtui.services.contacts import ContactCreate
     from crmtui.store.journal import WriteTx
 
 # (field, label, placeholder), in the order of the form and of ContactCreate.
@@ -84,7 +84,7 @@ def split_tags(text: str) -> list[str]:
 
 def form_data(values: dict[str, str]) -> ContactCreate:
     """The service's input from the form's texts (blank means not given)."""
-    from crmtui.store.contacts import ContactCreate
+    from crmtui.services.contacts import ContactCreate
 
     given: dict[str, Any] = {
         k: v.strip() or None for k, v in values.items() if k not in {"tags", "name"}
@@ -98,7 +98,7 @@ def find_duplicates(
     db: sqlite3.Connection, values: dict[str, str], *, region: str
 ) -> list[Duplicate]:
     """Stored contacts the typed values probably duplicate, best first (a read; from a worker)."""
-    from crmtui.store.dedupe import DEFAULT_THRESHOLD, duplicates_of, typed_person
+    from crmtui.quality.dedupe import DEFAULT_THRESHOLD, duplicates_of, typed_person
 
     person = typed_person(
         values.get("name", ""),
@@ -270,8 +270,8 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
     @work(thread=True, exit_on_error=False, group="new-contact-warm")
     def _warm_up(self) -> None:
         """Import the validation and dedupe code before the first check needs it."""
-        import crmtui.store.contacts
-        import crmtui.store.dedupe  # noqa: F401
+        import crmtui.quality.dedupe
+        import crmtui.services.contacts  # noqa: F401
 
         self.daily.settings()
 
@@ -303,7 +303,7 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-contact-check")
     def check(self, generation: int, values: dict[str, str], lookup: bool) -> None:
         """Problems and probable duplicates of the form as it is (from a worker)."""
-        from crmtui.store.contacts import contact_problems
+        from crmtui.services.contacts import contact_problems
 
         region = self.daily.settings().default_region
         problems = contact_problems(form_data(values), region=region)
@@ -379,8 +379,8 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-contact-save")
     def save(self, values: dict[str, str], *, force: bool) -> None:
         """Check, look for duplicates unless `force`, then create in one transaction."""
-        from crmtui.store.contacts import contact_problems, create_contact
-        from crmtui.store.validate import InvalidInput
+        from crmtui.domain.validate import InvalidInput
+        from crmtui.services.contacts import contact_problems, create_contact
 
         daily = self.daily
         region = daily.settings().default_region

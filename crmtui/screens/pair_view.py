@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from crmtui.store.merge_preview import MergePreview, PairChoice, PairSide
+    from crmtui.quality.merge_preview import MergePreview, PairChoice, PairSide
 
 VALUE_WIDTH = 30  # label + three value columns fit 120 columns without scrolling
 LABEL_WIDTH = 11
@@ -25,7 +25,7 @@ class FieldRow:
     key: str
     label: str
     field: str | None = None
-    """The merge field a person may pick a side for (`store.merge.CHOOSABLE`), else None."""
+    """The merge field a person may pick a side for (`services.merge.CHOOSABLE`), else None."""
 
 
 FIELD_ROWS: tuple[FieldRow, ...] = (

@@ -25,14 +25,14 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.money import exponent, format_amount
+from crmtui.domain.periods import parse_period
+from crmtui.reports.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
+from crmtui.reports.scope import Scope
 from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.report_cache import report_cache
-from crmtui.store.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
-from crmtui.store.money import exponent, format_amount
-from crmtui.store.periods import parse_period
-from crmtui.store.scope import Scope
-from crmtui.store.sync_summary import data_version
+from crmtui.sync.sync_summary import data_version
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
 
@@ -444,9 +444,9 @@ class PipelineScreen(Screen[None]):
         rep_name = daily.settings().rep_name
 
         def action(tx: object) -> tuple[str, str, str]:
-            from crmtui.store.deals import lose_deal, move_deal, win_deal
+            from crmtui.services.deals import lose_deal, move_deal, win_deal
+            from crmtui.services.territories import me_rep_id
             from crmtui.store.journal import WriteTx
-            from crmtui.store.territories import me_rep_id
 
             assert isinstance(tx, WriteTx)
             by = me_rep_id(tx, rep_name)

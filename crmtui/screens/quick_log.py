@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import ConfirmOverride, SavingForm, show_moment
-from crmtui.store.lookup import ContactHit, search_contacts
+from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
 
 if TYPE_CHECKING:
@@ -389,11 +389,11 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         force: bool,
     ) -> None:
         """Read the next touch, then log the activity and its follow-up in one transaction."""
-        from crmtui.store.activities import ActivityCreate, log_activity
-        from crmtui.store.consent import ConsentRefused
-        from crmtui.store.ticklers import TicklerCreate
-        from crmtui.store.validate import InvalidInput
-        from crmtui.store.when import BadWhen, parse_when
+        from crmtui.domain.validate import InvalidInput
+        from crmtui.domain.when import BadWhen, parse_when
+        from crmtui.services.activities import ActivityCreate, log_activity
+        from crmtui.services.consent import ConsentRefused
+        from crmtui.services.ticklers import TicklerCreate
 
         daily = self.daily
         due: datetime | None = None

@@ -96,7 +96,7 @@ class ReportCache:
         the next `read` compute again rather than trust a result that may predate it.
         `max_age` 0 always computes (a reload the user asked for)."""
         # Imported here: the app imports this module at start-up, and needs this only later.
-        from crmtui.store.sync_summary import data_version
+        from crmtui.sync.sync_summary import data_version
 
         version = data_version(db)
         with self._lock:
@@ -123,8 +123,8 @@ def warm(
 
     Runs in a thread worker. The app connection is only asked for its data version
     (a few microseconds); the reads themselves use `path` opened read-only."""
-    from crmtui.store.lookup import connect
-    from crmtui.store.sync_summary import data_version
+    from crmtui.search.lookup import connect
+    from crmtui.sync.sync_summary import data_version
 
     own = connect(path)
     with cache._lock:

@@ -80,7 +80,7 @@ def _open(db_path: Path) -> Iterator[Store]:
 
 
 def _meta(store: Store, key: str) -> str | None:
-    from crmtui.store.apply_remote import get_meta
+    from crmtui.sync.apply_remote import get_meta
 
     with store.engine.connect() as conn:
         return get_meta(conn.connection.driver_connection, key)  # type: ignore[arg-type]
@@ -98,7 +98,7 @@ def read_status(db_path: Path) -> SyncStatus:
     """Read the sync state of the database at `db_path` (from a thread worker)."""
     from datetime import UTC, datetime
 
-    from crmtui.store.hlc import HLC
+    from crmtui.domain.hlc import HLC
     from crmtui.sync.client import DemoDatabase, check_syncable, pending_by_entity
     from crmtui.sync.conflicts import list_conflicts
 

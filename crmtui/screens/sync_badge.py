@@ -1,7 +1,7 @@
 """Keeps the sync indicator in every screen's header current (crmtui/widgets/sync_indicator.py).
 
 The numbers are read in a thread worker from the app's read-only sqlite3
-connection (crmtui/store/sync_summary.py: one covered count and one key lookup),
+connection (crmtui/sync/sync_summary.py: one covered count and one key lookup),
 after each write the app makes, after a sync, and on a slow timer for writes
 made from a shell. Screens are not asked to compose the indicator: it is put
 into each screen's Header when the screen is first shown, so every section
@@ -67,7 +67,7 @@ class SyncBadgeKeeper:
         self._app.call_later(self.refresh)
 
     def _read(self, if_changed: bool) -> None:
-        from crmtui.store.sync_summary import data_version, read_sync_summary
+        from crmtui.sync.sync_summary import data_version, read_sync_summary
 
         try:
             # Read before counting: a commit landing in between is seen next time.

@@ -3,7 +3,7 @@
 Enter on a sub-territory opens its summary; Enter on a rep opens their deals; Enter
 on a deal opens its card; Escape goes back up. `p` / `P` switch the period, and
 the period follows the user down and back up. The figures come from
-`crmtui.store.summary.territory_summary` (the same numbers as `crm territory
+`crmtui.reports.summary.territory_summary` (the same numbers as `crm territory
 summary` and `crm forecast --explain`), read in thread workers.
 """
 
@@ -26,15 +26,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.money import format_money
+from crmtui.domain.periods import parse_period
+from crmtui.reports.deal_board import BoardDeal, StageWindow, board_window, scope_deals
+from crmtui.reports.scope import Scope
+from crmtui.reports.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pipeline import card_money, compact_money
 from crmtui.screens.report_cache import report_cache
-from crmtui.store.deal_board import BoardDeal, StageWindow, board_window, scope_deals
-from crmtui.store.money import format_money
-from crmtui.store.periods import parse_period
-from crmtui.store.scope import Scope
-from crmtui.store.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.steady_table import SteadyDataTable

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from crmtui.domain.hlc import HLC
+from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import ROLES, hash_token, new_token
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
-from crmtui.store.hlc import HLC
-from crmtui.store.ids import uuid7
 
 SERVER_DEVICE = "server"
 """The device id stamped on changes the server makes itself (territories)."""

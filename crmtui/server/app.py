@@ -18,12 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmtui import __version__
+from crmtui.domain.hlc import HLC
 from crmtui.server.auth import Principal, authenticate
 from crmtui.server.db import current_server_revision, make_server_engine, server_head
 from crmtui.server.feed import feed_head
 from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
-from crmtui.store.hlc import HLC
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,

@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from crmtui.domain.hlc import HLC, receive, tick
+from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
-from crmtui.store.hlc import HLC, receive, tick
-from crmtui.store.ids import uuid7
 from crmtui.store.models import ENTITIES
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,

@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
-from crmtui.store.hlc import _COUNTER_MAX as HLC_COUNTER_MAX
-from crmtui.store.hlc import HLC, tick
-from crmtui.store.ids import uuid7
+from crmtui.domain.hlc import _COUNTER_MAX as HLC_COUNTER_MAX
+from crmtui.domain.hlc import HLC, tick
+from crmtui.domain.ids import uuid7
 from crmtui.store.models import ENTITIES, JournalOp
 from crmtui.store.types import format_timestamp, utcnow
 

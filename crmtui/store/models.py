@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from crmtui.store.ids import uuid7
+from crmtui.domain.ids import uuid7
 from crmtui.store.types import UTCDateTime, utcnow
 
 ROLES = ("rep", "manager", "admin")

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from crmtui.store.ids import uuid7
+from crmtui.domain.ids import uuid7
 from crmtui.store.types import UTCDateTime, utcnow
 
 

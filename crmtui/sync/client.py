@@ -15,16 +15,16 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from crmtui.store.apply_remote import (
+from crmtui.store.database import Store
+from crmtui.store.journal import LogicalOp, expand
+from crmtui.store.sql_in import select_in
+from crmtui.sync.apply_remote import (
     apply_changes,
     get_meta,
     remote_transaction,
     set_meta,
     utcnow_hlc,
 )
-from crmtui.store.database import Store
-from crmtui.store.journal import LogicalOp, expand
-from crmtui.store.sql_in import select_in
 from crmtui.sync.wire import (
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
@@ -248,7 +248,7 @@ def push_body(device: str, ops: list[PendingOp], resolved: list[str]) -> bytes:
 
 def pending_count(store: Store) -> int:
     """How many local ops wait to be pushed (a packed create counts as its ops)."""
-    from crmtui.store.sync_summary import pending_count as count_pending
+    from crmtui.sync.sync_summary import pending_count as count_pending
 
     with store.engine.connect() as conn:
         return count_pending(conn.connection.driver_connection)  # type: ignore[arg-type]
@@ -256,7 +256,7 @@ def pending_count(store: Store) -> int:
 
 def pending_by_entity(store: Store) -> dict[str, int]:
     """`pending_count` per entity (what `crm sync --dry-run` shows), counted in SQL."""
-    from crmtui.store.sync_summary import pending_by_entity as count_by_entity
+    from crmtui.sync.sync_summary import pending_by_entity as count_by_entity
 
     with store.engine.connect() as conn:
         return count_by_entity(conn.connection.driver_connection)  # type: ignore[arg-type]

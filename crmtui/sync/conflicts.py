@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from crmtui.store.apply_remote import decode_value
 from crmtui.store.database import Store
 from crmtui.store.models import ENTITIES
 from crmtui.store.sync_state import SyncConflict
+from crmtui.sync.apply_remote import decode_value
 
 KEEP = ("mine", "theirs")
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from crmtui.store.hlc import HLC, tick
+from crmtui.domain.hlc import HLC, tick
 
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 """How far ahead of the server's clock an op's HLC may be before it is clamped.

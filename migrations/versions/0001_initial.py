@@ -12,8 +12,8 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 import crmtui.store.types
-from crmtui.store.search_schema import DDL as SEARCH_DDL
-from crmtui.store.search_schema import DROP as SEARCH_DROP
+from crmtui.search.search_schema import DDL as SEARCH_DDL
+from crmtui.search.search_schema import DROP as SEARCH_DROP
 
 revision: str = "0001_initial"
 down_revision: str | None = None

@@ -1,0 +1,1 @@
+"""Pure values and rules, no database: money, dates and periods, text folding, validation, ids, clocks."""

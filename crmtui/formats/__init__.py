@@ -1,0 +1,1 @@
+"""Files in and out: CSV import and its profiles and checks, vCard, JSONL, iCalendar, CSV exports."""

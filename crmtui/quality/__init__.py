@@ -1,0 +1,1 @@
+"""Data quality: the duplicate scan (and its child process) and the merge preview."""

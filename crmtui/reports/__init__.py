@@ -1,0 +1,1 @@
+"""Read models for screens and reports: agenda, call queue, board, forecast, summary, scopes."""

@@ -1,0 +1,262 @@
+"""The call queue: who to call next, and today's call counters.
+
+Read side only, plain sqlite3 (no SQLModel), shared by `crm calls` and the
+app's call-list mode (from a worker thread). The queue is built from
+
+1. open reminders due before the end of the local day (overdue first, by due
+   date), about a contact or a deal's contact, not snoozed;
+2. then, when a `CallFilter` is given, contacts matching it, least recently
+   touched first (never touched before all others).
+
+Every entry is a live, unarchived contact with a phone or mobile that may be
+called now: never a do-not-call contact, never one at or over its call cap
+(the same rule as the write path, `consent.callable_clause`). A contact appears
+once, for its earliest reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from crmtui.reports.agenda import TOUCH_KINDS, day_start, json_ready, parse_stamp
+from crmtui.services.consent import CallCap, callable_clause, format_timestamp
+
+# Outcomes that mean a person answered (the "connects" counter).
+CONNECT_OUTCOMES = ("connected", "meeting-booked", "callback-requested", "not-interested")
+RECENT_ACTIVITIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """A saved list: contacts in a territory (and below), with a tag, at a stage, untouched."""
+
+    territory_id: str | None = None
+    tag: str | None = None
+    stage_id: str | None = None
+    untouched_days: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter selects nothing beyond the due reminders."""
+        return not (self.territory_id or self.tag or self.stage_id or self.untouched_days)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentActivity:
+    """One of the last activities with a contact, shown before dialling."""
+
+    kind: str
+    outcome: str | None
+    text: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeal:
+    """An open deal of the contact, shown before dialling."""
+
+    deal_id: str
+    name: str
+    stage: str | None
+    amount_minor: int | None
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallItem:
+    """One entry of the call queue."""
+
+    contact_id: str
+    name: str
+    company: str | None
+    phone: str
+    reason: str  # "overdue", "today" or "list"
+    tickler_id: str | None
+    tickler_text: str | None
+    due_at: datetime | None
+    last_touched: datetime | None
+    recent: tuple[RecentActivity, ...]
+    deals: tuple[OpenDeal, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (ISO timestamps)."""
+        return json_ready(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class CallStats:
+    """Today's counters (local day): calls logged and how many reached a person."""
+
+    calls_today: int
+    connects_today: int
+
+
+_PHONE = "coalesce(c.phone, c.mobile)"
+_LIVE = "c.deleted_at IS NULL AND c.archived_at IS NULL AND coalesce(c.phone, c.mobile) IS NOT NULL"
+
+
+def _due_rows(
+    db: sqlite3.Connection, *, now: datetime, cap: CallCap, limit: int
+) -> list[tuple[Any, ...]]:
+    allowed, params = callable_clause("c", now=now, cap=cap)
+    sql = f"""
+    SELECT c.id, c.name, a.name, {_PHONE}, t.id, t.text, t.due_at
+    FROM tickler t
+    LEFT JOIN deal d ON d.id = t.deal_id AND d.deleted_at IS NULL
+    JOIN contact c ON c.id = coalesce(t.contact_id, d.contact_id)
+    LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL
+    WHERE t.status = 'open' AND t.deleted_at IS NULL AND t.due_at < :end
+      AND (t.snoozed_until IS NULL OR t.snoozed_until <= :now)
+      AND {_LIVE} AND {allowed}
+    ORDER BY t.due_at, t.id
+    LIMIT :limit
+    """
+    params |= {
+        "end": format_timestamp(day_start(now, 1)),
+        "now": format_timestamp(now),
+        # Several reminders may name one contact; fetch enough to fill the queue.
+        "limit": limit * 4,
+    }
+    return db.execute(sql, params).fetchall()
+
+
+def _list_rows(
+    db: sqlite3.Connection, *, now: datetime, cap: CallCap, flt: CallFilter, limit: int
+) -> list[tuple[Any, ...]]:
+    allowed, params = callable_clause("c", now=now, cap=cap)
+    kinds = ",".join(f"'{k}'" for k in TOUCH_KINDS)
+    inner = [_LIVE, allowed]
+    outer = ["1"]
+    prefix = ""
+    if flt.territory_id:
+        # A territory includes its sub-territories; a contact without its own
+        # territory is in its account's.
+        prefix = (
+            "WITH RECURSIVE sub(id) AS (SELECT :territory UNION "
+            "SELECT t.id FROM territory t JOIN sub ON t.parent_id = sub.id "
+            "WHERE t.deleted_at IS NULL)"
+        )
+        inner.append("coalesce(c.territory_id, a.territory_id) IN (SELECT id FROM sub)")
+        params["territory"] = flt.territory_id
+    if flt.tag:
+        inner.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = :tag)")
+        params["tag"] = flt.tag
+    if flt.stage_id:
+        inner.append(
+            "EXISTS (SELECT 1 FROM deal sd WHERE sd.contact_id = c.id AND sd.stage_id = :stage "
+            "AND sd.status = 'open' AND sd.deleted_at IS NULL)"
+        )
+        params["stage"] = flt.stage_id
+    if flt.untouched_days:
+        outer.append("(last IS NULL OR last < :untouched)")
+        params["untouched"] = format_timestamp(now - timedelta(days=flt.untouched_days))
+    sql = f"""
+    {prefix}
+    SELECT id, name, company, phone, last FROM (
+      SELECT c.id AS id, c.name AS name, a.name AS company, {_PHONE} AS phone,
+             (SELECT max(x.occurred_at) FROM activity x WHERE x.contact_id = c.id
+                AND x.deleted_at IS NULL AND x.kind IN ({kinds})) AS last
+      FROM contact c LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL
+      WHERE {" AND ".join(inner)}
+    ) WHERE {" AND ".join(outer)}
+    ORDER BY last IS NOT NULL, last, id
+    LIMIT :limit
+    """
+    params["limit"] = limit
+    return db.execute(sql, params).fetchall()
+
+
+def _recent(db: sqlite3.Connection, contact_id: str, tz: tzinfo) -> tuple[RecentActivity, ...]:
+    rows = db.execute(
+        "SELECT kind, outcome, text, occurred_at FROM activity WHERE contact_id = ? "
+        "AND deleted_at IS NULL ORDER BY occurred_at DESC, id DESC LIMIT ?",
+        (contact_id, RECENT_ACTIVITIES),
+    )
+    return tuple(RecentActivity(r[0], r[1], r[2], parse_stamp(r[3], tz)) for r in rows)
+
+
+def _deals(db: sqlite3.Connection, contact_id: str) -> tuple[OpenDeal, ...]:
+    rows = db.execute(
+        "SELECT d.id, d.name, s.name, d.amount_minor, d.currency FROM deal d "
+        "LEFT JOIN stage s ON s.id = d.stage_id WHERE d.contact_id = ? "
+        "AND d.status = 'open' AND d.deleted_at IS NULL ORDER BY d.expected_close, d.id",
+        (contact_id,),
+    )
+    return tuple(OpenDeal(*r) for r in rows)
+
+
+def _last_touched(db: sqlite3.Connection, contact_id: str) -> str | None:
+    kinds = ",".join("?" * len(TOUCH_KINDS))
+    row = db.execute(
+        f"SELECT max(occurred_at) FROM activity WHERE contact_id = ? AND deleted_at IS NULL "
+        f"AND kind IN ({kinds})",
+        (contact_id, *TOUCH_KINDS),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def call_queue(
+    db: sqlite3.Connection,
+    *,
+    now: datetime,
+    cap: CallCap,
+    filter: CallFilter | None = None,  # the name the brief and the app use
+    limit: int = 200,
+) -> list[CallItem]:
+    """Who to call next at `now` (aware, the user's zone): due reminders, then the list."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (the user's zone)")
+    tz = now.tzinfo
+    seen: set[str] = set()
+    picked: list[tuple[Sequence[Any], str, str | None]] = []
+    for cid, name, company, phone, tid, text, due in _due_rows(db, now=now, cap=cap, limit=limit):
+        if cid in seen or len(picked) >= limit:
+            continue
+        seen.add(cid)
+        reason = "overdue" if parse_stamp(due, tz) < now else "today"
+        picked.append(((cid, name, company, phone, tid, text, due), reason, None))
+    if filter is not None and not filter.is_empty and len(picked) < limit:
+        rows = _list_rows(db, now=now, cap=cap, flt=filter, limit=limit - len(picked) + len(seen))
+        for cid, name, company, phone, last in rows:
+            if cid in seen or len(picked) >= limit:
+                continue
+            seen.add(cid)
+            picked.append(((cid, name, company, phone, None, None, None), "list", last))
+    items: list[CallItem] = []
+    for (cid, name, company, phone, tid, text, due), reason, listed_last in picked:
+        last = listed_last if reason == "list" else _last_touched(db, cid)
+        items.append(
+            CallItem(
+                contact_id=cid,
+                name=name,
+                company=company,
+                phone=phone,
+                reason=reason,
+                tickler_id=tid,
+                tickler_text=text,
+                due_at=parse_stamp(due, tz) if due else None,
+                last_touched=parse_stamp(last, tz) if last else None,
+                recent=_recent(db, cid, tz),
+                deals=_deals(db, cid),
+            )
+        )
+    return items
+
+
+def call_stats(db: sqlite3.Connection, *, now: datetime) -> CallStats:
+    """Calls logged today (the user's local day) and how many of them connected."""
+    marks = ",".join("?" * len(CONNECT_OUTCOMES))
+    row = db.execute(
+        f"SELECT count(*), coalesce(sum(outcome IN ({marks})), 0) FROM activity "
+        "WHERE kind = 'call' AND deleted_at IS NULL AND occurred_at >= ? AND occurred_at < ?",
+        (
+            *CONNECT_OUTCOMES,
+            format_timestamp(day_start(now)),
+            format_timestamp(day_start(now, 1)),
+        ),
+    ).fetchone()
+    return CallStats(calls_today=int(row[0]), connects_today=int(row[1]))

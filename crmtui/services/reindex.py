@@ -1,0 +1,34 @@
+"""Builds a contact's search entry from its row; used by every service that changes one."""
+
+from __future__ import annotations
+
+from crmtui.search.search_index import SearchDocument, index_document, unindex
+from crmtui.store.journal import WriteTx
+from crmtui.store.models import Account, Contact
+
+
+def contact_document(contact: Contact, company: str | None) -> SearchDocument:
+    """The searchable text of a contact."""
+    return SearchDocument(
+        ref_id=contact.id,
+        name=contact.name,
+        company=company,
+        email=contact.email,
+        phones=[(contact.phone, contact.phone_e164), (contact.mobile, contact.mobile_e164)],
+        city=contact.city,
+        tags=tuple(contact.tags or ()),
+        archived=contact.archived_at is not None,
+    )
+
+
+def reindex_contact(tx: WriteTx, contact: Contact) -> None:
+    """Bring a contact's search entry in step with its row (removing it when deleted)."""
+    if contact.deleted_at is not None:
+        unindex(tx.db, contact.id)
+        return
+    company = None
+    if contact.account_id:
+        account = tx.session.get(Account, contact.account_id)
+        company = account.name if account is not None and account.deleted_at is None else None
+    tx.session.flush()
+    index_document(tx.db, contact_document(contact, company))

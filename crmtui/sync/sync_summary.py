@@ -1,0 +1,80 @@
+"""The sync state in three numbers, read cheaply enough to show on every screen.
+
+Plain sqlite3 on the app's read-only connection (no SQLModel, no httpx, no sync
+client), so the app can ask at start-up and after every write without a cost
+anyone feels. The Sync screen (`crm sync status`) keeps the full picture: pending
+ops per entity, conflicts, whether a token is stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from crmtui.domain.hlc import HLC
+
+# The number `crm sync status` and the Sync screen give (sync/client.py
+# pending_count): ops of the sync contract, a packed create (store/journal.py)
+# counting as its create and one set per field; journals from before packing
+# hold plain rows, counted one each. Every pending op is this device's (ops
+# pulled from the server are journaled already marked as pushed, and the device
+# id never changes), so no device filter: the partial index ix_journal_pending
+# (WHERE pushed_at IS NULL) finds the pending rows without touching the pushed
+# ones, however long the journal has grown; only pending creates are parsed.
+_OPS = (
+    "CASE WHEN op = 'create' AND value IS NOT NULL"
+    " THEN 1 + (SELECT count(*) FROM json_each(journal.value)) ELSE 1 END"
+)
+_PENDING = f"SELECT coalesce(sum({_OPS}), 0) FROM journal WHERE pushed_at IS NULL"
+_PENDING_BY_ENTITY = (
+    f"SELECT entity, sum({_OPS}) FROM journal WHERE pushed_at IS NULL"
+    " GROUP BY entity ORDER BY entity"
+)
+_META = "SELECT key, value FROM local_meta WHERE key IN ('sync_server', 'sync_last', 'demo')"
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """Pending ops, the last successful sync, and whether this database syncs at all."""
+
+    pending: int
+    last_sync: datetime | None
+    """When the last sync finished (UTC), None if never."""
+    enrolled: bool
+    """A server is configured (`crm sync login`); whether its token is stored is the Sync screen's to check."""
+    demo: bool
+    """A generated demo database, which never syncs."""
+
+
+def data_version(db: sqlite3.Connection) -> int:
+    """SQLite's `data_version`: it changes when another connection commits to the file.
+
+    Comparing it with the value seen at the last read tells whether anything (the
+    app's writer, a `crm` command in a shell, a sync) may have changed the numbers.
+    """
+    return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+
+def pending_count(db: sqlite3.Connection) -> int:
+    """Pending ops of the sync contract (what a push would send), counted in SQL."""
+    return int(db.execute(_PENDING).fetchone()[0])
+
+
+def pending_by_entity(db: sqlite3.Connection) -> dict[str, int]:
+    """`pending_count` per entity, by entity name, without building the ops."""
+    return {entity: int(n) for entity, n in db.execute(_PENDING_BY_ENTITY)}
+
+
+def read_sync_summary(db: sqlite3.Connection) -> SyncSummary:
+    """Read the summary: one count over the pending ops' partial index, one key lookup."""
+    pending = pending_count(db)
+    meta = dict(db.execute(_META).fetchall())
+    last = meta.get("sync_last")
+    last_sync = datetime.fromtimestamp(HLC.decode(last).millis / 1000, UTC) if last else None
+    return SyncSummary(
+        pending=pending,
+        last_sync=last_sync,
+        enrolled=bool(meta.get("sync_server")),
+        demo=meta.get("demo") == "1",
+    )
