@@ -13,7 +13,7 @@ app switching between two one-line screens. Garbage collections during the app
 run are timed with `gc.callbacks` and listed under the table. Target
 (TARGETS.md): any screen switch or list scroll, key to paint, p95 <= 50 ms.
 `--after-warm` starts the runs as a user a few seconds in would: once the app's
-background read of the board and the summary (`crmtui.screens.report_cache`, 0.5 s
+background read of the board and the summary (`crmtui.reports.cache`, 0.5 s
 after start-up) is done and so is what it does while the user is idle (sections built
 ahead and drawn, the writer opened, the heap frozen: `CrmApp.warmed_up`, ~2-3 s in).
 """
@@ -39,10 +39,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from crmtui.app import AFTER_START_UP_S, make_app
+from crmtui.reports.cache import WARM_DELAY_S
 from crmtui.screens.agenda import AgendaScreen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.report_cache import WARM_DELAY_S
 from crmtui.screens.territory import TerritoryScreen
 from crmtui.store.schema_version import SCHEMA_HEAD
 

@@ -11,7 +11,7 @@ import gc
 import shlex
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePath
@@ -23,10 +23,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
+from crmtui.reports.cache import WARM_DELAY_S, ReportCache, warm
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
-from crmtui.screens.report_cache import WARM_DELAY_S, ReportCache, first_visits, warm
 from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.search.lookup import LookupDatabaseError, connect
 from crmtui.widgets.sync_indicator import SyncStateChanged
@@ -133,6 +133,22 @@ def _accounts_provider() -> type[Provider]:
     from crmtui.palette import AccountsProvider
 
     return AccountsProvider
+
+
+def first_visits(
+    daily: DailyContext,
+) -> list[tuple[Hashable, Callable[[sqlite3.Connection], object]]]:
+    """What F3 and F4 read when first shown: the whole board, and all territories this period."""
+    # Imported here, in the warm-up thread: start-up imports only the Contacts screen.
+    from crmtui.screens.pipeline import BoardFilter, board_key, read_board
+    from crmtui.screens.territory import PERIODS, read_summary, summary_key
+
+    everyone = BoardFilter()
+    period = PERIODS[0]
+    return [
+        (board_key(daily, everyone), lambda db: read_board(db, daily, everyone)),
+        (summary_key(daily, None, period), lambda db: read_summary(db, daily, None, period)),
+    ]
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 import crmtui.app
-from crmtui.app import make_app
+from crmtui.app import first_visits, make_app
 from crmtui.demo.generator import seed_demo
+from crmtui.reports.cache import MAX_AGE_S, ReportCache, warm
 from crmtui.reports.deal_board import StageWindow
 from crmtui.screens import pipeline as pipeline_screen
 from crmtui.screens import territory
 from crmtui.screens.daily_context import DailyContext
 from crmtui.screens.pipeline import BoardFilter, board_key, read_board
-from crmtui.screens.report_cache import MAX_AGE_S, ReportCache, first_visits, warm
 from crmtui.screens.territory import PERIODS, TerritoryScreen, read_summary, summary_key
 from crmtui.search.lookup import connect
-from crmtui.sync.sync_summary import data_version
+from crmtui.store.data_version import data_version
 from tests.app_support import settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock, pipeline
 

@@ -256,3 +256,23 @@ def format_amount(minor: int, currency: str) -> str:
 def format_money(minor: int, currency: str) -> str:
     """Minor units with the code: 1250050, "EUR" -> "12,500.50 EUR"."""
     return f"{format_amount(minor, currency)} {currency.upper()}"
+
+
+def compact_money(minor: int, currency: str) -> str:
+    """A total short enough for a narrow column: 1.2M EUR, 48k EUR, 950 EUR."""
+    try:
+        value = minor / 10 ** exponent(currency)
+    except ValueError:
+        value = minor / 100
+    for limit, suffix, places in ((1e9, "B", 1), (1e6, "M", 1), (1e3, "k", 0)):
+        if abs(value) >= limit:
+            return f"{value / limit:.{places}f}{suffix} {currency}"
+    return f"{value:,.0f} {currency}"
+
+
+def card_money(minor: int, currency: str) -> str:
+    """A deal's amount without zero cents: 48,000 EUR, 1,250.50 EUR."""
+    text = format_amount(minor, currency)
+    if "." in text and set(text.split(".")[1]) == {"0"}:
+        text = text.split(".")[0]
+    return f"{text} {currency}"

@@ -24,11 +24,11 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.domain.when import defer_target, parse_when
 from crmtui.reports.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
+from crmtui.reports.cache import report_cache
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.prompts import WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
-from crmtui.screens.report_cache import report_cache
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
 

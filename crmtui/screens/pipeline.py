@@ -25,40 +25,20 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from crmtui.domain.money import exponent, format_amount
+from crmtui.domain.money import card_money, compact_money
 from crmtui.domain.periods import parse_period
+from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
 from crmtui.reports.scope import Scope
 from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.report_cache import report_cache
-from crmtui.sync.sync_summary import data_version
+from crmtui.store.data_version import data_version
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
 
 CARDS_PER_COLUMN = 25
 CLOSED_PERIOD = "this-quarter"  # which won and lost deals the closed columns show
 EVERYONE = "*"
-
-
-def compact_money(minor: int, currency: str) -> str:
-    """A total short enough for a narrow column: 1.2M EUR, 48k EUR, 950 EUR."""
-    try:
-        value = minor / 10 ** exponent(currency)
-    except ValueError:
-        value = minor / 100
-    for limit, suffix, places in ((1e9, "B", 1), (1e6, "M", 1), (1e3, "k", 0)):
-        if abs(value) >= limit:
-            return f"{value / limit:.{places}f}{suffix} {currency}"
-    return f"{value:,.0f} {currency}"
-
-
-def card_money(minor: int, currency: str) -> str:
-    """A deal's amount without zero cents: 48,000 EUR, 1,250.50 EUR."""
-    text = format_amount(minor, currency)
-    if "." in text and set(text.split(".")[1]) == {"0"}:
-        text = text.split(".")[0]
-    return f"{text} {currency}"
 
 
 def lane_summary(column: StageWindow) -> tuple[str, ...]:

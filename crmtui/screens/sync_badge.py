@@ -67,7 +67,8 @@ class SyncBadgeKeeper:
         self._app.call_later(self.refresh)
 
     def _read(self, if_changed: bool) -> None:
-        from crmtui.sync.sync_summary import data_version, read_sync_summary
+        from crmtui.store.data_version import data_version
+        from crmtui.sync.sync_summary import read_sync_summary
 
         try:
             # Read before counting: a commit landing in between is seen next time.

@@ -26,15 +26,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
-from crmtui.domain.money import format_money
+from crmtui.domain.money import card_money, compact_money, format_money
 from crmtui.domain.periods import parse_period
+from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, StageWindow, board_window, scope_deals
 from crmtui.reports.scope import Scope
 from crmtui.reports.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
 from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.pipeline import card_money, compact_money
-from crmtui.screens.report_cache import report_cache
 from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.steady_table import SteadyDataTable

@@ -47,15 +47,6 @@ class SyncSummary:
     """A generated demo database, which never syncs."""
 
 
-def data_version(db: sqlite3.Connection) -> int:
-    """SQLite's `data_version`: it changes when another connection commits to the file.
-
-    Comparing it with the value seen at the last read tells whether anything (the
-    app's writer, a `crm` command in a shell, a sync) may have changed the numbers.
-    """
-    return int(db.execute("PRAGMA data_version").fetchone()[0])
-
-
 def pending_count(db: sqlite3.Connection) -> int:
     """Pending ops of the sync contract (what a push would send), counted in SQL."""
     return int(db.execute(_PENDING).fetchone()[0])

@@ -11,6 +11,7 @@ was) and it is younger than `MAX_AGE_S`, because staleness and periods depend on
 the clock too. Screens also keep what they read themselves, so going back to a
 board that did not change shows it at once; the Agenda keeps its list here too
 (not read ahead), with a shorter age, as its buckets move with the clock.
+No Textual and no screen here: what is read ahead, and when, is the app's start-up.
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from crmtui.store.gc_pause import paused_gc
-
-if TYPE_CHECKING:
-    from crmtui.screens.daily_context import DailyContext
 
 T = TypeVar("T")
 
@@ -96,7 +94,7 @@ class ReportCache:
         the next `read` compute again rather than trust a result that may predate it.
         `max_age` 0 always computes (a reload the user asked for)."""
         # Imported here: the app imports this module at start-up, and needs this only later.
-        from crmtui.sync.sync_summary import data_version
+        from crmtui.store.data_version import data_version
 
         version = data_version(db)
         with self._lock:
@@ -124,7 +122,7 @@ def warm(
     Runs in a thread worker. The app connection is only asked for its data version
     (a few microseconds); the reads themselves use `path` opened read-only."""
     from crmtui.search.lookup import connect
-    from crmtui.sync.sync_summary import data_version
+    from crmtui.store.data_version import data_version
 
     own = connect(path)
     with cache._lock:
@@ -150,22 +148,6 @@ def warm(
         with cache._lock:
             cache._warming = None
         own.close()
-
-
-def first_visits(
-    daily: DailyContext,
-) -> list[tuple[Hashable, Callable[[sqlite3.Connection], object]]]:
-    """What F3 and F4 read when first shown: the whole board, and all territories this period."""
-    # Imported here, in the warm-up thread: the screens' modules import this one.
-    from crmtui.screens.pipeline import BoardFilter, board_key, read_board
-    from crmtui.screens.territory import PERIODS, read_summary, summary_key
-
-    everyone = BoardFilter()
-    period = PERIODS[0]
-    return [
-        (board_key(daily, everyone), lambda db: read_board(db, daily, everyone)),
-        (summary_key(daily, None, period), lambda db: read_summary(db, daily, None, period)),
-    ]
 
 
 def report_cache(app: object) -> ReportCache | None:
