@@ -15,7 +15,7 @@ run are timed with `gc.callbacks` and listed under the table. Target
 `--after-warm` starts the runs as a user a few seconds in would: once the app's
 background read of the board and the summary (`crmtui.reports.cache`, 0.5 s
 after start-up) is done and so is what it does while the user is idle (sections built
-ahead and drawn, the writer opened, the heap frozen: `CrmApp.warmed_up`, ~2-3 s in).
+ahead and drawn, the writer opened, the heap frozen: `Startup.warmed_up`, ~2-3 s in).
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from crmtui.app import AFTER_START_UP_S, make_app
-from crmtui.reports.cache import WARM_DELAY_S
+from crmtui.app import make_app
 from crmtui.screens.agenda import AgendaScreen
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import TerritoryScreen
+from crmtui.startup import AFTER_START_UP_S, WARM_DELAY_S
 from crmtui.store.schema_version import SCHEMA_HEAD
 
 
@@ -322,8 +322,8 @@ async def _measure(
             await pilot.pause(max(0.0, WARM_DELAY_S - AFTER_START_UP_S))
             await app.workers.wait_for_complete()
             # ... and what the app does while the user is idle: the sections built ahead
-            # and drawn, the writer opened, the heap frozen (`CrmApp.warmed_up`).
-            await _until(pilot, lambda: app.warmed_up)
+            # and drawn, the writer opened, the heap frozen (`Startup.warmed_up`).
+            await _until(pilot, lambda: app.startup.warmed_up)
         gc.callbacks.append(gc_times)
         s = _Session(app, pilot)
         for run in range(runs):

@@ -2,19 +2,19 @@
 
 Start-up does no I/O on the UI thread: the lookup connection (sqlite3 only, never
 SQLModel, to keep cold start close to a bare Textual app) is opened in a thread
-worker after mount, and the sections are registered once it is there.
+worker after mount, and the sections are registered once it is there. What
+happens after that, and when (stylesheets, reads and sections built ahead, the
+writer opened early, heap freezes), is `crmtui.startup`'s.
 """
 
 from __future__ import annotations
 
-import gc
 import shlex
 import sqlite3
-import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on, work
@@ -23,12 +23,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from crmtui.reports.cache import WARM_DELAY_S, ReportCache, warm
+from crmtui.reports.cache import ReportCache
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.database_problem import DatabaseProblemScreen
 from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.search.lookup import LookupDatabaseError, connect
+from crmtui.startup import Startup
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
@@ -39,32 +40,6 @@ if TYPE_CHECKING:
 
 # Only the Contacts screen is needed for the first paint; every other screen and
 # the palette's providers are imported when first used (cold start, TARGETS.md).
-
-# Every screen's stylesheet, read once start-up is over (`CrmApp._after_start_up`).
-# Textual reads a screen's CSS_PATH on its first visit and then restyles every
-# mounted screen (~110 ms, TARGETS.md's screen switch); already read, the first
-# visit skips that. The screens' modules are still imported only when first shown.
-SCREEN_CSS: list[str | PurePath] = sorted((Path(__file__).parent / "screens").glob("*.tcss"))
-# Long enough for the first screen to show its rows (bench/startup.py), short
-# enough to come before a first section switch, which works without it anyway.
-AFTER_START_UP_S = 1.0
-PREBUILT_SECTIONS = ("pipeline", "territories", "agenda")
-"""Sections built ahead of their first visit while the user is idle, slowest first.
-
-A first visit composes, styles, lays out and draws the section (15-45 ms at 1M
-contacts, bench/screens.py); built ahead, it is a plain screen switch. Only sections
-whose screens just read when shown: Duplicates starts a scan, Calls and Sync are
-cheap to build.
-"""
-PREBUILD_IDLE_S = 0.5
-"""How long without a key press or click before a section is built ahead.
-
-Short: a step (building a section, or drawing one off screen) holds the UI thread
-for 20 ms at most, in chunks a key press can come between, so a user who pauses
-half a second loses nothing; one who opens F3 or F4 a second in finds it built.
-"""
-PREBUILD_TICK_S = 0.25
-"""How often the app checks whether it can take the next step of building ahead."""
 
 
 @dataclass(frozen=True)
@@ -133,22 +108,6 @@ def _accounts_provider() -> type[Provider]:
     from crmtui.palette import AccountsProvider
 
     return AccountsProvider
-
-
-def first_visits(
-    daily: DailyContext,
-) -> list[tuple[Hashable, Callable[[sqlite3.Connection], object]]]:
-    """What F3 and F4 read when first shown: the whole board, and all territories this period."""
-    # Imported here, in the warm-up thread: start-up imports only the Contacts screen.
-    from crmtui.screens.pipeline import BoardFilter, board_key, read_board
-    from crmtui.screens.territory import PERIODS, read_summary, summary_key
-
-    everyone = BoardFilter()
-    period = PERIODS[0]
-    return [
-        (board_key(daily, everyone), lambda db: read_board(db, daily, everyone)),
-        (summary_key(daily, None, period), lambda db: read_summary(db, daily, None, period)),
-    ]
 
 
 @dataclass(frozen=True)
@@ -227,16 +186,8 @@ class CrmApp(App[None]):
         self.sub_title = options.db_path.name
         # No I/O here: the writer opens its Store on the first write, in a worker.
         self.daily = DailyContext(options.db_path, options.now)
-        self._visited_modes: set[str] = {SECTIONS[0].mode}
-        """Sections shown or built at least once (their objects are frozen, see `_freeze_heap`)."""
-        self._last_input = time.monotonic()
-        """When the user last pressed a key or clicked (sections are built ahead when idle)."""
-        self._to_draw: list[Screen[object]] = []
-        """Sections built ahead, waiting for their off-screen draw."""
-        self._writer_opening = False
-        self._frozen_after_first_write = False
-        self.warmed_up = False
-        """The idle work after start-up is done: sections built, writer open, heap frozen."""
+        self.startup = Startup(self, SECTIONS[0].mode)
+        """What is done after the first screen, and when (crmtui/startup.py)."""
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
         self.report_cache = ReportCache()
@@ -279,22 +230,13 @@ class CrmApp(App[None]):
         for section in SECTIONS:
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
-        self.set_timer(AFTER_START_UP_S, self._after_start_up)
-        self.set_timer(WARM_DELAY_S, self._warm_reports)
-        self._prebuild_timer = self.set_interval(PREBUILD_TICK_S, self._prebuild_when_idle)
+        self.startup.begin()
 
     def _wrote(self) -> None:
-        """After each write (in its worker thread): the sync badge; after the first, a freeze.
-
-        The first write may have opened the writer, and SQLModel's and SQLAlchemy's
-        objects then live as long as the app: left to the collector, its full
-        collections walked them, ~45 ms landing in a key press (bench/screens.py).
-        """
+        """After each write (in its worker thread): the sync badge; after the first, a freeze."""
         if self.sync_badges is not None:
             self.sync_badges.wrote()
-        if not self._frozen_after_first_write:
-            self._frozen_after_first_write = True
-            self.call_later(self._freeze_heap)  # posts to the UI thread: safe from a worker
+        self.startup.wrote()
 
     @on(SyncStateChanged)
     def _sync_state_changed(self) -> None:
@@ -316,9 +258,7 @@ class CrmApp(App[None]):
             self.db = None
         self.report_cache.close()
         self.daily.close()
-        # Frozen objects are never collected: give them back, so that a process
-        # running several apps (the test suite) does not keep every one of them.
-        gc.unfreeze()
+        self.startup.end()
 
     # ----------------------------------------------------------------- sections
 
@@ -334,11 +274,8 @@ class CrmApp(App[None]):
     def action_switch_section(self, mode: str) -> None:
         """Show a section, where it was left."""
         if self.db is not None and self.current_mode != mode:
-            first_visit = mode not in self._visited_modes
             self.switch_mode(mode)
-            if first_visit:
-                self._visited_modes.add(mode)
-                self.call_after_refresh(self._freeze_heap)
+            self.startup.shown(mode)
 
     def _build_section(self, section: Section, db: sqlite3.Connection) -> Screen[None]:
         """A section's first screen, marked as styled with the stylesheet as it is now.
@@ -346,119 +283,17 @@ class CrmApp(App[None]):
         Textual restyles the whole app (`refresh_css`, twice: ~200 ms on the 2-core VM)
         for a screen whose style count lags the app's, and a new screen's always does.
         It needs no restyle: its widgets take their styles as they mount, and every
-        screen's CSS file is already read (`SCREEN_CSS`).
+        screen's CSS file is already read (`crmtui.startup.SCREEN_CSS`).
         """
         screen = section.build(db, self.options)
         screen._css_update_count = self._css_update_count
         return screen
 
-    def _after_start_up(self) -> None:
-        """Import the contact card, read every screen's stylesheet and freeze the heap.
-
-        Parsing the screens' CSS at start-up would add ~15 ms of CPU before the first
-        paint (bench/startup.py); here it is done once the first screen is up.
-        Only new sources are read: a section opened in the meantime loaded its own.
-        """
-        # The contact card, left out of start-up's imports, so its first opening is quick.
-        import crmtui.screens.contact_card  # noqa: F401
-
-        stylesheet = self.stylesheet
-        unread = [path for path in SCREEN_CSS if not stylesheet.has_source(str(path))]
-        for path in unread:
-            stylesheet.read(path)
-        if unread:
-            stylesheet.parse()  # now, not in the next key press
-        self._freeze_heap()
-
     async def on_event(self, event: events.Event) -> None:
         """Note when the user last pressed a key or clicked (sections are built when idle)."""
         if isinstance(event, (events.Key, events.MouseDown)):
-            self._last_input = time.monotonic()
+            self.startup.note_input()
         await super().on_event(event)
-
-    def _prebuild_when_idle(self) -> None:
-        """Open the writer, then build and draw off screen each section not visited yet.
-
-        All only while the user is idle. The writer first (`DailyContext.open_writer`,
-        in a thread): a write a second or two in (a card moved, a call logged) would
-        otherwise wait ~0.3 s for it. Once no worker is reading any more, the heap is
-        frozen a last time.
-
-        Building blocks the UI thread for as long as it takes, so never while the
-        user is typing; one step per tick, so a key press waits for one at most.
-        `_init_mode` is what `switch_mode` calls on a first visit (Textual is pinned;
-        tests/test_app_prebuild.py fails if it stops building the screen). The
-        off-screen draw, a tick later (once the screen has read its data), lays the
-        screen out and fills its widgets' line caches, so the first visit only
-        composites them.
-        """
-        if self.db is None:
-            self._prebuild_timer.stop()
-            return
-        if time.monotonic() - self._last_input < PREBUILD_IDLE_S:
-            return
-        if not self._writer_opening:
-            self._open_writer_ahead()
-            return
-        if self._to_draw:
-            screen = self._to_draw.pop(0)
-            if screen is not self.screen and screen.is_mounted:
-                screen._refresh_layout(self.size)
-                screen._compositor.render_update(full=True, screen_stack=[screen])
-            return
-        waiting = [
-            mode
-            for mode in PREBUILT_SECTIONS
-            if mode not in self._visited_modes and mode != self.current_mode
-        ]
-        if not waiting:
-            if not any(worker.is_running for worker in self.workers):
-                # Everything built and read (the Agenda's rows alone are thousands
-                # of objects): out of the full collections' way, once.
-                self._prebuild_timer.stop()
-                self._freeze_heap()
-                self.warmed_up = True
-            return
-        mode = waiting[0]
-        self._visited_modes.add(mode)
-        self._init_mode(mode)
-        self._to_draw.append(self._screen_stacks[mode][0])
-        self.call_after_refresh(self._freeze_heap)
-
-    def _open_writer_ahead(self) -> None:
-        """Open the writer in a thread worker, once, so the first write is quick too.
-
-        Only while the user is idle (`_prebuild_when_idle`): although in a thread,
-        importing SQLModel holds the GIL for long stretches (pydantic builds its
-        schemas in Rust), and keys typed meanwhile waited up to ~200 ms.
-        """
-        if not self._writer_opening:
-            self._writer_opening = True
-            self.run_worker(
-                self.daily.open_writer, thread=True, group="writer", exit_on_error=False
-            )
-
-    def _warm_reports(self) -> None:
-        """Read the F3 board and the F4 summary in the background, so first visits show them."""
-        if self.db is not None:
-            work = partial(self._warm, self.db)
-            self.run_worker(work, thread=True, group="report-warm", exit_on_error=False)
-
-    def _warm(self, db: sqlite3.Connection) -> None:
-        warm(self.report_cache, db, self.options.db_path, first_visits(self.daily))
-
-    def _freeze_heap(self) -> None:
-        """Take every object alive now out of the garbage collector's full passes.
-
-        A full collection walks every tracked object: with Textual, the screens and
-        their widgets that is a 60-95 ms pause (more at 1M contacts) landing in a
-        key press. What exists after start-up, or after a section is first built,
-        lives as long as the app, so it is frozen (`gc.freeze`) and later passes
-        only walk what came after. A young collection first, so that fresh garbage
-        is not frozen with it; garbage frozen anyway is bounded (once per section).
-        """
-        gc.collect(1)
-        gc.freeze()
 
     async def action_search_contacts(self) -> None:
         """Go to Contacts, back to its list, with the cursor in the search box."""

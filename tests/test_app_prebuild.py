@@ -9,11 +9,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from crmtui import app as app_module
-from crmtui.app import PREBUILT_SECTIONS, make_app
+from crmtui import startup as startup_module
+from crmtui.app import make_app
 from crmtui.demo.generator import seed_demo
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import TerritoryScreen
+from crmtui.startup import PREBUILT_SECTIONS
 from crmtui.widgets.kanban import KanbanBoard
 from tests.app_support import copy_db, settle
 
@@ -39,7 +40,7 @@ async def _until(pilot: Pilot[None], done: object, most: int = 200) -> None:
 async def test_idle_app_builds_the_heavy_sections_without_leaving_contacts(
     demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.2)
+    monkeypatch.setattr(startup_module, "PREBUILD_IDLE_S", 0.2)
     app = make_app(db_path=demo_db, now=lambda: DEMO_NOW)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -47,7 +48,7 @@ async def test_idle_app_builds_the_heavy_sections_without_leaving_contacts(
         assert app.current_mode == "contacts"
         assert isinstance(app.focused, Input)  # typing still goes to the search box
         # Last, the writer is opened, so the first write does not import SQLModel.
-        await _until(pilot, lambda: app.warmed_up)
+        await _until(pilot, lambda: app.startup.warmed_up)
         assert app.daily._store is not None
         built = app._screen_stacks["pipeline"][0]
         assert isinstance(built, PipelineScreen) and built.is_mounted
@@ -65,7 +66,7 @@ async def test_idle_app_builds_the_heavy_sections_without_leaving_contacts(
 async def test_typing_holds_the_building_back(
     demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 1.0)
+    monkeypatch.setattr(startup_module, "PREBUILD_IDLE_S", 1.0)
     app = make_app(db_path=demo_db, now=lambda: DEMO_NOW)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -79,7 +80,7 @@ async def test_typing_holds_the_building_back(
 async def test_figures_built_ahead_are_read_again_after_a_move_on_the_board(
     demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.2)
+    monkeypatch.setattr(startup_module, "PREBUILD_IDLE_S", 0.2)
     path = copy_db(demo_db, tmp_path / "crm.db")
     app = make_app(db_path=path, now=lambda: DEMO_NOW)
     async with app.run_test(size=SIZE) as pilot:

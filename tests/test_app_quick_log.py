@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-import crmtui.app as app_module
+import crmtui.startup as startup_module
 from crmtui.app import make_app
 from crmtui.screens.agenda import AgendaScreen
 from crmtui.screens.prompts import ConfirmOverride
@@ -214,7 +214,7 @@ async def test_ctrl_l_in_the_search_box_logs_for_the_highlighted_contact(daily_d
 
 async def test_one_writer_opened_on_the_first_write_and_closed_on_exit(daily_db, monkeypatch):
     # Without the idle start-up work, which opens the writer ahead (tests/test_app_prebuild.py).
-    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 3600.0)
+    monkeypatch.setattr(startup_module, "PREBUILD_IDLE_S", 3600.0)
     path, _ = daily_db
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from textual.screen import Screen
 
-from crmtui.app import AFTER_START_UP_S, SCREEN_CSS, make_app
+from crmtui.app import make_app
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import RepDealsScreen, TerritoryScreen
+from crmtui.startup import AFTER_START_UP_S, SCREEN_CSS
 from tests.app_support import build_fixed_db, settle
 
 SIZE = (120, 40)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import crmtui.app
-from crmtui.app import first_visits, make_app
+import crmtui.startup
+from crmtui.app import make_app
 from crmtui.demo.generator import seed_demo
 from crmtui.reports.cache import MAX_AGE_S, ReportCache, warm
 from crmtui.reports.deal_board import StageWindow
@@ -19,6 +19,7 @@ from crmtui.screens.daily_context import DailyContext
 from crmtui.screens.pipeline import BoardFilter, board_key, read_board
 from crmtui.screens.territory import PERIODS, TerritoryScreen, read_summary, summary_key
 from crmtui.search.lookup import connect
+from crmtui.startup import first_visits
 from crmtui.store.data_version import data_version
 from tests.app_support import settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock, pipeline
@@ -29,7 +30,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     """A fresh 300-contact demo database per test (the tests write to it).
 
     The app's own warm-up timer is put off: the tests start the warm-up themselves."""
-    monkeypatch.setattr(crmtui.app, "WARM_DELAY_S", 3600.0)
+    monkeypatch.setattr(crmtui.startup, "WARM_DELAY_S", 3600.0)
     path = tmp_path_factory.mktemp("warm") / "demo.db"
     seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
     return path
@@ -105,7 +106,7 @@ async def test_the_board_after_a_move_is_read_again_not_taken_from_the_cache(
     app = make_app(db_path=demo_db, now=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app._warm_reports()  # as the start-up timer does, without waiting for it
+        app.startup.warm_reports()  # as the start-up timer does, without waiting for it
         await app.workers.wait_for_complete()
         screen = await pipeline(pilot)
         first = totals(screen.window.columns)
@@ -139,7 +140,7 @@ async def test_territories_first_visit_shows_the_warmed_summary(demo_db: Path) -
     app = make_app(db_path=demo_db, now=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app._warm_reports()
+        app.startup.warm_reports()
         await app.workers.wait_for_complete()
         await pilot.press("f4")
         await settle(pilot)
@@ -157,7 +158,7 @@ async def test_territories_shows_kept_figures_as_updating_then_the_fresh_ones(
     app = make_app(db_path=demo_db, now=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app._warm_reports()
+        app.startup.warm_reports()
         await app.workers.wait_for_complete()
         assert app.db is not None
         kept = app.report_cache.latest(summary_key(app.daily, None, PERIODS[0]))

@@ -30,10 +30,6 @@ T = TypeVar("T")
 # "Stale since N days" and the current period move with the clock: a result read
 # longer ago than this is read again even when no data changed.
 MAX_AGE_S = 300.0
-# Once the first screen is painted, and soon: a user pressing F3 or F4 a second in
-# should find the board and the summary read. Typing into the search box meanwhile
-# is not slowed beyond the noise (their SQL runs off the GIL; docs/performance.md).
-WARM_DELAY_S = 0.5
 # A screen waits this long at most for the warm-up's read of the same thing.
 WAIT_FOR_WARM_S = 30.0
 
