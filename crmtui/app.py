@@ -186,12 +186,18 @@ class CrmApp(App[None]):
         self.sub_title = options.db_path.name
         # No I/O here: the writer opens its Store on the first write, in a worker.
         self.daily = DailyContext(options.db_path, options.now)
-        self.startup = Startup(self, SECTIONS[0].mode)
-        """What is done after the first screen, and when (crmtui/startup.py)."""
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
         self.report_cache = ReportCache()
         """The board and the summary, read ahead after start-up and kept while unchanged."""
+        self.startup = Startup(
+            self,
+            daily=self.daily,
+            cache=self.report_cache,
+            db_path=options.db_path,
+            first_mode=SECTIONS[0].mode,
+        )
+        """What is done after the first screen, and when (crmtui/startup.py)."""
 
     # ----------------------------------------------------------------- database
 
@@ -230,7 +236,7 @@ class CrmApp(App[None]):
         for section in SECTIONS:
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
-        self.startup.begin()
+        self.startup.begin(event.db)
 
     def _wrote(self) -> None:
         """After each write (in its worker thread): the sync badge; after the first, a freeze."""

@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING
 from crmtui.reports.cache import warm
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.screen import Screen
     from textual.timer import Timer
 
-    from crmtui.app import CrmApp
+    from crmtui.reports.cache import ReportCache
     from crmtui.screens.daily_context import DailyContext
 
 # Every screen's stylesheet, read once start-up is over (`Startup.after_start_up`).
@@ -103,8 +104,21 @@ def freeze_heap() -> None:
 class Startup:
     """The app's start-up work after the first screen: timers, idle building, heap freezes."""
 
-    def __init__(self, app: CrmApp, first_mode: str) -> None:
+    def __init__(
+        self,
+        app: App[None],
+        *,
+        daily: DailyContext,
+        cache: ReportCache,
+        db_path: Path,
+        first_mode: str,
+    ) -> None:
         self._app = app
+        self._daily = daily
+        self._cache = cache
+        self._db_path = db_path
+        self._db: sqlite3.Connection | None = None
+        """The app's lookup connection, from `begin` until `end`."""
         self.visited_modes: set[str] = {first_mode}
         """Sections shown or built at least once (their objects are frozen, see `freeze_heap`)."""
         self._last_input = time.monotonic()
@@ -117,8 +131,9 @@ class Startup:
         self.warmed_up = False
         """The idle work after start-up is done: sections built, writer open, heap frozen."""
 
-    def begin(self) -> None:
+    def begin(self, db: sqlite3.Connection) -> None:
         """Start the timers of rules 2-4 (the database is open, the first screen shown)."""
+        self._db = db
         app = self._app
         app.set_timer(AFTER_START_UP_S, self.after_start_up)
         app.set_timer(WARM_DELAY_S, self.warm_reports)
@@ -151,6 +166,7 @@ class Startup:
         Frozen objects are never collected: a process running several apps (the
         test suite) would otherwise keep every one of them.
         """
+        self._db = None
         gc.unfreeze()
 
     def after_start_up(self) -> None:
@@ -188,7 +204,7 @@ class Startup:
         composites them.
         """
         app = self._app
-        if app.db is None:
+        if self._db is None:
             if self._prebuild_timer is not None:
                 self._prebuild_timer.stop()
             return
@@ -233,15 +249,14 @@ class Startup:
         if not self._writer_opening:
             self._writer_opening = True
             self._app.run_worker(
-                self._app.daily.open_writer, thread=True, group="writer", exit_on_error=False
+                self._daily.open_writer, thread=True, group="writer", exit_on_error=False
             )
 
     def warm_reports(self) -> None:
         """Read the F3 board and the F4 summary in the background, so first visits show them."""
-        if self._app.db is not None:
-            work = partial(self._warm, self._app.db)
+        if self._db is not None:
+            work = partial(self._warm, self._db)
             self._app.run_worker(work, thread=True, group="report-warm", exit_on_error=False)
 
     def _warm(self, db: sqlite3.Connection) -> None:
-        app = self._app
-        warm(app.report_cache, db, app.options.db_path, first_visits(app.daily))
+        warm(self._cache, db, self._db_path, first_visits(self._daily))
