@@ -130,7 +130,7 @@ def _reading(ctx: typer.Context, db: Path | None) -> Any:
     from crmtui.store.lookup import LookupDatabaseError
 
     try:
-        conn = open_lookup(db_path(ctx, db))
+        conn = open_lookup(db_path(ctx, db, "read"))
     except LookupDatabaseError as exc:
         fail(str(exc), EXIT_DATABASE)
     try:

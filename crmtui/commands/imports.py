@@ -143,7 +143,7 @@ def import_csv(
         source = read_csv(file, encoding=encoding)
     except (CsvImportError, LookupError) as exc:
         fail(f"{file}: {exc} (nothing was imported)")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         with progress_bar("importing") as progress, store.write() as tx:
             try:
@@ -192,7 +192,7 @@ def import_jsonl_command(ctx: typer.Context, file: FileArg, db: DbOption = None)
 
     if not file.is_file():
         fail(f"{file}: no such file")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         with file.open(encoding="utf-8") as lines, store.write() as tx:
             try:
@@ -236,7 +236,7 @@ def import_vcard_command(
         fail(f"{path}: {exc}")
     if not cards:
         fail(f"{path}: no vCards found (nothing was imported)")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         with progress_bar("importing") as progress, store.write() as tx:
             rows = plan_records(

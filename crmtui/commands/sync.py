@@ -152,7 +152,7 @@ def login(
     from crmtui.sync.client import device_id
     from crmtui.sync.credentials import save_token
 
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         try:
             with httpx.Client(base_url=server, timeout=30) as http:
@@ -179,7 +179,7 @@ def status(ctx: typer.Context, db: DbOption = None) -> None:
     from crmtui.store.hlc import HLC
     from crmtui.sync.client import pending_count
 
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         last = _meta(store, "sync_last")
         when = "never"
@@ -210,7 +210,7 @@ def conflicts(
     from crmtui.sync.conflicts import list_conflicts
 
     check_format(fmt)
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         rows = [asdict(r) for r in list_conflicts(store, include_resolved=all_)]
     finally:
