@@ -44,11 +44,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def db_path(ctx: typer.Context | None, db: Path | None, access: Access = "write") -> Path:
+def db_path(
+    ctx: typer.Context | None,
+    db: Path | None,
+    access: Access = "write",
+    *,
+    make_folders: bool = True,
+) -> Path:
     """The database for this command (its own --db, the global --db, then the defaults).
 
     Applies the rule of `crmtui.dbfile`: exits 3 with one line when the path is
-    missing and `access` may not create it, or is not a crmtui database.
+    missing and `access` may not create it, or is not a crmtui database. A file
+    about to be created gets its missing folders unless `make_folders` is False.
     """
     chosen = db if db is not None or ctx is None else (ctx.obj or {}).get("db")
     try:
@@ -59,7 +66,7 @@ def db_path(ctx: typer.Context | None, db: Path | None, access: Access = "write"
         creating = check(choice, access)
     except DbFileError as exc:
         fail(str(exc), EXIT_DATABASE)
-    if creating:
+    if creating and make_folders:
         try:
             choice.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

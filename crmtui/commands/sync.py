@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmtui.commands.common import EXIT_USAGE, DbOption, FormatOption, check_format, fail, open_db
+from crmtui.commands.common import (
+    EXIT_USAGE,
+    DbOption,
+    FormatOption,
+    check_format,
+    db_path,
+    fail,
+    open_db,
+)
 
 if TYPE_CHECKING:
     from crmtui.store.database import Store
@@ -152,23 +160,28 @@ def login(
     from crmtui.sync.client import device_id
     from crmtui.sync.credentials import save_token
 
+    # The server is asked first (after the path is checked): a wrong URL or token
+    # leaves no new database behind.
+    db_path(ctx, db, "create", make_folders=False)
+    try:
+        with httpx.Client(base_url=server, timeout=30) as http:
+            answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
+    if answer.status_code != 200:
+        fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
+    try:
+        who = answer.json()
+        rep_name, role = str(who["rep_name"]), str(who["role"])
+    except (ValueError, KeyError, TypeError):
+        fail(f"{server} did not answer like a crmtui server", EXIT_TEMPFAIL)
     store = open_db(ctx, db, "create")
     try:
-        try:
-            with httpx.Client(base_url=server, timeout=30) as http:
-                answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
-        if answer.status_code != 200:
-            fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
-        who = answer.json()
         where = save_token(device_id(store), token)
         _set_meta(store, "sync_server", server.rstrip("/"))
         # Who "me" is on this laptop when no rep name is configured (activities).
-        _set_meta(store, ENROLLED_REP_KEY, str(who["rep_name"]))
-        typer.echo(
-            f"enrolled as {who['rep_name']} ({who['role']}); token kept in {where}", err=True
-        )
+        _set_meta(store, ENROLLED_REP_KEY, rep_name)
+        typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
     finally:
         store.close()
 
