@@ -67,9 +67,10 @@ def _no_database(path: Path) -> DbFileError:
     )
 
 
-def check(choice: DbChoice, access: Access) -> bool:
+def check(choice: DbChoice, access: Access, *, version_table: str = "alembic_version") -> bool:
     """Apply the rule to `choice`; True when the file is missing and may be created.
 
+    `version_table` marks a database of ours (the sync server's has its own name).
     Raises DbFileError (one line, exit 3) when the path cannot be used for `access`.
     """
     path = choice.path
@@ -89,7 +90,7 @@ def check(choice: DbChoice, access: Access) -> bool:
         raise DbFileError(f"{path} is a directory, not a database file")
     if not stat.S_ISREG(info.st_mode):
         raise DbFileError(f"{path} is not a regular file, so it cannot be a database")
-    _check_contents(path, info.st_size)
+    _check_contents(path, info.st_size, version_table)
     return False
 
 
@@ -113,7 +114,7 @@ def _check_parent(path: Path) -> None:
         return
 
 
-def _check_contents(path: Path, size: int) -> None:
+def _check_contents(path: Path, size: int, version_table: str) -> None:
     """An existing file must be empty or a SQLite file that is a crmtui database."""
     if size == 0:
         return  # an empty file is an empty SQLite database: it gets the schema
@@ -135,5 +136,5 @@ def _check_contents(path: Path, size: int) -> None:
     except sqlite3.Error as exc:
         raise DbFileError(f"cannot read {path} as a database: {exc}") from None
     # A SQLite file of some other program: migrating it would write our tables into it.
-    if tables and "alembic_version" not in tables:
+    if tables and version_table not in tables:
         raise DbFileError(f"{path} is an SQLite file but not a crmtui database")

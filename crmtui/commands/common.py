@@ -91,6 +91,25 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split("\n")[0].split())
 
 
+def input_file(path: Path, *, folder_ok: bool = False) -> Path:
+    """A file to read from: exits 2 naming it when it is missing, a folder or not a regular file."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        fail(f"{path}: no such file{' or folder' if folder_ok else ''}")
+    except (OSError, ValueError) as exc:
+        fail(f"{path}: cannot read it ({one_line(exc)})")
+    if stat.S_ISDIR(info.st_mode):
+        if folder_ok:
+            return path
+        fail(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        fail(f"{path}: not a regular file")
+    return path
+
+
 def check_format(value: str) -> str:
     """Validate a --format value."""
     if value not in ("table", "json", "csv"):

@@ -39,7 +39,11 @@ def _engine(url: str, *, create: bool = False) -> Engine:
     if is_sqlite(url):
         path = Path(normalise_url(url).removeprefix("sqlite:///"))
         try:
-            creating = check(DbChoice(path, explicit=True), "create" if create else "read")
+            creating = check(
+                DbChoice(path, explicit=True),
+                "create" if create else "read",
+                version_table="crmtui_server_version",
+            )
         except DbFileError as exc:
             message = str(exc)
             if message.startswith("no database at"):

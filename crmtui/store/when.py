@@ -50,6 +50,13 @@ def zone(name: str | None) -> tzinfo:
 
 def parse_duration(text: str) -> timedelta:
     """'5m', '1h30m', '90 seconds', '2d', '3 weeks', '1:30' (h:mm) as a timedelta."""
+    try:
+        return _parse_duration(text)
+    except (OverflowError, ValueError):  # more days than timedelta holds; odd digits
+        raise BadWhen(f"{text!r} is not a duration crm can use (too long?)") from None
+
+
+def _parse_duration(text: str) -> timedelta:
     t = text.strip().lower()
     if m := re.fullmatch(r"(\d+):(\d{2})", t):
         return timedelta(hours=int(m.group(1)), minutes=int(m.group(2)))
