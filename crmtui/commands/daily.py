@@ -471,8 +471,8 @@ def due(
     from crmtui.store.agenda import load_agenda
 
     check_format(fmt)
-    if days < 0:
-        fail("--days must not be negative")
+    if not 0 <= days <= MAX_DAYS:
+        fail(f"--days must be from 0 to {MAX_DAYS}, not {days}")
     now = _now()
     tz = now.tzinfo
     assert tz is not None

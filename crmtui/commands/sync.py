@@ -163,6 +163,8 @@ def login(
     # The server is asked first (after the path is checked): a wrong URL or token
     # leaves no new database behind.
     db_path(ctx, db, "create", make_folders=False)
+    if not token.isascii() or not token.isprintable() or not token.strip():
+        fail("--token must be the printable text `crm server issue-token` gave")
     try:
         with httpx.Client(base_url=server, timeout=30) as http:
             answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})

@@ -127,7 +127,17 @@ def parse_when(text: str, *, now: datetime) -> datetime:
     """Read a point in time in the zone of `now` (which must be aware)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    try:
+        return _parse_when(text, now)
+    except BadWhen:
+        raise
+    except (OverflowError, ValueError):  # "in 99999999 years": past the calendar's end
+        raise BadWhen(f"{text!r} is not a date crm can use (out of range)") from None
+
+
+def _parse_when(text: str, now: datetime) -> datetime:
     tz = now.tzinfo
+    assert tz is not None  # checked by parse_when
     t = " ".join(text.strip().lower().split())
     if not t:
         raise BadWhen("empty date")
