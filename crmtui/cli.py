@@ -53,6 +53,10 @@ class CrmGroup(TyperGroup):
             if isinstance(exc, sqlite3.IntegrityError):
                 raise
             fail(f"database error: {one_line(exc)}", EXIT_DATABASE)
+        except OverflowError:
+            # Only a number typed on the command line gets this large; each known option
+            # has its own limit, this catches one that was missed.
+            fail("a number given is too large to use", EXIT_USAGE)
         except Exception as exc:
             from sqlalchemy.exc import OperationalError
 

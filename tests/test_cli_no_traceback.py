@@ -128,3 +128,14 @@ def test_arguments_that_are_not_text_are_refused(db: list[str]) -> None:
 
 def test_db_backup_to_a_missing_folder_is_one_line(db: list[str], tmp_path: Path) -> None:
     _clean(run(["db", "backup", str(tmp_path / "no" / "such" / "b.db"), *db]), 2, "backup")
+
+
+def test_a_stage_limit_beyond_sqlite_integers_is_refused(db: list[str]) -> None:
+    ran = run(["pipeline", "stage-add", "Huge", "--stale-after", "99999999999999999999", *db])
+    _clean(ran, 2, "stale_after_days")
+
+
+def test_far_dates_and_spans_are_bad_input(db: list[str], contact: str) -> None:
+    _clean(run(["activities", "--since", "in 99999999 years", *db]), 2)
+    _clean(run(["due", "--days", "2912102", *db]), 2, "--days")
+    _clean(run(["log", "call", contact, "x", "--duration", "9" * 25 + "d", *db]), 2)
