@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sqlite3
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from crmtui import __version__
 from crmtui.commands import accounts as account_commands
@@ -22,9 +24,49 @@ from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
 from crmtui.commands import territory as territory_commands
-from crmtui.commands.common import DbOption
+from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, fail, one_line
+
+
+class CrmGroup(TyperGroup):
+    """The root command: checks every argument is text, and turns database faults into exit 3."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Refuse arguments no command can store or use, before any command runs."""
+        for arg in args:
+            if "\x00" in arg:
+                fail(f"argument {arg!r} contains a NUL character", EXIT_USAGE)
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                # Bytes that are not UTF-8 reach Python as lone surrogates; no field,
+                # and no SQLite text, can hold them.
+                fail(f"argument {arg!r} is not valid UTF-8 text", EXIT_USAGE)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a database that fails under it (locked, I/O, corrupt) is exit 3."""
+        try:
+            return super().invoke(ctx)
+        except sqlite3.OperationalError as exc:
+            fail(f"database error: {one_line(exc)}", EXIT_DATABASE)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            fail(f"database error: {one_line(exc)}", EXIT_DATABASE)
+        except OverflowError:
+            # Only a number typed on the command line gets this large; each known option
+            # has its own limit, this catches one that was missed.
+            fail("a number given is too large to use", EXIT_USAGE)
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(exc, OperationalError):
+                fail(f"database error: {one_line(exc.orig or exc)}", EXIT_DATABASE)
+            raise
+
 
 app = typer.Typer(
+    cls=CrmGroup,
     name="crm",
     help="crmtui: a terminal sales workstation. Run `crm` alone to open the app.",
     no_args_is_help=False,

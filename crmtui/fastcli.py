@@ -64,14 +64,15 @@ def _positive(text: str) -> int:
 def open_lookup(path: Path) -> sqlite3.Connection:
     """Open the database for reading, upgrading it first when it is behind.
 
-    Raises LookupDatabaseError when the file is missing or cannot be brought up
-    to date.
+    Raises LookupDatabaseError (one line) when the file is missing, is not a crmtui
+    database, or cannot be brought up to date: reading never creates a file.
     """
-    if not path.is_file():
-        raise lookup.LookupDatabaseError(
-            f"no database at {path} (create one with `crm demo --db {path}`, "
-            "or point --db / CRMTUI_DB at yours)"
-        )
+    from crmtui.dbfile import DbChoice, DbFileError, check
+
+    try:
+        check(DbChoice(path, explicit=True), "read")
+    except DbFileError as exc:
+        raise lookup.LookupDatabaseError(str(exc)) from None
     try:
         return lookup.connect(path)
     except lookup.LookupDatabaseError as first:
@@ -83,16 +84,9 @@ def open_lookup(path: Path) -> sqlite3.Connection:
         try:
             open_store(path).close()
         except (MigrationError, OSError) as exc:
-            raise lookup.LookupDatabaseError(f"{first}; upgrading failed: {exc}") from exc
+            reason = " ".join(str(exc).split("\n")[0].split())
+            raise lookup.LookupDatabaseError(f"{first}; upgrading failed: {reason}") from exc
         return lookup.connect(path)
-
-
-def _resolve_path(value: Path | None) -> Path:
-    if value:  # what resolve_db_path would answer, without importing the config reader
-        return value.expanduser()
-    from crmtui.config import resolve_db_path
-
-    return resolve_db_path(value)
 
 
 def run(argv: list[str]) -> int:
@@ -102,10 +96,11 @@ def run(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage error already
         return int(exc.code or 0)
-    try:
-        from crmtui.config import ConfigError
+    from crmtui.config import ConfigError
+    from crmtui.dbfile import choose
 
-        path = _resolve_path(args.db)
+    try:
+        path = choose(args.db).path
     except ConfigError as exc:
         _message(str(exc))
         return EXIT_USAGE

@@ -5,11 +5,19 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from crmtui.cli import app
+from crmtui.store.database import open_store
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _database(db_path: Path) -> None:
+    """Commands other than demo/import/db upgrade never create a --db file: make it first."""
+    open_store(db_path).close()
 
 
 def crm(*args: str) -> tuple[int, str, str]:
@@ -59,9 +67,12 @@ def test_bad_input_exits_2_naming_the_field_and_writes_nothing(db_path: Path) ->
 def test_global_db_option_and_env_are_honoured(tmp_path: Path, monkeypatch) -> None:
     env_db = tmp_path / "env.db"
     monkeypatch.setenv("CRMTUI_DB", str(env_db))
+    assert crm("contact", "add", "Env Person")[0] == 3  # a named file is never guessed into being
+    assert crm("db", "upgrade")[0] == 0
     assert crm("contact", "add", "Env Person")[0] == 0
     assert env_db.exists()
     flag_db = tmp_path / "flag.db"
+    assert crm("--db", str(flag_db), "db", "upgrade")[0] == 0
     assert crm("--db", str(flag_db), "contact", "add", "Flag Person")[0] == 0
     assert (
         sqlite3.connect(flag_db).execute("SELECT name FROM contact").fetchone()[0] == "Flag Person"
@@ -102,7 +113,7 @@ def test_account_add_refuses_a_duplicate_name(db_path: Path) -> None:
 
 def test_db_current_backup_and_upgrade(db_path: Path, tmp_path: Path) -> None:
     db = ["--db", str(db_path)]
-    assert crm("db", "current", *db)[0] == 3  # no file yet
+    assert crm("db", "current", "--db", str(tmp_path / "none.db"))[0] == 3  # no file
     crm("contact", "add", "Jon Smith", *db)
     code, out, _ = crm("db", "current", *db)
     assert code == 0 and "up to date" in out

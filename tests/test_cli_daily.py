@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.domain.when import defer_target
+from crmtui.store.database import open_store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 runner = CliRunner()
@@ -22,6 +23,12 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def _berlin_config() -> None:
     Path(os.environ["CRMTUI_CONFIG"]).write_text('timezone = "Europe/Berlin"\n', encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _database() -> None:
+    """CRMTUI_DB names the file, so only demo/import/db upgrade would create it: make it first."""
+    open_store(Path(os.environ["CRMTUI_DB"])).close()
 
 
 def crm(*args: str, code: int = 0) -> tuple[str, str]:

@@ -6,11 +6,19 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from crmtui.cli import app
+from crmtui.store.database import open_store
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _database(db_path: Path) -> None:
+    """Commands other than demo/import/db upgrade never create a --db file: make it first."""
+    open_store(db_path).close()
 
 
 def crm(db: Path, *args: str) -> tuple[int, str, str]:

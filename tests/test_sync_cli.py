@@ -40,6 +40,8 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
     admin.add_rep(engine, "ann", "rep", ["North"])
     token = admin.issue_token(engine, "ann", "ann-laptop").token
     db = tmp_path / "ann.db"
+    assert _crm(db, "sync").returncode == 3  # no database yet: `sync` does not make one
+    assert _crm(db, "db", "upgrade").returncode == 0
     assert _crm(db, "sync").returncode == 2  # not enrolled yet
     login = _crm(db, "sync", "login", "--server", url, "--token", token)
     assert login.returncode == 0, login.stderr
@@ -93,6 +95,7 @@ def test_activities_are_logged_as_the_enrolled_rep(live_server, tmp_path: Path) 
     admin.add_territory(engine, "North")
     admin.add_rep(engine, "ann", "rep", ["North"])
     db = tmp_path / "ann.db"
+    assert _crm(db, "db", "upgrade").returncode == 0
     added = _crm(db, "log", "note", "Jane Roe", "not enrolled yet", "--create")
     assert added.returncode == 0, added.stderr
     token = admin.issue_token(engine, "ann", "ann-laptop").token

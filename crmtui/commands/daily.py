@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 EXIT_REFUSED = 4
+MAX_DAYS = 36_600
+"""The longest span a day count (stay in touch, call cap) may name: a hundred years."""
+MAX_CALLS = 10_000
+"""The largest call cap: beyond it a cap means nothing, and SQLite integers end."""
 T = TypeVar("T")
 
 TicklerId = Annotated[str, typer.Argument(help="Reminder id (or a unique prefix).")]
@@ -85,11 +89,15 @@ def _days(text: str, what: str) -> int:
 
     t = text.strip()
     try:
-        span = timedelta(days=int(t)) if t.isdigit() else parse_duration(t)
+        span = timedelta(days=int(t)) if t.isascii() and t.isdigit() else parse_duration(t)
     except BadWhen as exc:
         fail(f"invalid {what}: {exc}")
+    except (OverflowError, ValueError):  # more days than a date can hold
+        fail(f"invalid {what}: {text!r} is more than {MAX_DAYS} days")
     if span.total_seconds() <= 0 or span % timedelta(days=1):
         fail(f"invalid {what}: {text!r} is not a whole number of days (try 30d or 2 weeks)")
+    if span.days > MAX_DAYS:
+        fail(f"invalid {what}: {text!r} is more than {MAX_DAYS} days")
     return span.days
 
 
@@ -109,8 +117,11 @@ def call_cap_fields(text: str | None) -> dict[str, int | None]:
     if text.strip().lower() in ("default", "off", "none", ""):
         return {"max_calls": None, "max_calls_days": None}
     calls, slash, period = text.partition("/")
-    if not slash or not calls.strip().isdigit() or int(calls) < 1:
+    calls = calls.strip()
+    if not slash or not (calls.isascii() and calls.isdigit()) or int(calls) < 1:
         fail(f"invalid --call-cap: {text!r} (try 3/30d: at most 3 calls in 30 days)")
+    if int(calls) > MAX_CALLS:
+        fail(f"invalid --call-cap: at most {MAX_CALLS} calls, not {calls}")
     return {"max_calls": int(calls), "max_calls_days": _days(period, "--call-cap")}
 
 
@@ -130,7 +141,7 @@ def _reading(ctx: typer.Context, db: Path | None) -> Any:
     from crmtui.search.lookup import LookupDatabaseError
 
     try:
-        conn = open_lookup(db_path(ctx, db))
+        conn = open_lookup(db_path(ctx, db, "read"))
     except LookupDatabaseError as exc:
         fail(str(exc), EXIT_DATABASE)
     try:
@@ -460,8 +471,8 @@ def due(
     from crmtui.reports.agenda import load_agenda
 
     check_format(fmt)
-    if days < 0:
-        fail("--days must not be negative")
+    if not 0 <= days <= MAX_DAYS:
+        fail(f"--days must be from 0 to {MAX_DAYS}, not {days}")
     now = _now()
     tz = now.tzinfo
     assert tz is not None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crmtui.commands.common import EXIT_DATABASE, DbOption, db_path, fail
+from crmtui.commands.common import EXIT_DATABASE, DbOption, db_path, fail, one_line
 
 app = typer.Typer(help="Manage the local database file.", no_args_is_help=True)
 
@@ -18,14 +18,14 @@ def upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     from crmtui.store.migrate import MigrationError, needs_upgrade
     from crmtui.store.migrate import upgrade as run_upgrade
 
-    path = db_path(ctx, db)
+    path = db_path(ctx, db, "create")
     if not needs_upgrade(path):
         typer.echo(f"{path}: already at the newest schema", err=True)
         return
     try:
         made = run_upgrade(path)
     except MigrationError as exc:
-        fail(str(exc), EXIT_DATABASE)
+        fail(one_line(exc), EXIT_DATABASE)
     if made:
         typer.echo(f"backup written to {made}", err=True)
     typer.echo(f"{path}: upgraded", err=True)
@@ -37,9 +37,7 @@ def current(ctx: typer.Context, db: DbOption = None) -> None:
     from crmtui.store.migrate import current_revision
     from crmtui.store.schema_version import SCHEMA_HEAD
 
-    path = db_path(ctx, db)
-    if not path.exists():
-        fail(f"no database at {path}", EXIT_DATABASE)
+    path = db_path(ctx, db, "read")
     rev = current_revision(path)
     state = "up to date" if rev == SCHEMA_HEAD else f"behind (newest is {SCHEMA_HEAD})"
     typer.echo(f"{rev or 'none'}\t{state}")
@@ -52,13 +50,15 @@ def backup_cmd(
     db: DbOption = None,
 ) -> None:
     """Write a consistent copy of the database (safe while the app is open)."""
+    import sqlite3
+
     from crmtui.store.migrate import MigrationError, backup
 
-    path = db_path(ctx, db)
-    if not path.exists():
-        fail(f"no database at {path}", EXIT_DATABASE)
+    path = db_path(ctx, db, "read")
     try:
         backup(path, target)
     except MigrationError as exc:
         fail(str(exc))
+    except (sqlite3.Error, ValueError) as exc:  # a target in a missing folder, a NUL in its name
+        fail(f"cannot write the backup to {target}: {one_line(exc)}")
     typer.echo(f"backup written to {target}", err=True)

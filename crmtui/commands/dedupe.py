@@ -44,7 +44,7 @@ def scan_command(
     check_format(fmt)
     if not 0 <= threshold <= 100:
         fail("--threshold must be between 0 and 100")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         with store.read() as session:
             conn = session.connection().connection.driver_connection
@@ -75,7 +75,7 @@ def _ask(ctx: typer.Context, db: object, a_ref: str, b_ref: str) -> dict[str, st
     from crmtui.store.models import Contact
     from crmtui.store.resolve import get_live
 
-    store = open_db(ctx, db)  # type: ignore[arg-type]
+    store = open_db(ctx, db, "read")  # type: ignore[arg-type]
     try:
         with store.read() as session:
             a, b = get_live(session, Contact, a_ref), get_live(session, Contact, b_ref)

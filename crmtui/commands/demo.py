@@ -30,7 +30,7 @@ def demo(
     """Create a demo database with sample territories, reps, contacts, deals and ticklers."""
     if contacts < 1:
         fail(f"--contacts must be at least 1, not {contacts}", EXIT_USAGE)
-    path = db_path(ctx, db)
+    path = db_path(ctx, db, "create")
     if path.exists() and path.stat().st_size > 0 and not force:
         fail(f"{path} already holds data; use --force to replace it with the demo", EXIT_USAGE)
 

@@ -28,7 +28,7 @@ OutArg = Annotated[
 @contextmanager
 def _reading(ctx: typer.Context, db: Path | None) -> Iterator[sqlite3.Connection]:
     """The raw sqlite3 connection of one read transaction (a consistent snapshot)."""
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         with store.read() as session:
             # The session's connection is inside one (deferred) transaction for the

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmtui.commands.common import EXIT_USAGE, DbOption, fail, open_db
+from crmtui.commands.common import EXIT_USAGE, DbOption, fail, input_file, open_db
 from crmtui.commands.progress import progress_bar
 from crmtui.commands.writing import settings_or_exit
 
@@ -136,14 +136,13 @@ def import_csv(
         overrides = parse_overrides(map_ or [])
     except ValueError as exc:
         fail(str(exc))
-    if not file.is_file():
-        fail(f"{file}: no such file")
+    input_file(file)
     region = settings_or_exit().default_region
     try:
         source = read_csv(file, encoding=encoding)
     except (CsvImportError, LookupError) as exc:
         fail(f"{file}: {exc} (nothing was imported)")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         with progress_bar("importing") as progress, store.write() as tx:
             try:
@@ -190,9 +189,8 @@ def import_jsonl_command(ctx: typer.Context, file: FileArg, db: DbOption = None)
     """Restore a `crm export jsonl` file into a new, empty database (all or nothing)."""
     from crmtui.formats.jsonl import JsonlError, import_jsonl
 
-    if not file.is_file():
-        fail(f"{file}: no such file")
-    store = open_db(ctx, db)
+    input_file(file)
+    store = open_db(ctx, db, "create")
     try:
         with file.open(encoding="utf-8") as lines, store.write() as tx:
             try:
@@ -227,8 +225,7 @@ def import_vcard_command(
     from crmtui.formats.csv_import import ImportPlan, apply_import, plan_records
     from crmtui.formats.vcards import read_cards
 
-    if not path.exists():
-        fail(f"{path}: no such file or folder")
+    input_file(path, folder_ok=True)
     region = settings_or_exit().default_region
     try:
         cards = read_cards(path)
@@ -236,7 +233,7 @@ def import_vcard_command(
         fail(f"{path}: {exc}")
     if not cards:
         fail(f"{path}: no vCards found (nothing was imported)")
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "create")
     try:
         with progress_bar("importing") as progress, store.write() as tx:
             rows = plan_records(

@@ -13,6 +13,7 @@ import typer
 
 from crmtui.commands.common import EXIT_NOT_FOUND, check_format, fail, open_db
 from crmtui.commands.writing import settings_or_exit
+from crmtui.dbfile import ro_uri
 
 if TYPE_CHECKING:
     from crmtui.domain.periods import Period
@@ -24,10 +25,10 @@ def read_db(ctx: typer.Context, db: Path | None, fmt: str) -> Iterator[sqlite3.C
     from crmtui.reports.scope import ScopeError
 
     check_format(fmt)
-    store = open_db(ctx, db)  # creates or upgrades the file first, like every command
+    store = open_db(ctx, db, "read")  # upgrades the file first when it is behind
     path = store.path
     store.close()
-    con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    con = sqlite3.connect(ro_uri(path), uri=True)
     try:
         yield con
     except ScopeError as exc:

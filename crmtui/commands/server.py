@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmtui.commands.common import EXIT_USAGE, fail
+from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, fail, one_line
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -24,12 +25,54 @@ DbUrl = Annotated[
 ]
 
 
-def _engine(url: str) -> Engine:
-    from crmtui.server.db import make_server_engine, upgrade_server
+def _engine(url: str, *, create: bool = False) -> Engine:
+    """The server database, upgraded; only `init` and `run` may create a SQLite file.
 
-    engine = make_server_engine(url)
-    upgrade_server(engine)
+    A missing, foreign or unusable file, or a database that cannot be reached,
+    is one line and exit 3 (as for `--db` of the local commands).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crmtui.dbfile import DbChoice, DbFileError, check
+    from crmtui.server.db import is_sqlite, make_server_engine, normalise_url, upgrade_server
+
+    if is_sqlite(url):
+        path = Path(normalise_url(url).removeprefix("sqlite:///"))
+        try:
+            creating = check(
+                DbChoice(path, explicit=True),
+                "create" if create else "read",
+                version_table="crmtui_server_version",
+            )
+        except DbFileError as exc:
+            message = str(exc)
+            if message.startswith("no database at"):
+                message = (
+                    f"no server database at {path} (create it with `crm server init --db {path}`)"
+                )
+            fail(message, EXIT_DATABASE)
+        if creating:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                fail(f"cannot create {path}: {one_line(exc)}", EXIT_DATABASE)
+    try:
+        engine = make_server_engine(url)
+        upgrade_server(engine)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        fail(f"cannot open the server database {_safe(url)}: {one_line(exc)}", EXIT_DATABASE)
     return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    except (ArgumentError, ValueError):
+        return "(the --db URL)"
 
 
 @app.command()
@@ -37,7 +80,7 @@ def init(db: DbUrl = DEFAULT_DB) -> None:
     """Create or upgrade the server's database."""
     from crmtui.server.db import current_server_revision
 
-    engine = _engine(db)
+    engine = _engine(db, create=True)
     typer.echo(f"server schema at {current_server_revision(engine)}", err=True)
     engine.dispose()
 
@@ -60,7 +103,7 @@ def run(
 
     if workers > 1 and is_sqlite(db):
         fail("several workers need PostgreSQL; SQLite runs with one", EXIT_USAGE)
-    _engine(db).dispose()  # migrate once, before the workers start
+    _engine(db, create=True).dispose()  # migrate once, before the workers start
     os.environ["CRMTUI_SERVER_DB"] = db
     uvicorn.run("crmtui.server.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
 
@@ -111,9 +154,10 @@ def assign(
     from crmtui.server.admin import assign as do_assign
 
     try:
-        do_assign(_engine(db), rep, territory)
+        added = do_assign(_engine(db), rep, territory)
     except AdminError as exc:
         fail(str(exc))
+    typer.echo(f"{rep} {'now covers' if added else 'already covers'} {territory}", err=True)
 
 
 @app.command("issue-token")

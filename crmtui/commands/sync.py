@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmtui.commands.common import EXIT_USAGE, DbOption, FormatOption, check_format, fail, open_db
+from crmtui.commands.common import (
+    EXIT_USAGE,
+    DbOption,
+    FormatOption,
+    check_format,
+    db_path,
+    fail,
+    open_db,
+)
 
 if TYPE_CHECKING:
     from crmtui.store.database import Store
@@ -152,23 +160,30 @@ def login(
     from crmtui.sync.client import device_id
     from crmtui.sync.credentials import save_token
 
-    store = open_db(ctx, db)
+    # The server is asked first (after the path is checked): a wrong URL or token
+    # leaves no new database behind.
+    db_path(ctx, db, "create", make_folders=False)
+    if not token.isascii() or not token.isprintable() or not token.strip():
+        fail("--token must be the printable text `crm server issue-token` gave")
     try:
-        try:
-            with httpx.Client(base_url=server, timeout=30) as http:
-                answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
-        if answer.status_code != 200:
-            fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
+        with httpx.Client(base_url=server, timeout=30) as http:
+            answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
+    if answer.status_code != 200:
+        fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
+    try:
         who = answer.json()
+        rep_name, role = str(who["rep_name"]), str(who["role"])
+    except (ValueError, KeyError, TypeError):
+        fail(f"{server} did not answer like a crmtui server", EXIT_TEMPFAIL)
+    store = open_db(ctx, db, "create")
+    try:
         where = save_token(device_id(store), token)
         _set_meta(store, "sync_server", server.rstrip("/"))
         # Who "me" is on this laptop when no rep name is configured (activities).
-        _set_meta(store, ENROLLED_REP_KEY, str(who["rep_name"]))
-        typer.echo(
-            f"enrolled as {who['rep_name']} ({who['role']}); token kept in {where}", err=True
-        )
+        _set_meta(store, ENROLLED_REP_KEY, rep_name)
+        typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
     finally:
         store.close()
 
@@ -179,7 +194,7 @@ def status(ctx: typer.Context, db: DbOption = None) -> None:
     from crmtui.domain.hlc import HLC
     from crmtui.sync.client import pending_count
 
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         last = _meta(store, "sync_last")
         when = "never"
@@ -210,7 +225,7 @@ def conflicts(
     from crmtui.sync.conflicts import list_conflicts
 
     check_format(fmt)
-    store = open_db(ctx, db)
+    store = open_db(ctx, db, "read")
     try:
         rows = [asdict(r) for r in list_conflicts(store, include_resolved=all_)]
     finally:

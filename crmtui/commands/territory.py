@@ -197,7 +197,7 @@ def realign(
     if apply:
         moves = run_write(ctx, db, lambda tx: apply_realign(tx=tx))
     else:
-        store = open_db(ctx, db)
+        store = open_db(ctx, db, "read")
         try:
             with store.read() as session:
                 moves = plan_realign(session)

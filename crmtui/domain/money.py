@@ -164,6 +164,11 @@ class BadMoney(ValueError):
     """Text that cannot be read as an amount of money."""
 
 
+MAX_MINOR = 10**14
+"""The largest amount, in minor units (1 trillion EUR): 92,000 deals this size still sum
+inside SQLite's 64-bit integers, which the pipeline and summaries add up."""
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An exact amount: integer minor units of an ISO 4217 currency."""
@@ -238,9 +243,14 @@ def parse_money(text: str, *, default_currency: str) -> Money:
         raise BadMoney(f"{text!r}: {currency} has {places} decimal places")
     negative = whole.startswith("-")
     digits = whole.lstrip("-") + frac.ljust(places, "0")
+    if len(digits.lstrip("0")) > len(str(MAX_MINOR)):  # also keeps int() off huge strings
+        raise BadMoney(f"{text!r} is more than the largest amount crm keeps")
     minor = int(digits)
     if negative:
         raise BadMoney(f"{text!r}: an amount cannot be negative")
+    if minor > MAX_MINOR:
+        limit = format_money(MAX_MINOR, currency)
+        raise BadMoney(f"{text!r} is more than the largest amount crm keeps ({limit})")
     return Money(minor, currency)
 
 

@@ -50,6 +50,13 @@ def zone(name: str | None) -> tzinfo:
 
 def parse_duration(text: str) -> timedelta:
     """'5m', '1h30m', '90 seconds', '2d', '3 weeks', '1:30' (h:mm) as a timedelta."""
+    try:
+        return _parse_duration(text)
+    except (OverflowError, ValueError):  # more days than timedelta holds; odd digits
+        raise BadWhen(f"{text!r} is not a duration crm can use (too long?)") from None
+
+
+def _parse_duration(text: str) -> timedelta:
     t = text.strip().lower()
     if m := re.fullmatch(r"(\d+):(\d{2})", t):
         return timedelta(hours=int(m.group(1)), minutes=int(m.group(2)))
@@ -120,7 +127,17 @@ def parse_when(text: str, *, now: datetime) -> datetime:
     """Read a point in time in the zone of `now` (which must be aware)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    try:
+        return _parse_when(text, now)
+    except BadWhen:
+        raise
+    except (OverflowError, ValueError):  # "in 99999999 years": past the calendar's end
+        raise BadWhen(f"{text!r} is not a date crm can use (out of range)") from None
+
+
+def _parse_when(text: str, now: datetime) -> datetime:
     tz = now.tzinfo
+    assert tz is not None  # checked by parse_when
     t = " ".join(text.strip().lower().split())
     if not t:
         raise BadWhen("empty date")

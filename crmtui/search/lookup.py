@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from crmtui.domain.text import digits, fold, is_phone_query, query_phone_digits, tokens
 from crmtui.store.schema_version import SCHEMA_HEAD
@@ -113,7 +114,10 @@ def connect(path: Path) -> sqlite3.Connection:
         raise LookupDatabaseError(f"no database at {path}")
     try:
         db = sqlite3.connect(
-            f"file:{path.resolve()}?mode=ro", uri=True, check_same_thread=False, timeout=10
+            f"file:{quote(str(path.resolve()))}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            timeout=10,
         )
     except sqlite3.Error as exc:
         raise LookupDatabaseError(f"cannot open database {path}: {exc}") from exc

@@ -30,7 +30,24 @@ def _hlc() -> str:
     return HLC(int(datetime.now(UTC).timestamp() * 1000), 0).encode()
 
 
+NAME_MAX = 200
+"""The longest territory, rep or device name (the columns' width on PostgreSQL)."""
+
+
+def _name(value: str, what: str) -> str:
+    """A name as stored: trimmed, not empty, at most NAME_MAX characters, plain text."""
+    name = value.strip()
+    if not name:
+        raise AdminError(f"the {what} name is empty")
+    if len(name) > NAME_MAX:
+        raise AdminError(f"the {what} name is {len(name)} characters long; at most {NAME_MAX}")
+    if "\x00" in name:  # PostgreSQL text cannot hold NUL
+        raise AdminError(f"the {what} name contains a NUL character")
+    return name
+
+
 def _territory_id(engine: Engine, name: str) -> str:
+    name = _name(name, "territory")
     with engine.connect() as conn:
         found = conn.execute(select(t.territory.c.id).where(t.territory.c.name == name)).first()
     if found is None:
@@ -40,6 +57,7 @@ def _territory_id(engine: Engine, name: str) -> str:
 
 def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
     """Create a territory (optionally under `parent`) and publish it to every device."""
+    name = _name(name, "territory")
     parent_id = _territory_id(engine, parent) if parent else None
     tid = uuid7()
     hlc = _hlc()
@@ -88,7 +106,8 @@ def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str
     """Create a rep with a role, assigned to the named territories."""
     if role not in ROLES:
         raise AdminError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    tids = [_territory_id(engine, n) for n in territories]
+    name = _name(name, "rep")
+    tids = list(dict.fromkeys(_territory_id(engine, n) for n in territories))
     rid = uuid7()
     with engine.begin() as conn:
         if conn.execute(select(t.rep.c.id).where(t.rep.c.name == name)).first():
@@ -99,14 +118,23 @@ def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str
     return rid
 
 
-def assign(engine: Engine, rep: str, territory: str) -> None:
-    """Assign one more territory to a rep."""
+def assign(engine: Engine, rep: str, territory: str) -> bool:
+    """Assign one more territory to a rep; True when it was new (assigning twice is a no-op)."""
     tid = _territory_id(engine, territory)
+    rep = _name(rep, "rep")
     with engine.begin() as conn:
         rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == rep)).scalar()
         if rid is None:
             raise AdminError(f"no rep named {rep!r}")
+        held = conn.execute(
+            select(t.rep_territory.c.rep_id).where(
+                (t.rep_territory.c.rep_id == rid) & (t.rep_territory.c.territory_id == tid)
+            )
+        ).first()
+        if held:
+            return False
         conn.execute(insert(t.rep_territory).values(rep_id=rid, territory_id=tid))
+    return True
 
 
 @dataclass(frozen=True)
@@ -119,6 +147,8 @@ class IssuedToken:
 
 def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
     """Enrol a device for a rep; only the token's SHA-256 is stored."""
+    rep = _name(rep, "rep")
+    device_name = _name(device_name, "device")
     token = new_token()
     did = uuid7()
     with engine.begin() as conn:
@@ -139,6 +169,7 @@ def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
 
 def revoke_token(engine: Engine, device: str) -> None:
     """Revoke a device (by id or name); its token stops working at once."""
+    device = _name(device, "device")
     with engine.begin() as conn:
         done = conn.execute(
             update(t.device)

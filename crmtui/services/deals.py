@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import SQLModel, col, select
 
-from crmtui.domain.money import BadMoney, check_currency
+from crmtui.domain.money import MAX_MINOR, BadMoney, check_currency
 from crmtui.domain.validate import InvalidInput, optional_text, require_text
 from crmtui.services.pipelines import (
     CLOSED_CATEGORIES,
@@ -64,6 +64,8 @@ def _clean(tx: WriteTx, values: dict[str, Any]) -> dict[str, Any]:
         elif key == "amount_minor":
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise InvalidInput("amount", "must be 0 or more")
+            if value is not None and value > MAX_MINOR:
+                raise InvalidInput("amount", f"must be at most {MAX_MINOR} minor units")
             out[key] = value
         elif key == "currency":
             try:

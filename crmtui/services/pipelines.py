@@ -86,8 +86,8 @@ def _check_stage_values(values: dict[str, Any]) -> dict[str, Any]:
             "forecast_category",
             f"{out['forecast_category']!r} is not one of {', '.join(FORECAST_CATEGORIES)}",
         )
-    if out.get("stale_after_days") is not None and out["stale_after_days"] <= 0:
-        raise InvalidInput("stale_after_days", "must be a whole number of days above 0")
+    if out.get("stale_after_days") is not None and not 0 < out["stale_after_days"] <= 36_600:
+        raise InvalidInput("stale_after_days", "must be a whole number of days from 1 to 36600")
     return out
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from crmtui.store.schema_version import SCHEMA_HEAD
 
@@ -27,7 +28,7 @@ def current_revision(path: Path) -> str | None:
     """The revision stamped in a database file, read with plain sqlite3 (cheap)."""
     if not path.exists():
         return None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
         row = db.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.OperationalError:  # no such table: a new or foreign SQLite file
