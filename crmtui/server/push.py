@@ -31,6 +31,7 @@ from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.hlc import HLC, receive, tick
 from crmtui.store.ids import uuid7
 from crmtui.store.models import ENTITIES
+from crmtui.sync.fields import check_op, missing_fields
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
     SERVER_DEVICE,
@@ -120,6 +121,8 @@ class _Batch:
     """Records created in this batch (their territory was decided from the whole batch)."""
     reps: dict[str, frozenset[str] | None] = field(default_factory=dict)
     """Reps named as owners in this batch: the territories each may see (None: all)."""
+    valid_fields: dict[RowKey, set[str]] = field(default_factory=dict)
+    """Per record, the fields the batch sets to a valid non-null value (a create's needs)."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -300,17 +303,7 @@ def _refuse_owner(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
 def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     """Why the rep may not make this op, or None when it may."""
     who = b.who
-    if op.entity not in ENTITIES:
-        return f"unknown entity {op.entity!r}"
-    if op.op == "set" and (op.field is None or op.field not in FIELDS[op.entity]):
-        return f"unknown field {op.entity}.{op.field}"
-    if op.op != "set" and (op.field is not None or op.value is not None):
-        return f"a {op.op} carries no field or value"
-    if op.op == "set" and op.value is not None:
-        try:
-            json.loads(op.value)
-        except ValueError:
-            return "the value is not JSON"
+    # The op's own form (entity, field, value) was checked with its batch (`_malformed`).
     if op.entity in ADMIN_ONLY and who.role != "admin":
         return f"{op.entity} records are managed on the server by an admin"
     if op.entity in TEAM_CONFIG and who.role == "rep":
@@ -320,6 +313,9 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     if row is not None and not who.sees(row["territory_id"]):
         return "the record is outside your territories"
     if row is None:
+        missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
+        if missing:
+            return f"a new {op.entity} needs a valid {', '.join(missing)}"
         target = _initial_territory(b, op)
         if not who.sees(target):
             return "the record would be outside your territories"
@@ -332,6 +328,26 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     if _relinks(b, op, row) and not who.sees(_inherited(b, op)):
         return "the record would be outside your territories"
     return None
+
+
+def _malformed(b: _Batch, ops: list[Op]) -> dict[str, str]:
+    """Check each op's form against the field specs; note the batch's valid values.
+
+    Returns the reason per malformed op id. Only valid values reach `batch_values`
+    (a new record's territory is decided from them) and `valid_fields`.
+    """
+    malformed: dict[str, str] = {}
+    for op in ops:
+        reason = check_op(op.entity, op.op, op.field, op.value)
+        if reason is not None:
+            malformed.setdefault(op.op_id, reason)
+            continue
+        if op.op == "set" and op.field is not None:
+            key = (op.entity, op.row_id)
+            b.batch_values.setdefault(key, {})[op.field] = op.value
+            if op.value is not None and op.value != "null":
+                b.valid_fields.setdefault(key, set()).add(op.field)
+    return malformed
 
 
 def _emit(b: _Batch, kind: str, op: Op, hlc: str, territory: str | None, **kw: object) -> None:
@@ -480,11 +496,6 @@ def _apply_plain(b: _Batch, op: Op, hlc: str) -> Result | None:
     row = b.rows.get((entity, row_id))
     if row is None or row["deleted"] or not b.who.sees(row["territory_id"]):
         return None
-    if value is not None:
-        try:
-            _decode(value)
-        except ValueError:
-            return None
     key = (entity, row_id, name)
     current = b.fields.get(key)
     if current is not None and (hlc, b.device) <= (current.hlc, current.device_id):
@@ -760,9 +771,7 @@ def apply_batch(
         b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
         ops = list(request.ops)
         _prefetch(b, ops)
-        for op in ops:
-            if op.op == "set" and op.field is not None:
-                b.batch_values.setdefault((op.entity, op.row_id), {})[op.field] = op.value
+        malformed = _malformed(b, ops)
         # (status, reason, hlc) of ops answered before, from the log or this batch.
         seen: dict[str, tuple[str, str | None, str]] = {
             r.op_id: (r.status, r.reason, r.hlc)
@@ -786,7 +795,13 @@ def apply_batch(
                 continue
             hlc = _clamp(b, op.hlc)
             emitted = len(b.changes)
-            result = None if per_op else _apply_plain(b, op, hlc)
+            refusal = malformed.get(op.op_id)
+            result: Result | None = None
+            if refusal is not None:
+                # Checked before anything reads the value: it changes nothing.
+                result = _result(op, "rejected", hlc, refusal)
+            elif not per_op:
+                result = _apply_plain(b, op, hlc)
             if result is None:
                 result = _apply_one(b, op, hlc)
             if per_op:
