@@ -1,7 +1,8 @@
 """`crm sync` and `crm conflicts`: push and pull with the team's server, settle conflicts.
 
-Exit codes beyond the common ones: 75 the server could not be reached (everything
-stays pending, try again later); 77 the server does not know this device (pending
+Exit codes beyond the common ones: 65 the sync finished but held back pulled values
+that do not fit their field (quarantined, listed by `crm conflicts`); 75 the server
+could not be reached (everything stays pending, try again later); 77 the server does not know this device (pending
 work written to a rescue file, nothing discarded without --discard).
 """
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from crmtui.store.database import Store
     from crmtui.sync.client import SyncReport
 
+EXIT_QUARANTINED = 65
+"""The sync finished but held back pulled values that do not fit their field (EX_DATAERR)."""
 EXIT_TEMPFAIL = 75
 EXIT_UNKNOWN_DEVICE = 77
 
@@ -58,11 +61,13 @@ def _summary(report: SyncReport) -> None:
 
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    row = {k: v for k, v in asdict(report).items() if k != "reasons"}
+    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held")}
     for line in format_table([row], list(row), width=terminal_width()):
         typer.echo(line)
     for reason in report.reasons:
         typer.echo(f"rejected: {reason}", err=True)
+    for line in report.held:
+        typer.echo(f"quarantined: {line}", err=True)
 
 
 def _rescue_dir() -> Path:
@@ -134,6 +139,12 @@ def sync(
             except SyncError as exc:
                 fail(str(exc), EXIT_TEMPFAIL)
         _summary(report)
+        if report.quarantined:
+            fail(
+                f"{report.quarantined} pulled value(s) did not fit their field and were held"
+                " back (listed by `crm conflicts`); everything else is synced",
+                EXIT_QUARANTINED,
+            )
     finally:
         store.close()
 

@@ -25,6 +25,8 @@ from crmtui.store.apply_remote import (
 from crmtui.store.database import Store
 from crmtui.store.journal import LogicalOp, expand
 from crmtui.store.sql_in import select_in
+from crmtui.sync.fields import check_value
+from crmtui.sync.quarantine import hold
 from crmtui.sync.wire import (
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
@@ -71,7 +73,10 @@ class SyncReport:
     pulled: int = 0
     removed: int = 0
     overwritten: int = 0
+    quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    """Pulled values held back as malformed (`crmtui.sync.quarantine`), one line each."""
 
 
 def device_id(store: Store) -> str:
@@ -364,7 +369,23 @@ class SyncClient:
                     )
                 if op.op != "set" or op.field is None:
                     continue
-                if result.current is not None:
+                if result.current is not None and (
+                    bad := check_value(op.entity, op.field, result.current.value)
+                ):
+                    # An older server's stored value that does not fit the field.
+                    line = hold(
+                        db,
+                        applier.now,
+                        op.entity,
+                        op.row_id,
+                        op.field,
+                        result.current.value,
+                        result.current.device_id,
+                        bad,
+                    )
+                    report.quarantined += 1
+                    report.held.append(line)
+                elif result.current is not None:
                     # Versions are written in answer order: an earlier op's version of
                     # this field must not land after the server's current one.
                     applier.record_versions(versions)
@@ -412,6 +433,8 @@ class SyncClient:
             report.pulled += done.applied
             report.removed += done.removed
             report.overwritten += done.overwritten
+            report.quarantined += len(done.quarantined)
+            report.held += done.quarantined
             if progress:
                 progress("pull", page.cursor, page.cursor)
             if not page.has_more:
