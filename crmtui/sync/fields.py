@@ -49,6 +49,16 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 """Enumerated fields: the values the services allow (the models' constants)."""
 
 
+SERVER_MANAGED = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
+"""Managed on the server by an admin and published to every device."""
+REFERENCE_DATA = frozenset({"pipeline", "stage"})
+"""Published for the whole team (later: follow-up plans, products, price lists, exchange
+rates, quotas): visible to every laptop, changed by managers and admins only."""
+SHARED = SERVER_MANAGED | REFERENCE_DATA
+"""Entities every laptop sees whatever their territory; the others are customer records,
+seen by territory (an unplaced one only by its creator, managers and admins)."""
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One synced field: its kind, whether NULL is allowed, its bounds."""
