@@ -2,7 +2,9 @@
 
 Exit codes beyond the common ones: 65 the sync finished but held back pulled values
 that do not fit their field (quarantined, listed by `crm conflicts`); 75 the server
-could not be reached (everything stays pending, try again later); 77 the server does not know this device (pending
+could not be reached (everything stays pending, try again later); 76 the server and
+this crmtui speak sync protocols that do not work together (the message says which
+to upgrade); 77 the server does not know this device (pending
 work written to a rescue file, nothing discarded without --discard).
 """
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 EXIT_QUARANTINED = 65
 """The sync finished but held back pulled values that do not fit their field (EX_DATAERR)."""
 EXIT_TEMPFAIL = 75
+EXIT_PROTOCOL = 76
+"""The server and this crmtui speak sync protocols that do not work together (EX_PROTOCOL)."""
 EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
@@ -93,6 +97,7 @@ def sync(
 
     from crmtui.sync.client import (
         NetworkError,
+        ProtocolMismatch,
         SyncClient,
         SyncError,
         UnknownDevice,
@@ -122,6 +127,8 @@ def sync(
                 report = SyncClient(store, http).sync(_progress)
             except NetworkError as exc:
                 fail(f"{exc}; every change stays pending, try again later", EXIT_TEMPFAIL)
+            except ProtocolMismatch as exc:
+                fail(f"{exc}; every change stays pending", EXIT_PROTOCOL)
             except UnknownDevice as exc:
                 path = write_rescue(store, _rescue_dir())
                 if discard:
@@ -160,16 +167,23 @@ def login(
     import httpx
 
     from crmtui.store.territories import ENROLLED_REP_KEY
-    from crmtui.sync.client import device_id
+    from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
     from crmtui.sync.credentials import save_token
 
     store = open_db(ctx, db)
     try:
         try:
             with httpx.Client(base_url=server, timeout=30) as http:
-                answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+                answer = http.get(
+                    "/v1/whoami",
+                    headers={"Authorization": f"Bearer {token}", **protocol_headers()},
+                )
         except httpx.HTTPError as exc:
             fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
+        try:
+            check_protocol(answer)
+        except ProtocolMismatch as exc:
+            fail(str(exc), EXIT_PROTOCOL)
         if answer.status_code != 200:
             fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
         who = answer.json()

@@ -30,6 +30,9 @@ from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
+    MIN_CLIENT_PROTOCOL,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
     Health,
     PullResponse,
     PushRequest,
@@ -111,6 +114,11 @@ class _RequestLimits:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        send = _with_protocol(send)
+        refusal = _protocol_refusal(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         # A parameter the route does not know is a client bug: say so instead of ignoring it.
         unknown = set(request.query_params) - _QUERY_PARAMS.get(request.url.path, set())
         if unknown:
@@ -150,6 +158,38 @@ class _RequestLimits:
             await self.app(scope, _replay(body, receive), send)
             return
         await self.app(scope, receive, send)
+
+
+def _with_protocol(send: Send) -> Send:
+    """A `send` that names this server's protocol on every answer."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            headers.append((PROTOCOL_HEADER.lower().encode(), str(PROTOCOL_VERSION).encode()))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
+def _protocol_refusal(request: Request) -> Response | None:
+    """426 for a client whose protocol this server does not speak (no header: protocol 1)."""
+    if not request.url.path.startswith("/v1/"):
+        return None
+    raw = request.headers.get(PROTOCOL_HEADER, "1")
+    if not raw.isdigit() or len(raw) > 6:
+        detail = f"{PROTOCOL_HEADER} must be a number, not {raw[:20]!r}"
+        return JSONResponse({"detail": detail}, status_code=400)
+    version = int(raw)
+    speaks = f"this server speaks sync protocol {MIN_CLIENT_PROTOCOL} to {PROTOCOL_VERSION}"
+    if version < MIN_CLIENT_PROTOCOL:
+        detail = f"your crmtui speaks sync protocol {version}, {speaks}: upgrade crmtui"
+    elif version > PROTOCOL_VERSION:
+        detail = f"your crmtui speaks sync protocol {version}, {speaks}: upgrade the server"
+    else:
+        return None
+    return JSONResponse({"detail": detail}, status_code=426)
 
 
 MAX_BODY_DEPTH = 16

@@ -31,6 +31,9 @@ from crmtui.sync.wire import (
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
     MAX_PUSH_OPS,
+    MIN_SERVER_PROTOCOL,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
     Op,
     PullResponse,
     PushResponse,
@@ -55,6 +58,37 @@ class NetworkError(SyncError):
 
 class UnknownDevice(SyncError):
     """The server does not know this device (revoked token or a reset server)."""
+
+
+class ProtocolMismatch(SyncError):
+    """The server and this crmtui speak sync protocols that do not work together."""
+
+
+def check_protocol(response: httpx.Response) -> None:
+    """Refuse a server's answer when the two sides' protocols do not work together.
+
+    A 426 is the server refusing this client (its message says which side to
+    upgrade); otherwise the server's version (no header: 1) must be one this
+    client syncs with.
+    """
+    if response.status_code == 426:
+        try:
+            detail = str(response.json().get("detail"))
+        except ValueError:
+            detail = response.text[:200]
+        raise ProtocolMismatch(detail)
+    raw = response.headers.get(PROTOCOL_HEADER, "1")
+    server = int(raw) if raw.isdigit() and len(raw) <= 6 else 0
+    if server < MIN_SERVER_PROTOCOL:
+        raise ProtocolMismatch(
+            f"the server speaks sync protocol {server}; this crmtui needs"
+            f" {MIN_SERVER_PROTOCOL} to {PROTOCOL_VERSION}: upgrade the server"
+        )
+
+
+def protocol_headers() -> dict[str, str]:
+    """The header naming this client's protocol, sent on every request."""
+    return {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
 
 
 class DemoDatabase(SyncError):
@@ -276,10 +310,13 @@ class SyncClient:
         self.batch = max(1, min(batch, MAX_PUSH_OPS))
 
     def _call(self, method: str, url: str, **kw: object) -> httpx.Response:
+        extra = kw.pop("headers", None)
+        headers = {**(extra if isinstance(extra, dict) else {}), **protocol_headers()}
         try:
-            response = self.http.request(method, url, **kw)  # type: ignore[arg-type]
+            response = self.http.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
         except httpx.HTTPError as exc:
             raise NetworkError(f"cannot reach the sync server: {exc}") from exc
+        check_protocol(response)
         if response.status_code == 401:
             raise UnknownDevice(
                 "the server does not know this device (token revoked or server reset)"
