@@ -342,7 +342,8 @@ def test_lost_responses_apply_every_op_exactly_once(team: Team, mode: str) -> No
 
 def test_a_clock_a_year_ahead_cannot_win_beyond_the_clamp(team: Team) -> None:
     fast, fast_token = team.laptop("ann")
-    slow, slow_token = team.laptop("bob")
+    # Her second laptop: an unplaced contact is seen by its creator (and managers) only.
+    slow, slow_token = team.laptop("ann", "ann-desktop")
     for s, tok in ((fast, fast_token), (slow, slow_token)):
         team.sync_client(s, tok).sync()
     with fast.write() as tx:
