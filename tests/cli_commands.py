@@ -60,7 +60,7 @@ CREATORS = frozenset(
 )
 """Commands that may create a missing database named with --db (README, crmtui.dbfile)."""
 
-SYNC_CODES = frozenset({75, 77})
+SYNC_CODES = frozenset({65, 75, 76, 77})
 DOCUMENTED = frozenset({0, 1, 2, 3, 4})
 
 

@@ -86,3 +86,58 @@ def make_team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
     t = Team(server_url(request, tmp_path), tmp_path)
     yield t
     t.close()
+
+
+def hlc_now(offset_ms: int = 0) -> str:
+    """The wall clock as an HLC text."""
+    import time
+
+    from crmtui.domain.hlc import HLC
+
+    return HLC(time.time_ns() // 1_000_000 + offset_ms, 0).encode()
+
+
+def wire_op(
+    entity: str,
+    row: str,
+    kind: str,
+    field: str | None = None,
+    value: object = None,
+    *,
+    raw: str | None = None,
+    tx: str | None = None,
+) -> dict[str, object]:
+    """One op as the client sends it; `value` is JSON-encoded unless `raw` gives the text."""
+    import json
+
+    from crmtui.domain.ids import uuid7
+
+    op: dict[str, object] = {
+        "op_id": uuid7(),
+        "tx_id": tx or uuid7(),
+        "hlc": hlc_now(),
+        "entity": entity,
+        "row_id": row,
+        "op": kind,
+    }
+    if kind == "set":
+        op["field"] = field
+        op["value"] = raw if raw is not None else json.dumps(value)
+    return op
+
+
+def new_record(entity: str, values: dict[str, object]) -> tuple[str, list[dict[str, object]]]:
+    """A create and its sets in one transaction, as a laptop's packed create expands."""
+    from crmtui.domain.ids import uuid7
+
+    row, tx = uuid7(), uuid7()
+    ops = [wire_op(entity, row, "create", tx=tx)]
+    ops += [wire_op(entity, row, "set", name, value, tx=tx) for name, value in values.items()]
+    return row, ops
+
+
+def push_ops(http: httpx.Client, device: str, ops: list[dict[str, object]]) -> list[dict]:
+    """POST one batch; the per-op answers (the request must succeed)."""
+    r = http.post("/v1/push", json={"device_id": device, "ops": ops})
+    assert r.status_code == 200, r.text
+    return list(r.json()["results"])

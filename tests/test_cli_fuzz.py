@@ -1,5 +1,5 @@
 """Every command, fed extreme and malformed values, ends with a documented exit code and
-no traceback (README "Exit codes": 0-4, and 75/77 for sync).
+no traceback (README "Exit codes": 0-4, and 65/75/76/77 for sync).
 
 The commands are enumerated from the Typer app, so a new command is fuzzed too. Each
 command gets a few examples (CRMTUI_FUZZ_EXAMPLES, default 6) against one shared

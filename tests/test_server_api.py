@@ -29,6 +29,10 @@ def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
     yield from make_team(request, tmp_path)
 
 
+PIPELINE, STAGE = uuid7(), uuid7()
+"""A deal needs both (the server checks a create's required fields, not their targets)."""
+
+
 def _hlc(offset_ms: int = 0) -> str:
     return HLC(time.time_ns() // 1_000_000 + offset_ms, 0).encode()
 
@@ -47,7 +51,12 @@ def _new_deal_ops(territory: str | None, entity: str = "deal") -> tuple[str, lis
         }
     ]
     values = (
-        {"name": '"D"', "territory_id": json.dumps(territory)}
+        {
+            "name": '"D"',
+            "territory_id": json.dumps(territory),
+            "pipeline_id": json.dumps(PIPELINE),
+            "stage_id": json.dumps(STAGE),
+        }
         if entity == "deal"
         else {"name": '"T"'}
     )
@@ -238,7 +247,7 @@ def test_owner_changes_are_decided_by_the_server(team: Team) -> None:
     # Handing a new deal to a rep of another territory: the deal is made, the owner is not.
     ops.append(_set_op("deal", deal, "owner_id", json.dumps(ids["sue"])))
     results = _push(ann, ann_dev, ops)
-    assert [r["status"] for r in results] == ["applied"] * 3 + ["rejected"]
+    assert [r["status"] for r in results] == ["applied"] * 5 + ["rejected"]
     assert "territory" in results[-1]["reason"]
     assert _owner(team, deal) == (None, None)
     # (who, new owner, allowed): reps and managers keep ownership with people who
@@ -333,7 +342,8 @@ def test_lost_responses_apply_every_op_exactly_once(team: Team, mode: str) -> No
 
 def test_a_clock_a_year_ahead_cannot_win_beyond_the_clamp(team: Team) -> None:
     fast, fast_token = team.laptop("ann")
-    slow, slow_token = team.laptop("bob")
+    # Her second laptop: an unplaced contact is seen by its creator (and managers) only.
+    slow, slow_token = team.laptop("ann", "ann-desktop")
     for s, tok in ((fast, fast_token), (slow, slow_token)):
         team.sync_client(s, tok).sync()
     with fast.write() as tx:

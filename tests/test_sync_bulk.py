@@ -44,6 +44,13 @@ SPECIAL = {
     "pipeline": ["name"],
     "territory": ["name"],
 }
+REQUIRED: dict[str, dict[str, object]] = {
+    "contact": {"name": "C"},
+    "deal": {"name": "D", "pipeline_id": "p1", "stage_id": "s1"},
+    "activity": {"kind": "call", "occurred_at": "2026-12-07T10:00:00.000000Z"},
+    "pipeline": {"name": "P"},
+    "territory": {"name": "T"},
+}
 ADMIN = Principal("dev-admin", "admin", "r0", "root", "admin", frozenset(), None)
 CLOCKS = [HLC(NOW - 5000 + ms, counter).encode() for ms in range(3) for counter in range(2)]
 AHEAD = HLC(NOW + 10 * 365 * 86_400_000, 0).encode()
@@ -78,6 +85,20 @@ def records(draw: st.DrawFn) -> list[Op]:
                     op="create",
                 )
             )
+            # Every field a new record needs (the server refuses a create without them).
+            for name, value in REQUIRED[entity].items():
+                made.append(
+                    Op(
+                        op_id=f"need-{row_id}-{name.replace('_', '-')}",
+                        tx_id="tx-0",
+                        hlc=CLOCKS[0],
+                        entity=entity,
+                        row_id=row_id,
+                        op="set",
+                        field=name,
+                        value=json.dumps(value),
+                    )
+                )
             if entity in ("contact", "deal"):
                 where = draw(st.sampled_from([NORTH, NORTH, None, SOUTH]))
                 made.append(

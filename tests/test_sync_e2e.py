@@ -25,7 +25,8 @@ def team(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], str]]:
     engine = app.state.engine
     north = admin.add_territory(engine, "North")
     admin.add_rep(engine, "ann", "rep", ["North"])
-    admin.add_rep(engine, "bob", "rep", ["North"])
+    # A manager: unplaced contacts are seen by their creator and managers only.
+    admin.add_rep(engine, "bob", "manager", ["North"])
     tokens = {
         "ann": admin.issue_token(engine, "ann", "ann-laptop").token,
         "bob": admin.issue_token(engine, "bob", "bob-laptop").token,

@@ -80,7 +80,8 @@ def test_the_feed_range_is_sent_only_to_a_client_that_asks(team: Team) -> None:
 
 def test_own_ops_are_left_out_only_for_their_device_and_range(team: Team) -> None:
     _, ann_token = team.laptop("ann")
-    _, bob_token = team.laptop("bob")
+    # Her second laptop: unplaced contacts are seen by their creator (and managers) only.
+    _, bob_token = team.laptop("ann", "ann-2")
     ann, bob = team.http(ann_token), team.http(bob_token)
     ann_dev, bob_dev = uuid7(), uuid7()
     mine, theirs = uuid7(), uuid7()
@@ -146,7 +147,8 @@ def test_a_laptop_does_not_pull_back_what_it_pushed(team: Team) -> None:
 def test_a_newer_own_value_is_kept_over_an_older_one_pulled_later(team: Team) -> None:
     """Bob's older edit reaches the server first; Ann's newer one stands, on her laptop too."""
     ann_store, ann_token = team.laptop("ann")
-    bob_store, bob_token = team.laptop("bob")
+    # Her second laptop: unplaced contacts are seen by their creator (and managers) only.
+    bob_store, bob_token = team.laptop("ann", "ann-2")
     ann, bob = team.sync_client(ann_store, ann_token), team.sync_client(bob_store, bob_token)
     with ann_store.write() as tx:
         contact = create_contact(tx=tx, data=ContactCreate(name="Jane", city="Leeds"), region="DE")

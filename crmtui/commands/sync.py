@@ -1,7 +1,10 @@
 """`crm sync` and `crm conflicts`: push and pull with the team's server, settle conflicts.
 
-Exit codes beyond the common ones: 75 the server could not be reached (everything
-stays pending, try again later); 77 the server does not know this device (pending
+Exit codes beyond the common ones: 65 the sync finished but held back pulled values
+that do not fit their field (quarantined, listed by `crm conflicts`); 75 the server
+could not be reached (everything stays pending, try again later); 76 the server and
+this crmtui speak sync protocols that do not work together (the message says which
+to upgrade); 77 the server does not know this device (pending
 work written to a rescue file, nothing discarded without --discard).
 """
 
@@ -28,7 +31,11 @@ if TYPE_CHECKING:
     from crmtui.store.database import Store
     from crmtui.sync.client import SyncReport
 
+EXIT_QUARANTINED = 65
+"""The sync finished but held back pulled values that do not fit their field (EX_DATAERR)."""
 EXIT_TEMPFAIL = 75
+EXIT_PROTOCOL = 76
+"""The server and this crmtui speak sync protocols that do not work together (EX_PROTOCOL)."""
 EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
@@ -66,11 +73,13 @@ def _summary(report: SyncReport) -> None:
 
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    row = {k: v for k, v in asdict(report).items() if k != "reasons"}
+    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held")}
     for line in format_table([row], list(row), width=terminal_width()):
         typer.echo(line)
     for reason in report.reasons:
         typer.echo(f"rejected: {reason}", err=True)
+    for line in report.held:
+        typer.echo(f"quarantined: {line}", err=True)
 
 
 def _rescue_dir() -> Path:
@@ -96,6 +105,7 @@ def sync(
 
     from crmtui.sync.client import (
         NetworkError,
+        ProtocolMismatch,
         SyncClient,
         SyncError,
         UnknownDevice,
@@ -125,6 +135,8 @@ def sync(
                 report = SyncClient(store, http).sync(_progress)
             except NetworkError as exc:
                 fail(f"{exc}; every change stays pending, try again later", EXIT_TEMPFAIL)
+            except ProtocolMismatch as exc:
+                fail(f"{exc}; every change stays pending", EXIT_PROTOCOL)
             except UnknownDevice as exc:
                 path = write_rescue(store, _rescue_dir())
                 if discard:
@@ -142,6 +154,12 @@ def sync(
             except SyncError as exc:
                 fail(str(exc), EXIT_TEMPFAIL)
         _summary(report)
+        if report.quarantined:
+            fail(
+                f"{report.quarantined} pulled value(s) did not fit their field and were held"
+                " back (listed by `crm conflicts`); everything else is synced",
+                EXIT_QUARANTINED,
+            )
     finally:
         store.close()
 
@@ -157,7 +175,7 @@ def login(
     import httpx
 
     from crmtui.services.territories import ENROLLED_REP_KEY
-    from crmtui.sync.client import device_id
+    from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
     from crmtui.sync.credentials import save_token
 
     # The server is asked first (after the path is checked): a wrong URL or token
@@ -167,9 +185,15 @@ def login(
         fail("--token must be the printable text `crm server issue-token` gave")
     try:
         with httpx.Client(base_url=server, timeout=30) as http:
-            answer = http.get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+            answer = http.get(
+                "/v1/whoami", headers={"Authorization": f"Bearer {token}", **protocol_headers()}
+            )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         fail(f"cannot reach {server}: {exc}", EXIT_TEMPFAIL)
+    try:
+        check_protocol(answer)
+    except ProtocolMismatch as exc:
+        fail(str(exc), EXIT_PROTOCOL)
     if answer.status_code != 200:
         fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
     try:

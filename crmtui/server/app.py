@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, text
@@ -28,6 +30,9 @@ from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
+    MIN_CLIENT_PROTOCOL,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
     Health,
     PullResponse,
     PushRequest,
@@ -109,6 +114,11 @@ class _RequestLimits:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        send = _with_protocol(send)
+        refusal = _protocol_refusal(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         # A parameter the route does not know is a client bug: say so instead of ignoring it.
         unknown = set(request.query_params) - _QUERY_PARAMS.get(request.url.path, set())
         if unknown:
@@ -128,7 +138,8 @@ class _RequestLimits:
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
             await too_large(scope, receive, send)
             return
-        if declared is None and request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH"):
+            # Read here (bounded) so its nesting is checked before anything parses it.
             body = b""
             more = True
             while more:
@@ -140,9 +151,66 @@ class _RequestLimits:
                 if len(body) > MAX_BODY_BYTES:
                     await too_large(scope, receive, send)
                     return
+            if _too_deep(body):
+                deep = f"the body nests deeper than {MAX_BODY_DEPTH} levels or is not JSON"
+                await JSONResponse({"detail": deep}, status_code=422)(scope, receive, send)
+                return
             await self.app(scope, _replay(body, receive), send)
             return
         await self.app(scope, receive, send)
+
+
+def _with_protocol(send: Send) -> Send:
+    """A `send` that names this server's protocol on every answer."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            headers.append((PROTOCOL_HEADER.lower().encode(), str(PROTOCOL_VERSION).encode()))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
+def _protocol_refusal(request: Request) -> Response | None:
+    """426 for a client whose protocol this server does not speak (no header: protocol 1)."""
+    if not request.url.path.startswith("/v1/"):
+        return None
+    raw = request.headers.get(PROTOCOL_HEADER, "1")
+    if not raw.isdigit() or len(raw) > 6:
+        detail = f"{PROTOCOL_HEADER} must be a number, not {raw[:20]!r}"
+        return JSONResponse({"detail": detail}, status_code=400)
+    version = int(raw)
+    speaks = f"this server speaks sync protocol {MIN_CLIENT_PROTOCOL} to {PROTOCOL_VERSION}"
+    if version < MIN_CLIENT_PROTOCOL:
+        detail = f"your crmtui speaks sync protocol {version}, {speaks}: upgrade crmtui"
+    elif version > PROTOCOL_VERSION:
+        detail = f"your crmtui speaks sync protocol {version}, {speaks}: upgrade the server"
+    else:
+        return None
+    return JSONResponse({"detail": detail}, status_code=426)
+
+
+MAX_BODY_DEPTH = 16
+"""A request body nests a few levels (request, ops, op); Python's JSON parser recurses."""
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _too_deep(body: bytes) -> bool:
+    """Tell whether a JSON body nests deeper than MAX_BODY_DEPTH (or its brackets do not match).
+
+    Strings are cut out, then innermost bracket pairs are removed a level per
+    pass: all C-speed work, where `json.loads` would hit RecursionError on a
+    body thousands of levels deep (a 500, not a 422).
+    """
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_BODY_DEPTH):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"{}", b"").replace(b"[]", b"")
+    return bool(brackets)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -166,6 +234,20 @@ def make_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
 
     app.add_middleware(_RequestLimits)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        """422 naming what is wrong, without echoing the input.
+
+        FastAPI's own answer repeats each bad input: up to the whole body, and a
+        lone surrogate in it cannot even be encoded (a 500).
+        """
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
+        return Response(body.encode(), status_code=422, media_type="application/json")
 
     @app.get("/healthz", response_model=Health)
     def healthz() -> Health:

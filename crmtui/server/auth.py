@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from crmtui.server import tables as t
+from crmtui.sync.fields import SHARED
 
 TOKEN_BYTES = 32
 ROLES = ("rep", "manager", "admin")
@@ -36,14 +37,22 @@ class Principal:
     assigned: frozenset[str]
     visible: frozenset[str] | None
     """Territories readable and writable; None means all (admin)."""
+    clients: frozenset[str] = frozenset()
+    """The journal device ids of this rep's laptops: what marks a record as theirs."""
 
     def sees(self, territory_id: str | None) -> bool:
-        """Tell whether a record in `territory_id` is inside this rep's scope.
-
-        Records without a territory (pipelines, stages, unassigned contacts) are
-        shared by the whole team.
-        """
+        """Tell whether a territory (None: no territory) is inside this rep's scope."""
         return territory_id is None or self.visible is None or territory_id in self.visible
+
+    def sees_row(self, entity: str, territory_id: str | None, created_device: str) -> bool:
+        """Tell whether this rep may read and write a record.
+
+        A customer record without a territory is seen by its creator (any of the
+        rep's laptops), managers and admins; shared entities by everyone.
+        """
+        if territory_id is not None or entity in SHARED:
+            return self.sees(territory_id)
+        return self.role != "rep" or created_device in self.clients
 
 
 def subtree(conn: Connection, roots: frozenset[str]) -> frozenset[str]:
@@ -91,4 +100,11 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
         visible = subtree(conn, assigned)
     else:
         visible = assigned
-    return Principal(row[0], row[1], row[3], row[4], role, assigned, visible)
+    clients = frozenset(
+        conn.execute(
+            select(t.device.c.client_id).where(
+                t.device.c.rep_id == row[3], t.device.c.client_id.is_not(None)
+            )
+        ).scalars()
+    )
+    return Principal(row[0], row[1], row[3], row[4], role, assigned, visible, clients)

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, and_, not_, or_, select
+from sqlalchemy import Engine, and_, exists, not_, or_, select
 
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal
 from crmtui.server.feed import feed_head
+from crmtui.sync.fields import SHARED
 from crmtui.sync.wire import PullResponse
 
 
-def _in_scope(column: object, who: Principal) -> object:
+def _in_scope(table: Any, who: Principal) -> Any:
+    """The rows of `table` (the feed or the conflicts) the device's rep may read.
+
+    A customer record without a territory is read by its creator's laptops (and
+    managers, admins); shared entities (`fields.SHARED`) by everyone.
+    """
     if who.visible is None:
         return None
-    return or_(column.is_(None), column.in_(sorted(who.visible)))  # type: ignore[attr-defined]
+    column = table.c.territory_id
+    unplaced = column.is_(None)
+    if who.role == "rep":
+        mine = exists().where(
+            t.row_scope.c.entity == table.c.entity,
+            t.row_scope.c.row_id == table.c.row_id,
+            t.row_scope.c.created_device.in_(sorted(who.clients) or [""]),
+        )
+        unplaced = and_(unplaced, or_(table.c.entity.in_(sorted(SHARED)), mine))
+    return or_(unplaced, column.in_(sorted(who.visible)))
 
 
 Ranges = list[tuple[int, int]]
@@ -77,9 +92,9 @@ def pull_page(
             .order_by(t.change.c.seq)
             .limit(limit + 1)
         )
-        scope = _in_scope(t.change.c.territory_id, who)
+        scope = _in_scope(t.change, who)
         if scope is not None:
-            query = query.where(scope)  # type: ignore[arg-type]
+            query = query.where(scope)
         client = None
         if own:
             client = conn.execute(
@@ -97,9 +112,9 @@ def pull_page(
         rows = rows[:limit]
         upto = rows[-1].seq if has_more else head
         conflicts_q = select(t.conflict).where(t.conflict.c.seq > cursor, t.conflict.c.seq <= upto)
-        cscope = _in_scope(t.conflict.c.territory_id, who)
+        cscope = _in_scope(t.conflict, who)
         if cscope is not None:
-            conflicts_q = conflicts_q.where(cscope)  # type: ignore[arg-type]
+            conflicts_q = conflicts_q.where(cscope)
         conflict_rows = conn.execute(conflicts_q.order_by(t.conflict.c.seq)).all()
     changes: list[dict[str, Any]] = []
     removals: list[dict[str, Any]] = []

@@ -31,6 +31,7 @@ from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.models import ENTITIES
+from crmtui.sync.fields import check_op, missing_fields
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
     SERVER_DEVICE,
@@ -120,6 +121,10 @@ class _Batch:
     """Records created in this batch (their territory was decided from the whole batch)."""
     reps: dict[str, frozenset[str] | None] = field(default_factory=dict)
     """Reps named as owners in this batch: the territories each may see (None: all)."""
+    depths: dict[str, int] | None = None
+    """Each territory's depth in the hierarchy (read once, when a link decides one)."""
+    valid_fields: dict[RowKey, set[str]] = field(default_factory=dict)
+    """Per record, the fields the batch sets to a valid non-null value (a create's needs)."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -191,13 +196,50 @@ def _initial_territory(b: _Batch, op: Op) -> str | None:
     values = b.batch_values.get((op.entity, op.row_id), {})
     if op.entity in OWN_TERRITORY:
         raw = values.get("territory_id")
-        return json.loads(raw) if raw else None
+        explicit = json.loads(raw) if raw else None
+        account = values.get("account_id")
+        if op.entity == "contact" and explicit is None and account and account != "null":
+            # A contact made at an account is placed in the account's territory.
+            return _territory_of(b, "account", json.loads(account))
+        return explicit
+    found = []
     for link in LINKS:
         raw = values.get(link)
         target = json.loads(raw) if raw else None
         if target:
-            return _territory_of(b, link.removesuffix("_id"), target)
-    return None
+            found.append(_territory_of(b, link.removesuffix("_id"), target))
+    return _most_restrictive(b, found)
+
+
+def _most_restrictive(b: _Batch, territories: list[str | None]) -> str | None:
+    """Of the territories a record's links are in, the one deepest in the hierarchy.
+
+    A call note on a South deal and an unplaced contact is South's, never everyone's;
+    between equally deep ones, the first link (contact, deal, account) decides.
+    """
+    if b.depths is None:
+        parents = dict(b.conn.execute(select(t.territory.c.id, t.territory.c.parent_id)).all())
+        b.depths = {}
+        for tid in parents:
+            depth, at, seen = 0, parents.get(tid), {tid}
+            while at is not None and at not in seen:
+                seen.add(at)
+                depth, at = depth + 1, parents.get(at)
+            b.depths[tid] = depth
+    best: str | None = None
+    for territory in territories:
+        if territory is not None and (
+            best is None or b.depths.get(territory, 0) > b.depths.get(best, 0)
+        ):
+            best = territory
+    return best
+
+
+def _visible(b: _Batch, row: dict[str, Any]) -> bool:
+    """Tell whether the pushing rep may read and write this record (`Principal.sees_row`)."""
+    if row["territory_id"] is None and row["created_device"] == b.device:
+        return True  # made by this laptop (not yet bound to the rep on its first push)
+    return b.who.sees_row(row["entity"], row["territory_id"], row["created_device"])
 
 
 def _relinks(b: _Batch, op: Op, row: dict[str, Any] | None) -> bool:
@@ -213,6 +255,7 @@ def _relinks(b: _Batch, op: Op, row: dict[str, Any] | None) -> bool:
 
 def _inherited(b: _Batch, op: Op) -> str | None:
     """The territory the op's record takes from its links once the op's value is in."""
+    found = []
     for link in LINKS:
         if link == op.field:
             raw = op.value
@@ -221,8 +264,8 @@ def _inherited(b: _Batch, op: Op) -> str | None:
             raw = version.value if version is not None else None
         target = _decode(raw) if raw else None
         if target:
-            return _territory_of(b, link.removesuffix("_id"), str(target))
-    return None
+            found.append(_territory_of(b, link.removesuffix("_id"), str(target)))
+    return _most_restrictive(b, found)
 
 
 def _row_state(b: _Batch, op: Op) -> tuple[RowState, dict[str, Any] | None]:
@@ -300,38 +343,59 @@ def _refuse_owner(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
 def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     """Why the rep may not make this op, or None when it may."""
     who = b.who
-    if op.entity not in ENTITIES:
-        return f"unknown entity {op.entity!r}"
-    if op.op == "set" and (op.field is None or op.field not in FIELDS[op.entity]):
-        return f"unknown field {op.entity}.{op.field}"
-    if op.op != "set" and (op.field is not None or op.value is not None):
-        return f"a {op.op} carries no field or value"
-    if op.op == "set" and op.value is not None:
-        try:
-            json.loads(op.value)
-        except ValueError:
-            return "the value is not JSON"
+    # The op's own form (entity, field, value) was checked with its batch (`_malformed`).
     if op.entity in ADMIN_ONLY and who.role != "admin":
         return f"{op.entity} records are managed on the server by an admin"
     if op.entity in TEAM_CONFIG and who.role == "rep":
         return f"{op.entity} records are changed by managers and admins"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
-    if row is not None and not who.sees(row["territory_id"]):
+    if row is not None and not _visible(b, row):
         return "the record is outside your territories"
     if row is None:
+        missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
+        if missing:
+            return f"a new {op.entity} needs a valid {', '.join(missing)}"
         target = _initial_territory(b, op)
         if not who.sees(target):
             return "the record would be outside your territories"
     if op.op == "set" and op.field == "territory_id" and op.entity in OWN_TERRITORY:
         target = json.loads(op.value) if op.value else None
+        placed = row is not None and (op.entity, op.row_id) not in b.created
+        if placed and who.role == "rep" and target != row["territory_id"]:  # type: ignore[index]
+            # Unplacing would show it to every manager, moving hides it from teammates.
+            return "territory changes are made by managers and admins"
         if not who.sees(target):
             return "territory changes outside your territories are decided by the server"
     if op.op == "set" and op.field == "owner_id":
         return _refuse_owner(b, op, row)
-    if _relinks(b, op, row) and not who.sees(_inherited(b, op)):
-        return "the record would be outside your territories"
+    if _relinks(b, op, row):
+        inherited = _inherited(b, op)
+        if not who.sees(inherited):
+            return "the record would be outside your territories"
+        if who.role == "rep" and inherited != row["territory_id"]:  # type: ignore[index]
+            return "a link that moves the record to another territory is a manager's change"
     return None
+
+
+def _malformed(b: _Batch, ops: list[Op]) -> dict[str, str]:
+    """Check each op's form against the field specs; note the batch's valid values.
+
+    Returns the reason per malformed op id. Only valid values reach `batch_values`
+    (a new record's territory is decided from them) and `valid_fields`.
+    """
+    malformed: dict[str, str] = {}
+    for op in ops:
+        reason = check_op(op.entity, op.op, op.field, op.value)
+        if reason is not None:
+            malformed.setdefault(op.op_id, reason)
+            continue
+        if op.op == "set" and op.field is not None:
+            key = (op.entity, op.row_id)
+            b.batch_values.setdefault(key, {})[op.field] = op.value
+            if op.value is not None and op.value != "null":
+                b.valid_fields.setdefault(key, set()).add(op.field)
+    return malformed
 
 
 def _emit(b: _Batch, kind: str, op: Op, hlc: str, territory: str | None, **kw: object) -> None:
@@ -360,12 +424,13 @@ def _move(b: _Batch, op: Op, hlc: str, old: str | None, new: str | None) -> None
             _emit(b, "set", op, v.hlc, new, field=name, value=v.value, device_id=v.device_id)
 
 
-def _follow(b: _Batch, op: Op, hlc: str, new: str | None) -> None:
+def _follow(b: _Batch, op: Op, hlc: str) -> None:
     """Records that take their territory from the moved one (`_initial_territory`) follow it.
 
-    An activity, a tickler or a stage change whose first link (`LINKS` order) names
-    the moved contact, deal or account is re-scoped: a removal for its old
-    territory, a snapshot of its fields for the new one.
+    An activity, a tickler or a stage change linking the moved contact, deal or
+    account takes the most restrictive territory of its links again; when that
+    changed, it is re-scoped: a removal for its old territory, a snapshot of its
+    fields for the new one.
     """
     link = f"{op.entity}_id"
     if link not in LINKS:
@@ -383,20 +448,23 @@ def _follow(b: _Batch, op: Op, hlc: str, new: str | None) -> None:
         fields.setdefault((f["entity"], f["row_id"]), {})[f["field"]] = version
     for key in keys:
         own = fields.get(key, {})
-        first = next((n for n in LINKS if n in own and _decode(own[n].value or "null")), None)
+        targets = [(n, _decode(own[n].value or "null")) for n in LINKS if n in own and own[n].value]
+        placed = _most_restrictive(
+            b, [_territory_of(b, n.removesuffix("_id"), str(v)) for n, v in targets if v]
+        )
         old = _territory_of(b, *key)
         row = b.rows.get(key)
-        if first != link or row is None or old == new:
+        if row is None or old == placed:
             continue
-        _touch(b, row, territory_id=new)
+        _touch(b, row, territory_id=placed)
         if row["deleted"]:
             continue
         entity, row_id = key
         b.changes.append(PendingChange("removal", entity, row_id, None, None, hlc, b.device, old))
-        b.changes.append(PendingChange("create", entity, row_id, None, None, hlc, b.device, new))
+        b.changes.append(PendingChange("create", entity, row_id, None, None, hlc, b.device, placed))
         for name, v in sorted(own.items()):
             b.changes.append(
-                PendingChange("set", entity, row_id, name, v.value, v.hlc, v.device_id, new)
+                PendingChange("set", entity, row_id, name, v.value, v.hlc, v.device_id, placed)
             )
 
 
@@ -478,13 +546,8 @@ def _apply_plain(b: _Batch, op: Op, hlc: str) -> Result | None:
     if op.op != "set" or fields is None or name not in fields:
         return None
     row = b.rows.get((entity, row_id))
-    if row is None or row["deleted"] or not b.who.sees(row["territory_id"]):
+    if row is None or row["deleted"] or not _visible(b, row):
         return None
-    if value is not None:
-        try:
-            _decode(value)
-        except ValueError:
-            return None
     key = (entity, row_id, name)
     current = b.fields.get(key)
     if current is not None and (hlc, b.device) <= (current.hlc, current.device_id):
@@ -583,7 +646,7 @@ def _write_field(
         _touch(b, row, territory_id=new)
     if not deleted:
         _move(b, op, hlc, territory, new)
-    _follow(b, op, hlc, new)
+    _follow(b, op, hlc)
     return new
 
 
@@ -607,7 +670,9 @@ def _decide_one(b: _Batch, op: Op, hlc: str) -> Result:
     state, row = _row_state(b, op)
     refusal = _refuse(b, op, row)
     if refusal is not None:
-        current = _field_version(b, op) if op.op == "set" and row is not None else None
+        # The server's value goes back only to a caller who may read the record.
+        readable = row is not None and _visible(b, row)
+        current = _field_version(b, op) if op.op == "set" and readable else None
         return _result(op, "rejected", hlc, refusal, current)
     current = _field_version(b, op) if op.op == "set" else None
     fkey = (op.entity, op.row_id, op.field or "")
@@ -677,7 +742,10 @@ def _result(
 def _resolve(b: _Batch, conflict_ids: list[str], now: str) -> None:
     for cid in conflict_ids:
         row = b.conn.execute(select(t.conflict).where(t.conflict.c.id == cid)).first()
-        if row is None or row.resolved_at is not None or not b.who.sees(row.territory_id):
+        if row is None or row.resolved_at is not None:
+            continue
+        scope = rows_by_keys(b.conn, t.row_scope, [(row.entity, row.row_id)])
+        if not scope or not _visible(b, scope[0]):
             continue
         b.conn.execute(update(t.conflict).where(t.conflict.c.id == cid).values(resolved_at=now))
         b.changes.append(
@@ -760,9 +828,7 @@ def apply_batch(
         b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
         ops = list(request.ops)
         _prefetch(b, ops)
-        for op in ops:
-            if op.op == "set" and op.field is not None:
-                b.batch_values.setdefault((op.entity, op.row_id), {})[op.field] = op.value
+        malformed = _malformed(b, ops)
         # (status, reason, hlc) of ops answered before, from the log or this batch.
         seen: dict[str, tuple[str, str | None, str]] = {
             r.op_id: (r.status, r.reason, r.hlc)
@@ -786,7 +852,13 @@ def apply_batch(
                 continue
             hlc = _clamp(b, op.hlc)
             emitted = len(b.changes)
-            result = None if per_op else _apply_plain(b, op, hlc)
+            refusal = malformed.get(op.op_id)
+            result: Result | None = None
+            if refusal is not None:
+                # Checked before anything reads the value: it changes nothing.
+                result = _result(op, "rejected", hlc, refusal)
+            elif not per_op:
+                result = _apply_plain(b, op, hlc)
             if result is None:
                 result = _apply_one(b, op, hlc)
             if per_op:

@@ -46,6 +46,8 @@ class ApplyReport:
     overwritten: int = 0
     conflicts: int = 0
     touched_contacts: set[str] = field(default_factory=set)
+    quarantined: list[str] = field(default_factory=list)
+    """Changes held back as malformed (`crmtui.sync.quarantine`), one line each."""
 
 
 @cache
@@ -655,8 +657,11 @@ def apply_changes(
     server_hlc: str,
 ) -> ApplyReport:
     """Apply one pulled page and move the cursor, all in one local transaction."""
+    from crmtui.sync.quarantine import screen, screen_conflicts
+
     with remote_transaction(store, device_id) as applier:
-        ordered = sorted(changes, key=lambda c: c.seq)
+        # A value that does not fit its field is held back, never written (older servers).
+        ordered = screen(applier, sorted(changes, key=lambda c: c.seq))
         page = _Page(applier, ordered)
         for change in ordered:
             if not page.take(change):
@@ -664,7 +669,7 @@ def apply_changes(
                 applier.apply(change)
                 page.forget(change)
         page.flush()
-        for info in conflicts:
+        for info in screen_conflicts(applier, list(conflicts)):
             applier.conflict(info)
         set_meta(applier.db, "sync_cursor", str(cursor))
         applier.advance_clock(server_hlc)

@@ -25,10 +25,15 @@ from crmtui.sync.apply_remote import (
     set_meta,
     utcnow_hlc,
 )
+from crmtui.sync.fields import check_value
+from crmtui.sync.quarantine import hold
 from crmtui.sync.wire import (
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
     MAX_PUSH_OPS,
+    MIN_SERVER_PROTOCOL,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
     Op,
     PullResponse,
     PushResponse,
@@ -55,6 +60,37 @@ class UnknownDevice(SyncError):
     """The server does not know this device (revoked token or a reset server)."""
 
 
+class ProtocolMismatch(SyncError):
+    """The server and this crmtui speak sync protocols that do not work together."""
+
+
+def check_protocol(response: httpx.Response) -> None:
+    """Refuse a server's answer when the two sides' protocols do not work together.
+
+    A 426 is the server refusing this client (its message says which side to
+    upgrade); otherwise the server's version (no header: 1) must be one this
+    client syncs with.
+    """
+    if response.status_code == 426:
+        try:
+            detail = str(response.json().get("detail"))
+        except ValueError:
+            detail = response.text[:200]
+        raise ProtocolMismatch(detail)
+    raw = response.headers.get(PROTOCOL_HEADER, "1")
+    server = int(raw) if raw.isdigit() and len(raw) <= 6 else 0
+    if server < MIN_SERVER_PROTOCOL:
+        raise ProtocolMismatch(
+            f"the server speaks sync protocol {server}; this crmtui needs"
+            f" {MIN_SERVER_PROTOCOL} to {PROTOCOL_VERSION}: upgrade the server"
+        )
+
+
+def protocol_headers() -> dict[str, str]:
+    """The header naming this client's protocol, sent on every request."""
+    return {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+
+
 class DemoDatabase(SyncError):
     """The database is a generated demo; syncing it would flood the team with fake data."""
 
@@ -71,7 +107,10 @@ class SyncReport:
     pulled: int = 0
     removed: int = 0
     overwritten: int = 0
+    quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    """Pulled values held back as malformed (`crmtui.sync.quarantine`), one line each."""
 
 
 def device_id(store: Store) -> str:
@@ -271,10 +310,13 @@ class SyncClient:
         self.batch = max(1, min(batch, MAX_PUSH_OPS))
 
     def _call(self, method: str, url: str, **kw: object) -> httpx.Response:
+        extra = kw.pop("headers", None)
+        headers = {**(extra if isinstance(extra, dict) else {}), **protocol_headers()}
         try:
-            response = self.http.request(method, url, **kw)  # type: ignore[arg-type]
+            response = self.http.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
         except httpx.HTTPError as exc:
             raise NetworkError(f"cannot reach the sync server: {exc}") from exc
+        check_protocol(response)
         if response.status_code == 401:
             raise UnknownDevice(
                 "the server does not know this device (token revoked or server reset)"
@@ -364,7 +406,23 @@ class SyncClient:
                     )
                 if op.op != "set" or op.field is None:
                     continue
-                if result.current is not None:
+                if result.current is not None and (
+                    bad := check_value(op.entity, op.field, result.current.value)
+                ):
+                    # An older server's stored value that does not fit the field.
+                    line = hold(
+                        db,
+                        applier.now,
+                        op.entity,
+                        op.row_id,
+                        op.field,
+                        result.current.value,
+                        result.current.device_id,
+                        bad,
+                    )
+                    report.quarantined += 1
+                    report.held.append(line)
+                elif result.current is not None:
                     # Versions are written in answer order: an earlier op's version of
                     # this field must not land after the server's current one.
                     applier.record_versions(versions)
@@ -412,6 +470,8 @@ class SyncClient:
             report.pulled += done.applied
             report.removed += done.removed
             report.overwritten += done.overwritten
+            report.quarantined += len(done.quarantined)
+            report.held += done.quarantined
             if progress:
                 progress("pull", page.cursor, page.cursor)
             if not page.has_more:

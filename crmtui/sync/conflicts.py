@@ -10,6 +10,7 @@ from crmtui.store.database import Store
 from crmtui.store.models import ENTITIES
 from crmtui.store.sync_state import SyncConflict
 from crmtui.sync.apply_remote import decode_value
+from crmtui.sync.quarantine import QUARANTINED
 
 KEEP = ("mine", "theirs")
 
@@ -93,6 +94,11 @@ def restore(store: Store, ref: str) -> ConflictRow:
 
 
 def _write(store: Store, row: ConflictRow, value: str | None, resolution: str) -> None:
+    if row.kind == QUARANTINED:
+        raise ConflictError(
+            f"{row.entity} {row.row_id} {row.field}: a quarantined value does not fit its"
+            " field and cannot be put back; set the field again"
+        )
     with store.write() as tx:
         obj = tx.session.get(ENTITIES[row.entity], row.row_id)
         if obj is None:

@@ -12,6 +12,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 API_VERSION = "v1"
+PROTOCOL_VERSION = 2
+"""The sync protocol this code speaks, sent on every request and answer (`PROTOCOL_HEADER`).
+
+1: the wire of `/v1` before the version was sent (no header means 1). 2: the
+server checks every op against the field specs and decides scope (issue #14);
+the messages are the same, so either side still works with a 1.
+"""
+MIN_CLIENT_PROTOCOL = 1
+"""The oldest client protocol a server accepts (older: 426, "upgrade crmtui")."""
+MIN_SERVER_PROTOCOL = 1
+"""The oldest server protocol a client syncs with (older: "upgrade the server")."""
+PROTOCOL_HEADER = "X-Crm-Protocol"
 MAX_PUSH_OPS = 1000
 """Operations in one push; the client sends batches of at most this many."""
 MAX_PULL_OPS = 5000
