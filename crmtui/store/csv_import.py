@@ -43,6 +43,7 @@ from crmtui.store.bulk import (
     uuid7_batch,
 )
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
+from crmtui.store.encodings import UndecodableError, decode_file
 from crmtui.store.gc_pause import paused_gc
 from crmtui.store.identity import EVIDENCE, SAME, Who, judge, phone_key
 from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
@@ -60,6 +61,10 @@ from crmtui.store.validate import (
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
+# The largest cell an import reads (a CSV with a 1 MB cell is a broken row, not a note);
+# rows with a larger one are rejected alone, and `_CSV_LIMIT` lets the csv module read them.
+MAX_CELL = 100_000
+_CSV_LIMIT = 1 << 30
 # Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
 _TEXT_LIMITS = {"title": 120, "city": 120, "source": 60, "external_id": 120, "notes": 10_000}
 _COMPARED = (
@@ -84,21 +89,7 @@ class CsvFile:
     headers: list[str]
     records: list[tuple[int, list[str]]]
     note: str | None = None
-
-
-def _decode(data: bytes) -> tuple[str, str, str | None]:
-    """Text, encoding name and a note: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _strict(data[3:], "utf-8"), "utf-8-sig", None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _strict(data, "utf-16"), "utf-16", None
-    try:
-        return data.decode("utf-8"), "utf-8", None
-    except UnicodeDecodeError as exc:
-        bad_line = data.count(b"\n", 0, exc.start) + 1
-    text = _strict(data, "cp1252")
-    # Windows spreadsheets still save "CSV" as cp1252; say so, in case it was a broken UTF-8.
-    return text, "cp1252", f"not UTF-8 (line {bad_line}); read as Windows-1252"
+    oversize: dict[int, str] = field(default_factory=dict)  # line -> why its row is refused
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -129,15 +120,25 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
     if encoding:
         text, note = _strict(data, encoding), None
     else:
-        text, encoding, note = _decode(data)
+        try:
+            decoded = decode_file(data)
+        except UndecodableError as exc:
+            raise CsvImportError(str(exc)) from exc
+        text, encoding, note = decoded.text, decoded.encoding, decoded.note
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise CsvImportError(f"line {line}: NUL byte; this is not a text CSV file")
     delimiter = _delimiter(text[:16_384])
     # strict: a quote opened and never closed is an error naming its line, not one
     # giant cell swallowing the rest of the file.
+    # Python's own cell limit (128 KiB) would stop the whole file at one huge cell;
+    # cells are measured below instead, and a row with a huge one is reported alone.
+    if csv.field_size_limit() < _CSV_LIMIT:
+        csv.field_size_limit(_CSV_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
+    oversize: dict[int, str] = {}
+    check_sizes = len(text) > MAX_CELL
     headers: list[str] | None = None
     start = 1
     try:
@@ -146,13 +147,22 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
                 headers = [h.strip() for h in cells]
             elif "".join(cells).strip():  # some cell is not blank
                 records.append((start, cells))
+                if check_sizes and max(map(len, cells)) > MAX_CELL:
+                    oversize[start] = _oversize(cells, headers)
             start = reader.line_num + 1
     except csv.Error as exc:
         hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
         raise CsvImportError(f"line {start}: {exc}{hint}") from exc
     if not headers or not any(headers):
         raise CsvImportError("line 1: no header row (the first line must name the columns)")
-    return CsvFile(encoding, delimiter, headers, records, note)
+    return CsvFile(encoding, delimiter, headers, records, note, oversize)
+
+
+def _oversize(cells: list[str], headers: list[str]) -> str:
+    """The reason a row with a huge cell is rejected, naming the column."""
+    i = max(range(len(cells)), key=lambda k: len(cells[k]))
+    column = headers[i] if i < len(headers) else f"column {i + 1}"
+    return f"cell {column!r} holds {len(cells[i]):,} characters (at most {MAX_CELL:,})"
 
 
 @dataclass
@@ -180,6 +190,13 @@ class ImportPlan:
     unit: str = "line"  # what a row's position counts: CSV lines, or vCard cards
     source: CsvFile | None = None
     mapping: HeaderMapping | None = None
+    file_notes: list[str] = field(default_factory=list)  # how files were decoded
+    dropped: dict[str, int] = field(default_factory=dict)  # property not read -> rows
+
+    def count_dropped(self, names: Iterable[str]) -> None:
+        """Count one row's properties that were not imported (listed once in the summary)."""
+        for name in names:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
 
     def by_action(self, action: str) -> list[Row]:
         """The rows with one outcome."""
@@ -211,6 +228,10 @@ def _tags(value: str) -> list[str]:
 
 
 _BLANKS = re.compile(r"[ \t\xa0]+")
+# A national number as typed, with an optional extension (checked when no region is known).
+_TYPED_NUMBER = re.compile(
+    r"[0-9 ().\-/]+(?:\s*(?:ext\.?|extension|x|#|;ext=)\s*[0-9]{1,7})?", re.IGNORECASE
+)
 
 
 def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInput]) -> None:
@@ -266,6 +287,9 @@ def _place_and_phones(
             continue
         if raw[0] != "+" and phone_region is None:
             # No country in the row and no default region: no guess is written as a fact.
+            if not _TYPED_NUMBER.fullmatch(raw) or sum(c.isdigit() for c in raw) < 5:
+                problems.append(InvalidInput(key, f"{raw!r} is not a phone number"))
+                continue
             out[key] = raw
             notes.append(
                 f"{key} {raw!r} has no country code and no region is known "
@@ -554,8 +578,11 @@ def plan_import(
     needed = max(i for i, _ in columns) + 1
 
     def records() -> Iterator[tuple[int, dict[str, str] | str]]:
+        oversize = source.oversize
         for line, cells in source.records:
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
+            if oversize and line in oversize:
+                yield line, oversize[line]
+            elif len(cells) > width and any(c.strip() for c in cells[width:]):
                 yield line, f"{len(cells)} cells for {width} columns"
             elif pick is not None and len(cells) >= needed:
                 yield line, dict(zip(fields, pick(cells), strict=True))
@@ -604,6 +631,8 @@ def plan_records(
             rows.append(Row(line, {}, None, "rejected", exc.message))
             continue
         row = Row(line, values, company, notes=notes)
+        if "_notes" in cells:
+            notes += cells["_notes"].split("\n")
         phones = _phone_keys(values)
         ext = values.get("external_id")
         email = values.get("email")
