@@ -73,6 +73,7 @@ _COMPARED = (
 )  # fmt: skip
 # What a weak match (phone and name) never changes: the name and the strong keys.
 _STRONG = frozenset({"name", "email", "external_id"})
+_FORMULA_STARTS = "=+-@\t\r"  # what crmtui.store.exports.neutralise guards with an apostrophe
 _SNIFF_DELIMITERS = ",;\t|"
 
 
@@ -577,9 +578,18 @@ def plan_import(
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max(i for i, _ in columns) + 1
 
+    own_export = mapping.profile == "crmtui"
+
     def records() -> Iterator[tuple[int, dict[str, str] | str]]:
         oversize = source.oversize
-        for line, cells in source.records:
+        for line, raw_cells in source.records:
+            cells = raw_cells
+            if own_export:
+                # Our export's spreadsheet guard ("'+49 ...", "'=x"): the value is what follows.
+                cells = [
+                    c[1:] if c[:1] == "'" and c[1:2] and c[1] in _FORMULA_STARTS else c
+                    for c in raw_cells
+                ]
             if oversize and line in oversize:
                 yield line, oversize[line]
             elif len(cells) > width and any(c.strip() for c in cells[width:]):
