@@ -45,7 +45,7 @@ from crmtui.store.bulk import (
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
 from crmtui.store.encodings import UndecodableError, decode_file
 from crmtui.store.gc_pause import paused_gc
-from crmtui.store.identity import EVIDENCE, SAME, Who, judge, phone_key
+from crmtui.store.identity import DIFFERENT, EVIDENCE, SAME, Who, judge, phone_key
 from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
@@ -654,7 +654,11 @@ def plan_records(
             )
             if row.contact_id is None:
                 twin = existing.by_name.get(fold(values["name"]))
-                if twin is not None:
+                # A namesake whose strong keys differ is someone else, not a probable duplicate.
+                if (
+                    twin is not None
+                    and judge(who or _who(values, phones), existing.people[twin]).kind != DIFFERENT
+                ):
                     row.reason = f"same name as contact {twin}"
                     row.contact_id = twin
                     if skip_duplicates:

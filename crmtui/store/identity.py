@@ -104,6 +104,8 @@ def names_agree(a: str, b: str) -> bool:
         return False
     if wa == wb:
         return True
+    if wa[-1] == wb[-1] and (len(wa) == 1 or len(wb) == 1):
+        return True  # a family name alone ("Schmidt", "M. Schmidt": M. is Monsieur)
     if len(wa) < 2 or len(wb) < 2 or wa[-1] != wb[-1]:
         return sorted(wa) == sorted(wb)  # "Smith John" from a family-first export
     ga, gb = wa[:-1], wb[:-1]
