@@ -122,7 +122,7 @@ def test_update_existing_never_renames_or_rekeys_from_a_weak_match(
         "Jonas Weber,+49 40 3012345,j.weber@nordwind.example,CTO\n"  # someone else
         "M. Schmidt,+49 40 3012345,maria@private.example,Head of Sales\n"  # Maria, weakly
     )
-    code, out, err = _crm(db_path, "import", "csv", str(second), "--update-existing")
+    code, _out, err = _crm(db_path, "import", "csv", str(second), "--update-existing")
     assert code == 0, err
     rows = _rows(db_path)
     assert rows["Maria Schmidt"][0] is None  # her name and (empty) email were kept
@@ -166,7 +166,7 @@ def test_vcard_import_uses_the_same_rule(db_path: Path, tmp_path: Path) -> None:
         "BEGIN:VCARD\nVERSION:3.0\nFN:Maria Schmidt\nTEL;TYPE=WORK:+49 40 3012345\nEND:VCARD\n"
         "BEGIN:VCARD\nVERSION:3.0\nFN:Jonas Weber\nTEL;TYPE=WORK:+49 40 3012345\nEND:VCARD\n"
     )
-    code, out, err = _crm(db_path, "import", "vcard", str(cards))
+    code, _out, err = _crm(db_path, "import", "vcard", str(cards))
     assert code == 0, err
     assert set(_rows(db_path)) == {"Maria Schmidt", "Jonas Weber"}
 
@@ -177,9 +177,11 @@ def test_new_contact_warning_ignores_a_shared_switchboard(store: Store) -> None:
             tx=tx, data=ContactCreate(name="Maria Schmidt", phone="+49 40 3012345"), region="DE"
         )
     with store.read() as session:
-        db = session.connection().connection.driver_connection
-        other = find_duplicates(db, {"name": "Jonas Weber", "phone": "+49 40 3012345"}, region="DE")  # type: ignore[arg-type]
-        same = find_duplicates(db, {"name": "Mr M. Schmidt", "phone": "040 3012345"}, region="DE")  # type: ignore[arg-type]
+        db: sqlite3.Connection = session.connection().connection.driver_connection  # type: ignore[assignment]
+        other = find_duplicates(
+            db, {"name": "Marta Schmidt", "phone": "+49 40 3012345"}, region="DE"
+        )
+        same = find_duplicates(db, {"name": "Mr M. Schmidt", "phone": "040 3012345"}, region="DE")
     assert not any(d.strong for d in other)
     assert [d.name for d in same if d.strong] == ["Maria Schmidt"]
 
@@ -188,8 +190,16 @@ def test_dedupe_scan_does_not_pair_colleagues_on_a_switchboard(
     db_path: Path, tmp_path: Path
 ) -> None:
     csv = tmp_path / "sf.csv"
-    csv.write_text(SWITCHBOARD, encoding="utf-8")
-    assert _crm(db_path, "import", "csv", str(csv))[0] == 0
-    code, out, err = _crm(db_path, "dedupe", "scan", "--format", "json")
+    csv.write_text(
+        "Name,Phone,Company\n"
+        "Maria Schmidt,+49 40 3012345,Nordwind\n"
+        "Marta Schmidt,+49 40 3012345,Nordwind\n"  # a colleague with a near name
+        "Rob Stone,+1 212 555 0100,Acme\n"
+        "Robert Stone,+1 212 555 0100,Acme\n",  # the same person, typed twice
+        encoding="utf-8",
+    )
+    assert _crm(db_path, "import", "csv", str(csv), "--skip-duplicates")[0] == 0
+    assert len(_rows(db_path)) == 3  # Robert is Rob's row again (phone and name agree)
+    code, _out, err = _crm(db_path, "dedupe", "scan", "--format", "json")
     assert code == 0, err
     assert "0 probable duplicate pairs" in err

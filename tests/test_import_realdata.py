@@ -54,7 +54,7 @@ def test_countries_in_many_forms(text: str, code: str | None) -> None:
 
 
 def test_vobject_full_40_card(db_path: Path) -> None:
-    code, out, err = _crm(db_path, "import", "vcard", str(REAL / "vobject_vcard40_full.vcf"))
+    code, _out, err = _crm(db_path, "import", "vcard", str(REAL / "vobject_vcard40_full.vcf"))
     assert code == 0, err
     john = _contacts(db_path)["Dr. John Q. Public, III"]
     assert (john["family_name"], john["given_name"]) == ("Public", "John")
@@ -87,7 +87,7 @@ def test_apple_style_card_with_groups_crlf_and_escaped_commas(db_path: Path) -> 
 
 def test_khard_cards_group_prefix_unknown_country_and_tel_uri(db_path: Path) -> None:
     for name in ("khard_labels.vcf", "khard_post.vcf", "khard_tel_value_uri.vcf"):
-        code, out, err = _crm(db_path, "import", "vcard", str(REAL / name), "--dry-run")
+        code, _out, err = _crm(db_path, "import", "vcard", str(REAL / name), "--dry-run")
         assert code == 0, err
         assert _crm(db_path, "import", "vcard", str(REAL / name))[0] == 0
     rows = _contacts(db_path)
@@ -130,12 +130,12 @@ def test_configured_region_is_the_fallback_and_is_shown(db_path: Path, tmp_path:
         env={"CRMTUI_CONFIG": str(config)},
     )
     assert "read as US (default_region): +12125550100" in result.stdout, result.stderr
-    code, out, _err = _crm(db_path, "import", "csv", str(csv_file), "--region", "GB", "-n")
+    _code, out, _err = _crm(db_path, "import", "csv", str(csv_file), "--region", "GB", "-n")
     assert "read as GB (default_region)" in out
 
 
 def test_salesforce_export_with_switchboards_and_countries(db_path: Path) -> None:
-    code, out, err = _crm(db_path, "import", "csv", str(DATA / "switchboard_salesforce.csv"))
+    code, _out, err = _crm(db_path, "import", "csv", str(DATA / "switchboard_salesforce.csv"))
     assert code == 0, err
     rows = _contacts(db_path)
     assert len(rows) == 9  # nobody merged, nobody rejected
@@ -198,8 +198,8 @@ def test_a_huge_cell_rejects_its_row_only_and_skip_bad_skips_it(
     db_path: Path, tmp_path: Path
 ) -> None:
     f = tmp_path / "big.csv"
-    with f.open("w", newline="", encoding="utf-8") as out:
-        w = csv.writer(out)
+    with f.open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
         w.writerow(["Name", "Email", "Notes"])
         w.writerow(["Ann Lee", "ann@x.example", "short"])
         w.writerow(["Bob Stone", "bob@x.example", "x" * 1_048_576])

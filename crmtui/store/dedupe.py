@@ -17,7 +17,9 @@ common (the 100k demo has 1.8M same-name pairs), so a name needs something else
 in common: "John Smith" / "Mr J. Smith" with the same company domain scores 74,
 and any pair sharing an email or a phone with a similar name scores above 85.
 Conflicting strong keys (two emails, two external ids) mean two people: such a
-pair scores at most 50 (crmtui.store.identity has the rule).
+pair scores at most 50; without a shared strong key, names that do not agree
+(crmtui.store.identity.names_agree) keep a pair under the threshold, so a shared
+company or switchboard with a near name is never offered (identity has the rule).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from crmtui.store.identity import (
     dial_part,
     judge,
     name_words,
+    names_agree,
     phone_key,
     spelling,
 )
@@ -188,6 +191,10 @@ def compare(a: Person, b: Person) -> Candidate:
     if verdict.kind == DIFFERENT:
         score = min(score, DIFFERENT_CAP)
         evidence.append(f"{verdict.reason}: two people")
+    elif verdict.kind != SAME and not names_agree(a.name, b.name):
+        # Without a strong key, names that do not agree (Maria / Marta) stay under the
+        # threshold whatever they share: a company and a similar name are two colleagues.
+        score = min(score, DEFAULT_THRESHOLD - 1)
     return Candidate(a, b, min(score, 100.0), evidence)
 
 
