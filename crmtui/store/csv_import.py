@@ -42,11 +42,12 @@ from crmtui.store.bulk import (
     row_template,
     uuid7_batch,
 )
+from crmtui.store.countries import country_code
 from crmtui.store.csv_profiles import HeaderMapping, map_headers
 from crmtui.store.encodings import UndecodableError, decode_file
 from crmtui.store.gc_pause import paused_gc
 from crmtui.store.identity import DIFFERENT, EVIDENCE, SAME, Who, judge, phone_key
-from crmtui.store.import_checks import check_bool, check_country, check_email, check_phone
+from crmtui.store.import_checks import check_bool, check_email, check_phone
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
 from crmtui.store.reindex import reindex_contact
@@ -268,9 +269,9 @@ def _place_and_phones(
     problems: list[InvalidInput],
 ) -> None:
     """The country (kept as text when unknown) and the phones, read in the row's country."""
-    country = " ".join((get("country") or "").split())
+    country = (get("country") or "").strip()
     if country:
-        code = check_country(country)
+        code = country_code(country)
         if code is not None:
             out["country"] = code
         elif len(country) > 120:
@@ -377,13 +378,15 @@ class _Existing:
     people: dict[str, Who]
 
 
-# Characters a number as typed has when it carries no extension: digits and separators.
-_PLAIN_NUMBER = re.compile(r"[+0-9 ().\-/]*")
+# Characters a number as typed has when it carries no extension: digits and separators
+# (translated away; anything left may be an extension).
+_NUMBER_CHARS = str.maketrans(dict.fromkeys("+0123456789 ().-/"))
 
 
 def _key_of(e164: str, typed: str) -> str:
     """The identity key of a phone: E.164, plus the extension when one is typed."""
-    if _PLAIN_NUMBER.fullmatch(typed):
+    # An extension needs a letter, "#" or ";" before its digits; most numbers have none.
+    if typed.isascii() and not typed.translate(_NUMBER_CHARS):
         return e164
     return phone_key(e164, typed) or e164
 
@@ -513,19 +516,6 @@ class _Seen:
             if self.phone.setdefault(key, index) != index:
                 self.more_phone.setdefault(key, []).append(index)
 
-    def earlier(self, ext: str | None, email: str | None, phones: list[str]) -> list[int]:
-        """Earlier rows sharing one of these keys."""
-        found: list[int] = []
-        if ext and (i := self.ext.get(ext)) is not None:
-            found.append(i)
-        if email and (i := self.email.get(email)) is not None:
-            found.append(i)
-        for key in phones:
-            if (i := self.phone.get(key)) is not None:
-                found.append(i)
-                found += self.more_phone.get(key, ())
-        return found
-
 
 def _same_as_earlier(
     row: Row,
@@ -541,7 +531,15 @@ def _same_as_earlier(
     A row sharing only a switchboard number with an earlier one is someone else.
     Returns the row's identity when it was needed (None: no earlier row shares a key).
     """
-    earlier = seen.earlier(ext, email, phones)
+    earlier: list[int] = []
+    if ext and (i := seen.ext.get(ext)) is not None:
+        earlier.append(i)
+    if email and (i := seen.email.get(email)) is not None:
+        earlier.append(i)
+    for key in phones:
+        if (i := seen.phone.get(key)) is not None:
+            earlier.append(i)
+            earlier += seen.more_phone.get(key, ())
     if not earlier:
         return None
     who = _who(row.values, phones)
@@ -643,7 +641,11 @@ def plan_records(
         row = Row(line, values, company, notes=notes)
         if "_notes" in cells:
             notes += cells["_notes"].split("\n")
-        phones = _phone_keys(values)
+        phones = []
+        if "phone_e164" in values:
+            phones.append(_key_of(values["phone_e164"], values["phone"]))
+        if "mobile_e164" in values:
+            phones.append(_key_of(values["mobile_e164"], values["mobile"]))
         ext = values.get("external_id")
         email = values.get("email")
         email = email.lower() if email else None
