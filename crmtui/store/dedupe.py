@@ -16,8 +16,9 @@ A shared name alone (60) stays under the default threshold of 70: namesakes are
 common (the 100k demo has 1.8M same-name pairs), so a name needs something else
 in common: "John Smith" / "Mr J. Smith" with the same company domain scores 74,
 and any pair sharing an email or a phone with a similar name scores above 85.
-Conflicting strong keys (two emails, two external ids) mean two people: such a
-pair scores at most 50; without a shared strong key, names that do not agree
+Two external ids mean two records in their source: such a pair scores at most 50
+(different emails are shown as evidence: imports keep them apart, a reviewer may
+not); without a shared strong key, names that do not agree
 (crmtui.store.identity.names_agree) keep a pair under the threshold, so a shared
 company or switchboard with a near name is never offered (identity has the rule).
 """
@@ -188,9 +189,14 @@ def compare(a: Person, b: Person) -> Candidate:
     if a.city and b.city and fold(a.city) == fold(b.city):
         score += 5
         evidence.append("same city")
-    if verdict.kind == DIFFERENT:
+    if verdict.kind == DIFFERENT and a.external_id and b.external_id:
+        # Two ids of one source system are two records there: two people.
         score = min(score, DIFFERENT_CAP)
         evidence.append(f"{verdict.reason}: two people")
+    elif verdict.kind == DIFFERENT:
+        # Different emails keep an import from joining them, but a person with a work
+        # and a private address is what a review list is for: shown, not hidden.
+        evidence.append(verdict.reason)
     elif verdict.kind != SAME and not names_agree(a.name, b.name):
         # Without a strong key, names that do not agree (Maria / Marta) stay under the
         # threshold whatever they share: a company and a similar name are two colleagues.
