@@ -219,3 +219,14 @@ def test_undecodable_lines_are_named(tmp_path: Path) -> None:
     f.write_bytes(b"Name\nZo\xc3\xab\nBad\x81\n")
     with pytest.raises(CsvImportError, match="line 3: byte 0x81"):
         read_csv(f)
+
+
+def test_vcard_export_keeps_the_extension_and_comes_back(db_path: Path, tmp_path: Path) -> None:
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text("Name,Phone\nBob Stone,+1 212 555 0100 ext. 12\n")
+    assert _crm(db_path, "import", "csv", str(csv_file))[0] == 0
+    out = tmp_path / "all.vcf"
+    assert _crm(db_path, "export", "vcard", str(out))[0] == 0
+    assert "TEL;TYPE=WORK:+12125550100 ext. 12" in out.read_text(encoding="utf-8")
+    code, _out, err = _crm(db_path, "import", "vcard", str(out))
+    assert code == 0 and "1 unchanged" in err, err

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crmtui.store.encodings import Decoded, decode_file
+from crmtui.store.identity import extension
 from crmtui.store.vcard_lines import (
     BINARY,
     CardSyntaxError,
@@ -233,6 +234,9 @@ def contact_card(row: dict[str, Any], company: str | None) -> Any:
         email.type_param = "INTERNET"
     for key, kind in (("phone", "WORK"), ("mobile", "CELL")):
         number = row[f"{key}_e164"] or row[key]
+        ext = extension(row[key]) if row[f"{key}_e164"] else None
+        if ext:
+            number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
         if number:
             tel = card.add("tel")
             tel.value = number
