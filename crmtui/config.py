@@ -34,6 +34,13 @@ class Settings:
     """... within this many days."""
     rep_name: str | None = None
     """Who is working on this laptop; stamped on activities."""
+    default_region_set: bool = False
+    """Whether default_region came from the config file (imports guess no region otherwise)."""
+
+    @property
+    def import_region(self) -> str | None:
+        """The region imports read national numbers in: the configured one, else none."""
+        return self.default_region if self.default_region_set else None
 
 
 def user_config_path() -> Path:
@@ -64,7 +71,7 @@ def load_settings(path: Path | None = None) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    known = {f.name: f for f in fields(Settings)}
+    known = {f.name: f for f in fields(Settings) if f.name != "default_region_set"}
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
@@ -72,7 +79,7 @@ def load_settings(path: Path | None = None) -> Settings:
         expected = int if name in ("call_cap", "call_cap_days") else str
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
-    return Settings(**raw)
+    return Settings(**raw, default_region_set="default_region" in raw)
 
 
 def resolve_db_path(cli_value: str | Path | None = None) -> Path:

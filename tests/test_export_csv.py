@@ -70,3 +70,57 @@ def test_cli_exports_every_entity(store: Store, db_path: Path, tmp_path: Path) -
     assert "Anna Müller" in (tmp_path / "contacts.csv").read_text(encoding="utf-8")
     result = runner.invoke(app, ["--db", str(db_path), "export", "csv", "leads"])
     assert result.exit_code == 2 and "contacts, accounts, deals, activities" in result.stderr
+
+
+def _import_and_export(db: Path, tmp_path: Path) -> Path:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "Name,Email,Phone,Company,Notes,External ID\n"
+        "Anna Müller,anna@x.example,+49 40 3012345,Nordwind,- call back,sf-1\n"
+        "Bob Stone,,+1 212 555 0100 ext. 12,Acme,,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["--db", str(db), "import", "csv", str(source)])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "contacts.csv"
+    result = runner.invoke(app, ["--db", str(db), "export", "csv", "contacts", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_our_own_export_comes_back_unchanged(db_path: Path, tmp_path: Path) -> None:
+    out = _import_and_export(db_path, tmp_path)
+    assert "'+49 40 3012345" in out.read_text(encoding="utf-8")  # the spreadsheet guard
+    result = runner.invoke(app, ["--db", str(db_path), "import", "csv", str(out), "-n"])
+    assert result.exit_code == 0, result.stderr
+    assert "profile crmtui" in result.stderr
+    assert "0 new" in result.stderr and "2 unchanged" in result.stderr
+    assert "same crmtui id" in result.stdout
+
+
+def test_our_own_export_into_another_database(tmp_path: Path) -> None:
+    out = _import_and_export(tmp_path / "a.db", tmp_path)
+    other = tmp_path / "b.db"
+    result = runner.invoke(app, ["--db", str(other), "import", "csv", str(out)])
+    assert result.exit_code == 0, result.stderr
+    con = sqlite3.connect(other)
+    rows = set(con.execute("SELECT name, phone, external_id, notes FROM contact"))
+    # No apostrophe kept, and our id is not taken for an outside system's id.
+    assert rows == {
+        ("Anna Müller", "+49 40 3012345", "sf-1", "- call back"),
+        ("Bob Stone", "+1 212 555 0100 ext. 12", None, None),
+    }
+
+
+def test_excel_export_starts_with_a_bom(db_path: Path, tmp_path: Path) -> None:
+    _import_and_export(db_path, tmp_path)
+    out = tmp_path / "excel.csv"
+    result = runner.invoke(
+        app, ["--db", str(db_path), "export", "csv", "contacts", str(out), "--excel"]
+    )
+    assert result.exit_code == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,") and "Müller".encode() in data
+    plain = tmp_path / "plain.csv"
+    runner.invoke(app, ["--db", str(db_path), "export", "csv", "contacts", str(plain)])
+    assert plain.read_bytes().startswith(b"id,")

@@ -68,14 +68,29 @@ def export_csv_command(
     ctx: typer.Context,
     entity: Annotated[str, typer.Argument(help="contacts, accounts, deals or activities.")],
     file: OutArg = None,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel", help="Start the file with a UTF-8 BOM, so Excel reads its accents right."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Export live rows as CSV; cells a spreadsheet would run as formulas get a leading '."""
+    """Export live rows as CSV; cells a spreadsheet would run as formulas get a leading '.
+
+    `crm import csv` recognises the file as crmtui's own and reads it back unchanged.
+    """
     from crmtui.formats.exports import EXPORT_ENTITIES, export_csv
 
     if entity not in EXPORT_ENTITIES:
         fail(f"choose what to export: {', '.join(EXPORT_ENTITIES)} (not {entity!r})")
-    _run(ctx, db, file, lambda c, o: f"{export_csv(c, entity, o)} {entity}", newline="")
+    _run(
+        ctx,
+        db,
+        file,
+        lambda c, o: f"{export_csv(c, entity, o, bom=excel)} {entity}",
+        newline="",
+    )
 
 
 @app.command("jsonl")

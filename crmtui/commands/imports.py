@@ -17,7 +17,7 @@ from crmtui.commands.progress import progress_bar
 from crmtui.commands.writing import settings_or_exit
 
 if TYPE_CHECKING:
-    from crmtui.formats.csv_import import ImportPlan
+    from crmtui.formats.csv_import import ImportPlan, Row
 
 app = typer.Typer(
     help="Import contacts from CSV, vCard or a crmtui JSONL export.", no_args_is_help=True
@@ -27,10 +27,38 @@ FileArg = Annotated[Path, typer.Argument(help="The file to import.", show_defaul
 DryRun = Annotated[
     bool, typer.Option("--dry-run", "-n", help="Show what would happen; write nothing.")
 ]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="Read numbers without +country in this country (ISO code) when a row names none "
+        "(default: default_region from the config; unset, such numbers are kept as typed).",
+    ),
+]
+
+
+def _region(option: str | None) -> str | None:
+    """The region for numbers without a country code: --region, then the config, else none."""
+    if option is None:
+        return settings_or_exit().import_region
+    from crmtui.formats.countries import country_code
+
+    code = country_code(option)
+    if code is None:
+        fail(f"--region {option!r} is not a country name or ISO code")
+    return code
+
+
+def _where(plan: ImportPlan, row: Row) -> str:
+    return row.where or f"{plan.unit} {row.line}"
 
 
 def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
-    """The preview: mapping, then every row that is not a plain new one (all with --dry-run)."""
+    """The preview: mapping, then every row that is not a plain new one (all with --dry-run).
+
+    Each matched row names whom it matched and why; with --dry-run every guess,
+    value kept as typed and near miss (a shared phone only) is listed under its row.
+    """
     err = sys.stderr
     src, mapping = plan.source, plan.mapping
     if src is not None and mapping is not None:
@@ -39,43 +67,37 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
             f"profile {mapping.profile})",
             file=err,
         )
-        if src.note:
-            print(f"note: {src.note}", file=err)
         for line in mapping.describe(src.headers):
             print(f"  column {line}", file=err)
         for header, field in mapping.fuzzy:
             print(f"  (matched {header!r} to {field} by similarity)", file=err)
-        if mapping.ignored:
-            print(f"  ignored columns: {', '.join(mapping.ignored)}", file=err)
     out = sys.stdout
     for row in plan.rows:
         name = row.values.get("name", "")
+        where = _where(plan, row)
         if row.action == "new" and row.reason:
-            print(
-                f"{row.where or f'{plan.unit} {row.line}'}: probable duplicate: {name} ({row.reason})",
-                file=out,
-            )
+            print(f"{where}: probable duplicate: {name} ({row.reason})", file=out)
         elif row.action == "new" and verbose:
-            print(f"{row.where or f'{plan.unit} {row.line}'}: new: {name}", file=out)
-        elif row.action in ("update", "matched"):
+            print(f"{where}: new: {name}", file=out)
+        elif row.action in ("update", "matched", "unchanged") and (
+            row.action != "unchanged" or verbose
+        ):
             fields = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in row.changes.items())
-            label = "update" if row.action == "update" else "matches (use --update-existing)"
-            print(
-                f"{row.where or f'{plan.unit} {row.line}'}: {label}: {name} [{row.contact_id}] {fields}",
-                file=out,
+            label = {"update": "update", "unchanged": "unchanged"}.get(
+                row.action, "matches (use --update-existing)"
             )
-        elif row.action == "unchanged" and verbose:
             print(
-                f"{row.where or f'{plan.unit} {row.line}'}: unchanged: {name} [{row.contact_id}]",
+                f"{where}: {label}: {name} = {row.matched_name} [{row.contact_id}] "
+                f"({row.reason}){' ' + fields if fields else ''}",
                 file=out,
             )
         elif row.action == "duplicate":
-            print(
-                f"{row.where or f'{plan.unit} {row.line}'}: duplicate, skipped: {name} ({row.reason})",
-                file=out,
-            )
+            print(f"{where}: duplicate, skipped: {name} ({row.reason})", file=out)
         elif row.action == "rejected":
-            print(f"{row.where or f'{plan.unit} {row.line}'}: rejected: {row.reason}", file=out)
+            print(f"{where}: rejected: {row.reason}", file=out)
+        if verbose and row.action != "rejected":
+            for note in row.notes:
+                print(f"{where}:   note: {note}", file=out)
     counts = plan.counts()
     print(
         f"{counts['new']} new, {counts['probable']} probable duplicates (imported), "
@@ -84,6 +106,20 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
         f"{counts['rejected']} rejected",
         file=err,
     )
+    guesses = sum(1 for r in plan.rows if r.notes and r.action != "rejected")
+    if guesses and not verbose:
+        print(f"{guesses} rows with guesses or values kept as typed (see --dry-run)", file=err)
+    for note in plan.file_notes + ([f"note: {src.note}"] if src and src.note else []):
+        print(note if note.startswith("note: ") else f"note: {note}", file=err)
+    dropped = list(plan.dropped.items())
+    if mapping is not None and mapping.ignored:
+        print(f"not imported: columns {', '.join(mapping.ignored)}", file=err)
+    if dropped:
+        print(
+            "not imported: "
+            + ", ".join(f"{what} ({n} {plan.unit}{'s' if n > 1 else ''})" for what, n in dropped),
+            file=err,
+        )
 
 
 @app.command("csv")
@@ -118,8 +154,10 @@ def import_csv(
         typer.Option("--skip-duplicates", help="Leave out rows named like an existing contact."),
     ] = False,
     encoding: Annotated[
-        str | None, typer.Option(help="Force an encoding (default: UTF-8, else Windows-1252).")
+        str | None,
+        typer.Option(help="Force an encoding (default: UTF-8; lines that are not, Windows-1252)."),
     ] = None,
+    region: RegionOption = None,
     db: DbOption = None,
 ) -> None:
     """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive or any spreadsheet).
@@ -137,7 +175,7 @@ def import_csv(
     except ValueError as exc:
         fail(str(exc))
     input_file(file)
-    region = settings_or_exit().default_region
+    phone_region = _region(region)
     try:
         source = read_csv(file, encoding=encoding)
     except (CsvImportError, LookupError) as exc:
@@ -149,7 +187,7 @@ def import_csv(
                 plan = plan_import(
                     tx,
                     source,
-                    region=region,
+                    region=phone_region,
                     profile=profile,
                     overrides=overrides,
                     update_existing=update_existing,
@@ -215,6 +253,7 @@ def import_vcard_command(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Import the good cards even if some are broken.")
     ] = False,
+    region: RegionOption = None,
     db: DbOption = None,
 ) -> None:
     """Import vCards (3.0, 4.0; Apple, Google, Outlook, Nextcloud); broken cards are listed.
@@ -226,10 +265,11 @@ def import_vcard_command(
     from crmtui.formats.vcards import read_cards
 
     input_file(path, folder_ok=True)
-    region = settings_or_exit().default_region
+    phone_region = _region(region)
+    file_notes: list[str] = []
     try:
-        cards = read_cards(path)
-    except OSError as exc:
+        cards = read_cards(path, file_notes)
+    except (OSError, ValueError) as exc:  # ValueError: an undecodable line, named
         fail(f"{path}: {exc}")
     if not cards:
         fail(f"{path}: no vCards found (nothing was imported)")
@@ -240,14 +280,17 @@ def import_vcard_command(
                 tx,
                 ((n, fields) for n, (_f, _c, _l, fields) in enumerate(cards, 1)),
                 total=len(cards),
-                region=region,
+                region=phone_region,
                 update_existing=update_existing,
                 progress=progress,
                 unit="card",
             )
             for row, (file, number, line, _fields) in zip(rows, cards, strict=True):
                 row.where = f"card {number} of {file} (line {line})"
-            plan = ImportPlan(rows, unit="card")
+            plan = ImportPlan(rows, unit="card", file_notes=file_notes)
+            for _f, _c, _l, fields in cards:
+                if isinstance(fields, dict) and "_dropped" in fields:
+                    plan.count_dropped(fields["_dropped"].split("\n"))
             typer.echo(f"read {len(cards)} cards", err=True)
             _print_plan(plan, verbose=dry_run)
             rejected = plan.counts()["rejected"]

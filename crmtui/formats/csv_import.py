@@ -9,13 +9,19 @@ Decisions:
 - A file with any rejected row imports nothing, unless the caller asks to skip
   bad rows: half an import is worse than none, and the report names every bad
   line so the file can be fixed and imported again.
-- A row matches an existing contact by external id, then email, then phone or
-  mobile (E.164). Matched rows change the contact only with `update_existing`;
-  empty cells never clear a stored value.
+- A row matches an existing contact under the identity rule of
+  crmtui.domain.identity: the same external id or email is the same person, a
+  different one is someone else; a phone (with its extension) plus an agreeing
+  name is a *weak* match, which never changes the stored name or strong keys; a
+  shared phone alone matches nobody. Matched rows change the contact only with
+  `update_existing`; empty cells never clear a stored value.
 - A row whose folded name equals an existing contact's but matches no key is a
   *probable duplicate*: imported (it may be a namesake) unless `skip_duplicates`,
-  and listed so `crm dedupe scan` can follow up. A row repeating an earlier row's
-  key in the same file is skipped as a duplicate of that line.
+  and listed so `crm dedupe scan` can follow up. A row that is, by the same rule,
+  the person of an earlier row of the file is skipped as a duplicate of that line.
+- Nothing is guessed silently: a phone read in the row's country or the default
+  region, a number kept as typed (no region known), a country kept as text are
+  each a note on the row, shown by the dry run.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, judge, phone_key
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
     InvalidInput,
@@ -36,8 +43,10 @@ from crmtui.domain.validate import (
     optional_text,
     split_name,
 )
+from crmtui.formats.countries import country_code
 from crmtui.formats.csv_profiles import HeaderMapping, map_headers
-from crmtui.formats.import_checks import check_bool, check_country, check_email, check_phone
+from crmtui.formats.encodings import UndecodableError, decode_file
+from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
@@ -53,12 +62,19 @@ from crmtui.store.models import Account, Contact
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
+# The largest cell an import reads (a CSV with a 1 MB cell is a broken row, not a note);
+# rows with a larger one are rejected alone, and `_CSV_LIMIT` lets the csv module read them.
+MAX_CELL = 100_000
+_CSV_LIMIT = 1 << 30
 # Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
 _TEXT_LIMITS = {"title": 120, "city": 120, "source": 60, "external_id": 120, "notes": 10_000}
 _COMPARED = (
     "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
     "external_id", "do_not_call", "do_not_email",
 )  # fmt: skip
+# What a weak match (phone and name) never changes: the name and the strong keys.
+_STRONG = frozenset({"name", "email", "external_id"})
+_FORMULA_STARTS = "=+-@\t\r"  # what crmtui.formats.exports.neutralise guards with an apostrophe
 _SNIFF_DELIMITERS = ",;\t|"
 
 
@@ -75,21 +91,7 @@ class CsvFile:
     headers: list[str]
     records: list[tuple[int, list[str]]]
     note: str | None = None
-
-
-def _decode(data: bytes) -> tuple[str, str, str | None]:
-    """Text, encoding name and a note: UTF-8 (BOM or not), UTF-16 with BOM, else cp1252."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _strict(data[3:], "utf-8"), "utf-8-sig", None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _strict(data, "utf-16"), "utf-16", None
-    try:
-        return data.decode("utf-8"), "utf-8", None
-    except UnicodeDecodeError as exc:
-        bad_line = data.count(b"\n", 0, exc.start) + 1
-    text = _strict(data, "cp1252")
-    # Windows spreadsheets still save "CSV" as cp1252; say so, in case it was a broken UTF-8.
-    return text, "cp1252", f"not UTF-8 (line {bad_line}); read as Windows-1252"
+    oversize: dict[int, str] = field(default_factory=dict)  # line -> why its row is refused
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -120,15 +122,25 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
     if encoding:
         text, note = _strict(data, encoding), None
     else:
-        text, encoding, note = _decode(data)
+        try:
+            decoded = decode_file(data)
+        except UndecodableError as exc:
+            raise CsvImportError(str(exc)) from exc
+        text, encoding, note = decoded.text, decoded.encoding, decoded.note
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise CsvImportError(f"line {line}: NUL byte; this is not a text CSV file")
     delimiter = _delimiter(text[:16_384])
     # strict: a quote opened and never closed is an error naming its line, not one
     # giant cell swallowing the rest of the file.
+    # Python's own cell limit (128 KiB) would stop the whole file at one huge cell;
+    # cells are measured below instead, and a row with a huge one is reported alone.
+    if csv.field_size_limit() < _CSV_LIMIT:
+        csv.field_size_limit(_CSV_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
+    oversize: dict[int, str] = {}
+    check_sizes = len(text) > MAX_CELL
     headers: list[str] | None = None
     start = 1
     try:
@@ -137,13 +149,22 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
                 headers = [h.strip() for h in cells]
             elif "".join(cells).strip():  # some cell is not blank
                 records.append((start, cells))
+                if check_sizes and max(map(len, cells)) > MAX_CELL:
+                    oversize[start] = _oversize(cells, headers)
             start = reader.line_num + 1
     except csv.Error as exc:
         hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
         raise CsvImportError(f"line {start}: {exc}{hint}") from exc
     if not headers or not any(headers):
         raise CsvImportError("line 1: no header row (the first line must name the columns)")
-    return CsvFile(encoding, delimiter, headers, records, note)
+    return CsvFile(encoding, delimiter, headers, records, note, oversize)
+
+
+def _oversize(cells: list[str], headers: list[str]) -> str:
+    """The reason a row with a huge cell is rejected, naming the column."""
+    i = max(range(len(cells)), key=lambda k: len(cells[k]))
+    column = headers[i] if i < len(headers) else f"column {i + 1}"
+    return f"cell {column!r} holds {len(cells[i]):,} characters (at most {MAX_CELL:,})"
 
 
 @dataclass
@@ -158,6 +179,9 @@ class Row:
     contact_id: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     where: str | None = None  # a fuller position when a count is not enough ("card 3 in a.vcf")
+    notes: list[str] = field(default_factory=list)  # guesses, values kept as typed, near misses
+    weak: bool = False  # matched by phone and name only: name and strong keys never change
+    matched_name: str | None = None  # the stored contact's name, for the dry run
 
 
 @dataclass
@@ -168,6 +192,13 @@ class ImportPlan:
     unit: str = "line"  # what a row's position counts: CSV lines, or vCard cards
     source: CsvFile | None = None
     mapping: HeaderMapping | None = None
+    file_notes: list[str] = field(default_factory=list)  # how files were decoded
+    dropped: dict[str, int] = field(default_factory=dict)  # property not read -> rows
+
+    def count_dropped(self, names: Iterable[str]) -> None:
+        """Count one row's properties that were not imported (listed once in the summary)."""
+        for name in names:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
 
     def by_action(self, action: str) -> list[Row]:
         """The rows with one outcome."""
@@ -199,6 +230,10 @@ def _tags(value: str) -> list[str]:
 
 
 _BLANKS = re.compile(r"[ \t\xa0]+")
+# A national number as typed, with an optional extension (checked when no region is known).
+_TYPED_NUMBER = re.compile(
+    r"[0-9 ().\-/]+(?:\s*(?:ext\.?|extension|x|#|;ext=)\s*[0-9]{1,7})?", re.IGNORECASE
+)
 
 
 def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInput]) -> None:
@@ -226,29 +261,70 @@ _TEXT_KEYS = ("title", "city", "notes", "source", "external_id")
 _PHONE_KEYS = (("phone", "phone_e164"), ("mobile", "mobile_e164"))
 
 
-def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str | None]:
-    """Checked contact values from one row's mapped cells; raises InvalidInput listing all."""
+def _place_and_phones(
+    get: Callable[[str], str | None],
+    out: dict[str, Any],
+    region: str | None,
+    notes: list[str],
+    problems: list[InvalidInput],
+) -> None:
+    """The country (kept as text when unknown) and the phones, read in the row's country."""
+    country = (get("country") or "").strip()
+    if country:
+        code = country_code(country)
+        if code is not None:
+            out["country"] = code
+        elif len(country) > 120:
+            problems.append(InvalidInput("country", "is longer than 120 characters"))
+        else:
+            # Kept as written: a country we cannot name is still the person's address.
+            out["_country_text"] = country
+            notes.append(f"country {country!r} is not a country we know: kept as text")
+    phone_region = out.get("country") or region
+    for key, e164_key in _PHONE_KEYS:
+        raw = (get(key) or "").strip()
+        if raw[:1] == "'":
+            raw = raw[1:].strip()  # a spreadsheet's text mark ("'+49 ..."), ours included
+        if not raw:
+            continue
+        if raw[0] != "+" and phone_region is None:
+            # No country in the row and no default region: no guess is written as a fact.
+            if not _TYPED_NUMBER.fullmatch(raw) or sum(c.isdigit() for c in raw) < 5:
+                problems.append(InvalidInput(key, f"{raw!r} is not a phone number"))
+                continue
+            out[key] = raw
+            notes.append(
+                f"{key} {raw!r} has no country code and no region is known "
+                "(no country in the row, no default_region configured): kept as typed, not dialled"
+            )
+            continue
+        try:
+            phone = check_phone(raw, phone_region or "ZZ", key)
+            out[key], out[e164_key] = phone.typed, phone.e164
+        except InvalidInput as exc:
+            problems.append(exc)
+            continue
+        if raw[0] != "+":
+            whence = "the row's country" if out.get("country") == phone_region else "default_region"
+            notes.append(f"{key} {raw!r} read as {phone_region} ({whence}): {phone.e164}")
+
+
+def _row_values(
+    cells: dict[str, str], region: str | None, notes: list[str] | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """Checked contact values from one row's mapped cells; raises InvalidInput listing all.
+
+    Guesses and values kept as typed are added to `notes` for the dry run.
+    """
     # Plain try blocks rather than a helper taking closures: this runs once per row
     # of a 100k-row import, and every check's problem is collected, in this order.
     out: dict[str, Any] = {}
     problems: list[InvalidInput] = []
     get = cells.get
+    if notes is None:
+        notes = []
     _name(cells, out, problems)
-    country = (get("country") or "").strip()
-    if country:
-        try:
-            out["country"] = check_country(country)
-        except InvalidInput as exc:
-            problems.append(exc)
-    phone_region = out.get("country") or region
-    for key, e164_key in _PHONE_KEYS:
-        raw = (get(key) or "").strip()
-        if raw:
-            try:
-                phone = check_phone(raw, phone_region, key)
-                out[key], out[e164_key] = phone.typed, phone.e164
-            except InvalidInput as exc:
-                problems.append(exc)
+    _place_and_phones(get, out, region, notes, problems)
     email = (get("email") or "").strip()
     if email:
         try:
@@ -285,75 +361,204 @@ def _row_values(cells: dict[str, str], region: str) -> tuple[dict[str, Any], str
         raise InvalidInput(
             problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems)
         )
+    if "_country_text" in out:
+        out["country"] = out.pop("_country_text")
     company = " ".join((get("company") or "").split()) or None
     return out, company
 
 
 @dataclass
 class _Existing:
-    """Keys of the contacts already stored, for matching."""
+    """The contacts already stored, indexed by their identity keys (crmtui.domain.identity)."""
 
     by_external: dict[str, str]
     by_email: dict[str, str]
-    by_phone: dict[str, str]
+    by_phone: dict[str, list[str]]  # a switchboard number is many people's
     by_name: dict[str, str]
-    ids: set[str]
+    people: dict[str, Who]
+
+
+# Characters a number as typed has when it carries no extension: digits and separators
+# (translated away; anything left may be an extension).
+_NUMBER_CHARS = str.maketrans(dict.fromkeys("+0123456789 ().-/"))
+
+
+def _key_of(e164: str, typed: str) -> str:
+    """The identity key of a phone: E.164, plus the extension when one is typed."""
+    # An extension needs a letter, "#" or ";" before its digits; most numbers have none.
+    if typed.isascii() and not typed.translate(_NUMBER_CHARS):
+        return e164
+    return phone_key(e164, typed) or e164
 
 
 def _existing(tx: WriteTx) -> _Existing:
     ext: dict[str, str] = {}
     email: dict[str, str] = {}
-    phone: dict[str, str] = {}
+    phone: dict[str, list[str]] = {}
     name: dict[str, str] = {}
-    ids: set[str] = set()
+    people: dict[str, Who] = {}
     cur = tx.db.execute(
-        "SELECT id, external_id, email, phone_e164, mobile_e164, name FROM contact "
-        "WHERE deleted_at IS NULL"
+        "SELECT id, external_id, email, phone_e164, phone, mobile_e164, mobile, name "
+        "FROM contact WHERE deleted_at IS NULL"
     )
-    for cid, x, e, p, m, n in cur:
-        ids.add(cid)
+    for cid, x, e, pe, pt, me, mt, n in cur:
         if x:
             ext.setdefault(x, cid)
-        if e:
-            email.setdefault(e.lower(), cid)
-        for number in (p, m):
+        low = e.lower() if e else None
+        if low:
+            email.setdefault(low, cid)
+        keys = []
+        for number, typed in ((pe, pt), (me, mt)):
             if number:
-                phone.setdefault(number, cid)
+                key = _key_of(number, typed or "")
+                phone.setdefault(key, []).append(cid)
+                keys.append(key)
         name.setdefault(fold(n), cid)
-    return _Existing(ext, email, phone, name, ids)
+        people[cid] = Who(n, x, low, tuple(keys))
+    return _Existing(ext, email, phone, name, people)
 
 
-def _keys(values: dict[str, Any]) -> list[tuple[str, str]]:
-    """A row's matching keys, strongest first: external id, email, phone, mobile."""
+def _phone_keys(values: dict[str, Any]) -> list[str]:
+    """A row's phone identity keys (E.164 with the extension typed, if any)."""
     keys = []
     get = values.get
-    if get("external_id"):
-        keys.append(("external id", values["external_id"]))
-    if get("email"):
-        keys.append(("email", values["email"].lower()))
     if get("phone_e164"):
-        keys.append(("phone", values["phone_e164"]))
+        keys.append(_key_of(values["phone_e164"], values["phone"]))
     if get("mobile_e164"):
-        keys.append(("phone", values["mobile_e164"]))
+        keys.append(_key_of(values["mobile_e164"], values["mobile"]))
     return keys
 
 
-def _lookup(existing: _Existing, kind: str, key: str) -> str | None:
-    if kind == "phone":
-        return existing.by_phone.get(key)
-    if kind == "email":
-        return existing.by_email.get(key)
-    found = existing.by_external.get(key)
-    if found is None and key in existing.ids:
-        return key
-    return found
+def _who(values: dict[str, Any], phones: list[str]) -> Who:
+    email = values.get("email")
+    return Who(values["name"], values.get("external_id"), email.lower() if email else None,
+               tuple(phones))  # fmt: skip
+
+
+def _match_stored(
+    row: Row, who: Who, existing: _Existing, crm_id: str | None, update_existing: bool
+) -> None:
+    """Match a row to a stored contact under the identity rule; sets action, reason, notes."""
+    values = row.values
+    ext = values.get("external_id")
+    if crm_id and crm_id in existing.people:
+        # Our own export's id column: the very record, whatever else changed.
+        _matched(row, crm_id, existing, "same crmtui id", weak=False, update=update_existing)
+        return
+    if ext and ext in existing.people and ext not in existing.by_external:
+        # crmtui's own id in an id column read as an external id (an older export).
+        del values["external_id"]
+        _matched(row, ext, existing, "same id", weak=False, update=update_existing)
+        return
+    candidates: list[str] = []
+    if ext and (cid := existing.by_external.get(ext)):
+        candidates.append(cid)
+    if who.email and (cid := existing.by_email.get(who.email)):
+        candidates.append(cid)
+    for key in who.phones:
+        candidates += existing.by_phone.get(key, ())
+    evidence: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for cid in candidates:
+        if cid in seen:
+            continue
+        seen.add(cid)
+        stored = existing.people[cid]
+        verdict = judge(who, stored)
+        if verdict.kind == SAME:
+            _matched(row, cid, existing, verdict.reason, weak=False, update=update_existing)
+            return
+        if verdict.kind == EVIDENCE:
+            evidence.append((cid, verdict.reason))
+        elif verdict.reason:
+            row.notes.append(f"not {stored.name} [{cid}]: {verdict.reason}")
+    if len(evidence) == 1:
+        cid, reason = evidence[0]
+        _matched(row, cid, existing, reason, weak=True, update=update_existing)
+    elif evidence:
+        # Phone and name agree with several people: nobody is picked; imported as new
+        # and listed as a probable duplicate for `crm dedupe scan`.
+        row.reason = "phone and name agree with " + ", ".join(f"[{c}]" for c, _ in evidence)
+        row.contact_id = evidence[0][0]
+
+
+def _matched(
+    row: Row, cid: str, existing: _Existing, reason: str, *, weak: bool, update: bool
+) -> None:
+    row.contact_id = cid
+    row.matched_name = existing.people[cid].name
+    row.reason = reason + (" (weak: name, email and external id are kept)" if weak else "")
+    row.weak = weak
+    row.action = "update" if update else "matched"
+
+
+@dataclass
+class _Seen:
+    """The first row (index into the plan's rows) of each key met so far in the file.
+
+    Plain str -> int dicts, which the cycle collector does not track; rows sharing a
+    phone with an earlier one (a switchboard) are listed in `more_phone` only then.
+    """
+
+    ext: dict[str, int]
+    email: dict[str, int]
+    phone: dict[str, int]
+    more_phone: dict[str, list[int]]
+    whos: dict[int, Who]
+
+    def add(self, index: int, ext: str | None, email: str | None, phones: list[str]) -> None:
+        """Remember a row's keys."""
+        if ext:
+            self.ext.setdefault(ext, index)
+        if email:
+            self.email.setdefault(email, index)
+        for key in phones:
+            if self.phone.setdefault(key, index) != index:
+                self.more_phone.setdefault(key, []).append(index)
+
+
+def _same_as_earlier(
+    row: Row,
+    ext: str | None,
+    email: str | None,
+    phones: list[str],
+    seen: _Seen,
+    rows: list[Row],
+    unit: str,
+) -> Who | None:
+    """Mark a row that is, by the identity rule, the person of an earlier row a duplicate.
+
+    A row sharing only a switchboard number with an earlier one is someone else.
+    Returns the row's identity when it was needed (None: no earlier row shares a key).
+    """
+    earlier: list[int] = []
+    if ext and (i := seen.ext.get(ext)) is not None:
+        earlier.append(i)
+    if email and (i := seen.email.get(email)) is not None:
+        earlier.append(i)
+    for key in phones:
+        if (i := seen.phone.get(key)) is not None:
+            earlier.append(i)
+            earlier += seen.more_phone.get(key, ())
+    if not earlier:
+        return None
+    who = _who(row.values, phones)
+    for i in earlier:
+        if i not in seen.whos:
+            seen.whos[i] = _who(rows[i].values, _phone_keys(rows[i].values))
+        verdict = judge(who, seen.whos[i])
+        if verdict.kind in (SAME, EVIDENCE):
+            row.action = "duplicate"
+            row.reason = f"{verdict.reason} as {unit} {rows[i].line}"
+            break
+    return who
 
 
 def plan_import(
     tx: WriteTx,
     source: CsvFile,
     *,
-    region: str,
+    region: str | None,
     profile: str | None = None,
     overrides: dict[str, str] | None = None,
     update_existing: bool = False,
@@ -371,9 +576,21 @@ def plan_import(
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max(i for i, _ in columns) + 1
 
+    own_export = mapping.profile == "crmtui"
+
     def records() -> Iterator[tuple[int, dict[str, str] | str]]:
-        for line, cells in source.records:
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
+        oversize = source.oversize
+        for line, raw_cells in source.records:
+            cells = raw_cells
+            if own_export:
+                # Our export's spreadsheet guard ("'+49 ...", "'=x"): the value is what follows.
+                cells = [
+                    c[1:] if c[:1] == "'" and c[1:2] and c[1] in _FORMULA_STARTS else c
+                    for c in raw_cells
+                ]
+            if oversize and line in oversize:
+                yield line, oversize[line]
+            elif len(cells) > width and any(c.strip() for c in cells[width:]):
                 yield line, f"{len(cells)} cells for {width} columns"
             elif pick is not None and len(cells) >= needed:
                 yield line, dict(zip(fields, pick(cells), strict=True))
@@ -398,7 +615,7 @@ def plan_records(
     records: Iterable[tuple[int, dict[str, str] | str]],
     *,
     total: int,
-    region: str,
+    region: str | None,
     update_existing: bool = False,
     skip_duplicates: bool = False,
     progress: Progress | None = None,
@@ -408,53 +625,48 @@ def plan_records(
     existing = _existing(tx)
     # Into an empty table (a first import) no row can match a stored contact: the
     # lookups would all miss, so they are not made.
-    anything_stored = bool(existing.ids)
-    # The first line of each key, per kind of key: plain str -> int dicts, which the
-    # cycle collector does not track (a (kind, key) tuple per key would be walked once
-    # more, ~350k of them, when the collector comes back on after the checks).
-    seen: dict[str, dict[str, int]] = {"external id": {}, "email": {}, "phone": {}}
+    anything_stored = bool(existing.people)
+    seen = _Seen({}, {}, {}, {}, {})
     rows: list[Row] = []
     for n, (line, cells) in enumerate(records, 1):
         if isinstance(cells, str):
             rows.append(Row(line, {}, None, "rejected", cells))
             continue
+        notes: list[str] = []
         try:
-            values, company = _row_values(cells, region)
+            values, company = _row_values(cells, region, notes)
         except InvalidInput as exc:
             rows.append(Row(line, {}, None, "rejected", exc.message))
             continue
-        row = Row(line, values, company)
-        keys = _keys(values)
-        earlier = match = None
-        for k in keys:
-            first = seen[k[0]].get(k[1])
-            if first is not None:
-                earlier = (k, first)
-                break
-        if earlier is None and anything_stored:
-            for k in keys:
-                if found := _lookup(existing, *k):
-                    match = (k, found)
-                    break
-        if earlier is not None:
-            row.action, row.reason = "duplicate", f"same {earlier[0][0]} as {unit} {earlier[1]}"
-        elif match is not None:
-            row.contact_id = match[1]
-            row.reason = f"same {match[0][0]}"
-            if match[1] == values.get("external_id"):
-                # Matched by crmtui's own id (a re-imported export): not an outside id.
-                del values["external_id"]
-                row.reason = "same id"
-            row.action = "update" if update_existing else "matched"
-        elif anything_stored:
-            twin = existing.by_name.get(fold(values["name"]))
-            if twin is not None:
-                row.reason = f"same name as contact {twin}"
-                row.contact_id = twin
-                if skip_duplicates:
-                    row.action = "duplicate"
-        for kind, key in keys:
-            seen[kind].setdefault(key, line)
+        row = Row(line, values, company, notes=notes)
+        if "_notes" in cells:
+            notes += cells["_notes"].split("\n")
+        phones = []
+        if "phone_e164" in values:
+            phones.append(_key_of(values["phone_e164"], values["phone"]))
+        if "mobile_e164" in values:
+            phones.append(_key_of(values["mobile_e164"], values["mobile"]))
+        ext = values.get("external_id")
+        email = values.get("email")
+        email = email.lower() if email else None
+        who = _same_as_earlier(row, ext, email, phones, seen, rows, unit)
+        if row.action != "duplicate" and anything_stored:
+            _match_stored(
+                row, who or _who(values, phones), existing, cells.get("crm_id"), update_existing
+            )
+            if row.contact_id is None:
+                twin = existing.by_name.get(fold(values["name"]))
+                # A namesake whose strong keys differ is someone else, not a probable duplicate.
+                if (
+                    twin is not None
+                    and judge(who or _who(values, phones), existing.people[twin]).kind != DIFFERENT
+                ):
+                    row.reason = f"same name as contact {twin}"
+                    row.contact_id = twin
+                    if skip_duplicates:
+                        row.action = "duplicate"
+        if row.action != "duplicate":
+            seen.add(len(rows), ext, email, phones)
         rows.append(row)
         if progress and n % 1000 == 0:
             progress(n, total)
@@ -476,6 +688,10 @@ def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
             continue
         for key in _COMPARED:
             if key not in row.values:
+                continue
+            if row.weak and key in _STRONG:
+                if row.values[key] != getattr(contact, key):
+                    row.notes.append(f"{key} not changed: a weak match (phone and name) only")
                 continue
             # The same number typed another way ("+49403012345") is no change.
             same = key in ("phone", "mobile") and (

@@ -30,6 +30,7 @@ IMPORT_FIELDS = (
     "external_id",
     "do_not_call",
     "do_not_email",
+    "crm_id",
 )
 
 SALESFORCE = {
@@ -163,7 +164,27 @@ GENERIC = {
     "id": "external_id",
 }
 
+# crmtui's own `crm export csv contacts`: its id is crmtui's (a match on the very
+# record, never an outside system's external id); derived and bookkeeping columns
+# are not read back.
+CRMTUI = {
+    "id": "crm_id",
+    **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation")},
+    **{
+        k: None
+        for k in (
+            "account_id", "phone_e164", "mobile_e164", "territory_id", "owner_id", "max_calls",
+            "max_calls_days", "stay_in_touch_days", "created_at", "updated_at", "archived_at",
+        )
+    },
+}  # fmt: skip
+# Headers only crmtui's own export has together.
+CRMTUI_SIGNATURE = frozenset(
+    {"id", "name", "phone_e164", "mobile_e164", "account_id", "updated_at"}
+)
+
 PROFILES: dict[str, dict[str, str | None]] = {
+    "crmtui": dict(CRMTUI),
     "salesforce": dict(SALESFORCE),
     "hubspot": dict(HUBSPOT),
     "pipedrive": dict(PIPEDRIVE),
@@ -193,6 +214,8 @@ class HeaderMapping:
 def detect_profile(headers: Sequence[str]) -> str:
     """The profile that knows most of these headers (generic on a tie)."""
     keys = {_key(h) for h in headers}
+    if keys >= CRMTUI_SIGNATURE:
+        return "crmtui"
     best, best_hits = "generic", len(keys & PROFILES["generic"].keys())
     for name in ("salesforce", "hubspot", "pipedrive"):
         hits = len(keys & PROFILES[name].keys())

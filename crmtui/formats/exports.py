@@ -65,8 +65,11 @@ def _rows(db: sqlite3.Connection, entity: str) -> tuple[list[str], Iterator[tupl
     return names, iter(cursor)
 
 
-def export_csv(db: sqlite3.Connection, entity: str, out: TextIO) -> int:
-    """Write one entity's live rows as CSV with a header; returns the row count."""
+def export_csv(db: sqlite3.Connection, entity: str, out: TextIO, *, bom: bool = False) -> int:
+    """Write one entity's live rows as CSV with a header; returns the row count.
+
+    `bom` starts the text with U+FEFF, which Excel needs to read UTF-8 as UTF-8.
+    """
     if entity not in _QUERIES:
         raise ValueError(f"cannot export {entity!r} (choose from {', '.join(EXPORT_ENTITIES)})")
     names, rows = _rows(db, entity)
@@ -75,6 +78,8 @@ def export_csv(db: sqlite3.Connection, entity: str, out: TextIO) -> int:
     amount_at = names.index("amount_minor") if "amount_minor" in names else None
     if amount_at is not None:
         header.append("amount")
+    if bom:
+        out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     count = 0

@@ -103,7 +103,8 @@ def check_bool(raw: str, field: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
+def phonenumbers_country_names() -> dict[str, str]:
+    """Country display names phonenumbers knows (13 languages), casefolded, to ISO codes."""
     import phonenumbers
     from phonenumbers.geocoder import _region_display_name
 
@@ -113,23 +114,14 @@ def _country_names() -> dict[str, str]:
             name = _region_display_name(region, lang)
             if name:
                 names.setdefault(name.casefold(), region)
-    names.update({"usa": "US", "u.s.a.": "US", "u.s.": "US", "uk": "GB", "england": "GB"})
-    names.update({"great britain": "GB", "holland": "NL", "the netherlands": "NL"})
     return names
 
 
-@lru_cache(maxsize=4096)
-def check_country(raw: str) -> str:
-    """An ISO 3166 alpha-2 code from a code or a country name ("Germany", "de")."""
-    import phonenumbers
+def check_country(raw: str) -> str | None:
+    """An ISO 3166 alpha-2 code from a code or a country name, or None when unrecognised."""
+    from crmtui.formats.countries import country_code
 
-    text = " ".join(raw.split())
-    if len(text) == 2 and text.upper() in phonenumbers.SUPPORTED_REGIONS:
-        return text.upper()
-    code = _country_names().get(text.casefold())
-    if code is None:
-        raise InvalidInput("country", f"{raw!r} is not a country name or ISO code")
-    return code
+    return country_code(raw)
 
 
 _SIMPLE_PHONE = re.compile(r"\+?[0-9]+(?: [0-9]+)*")

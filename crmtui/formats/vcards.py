@@ -8,7 +8,9 @@ and bulk write (`csv_import.plan_records` / `apply_import`).
 Export writes one vCard 3.0 per live contact with `UID` = the contact id, so
 importing an export again matches every card to its contact (no duplicates);
 cards from elsewhere keep their UID as the contact's external id for the same
-reason. Photos are ignored on import and not exported.
+reason. Cards are read by crmtui.formats.vcard_lines (2.1 as phones and Outlook
+write it); photos are skipped on import and not exported; a fax is never the
+dialled number (kept in the notes); every property not read is listed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from crmtui.domain.identity import extension
+from crmtui.formats.encodings import Decoded, decode_file
+from crmtui.formats.vcard_lines import (
+    BINARY,
+    CardSyntaxError,
+    Prop,
+    read_props,
+    split_unescaped,
+    unescape,
+)
+
 _BEGIN = re.compile(r"^BEGIN:VCARD\s*$", re.IGNORECASE)
 _END = re.compile(r"^END:VCARD\s*$", re.IGNORECASE)
-_QP = re.compile(r"ENCODING=QUOTED-PRINTABLE|;QUOTED-PRINTABLE[;:]", re.IGNORECASE)
 _UID_PREFIX = re.compile(r"^urn:uuid:", re.IGNORECASE)
 VCARD_SUFFIXES = (".vcf", ".vcard")
 
@@ -36,14 +48,9 @@ class CardText:
     text: str
 
 
-def decode(data: bytes) -> str:
-    """vCard bytes as text: UTF-8 (with or without BOM), else Windows-1252 (old Outlook)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+def decode(data: bytes) -> Decoded:
+    """vCard bytes as text: UTF-8 (with or without BOM), lines that are not as Windows-1252."""
+    return decode_file(data)
 
 
 def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int]]:
@@ -51,6 +58,8 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
     number = 0
     current: list[str] | None = None
     start = 0
+    # CR CR LF (some Windows tools) is one line end, not two.
+    text = text.replace("\r\r\n", "\n")
     for i, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip("\r")
         if _BEGIN.match(line):
@@ -61,95 +70,128 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
         elif current is not None:
             current.append(line)
             if _END.match(line):
-                yield CardText(file, number, start, "\r\n".join(_join_qp(current)) + "\r\n")
+                yield CardText(file, number, start, "\n".join(current) + "\n")
                 current = None
     if current is not None:
         yield ("no END:VCARD at the end of the file", number, start)
 
 
-def _join_qp(lines: list[str]) -> list[str]:
-    """Undo quoted-printable soft line breaks ("=" at the end), which vobject does not."""
-    out: list[str] = []
-    for line in lines:
-        prev = out[-1] if out else ""
-        if prev.endswith("=") and _QP.search(prev.split(":", 1)[0] + ":"):
-            out[-1] = prev[:-1] + line
-        else:
-            out.append(line)
-    return out
+# Properties read into fields, and format bookkeeping nobody misses; every other
+# property is listed as dropped in the import's summary.
+_READ = frozenset({"FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID"})
+_BOOKKEEPING = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV", "X-ABLABEL", "X-ABADR"})
+_TEL_RANK = ("PREF", "WORK", "VOICE", "MAIN")
 
 
-def _types(line: Any) -> set[str]:
-    types = {t.upper() for v in line.params.get("TYPE", []) for t in v.split(",")}
-    return types | {p.upper() for p in getattr(line, "singletonparams", [])}
+def _tel_value(value: str) -> str:
+    value = value.strip()
+    return value[4:] if value.lower().startswith("tel:") else value
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value if v)
-    return str(value or "").strip()
+def _phones(tels: list[Prop], fields: dict[str, str], kept: list[str]) -> None:
+    """The dialled phone and mobile; a fax never, and what is left goes to the notes."""
+    usable = [t for t in tels if _tel_value(t.value)]
+    faxes = [t for t in usable if "FAX" in t.types]
+    pagers = [t for t in usable if "PAGER" in t.types and t not in faxes]
+    cells = [t for t in usable if "CELL" in t.types and t not in faxes]
+    voices = [t for t in usable if t not in faxes and t not in cells and t not in pagers]
+    voices.sort(key=lambda t: [r not in t.types for r in _TEL_RANK])  # stable: file order
+    cells.sort(key=lambda t: "PREF" not in t.types)
+    used: list[Prop] = []
+    if voices:
+        fields["phone"] = _tel_value(voices[0].value)
+        used.append(voices[0])
+    if cells:
+        fields["mobile"] = _tel_value(cells[0].value)
+        used.append(cells[0])
+    for tel in usable:
+        if any(tel is u for u in used):
+            continue
+        label = "fax" if tel in faxes else "pager" if tel in pagers else "phone"
+        kinds = sorted(tel.types - {"PREF", "VOICE", "FAX", "PAGER", "INTERNET"})
+        suffix = f" ({', '.join(k.lower() for k in kinds)})" if kinds else ""
+        kept.append(f"{label}{suffix}: {_tel_value(tel.value)}")
 
 
-def card_fields(card: Any) -> dict[str, str]:
-    """The import fields of a parsed vobject card (strings, unchecked)."""
+def card_fields(props: list[Prop]) -> dict[str, str]:
+    """The import fields of one card's properties (strings, unchecked).
+
+    "_dropped" lists the properties not read (one per line) and "_notes" what the
+    import should tell (numbers kept in the notes rather than dialled).
+    """
     fields: dict[str, str] = {}
-    contents = card.contents
-    if "fn" in contents:
-        fields["name"] = _text(contents["fn"][0].value)
-    if "n" in contents:
-        n = contents["n"][0].value
-        fields["given_name"] = _text(getattr(n, "given", ""))
-        fields["family_name"] = _text(getattr(n, "family", ""))
-    if "org" in contents:
-        org = contents["org"][0].value
-        fields["company"] = _text(org[0] if isinstance(org, list) and org else org)
-    if "title" in contents:
-        fields["title"] = _text(contents["title"][0].value)
-    emails = contents.get("email", [])
+    by_name: dict[str, list[Prop]] = {}
+    for prop in props:
+        by_name.setdefault(prop.name, []).append(prop)
+    if "FN" in by_name:
+        fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
+    if "N" in by_name:
+        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
+        fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
+    if "ORG" in by_name:
+        fields["company"] = split_unescaped(by_name["ORG"][0].value, ";")[0].strip()
+    if "TITLE" in by_name:
+        fields["title"] = unescape(by_name["TITLE"][0].value).strip()
+    dropped: list[str] = []
+    emails = [e for e in by_name.get("EMAIL", []) if e.value.strip()]
     if emails:
-        preferred = [e for e in emails if "PREF" in _types(e) or e.params.get("PREF")]
-        fields["email"] = _text((preferred or emails)[0].value)
-    for tel in contents.get("tel", []):
-        number = _text(tel.value)
-        number = number[4:] if number.lower().startswith("tel:") else number
-        key = "mobile" if "CELL" in _types(tel) else "phone"
-        fields.setdefault(key, number)
-    addresses = contents.get("adr", [])
+        emails.sort(key=lambda e: "PREF" not in e.types)
+        fields["email"] = unescape(emails[0].value).strip()
+        if len(emails) > 1:
+            dropped.append("EMAIL (second and later)")
+    kept: list[str] = []
+    _phones(by_name.get("TEL", []), fields, kept)
+    addresses = by_name.get("ADR", [])
     if addresses:
-        preferred = [a for a in addresses if "PREF" in _types(a)]
-        adr = (preferred or addresses)[0].value
-        fields["city"] = _text(getattr(adr, "city", ""))
-        fields["country"] = _text(getattr(adr, "country", ""))
-    if "note" in contents:
-        fields["notes"] = " ".join(_text(contents["note"][0].value).split())
+        addresses = sorted(addresses, key=lambda a: "PREF" not in a.types)
+        parts = [*split_unescaped(addresses[0].value, ";"), *[""] * 7]
+        fields["city"], fields["country"] = parts[3].strip(), parts[6].strip()
+        if any(p.strip() for p in (parts[0], parts[1], parts[2], parts[4], parts[5])):
+            dropped.append("ADR street, region and postcode")
+        if len(addresses) > 1:
+            dropped.append("ADR (second and later)")
+    notes = [" ".join(unescape(n.value).split()) for n in by_name.get("NOTE", [])]
+    notes += kept
+    if any(notes):
+        fields["notes"] = " / ".join(n for n in notes if n)
     tags: list[str] = []
-    for cats in contents.get("categories", []):
-        tags += [c for c in cats.value if c and c.lower() != "mycontacts"]  # Google's own group
+    for cats in by_name.get("CATEGORIES", []):
+        tags += [c.strip() for c in split_unescaped(cats.value, ",")]
+    tags = [t for t in tags if t and t.lower() != "mycontacts"]  # Google's own group
     if tags:
         fields["tags"] = ",".join(tags)
-    if "uid" in contents:
-        fields["external_id"] = _UID_PREFIX.sub("", _text(contents["uid"][0].value))
-    return {k: v for k, v in fields.items() if v}
+    if "UID" in by_name:
+        fields["external_id"] = _UID_PREFIX.sub("", unescape(by_name["UID"][0].value).strip())
+    for name in by_name:
+        if name not in _READ and name not in _BOOKKEEPING:
+            dropped.append(f"{name} (skipped)" if name in BINARY else name)
+    out = {k: v for k, v in fields.items() if v}
+    if dropped:
+        out["_dropped"] = "\n".join(dropped)
+    if kept:
+        out["_notes"] = "\n".join(f"kept in notes, not dialled: {k}" for k in kept)
+    return out
 
 
 def parse_card(card: CardText) -> dict[str, str] | str:
     """A card's fields, or the reason it cannot be read."""
-    import vobject
-
     try:
-        parsed = vobject.readOne(card.text)
-    except Exception as exc:  # noqa: BLE001 (see below)
-        # vobject raises ParseError, ValueError, AttributeError and more on bad input;
-        # any of them means "this card is broken", reported, while the rest import.
-        return f"not a readable vCard ({exc})".replace("\n", " ")
-    fields = card_fields(parsed)
+        props = read_props(card.text, card.line)
+    except CardSyntaxError as exc:
+        return f"not a readable vCard ({exc})"
+    fields = card_fields(props)
     if not any(k in fields for k in ("name", "given_name", "family_name")):
         return "no name (FN or N)"
     return fields
 
 
-def read_cards(path: Path) -> list[tuple[str, int, int, dict[str, str] | str]]:
-    """Every card under `path` (a file, or a folder of .vcf files): file, number, line, fields."""
+def read_cards(
+    path: Path, notes: list[str] | None = None
+) -> list[tuple[str, int, int, dict[str, str] | str]]:
+    """Every card under `path` (a file, or a folder of .vcf files): file, number, line, fields.
+
+    How each file was decoded, when it was not plain UTF-8, is added to `notes`.
+    """
     files = (
         sorted(p for p in path.iterdir() if p.suffix.lower() in VCARD_SUFFIXES)
         if path.is_dir()
@@ -157,7 +199,10 @@ def read_cards(path: Path) -> list[tuple[str, int, int, dict[str, str] | str]]:
     )
     out: list[tuple[str, int, int, dict[str, str] | str]] = []
     for file in files:
-        for item in split_cards(decode(file.read_bytes()), file.name):
+        decoded = decode(file.read_bytes())
+        if decoded.note and notes is not None:
+            notes.append(f"{file.name}: {decoded.note}")
+        for item in split_cards(decoded.text, file.name):
             if isinstance(item, CardText):
                 out.append((file.name, item.number, item.line, parse_card(item)))
             else:
@@ -189,6 +234,9 @@ def contact_card(row: dict[str, Any], company: str | None) -> Any:
         email.type_param = "INTERNET"
     for key, kind in (("phone", "WORK"), ("mobile", "CELL")):
         number = row[f"{key}_e164"] or row[key]
+        ext = extension(row[key]) if row[f"{key}_e164"] else None
+        if ext:
+            number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
         if number:
             tel = card.add("tel")
             tel.value = number

@@ -7,7 +7,8 @@ are compared. A pair's score (0-100) adds up what it has in common:
 
 - name similarity (rapidfuzz token-sort ratio on folded names with salutations
   removed; "J. Smith" counts as "John Smith" when the family names agree): up to 60;
-- the same email: +40; the same phone number: +35;
+- the same external id: +40; the same email: +40; the same phone number (with its
+  extension) +35, only when the names agree (a shared switchboard adds nothing);
 - the same email domain (not a free-mail one, similar names only): +20;
 - the same account: +15; the same city: +5.
 
@@ -15,50 +16,41 @@ A shared name alone (60) stays under the default threshold of 70: namesakes are
 common (the 100k demo has 1.8M same-name pairs), so a name needs something else
 in common: "John Smith" / "Mr J. Smith" with the same company domain scores 74,
 and any pair sharing an email or a phone with a similar name scores above 85.
+Two external ids mean two records in their source: such a pair scores at most 50
+(different emails are shown as evidence: imports keep them apart, a reviewer may
+not); without a shared strong key, names that do not agree
+(crmtui.domain.identity.names_agree) keep a pair under the threshold, so a shared
+company or switchboard with a near name is never offered (identity has the rule).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from crmtui.domain.identity import (
+    DIFFERENT,
+    EVIDENCE,
+    SALUTATIONS,
+    SAME,
+    Who,
+    dial_part,
+    judge,
+    name_words,
+    names_agree,
+    phone_key,
+    spelling,
+)
 from crmtui.domain.text import fold
 
+__all__ = ["SALUTATIONS", "name_words"]
+
 DEFAULT_THRESHOLD = 70
+DIFFERENT_CAP = 50  # a pair with conflicting strong keys scores at most this
 MAX_BLOCK = 100  # a key shared by more contacts than this says nothing (e.g. "info@")
-SALUTATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "dr",
-        "prof",
-        "sir",
-        "madam",
-        "herr",
-        "frau",
-        "fr",
-        "hr",
-        "dipl",
-        "ing",
-        "mag",
-        "sr",
-        "sra",
-        "srta",
-        "m",
-        "mme",
-        "mlle",
-        "sig",
-        "sig.ra",
-        "dott",
-    ]
-)
 FREE_MAIL = frozenset(
     [
         "gmail.com",
@@ -85,17 +77,7 @@ FREE_MAIL = frozenset(
         "163.com",
     ]
 )
-_VARIANTS = (
-    ("ue", "u"),
-    ("oe", "o"),
-    ("ae", "a"),
-    ("ss", "s"),
-    ("ph", "f"),
-    ("dt", "t"),
-    ("th", "t"),
-)
-_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
-_COLUMNS = "id, name, email, phone_e164, mobile_e164, account_id, city"
+_COLUMNS = "id, name, email, phone_e164, phone, mobile_e164, mobile, account_id, city, external_id"
 
 
 @dataclass(frozen=True)
@@ -108,13 +90,19 @@ class Person:
     phones: tuple[str, ...] = ()
     account_id: str | None = None
     city: str | None = None
+    external_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Iterable[Any]) -> Person:
-        """From a `SELECT {_COLUMNS}` row."""
-        cid, name, email, phone, mobile, account_id, city = row
-        phones = tuple(p for p in (phone, mobile) if p)
-        return cls(cid, name, email, phones, account_id, city)
+        """From a `SELECT {_COLUMNS}` row (phones as identity keys, extension kept)."""
+        cid, name, email, phone_e164, phone, mobile_e164, mobile, account_id, city, ext = row
+        keys = (phone_key(phone_e164, phone), phone_key(mobile_e164, mobile))
+        return cls(cid, name, email, tuple(k for k in keys if k), account_id, city, ext)
+
+    def who(self) -> Who:
+        """The identity view of this contact."""
+        email = self.email.lower() if self.email else None
+        return Who(self.name, self.external_id, email, self.phones)
 
 
 @dataclass
@@ -136,11 +124,6 @@ class Candidate:
             "a_id": self.a.id,
             "b_id": self.b.id,
         }
-
-
-def name_words(name: str) -> list[str]:
-    """Folded name words without salutations or initials' dots ("Mr J. Smith" -> j, smith)."""
-    return [w for w in _WORD.findall(fold(name)) if w not in SALUTATIONS]
 
 
 def _domain(email: str | None) -> str | None:
@@ -173,10 +156,19 @@ def name_similarity(a: str, b: str) -> tuple[float, str | None]:
 
 
 def compare(a: Person, b: Person) -> Candidate:
-    """Score a pair and list the evidence."""
+    """Score a pair and list the evidence, under the identity rule (crmtui.domain.identity).
+
+    Conflicting strong keys (two emails, two external ids) cap the score at
+    DIFFERENT_CAP, under any sensible threshold; a shared phone counts only when the
+    names agree, so a switchboard number adds nothing.
+    """
+    verdict = judge(a.who(), b.who())
     similarity, note = name_similarity(a.name, b.name)
     evidence = [f"name {similarity:.0f}% similar" + (f" ({note})" if note else "")]
     score = similarity * 0.6
+    if verdict.kind == SAME and verdict.reason == "same external id":
+        score += 40
+        evidence.append("same external id")
     if a.email and b.email and a.email.lower() == b.email.lower():
         score += 40
         evidence.append("same email")
@@ -186,23 +178,30 @@ def compare(a: Person, b: Person) -> Candidate:
         score += 20
         evidence.append(f"same email domain {da}")
     shared = set(a.phones) & set(b.phones)
-    if shared:
+    if shared and verdict.kind in (SAME, EVIDENCE):
         score += 35
         evidence.append(f"same phone {sorted(shared)[0]}")
+    elif shared:
+        evidence.append(f"shares phone {sorted(shared)[0]} only (names differ)")
     if a.account_id and a.account_id == b.account_id:
         score += 15
         evidence.append("same account")
     if a.city and b.city and fold(a.city) == fold(b.city):
         score += 5
         evidence.append("same city")
+    if verdict.kind == DIFFERENT and a.external_id and b.external_id:
+        # Two ids of one source system are two records there: two people.
+        score = min(score, DIFFERENT_CAP)
+        evidence.append(f"{verdict.reason}: two people")
+    elif verdict.kind == DIFFERENT:
+        # Different emails keep an import from joining them, but a person with a work
+        # and a private address is what a review list is for: shown, not hidden.
+        evidence.append(verdict.reason)
+    elif verdict.kind != SAME and not names_agree(a.name, b.name):
+        # Without a strong key, names that do not agree (Maria / Marta) stay under the
+        # threshold whatever they share: a company and a similar name are two colleagues.
+        score = min(score, DEFAULT_THRESHOLD - 1)
     return Candidate(a, b, min(score, 100.0), evidence)
-
-
-def _spelling(word: str) -> str:
-    """A family name with common spelling variants collapsed (Müller/Mueller, Schmitt/Schmidt)."""
-    for variant, plain in _VARIANTS:
-        word = word.replace(variant, plain)
-    return re.sub(r"(.)\1+", r"\1", word)
 
 
 def blocking_keys(person: Person) -> Iterator[str]:
@@ -215,7 +214,7 @@ def blocking_keys(person: Person) -> Iterator[str]:
     if words:
         yield "n:" + " ".join(sorted(words))
         if len(words) >= 2:
-            yield f"f:{_spelling(words[-1])}|{words[0][0]}"
+            yield f"f:{spelling(words[-1])}|{words[0][0]}"
 
 
 def load_people(db: sqlite3.Connection) -> list[Person]:
@@ -262,7 +261,8 @@ def typed_person(
     for typed in phones:
         if typed and typed.strip():
             try:
-                numbers.append(normalize_phone(typed, region=region).e164)
+                phone = normalize_phone(typed, region=region)
+                numbers.append(phone_key(phone.e164, phone.typed) or phone.e164)
             except InvalidInput:
                 continue
     clean_email: str | None = None
@@ -293,7 +293,7 @@ def duplicates_of(
             for r in db.execute(
                 "SELECT id FROM contact WHERE phone_e164 = ? UNION "
                 "SELECT id FROM contact WHERE mobile_e164 = ?",
-                (phone, phone),
+                (dial_part(phone), dial_part(phone)),
             )
         }
     words = name_words(person.name)
