@@ -376,7 +376,9 @@ class CrmApp(App[None]):
         screen out and fills its widgets' line caches, so the first visit only
         composites them.
         """
-        if self.db is None:
+        if self.db is None or not self.is_running:
+            # Not while closing: building a section adds a screen stack while Textual's
+            # shutdown walks them ("dictionary changed size during iteration").
             self._prebuild_timer.stop()
             return
         if time.monotonic() - self._last_input < PREBUILD_IDLE_S:

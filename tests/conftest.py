@@ -24,6 +24,38 @@ def _isolate_user_files(
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+@pytest.fixture(autouse=True)
+def _steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text cursors do not blink: a focused Input or TextArea always shows its cursor.
+
+    A blinking cursor's phase at the moment a snapshot is taken depends on how fast the
+    machine ran the test (an SVG differed in one cell under load). `cursor_blink` is a
+    reactive; its default is read when a widget is created, so every Input and TextArea
+    (and subclass) made from now on starts with blinking off. Textual is pinned;
+    tests/test_determinism.py fails if this stops taking effect.
+    """
+    from textual.widgets import Input, TextArea
+
+    for widget in (Input, TextArea):
+        monkeypatch.setattr(widget.cursor_blink, "_default", False)
+
+
+@pytest.fixture(autouse=True)
+def _no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's timed background work waits an hour, unless a test sets its own delay.
+
+    Sections built ahead after PREBUILD_IDLE_S without a key, and the reports warmed
+    WARM_DELAY_S after start-up, would otherwise start at a moment that depends on the
+    machine's speed: on a loaded machine a test's own reads and screens met them half
+    done. tests/test_app_prebuild.py and tests/test_report_cache.py set the delays
+    they test (a test's monkeypatch runs after this one).
+    """
+    import crmtui.app
+
+    monkeypatch.setattr(crmtui.app, "PREBUILD_IDLE_S", 3600.0)
+    monkeypatch.setattr(crmtui.app, "WARM_DELAY_S", 3600.0)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A fresh database path (the file does not exist yet)."""

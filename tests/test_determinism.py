@@ -1,0 +1,73 @@
+"""The suite's own guards against timing: cursors that do not blink, idle work held back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Input, TextArea
+
+import crmtui.app as app_module
+from crmtui.app import PREBUILT_SECTIONS, make_app
+from tests.app_support import build_fixed_db, settle
+
+
+class _Fields(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Input(value="typed", id="line")
+        yield TextArea("typed", id="area")
+
+
+async def test_focused_text_cursors_never_blink() -> None:
+    """tests/conftest.py's `_steady_cursor`: blinking off, the cursor drawn, its timer paused."""
+    app = _Fields()
+    async with app.run_test() as pilot:
+        for selector in ("#line", "#area"):
+            widget = app.query_one(selector)
+            widget.focus()
+            await pilot.pause()
+            assert isinstance(widget, (Input, TextArea))
+            assert widget.cursor_blink is False
+            assert widget._cursor_visible  # a blink phase would turn this off and on
+        line = app.query_one("#line", Input)
+        assert line._blink_timer is not None and not line._blink_timer._active.is_set()
+        assert not app.query_one("#area", TextArea).blink_timer._active.is_set()
+
+
+async def test_the_apps_search_box_does_not_blink(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    build_fixed_db(path)
+    app = make_app(db_path=path, show_timings=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.focused, Input)
+        assert app.focused.cursor_blink is False
+
+
+async def test_idle_work_is_held_back_unless_a_test_asks_for_it(tmp_path: Path) -> None:
+    """tests/conftest.py's `_no_idle_work`: nothing is built ahead at a moment of its choosing."""
+    assert app_module.PREBUILD_IDLE_S >= 3600 and app_module.WARM_DELAY_S >= 3600
+    path = tmp_path / "crm.db"
+    build_fixed_db(path)
+    app = make_app(db_path=path, show_timings=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(app_module.PREBUILD_TICK_S * 3)  # ticks run and find no idle
+        assert not any(mode in app._screen_stacks for mode in PREBUILT_SECTIONS)
+
+
+async def test_no_section_is_built_ahead_while_the_app_closes(tmp_path: Path, monkeypatch) -> None:
+    """A tick during shutdown once added a screen stack while Textual walked them."""
+    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.0)
+    path = tmp_path / "crm.db"
+    build_fixed_db(path)
+    app = make_app(db_path=path, show_timings=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app._writer_opening = True  # the writer step is done: the next tick builds a section
+        app._running = False  # what Textual's App._shutdown sets before closing the screens
+        try:
+            app._prebuild_when_idle()
+            assert not any(mode in app._screen_stacks for mode in PREBUILT_SECTIONS)
+        finally:
+            app._running = True
