@@ -58,12 +58,14 @@ async def test_idle_work_is_held_back_unless_a_test_asks_for_it(tmp_path: Path) 
 
 async def test_no_section_is_built_ahead_while_the_app_closes(tmp_path: Path, monkeypatch) -> None:
     """A tick during shutdown once added a screen stack while Textual walked them."""
-    monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.0)
     path = tmp_path / "crm.db"
     build_fixed_db(path)
     app = make_app(db_path=path, show_timings=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
+        assert not any(mode in app._screen_stacks for mode in PREBUILT_SECTIONS)
+        # From here on no await, so no timer runs: only the direct call below.
+        monkeypatch.setattr(app_module, "PREBUILD_IDLE_S", 0.0)
         app._writer_opening = True  # the writer step is done: the next tick builds a section
         app._running = False  # what Textual's App._shutdown sets before closing the screens
         try:
