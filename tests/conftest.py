@@ -116,3 +116,24 @@ def stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def _hypothesis_profiles() -> None:
+    """Load the "ci" profile (`make test`) or the "full" one (`make test-full`).
+
+    Neither has a deadline or the too-slow health check: both measure wall time, which
+    a loaded machine stretches. Counts of examples come from tests/budget.py; tests
+    that name no count run Hypothesis's 100 in CI and 1,000 in the full run. Loaded
+    here, before any test module is imported, so every `@settings` inherits it.
+    """
+    from hypothesis import HealthCheck, settings
+
+    from tests.budget import FULL
+
+    ci = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+    settings.register_profile("ci", ci)
+    settings.register_profile("full", ci, max_examples=1000)
+    settings.load_profile("full" if FULL else "ci")
+
+
+_hypothesis_profiles()
