@@ -56,6 +56,27 @@ def _no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(crmtui.app, "WARM_DELAY_S", 3600.0)
 
 
+FIXED_WALL_CLOCK = "2026-06-10T14:00:00+02:00"
+"""Where `fixed_day` starts the clock: a Wednesday afternoon in Berlin, far from midnight,
+a week's or a month's end and a change of summer time."""
+
+
+@pytest.fixture
+def fixed_day() -> Iterator[None]:
+    """The wall clock starts at FIXED_WALL_CLOCK and runs on from there.
+
+    For tests that compare a date the code took from the real clock ("tomorrow 9am", a
+    30-day recurrence, "this year") with one they compute from it afterwards: with a
+    midnight between the two readings they disagreed, and the days they ran on (summer
+    time, a month's end) changed with the calendar. The code under test reads the clock
+    as ever; time-machine moves it.
+    """
+    import time_machine
+
+    with time_machine.travel(FIXED_WALL_CLOCK, tick=True):
+        yield
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A fresh database path (the file does not exist yet)."""

@@ -17,6 +17,8 @@ from crmtui.store.when import defer_target
 
 BERLIN = ZoneInfo("Europe/Berlin")
 runner = CliRunner()
+# The real clock, started at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_day")
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -73,3 +75,13 @@ async def test_no_section_is_built_ahead_while_the_app_closes(tmp_path: Path, mo
             assert not any(mode in app._screen_stacks for mode in PREBUILT_SECTIONS)
         finally:
             app._running = True
+
+
+def test_fixed_day_starts_the_clock_at_its_moment_and_lets_it_run(fixed_day: None) -> None:
+    """tests/conftest.py's `fixed_day`: the clock the code reads, moved, and still running."""
+    start = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 14:00 in Berlin
+    first = datetime.now(UTC)
+    assert start <= first < start + timedelta(minutes=10)
+    assert abs(time.time() - first.timestamp()) < 60
+    time.sleep(0.01)  # the clock runs on (tick=True): ids and HLC stamps keep increasing
+    assert datetime.now(UTC) > first
