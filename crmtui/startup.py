@@ -204,7 +204,9 @@ class Startup:
         composites them.
         """
         app = self._app
-        if self._db is None:
+        if self._db is None or not app.is_running:
+            # Not while closing: building a section adds a screen stack while Textual's
+            # shutdown walks them ("dictionary changed size during iteration").
             if self._prebuild_timer is not None:
                 self._prebuild_timer.stop()
             return

@@ -24,6 +24,59 @@ def _isolate_user_files(
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+@pytest.fixture(autouse=True)
+def _steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text cursors do not blink: a focused Input or TextArea always shows its cursor.
+
+    A blinking cursor's phase at the moment a snapshot is taken depends on how fast the
+    machine ran the test (an SVG differed in one cell under load). `cursor_blink` is a
+    reactive; its default is read when a widget is created, so every Input and TextArea
+    (and subclass) made from now on starts with blinking off. Textual is pinned;
+    tests/test_determinism.py fails if this stops taking effect.
+    """
+    from textual.widgets import Input, TextArea
+
+    for widget in (Input, TextArea):
+        monkeypatch.setattr(widget.cursor_blink, "_default", False)
+
+
+@pytest.fixture(autouse=True)
+def _no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's timed background work waits an hour, unless a test sets its own delay.
+
+    Sections built ahead after PREBUILD_IDLE_S without a key, and the reports warmed
+    WARM_DELAY_S after start-up, would otherwise start at a moment that depends on the
+    machine's speed: on a loaded machine a test's own reads and screens met them half
+    done. tests/test_app_prebuild.py and tests/test_report_cache.py set the delays
+    they test (a test's monkeypatch runs after this one).
+    """
+    import crmtui.startup
+
+    monkeypatch.setattr(crmtui.startup, "PREBUILD_IDLE_S", 3600.0)
+    monkeypatch.setattr(crmtui.startup, "WARM_DELAY_S", 3600.0)
+
+
+FIXED_WALL_CLOCK = "2026-06-10T14:00:00+02:00"
+"""Where `fixed_day` starts the clock: a Wednesday afternoon in Berlin, far from midnight,
+a week's or a month's end and a change of summer time."""
+
+
+@pytest.fixture
+def fixed_day() -> Iterator[None]:
+    """The wall clock starts at FIXED_WALL_CLOCK and runs on from there.
+
+    For tests that compare a date the code took from the real clock ("tomorrow 9am", a
+    30-day recurrence, "this year") with one they compute from it afterwards: with a
+    midnight between the two readings they disagreed, and the days they ran on (summer
+    time, a month's end) changed with the calendar. The code under test reads the clock
+    as ever; time-machine moves it.
+    """
+    import time_machine
+
+    with time_machine.travel(FIXED_WALL_CLOCK, tick=True):
+        yield
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A fresh database path (the file does not exist yet)."""
@@ -84,3 +137,24 @@ def stable_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def _hypothesis_profiles() -> None:
+    """Load the "ci" profile (`make test`) or the "full" one (`make test-full`).
+
+    Neither has a deadline or the too-slow health check: both measure wall time, which
+    a loaded machine stretches. Counts of examples come from tests/budget.py; tests
+    that name no count run Hypothesis's 100 in CI and 1,000 in the full run. Loaded
+    here, before any test module is imported, so every `@settings` inherits it.
+    """
+    from hypothesis import HealthCheck, settings
+
+    from tests.budget import FULL
+
+    ci = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+    settings.register_profile("ci", ci)
+    settings.register_profile("full", ci, max_examples=1000)
+    settings.load_profile("full" if FULL else "ci")
+
+
+_hypothesis_profiles()

@@ -76,10 +76,15 @@ STARTUP_PROBE = textwrap.dedent(
     """
     import asyncio, json, sys
     from pathlib import Path
+    import crmtui.startup
     from crmtui.app import make_app
     from crmtui.screens.contacts import ContactsScreen
 
     async def main() -> None:
+        # Start-up alone: the idle work (tests/test_app_prebuild.py) opens the writer,
+        # and with it SQLModel, once the app has been idle for a moment, which a loaded
+        # machine reached before the probe's last look.
+        crmtui.startup.PREBUILD_IDLE_S = 3600.0
         app = make_app(db_path=Path(sys.argv[1]))
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(3):

@@ -18,6 +18,7 @@ from crmtui.reports.calls import CallFilter, call_queue, call_stats
 from crmtui.services.consent import CallCap, blockers, format_timestamp
 from crmtui.store.database import open_store
 from crmtui.store.types import format_timestamp as model_format_timestamp
+from tests.budget import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 29, 11, 30, tzinfo=BERLIN)  # the day Berlin moves to summer time
@@ -223,7 +224,9 @@ contact_specs = st.lists(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(specs=contact_specs, use_filter=st.booleans(), default_calls=st.integers(1, 5))
 def test_queue_never_breaks_consent_and_misses_nobody(

@@ -18,6 +18,8 @@ from crmtui.store.database import open_store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 runner = CliRunner()
+# The real clock, started at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_day")
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,8 @@ from crmtui.store.models import Tickler
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CAP = CallCap(3, 30)
+# The real clock, started at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_day")
 
 
 def _contact(store: Store, **fields: object) -> str:

@@ -25,6 +25,8 @@ from crmtui.store.models import FORECAST_CATEGORIES
 
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
 Q1 = parse_period("2026-Q1", today=NOW.date())
+# The real clock, started at a fixed moment (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fixed_day")
 
 
 def _ro(store: Store) -> sqlite3.Connection:

@@ -17,6 +17,7 @@ from crmtui.store.database import Store, open_store
 from crmtui.store.journal import UNJOURNALED, created_fields
 from crmtui.store.migrate import upgrade
 from crmtui.store.models import Contact
+from tests.budget import examples
 
 ROWS = 6_000  # over bulk.DEFER_INDEXES_MIN
 CITIES = [("Berlin", "Germany", "030"), ("Paris", "France", "01"), ("Wien", "Austria", "01")]
@@ -185,7 +186,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.dictionaries(st.sampled_from(["id", "name", "tags", "n", "updated_at", "at"]), _VALUES))
 def test_created_fields_is_the_plain_filter(values: dict[str, object]) -> None:
     # The filter's shortcut (scalars never equal []) keeps what the plain rule keeps.
@@ -203,7 +204,7 @@ def test_rows_of_blank_cells_are_skipped_and_lines_still_counted(tmp_path: Path)
     assert source.records == [(2, ["Anna", "a@x.de"]), (5, ["Bo", ""]), (7, ["Cy", " c@x.de "])]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.sampled_from(["", " ", "Anna", " Zoë ", "Jean Luc"]), st.sampled_from(["", "Müller", " "])
 )

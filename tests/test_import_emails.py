@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from crmtui.domain.validate import InvalidInput, normalize_email
 from crmtui.formats import import_checks
 from crmtui.formats.import_checks import check_email
+from tests.budget import examples
 
 # Characters of every kind the local part may hold: ASCII atext and dots, precomposed
 # and decomposed accents, combining marks, other scripts, symbols and punctuation,
@@ -59,7 +60,7 @@ def _outcome(check: object, address: str) -> str | None:
         return None
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(addresses())
 @example("0@00--0.com")  # "--" in a label's 3rd-4th places: IDNA's, refused
 @example("zoë.12@example12.com")

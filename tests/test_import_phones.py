@@ -10,6 +10,7 @@ from phonenumbers import phonenumberutil as pu
 
 from crmtui.domain.validate import InvalidInput, normalize_phone
 from crmtui.formats.import_checks import _fast_e164, check_phone, national_candidate
+from tests.budget import examples
 
 REGIONS = ["DE", "AT", "CH", "FR", "ES", "IT", "GB", "NL", "PL", "SE", "NO", "US", "BR", "AR",
            "MX", "JP", "CN", "IN", "RU", "AU", "SM", "VA", "KR", "ZA"]  # fmt: skip
@@ -49,7 +50,7 @@ def typed_numbers(draw: st.DrawFn) -> str:
     return "+" + text if kind == "plus" else text
 
 
-@settings(max_examples=4000, deadline=None)
+@settings(max_examples=examples(4000), deadline=None)
 @given(typed_numbers(), st.sampled_from(REGIONS))
 @example("030 2000123", "DE")
 @example("+49 151 30000001", "DE")
@@ -71,7 +72,7 @@ def test_the_fast_path_agrees_with_phonenumbers(typed: str, region: str) -> None
     assert got == _slow(typed, region)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(typed_numbers())
 def test_the_parse_steps_the_fast_path_skips_change_nothing_for_its_shape(typed: str) -> None:
     # Building the national number, the viability check and the extension search:
@@ -134,7 +135,7 @@ def national_numbers(draw: st.DrawFn) -> tuple[str, str]:
     return region, (lead + body)[:17]
 
 
-@settings(max_examples=6000, deadline=None)
+@settings(max_examples=examples(6000), deadline=None)
 @given(national_numbers())
 @example(("AR", "0111512345678"))  # a transform rule with its carrier group
 @example(("MX", "0445512345678"))

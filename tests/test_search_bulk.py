@@ -19,6 +19,8 @@ from crmtui.search.search_index import (
     index_many,
 )
 from crmtui.search.search_schema import DDL
+from crmtui.domain.text import _fold_unicode, digits, fold
+from tests.budget import examples
 
 GIVEN = ["Jürgen", "Zoë", "José", "Łukasz", "Søren", "Æsa", "Straße", "İlker", "Yıldız",
          "Αλέξανδρος", "Борис", "Ёлка", "太郎", "Li", "Ng", "Anne-Marie", "O'Brien", "Ω"]  # fmt: skip
@@ -201,7 +203,7 @@ _PHONE_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(_PHONE_TEXT, _PHONE_TEXT, _PHONE_TEXT, _PHONE_TEXT)
 def test_contact_phone_column_equals_phone_column(
     phone: str | None, phone_e164: str | None, mobile: str | None, mobile_e164: str | None
@@ -223,7 +225,7 @@ def test_contact_phone_column_keeps_each_key_once_in_order() -> None:
     assert contact_phone_column(None, None, "0151 1", "+491511") == "491511 115194 1511"
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(
     st.text(st.characters(max_codepoint=0x17F), max_size=30)
     | st.text(st.sampled_from("aeß½ŉĿ\u0301\u0308ëé한국ㅎㅏ\u1100\u1161Σς.@ İ"), max_size=12)

@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from crmtui.server import admin
 from crmtui.server.app import make_server
+from tests.budget import examples
 
 # Schema-violating requests must be refused: schemathesis's own list of refusals, plus
 # 413, the documented answer to a body over the size limit (a generated value far
@@ -43,7 +44,7 @@ lazy = schemathesis.pytest.from_fixture("api_schema")
 
 
 @lazy.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_never_fails_and_keeps_its_schema(case: Any) -> None:
     token = _TOKEN["value"]
     # A case made invalid in its headers (no Authorization) is made valid again by

@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
 from crmtui.widgets.steady_table import SteadyDataTable, one_line_cell
+from tests.budget import examples
 
 STYLES = st.sampled_from(
     ["", "bold", "italic", "strike red", "dim", "bold magenta on white", "underline #ff8800"]
@@ -46,7 +47,7 @@ def flat(lines: list[list[Segment]]) -> list[tuple[str, Style | None]]:
     return [(ch, seg.style) for line in lines for seg in line for ch in seg.text]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.lists(cells(), min_size=3, max_size=3), min_size=1, max_size=4),
        widths=st.lists(st.integers(1, 30), min_size=3, max_size=3))  # fmt: skip
 async def test_one_line_cells_are_drawn_as_datatable_draws_them(rows, widths):

@@ -32,6 +32,7 @@ from crmtui.sync.apply_remote import (
 )
 from crmtui.sync.client import device_id, pending_ops
 from crmtui.sync.wire import Change
+from tests.budget import examples
 
 OTHER = "dev-other"
 SERVER_CLOCK = "1700000000000-00000"
@@ -177,7 +178,7 @@ def _counts(report: ApplyReport) -> tuple[int, ...]:
 
 
 @settings(
-    max_examples=100,
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -26,6 +26,7 @@ from crmtui.server.auth import Principal
 from crmtui.server.db import make_server_engine, upgrade_server
 from crmtui.server.push import apply_push
 from crmtui.sync.wire import Op, PushRequest
+from tests.budget import examples
 
 NOW = 1_900_000_000_000
 NORTH, SOUTH = "terr-north", "terr-south"
@@ -205,7 +206,7 @@ def engines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[En
 
 
 @settings(
-    max_examples=80,
+    max_examples=examples(80),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

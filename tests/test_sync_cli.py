@@ -8,6 +8,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from crmtui.server import admin
@@ -28,10 +30,16 @@ def _crm(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
+@contextmanager
+def _refusing_port() -> Iterator[int]:
+    """A port that refuses connections for as long as the block runs.
+
+    Bound and never listening: no other test (another xdist worker's server on port 0)
+    can take it in the meantime, as it could a port closed right after it was found.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path: Path) -> None:  # noqa: F811
@@ -57,12 +65,13 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Joe"), region="DE")
     pending = pending_count(store)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql(
-            "UPDATE local_meta SET value = ? WHERE key = 'sync_server'",
-            (f"http://127.0.0.1:{_free_port()}",),
-        )
-    offline = _crm(db, "sync")
+    with _refusing_port() as port:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE local_meta SET value = ? WHERE key = 'sync_server'",
+                (f"http://127.0.0.1:{port}",),
+            )
+        offline = _crm(db, "sync")
     assert offline.returncode == 75 and "stays pending" in offline.stderr
     assert pending_count(store) == pending
     # Unknown device: a rescue file, nothing discarded without --discard.

@@ -27,9 +27,10 @@ from crmtui.server import tables as t
 from crmtui.server.app import make_server
 from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
 from crmtui.store.database import open_store
+from tests.budget import examples
 from tests.journal_support import logical_journal
 
-KILLS = 20
+KILLS = examples(20)  # 20 under `make test-full`; bench/sync_crash.py runs 100 and more
 
 
 @pytest.fixture

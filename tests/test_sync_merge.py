@@ -19,6 +19,7 @@ from crmtui.sync.merge import (
     decide,
     is_consent,
 )
+from tests.budget import examples
 
 BASE = Version('"start"', HLC(1000, 0).encode(), "dev-0")
 FIELDS = {
@@ -120,7 +121,7 @@ def _interleave(rng: random.Random, streams: list[list[Incoming]]) -> list[Incom
     return out
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(offline_edits(WITHOUT_CONSENT), st.randoms(use_true_random=False))
 def test_any_delivery_order_converges(
     edits: tuple[str, list[list[Incoming]]], rng: random.Random
@@ -130,7 +131,7 @@ def test_any_delivery_order_converges(
     assert len(results) == 1, results
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(offline_edits(FIELDS), st.randoms(use_true_random=False))
 def test_any_delivery_order_converges_with_consent_fields(
     edits: tuple[str, list[list[Incoming]]], rng: random.Random
@@ -211,7 +212,7 @@ def test_an_own_opt_out_does_not_let_its_device_cancel_others_unseen() -> None:
     assert ConsentState.loads(state.dumps()) == state
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(offline_edits(), st.randoms(use_true_random=False))
 def test_delete_wins_for_activities_and_contacts_come_back(
     edits: tuple[str, list[list[Incoming]]], rng: random.Random

@@ -239,6 +239,9 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
         super().__init__()
         self._db = db
         self._generation = 0
+        self._shown: tuple[int, dict[str, str]] = (0, {})
+        """The generation and texts whose check is on screen (see `checked`)."""
+        self._checking: tuple[int, dict[str, str]] = (0, {})
         self._timer: Timer | None = None
         self._touched: set[str] = set()
         """Fields typed in: only their problems show while typing (all of them on a save)."""
@@ -298,6 +301,7 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
         key = tuple(values[f] for f in sorted(LOOKUP_FIELDS))
         lookup = key != self._lookup_key
         self._lookup_key = key
+        self._checking = (self._generation, values)
         self.check(self._generation, values, lookup)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-contact-check")
@@ -310,10 +314,21 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
         duplicates = find_duplicates(self._db, values, region=region) if lookup else self.duplicates
         self.post_message(self.Checked(generation, problems, duplicates))
 
+    @property
+    def checked(self) -> bool:
+        """True once the form as it is now has been checked and what was found is shown."""
+        shown_generation, shown_values = self._shown
+        return (
+            self._timer is None
+            and shown_generation == self._generation
+            and shown_values == self.values()
+        )
+
     @on(Checked)
     def _checked(self, event: Checked) -> None:
         if event.generation != self._generation or self.saving:
             return  # typed on since, or a save has the last word
+        self._shown = self._checking
         self._show_problems(event.problems, only=self._touched)
         self._show_duplicates(event.duplicates)
         if not any(name in self._touched for name in event.problems):
