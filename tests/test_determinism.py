@@ -69,7 +69,9 @@ async def test_no_section_is_built_ahead_while_the_app_closes(tmp_path: Path, mo
         assert not any(mode in app._screen_stacks for mode in PREBUILT_SECTIONS)
         # From here on no await, so no timer runs: only the direct call below.
         monkeypatch.setattr(startup_module, "PREBUILD_IDLE_S", 0.0)
-        app.startup._writer_opening = True  # the writer step is done: the next tick builds a section
+        app.startup._writer_opening = (
+            True  # the writer step is done: the next tick builds a section
+        )
         app._running = False  # what Textual's App._shutdown sets before closing the screens
         try:
             app.startup.prebuild_when_idle()

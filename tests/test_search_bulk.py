@@ -19,7 +19,6 @@ from crmtui.search.search_index import (
     index_many,
 )
 from crmtui.search.search_schema import DDL
-from crmtui.domain.text import _fold_unicode, digits, fold
 from tests.budget import examples
 
 GIVEN = ["Jürgen", "Zoë", "José", "Łukasz", "Søren", "Æsa", "Straße", "İlker", "Yıldız",
