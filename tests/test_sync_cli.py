@@ -137,7 +137,7 @@ def test_a_revoked_laptop_is_re_enrolled_with_a_new_token(live_server, tmp_path:
     assert done.returncode == 0, done.stderr
     assert pending_count(store) == 0
     assert _crm(db, "sync").returncode == 0
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+    with engine.connect() as conn:
         names = conn.exec_driver_sql(
             "SELECT value FROM srv_field WHERE entity = 'contact' AND field = 'name'"
         ).scalars()

@@ -121,7 +121,8 @@ def test_a_too_long_op_already_journaled_never_blocks_the_queue(
         m.setattr(journal, "check_synced_size", lambda *_a: None)
         m.setattr(journal, "check_created_sizes", lambda *_a: None)
         with store.write() as tx:
-            big = tx.add(Contact(name="Big", notes=long))
+            big = Contact(name="Big", notes=long)
+            tx.add(big)
         with store.write() as tx:
             jane = create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
             tx.update(jane, {"notes": long})
@@ -132,7 +133,7 @@ def test_a_too_long_op_already_journaled_never_blocks_the_queue(
     assert pending_count(store) == 0
     assert f"contact {big.id} notes:" in done.stderr and "shorten it" in done.stderr
     assert f"contact {jane.id} notes:" in done.stderr
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+    with engine.connect() as conn:
         names = sorted(
             conn.exec_driver_sql(
                 "SELECT value FROM srv_field WHERE entity = 'contact' AND field = 'name'"
