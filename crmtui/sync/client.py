@@ -482,6 +482,15 @@ class SyncClient:
                     versions.append((op.entity, op.row_id, op.field, result.hlc, me))
             applier.record_versions(versions)
             applier.advance_clock(answer.server_hlc)
+            if any(
+                result.hlc is not None and result.hlc < op.hlc
+                for op, result in zip(ops, answer.results, strict=True)
+            ):
+                # The server clamped ops stamped in its future: this clock jumped
+                # ahead (once, or it still is). Back to the server's reading (at
+                # least every version it stored for us, which the receive rule
+                # would otherwise keep stamping after for as long as the jump was).
+                rewind_clock(db, answer.server_hlc)
             if answer.feed is not None:
                 # In the transaction that records the answers: a range is named only
                 # while this database holds the ops whose echoes it contains.
@@ -552,6 +561,16 @@ def _report_too_long(ops: list[PendingOp], report: SyncReport) -> None:
             f" more than the server takes ({MAX_VALUE_CHARS:,}); kept on this laptop only:"
             " shorten it and sync again"
         )
+
+
+def rewind_clock(db: Any, server_hlc: str) -> None:
+    """Set the local HLC back to the server's reading (or the wall clock, if later).
+
+    Only after the server clamped this laptop's ops: what it stored for them is at
+    most `server_hlc`, so a later local edit still follows them.
+    """
+    now = utcnow_hlc()
+    set_meta(db, "hlc", max(server_hlc, now))
 
 
 def own_ranges(db: Any) -> list[tuple[int, int]]:
