@@ -56,6 +56,16 @@ def test_territories_and_reps_are_listed_renamed_and_removed(crm: Crm) -> None:
         ("add-rep", "bob", "--role", "manager", "--territory", "Europe"),
     ):
         assert crm(*args).exit_code == 0
+    # A second run of an add is a no-op that prints the same id; a different one is refused.
+    first = crm("add-territory", "Solo").stdout.strip()
+    again = crm("add-territory", "Solo")
+    _ok(again, "exists already: nothing changed")
+    assert again.stdout.strip() == first
+    assert crm("add-territory", "Solo", "--parent", "Europe").exit_code == 2
+    _ok(crm("add-rep", "ann", "--territory", "North", "--territory", "Empty"), "nothing changed")
+    differs = crm("add-rep", "ann", "--role", "admin")
+    assert differs.exit_code == 2 and "set-role" in differs.stderr
+    _ok(crm("remove-territory", "Solo"), "removed Solo")
     listed = crm("territories").stdout
     assert "North" in listed and "Europe" in listed and "ann" in listed
     _ok(crm("rename-territory", "North", "Nord"), "territory North is now Nord")

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
+    from crmtui.server.admin import AlreadyThere
+
 app = typer.Typer(help="Run and administer the team's sync server.", no_args_is_help=True)
 
 DEFAULT_DB = "crmtui-server.db"
@@ -73,6 +75,12 @@ def _refuse(exc: Exception) -> NoReturn:
     fail(str(exc), EXIT_NOT_FOUND if isinstance(exc, AdminNotFound) else EXIT_USAGE)
 
 
+def _already(exc: AlreadyThere) -> None:
+    """A second run of an add: the existing id on stdout (as the first run), a note, exit 0."""
+    typer.echo(exc.existing_id)
+    typer.echo(f"{exc}: nothing changed", err=True)
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     from sqlalchemy.engine import make_url
@@ -124,11 +132,13 @@ def add_territory(
     db: DbUrl = DEFAULT_DB,
 ) -> None:
     """Add a territory (published to every device on its next sync)."""
-    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import AdminError, AlreadyThere
     from crmtui.server.admin import add_territory as do_add
 
     try:
         typer.echo(do_add(_engine(db), name, parent))
+    except AlreadyThere as exc:
+        _already(exc)
     except AdminError as exc:
         _refuse(exc)
 
@@ -143,11 +153,13 @@ def add_rep(
     db: DbUrl = DEFAULT_DB,
 ) -> None:
     """Add a rep with a role and territories."""
-    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import AdminError, AlreadyThere
     from crmtui.server.admin import add_rep as do_add
 
     try:
         typer.echo(do_add(_engine(db), name, role, territory or []))
+    except AlreadyThere as exc:
+        _already(exc)
     except AdminError as exc:
         _refuse(exc)
 

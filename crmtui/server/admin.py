@@ -22,6 +22,14 @@ class AdminError(ValueError):
     """An admin command cannot be carried out (duplicate, bad role, refused)."""
 
 
+class AlreadyThere(AdminError):
+    """An add that has been done already, exactly so: a second run changes nothing."""
+
+    def __init__(self, message: str, existing_id: str) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
 class AdminNotFound(AdminError):
     """A name or id matches nothing (or several things: the candidates are named)."""
 
@@ -67,8 +75,13 @@ def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
     hlc = _hlc()
     with engine.begin() as conn:
         lock_feed(conn)
-        if conn.execute(select(t.territory.c.id).where(t.territory.c.name == name)).first():
-            raise AdminError(f"territory {name!r} exists already")
+        found = conn.execute(
+            select(t.territory.c.id, t.territory.c.parent_id).where(t.territory.c.name == name)
+        ).first()
+        if found is not None and found[1] == parent_id:
+            raise AlreadyThere(f"territory {name!r} exists already", str(found[0]))
+        if found is not None:
+            raise AdminError(f"territory {name!r} exists already, under another parent")
         conn.execute(
             insert(t.territory).values(id=tid, name=name, parent_id=parent_id, created_at=_now())
         )
@@ -114,8 +127,21 @@ def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str
     tids = list(dict.fromkeys(_territory_id(engine, n) for n in territories))
     rid = uuid7()
     with engine.begin() as conn:
-        if conn.execute(select(t.rep.c.id).where(t.rep.c.name == name)).first():
-            raise AdminError(f"rep {name!r} exists already")
+        found = conn.execute(select(t.rep.c.id, t.rep.c.role).where(t.rep.c.name == name)).first()
+        if found is not None:
+            held = set(
+                conn.execute(
+                    select(t.rep_territory.c.territory_id).where(
+                        t.rep_territory.c.rep_id == found[0]
+                    )
+                ).scalars()
+            )
+            if found[1] == role and held == set(tids):
+                raise AlreadyThere(f"rep {name!r} exists already", str(found[0]))
+            raise AdminError(
+                f"rep {name!r} exists already with another role or territories;"
+                " change them with set-role, assign and unassign"
+            )
         conn.execute(insert(t.rep).values(id=rid, name=name, role=role, created_at=_now()))
         for tid in tids:
             conn.execute(insert(t.rep_territory).values(rep_id=rid, territory_id=tid))
