@@ -38,6 +38,6 @@ def test_admin_commands_enrol_and_revoke_a_device(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["server", "add-rep", "bob", "--role", "boss", "--db", db])
     assert bad.exit_code == 2 and "role must be one of" in bad.output
     unknown = runner.invoke(app, ["server", "add-rep", "bob", "--territory", "Mars", "--db", db])
-    assert unknown.exit_code == 2 and "no territory named 'Mars'" in unknown.output
+    assert unknown.exit_code == 1 and "no territory named 'Mars'" in unknown.output
     workers = runner.invoke(app, ["server", "run", "--workers", "2", "--db", db])
     assert workers.exit_code == 2 and "need PostgreSQL" in workers.output

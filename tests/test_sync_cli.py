@@ -114,3 +114,48 @@ def test_activities_are_logged_as_the_enrolled_rep(live_server, tmp_path: Path) 
     assert _crm(db, "log", "note", "Jane Roe", "enrolled").returncode == 0
     ann_id = sqlite3.connect(db).execute("SELECT id FROM rep WHERE name = 'ann'").fetchone()[0]
     assert _activity_reps(db) == [None, ann_id]
+
+
+def test_a_revoked_laptop_is_re_enrolled_with_a_new_token(live_server, tmp_path: Path) -> None:  # noqa: F811
+    url, engine = live_server
+    admin.add_territory(engine, "North")
+    admin.add_rep(engine, "ann", "rep", ["North"])
+    admin.add_rep(engine, "bob", "rep", ["North"])
+    first = admin.issue_token(engine, "ann", "ann-laptop")
+    db = tmp_path / "ann.db"
+    assert _crm(db, "sync", "login", "--server", url, "--token", first.token).returncode == 0
+    store = open_store(db)
+    with store.write() as tx:
+        create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
+    assert _crm(db, "sync").returncode == 0
+    # The laptop is revoked (lost, say, then found); its edits wait.
+    assert admin.revoke_token(engine, first.device_id)
+    with store.write() as tx:
+        create_contact(tx=tx, data=ContactCreate(name="Joe"), region="DE")
+    assert _crm(db, "sync").returncode == 77
+    # A token of another rep cannot take this database over.
+    other = admin.issue_token(engine, "bob", "bob-laptop").token
+    assert _crm(db, "sync", "login", "--server", url, "--token", other).returncode == 0
+    refused = _crm(db, "sync")
+    assert refused.returncode == 77 and "another rep" in refused.stderr
+    # A new token for ann: login, then every sync works and nothing was lost.
+    second = admin.issue_token(engine, "ann", "ann-laptop")
+    login = _crm(db, "sync", "login", "--server", url, "--token", second.token)
+    assert login.returncode == 0, login.stderr
+    done = _crm(db, "sync")
+    assert done.returncode == 0, done.stderr
+    assert pending_count(store) == 0
+    assert _crm(db, "sync").returncode == 0
+    with engine.connect() as conn:
+        names = conn.exec_driver_sql(
+            "SELECT value FROM srv_field WHERE entity = 'contact' AND field = 'name'"
+        ).scalars()
+        assert sorted(names) == ['"Jane"', '"Joe"']
+        bound = conn.exec_driver_sql(
+            "SELECT id FROM srv_device WHERE client_id IS NOT NULL"
+        ).scalars()
+        assert list(bound) == [second.device_id]
+    # The old token stays dead.
+    old = _crm(db, "sync", "login", "--server", url, "--token", first.token)
+    assert old.returncode == 77
+    store.close()

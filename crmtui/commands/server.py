@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, fail, one_line
+from crmtui.commands.common import EXIT_DATABASE, EXIT_NOT_FOUND, EXIT_USAGE, fail, one_line
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
+
+    from crmtui.server.admin import AlreadyThere
 
 app = typer.Typer(help="Run and administer the team's sync server.", no_args_is_help=True)
 
@@ -64,6 +68,19 @@ def _engine(url: str, *, create: bool = False) -> Engine:
     return engine
 
 
+def _refuse(exc: Exception) -> NoReturn:
+    """Exit with an admin error: 1 when a name matched nothing (or several), else 2."""
+    from crmtui.server.admin import AdminNotFound
+
+    fail(str(exc), EXIT_NOT_FOUND if isinstance(exc, AdminNotFound) else EXIT_USAGE)
+
+
+def _already(exc: AlreadyThere) -> None:
+    """A second run of an add: the existing id on stdout (as the first run), a note, exit 0."""
+    typer.echo(exc.existing_id)
+    typer.echo(f"{exc}: nothing changed", err=True)
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     from sqlalchemy.engine import make_url
@@ -115,13 +132,15 @@ def add_territory(
     db: DbUrl = DEFAULT_DB,
 ) -> None:
     """Add a territory (published to every device on its next sync)."""
-    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import AdminError, AlreadyThere
     from crmtui.server.admin import add_territory as do_add
 
     try:
         typer.echo(do_add(_engine(db), name, parent))
+    except AlreadyThere as exc:
+        _already(exc)
     except AdminError as exc:
-        fail(str(exc))
+        _refuse(exc)
 
 
 @app.command("add-rep")
@@ -134,13 +153,15 @@ def add_rep(
     db: DbUrl = DEFAULT_DB,
 ) -> None:
     """Add a rep with a role and territories."""
-    from crmtui.server.admin import AdminError
+    from crmtui.server.admin import AdminError, AlreadyThere
     from crmtui.server.admin import add_rep as do_add
 
     try:
         typer.echo(do_add(_engine(db), name, role, territory or []))
+    except AlreadyThere as exc:
+        _already(exc)
     except AdminError as exc:
-        fail(str(exc))
+        _refuse(exc)
 
 
 @app.command()
@@ -156,7 +177,7 @@ def assign(
     try:
         added = do_assign(_engine(db), rep, territory)
     except AdminError as exc:
-        fail(str(exc))
+        _refuse(exc)
     typer.echo(f"{rep} {'now covers' if added else 'already covers'} {territory}", err=True)
 
 
@@ -173,7 +194,7 @@ def issue_token(
     try:
         issued = do_issue(_engine(db), rep, device)
     except AdminError as exc:
-        fail(str(exc))
+        _refuse(exc)
     typer.echo(issued.token)
     typer.echo(
         f"device {issued.device_id}: give the token to its owner; it is not shown again", err=True
@@ -182,7 +203,7 @@ def issue_token(
 
 @app.command("revoke-token")
 def revoke_token(
-    device: Annotated[str, typer.Argument(help="Device id or name.")],
+    device: Annotated[str, typer.Argument(help="Device id (or a name only one live device has).")],
     db: DbUrl = DEFAULT_DB,
 ) -> None:
     """Revoke a device's token at once."""
@@ -190,9 +211,10 @@ def revoke_token(
     from crmtui.server.admin import revoke_token as do_revoke
 
     try:
-        do_revoke(_engine(db), device)
+        done = do_revoke(_engine(db), device)
     except AdminError as exc:
-        fail(str(exc))
+        _refuse(exc)
+    typer.echo(f"{device} {'revoked' if done else 'was revoked already'}", err=True)
 
 
 @app.command()
@@ -205,3 +227,120 @@ def devices(db: DbUrl = DEFAULT_DB) -> None:
     columns = ["id", "name", "rep", "role", "created_at", "last_seen_at", "revoked_at"]
     for line in format_table(rows, columns, width=terminal_width()):
         typer.echo(line)
+
+
+def _table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    from crmtui.output import format_table, terminal_width
+
+    for line in format_table(rows, columns, width=terminal_width()):
+        typer.echo(line)
+
+
+def _change(db: str, action: Callable[[Engine], bool], done: str, already: str) -> None:
+    """Run an idempotent admin change; say what happened (or that it had happened)."""
+    from crmtui.server.admin import AdminError
+
+    engine = _engine(db)
+    try:
+        changed = action(engine)
+    except AdminError as exc:
+        _refuse(exc)
+    finally:
+        engine.dispose()
+    typer.echo(done if changed else already, err=True)
+
+
+@app.command()
+def territories(db: DbUrl = DEFAULT_DB) -> None:
+    """List territories: parent, reps and how many records each holds."""
+    from crmtui.server.admin import territories as list_territories
+
+    _table(list_territories(_engine(db)), ["id", "name", "parent", "reps", "records"])  # type: ignore[arg-type]
+
+
+@app.command()
+def reps(db: DbUrl = DEFAULT_DB) -> None:
+    """List reps: role, territories and live devices."""
+    from crmtui.server.admin import reps as list_reps
+
+    _table(list_reps(_engine(db)), ["id", "name", "role", "territories", "devices"])  # type: ignore[arg-type]
+
+
+@app.command("rename-territory")
+def rename_territory(
+    old: Annotated[str, typer.Argument(help="The territory's name now.")],
+    new: Annotated[str, typer.Argument(help="Its new name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Rename a territory (published to every device on its next sync)."""
+    from crmtui.server.admin import rename_territory as do
+
+    _change(
+        db,
+        lambda e: do(e, old, new),
+        f"territory {old} is now {new}",
+        f"territory is {new} already",
+    )
+
+
+@app.command("remove-territory")
+def remove_territory(
+    name: Annotated[str, typer.Argument(help="The territory's name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Remove a territory that holds no records (refused until they are moved)."""
+    from crmtui.server.admin import remove_territory as do
+
+    _change(db, lambda e: do(e, name), f"removed {name}", f"no territory {name}: nothing to remove")
+
+
+@app.command("rename-rep")
+def rename_rep(
+    old: Annotated[str, typer.Argument(help="The rep's name now.")],
+    new: Annotated[str, typer.Argument(help="Their new name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Rename a rep."""
+    from crmtui.server.admin import rename_rep as do
+
+    _change(db, lambda e: do(e, old, new), f"rep {old} is now {new}", f"rep is {new} already")
+
+
+@app.command("remove-rep")
+def remove_rep(
+    name: Annotated[str, typer.Argument(help="The rep's name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Remove a rep with no live device and no records they own."""
+    from crmtui.server.admin import remove_rep as do
+
+    _change(db, lambda e: do(e, name), f"removed {name}", f"no rep {name}: nothing to remove")
+
+
+@app.command("set-role")
+def set_role(
+    rep: Annotated[str, typer.Argument(help="The rep's name.")],
+    role: Annotated[str, typer.Argument(help="rep, manager or admin")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Change a rep's role."""
+    from crmtui.server.admin import set_role as do
+
+    _change(db, lambda e: do(e, rep, role), f"{rep} is now {role}", f"{rep} is {role} already")
+
+
+@app.command()
+def unassign(
+    rep: Annotated[str, typer.Argument(help="The rep's name.")],
+    territory: Annotated[str, typer.Argument(help="The territory's name.")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Take a territory from a rep."""
+    from crmtui.server.admin import unassign as do
+
+    _change(
+        db,
+        lambda e: do(e, rep, territory),
+        f"{rep} no longer covers {territory}",
+        f"{rep} did not cover {territory}",
+    )

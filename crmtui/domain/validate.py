@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_SYNCED_VALUE_CHARS = 65_536
+"""The longest JSON text of one field value the sync server takes (`wire.MAX_VALUE_CHARS`).
+
+Local writes are held to it too, so no change is made that could never be pushed.
+"""
+
 
 class InvalidInput(ValueError):
     """A value a user gave cannot be stored; names the field and the reason."""

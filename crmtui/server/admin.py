@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
@@ -19,7 +19,19 @@ SERVER_DEVICE = "server"
 
 
 class AdminError(ValueError):
-    """An admin command cannot be carried out (unknown name, duplicate, bad role)."""
+    """An admin command cannot be carried out (duplicate, bad role, refused)."""
+
+
+class AlreadyThere(AdminError):
+    """An add that has been done already, exactly so: a second run changes nothing."""
+
+    def __init__(self, message: str, existing_id: str) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+class AdminNotFound(AdminError):
+    """A name or id matches nothing (or several things: the candidates are named)."""
 
 
 def _now() -> str:
@@ -51,7 +63,7 @@ def _territory_id(engine: Engine, name: str) -> str:
     with engine.connect() as conn:
         found = conn.execute(select(t.territory.c.id).where(t.territory.c.name == name)).first()
     if found is None:
-        raise AdminError(f"no territory named {name!r}")
+        raise AdminNotFound(f"no territory named {name!r}")
     return str(found[0])
 
 
@@ -63,8 +75,13 @@ def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
     hlc = _hlc()
     with engine.begin() as conn:
         lock_feed(conn)
-        if conn.execute(select(t.territory.c.id).where(t.territory.c.name == name)).first():
-            raise AdminError(f"territory {name!r} exists already")
+        found = conn.execute(
+            select(t.territory.c.id, t.territory.c.parent_id).where(t.territory.c.name == name)
+        ).first()
+        if found is not None and found[1] == parent_id:
+            raise AlreadyThere(f"territory {name!r} exists already", str(found[0]))
+        if found is not None:
+            raise AdminError(f"territory {name!r} exists already, under another parent")
         conn.execute(
             insert(t.territory).values(id=tid, name=name, parent_id=parent_id, created_at=_now())
         )
@@ -110,8 +127,21 @@ def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str
     tids = list(dict.fromkeys(_territory_id(engine, n) for n in territories))
     rid = uuid7()
     with engine.begin() as conn:
-        if conn.execute(select(t.rep.c.id).where(t.rep.c.name == name)).first():
-            raise AdminError(f"rep {name!r} exists already")
+        found = conn.execute(select(t.rep.c.id, t.rep.c.role).where(t.rep.c.name == name)).first()
+        if found is not None:
+            held = set(
+                conn.execute(
+                    select(t.rep_territory.c.territory_id).where(
+                        t.rep_territory.c.rep_id == found[0]
+                    )
+                ).scalars()
+            )
+            if found[1] == role and held == set(tids):
+                raise AlreadyThere(f"rep {name!r} exists already", str(found[0]))
+            raise AdminError(
+                f"rep {name!r} exists already with another role or territories;"
+                " change them with set-role, assign and unassign"
+            )
         conn.execute(insert(t.rep).values(id=rid, name=name, role=role, created_at=_now()))
         for tid in tids:
             conn.execute(insert(t.rep_territory).values(rep_id=rid, territory_id=tid))
@@ -125,7 +155,7 @@ def assign(engine: Engine, rep: str, territory: str) -> bool:
     with engine.begin() as conn:
         rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == rep)).scalar()
         if rid is None:
-            raise AdminError(f"no rep named {rep!r}")
+            raise AdminNotFound(f"no rep named {rep!r}")
         held = conn.execute(
             select(t.rep_territory.c.rep_id).where(
                 (t.rep_territory.c.rep_id == rid) & (t.rep_territory.c.territory_id == tid)
@@ -146,7 +176,11 @@ class IssuedToken:
 
 
 def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
-    """Enrol a device for a rep; only the token's SHA-256 is stored."""
+    """Enrol a device for a rep; only the token's SHA-256 is stored.
+
+    Device names are unique among a rep's live devices (a revoked device's name
+    may be used again: that is how a laptop is re-enrolled).
+    """
     rep = _name(rep, "rep")
     device_name = _name(device_name, "device")
     token = new_token()
@@ -154,7 +188,19 @@ def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
     with engine.begin() as conn:
         rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == rep)).scalar()
         if rid is None:
-            raise AdminError(f"no rep named {rep!r}")
+            raise AdminNotFound(f"no rep named {rep!r}")
+        taken = conn.execute(
+            select(t.device.c.id).where(
+                t.device.c.rep_id == rid,
+                t.device.c.name == device_name,
+                t.device.c.revoked_at.is_(None),
+            )
+        ).scalar()
+        if taken is not None:
+            raise AdminError(
+                f"{rep} has a live device named {device_name!r} ({taken});"
+                " revoke it first or choose another name"
+            )
         conn.execute(
             insert(t.device).values(
                 id=did,
@@ -167,18 +213,41 @@ def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
     return IssuedToken(did, token)
 
 
-def revoke_token(engine: Engine, device: str) -> None:
-    """Revoke a device (by id or name); its token stops working at once."""
+def revoke_token(engine: Engine, device: str) -> bool:
+    """Revoke a device by id (or by a name only one live device has); False if it was already.
+
+    A name shared by several live devices (two reps' "laptop") revokes nothing:
+    the candidates are named, to be revoked by id.
+    """
     device = _name(device, "device")
     with engine.begin() as conn:
-        done = conn.execute(
-            update(t.device)
-            .where((t.device.c.id == device) | (t.device.c.name == device))
-            .where(t.device.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
-        )
-        if done.rowcount == 0:
-            raise AdminError(f"no live device {device!r}")
+        by_id = conn.execute(
+            select(t.device.c.id, t.device.c.revoked_at).where(t.device.c.id == device)
+        ).first()
+        if by_id is not None:
+            if by_id[1] is not None:
+                return False
+            target = str(by_id[0])
+        else:
+            named = conn.execute(
+                select(t.device.c.id, t.rep.c.name, t.device.c.revoked_at)
+                .join(t.rep, t.rep.c.id == t.device.c.rep_id)
+                .where(t.device.c.name == device)
+                .order_by(t.device.c.created_at)
+            ).all()
+            live = [r for r in named if r[2] is None]
+            if not named:
+                raise AdminNotFound(f"no device with id or name {device!r}")
+            if not live:
+                return False
+            if len(live) > 1:
+                listed = ", ".join(f"{r[0]} ({r[1]})" for r in live)
+                raise AdminNotFound(
+                    f"{len(live)} live devices are named {device!r}: {listed}; revoke one by its id"
+                )
+            target = str(live[0][0])
+        conn.execute(update(t.device).where(t.device.c.id == target).values(revoked_at=_now()))
+    return True
 
 
 def devices(engine: Engine) -> list[dict[str, str | None]]:
@@ -198,3 +267,291 @@ def devices(engine: Engine) -> list[dict[str, str | None]]:
             .order_by(t.device.c.created_at)
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def _rep_id(conn: Connection, name: str) -> str:
+    rep = _name(name, "rep")
+    rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == rep)).scalar()
+    if rid is None:
+        raise AdminNotFound(f"no rep named {rep!r}")
+    return str(rid)
+
+
+def _publish_territory(conn: Connection, tid: str, kind: str, name: str | None = None) -> None:
+    """Publish a territory's rename (`set name`) or removal (`delete`) to every device.
+
+    The HLC is after every version the record has, so the change wins everywhere
+    even when the server's clock is behind the one that made the last version.
+    """
+    lock_feed(conn)
+    last = conn.execute(
+        select(func.max(t.field_state.c.hlc)).where(
+            t.field_state.c.entity == "territory", t.field_state.c.row_id == tid
+        )
+    ).scalar()
+    hlc = _hlc()
+    if last is not None and last >= hlc:
+        before = HLC.decode(str(last))
+        hlc = HLC(before.millis, before.counter + 1).encode()
+    if kind == "set":
+        encoded = json.dumps(name, ensure_ascii=False)
+        done = conn.execute(
+            update(t.field_state)
+            .where(
+                t.field_state.c.entity == "territory",
+                t.field_state.c.row_id == tid,
+                t.field_state.c.field == "name",
+            )
+            .values(value=encoded, hlc=hlc, device_id=SERVER_DEVICE)
+        )
+        if done.rowcount == 0:
+            conn.execute(
+                insert(t.field_state).values(
+                    entity="territory",
+                    row_id=tid,
+                    field="name",
+                    value=encoded,
+                    hlc=hlc,
+                    device_id=SERVER_DEVICE,
+                )
+            )
+        change = PendingChange("set", "territory", tid, "name", encoded, hlc, SERVER_DEVICE, None)
+        conn.execute(
+            update(t.row_scope)
+            .where(t.row_scope.c.entity == "territory", t.row_scope.c.row_id == tid)
+            .values(last_hlc=hlc)
+        )
+    else:
+        change = PendingChange("delete", "territory", tid, None, None, hlc, SERVER_DEVICE, None)
+        conn.execute(
+            update(t.row_scope)
+            .where(t.row_scope.c.entity == "territory", t.row_scope.c.row_id == tid)
+            .values(deleted=True, last_hlc=hlc)
+        )
+    write_changes(conn, [change])
+
+
+def territories(engine: Engine) -> list[dict[str, str | int | None]]:
+    """Every territory with its parent, its reps and how many live records it holds."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.territory.c.id, t.territory.c.name, t.territory.c.parent_id).order_by(
+                t.territory.c.name
+            )
+        ).all()
+        names = {r[0]: r[1] for r in rows}
+        reps: dict[str, list[str]] = {}
+        for tid, rep in conn.execute(
+            select(t.rep_territory.c.territory_id, t.rep.c.name)
+            .join(t.rep, t.rep.c.id == t.rep_territory.c.rep_id)
+            .order_by(t.rep.c.name)
+        ):
+            reps.setdefault(tid, []).append(rep)
+        held: dict[str, int] = dict(
+            conn.execute(
+                select(t.row_scope.c.territory_id, func.count())
+                .where(t.row_scope.c.deleted.is_(False), t.row_scope.c.territory_id.is_not(None))
+                .group_by(t.row_scope.c.territory_id)
+            ).all()
+        )
+    return [
+        {
+            "id": tid,
+            "name": name,
+            "parent": names.get(parent) if parent else None,
+            "reps": ", ".join(reps.get(tid, [])),
+            "records": int(held.get(tid, 0)),
+        }
+        for tid, name, parent in rows
+    ]
+
+
+def rename_territory(engine: Engine, old: str, new: str) -> bool:
+    """Rename a territory and publish the new name; False when it already has that name."""
+    old, new = _name(old, "territory"), _name(new, "territory")
+    with engine.begin() as conn:
+        found = {
+            name: tid
+            for tid, name in conn.execute(
+                select(t.territory.c.id, t.territory.c.name).where(
+                    t.territory.c.name.in_([old, new])
+                )
+            )
+        }
+        if new in found and old not in found:
+            return False  # a second run: done already
+        if old not in found:
+            raise AdminNotFound(f"no territory named {old!r}")
+        if old == new:
+            return False
+        if new in found:
+            raise AdminError(f"territory {new!r} exists already")
+        conn.execute(update(t.territory).where(t.territory.c.id == found[old]).values(name=new))
+        _publish_territory(conn, found[old], "set", new)
+    return True
+
+
+def remove_territory(engine: Engine, name: str) -> bool:
+    """Remove an empty territory (and its reps' assignments); False when there is none by that name.
+
+    Refused while it has territories under it or holds live records: move them first.
+    """
+    name = _name(name, "territory")
+    with engine.begin() as conn:
+        tid = conn.execute(select(t.territory.c.id).where(t.territory.c.name == name)).scalar()
+        if tid is None:
+            return False
+        children = conn.execute(
+            select(t.territory.c.name).where(t.territory.c.parent_id == tid)
+        ).scalars()
+        under = sorted(children)
+        if under:
+            raise AdminError(
+                f"territory {name!r} has territories under it ({', '.join(under)});"
+                " remove or move them first"
+            )
+        # A record in the territory, or one naming it (an assignment, a rule).
+        placed = select(t.row_scope.c.entity, t.row_scope.c.row_id).where(
+            t.row_scope.c.territory_id == tid, t.row_scope.c.deleted.is_(False)
+        )
+        naming = (
+            select(t.field_state.c.entity, t.field_state.c.row_id)
+            .join(
+                t.row_scope,
+                (t.row_scope.c.entity == t.field_state.c.entity)
+                & (t.row_scope.c.row_id == t.field_state.c.row_id),
+            )
+            .where(
+                t.field_state.c.field.in_(("territory_id", "parent_id")),
+                t.field_state.c.value == json.dumps(tid),
+                t.row_scope.c.deleted.is_(False),
+            )
+        )
+        rows = {(str(e), str(r)) for e, r in conn.execute(placed.union(naming)).all()}
+        counts: dict[str, int] = {}
+        for entity, _row in rows:
+            counts[entity] = counts.get(entity, 0) + 1
+        if counts:
+            listed = ", ".join(f"{counts[e]} {e}" for e in sorted(counts))
+            raise AdminError(
+                f"territory {name!r} still holds records ({listed}); move them to another"
+                " territory first"
+            )
+        conn.execute(delete(t.rep_territory).where(t.rep_territory.c.territory_id == tid))
+        conn.execute(delete(t.territory).where(t.territory.c.id == tid))
+        _publish_territory(conn, str(tid), "delete")
+    return True
+
+
+def reps(engine: Engine) -> list[dict[str, str | int]]:
+    """Every rep with role, territories and live devices."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.rep.c.id, t.rep.c.name, t.rep.c.role).order_by(t.rep.c.name)
+        ).all()
+        held: dict[str, list[str]] = {}
+        for rid, territory in conn.execute(
+            select(t.rep_territory.c.rep_id, t.territory.c.name)
+            .join(t.territory, t.territory.c.id == t.rep_territory.c.territory_id)
+            .order_by(t.territory.c.name)
+        ):
+            held.setdefault(rid, []).append(territory)
+        live: dict[str, int] = dict(
+            conn.execute(
+                select(t.device.c.rep_id, func.count())
+                .where(t.device.c.revoked_at.is_(None))
+                .group_by(t.device.c.rep_id)
+            ).all()
+        )
+    return [
+        {
+            "id": rid,
+            "name": name,
+            "role": role,
+            "territories": ", ".join(held.get(rid, [])),
+            "devices": int(live.get(rid, 0)),
+        }
+        for rid, name, role in rows
+    ]
+
+
+def rename_rep(engine: Engine, old: str, new: str) -> bool:
+    """Rename a rep; False when it already has that name."""
+    old, new = _name(old, "rep"), _name(new, "rep")
+    with engine.begin() as conn:
+        found = {
+            name: rid
+            for rid, name in conn.execute(
+                select(t.rep.c.id, t.rep.c.name).where(t.rep.c.name.in_([old, new]))
+            )
+        }
+        if new in found and old not in found:
+            return False
+        if old not in found:
+            raise AdminNotFound(f"no rep named {old!r}")
+        if old == new:
+            return False
+        if new in found:
+            raise AdminError(f"rep {new!r} exists already")
+        conn.execute(update(t.rep).where(t.rep.c.id == found[old]).values(name=new))
+    return True
+
+
+def set_role(engine: Engine, rep: str, role: str) -> bool:
+    """Change a rep's role; False when the rep has it already."""
+    if role not in ROLES:
+        raise AdminError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    with engine.begin() as conn:
+        rid = _rep_id(conn, rep)
+        done = conn.execute(
+            update(t.rep).where(t.rep.c.id == rid, t.rep.c.role != role).values(role=role)
+        )
+    return done.rowcount > 0
+
+
+def unassign(engine: Engine, rep: str, territory: str) -> bool:
+    """Take a territory from a rep; False when the rep did not cover it."""
+    tid = _territory_id(engine, territory)
+    with engine.begin() as conn:
+        rid = _rep_id(conn, rep)
+        done = conn.execute(
+            delete(t.rep_territory).where(
+                t.rep_territory.c.rep_id == rid, t.rep_territory.c.territory_id == tid
+            )
+        )
+    return done.rowcount > 0
+
+
+def remove_rep(engine: Engine, name: str) -> bool:
+    """Remove a rep with no live device and no records they own; False when there is none.
+
+    Their revoked devices and assignments go with them.
+    """
+    name = _name(name, "rep")
+    with engine.begin() as conn:
+        rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == name)).scalar()
+        if rid is None:
+            return False
+        live = list(
+            conn.execute(
+                select(t.device.c.id).where(
+                    t.device.c.rep_id == rid, t.device.c.revoked_at.is_(None)
+                )
+            ).scalars()
+        )
+        if live:
+            raise AdminError(
+                f"rep {name!r} has live devices ({', '.join(live)}); revoke them first"
+                " (crm server revoke-token ID)"
+            )
+        owned = conn.execute(
+            select(func.count()).where(
+                t.row_scope.c.owner_id == rid, t.row_scope.c.deleted.is_(False)
+            )
+        ).scalar_one()
+        if owned:
+            raise AdminError(f"rep {name!r} owns {owned} records; give them to another rep first")
+        conn.execute(delete(t.rep_territory).where(t.rep_territory.c.rep_id == rid))
+        conn.execute(delete(t.device).where(t.device.c.rep_id == rid))
+        conn.execute(delete(t.rep).where(t.rep.c.id == rid))
+    return True

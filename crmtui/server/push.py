@@ -787,8 +787,26 @@ def bind_client(conn: Connection, who: Principal, client_id: str) -> None:
         return
     if bound is not None:
         raise DeviceMismatch("this token belongs to another database (its device id differs)")
-    if conn.execute(select(t.device.c.id).where(t.device.c.client_id == client_id)).first():
-        raise DeviceMismatch("this database is already enrolled with another token")
+    holder = conn.execute(
+        select(t.device.c.id, t.device.c.rep_id, t.device.c.revoked_at).where(
+            t.device.c.client_id == client_id
+        )
+    ).first()
+    if holder is not None:
+        if holder[2] is None:
+            raise DeviceMismatch(
+                "this database is already enrolled with another live token"
+                f" (device {holder[0]}); revoke that one first"
+            )
+        if holder[1] != who.rep_id:
+            raise DeviceMismatch(
+                "this database was enrolled for another rep; ask the admin for a token"
+                " of that rep or start from a new database"
+            )
+        # Re-enrolment: the laptop's earlier token was revoked and a new one issued to
+        # the same rep. The binding moves to the new device (the old one stays revoked),
+        # so the records this laptop created stay the rep's.
+        conn.execute(update(t.device).where(t.device.c.id == holder[0]).values(client_id=None))
     conn.execute(update(t.device).where(t.device.c.id == who.device_id).values(client_id=client_id))
 
 

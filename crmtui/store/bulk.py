@@ -23,7 +23,15 @@ from typing import Any, Union, get_args, get_origin
 
 from sqlmodel import SQLModel
 
-from crmtui.store.journal import WriteTx, created_fields, encode_value, pack_created
+from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS
+from crmtui.store.journal import (
+    WriteTx,
+    check_created_sizes,
+    check_synced_size,
+    created_fields,
+    encode_value,
+    pack_created,
+)
 from crmtui.store.models import ENTITIES
 from crmtui.store.types import format_timestamp
 
@@ -263,7 +271,10 @@ class BulkWriter:
         for r in rows:
             journaled = created_fields(r)
             fields += len(journaled)
-            packed.append(pack_created(journaled))
+            text = pack_created(journaled)
+            if len(text) > MAX_SYNCED_VALUE_CHARS:  # only then can one field be too long
+                check_created_sizes(entity, journaled)
+            packed.append(text)
         ids, hlcs = uuid7_batch(len(rows)), tx.next_hlcs(len(rows))
         self.tx.db.executemany(
             _JOURNAL_INSERT,
@@ -296,6 +307,9 @@ class BulkWriter:
                 (*(db_value(fields[n]) for n in names), *((stamp,) if has_updated else ()), row_id)
             )
             body.extend((row_id, name, encode_value(fields[name])) for name in names)
+        for _row_id, name, value in body:
+            if len(value) > MAX_SYNCED_VALUE_CHARS:
+                check_synced_size(entity, name, value)
         ids, hlcs = uuid7_batch(len(body)), tx.next_hlcs(len(body))
         ops = [
             (op_id, tx.tx_id, hlc, tx.device_id, entity, row_id, "set", name, value, stamp)

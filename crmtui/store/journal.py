@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel
 from crmtui.domain.hlc import _COUNTER_MAX as HLC_COUNTER_MAX
 from crmtui.domain.hlc import HLC, tick
 from crmtui.domain.ids import uuid7
+from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS, InvalidInput
 from crmtui.store.models import ENTITIES, JournalOp
 from crmtui.store.types import format_timestamp, utcnow
 
@@ -54,6 +55,27 @@ def encode_value(value: Any) -> str:
     if isinstance(value, date):
         return json.dumps(value.isoformat())
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+_SAFE_CHARS = MAX_SYNCED_VALUE_CHARS // 6 - 2
+"""Text this long or shorter always fits: JSON writes a character as at most 6."""
+
+
+def check_synced_size(entity: str, field: str, encoded: str) -> None:
+    """Refuse a field value whose journal text the sync server would never take."""
+    if len(encoded) > MAX_SYNCED_VALUE_CHARS:
+        raise InvalidInput(
+            field,
+            f"is {len(encoded):,} characters as stored; a {entity}'s {field} can hold at"
+            f" most {MAX_SYNCED_VALUE_CHARS:,} (the sync server's limit): shorten it",
+        )
+
+
+def check_created_sizes(entity: str, values: Mapping[str, Any]) -> None:
+    """`check_synced_size` for every long text of a new record (short ones cannot exceed it)."""
+    for name, value in values.items():
+        if type(value) is str and len(value) > _SAFE_CHARS:
+            check_synced_size(entity, name, _encode_str(value))
 
 
 def created_fields(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,8 +322,10 @@ class WriteTx:
         self.session.add(obj)
         # Insert now: without ORM relationships SQLAlchemy does not order inserts by
         # foreign key, so a stage added after its pipeline could otherwise go first.
+        values = created_fields(obj.model_dump())
+        check_created_sizes(entity, values)
         self.session.flush()
-        self._op(entity, row_id, "create", None, pack_created(created_fields(obj.model_dump())))
+        self._op(entity, row_id, "create", None, pack_created(values))
         return obj
 
     def update(self, obj: SQLModel, changes: Mapping[str, Any]) -> list[str]:
@@ -310,8 +334,10 @@ class WriteTx:
         changed: list[str] = []
         for name, value in changes.items():
             if getattr(obj, name) != value:
+                encoded = encode_value(value)
+                check_synced_size(entity, name, encoded)
                 setattr(obj, name, value)
-                self._op(entity, obj.id, "set", name, encode_value(value))  # type: ignore[attr-defined]
+                self._op(entity, obj.id, "set", name, encoded)  # type: ignore[attr-defined]
                 changed.append(name)
         if changed and hasattr(obj, "updated_at"):
             obj.updated_at = self.now

@@ -28,9 +28,11 @@ from crmtui.sync.apply_remote import (
 from crmtui.sync.fields import check_value
 from crmtui.sync.quarantine import hold
 from crmtui.sync.wire import (
+    MAX_BODY_BYTES,
     MAX_OWN_RANGES,
     MAX_PULL_OPS,
     MAX_PUSH_OPS,
+    MAX_VALUE_CHARS,
     MIN_SERVER_PROTOCOL,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
@@ -142,27 +144,52 @@ def _pending(row: tuple[str, str, str, str, str, str, str | None, str | None]) -
     return op_id, tx_id, hlc, entity, row_id, expand(op_id, kind, fld, value)
 
 
+BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024
+"""The ops of one push body take at most this; the rest is room for its envelope (the
+device id and up to MAX_PUSH_OPS resolved conflict ids, ~40 KB)."""
+_OP_BYTES = 512
+"""An op's JSON without its value: keys, two ids, a tx id, HLCs, names (bounded by the wire)."""
+_EXACT_ABOVE = 1024
+
+
+def _op_bytes(value: str | None) -> int:
+    """At least the bytes an op takes in a push body (`push_body` writes ASCII JSON)."""
+    if value is None:
+        return _OP_BYTES
+    if len(value) <= _EXACT_ABOVE:
+        return _OP_BYTES + 6 * len(value) + 2  # a character is at most `\uXXXX`
+    return _OP_BYTES + len(json.dumps(value))
+
+
+def _row_bytes(row: _Pending) -> int:
+    return sum(_op_bytes(op[3]) for op in row[5])
+
+
 def _pending_rows(db: Any, me: str | None, limit: int | None) -> list[_Pending]:
     """Pending journal rows, oldest first; with a limit, about `limit` ops' worth.
 
-    A packed create is never split (its ops go in one batch, so its row is marked
-    pushed only once every one of them is answered, and the server sees the fields
-    that decide a new record's territory with its creation); nor, as far as
-    MAX_PUSH_OPS allows, is a transaction.
+    A batch also fits the server's body limit (`BODY_BUDGET`): long notes are sent in
+    smaller batches rather than refused with 413 for ever. A packed create is never
+    split (its ops go in one batch, so its row is marked pushed only once every one
+    of them is answered, and the server sees the fields that decide a new record's
+    territory with its creation); nor, as far as MAX_PUSH_OPS and the body limit
+    allow, is a transaction.
     """
     order = " ORDER BY hlc, id"
     if not limit:
         return [_pending(r) for r in db.execute(_SELECT_PENDING + order, (me,))]
     taken: list[_Pending] = []
     total = 0
+    size = 0
     # Each row is at least one op, so `limit` rows hold at least `limit` ops.
     for r in db.execute(_SELECT_PENDING + order + f" LIMIT {int(limit)}", (me,)).fetchall():
         row = _pending(r)
-        n = len(row[5])
-        if total >= limit or (taken and total + n > MAX_PUSH_OPS):
+        n, b = len(row[5]), _row_bytes(row)
+        if total >= limit or (taken and (total + n > MAX_PUSH_OPS or size + b > BODY_BUDGET)):
             break
         taken.append(row)
         total += n
+        size += b
     if taken:
         # Never split a transaction: the server decides a new record's territory
         # from the fields set with its creation.
@@ -171,10 +198,12 @@ def _pending_rows(db: Any, me: str | None, limit: int | None) -> list[_Pending]:
             if r[0] in seen:
                 continue
             row = _pending(r)
-            if total + len(row[5]) > MAX_PUSH_OPS:
+            b = _row_bytes(row)
+            if total + len(row[5]) > MAX_PUSH_OPS or size + b > BODY_BUDGET:
                 break
             taken.append(row)
             total += len(row[5])
+            size += b
     return taken
 
 
@@ -339,6 +368,19 @@ class SyncClient:
             rows, ops = pending_rows_and_ops(self.store, self.batch)
             if not ops and not resolved:
                 return
+            too_long = [
+                op for op in ops if op.value is not None and len(op.value) > MAX_VALUE_CHARS
+            ]
+            if too_long:
+                # Written before local writes were held to the limit (or by an older
+                # crmtui): the server would refuse the whole batch with 422 for ever.
+                # The op stays out; the rest of its record goes, and it is reported.
+                out = {op.op_id for op in too_long}
+                ops = [op for op in ops if op.op_id not in out]
+                if not ops and not resolved:
+                    self._keep_out(too_long, rows, report)
+                    done += len(too_long)
+                    continue
             body = push_body(me, ops, resolved)
             try:
                 raw = self._call(
@@ -353,9 +395,9 @@ class SyncClient:
                 raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
             if len(answer.results) != len(ops):
                 raise SyncError("the server answered for a different number of ops")
-            self._record(ops, answer, report, resolved, rows)
+            self._record(ops, answer, report, resolved, rows, too_long)
             resolved = []
-            done += len(ops)
+            done += len(ops) + len(too_long)
             if progress:
                 progress("push", done, max(total, done))
 
@@ -366,10 +408,12 @@ class SyncClient:
         report: SyncReport,
         resolved: list[str],
         rows: list[str],
+        too_long: list[PendingOp] | None = None,
     ) -> None:
         me = device_id(self.store)
         with remote_transaction(self.store, me) as applier:
             db = applier.db
+            _report_too_long(too_long or [], report)
             for server_id in resolved:
                 db.execute(
                     "UPDATE sync_conflict SET reported_at = ? WHERE server_id = ?",
@@ -438,10 +482,28 @@ class SyncClient:
                     versions.append((op.entity, op.row_id, op.field, result.hlc, me))
             applier.record_versions(versions)
             applier.advance_clock(answer.server_hlc)
+            if any(
+                result.hlc is not None and result.hlc < op.hlc
+                for op, result in zip(ops, answer.results, strict=True)
+            ):
+                # The server clamped ops stamped in its future: this clock jumped
+                # ahead (once, or it still is). Back to the server's reading (at
+                # least every version it stored for us, which the receive rule
+                # would otherwise keep stamping after for as long as the jump was).
+                rewind_clock(db, answer.server_hlc)
             if answer.feed is not None:
                 # In the transaction that records the answers: a range is named only
                 # while this database holds the ops whose echoes it contains.
                 add_own_range(db, answer.feed)
+
+    def _keep_out(self, too_long: list[PendingOp], rows: list[str], report: SyncReport) -> None:
+        """Mark journal rows whose every op is too long as done, without the server."""
+        with remote_transaction(self.store, device_id(self.store)) as applier:
+            _report_too_long(too_long, report)
+            applier.db.executemany(
+                "UPDATE journal SET pushed_at = ? WHERE id = ?",
+                [(applier.now, row_id) for row_id in rows],
+            )
 
     def pull(self, report: SyncReport, progress: Progress | None = None) -> None:
         """Pull pages after the stored cursor and apply each in one local transaction."""
@@ -487,6 +549,28 @@ class SyncClient:
             set_meta(applier.db, "sync_last", utcnow_hlc())
             trim_own_ranges(applier.db)
         return report
+
+
+def _report_too_long(ops: list[PendingOp], report: SyncReport) -> None:
+    """Count ops kept out of a push as too long for the server, each named with the way out."""
+    for op in ops:
+        report.pushed += 1
+        report.rejected += 1
+        report.reasons.append(
+            f"{op.entity} {op.row_id} {op.field or op.op}: {len(op.value or ''):,} characters,"
+            f" more than the server takes ({MAX_VALUE_CHARS:,}); kept on this laptop only:"
+            " shorten it and sync again"
+        )
+
+
+def rewind_clock(db: Any, server_hlc: str) -> None:
+    """Set the local HLC back to the server's reading (or the wall clock, if later).
+
+    Only after the server clamped this laptop's ops: what it stored for them is at
+    most `server_hlc`, so a later local edit still follows them.
+    """
+    now = utcnow_hlc()
+    set_meta(db, "hlc", max(server_hlc, now))
 
 
 def own_ranges(db: Any) -> list[tuple[int, int]]:

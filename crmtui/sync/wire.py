@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS
+
 API_VERSION = "v1"
 PROTOCOL_VERSION = 2
 """The sync protocol this code speaks, sent on every request and answer (`PROTOCOL_HEADER`).
@@ -30,8 +32,9 @@ MAX_PULL_OPS = 5000
 """Changes in one pull page."""
 MAX_OWN_RANGES = 32
 """Feed ranges a pull may name as drawn by the device's own pushes (`own`)."""
-MAX_VALUE_CHARS = 65_536
-"""JSON text of one field value (notes are the largest thing a field holds)."""
+MAX_VALUE_CHARS = MAX_SYNCED_VALUE_CHARS
+"""JSON text of one field value (notes are the largest thing a field holds); local
+writes are held to it (`crmtui.store.journal`), so every change can be pushed."""
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Request bodies larger than this are refused with 413 before parsing."""
 
