@@ -204,7 +204,10 @@ class Startup:
         composites them.
         """
         app = self._app
-        if self._db is None:
+        # Shutting down (Textual clears `_running` before closing the screen stacks):
+        # a section built now changes the stacks while they are closed, which raised
+        # "dictionary changed size during iteration" at exit.
+        if self._db is None or not app._running:
             if self._prebuild_timer is not None:
                 self._prebuild_timer.stop()
             return
