@@ -150,9 +150,7 @@ async def test_a_bad_value_is_named_under_its_field_and_nothing_is_written(daily
         assert pilot.app.screen is form
         email = str(form.query_one("#p-email", Static).render())
         assert form.query_one("#p-email").has_class("-shown") and email.startswith("Email:")
-        assert str(form.query_one("#p-stay_in_touch", Static).render()).startswith(
-            "Stay in touch:"
-        )
+        assert str(form.query_one("#p-stay_in_touch", Static).render()).startswith("Stay in touch:")
         assert str(form.query_one("#p-name", Static).render()).startswith("Name:")
         status = str(form.query_one("#edit-status", Static).render())
         assert "Name" in status and "Email" in status and "Stay in touch" in status
@@ -201,7 +199,7 @@ async def test_delete_and_restore_from_the_card_each_after_a_confirmation(daily_
 
 
 async def test_agenda_done_is_undone_with_ctrl_z(daily_db):
-    path, ids = daily_db
+    path, _ = daily_db
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
