@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from crmtui.screens.new_contact import NewContactResult
     from crmtui.screens.quick_log import Chosen, QuickLogResult
+    from crmtui.services.undo import UndoStep
 
 # Only the Contacts screen is needed for the first paint; every other screen and
 # the palette's providers are imported when first used (cold start, TARGETS.md).
@@ -152,6 +153,14 @@ class CrmApp(App[None]):
         ),
         # The same from inside a text field, where "l" is just a letter.
         Binding("ctrl+l", "quick_log", "Log", show=False, id="app.quick_log_anywhere"),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            show=False,
+            id="app.undo",
+            tooltip="Undo the most recent change made in the app",
+        ),
         *(
             Binding(
                 s.key,
@@ -272,7 +281,7 @@ class CrmApp(App[None]):
         """Sections exist only once the database is open."""
         if action in ("switch_section", "search_contacts"):
             return self.db is not None
-        if action in ("quick_log", "new_contact"):
+        if action in ("quick_log", "new_contact", "undo", "recent_actions"):
             # Not over a modal (the quick log itself, a prompt, a confirmation).
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
@@ -383,6 +392,48 @@ class CrmApp(App[None]):
 
         self.push_screen(NewContactScreen(self.db), done)
 
+    def action_undo(self) -> None:
+        """Undo the most recent change this app made (in a worker); says what it undid."""
+        if self.db is None or isinstance(self.screen, ModalScreen):
+            return
+        if not self.daily.recent:
+            self.notify("Nothing to undo in this session.", title="Undo")
+            return
+        self._undo(None)
+
+    def action_recent_actions(self) -> None:
+        """List this session's undoable changes, most recent first; Enter undoes one."""
+        if self.db is None or isinstance(self.screen, ModalScreen):
+            return
+        from crmtui.screens.recent_actions import RecentActionsScreen
+
+        def chosen(step: UndoStep | None) -> None:
+            if step is not None:
+                self._undo(step)
+
+        self.push_screen(RecentActionsScreen(list(reversed(self.daily.recent))), chosen)
+
+    def _undo(self, step: UndoStep | None) -> None:
+        self.run_worker(
+            partial(self._undo_in_thread, step), thread=True, group="undo", exit_on_error=False
+        )
+
+    def _undo_in_thread(self, step: UndoStep | None) -> None:
+        from crmtui.domain.validate import InvalidInput
+
+        try:
+            done = self.daily.undo(step)
+        except InvalidInput as exc:
+            self.call_from_thread(self.notify, exc.message, title="Not undone", severity="error")
+            return
+        self.call_from_thread(self._undone, done)
+
+    def _undone(self, step: UndoStep) -> None:
+        self.notify(step.label, title="Undone")
+        reload = getattr(self.screen, "reload", None)
+        if callable(reload):
+            reload()
+
     def _selected_contact(self) -> Chosen | None:
         """The contact the current screen has selected (card, agenda row, queue, list)."""
         from crmtui.screens.quick_log import Chosen
@@ -413,6 +464,21 @@ class CrmApp(App[None]):
             "New contact",
             "Add a contact; probable duplicates are shown first (ctrl+n on Contacts)",
             self.action_new_contact,
+        )
+        screen_commands = getattr(screen, "palette_commands", None)
+        if callable(screen_commands):
+            for title, help, callback in screen_commands():
+                yield SystemCommand(title, help, callback)
+        if self.daily.recent:
+            yield SystemCommand(
+                f"Undo: {self.daily.recent[-1].label}",
+                "Undo the most recent change made in the app (ctrl+z)",
+                self.action_undo,
+            )
+        yield SystemCommand(
+            "Recent actions",
+            "This session's changes, most recent first: Enter undoes one",
+            self.action_recent_actions,
         )
         yield SystemCommand(
             "Find duplicate contacts",

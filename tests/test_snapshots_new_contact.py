@@ -84,3 +84,25 @@ def test_sync_indicator_in_the_header(snap_compare, synced_db):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_contact_edit_form(snap_compare, fixed_db, size):
+    """The edit form over John Smith's card: every field, consent flags, cap and cadence."""
+    from crmtui.screens.contact_edit import ContactEditScreen
+    from tests.app_support import SMITH
+
+    app = make_app(db_path=fixed_db, show_timings=False, now=fixed_clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        contact_id = app.db.execute(  # type: ignore[union-attr]
+            "SELECT id FROM contact WHERE name = ?", (SMITH,)
+        ).fetchone()[0]
+        app.open_contact(contact_id)
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactEditScreen)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -292,7 +292,9 @@ class AgendaScreen(UsesDaily, Screen[None]):
 
         daily = self.daily
         tz = daily.zone()
-        _, nxt = daily.write(lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz))
+        _, nxt = daily.write_undoable(
+            f"Done: {text}", lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz)
+        )
         summary = f"Done: {text}"
         if nxt is not None:
             summary += f" · next {show_moment(nxt.due_at.astimezone(tz))}"
@@ -331,7 +333,9 @@ class AgendaScreen(UsesDaily, Screen[None]):
         """Hide the reminder until a moment."""
         from crmtui.services.ticklers import snooze_tickler
 
-        self.daily.write(lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until))
+        self.daily.write_undoable(
+            f"Snooze: {text}", lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until)
+        )
         self.post_message(self.Changed(f"Snoozed until {show_moment(until)}: {text}"))
 
     def action_defer(self) -> None:
@@ -369,13 +373,13 @@ class AgendaScreen(UsesDaily, Screen[None]):
         def write(tx: WriteTx) -> None:
             defer_tickler(tx=tx, tickler_id=tickler_id, due_at=due_at)
 
-        self.daily.write(write)
+        self.daily.write_undoable(f"Defer: {text}", write)
         self.post_message(self.Changed(f"Due {show_moment(due_at)}: {text}"))
 
     @on(Changed)
     def _changed(self, event: Changed) -> None:
         self.busy = False
-        self.notify(event.summary, title="Agenda")
+        self.notify(f"{event.summary} · ctrl+z undoes", title="Agenda")
         self.reload()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.prompts import SafeConfirm
 from crmtui.screens.quick_log import Chosen
 from crmtui.search.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
@@ -151,6 +152,43 @@ def contact_fields(card: ContactCard) -> Table:
     return grid
 
 
+class ConfirmCardAction(SafeConfirm):
+    """Archive, delete or restore this contact? Only `y` (or a click) says yes."""
+
+    BINDINGS = [
+        Binding("escape", "answer(False)", "Cancel", id="card.confirm_cancel"),
+        Binding("y", "answer(True)", "Yes", id="card.confirm_yes"),
+    ]
+    NO = "Cancel"
+
+    def __init__(self, question: str, details: str, yes: str) -> None:
+        super().__init__()
+        self._question = question
+        self._details = details
+        self.YES = yes
+
+    def question(self) -> str:
+        """The question."""
+        return self._question
+
+    def details(self) -> Text:
+        """What it does."""
+        return Text(self._details)
+
+    def hint(self) -> str:
+        """How to take it back."""
+        return "ctrl+z undoes it afterwards (from any screen)."
+
+
+# (action, key, what, palette help): the card's own actions, for the footer and the palette.
+CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("edit", "e", "Edit", "Edit every field, tags, consent and stay-in-touch"),
+    ("archive", "a", "Archive", "Archive or unarchive (kept, left out of search)"),
+    ("delete", "d", "Delete", "Delete this contact (restorable)"),
+    ("restore", "r", "Restore", "Bring back the deleted contact shown"),
+)
+
+
 class ContactCardScreen(Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
@@ -160,7 +198,19 @@ class ContactCardScreen(Screen[None]):
         Binding(
             "escape", "app.pop_screen", "Back", id="card.back", tooltip="Back to the contact list"
         ),
+        *(
+            Binding(key, action, what, id=f"card.{action}", tooltip=help)
+            for action, key, what, help in CARD_ACTIONS
+        ),
     ]
+
+    class Wrote(Message):
+        """A write from the card finished; `summary` says what it did (`error`: why not)."""
+
+        def __init__(self, summary: str, error: bool = False) -> None:
+            super().__init__()
+            self.summary = summary
+            self.error = error
 
     class CardLoaded(Message):
         """The card's data came back from the database (None: the contact is gone)."""
@@ -183,6 +233,9 @@ class ContactCardScreen(Screen[None]):
         self._db = db
         self.contact_id = contact_id
         self.card: ContactCard | None = None
+        self.deleted = False
+        """Deleted from this card (the card shows that, and `r` brings it back)."""
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         """Name and consent on top, then fields, notes and the open work."""
@@ -226,13 +279,155 @@ class ContactCardScreen(Screen[None]):
         card = contact_card(self._db, self.contact_id)
         self.post_message(self.CardLoaded(self.contact_id, card, tz, now))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Edit and archive on a live card; delete once loaded; restore once deleted."""
+        if action in ("edit", "archive", "delete"):
+            return self.card is not None and not self.busy
+        if action == "restore":
+            return self.card is None and self.deleted and not self.busy
+        return True
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """(title, help with key, callback) of the actions possible on this card now."""
+        name = (self.card.contact.get("name") if self.card else None) or "contact"
+        out = []
+        for action, key, what, help in CARD_ACTIONS:
+            if self.check_action(action, ()):
+                title = (
+                    f"{what} {name}" if action != "archive" else self._archive_word() + f" {name}"
+                )
+                out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
+        return out
+
+    def _archive_word(self) -> str:
+        archived = bool(self.card and self.card.contact.get("archived_at"))
+        return "Unarchive" if archived else "Archive"
+
+    def action_edit(self) -> None:
+        """Open the edit form with this contact's values; the card is read again after a save."""
+        if self.card is None:
+            return
+        from crmtui.screens.contact_edit import ContactEditScreen, EditResult
+
+        def done(result: EditResult | None) -> None:
+            if result is None:
+                return
+            if result.changed:
+                self.notify(f"Changed: {', '.join(result.changed)} · ctrl+z undoes", title="Saved")
+            else:
+                self.notify("Nothing was changed.", title="Edit")
+            self.load_card()
+
+        company = (self.card.account or {}).get("name")
+        self.app.push_screen(
+            ContactEditScreen(self._db, self.contact_id, self.card.contact, company), done
+        )
+
+    def _confirm_then(self, question: str, details: str, yes: str, then: Any) -> None:
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.busy = True
+                self.refresh_bindings()
+                then()
+
+        self.app.push_screen(ConfirmCardAction(question, details, yes), answered)
+
+    def action_archive(self) -> None:
+        """Archive (or unarchive) after a confirmation."""
+        if self.card is None:
+            return
+        name = self.card.contact.get("name") or "this contact"
+        archive = not self.card.contact.get("archived_at")
+        word = "Archive" if archive else "Unarchive"
+        details = (
+            "It stays, with its history, but leaves search and lists unless asked for."
+            if archive
+            else "It comes back into search and lists."
+        )
+        self._confirm_then(
+            f"{word} {name}?", details, word, lambda: self.write_card("archive", archive)
+        )
+
+    def action_delete(self) -> None:
+        """Delete (a restorable tombstone) after a confirmation."""
+        if self.card is None:
+            return
+        name = self.card.contact.get("name") or "this contact"
+        self._confirm_then(
+            f"Delete {name}?",
+            "It leaves search, lists and the call queue; r on this card restores it.",
+            "Delete",
+            lambda: self.write_card("delete", True),
+        )
+
+    def action_restore(self) -> None:
+        """Restore the contact deleted here, after a confirmation."""
+        self._confirm_then(
+            "Restore this contact?",
+            "It comes back into search and lists as it was.",
+            "Restore",
+            lambda: self.write_card("restore", True),
+        )
+
+    @work(thread=True, exit_on_error=False, group="contact-card-write")
+    def write_card(self, what: str, flag: bool) -> None:
+        """Archive, delete or restore through the contact services, as one undoable write."""
+        from crmtui.domain.validate import InvalidInput
+        from crmtui.services.contacts import archive_contact, delete_contact, restore_contact
+        from crmtui.store.resolve import NotFound
+
+        daily = cast(DailyApp, self.app).daily
+        cid = self.contact_id
+        name = (self.card.contact.get("name") if self.card else None) or "contact"
+        try:
+            if what == "archive":
+                daily.write_undoable(
+                    f"{'Archive' if flag else 'Unarchive'} {name}",
+                    lambda tx: archive_contact(tx=tx, contact_id=cid, archived=flag),
+                )
+                summary = f"{'Archived' if flag else 'Unarchived'} {name}"
+            elif what == "delete":
+                daily.write_undoable(
+                    f"Delete {name}", lambda tx: delete_contact(tx=tx, contact_id=cid)
+                )
+                summary = f"Deleted {name} · r restores"
+            else:
+                contact = daily.write_undoable(
+                    "Restore contact", lambda tx: restore_contact(tx=tx, contact_id=cid)
+                )
+                summary = f"Restored {contact.name}"
+        except (InvalidInput, NotFound) as exc:
+            self.post_message(self.Wrote(str(exc), error=True))
+            return
+        self.post_message(self.Wrote(summary + " · ctrl+z undoes"))
+
+    @on(Wrote)
+    def _wrote(self, event: Wrote) -> None:
+        self.busy = False
+        if event.error:
+            self.notify(event.summary, title="Not done", severity="error")
+        else:
+            self.deleted = event.summary.startswith("Deleted")
+            self.notify(event.summary, title="Contact")
+        self.load_card()
+
     @on(CardLoaded)
     def _show_card(self, event: CardLoaded) -> None:
         self.card = event.card
+        self.refresh_bindings()
         name = self.query_one("#card-name", Static)
         if event.card is None:
-            name.update("This contact no longer exists (deleted or merged).")
+            if self.deleted:
+                name.update("This contact was deleted: r restores it, ctrl+z undoes the delete.")
+            else:
+                name.update("This contact no longer exists (deleted or merged).")
+            for section in self.query(CardSection):
+                section.display = False
+            self.query_one("#card-role", Static).update("")
+            self.query_one("#consent").display = False
             return
+        for section in self.query(CardSection):
+            section.display = True
         c = event.card.contact
         # The header reads "<name> — <database file>".
         self.title = c.get("name") or "Contact"
@@ -261,6 +456,11 @@ class ContactCardScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Report a failed load on the card itself."""
         if event.state is WorkerState.ERROR:
+            if event.worker.group == "contact-card-write":
+                self.busy = False
+                self.refresh_bindings()
+                self.notify(f"{event.worker.error}", title="Not done", severity="error")
+                return
             self.query_one("#card-name", Static).update(
                 Text(f"Cannot load this contact: {event.worker.error}")
             )

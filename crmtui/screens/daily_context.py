@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 
     from crmtui.config import Settings
     from crmtui.services.consent import CallCap
+    from crmtui.services.undo import UndoStep
     from crmtui.store.database import Store
     from crmtui.store.journal import WriteTx
 
 T = TypeVar("T")
+RECENT_ACTIONS = 20
+"""How many writes of this session can be undone (most recent first)."""
 Clock = Callable[[], datetime]
 
 
@@ -42,6 +45,8 @@ class DailyContext:
         """Called from the writer's thread after each committed write (the app's sync indicator)."""
         self.writes = 0
         """How many writes this app has committed: a screen showing figures compares it."""
+        self.recent: list[UndoStep] = []
+        """This session's undoable writes, oldest first (at most `RECENT_ACTIONS`)."""
 
     def settings(self) -> Settings:
         """The user's settings, read once (raises `ConfigError` on a bad file)."""
@@ -110,6 +115,41 @@ class DailyContext:
         if self.after_write is not None:
             self.after_write()
         return result
+
+    def write_undoable(self, label: str, action: Callable[[WriteTx], T]) -> T:
+        """`write`, noting how to undo it under `label` in the recent actions."""
+        from crmtui.services.undo import record
+
+        result, step = self.write(lambda tx: record(tx, label, action))
+        if step.changes:
+            with self._lock:
+                self.recent.append(step)
+                del self.recent[:-RECENT_ACTIONS]
+        return result
+
+    def undo(self, step: UndoStep | None = None) -> UndoStep:
+        """Undo `step` (the most recent when None) in one journaled write; returns it.
+
+        Raises `InvalidInput` when there is nothing to undo or a row changed since.
+        """
+        from crmtui.domain.validate import InvalidInput
+        from crmtui.services.undo import undo
+
+        with self._lock:
+            if step is None:
+                if not self.recent:
+                    raise InvalidInput("undo", "nothing to undo")
+                step = self.recent[-1]
+        chosen = step
+        try:
+            self.write(lambda tx: undo(tx=tx, step=chosen))
+        finally:
+            # Done, or refused because a row changed since (it cannot become
+            # undoable again): either way it leaves the list, so the next one is reachable.
+            with self._lock:
+                if chosen in self.recent:
+                    self.recent.remove(chosen)
+        return chosen
 
     def close(self) -> None:
         """Release the writer's connections (after any write in progress)."""

@@ -14,11 +14,13 @@ create as a row with a NULL value followed by `set` rows; both forms coexist.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sqlite3
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -234,6 +236,19 @@ def entity_name(obj: SQLModel) -> str:
     return _TABLE_TO_ENTITY[type(obj).__tablename__]
 
 
+@dataclass(frozen=True)
+class RowChange:
+    """One change a recording `WriteTx` made: what it was before, for an undo."""
+
+    entity: str
+    row_id: str
+    kind: str
+    """"create", "set" or "delete"."""
+    field: str | None = None
+    before: Any = None
+    after: Any = None
+
+
 class WriteTx:
     """One unit of work: a SQLModel session inside `BEGIN IMMEDIATE`, plus the journal."""
 
@@ -244,6 +259,8 @@ class WriteTx:
         self._device_id: str | None = None
         self._clock: HLC | None = None
         self._ops: list[JournalOp] = []
+        self.recorder: list[RowChange] | None = None
+        """When a list, every add, field change and delete is noted there (for an undo)."""
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -326,6 +343,8 @@ class WriteTx:
         check_created_sizes(entity, values)
         self.session.flush()
         self._op(entity, row_id, "create", None, pack_created(values))
+        if self.recorder is not None:
+            self.recorder.append(RowChange(entity, row_id, "create"))
         return obj
 
     def update(self, obj: SQLModel, changes: Mapping[str, Any]) -> list[str]:
@@ -336,6 +355,12 @@ class WriteTx:
             if getattr(obj, name) != value:
                 encoded = encode_value(value)
                 check_synced_size(entity, name, encoded)
+                if self.recorder is not None:
+                    # A copy: a list field (tags) may be changed in place later.
+                    before = copy.deepcopy(getattr(obj, name))
+                    self.recorder.append(
+                        RowChange(entity, obj.id, "set", name, before, copy.deepcopy(value))  # type: ignore[attr-defined]
+                    )
                 setattr(obj, name, value)
                 self._op(entity, obj.id, "set", name, encoded)  # type: ignore[attr-defined]
                 changed.append(name)
@@ -347,6 +372,8 @@ class WriteTx:
 
     def delete(self, obj: SQLModel) -> None:
         """Tombstone a row: it stays in the table with `deleted_at`, and the delete is journaled."""
+        if self.recorder is not None:
+            self.recorder.append(RowChange(entity_name(obj), obj.id, "delete"))  # type: ignore[attr-defined]
         obj.deleted_at = self.now
         if hasattr(obj, "updated_at"):
             obj.updated_at = self.now

@@ -1,0 +1,251 @@
+"""Pilot tests: edit a contact from its card, archive/delete/restore, and undo (ctrl+z) everywhere.
+
+Each test drives the keys a user would and reads the database afterwards.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input, Static
+
+from crmtui.app import make_app
+from crmtui.screens.agenda import AgendaScreen
+from crmtui.screens.contact_card import ConfirmCardAction, ContactCardScreen
+from crmtui.screens.contact_edit import ContactEditScreen
+from crmtui.screens.recent_actions import RecentActionsScreen
+from tests.app_support import build_daily_db, copy_db, settle
+from tests.daily_pilot import SIZE, fixed_clock
+
+CARLA = "Carla Rossi"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The daily database, built once; every test takes a copy."""
+    path = tmp_path_factory.mktemp("contact-edit") / "daily.db"
+    return path, build_daily_db(path)
+
+
+@pytest.fixture
+def daily_db(template, tmp_path) -> tuple[Path, dict[str, str]]:
+    """A private copy of the daily database."""
+    path, ids = template
+    return copy_db(path, tmp_path / "daily.db"), ids
+
+
+def row(path: Path, contact_id: str) -> sqlite3.Row:
+    """The contact's stored row."""
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM contact WHERE id = ?", (contact_id,)).fetchone()
+    finally:
+        db.close()
+
+
+def journal_count(path: Path) -> int:
+    """How many journal rows there are."""
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT count(*) FROM journal").fetchone()[0])
+    finally:
+        db.close()
+
+
+async def open_card(pilot: Pilot[Any], contact_id: str) -> ContactCardScreen:
+    """The contact's card, loaded."""
+    await settle(pilot)
+    pilot.app.open_contact(contact_id)  # type: ignore[attr-defined]
+    await settle(pilot)
+    card = pilot.app.screen
+    assert isinstance(card, ContactCardScreen) and card.card is not None
+    return card
+
+
+async def open_form(pilot: Pilot[Any], contact_id: str) -> ContactEditScreen:
+    """The card, then `e`."""
+    await open_card(pilot, contact_id)
+    await pilot.press("e")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, ContactEditScreen)
+    return form
+
+
+async def retype(pilot: Pilot[Any], form: ContactEditScreen, field: str, text: str) -> None:
+    """Clear a field and type `text` into it, as a user would."""
+    box = form.query_one(f"#f-{field}", Input)
+    box.focus()
+    await pilot.press("end", "ctrl+u", *text) if text else await pilot.press("end", "ctrl+u")
+
+
+def card_name(card: ContactCardScreen) -> str:
+    """The name line of the card."""
+    return str(card.query_one("#card-name", Static).render())
+
+
+async def test_edit_saves_every_kind_of_field_then_ctrl_z_puts_it_back(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    before = dict(row(path, cid))
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        assert form.query_one("#f-name", Input).value == CARLA
+        await retype(pilot, form, "name", "Carla Rossi-Bianchi")
+        await retype(pilot, form, "city", "Torino")
+        await retype(pilot, form, "email", "")
+        await retype(pilot, form, "tags", "vip partner")
+        await retype(pilot, form, "stay_in_touch", "2 weeks")
+        await retype(pilot, form, "call_cap", "2/30d")
+        form.query_one("#f-do_not_email", Checkbox).focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        card = pilot.app.screen
+        assert isinstance(card, ContactCardScreen)
+        after = row(path, cid)
+        assert after["name"] == "Carla Rossi-Bianchi" and after["family_name"] == "Rossi-Bianchi"
+        assert after["city"] == "Torino" and after["email"] is None
+        assert after["tags"] == '["vip", "partner"]'
+        assert (after["stay_in_touch_days"], after["max_calls"], after["max_calls_days"]) == (
+            14,
+            2,
+            30,
+        )
+        assert after["do_not_email"] == 1
+        # The card was read again after the save.
+        assert "Carla Rossi-Bianchi" in card_name(card)
+        assert card.query_one("#dne").display
+        written = journal_count(path)
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        undone = dict(row(path, cid))
+        for key in ("name", "family_name", "city", "email", "tags", "stay_in_touch_days"):
+            assert undone[key] == before[key], key
+        assert (undone["max_calls"], undone["do_not_email"]) == (before["max_calls"], 0)
+        # Journaled as ordinary edits, so the undo syncs.
+        assert journal_count(path) > written
+        assert card_name(card).startswith(CARLA) and "Bianchi" not in card_name(card)
+        assert app.daily.recent == []
+
+
+async def test_a_bad_value_is_named_under_its_field_and_nothing_is_written(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    written = journal_count(path)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        await retype(pilot, form, "email", "not-an-email")
+        await retype(pilot, form, "stay_in_touch", "often")
+        await retype(pilot, form, "name", "")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert pilot.app.screen is form
+        email = str(form.query_one("#p-email", Static).render())
+        assert form.query_one("#p-email").has_class("-shown") and email.startswith("Email:")
+        assert str(form.query_one("#p-stay_in_touch", Static).render()).startswith("Stay in touch:")
+        assert str(form.query_one("#p-name", Static).render()).startswith("Name:")
+        status = str(form.query_one("#edit-status", Static).render())
+        assert "Name" in status and "Email" in status and "Stay in touch" in status
+        assert form.query_one("#f-name", Input).has_focus
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactCardScreen)
+    assert journal_count(path) == written
+    assert row(path, cid)["email"] is not None
+
+
+async def test_delete_and_restore_from_the_card_each_after_a_confirmation(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        card = await open_card(pilot, cid)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConfirmCardAction)
+        await pilot.press("enter")  # the safe answer is focused: nothing happens
+        await settle(pilot)
+        assert row(path, cid)["deleted_at"] is None
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert row(path, cid)["deleted_at"] is not None
+        assert pilot.app.screen is card and "deleted" in card_name(card)
+        await pilot.press("r", "y")
+        await settle(pilot)
+        assert row(path, cid)["deleted_at"] is None
+        assert card_name(card).startswith(CARLA)
+        # Archive, then undo it from the list of recent actions (Enter on the top one).
+        await pilot.press("a", "y")
+        await settle(pilot)
+        assert row(path, cid)["archived_at"] is not None
+        app.action_recent_actions()
+        await settle(pilot)
+        recent = pilot.app.screen
+        assert isinstance(recent, RecentActionsScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert row(path, cid)["archived_at"] is None
+        assert [s.label for s in app.daily.recent] == [f"Delete {CARLA}", "Restore contact"]
+
+
+async def test_agenda_done_is_undone_with_ctrl_z(daily_db):
+    path, _ = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, AgendaScreen)
+        row_ = screen.current
+        assert row_ is not None and row_.about.startswith(CARLA) and row_.tickler_id
+        tid = row_.tickler_id
+        await pilot.press("d")
+        await settle(pilot)
+        db = sqlite3.connect(path)
+        status = "SELECT status FROM tickler WHERE id = ?"
+        assert db.execute(status, (tid,)).fetchone()[0] == "done"
+        assert all(r.tickler_id != tid for r in screen.agenda_list.rows)
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert db.execute(status, (tid,)).fetchone()[0] == "open"
+        assert any(r.tickler_id == tid for r in screen.agenda_list.rows)
+        db.close()
+
+
+async def test_the_palette_lists_the_card_actions_and_undo_with_their_keys(daily_db):
+    path, ids = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        card = await open_card(pilot, ids[CARLA])
+        commands = {c.title: c.help for c in app.get_system_commands(card)}
+        assert commands[f"Edit {CARLA}"].endswith("(e)")
+        assert commands[f"Archive {CARLA}"].endswith("(a)")
+        assert commands[f"Delete {CARLA}"].endswith("(d)")
+        assert "Recent actions" in commands
+        await pilot.press("a", "y")
+        await settle(pilot)
+        commands = {c.title: c.help for c in app.get_system_commands(card)}
+        assert commands[f"Undo: Archive {CARLA}"].endswith("(ctrl+z)")
+        assert f"Unarchive {CARLA}" in commands
+
+
+async def test_the_edit_form_fits_at_80x24(daily_db):
+    path, ids = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, ids[CARLA])
+        screen = form.region
+        for selector in ("#form", "#save", "#cancel", "#f-name", "#f-stay_in_touch"):
+            region = form.query_one(selector).region
+            assert region.area and screen.contains_region(region), selector
