@@ -179,7 +179,7 @@ async def test_call_back_leaves_the_queue_while_another_read_is_running(daily_db
 
 async def test_remaining_says_more_the_same_before_and_after_a_call(daily_db, monkeypatch):
     """At the window's limit "Remaining" reads N+ before, during and after a call."""
-    import crmtui.screens.calls as calls
+    from crmtui.screens import calls
 
     path, _ = daily_db
     monkeypatch.setattr(calls, "QUEUE_LIMIT", 1)
