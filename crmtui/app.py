@@ -277,11 +277,29 @@ class CrmApp(App[None]):
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
 
-    def action_switch_section(self, mode: str) -> None:
-        """Show a section, where it was left."""
-        if self.db is not None and self.current_mode != mode:
-            self.switch_mode(mode)
-            self.startup.shown(mode)
+    async def action_switch_section(self, mode: str) -> None:
+        """Show a section where it was left; from a card, close the card on the way.
+
+        The key of the section on screen goes back to its first screen (from a card or
+        a drill-down): a section key always does something.
+        """
+        if self.db is None:
+            return
+        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.deal_card import DealCardScreen
+
+        if self.current_mode == mode:
+            while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+                await self.pop_screen()
+            return
+        # A card is a look at one record: leaving its section by key closes it, so the
+        # section's own screen is there when the user comes back.
+        while len(self.screen_stack) > 1 and isinstance(
+            self.screen, (ContactCardScreen, DealCardScreen)
+        ):
+            await self.pop_screen()
+        await self.switch_mode(mode)
+        self.startup.shown(mode)
 
     def _build_section(self, section: Section, db: sqlite3.Connection) -> Screen[None]:
         """A section's first screen, marked as styled with the stylesheet as it is now.
