@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 # Not listed: the key that opened this screen.
@@ -37,7 +37,13 @@ def key_rows(
     """The screen's keys and the global (app) keys; keys doing the same thing share a row."""
     groups: tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]] = ({}, {})
     tips: dict[tuple[str, str], str] = {}
-    for active in bindings.values():
+    # crmtui's keys (they all have an id) first, the screen's before the focused
+    # widget's; Textual's own (focus next, copy) last.
+    ordered = sorted(
+        bindings.values(),
+        key=lambda a: (a.binding.id is None, not isinstance(a.node, Screen)),
+    )
+    for active in ordered:
         binding: Binding = active.binding
         if binding.action in HELP_ACTIONS or not binding.description:
             continue
@@ -80,7 +86,8 @@ class HelpScreen(ModalScreen[None]):
         border: round $border; background: $surface; padding: 0 1;
     }
     HelpScreen VerticalScroll { height: auto; max-height: 1fr; }
-    HelpScreen .help--title { text-style: bold; color: $text-accent; margin: 1 0 0 0; }
+    HelpScreen .help--title { text-style: bold; color: $text-accent; }
+    HelpScreen #help-global-title { margin: 1 0 0 0; }
     HelpScreen .help--hint { color: $text-muted; }
     """
     BINDINGS = [
@@ -105,7 +112,7 @@ class HelpScreen(ModalScreen[None]):
                     else Text("No keys of its own.", style="dim"),
                     id="help-screen-keys",
                 )
-                yield Label("Everywhere", classes="help--title")
+                yield Label("Everywhere", classes="help--title", id="help-global-title")
                 yield Static(rows_table(self.global_rows), id="help-global-keys")
             yield Static("Escape closes · Ctrl+P finds any action by name", classes="help--hint")
 
