@@ -152,7 +152,7 @@ class DealCardScreen(Screen[None]):
         self.card: DealCard | None = None
 
     def compose(self) -> ComposeResult:
-        """Name on top, then fields, history, activities and ticklers."""
+        """Name on top, then fields, history, activities and reminders."""
         yield Header()
         with VerticalScroll(id="deal"):
             yield Static("Loading deal…", id="deal-name")
