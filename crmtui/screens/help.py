@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -32,7 +33,7 @@ class KeyRow:
 
 
 def key_rows(
-    app: App[object], bindings: Mapping[str, ActiveBinding]
+    app: App[Any], bindings: Mapping[str, ActiveBinding]
 ) -> tuple[list[KeyRow], list[KeyRow]]:
     """The screen's keys and the global (app) keys; keys doing the same thing share a row."""
     groups: tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]] = ({}, {})

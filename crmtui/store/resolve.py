@@ -24,7 +24,8 @@ def get_live(tx: WriteTx | Session, model: type[T], ref: str, *, deleted: bool =
     """A row by full id or unique id prefix; `deleted=True` looks among tombstones."""
     session = tx.session if isinstance(tx, WriteTx) else tx
     # The word a user reads: the tickler table holds what everyone calls reminders.
-    label = USER_WORDS.get(model.__tablename__, model.__tablename__)
+    table = str(model.__tablename__)
+    label = USER_WORDS.get(table, table)
     ref = ref.strip().lower()
     id_col = model.id  # type: ignore[attr-defined]
     dead = model.deleted_at  # type: ignore[attr-defined]
