@@ -289,7 +289,7 @@ class CrmApp(App[None]):
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
 
-    async def action_switch_section(self, mode: str) -> None:
+    def action_switch_section(self, mode: str) -> None:
         """Show a section where it was left; from a card, close the card on the way.
 
         The key of the section on screen goes back to its first screen (from a card or
@@ -301,16 +301,18 @@ class CrmApp(App[None]):
         from crmtui.screens.deal_card import DealCardScreen
 
         if self.current_mode == mode:
+            # pop_screen takes the screen off the stack at once (the rest is scheduled),
+            # so this stays a plain method the palette's commands can call.
             while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
-                await self.pop_screen()
+                self.pop_screen()
             return
         # A card is a look at one record: leaving its section by key closes it, so the
         # section's own screen is there when the user comes back.
         while len(self.screen_stack) > 1 and isinstance(
             self.screen, (ContactCardScreen, DealCardScreen)
         ):
-            await self.pop_screen()
-        await self.switch_mode(mode)
+            self.pop_screen()
+        self.switch_mode(mode)
         self.startup.shown(mode)
 
     def _build_section(self, section: Section, db: sqlite3.Connection) -> Screen[None]:
