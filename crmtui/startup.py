@@ -204,6 +204,10 @@ class Startup:
         composites them.
         """
         app = self._app
+        if not app.is_running:
+            # Shutting down: a mode built now would change the screen stacks while
+            # Textual closes them ("dictionary changed size during iteration").
+            return
         if self._db is None:
             if self._prebuild_timer is not None:
                 self._prebuild_timer.stop()
