@@ -161,6 +161,16 @@ class CrmApp(App[None]):
             id="app.undo",
             tooltip="Undo the most recent change made in the app",
         ),
+        # In an empty text field (the Contacts search box has the focus) Textual hides
+        # this binding, as it does every printable key: on_event opens the help there.
+        Binding(
+            "question_mark",
+            "help",
+            "Keys",
+            show=False,
+            id="app.help",
+            tooltip="The keys of this screen and the global ones",
+        ),
         *(
             Binding(
                 s.key,
@@ -281,16 +291,38 @@ class CrmApp(App[None]):
         """Sections exist only once the database is open."""
         if action in ("switch_section", "search_contacts"):
             return self.db is not None
+        if action == "help":
+            return not isinstance(self.screen, ModalScreen) and not _typing(self.focused)
         if action in ("quick_log", "new_contact", "undo", "recent_actions"):
             # Not over a modal (the quick log itself, a prompt, a confirmation).
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
 
     def action_switch_section(self, mode: str) -> None:
-        """Show a section, where it was left."""
-        if self.db is not None and self.current_mode != mode:
-            self.switch_mode(mode)
-            self.startup.shown(mode)
+        """Show a section where it was left; from a card, close the card on the way.
+
+        The key of the section on screen goes back to its first screen (from a card or
+        a drill-down): a section key always does something.
+        """
+        if self.db is None:
+            return
+        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.deal_card import DealCardScreen
+
+        if self.current_mode == mode:
+            # pop_screen takes the screen off the stack at once (the rest is scheduled),
+            # so this stays a plain method the palette's commands can call.
+            while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+                self.pop_screen()
+            return
+        # A card is a look at one record: leaving its section by key closes it, so the
+        # section's own screen is there when the user comes back.
+        while len(self.screen_stack) > 1 and isinstance(
+            self.screen, (ContactCardScreen, DealCardScreen)
+        ):
+            self.pop_screen()
+        self.switch_mode(mode)
+        self.startup.shown(mode)
 
     def _build_section(self, section: Section, db: sqlite3.Connection) -> Screen[None]:
         """A section's first screen, marked as styled with the stylesheet as it is now.
@@ -308,6 +340,18 @@ class CrmApp(App[None]):
         """Note when the user last pressed a key or clicked (sections are built when idle)."""
         if isinstance(event, (events.Key, events.MouseDown)):
             self.startup.note_input()
+        if (
+            isinstance(event, events.Key)
+            and event.key == "question_mark"
+            and self.db is not None
+            and _empty_field(self.focused)
+            and not isinstance(self.screen, ModalScreen)
+        ):
+            # "?" in an empty search box is a question, not a search: the help.
+            event.prevent_default()
+            event.stop()
+            self.action_help()
+            return
         await super().on_event(event)
 
     async def action_search_contacts(self) -> None:
@@ -360,6 +404,17 @@ class CrmApp(App[None]):
             self.call_from_thread(self.notify, "This account has no contacts yet.")
         else:
             self.call_from_thread(self.open_contact, contact_id)
+
+    def action_help(self) -> None:
+        """Show the keys of the screen on top, and the global ones."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        from crmtui.screens.help import HelpScreen, key_rows
+
+        screen = self.screen
+        screen_rows, global_rows = key_rows(self, screen.active_bindings)
+        title = screen.title or screen.TITLE or self.current_mode.capitalize()
+        self.push_screen(HelpScreen(title, screen_rows, global_rows))
 
     def action_quick_log(self) -> None:
         """Open the quick log for the contact selected on screen, if there is one."""
@@ -461,6 +516,11 @@ class CrmApp(App[None]):
             "Log an activity", "Log a call, meeting or note (l)", self.action_quick_log
         )
         yield SystemCommand(
+            "Keys of this screen",
+            "Every key of the screen you are on, and the global ones (?)",
+            self.action_help,
+        )
+        yield SystemCommand(
             "New contact",
             "Add a contact; probable duplicates are shown first (ctrl+n on Contacts)",
             self.action_new_contact,
@@ -491,6 +551,22 @@ class CrmApp(App[None]):
                 f"Switch to the {s.title} section ({s.key.upper()})",
                 partial(self.action_switch_section, s.mode),
             )
+
+
+def _empty_field(focused: object) -> bool:
+    """True when the focus is in a one-line text field with nothing typed in it yet."""
+    from textual.widgets import Input
+
+    return isinstance(focused, Input) and not focused.value
+
+
+def _typing(focused: object) -> bool:
+    """True when the focus is in a text field that holds text (a "?" there is a letter)."""
+    from textual.widgets import Input, TextArea
+
+    if isinstance(focused, Input):
+        return bool(focused.value)
+    return isinstance(focused, TextArea)
 
 
 def make_app(*, db_path: Path, show_timings: bool = True, now: Clock | None = None) -> CrmApp:

@@ -145,6 +145,64 @@ async def test_call_back_asks_when_and_enter_takes_the_default(daily_db):
     assert row[0] == "Call back as asked" and row[1].startswith("2026-03-10T10:00")
 
 
+async def test_call_back_leaves_the_queue_while_another_read_is_running(daily_db):
+    """The app's shared connection is busy with another query (the warm-up, a search, an
+    older queue read) while the call is written: the queue read after the write must
+    still see it, not bring the contact back with its done reminder."""
+    path, _ = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await call_list(pilot)
+        assert queue_names(screen) == ["Carla Rossi", "Emma Johnson"]
+        assert app.db is not None
+        busy = app.db.execute("SELECT id FROM contact")
+        assert busy.fetchone() is not None  # a statement still running on that connection
+        await pilot.press("8")
+        await settle(pilot)
+        assert isinstance(app.screen, WhenPrompt)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert queue_names(screen) == ["Emma Johnson"]
+        assert "Calls today 1" in counters(screen) and "Connects 1" in counters(screen)
+        assert "Remaining 1" in counters(screen)
+        busy.close()
+        await pilot.press("r")
+        await settle(pilot)
+        assert queue_names(screen) == ["Emma Johnson"]
+        await pilot.press("1")  # a digit on the contact now on screen logs it
+        await settle(pilot)
+        assert queue_names(screen) == []
+        assert "Calls today 2" in counters(screen)
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_remaining_says_more_the_same_before_and_after_a_call(daily_db, monkeypatch):
+    """At the window's limit "Remaining" reads N+ before, during and after a call."""
+    from crmtui.screens import calls
+
+    path, _ = daily_db
+    monkeypatch.setattr(calls, "QUEUE_LIMIT", 1)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await call_list(pilot)
+        assert queue_names(screen) == ["Carla Rossi"]
+        assert "Remaining 1+" in counters(screen)
+        seen = []
+        original = screen._show_counters
+
+        def recording() -> None:
+            original()
+            seen.append(counters(screen))
+
+        monkeypatch.setattr(screen, "_show_counters", recording)
+        await pilot.press("2")
+        await settle(pilot)
+        assert queue_names(screen) == ["Emma Johnson"]
+        assert seen and all("Remaining 1" in line for line in seen), seen
+        assert "Remaining 1" in counters(screen) and "Remaining 1+" not in counters(screen)
+
+
 async def test_skip_moves_on_without_writing(daily_db):
     path, _ = daily_db
     before = counts(path)

@@ -228,3 +228,49 @@ async def test_palette_targets_find_and_open_deals_and_accounts(demo_db):
         assert isinstance(app.screen, ContactCardScreen)
         assert app.screen.card is not None
         assert (app.screen.card.account or {}).get("id") == account_id
+
+
+async def test_enter_only_confirms_won_and_does_not_open_the_card(demo_db):
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await pipeline(pilot)
+        card = screen.board.highlighted
+        assert card is not None
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ReasonPrompt)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert deal_row(demo_db, card.id)[:2] == ("Closed Won", "won")
+        assert app.screen is screen, type(app.screen)
+
+
+async def test_a_won_deal_names_its_id_and_reopens_from_its_card(demo_db):
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await pipeline(pilot)
+        card = screen.board.highlighted
+        assert card is not None
+        before = deal_row(demo_db, card.id)[0]
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert deal_row(demo_db, card.id)[:2] == ("Closed Won", "won")
+        assert screen.board.highlighted is not None and screen.board.highlighted.id == card.id
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any(card.id in m and "reopen" in m for m in said), said
+        await pilot.press("enter")
+        await settle(pilot)
+        deal = app.screen
+        assert isinstance(deal, DealCardScreen) and deal.card is not None
+        assert deal.card.deal.status == "won"
+        await pilot.press("o")
+        await settle(pilot)
+        assert deal_row(demo_db, card.id)[:2] == (before, "open")
+        assert deal.card is not None and deal.card.deal.status == "open"
+        await pilot.press("o")  # open already: the key is off, nothing is written
+        await settle(pilot)
+        assert deal_row(demo_db, card.id)[:2] == (before, "open")

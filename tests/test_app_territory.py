@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -97,3 +98,41 @@ async def test_period_switch_reloads_the_summary_and_follows_the_drill_down(demo
         await settle(pilot)
         assert app.screen is top
         assert top.report.period.label == "last-quarter"
+
+
+def chart_text(screen: TerritoryScreen) -> list[str]:
+    """The activity chart as drawn at its widget's width, line by line."""
+    from rich.console import Console
+    from textual.widgets import Static
+
+    widget = screen.query_one("#activity-weeks", Static)
+    console = Console(width=widget.content_size.width, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text().splitlines()
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)])
+async def test_this_year_chart_keeps_labels_and_totals_and_leaves_future_weeks_blank(demo_db, size):
+    from crmtui.reports.summary import ACTIVITY_KINDS
+
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        top = app.screen
+        assert isinstance(top, TerritoryScreen)
+        while top.report is None or top.report.period.label != "this-year":
+            await pilot.press("p")
+            await settle(pilot)
+        lines = chart_text(top)
+        rows = {line.split()[0]: line for line in lines if line.strip()}
+        for kind in (*ACTIVITY_KINDS, "all"):
+            assert kind in rows, lines  # the label whole, not "ca…"
+            assert "…" not in rows[kind], lines
+        total = sum(sum(v) for v in top.report.total.activities.values())
+        assert rows["all"].rstrip().endswith(f"{total:,}"), lines
+        # 2 March: most of the year is ahead, and is not drawn as zero activity.
+        spark = rows["all"][len("all") :].rstrip().rsplit(" ", 1)[0]
+        assert "▁" * 8 not in spark, lines
+        assert spark.rstrip() != spark or "  " in spark, lines

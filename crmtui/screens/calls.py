@@ -9,11 +9,18 @@ the queue moves on at once: the write runs in a worker while the agent dials.
 Threading invariant: reads and writes run in thread workers; handlers on the UI
 thread update widgets. A contact whose call is being written stays out of the
 queue on screen until the queue has been read again after that write.
+
+The queue is read on a connection of this screen's own, one read at a time. On
+the app's shared connection a read that started after a write could still see the
+database as it was before it: SQLite keeps a connection's snapshot while any of
+its statements is running, and another worker's (or an older queue read's) query
+keeps it open. That brought a just-called contact back with its done reminder.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +38,14 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.when import BadWhen, parse_duration, parse_when
-from crmtui.reports.calls import CallFilter, CallItem, CallStats, call_queue, call_stats
+from crmtui.reports.calls import (
+    CONNECT_OUTCOMES,
+    CallFilter,
+    CallItem,
+    CallStats,
+    call_queue,
+    call_stats,
+)
 from crmtui.screens.agenda import short_when
 from crmtui.screens.contact_card import ContactCardScreen, format_amount
 from crmtui.screens.daily_context import UsesDaily
@@ -257,10 +271,11 @@ class CallListScreen(UsesDaily, Screen[None]):
     class CallLogged(Message):
         """A call's outcome (and next touch) were written."""
 
-        def __init__(self, contact_id: str, summary: str) -> None:
+        def __init__(self, contact_id: str, summary: str, outcome: str) -> None:
             super().__init__()
             self.contact_id = contact_id
             self.summary = summary
+            self.outcome = outcome
 
     class CallRefused(Message):
         """Consent refused the call; asking before logging it anyway."""
@@ -296,6 +311,9 @@ class CallListScreen(UsesDaily, Screen[None]):
         self._now: datetime | None = None
         self._skipped: list[str] = []  # contact ids, in the order they were skipped
         self._in_flight: set[str] = set()
+        self._more = False  # the database holds more than the window read
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""
@@ -335,15 +353,36 @@ class CallListScreen(UsesDaily, Screen[None]):
         """The queue and today's counters, off the UI thread."""
         daily = self.daily
         now = daily.now()
-        queue = call_queue(self._db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT)
-        stats = call_stats(self._db, now=now)
+        # One read at a time on the screen's own connection: each starts from a fresh
+        # snapshot, so a read asked for after a write sees it.
+        with self._read_lock:
+            db = self._queue_reader()
+            # One more than shown: whether there are more is known, not guessed.
+            queue = call_queue(db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT + 1)
+            stats = call_stats(db, now=now)
         self.post_message(self.QueueLoaded(generation, now, queue, stats))
+
+    def _queue_reader(self) -> sqlite3.Connection:
+        """This screen's read connection (called with the read lock held, in a worker)."""
+        if self._reader is None:
+            from crmtui.search.lookup import connect
+
+            self._reader = connect(self.daily.db_path)
+        return self._reader
+
+    def on_unmount(self) -> None:
+        """Stop a queue read still running; the connection closes when its worker lets go."""
+        if self._reader is not None:
+            # As the app does with its own: close() under a running query crashes.
+            self._reader.interrupt()
+            self._reader = None
 
     @on(QueueLoaded)
     def _loaded_queue(self, event: QueueLoaded) -> None:
         if event.generation != self._generation:
             return
         self._now = event.now
+        self._more = len(event.queue) > QUEUE_LIMIT
         self._loaded = event.queue
         self.stats = event.stats
         present = {i.contact_id for i in event.queue}
@@ -353,7 +392,7 @@ class CallListScreen(UsesDaily, Screen[None]):
     def _show_queue(self, keep: str | None = None) -> None:
         """Order the loaded queue for display: in-flight calls out, skipped ones last."""
         skipped = {c: n for n, c in enumerate(self._skipped)}
-        live = [i for i in self._loaded if i.contact_id not in self._in_flight]
+        live = [i for i in self._loaded if i.contact_id not in self._in_flight][:QUEUE_LIMIT]
         self.queue = [i for i in live if i.contact_id not in skipped] + sorted(
             (i for i in live if i.contact_id in skipped), key=lambda i: skipped[i.contact_id]
         )
@@ -383,8 +422,9 @@ class CallListScreen(UsesDaily, Screen[None]):
         line = Text()
         line.append(f"Calls today {self.stats.calls_today}", style="bold")
         line.append(f"  ·  Connects {self.stats.connects_today}", style="bold")
-        # The queue is read a window at a time: at the limit there may be more.
-        more = "+" if len(self._loaded) >= QUEUE_LIMIT else ""
+        # The queue is read a window at a time, one more than shown: "200+" while there
+        # are more, the same before and after a call (the next one fills the window).
+        more = "+" if self._more else ""
         line.append(f"  ·  Remaining {len(self.queue)}{more}", style="bold")
         line.append(f"      Filter: {describe_filter(self.call_filter, self._filter_names)}")
         self.query_one("#call-counters", Static).update(line)
@@ -565,13 +605,19 @@ class CallListScreen(UsesDaily, Screen[None]):
         summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
-        self.post_message(self.CallLogged(item.contact_id, summary))
+        self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))
 
     @on(CallLogged)
     def _logged(self, event: CallLogged) -> None:
         # Short-lived: an agent logs a call a minute and the card must stay readable.
         self.notify(event.summary, title="Call logged", timeout=3)
         self._in_flight.discard(event.contact_id)
+        # The counters move with the write; the read that follows confirms them.
+        self.stats = CallStats(
+            self.stats.calls_today + 1,
+            self.stats.connects_today + (event.outcome in CONNECT_OUTCOMES),
+        )
+        self._show_counters()
         self.reload()
 
     @on(CallRefused)

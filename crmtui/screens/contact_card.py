@@ -250,7 +250,7 @@ class ContactCardScreen(Screen[None]):
             yield CardSection("Details", id="details")
             yield CardSection("Notes", id="notes")
             yield CardSection("Recent activities", id="activities")
-            yield CardSection("Open ticklers", id="ticklers")
+            yield CardSection("Open reminders", id="ticklers")
             yield CardSection("Open deals", id="deals")
         yield SteadyFooter()
 

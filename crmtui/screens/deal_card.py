@@ -1,10 +1,15 @@
-"""The deal card: its fields, the stage history with time in each stage, activities, ticklers."""
+"""The deal card: its fields, the stage history with time in each stage, activities, reminders.
+
+A won or lost deal is reopened from here (`o`), through the same service as
+`crm deal reopen`: back in the open stage it left.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from typing import cast
 
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +26,7 @@ from crmtui.domain.money import format_money
 from crmtui.reports.deal_board import DealWork, deal_work
 from crmtui.reports.deal_history import DealCard, deal_card
 from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
+from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 
@@ -85,6 +91,13 @@ class DealCardScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deal_card.back", tooltip="Back"),
         Binding("r", "reload", "Reload", id="deal_card.reload", tooltip="Read the deal again"),
+        Binding(
+            "o",
+            "reopen",
+            "Reopen",
+            id="deal_card.reopen",
+            tooltip="Reopen this won or lost deal, in the open stage it left",
+        ),
     ]
     DEFAULT_CSS = """
     DealCardScreen #deal {
@@ -115,6 +128,14 @@ class DealCardScreen(Screen[None]):
             self.tz = tz
             self.problem = problem
 
+    class DealReopened(Message):
+        """The deal is open again, in `stage`."""
+
+        def __init__(self, name: str, stage: str) -> None:
+            super().__init__()
+            self.name = name
+            self.stage = stage
+
     def __init__(
         self,
         db: sqlite3.Connection,
@@ -131,14 +152,14 @@ class DealCardScreen(Screen[None]):
         self.card: DealCard | None = None
 
     def compose(self) -> ComposeResult:
-        """Name on top, then fields, history, activities and ticklers."""
+        """Name on top, then fields, history, activities and reminders."""
         yield Header()
         with VerticalScroll(id="deal"):
             yield Static("Loading deal…", id="deal-name")
             yield CardSection("Details", id="details")
             yield CardSection("Stage history", id="history")
             yield CardSection("Activities", id="activities")
-            yield CardSection("Open ticklers", id="ticklers")
+            yield CardSection("Open reminders", id="ticklers")
         yield SteadyFooter()
 
     def on_screen_resume(self) -> None:
@@ -164,9 +185,46 @@ class DealCardScreen(Screen[None]):
         work = deal_work(self._db, card.deal.id)
         self.post_message(self.CardLoaded(card, work, now=now, tz=tz))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Reopen only a deal that is won or lost."""
+        if action == "reopen":
+            return self.card is not None and self.card.deal.status != "open"
+        return True
+
+    def action_reopen(self) -> None:
+        """Reopen the won or lost deal on screen."""
+        if self.card is not None and self.card.deal.status != "open":
+            self.reopen(self.card.deal.id)
+
+    @work(thread=True, exit_on_error=False, group="deal-card-write")
+    def reopen(self, deal_id: str) -> None:
+        """Reopen the deal through the services, in one transaction."""
+        daily = cast(DailyApp, self.app).daily
+        rep_name = daily.settings().rep_name
+
+        def action(tx: object) -> tuple[str, str]:
+            from crmtui.services.deals import reopen_deal
+            from crmtui.services.territories import me_rep_id
+            from crmtui.store.journal import WriteTx
+            from crmtui.store.models import Stage
+
+            assert isinstance(tx, WriteTx)
+            deal = reopen_deal(tx=tx, deal_id=deal_id, by=me_rep_id(tx, rep_name))
+            stage = tx.session.get(Stage, deal.stage_id)
+            return deal.name, stage.name if stage is not None else ""
+
+        name, stage = daily.write(action)
+        self.post_message(self.DealReopened(name, stage))
+
+    @on(DealReopened)
+    def _reopened(self, event: DealReopened) -> None:
+        self.notify(f"{event.name} is open again, in {event.stage}", title="Reopened")
+        self.load_card()
+
     @on(CardLoaded)
     def _show(self, event: CardLoaded) -> None:
         self.card = event.card
+        self.refresh_bindings()
         name = self.query_one("#deal-name", Static)
         if event.card is None or event.work is None:
             name.update(Text(f"This deal no longer exists ({event.problem})."))
@@ -192,8 +250,10 @@ class DealCardScreen(Screen[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Report a failed load on the card itself."""
-        if event.state is WorkerState.ERROR:
+        """Report a failed load on the card itself, a failed reopen as a notification."""
+        if event.state is WorkerState.ERROR and event.worker.group == "deal-card-write":
+            self.notify(str(event.worker.error), title="Not reopened", severity="error")
+        elif event.state is WorkerState.ERROR:
             self.query_one("#deal-name", Static).update(
                 Text(f"Cannot load this deal: {event.worker.error}")
             )

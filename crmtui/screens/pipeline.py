@@ -97,6 +97,15 @@ def to_lanes(window: BoardWindow) -> list[KanbanLane]:
     return lanes
 
 
+def closed_hint(column: StageWindow, deal_id: str) -> str:
+    """What to do with a won or lost deal: reopen it from its card (or the shell)."""
+    status = next((d.status for d in column.deals if d.id == deal_id), "") or "closed"
+    return (
+        f"This deal is {status}. Enter opens its card, where o reopens it"
+        f" (or: crm deal reopen {deal_id})."
+    )
+
+
 def read_board(
     db: sqlite3.Connection, daily: DailyContext, board_filter: BoardFilter, pin: str | None = None
 ) -> BoardWindow:
@@ -194,7 +203,13 @@ class ReasonPrompt(ModalScreen[str | None]):
     ReasonPrompt .prompt--title { text-style: bold; margin: 0 0 1 0; }
     ReasonPrompt .prompt--hint { color: $text-muted; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="reason.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="reason.cancel"),
+        # A binding, not a key handler: the handled key is used up here. A `key_enter`
+        # left it to bubble on after the prompt closed, and the board's own Enter
+        # then opened the deal just won.
+        Binding("enter", "confirm", "Confirm", id="reason.confirm"),
+    ]
 
     def __init__(self, title: str, *, ask_reason: bool) -> None:
         super().__init__()
@@ -225,10 +240,14 @@ class ReasonPrompt(ModalScreen[str | None]):
             return
         self.dismiss(event.value.strip())
 
-    def key_enter(self) -> None:
+    def action_confirm(self) -> None:
         """Confirm (when there is no reason box to submit)."""
         if not self._ask_reason:
             self.dismiss("")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter confirms only without a reason box (the box's own Enter saves)."""
+        return not (action == "confirm" and self._ask_reason)
 
     def action_cancel(self) -> None:
         """Close without doing anything."""
@@ -405,7 +424,7 @@ class PipelineScreen(Screen[None]):
             return
         columns = self.window.columns
         if columns[index].closed:
-            self.notify("This deal is closed; reopen it with `crm deal reopen` first.")
+            self.notify(closed_hint(columns[index], card.id))
             return
         target = index + step
         if not 0 <= target < len(columns) or columns[target].closed:
@@ -473,8 +492,10 @@ class PipelineScreen(Screen[None]):
         if card is None or self.window is None or self.loading_board:
             return
         index = self._column_of(card.id)
-        if index is None or self.window.columns[index].closed:
-            self.notify("This deal is closed already.")
+        if index is not None and self.window.columns[index].closed:
+            self.notify(closed_hint(self.window.columns[index], card.id))
+            return
+        if index is None:
             return
 
         def answered(reason: str | None) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import cast
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -90,28 +91,57 @@ def kpi_table(block: SummaryBlock) -> Table:
     grid.add_row("Won", money_line(block.won_minor))
     grid.add_row("Lost", money_line(block.lost_minor))
     grid.add_row("Win rate", win_rate_text(block))
-    grid.add_row("Overdue ticklers", f"{block.overdue_ticklers:,}")
+    grid.add_row("Overdue reminders", f"{block.overdue_ticklers:,}")
     grid.add_row("Stale deals", f"{block.stale_deals:,}")
     grid.add_row("Coverage gaps", f"{block.coverage_gaps:,} accounts untouched 90 days")
     return grid
 
 
-def activity_table(report: SummaryReport) -> Table:
-    """Activities per kind: a sparkline over the period's weeks and the total."""
+# A chart cell per week up to a quarter's 14; longer periods fold weeks into one cell,
+# so the chart keeps its labels and totals in half a 80-column screen.
+MAX_CELLS = 14
+
+
+def fold_weeks(weeks: Sequence[date], counts: Sequence[int], today: date) -> list[int | None]:
+    """Counts per chart cell (weeks folded to fit MAX_CELLS); None: the cell is still ahead."""
+    step = max(1, -(-len(weeks) // MAX_CELLS))
+    cells: list[int | None] = []
+    for start in range(0, len(weeks), step):
+        ahead = weeks[start] > today
+        cells.append(None if ahead else sum(counts[start : start + step]))
+    return cells
+
+
+def spark_cells(cells: Sequence[int | None]) -> str:
+    """A sparkline of the cells gone by; cells still ahead are left blank, not drawn as zero."""
+    known = [c for c in cells if c is not None]
+    return sparkline(known) + " " * (len(cells) - len(known))
+
+
+def activity_table(report: SummaryReport, today: date) -> RenderableType:
+    """Activities per kind: a sparkline over the period's weeks (until `today`) and the total."""
     weeks = report.weeks
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(no_wrap=True)
-    grid.add_column(justify="right")
+    grid.add_column(justify="right", no_wrap=True)
     totals = [0] * len(weeks)
     for kind in ACTIVITY_KINDS:
         counts = report.total.activities.get(kind, [0] * len(weeks))
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        grid.add_row(kind, Text(sparkline(counts), style="cyan"), f"{sum(counts):,}")
-    grid.add_row("all", Text(sparkline(totals), style="bold cyan"), f"{sum(totals):,}")
-    if weeks:
-        grid.add_row("", Text(f"weeks from {weeks[0]:%d %b}", style="dim"), "")
-    return grid
+        cells = fold_weeks(weeks, counts, today)
+        grid.add_row(kind, Text(spark_cells(cells), style="cyan"), f"{sum(counts):,}")
+    cells = fold_weeks(weeks, totals, today)
+    grid.add_row("all", Text(spark_cells(cells), style="bold cyan"), f"{sum(totals):,}")
+    if not weeks:
+        return grid
+    step = max(1, -(-len(weeks) // MAX_CELLS))
+    each = "weeks" if step == 1 else f"{step} weeks a mark"
+    # Under the grid, not in its chart column: a caption wider than the chart would
+    # widen that column and squeeze the labels and totals.
+    caption = Text(f"{each} from {weeks[0]:%d %b}", style="dim", overflow="ellipsis")
+    caption.no_wrap = True
+    return Group(grid, caption)
 
 
 def stage_bars(columns: Sequence[StageWindow]) -> list[Bar]:
@@ -362,7 +392,9 @@ class TerritoryScreen(Screen[None]):
         self.report = report
         self.query_one("#kpis", Static).update(kpi_table(report.total))
         self.query_one("#stage-bars", BarChart).show_bars(stage_bars(stages), empty="no open deals")
-        self.query_one("#activity-weeks", Static).update(activity_table(report))
+        daily = self._app.daily
+        today = daily.now().astimezone(daily.zone()).date()
+        self.query_one("#activity-weeks", Static).update(activity_table(report, today))
         table = self.children_table
         row = table.cursor_row
         table.clear()

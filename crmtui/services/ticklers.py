@@ -66,7 +66,7 @@ def create_tickler(*, tx: WriteTx, data: TicklerCreate, series_id: str | None = 
 def _open(tx: WriteTx, tickler_id: str) -> Tickler:
     tickler = get_live(tx, Tickler, tickler_id)
     if tickler.status != "open":
-        raise InvalidInput("tickler", f"this reminder is already {tickler.status}")
+        raise InvalidInput("reminder", f"this reminder is already {tickler.status}")
     return tickler
 
 
@@ -124,7 +124,7 @@ def reopen_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
     """Undo done or cancel (the next occurrence a completion made is cancelled too)."""
     tickler = get_live(tx, Tickler, tickler_id)
     if tickler.status == "open":
-        raise InvalidInput("tickler", "this reminder is open already")
+        raise InvalidInput("reminder", "this reminder is open already")
     if tickler.series_id and tickler.status == "done":
         from sqlmodel import select
 

@@ -13,6 +13,9 @@ T = TypeVar("T", bound=SQLModel)
 MIN_PREFIX = 6
 
 
+USER_WORDS = {"tickler": "reminder"}
+
+
 class NotFound(LookupError):
     """No live row has that id (or the prefix is ambiguous)."""
 
@@ -20,7 +23,9 @@ class NotFound(LookupError):
 def get_live(tx: WriteTx | Session, model: type[T], ref: str, *, deleted: bool = False) -> T:
     """A row by full id or unique id prefix; `deleted=True` looks among tombstones."""
     session = tx.session if isinstance(tx, WriteTx) else tx
-    label = model.__tablename__
+    # The word a user reads: the tickler table holds what everyone calls reminders.
+    table = str(model.__tablename__)
+    label = USER_WORDS.get(table, table)
     ref = ref.strip().lower()
     id_col = model.id  # type: ignore[attr-defined]
     dead = model.deleted_at  # type: ignore[attr-defined]
