@@ -198,8 +198,10 @@ class ContactCardScreen(Screen[None]):
         Binding(
             "escape", "app.pop_screen", "Back", id="card.back", tooltip="Back to the contact list"
         ),
+        # Only Edit in the footer: at 120 columns more card keys pushed F6/F7 off it.
+        # Archive, delete and restore are listed by `?` and the palette.
         *(
-            Binding(key, action, what, id=f"card.{action}", tooltip=help)
+            Binding(key, action, what, id=f"card.{action}", tooltip=help, show=action == "edit")
             for action, key, what, help in CARD_ACTIONS
         ),
     ]
