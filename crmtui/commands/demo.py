@@ -20,6 +20,10 @@ ForceOption = Annotated[
 ]
 
 
+MAX_DEMO_CONTACTS = 2_000_000
+"""The largest demo (the benchmarks use 1M)."""
+
+
 def demo(
     ctx: typer.Context,
     db: DbOption = None,
@@ -30,6 +34,9 @@ def demo(
     """Create a demo database with sample territories, reps, contacts, deals and ticklers."""
     if contacts < 1:
         fail(f"--contacts must be at least 1, not {contacts}", EXIT_USAGE)
+    if contacts > MAX_DEMO_CONTACTS:
+        # A typo of a few digits would otherwise fill the disk for hours.
+        fail(f"--contacts must be at most {MAX_DEMO_CONTACTS:,}, not {contacts:,}", EXIT_USAGE)
     path = db_path(ctx, db, "create")
     if path.exists() and path.stat().st_size > 0 and not force:
         fail(f"{path} already holds data; use --force to replace it with the demo", EXIT_USAGE)
