@@ -1,9 +1,12 @@
 """Local bookkeeping of imports: one batch per import, and what it created and changed.
 
 Not journaled or synced (like `merge_record`): the import's effects travel as
-ordinary journal ops, and `crm import undo` writes the reverse ops. A batch keeps
-`journal_mark`, the journal's last rowid when the import committed, so an undo
-can tell what was written after it (here, or pulled from a colleague by sync).
+ordinary journal ops, and `crm import undo` writes the reverse ops. A batch keeps marks that tell what
+was journaled after it: the journal's greatest op id when the import committed
+(op ids are UUIDv7, minted when an op is written here or a colleague's op is
+pulled in by sync) and the import's last clock reading (this device's own later
+ops read later, even if the wall clock stepped back). Rowids would not do:
+VACUUM may renumber them.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ class ImportBatch(SQLModel, table=True):
     rejected: int = 0
     rejects_path: str | None = None
     tx_id: str = Field(max_length=36)
-    journal_mark: int = 0
+    mark_id: str = Field(default="", max_length=36)
+    mark_hlc: str = Field(default="", max_length=19)
     undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     undo_report: str | None = None
     """The undo's summary (JSON): what it removed, restored and left alone, and why."""

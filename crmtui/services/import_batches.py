@@ -1,0 +1,320 @@
+"""Import batches: what one import created and changed, and undoing it safely.
+
+`record_batch` runs in the import's own write transaction, so a batch exists
+exactly when its import committed. `undo_batch` removes what the batch created
+and puts back what it changed, through `WriteTx` (journaled, so the undo syncs),
+but never overwrites later work:
+
+- a field changed since the import (its value now differs from what the import
+  wrote, or a journal op on it was written after the import: an edit here, or a
+  colleague's edit pulled by sync) is left as it is and listed;
+- a created record that was edited since, or that a record the batch did not
+  create now links to (a deal on an imported account, an activity on an imported
+  contact), is kept and listed with the reason; so are records that a kept one
+  links to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+from sqlmodel import col, select
+
+from crmtui.domain.validate import InvalidInput
+from crmtui.services.reindex import reindex_contact
+from crmtui.store.import_state import ImportBatch, ImportBatchItem
+from crmtui.store.journal import RowChange, WriteTx, encode_value
+from crmtui.store.models import ENTITIES, Contact, DealStageChange
+from crmtui.store.resolve import NotFound
+from crmtui.store.sql_in import select_in
+from crmtui.store.types import parse_timestamp
+
+# Removed children first, so nothing left names a removed row.
+_REMOVAL_ORDER = ("deal_stage_change", "deal", "contact", "account")
+
+
+class BatchUndone(InvalidInput):
+    """The batch was undone already (nothing written)."""
+
+
+@dataclass
+class UndoReport:
+    """What an undo did (or, in a dry run, would do)."""
+
+    batch: ImportBatch
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    restored: list[tuple[str, str, str]] = field(default_factory=list)
+    kept: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    """(entity, row id, field or None for a whole record, why it was left)."""
+
+    def as_json(self) -> str:
+        """The report as stored on the batch."""
+        return json.dumps(
+            {"removed": self.removed, "restored": self.restored, "kept": self.kept},
+            ensure_ascii=False,
+        )
+
+
+def record_batch(
+    tx: WriteTx,
+    *,
+    file: str,
+    kind: str,
+    profile: str | None,
+    created: Sequence[tuple[str, str]],
+    changes: Iterable[RowChange],
+    rejected: int,
+    rejects_path: str | None,
+) -> ImportBatch:
+    """Record an import's batch in its own transaction (call after the import's writes)."""
+    sets = [c for c in changes if c.kind == "set" and c.field is not None]
+    tx.flush()  # the import's journal ops are in the table, so the marks are after them
+    mark_id, mark_hlc = tx.db.execute(
+        "SELECT coalesce(max(id), ''), coalesce(max(hlc) FILTER (WHERE tx_id = ?), '') "
+        "FROM journal",
+        (tx.tx_id,),
+    ).fetchone()
+    batch = ImportBatch(
+        file=file,
+        kind=kind,
+        profile=profile,
+        # A deal's first stage change is part of the deal, not a record of its own.
+        created=sum(1 for entity, _ in created if entity != "deal_stage_change"),
+        changed=len({(c.entity, c.row_id) for c in sets}),
+        rejected=rejected,
+        rejects_path=rejects_path,
+        created_at=tx.now,
+        tx_id=tx.tx_id,
+        mark_id=mark_id,
+        mark_hlc=mark_hlc,
+    )
+    tx.session.add(batch)
+    tx.session.flush()
+    items: list[tuple[str, int, str, str, str | None, str | None, str | None]] = [
+        (batch.id, i, e, r, None, None, None) for i, (e, r) in enumerate(created)
+    ]
+    start = len(items)
+    items += [
+        (batch.id, start + i, c.entity, c.row_id, c.field, encode_value(c.before),
+         encode_value(c.after))
+        for i, c in enumerate(sets)
+    ]  # fmt: skip
+    tx.db.executemany(
+        "INSERT INTO import_batch_item (batch_id, seq, entity, row_id, field, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        items,
+    )
+    return batch
+
+
+def list_batches(tx: WriteTx) -> list[ImportBatch]:
+    """Every batch, newest first."""
+    stmt = select(ImportBatch).order_by(col(ImportBatch.created_at).desc(), col(ImportBatch.id))
+    return list(tx.session.exec(stmt))
+
+
+def get_batch(tx: WriteTx, ref: str) -> ImportBatch:
+    """A batch by id or a unique id prefix; raises NotFound."""
+    ref = ref.strip()
+    found = tx.session.get(ImportBatch, ref)
+    if found is not None:
+        return found
+    matches = list(
+        tx.session.exec(select(ImportBatch).where(col(ImportBatch.id).startswith(ref)).limit(2))
+    )
+    if len(matches) == 1 and len(ref) >= 4:
+        return matches[0]
+    which = "several batches" if len(matches) > 1 else "no import batch"
+    raise NotFound(f"{which} with id {ref!r} (see `crm import list`)")
+
+
+def _decode(entity: str, name: str, text: str | None) -> Any:
+    """A journal value text back into the column's Python value."""
+    if text is None:
+        return None
+    value = json.loads(text)
+    if value is None or not isinstance(value, str):
+        return value
+    annotation = ENTITIES[entity].model_fields[name].annotation
+    kinds = (
+        set(get_args(annotation)) if get_origin(annotation) in (Union, UnionType) else {annotation}
+    )
+    if datetime in kinds:
+        return parse_timestamp(value)
+    if date in kinds:
+        return date.fromisoformat(value)
+    return value
+
+
+def _written_since(
+    tx: WriteTx, batch: ImportBatch, entity: str, ids: Sequence[str]
+) -> dict[str, set[str | None]]:
+    """Per row id, the fields (None: a create or delete) journaled after the batch."""
+    out: dict[str, set[str | None]] = {}
+    rows = select_in(
+        tx.db,
+        "SELECT row_id, field FROM journal",
+        list(ids),
+        column="row_id",
+        where="entity = ? AND tx_id != ? AND (id > ? OR (device_id = ? AND hlc > ?))",
+        params=(entity, batch.tx_id, batch.mark_id, tx.device_id, batch.mark_hlc),
+    )
+    for row_id, name in rows:
+        out.setdefault(row_id, set()).add(name)
+    return out
+
+
+def _references(entity: str) -> list[tuple[str, str, str]]:
+    """(entity, table, column) of every column whose foreign key names `entity`'s table."""
+    target = ENTITIES[entity].__tablename__
+    out = []
+    for name, model in ENTITIES.items():
+        table: Any = model.__table__  # type: ignore[attr-defined]
+        for column in table.columns:
+            if any(fk.column.table.name == target for fk in column.foreign_keys):
+                out.append((name, table.name, column.name))
+    return out
+
+
+def _linked(
+    tx: WriteTx, entity: str, ids: Sequence[str], removing: set[tuple[str, str]]
+) -> dict[str, str]:
+    """Row id -> why it is linked, for rows a live record outside `removing` names."""
+    out: dict[str, str] = {}
+    for ref_entity, table, column in _references(entity):
+        has_deleted = "deleted_at" in ENTITIES[ref_entity].model_fields
+        rows = select_in(
+            tx.db,
+            f"SELECT {column}, id FROM {table}",
+            list(ids),
+            column=column,
+            where="deleted_at IS NULL" if has_deleted else "",
+        )
+        for target, ref_id in rows:
+            if (ref_entity, ref_id) not in removing and target not in out:
+                out[target] = (
+                    f"a {ref_entity.replace('_', ' ')} not from this import links to it [{ref_id}]"
+                )
+    return out
+
+
+def _items(tx: WriteTx, batch: ImportBatch) -> list[ImportBatchItem]:
+    stmt = (
+        select(ImportBatchItem)
+        .where(ImportBatchItem.batch_id == batch.id)
+        .order_by(col(ImportBatchItem.seq))
+    )
+    return list(tx.session.exec(stmt))
+
+
+def _creations(
+    tx: WriteTx,
+    created: list[tuple[str, str]],
+    by_entity: dict[str, list[str]],
+    since: dict[str, dict[str, set[str | None]]],
+) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+    """The created records to remove, and why each other one is kept."""
+    # Kept when edited since; then, until nothing changes, when a record that stays
+    # links to them.
+    removing: set[tuple[str, str]] = set()
+    reasons: dict[tuple[str, str], str] = {}
+    for entity, row_id in created:
+        row = tx.session.get(ENTITIES[entity], row_id)
+        if row is None or getattr(row, "deleted_at", None) is not None:
+            reasons[(entity, row_id)] = "deleted since the import"
+        elif row_id in since[entity]:
+            reasons[(entity, row_id)] = "edited since the import"
+        else:
+            removing.add((entity, row_id))
+    changed = True
+    while changed:
+        changed = False
+        for entity, ids in by_entity.items():
+            live = [i for i in ids if (entity, i) in removing]
+            for row_id, why in _linked(tx, entity, live, removing).items():
+                removing.discard((entity, row_id))
+                reasons[(entity, row_id)] = why
+                changed = True
+    # A deal's stage history is part of the deal: it stays while the deal does.
+    for entity, row_id in created:
+        if entity == "deal_stage_change" and (entity, row_id) in removing:
+            change = tx.session.get(DealStageChange, row_id)
+            if change is not None and ("deal", change.deal_id) not in removing:
+                removing.discard((entity, row_id))
+                reasons[(entity, row_id)] = f"the history of deal {change.deal_id}, which is kept"
+    return removing, reasons
+
+
+def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
+    """Undo a batch (see the module docstring); in a dry run, only say what would happen."""
+    batch = get_batch(tx, ref)
+    if batch.undone_at is not None:
+        raise BatchUndone(
+            "batch", f"{batch.id} was undone already on {batch.undone_at:%Y-%m-%d %H:%M} UTC"
+        )
+    report = UndoReport(batch)
+    items = _items(tx, batch)
+    created = [(i.entity, i.row_id) for i in items if i.field is None]
+    sets = [i for i in items if i.field is not None]
+    by_entity: dict[str, list[str]] = {}
+    for entity, row_id in created:
+        by_entity.setdefault(entity, []).append(row_id)
+    touched: dict[str, set[str]] = {}
+    for item in sets:
+        touched.setdefault(item.entity, set()).add(item.row_id)
+    since = {
+        entity: _written_since(
+            tx, batch, entity, sorted(touched.get(entity, set()) | set(by_entity.get(entity, ())))
+        )
+        for entity in set(by_entity) | set(touched)
+    }
+    removing, reasons = _creations(tx, created, by_entity, since)
+    report.kept += [(e, r, None, why) for (e, r), why in reasons.items()]
+    # Changed fields: put back unless changed since (value differs, or journaled after).
+    restore: list[tuple[Any, ImportBatchItem]] = []
+    for item in sets:
+        assert item.field is not None
+        row = tx.session.get(ENTITIES[item.entity], item.row_id)
+        if row is None:
+            report.kept.append((item.entity, item.row_id, item.field, "the record is gone"))
+            continue
+        now = encode_value(getattr(row, item.field))
+        later = since[item.entity].get(item.row_id, set())
+        if now != item.after or item.field in later:
+            report.kept.append(
+                (item.entity, item.row_id, item.field, f"changed since the import (now {now})")
+            )
+        elif getattr(row, "deleted_at", None) is not None or None in later:
+            report.kept.append((item.entity, item.row_id, item.field, "deleted since the import"))
+        else:
+            restore.append((row, item))
+    report.restored = [(i.entity, i.row_id, i.field or "") for _, i in restore]
+    order = {e: n for n, e in enumerate(_REMOVAL_ORDER)}
+    report.removed = sorted(
+        (pair for pair in created if pair in removing), key=lambda p: order.get(p[0], -1)
+    )
+    if dry_run:
+        return report
+    contacts: dict[str, Contact] = {}
+    for row, item in restore:
+        assert item.field is not None
+        tx.update(row, {item.field: _decode(item.entity, item.field, item.before)})
+        if isinstance(row, Contact):
+            contacts[row.id] = row
+    for entity, row_id in report.removed:
+        row = tx.session.get(ENTITIES[entity], row_id)
+        if row is not None:
+            tx.delete(row)
+            if isinstance(row, Contact):
+                contacts[row.id] = row
+    for contact in contacts.values():
+        reindex_contact(tx, contact)
+    batch.undone_at = tx.now
+    batch.undo_report = report.as_json()
+    tx.session.add(batch)
+    return report
