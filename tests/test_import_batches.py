@@ -176,10 +176,8 @@ def test_undo_leaves_a_field_changed_here_since_and_keeps_an_edited_record(
     assert db.execute("SELECT deleted_at FROM contact WHERE id = ?", (grace,)).fetchone() == (None,)
 
 
-def test_undo_leaves_a_field_a_colleague_changed_since_pulled_by_sync(
-    db_path: Path, store: Store, tmp_path: Path
-) -> None:
-    ada, batch = _seed_and_import(store, db_path, tmp_path)
+def _pull_title(db_path: Path, contact_id: str, value: str) -> None:
+    """A colleague's later title edit, applied through sync's pull path (as `crm sync` does)."""
     from crmtui.store.database import open_store
 
     again = open_store(db_path)
@@ -187,13 +185,21 @@ def test_undo_leaves_a_field_a_colleague_changed_since_pulled_by_sync(
         _db(db_path).execute("SELECT value FROM local_meta WHERE key = 'device_id'").fetchone()[0]
     )
     later = HLC(time.time_ns() // 1_000_000 + 60_000, 0).encode()
-    colleague = "01900000-0000-7000-8000-00000000c011"
     pulled = Change(
-        seq=1, kind="set", entity="contact", row_id=ada, field="title", value='"Chief Analyst"',
-        hlc=later, device_id=colleague,
+        seq=1, kind="set", entity="contact", row_id=contact_id, field="title", value=value,
+        hlc=later, device_id="01900000-0000-7000-8000-00000000c011",
     )  # fmt: skip
-    apply_changes(again, device, [pulled], [], 1, later)
-    again.close()
+    try:
+        apply_changes(again, device, [pulled], [], 1, later)
+    finally:
+        again.close()
+
+
+def test_undo_leaves_a_field_a_colleague_changed_since_pulled_by_sync(
+    db_path: Path, store: Store, tmp_path: Path
+) -> None:
+    ada, batch = _seed_and_import(store, db_path, tmp_path)
+    _pull_title(db_path, ada, '"Chief Analyst"')
     assert _db(db_path).execute("SELECT title FROM contact WHERE id = ?", (ada,)).fetchone() == (
         "Chief Analyst",
     )
@@ -210,19 +216,7 @@ def test_a_pulled_change_that_set_the_same_value_still_counts_as_changed_since(
 ) -> None:
     """The journal, not only the value, decides: a colleague's later op on the field wins."""
     ada, batch = _seed_and_import(store, db_path, tmp_path)
-    from crmtui.store.database import open_store
-
-    again = open_store(db_path)
-    device = (
-        _db(db_path).execute("SELECT value FROM local_meta WHERE key = 'device_id'").fetchone()[0]
-    )
-    later = HLC(time.time_ns() // 1_000_000 + 60_000, 0).encode()
-    pulled = Change(
-        seq=1, kind="set", entity="contact", row_id=ada, field="title", value='"Countess"',
-        hlc=later, device_id="01900000-0000-7000-8000-00000000c012",
-    )  # fmt: skip
-    apply_changes(again, device, [pulled], [], 1, later)
-    again.close()
+    _pull_title(db_path, ada, '"Countess"')
     code, out, _err = _invoke(db_path, "import", "undo", batch, "--dry-run")
     assert code == 0
     assert f"kept contact {ada} title: changed since the import" in out

@@ -190,7 +190,7 @@ def test_a_deal_whose_account_id_is_unknown_and_nameless_is_rejected(
         "006B,Bad date,,Prospecting,100,31/31/2027\n",
         encoding="utf-8",
     )
-    code, out, err = _invoke(db_path, "import", "deals", str(csv), "--profile", "salesforce")
+    code, out, _err = _invoke(db_path, "import", "deals", str(csv), "--profile", "salesforce")
     assert code == 2
     assert "line 2: rejected: account id: 001MISSING is no account here (import the accounts" in out
     assert "line 3: rejected: close date: '31/31/2027' is not a date" in out

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from crmtui.formats.book_import import BookPlan, BookRow
     from crmtui.formats.csv_import import CsvFile, ImportPlan, Row
+    from crmtui.formats.csv_profiles import HeaderMapping
     from crmtui.store.journal import RowChange, WriteTx
 
 app = typer.Typer(
@@ -84,6 +85,21 @@ def write_csv_rejects(
     return str(target)
 
 
+def _stop_before_writing(rejected: int, *, dry_run: bool, skip_bad: bool, unit: str) -> None:
+    """Leave before writing after a dry run, or when rows were rejected without --skip-bad.
+
+    Leaving by an exception rolls the (unused) write transaction back.
+    """
+    if dry_run:
+        typer.echo("dry run: nothing was written", err=True)
+        raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
+    if rejected and not skip_bad:
+        fail(
+            f"{rejected} {unit} rejected: nothing was imported "
+            "(fix them, or use --skip-bad to import the rest)"
+        )
+
+
 def _skipped_footers(source: CsvFile) -> None:
     for line, text in source.skipped:
         typer.echo(
@@ -128,6 +144,20 @@ def _where(plan: ImportPlan, row: Row) -> str:
     return row.where or f"{plan.unit} {row.line}"
 
 
+def _print_mapping(src: CsvFile, mapping: HeaderMapping) -> None:
+    """How the file was read and which column fills which field (stderr)."""
+    err = sys.stderr
+    print(
+        f"read {len(src.records)} rows ({src.encoding}, delimiter {src.delimiter!r}, "
+        f"profile {mapping.profile})",
+        file=err,
+    )
+    for line in mapping.describe(src.headers):
+        print(f"  column {line}", file=err)
+    for header, field in mapping.fuzzy:
+        print(f"  (matched {header!r} to {field} by similarity)", file=err)
+
+
 def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
     """The preview: mapping, then every row that is not a plain new one (all with --dry-run).
 
@@ -137,15 +167,7 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
     err = sys.stderr
     src, mapping = plan.source, plan.mapping
     if src is not None and mapping is not None:
-        print(
-            f"read {len(src.records)} rows ({src.encoding}, delimiter {src.delimiter!r}, "
-            f"profile {mapping.profile})",
-            file=err,
-        )
-        for line in mapping.describe(src.headers):
-            print(f"  column {line}", file=err)
-        for header, field in mapping.fuzzy:
-            print(f"  (matched {header!r} to {field} by similarity)", file=err)
+        _print_mapping(src, mapping)
     out = sys.stdout
     for row in plan.rows:
         name = row.values.get("name", "")
@@ -281,15 +303,7 @@ def import_csv(
                 [(r.line, r.reason) for r in plan.by_action("rejected")],
                 dry_run=dry_run,
             )
-            if dry_run:
-                typer.echo("dry run: nothing was written", err=True)
-                # Leaving by an exception rolls the (unused) write transaction back.
-                raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
-            if rejected and not skip_bad:
-                fail(
-                    f"{rejected} rows rejected: nothing was imported "
-                    "(fix them, or use --skip-bad to import the rest)"
-                )
+            _stop_before_writing(rejected, dry_run=dry_run, skip_bad=skip_bad, unit="rows")
             profile_name = plan.mapping.profile if plan.mapping else "csv"
             changes: list[RowChange] = []
             tx.recorder = changes
@@ -491,14 +505,7 @@ def import_vcard_command(
             written = _card_rejects(
                 _rejects_target(rejects, path, ".vcf"), rejected_cards, dry_run=dry_run
             )
-            if dry_run:
-                typer.echo("dry run: nothing was written", err=True)
-                raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
-            if rejected and not skip_bad:
-                fail(
-                    f"{rejected} cards rejected: nothing was imported "
-                    "(fix them, or use --skip-bad to import the rest)"
-                )
+            _stop_before_writing(rejected, dry_run=dry_run, skip_bad=skip_bad, unit="cards")
             changes: list[RowChange] = []
             tx.recorder = changes
             try:
@@ -552,15 +559,7 @@ def _print_book_row(where: str, row: BookRow, what: str, *, verbose: bool) -> No
 def _book_summary(plan: BookPlan, *, verbose: bool) -> None:
     err = sys.stderr
     src, mapping = plan.source, plan.mapping
-    print(
-        f"read {len(src.records)} rows ({src.encoding}, delimiter {src.delimiter!r}, "
-        f"profile {mapping.profile})",
-        file=err,
-    )
-    for line in mapping.describe(src.headers):
-        print(f"  column {line}", file=err)
-    for header, field in mapping.fuzzy:
-        print(f"  (matched {header!r} to {field} by similarity)", file=err)
+    _print_mapping(src, mapping)
     what = "account" if plan.kind == "accounts" else "deal"
     for row in plan.rows:
         _print_book_row(f"line {row.line}", row, what, verbose=verbose)
@@ -635,14 +634,7 @@ def _import_book(
                 [(r.line, r.reason) for r in plan.rows if r.action == "rejected"],
                 dry_run=dry_run,
             )
-            if dry_run:
-                typer.echo("dry run: nothing was written", err=True)
-                raise typer.Exit(EXIT_USAGE if rejected and not skip_bad else 0)
-            if rejected and not skip_bad:
-                fail(
-                    f"{rejected} rows rejected: nothing was imported "
-                    "(fix them, or use --skip-bad to import the rest)"
-                )
+            _stop_before_writing(rejected, dry_run=dry_run, skip_bad=skip_bad, unit="rows")
             changes: list[RowChange] = []
             tx.recorder = changes
             try:
