@@ -21,15 +21,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, NamedTuple, Union, get_args, get_origin
 
 from sqlmodel import col, select
 
 from crmtui.domain.validate import InvalidInput
+from crmtui.search.search_index import unindex
 from crmtui.services.reindex import reindex_contact
-from crmtui.store.import_state import ImportBatch, ImportBatchItem
+from crmtui.store.bulk import BulkWriter
+from crmtui.store.import_state import ImportBatch
 from crmtui.store.journal import RowChange, WriteTx, encode_value
-from crmtui.store.models import ENTITIES, Contact, DealStageChange
+from crmtui.store.models import ENTITIES, Contact
 from crmtui.store.resolve import NotFound
 from crmtui.store.sql_in import select_in
 from crmtui.store.types import parse_timestamp
@@ -203,13 +205,30 @@ def _linked(
     return out
 
 
-def _items(tx: WriteTx, batch: ImportBatch) -> list[ImportBatchItem]:
-    stmt = (
-        select(ImportBatchItem)
-        .where(ImportBatchItem.batch_id == batch.id)
-        .order_by(col(ImportBatchItem.seq))
+def _load(tx: WriteTx, entity: str, ids: list[str]) -> None:
+    """Bring rows into the session in chunks, so `session.get` then needs no query each."""
+    model: Any = ENTITIES[entity]
+    for start in range(0, len(ids), 500):
+        list(tx.session.exec(select(model).where(col(model.id).in_(ids[start : start + 500]))))
+
+
+class _Item(NamedTuple):
+    """One `import_batch_item` row."""
+
+    entity: str
+    row_id: str
+    field: str | None
+    before: str | None
+    after: str | None
+
+
+def _items(tx: WriteTx, batch: ImportBatch) -> list[_Item]:
+    rows = tx.db.execute(
+        "SELECT entity, row_id, field, before, after FROM import_batch_item "
+        "WHERE batch_id = ? ORDER BY seq",
+        (batch.id,),
     )
-    return list(tx.session.exec(stmt))
+    return [_Item(*row) for row in rows]
 
 
 def _creations(
@@ -223,9 +242,16 @@ def _creations(
     # links to them.
     removing: set[tuple[str, str]] = set()
     reasons: dict[tuple[str, str], str] = {}
+    # Plain SQL, not the ORM: a 100k-row batch would cost a session query per record.
+    deleted: dict[tuple[str, str], bool] = {}
+    for entity, ids in by_entity.items():
+        table = ENTITIES[entity].__tablename__
+        for row_id, gone in select_in(
+            tx.db, f"SELECT id, deleted_at IS NOT NULL FROM {table}", ids
+        ):
+            deleted[(entity, row_id)] = bool(gone)
     for entity, row_id in created:
-        row = tx.session.get(ENTITIES[entity], row_id)
-        if row is None or getattr(row, "deleted_at", None) is not None:
+        if deleted.get((entity, row_id), True):
             reasons[(entity, row_id)] = "deleted since the import"
         elif row_id in since[entity]:
             reasons[(entity, row_id)] = "edited since the import"
@@ -241,12 +267,11 @@ def _creations(
                 reasons[(entity, row_id)] = why
                 changed = True
     # A deal's stage history is part of the deal: it stays while the deal does.
-    for entity, row_id in created:
-        if entity == "deal_stage_change" and (entity, row_id) in removing:
-            change = tx.session.get(DealStageChange, row_id)
-            if change is not None and ("deal", change.deal_id) not in removing:
-                removing.discard((entity, row_id))
-                reasons[(entity, row_id)] = f"the history of deal {change.deal_id}, which is kept"
+    history = [i for e, i in removing if e == "deal_stage_change"]
+    for row_id, deal_id in select_in(tx.db, "SELECT id, deal_id FROM deal_stage_change", history):
+        if ("deal", deal_id) not in removing:
+            removing.discard(("deal_stage_change", row_id))
+            reasons[("deal_stage_change", row_id)] = f"the history of deal {deal_id}, which is kept"
     return removing, reasons
 
 
@@ -276,7 +301,9 @@ def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
     removing, reasons = _creations(tx, created, by_entity, since)
     report.kept += [(e, r, None, why) for (e, r), why in reasons.items()]
     # Changed fields: put back unless changed since (value differs, or journaled after).
-    restore: list[tuple[Any, ImportBatchItem]] = []
+    for entity, ids in touched.items():
+        _load(tx, entity, sorted(ids))
+    restore: list[tuple[Any, _Item]] = []
     for item in sets:
         assert item.field is not None
         row = tx.session.get(ENTITIES[item.entity], item.row_id)
@@ -306,12 +333,16 @@ def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
         tx.update(row, {item.field: _decode(item.entity, item.field, item.before)})
         if isinstance(row, Contact):
             contacts[row.id] = row
-    for entity, row_id in report.removed:
-        row = tx.session.get(ENTITIES[entity], row_id)
-        if row is not None:
-            tx.delete(row)
-            if isinstance(row, Contact):
-                contacts[row.id] = row
+    tx.session.flush()
+    writer = BulkWriter(tx)
+    for entity in sorted({e for e, _ in report.removed}, key=lambda e: order.get(e, -1)):
+        gone = [row_id for e, row_id in report.removed if e == entity]
+        writer.tombstone(ENTITIES[entity], gone)
+        if entity == "contact":
+            for row_id in gone:
+                unindex(tx.db, row_id)
+    # The ORM's copies of tombstoned rows are stale now.
+    tx.session.expire_all()
     for contact in contacts.values():
         reindex_contact(tx, contact)
     batch.undone_at = tx.now
