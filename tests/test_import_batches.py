@@ -395,3 +395,27 @@ def test_migration_0008_upgrades_and_downgrades(db_path: Path) -> None:
         r[0] for r in _db(db_path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
     assert not {"import_batch", "import_batch_item"} & tables
+
+
+def test_an_account_made_for_a_changed_company_goes_when_the_change_is_undone(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    """The import linked a stored person to a new account; the undo unlinks and removes it."""
+    with store.write() as tx:
+        ada = create_contact(
+            tx=tx, data=ContactCreate(name="Ada Lovelace", email="ada@example.com"), region="DE"
+        ).id
+    store.close()
+    csv = _write(
+        tmp_path / "people.csv", HEADER + "Ada Lovelace,ada@example.com,,Analytical Engines\n"
+    )
+    assert _invoke(db_path, "import", "csv", str(csv), "--update-existing")[0] == 0
+    (batch,) = _batches(db_path)
+    engines = _db(db_path).execute("SELECT id FROM account").fetchone()[0]
+    assert _db(db_path).execute("SELECT account_id FROM contact").fetchone() == (engines,)
+    code, out, err = _invoke(db_path, "import", "undo", batch)
+    assert code == 0, err
+    assert f"restore contact {ada} account_id" in out and f"remove account {engines}" in out
+    db = _db(db_path)
+    assert db.execute("SELECT account_id FROM contact").fetchone() == (None,)
+    assert db.execute("SELECT deleted_at IS NOT NULL FROM account").fetchone() == (1,)

@@ -184,9 +184,14 @@ def _references(entity: str) -> list[tuple[str, str, str]]:
 
 
 def _linked(
-    tx: WriteTx, entity: str, ids: Sequence[str], removing: set[tuple[str, str]]
+    tx: WriteTx,
+    entity: str,
+    ids: Sequence[str],
+    removing: set[tuple[str, str]],
+    restoring: set[tuple[str, str, str]],
 ) -> dict[str, str]:
-    """Row id -> why it is linked, for rows a live record outside `removing` names."""
+    """Row id -> why it is linked, for rows a live record outside `removing` names
+    (by a column the undo does not restore)."""
     out: dict[str, str] = {}
     for ref_entity, table, column in _references(entity):
         has_deleted = "deleted_at" in ENTITIES[ref_entity].model_fields
@@ -198,7 +203,11 @@ def _linked(
             where="deleted_at IS NULL" if has_deleted else "",
         )
         for target, ref_id in rows:
-            if (ref_entity, ref_id) not in removing and target not in out:
+            if (
+                (ref_entity, ref_id) not in removing
+                and (ref_entity, ref_id, column) not in restoring
+                and target not in out
+            ):
                 out[target] = (
                     f"a {ref_entity.replace('_', ' ')} not from this import links to it [{ref_id}]"
                 )
@@ -236,6 +245,7 @@ def _creations(
     created: list[tuple[str, str]],
     by_entity: dict[str, list[str]],
     since: dict[str, dict[str, set[str | None]]],
+    restoring: set[tuple[str, str, str]],
 ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
     """The created records to remove, and why each other one is kept."""
     # Kept when edited since; then, until nothing changes, when a record that stays
@@ -262,7 +272,7 @@ def _creations(
         changed = False
         for entity, ids in by_entity.items():
             live = [i for i in ids if (entity, i) in removing]
-            for row_id, why in _linked(tx, entity, live, removing).items():
+            for row_id, why in _linked(tx, entity, live, removing, restoring).items():
                 removing.discard((entity, row_id))
                 reasons[(entity, row_id)] = why
                 changed = True
@@ -273,6 +283,37 @@ def _creations(
             removing.discard(("deal_stage_change", row_id))
             reasons[("deal_stage_change", row_id)] = f"the history of deal {deal_id}, which is kept"
     return removing, reasons
+
+
+def _restorable(
+    tx: WriteTx,
+    sets: list[_Item],
+    touched: dict[str, set[str]],
+    since: dict[str, dict[str, set[str | None]]],
+    report: UndoReport,
+) -> list[tuple[Any, _Item]]:
+    """The changed fields to put back, each with its row; the others go to `report.kept`."""
+    # Not when changed since: its value differs, or an op on it was journaled after.
+    for entity, ids in touched.items():
+        _load(tx, entity, sorted(ids))
+    restore: list[tuple[Any, _Item]] = []
+    for item in sets:
+        assert item.field is not None
+        row = tx.session.get(ENTITIES[item.entity], item.row_id)
+        if row is None:
+            report.kept.append((item.entity, item.row_id, item.field, "the record is gone"))
+            continue
+        now = encode_value(getattr(row, item.field))
+        later = since[item.entity].get(item.row_id, set())
+        if now != item.after or item.field in later:
+            report.kept.append(
+                (item.entity, item.row_id, item.field, f"changed since the import (now {now})")
+            )
+        elif getattr(row, "deleted_at", None) is not None or None in later:
+            report.kept.append((item.entity, item.row_id, item.field, "deleted since the import"))
+        else:
+            restore.append((row, item))
+    return restore
 
 
 def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
@@ -298,29 +339,13 @@ def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
         )
         for entity in set(by_entity) | set(touched)
     }
-    removing, reasons = _creations(tx, created, by_entity, since)
-    report.kept += [(e, r, None, why) for (e, r), why in reasons.items()]
-    # Changed fields: put back unless changed since (value differs, or journaled after).
-    for entity, ids in touched.items():
-        _load(tx, entity, sorted(ids))
-    restore: list[tuple[Any, _Item]] = []
-    for item in sets:
-        assert item.field is not None
-        row = tx.session.get(ENTITIES[item.entity], item.row_id)
-        if row is None:
-            report.kept.append((item.entity, item.row_id, item.field, "the record is gone"))
-            continue
-        now = encode_value(getattr(row, item.field))
-        later = since[item.entity].get(item.row_id, set())
-        if now != item.after or item.field in later:
-            report.kept.append(
-                (item.entity, item.row_id, item.field, f"changed since the import (now {now})")
-            )
-        elif getattr(row, "deleted_at", None) is not None or None in later:
-            report.kept.append((item.entity, item.row_id, item.field, "deleted since the import"))
-        else:
-            restore.append((row, item))
+    restore = _restorable(tx, sets, touched, since, report)
     report.restored = [(i.entity, i.row_id, i.field or "") for _, i in restore]
+    # A link the undo itself takes back (a contact's company set by the import) does not
+    # keep the record it points to.
+    restoring = {(i.entity, i.row_id, i.field or "") for _, i in restore}
+    removing, reasons = _creations(tx, created, by_entity, since, restoring)
+    report.kept += [(e, r, None, why) for (e, r), why in reasons.items()]
     order = {e: n for n, e in enumerate(_REMOVAL_ORDER)}
     report.removed = sorted(
         (pair for pair in created if pair in removing), key=lambda p: order.get(p[0], -1)
