@@ -261,7 +261,8 @@ def import_csv(
     """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive or any spreadsheet).
 
     Every row is checked first; if any row is rejected, nothing is imported (unless
-    --skip-bad) and each bad row is listed with its line number and reason.
+    --skip-bad) and each bad row is listed with its line number and reason, and
+    written to a rejects file to fix and import. Undo an import with `crm import undo`.
     """
     from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
     from crmtui.formats.csv_profiles import PROFILES, parse_overrides
