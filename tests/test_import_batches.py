@@ -118,6 +118,10 @@ def test_undo_removes_what_it_created_and_restores_what_it_changed_through_the_j
     assert ("contact", ada, "set", "title", '"Analyst"') in ops
     assert ("contact", grace, "delete", None, None) in ops
     assert ("account", navy, "delete", None, None) in ops
+    # ... waiting to be pushed, like any edit.
+    assert db.execute(
+        "SELECT count(*) FROM journal WHERE rowid > ? AND pushed_at IS NULL", (before,)
+    ).fetchone() == (len(ops),)
     assert db.execute("SELECT undone_at IS NOT NULL FROM import_batch").fetchone() == (1,)
     report = json.loads(db.execute("SELECT undo_report FROM import_batch").fetchone()[0])
     assert report["kept"] == []

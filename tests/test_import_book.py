@@ -276,3 +276,37 @@ def test_close_dates_and_grouping_that_is_not_grouping() -> None:
         parse_money("12.5.3", default_currency="EUR")  # was read as 1,253.00
     assert parse_money("1,23,456.00", default_currency="INR").minor == 12345600
     assert parse_money("1.234.567", default_currency="EUR").minor == 123456700
+
+
+def test_a_deals_contact_person_links_only_when_one_contact_has_that_name(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    from crmtui.services.contacts import ContactCreate, create_contact
+
+    with store.write() as tx:
+        kari = create_contact(tx=tx, data=ContactCreate(name="Kari Nordmann"), region="NO").id
+        for _ in range(2):
+            create_contact(tx=tx, data=ContactCreate(name="Ola Hansen"), region="NO")
+    store.close()
+    csv = tmp_path / "deals.csv"
+    csv.write_text(
+        "Deal - Title,Deal - Organization,Deal - Contact person,Deal - Stage,Deal - Value,"
+        "Deal - Currency\n"
+        "Fjord audit,Fjord Systems AS,Kari Nordmann,Lead In,1000,NOK\n"
+        "Fjord training,Fjord Systems AS,Ola Hansen,Lead In,500,NOK\n",
+        encoding="utf-8",
+    )
+    code, out, err = _invoke(db_path, "import", "deals", str(csv), "--dry-run")
+    assert code == 0, err
+    assert (
+        f"contact 'Kari Nordmann' is Kari Nordmann [{kari}] (the one contact of that name)" in out
+    )
+    assert "contact 'Ola Hansen' not linked: 2 contacts have that name" in out
+    assert "account 'Fjord Systems AS' is new: it will be created" in out
+    assert _invoke(db_path, "import", "deals", str(csv))[0] == 0
+    assert _rows(db_path, "SELECT name, contact_id FROM deal ORDER BY name") == [
+        ("Fjord audit", kari),
+        ("Fjord training", None),
+    ]
+    # One account made for both rows, not one per row.
+    assert _rows(db_path, "SELECT name FROM account") == [("Fjord Systems AS",)]
