@@ -47,6 +47,27 @@ RegionOption = Annotated[
 ]
 
 
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Column names of: salesforce, hubspot, pipedrive or generic (default: guessed)."
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map", help='Map a column to a field: "Column=field" (repeatable; "Column=" ignores it).'
+    ),
+]
+SkipBad = Annotated[
+    bool, typer.Option("--skip-bad", help="Import the good rows even if some are rejected.")
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(help="Force an encoding (default: UTF-8; lines that are not, Windows-1252)."),
+]
+
+
 RejectsOption = Annotated[
     Path | None,
     typer.Option(
@@ -158,6 +179,16 @@ def _print_mapping(src: CsvFile, mapping: HeaderMapping) -> None:
         print(f"  (matched {header!r} to {field} by similarity)", file=err)
 
 
+def _print_guesses(rows: Sequence[Row | BookRow], *, verbose: bool) -> None:
+    """Without --dry-run, how many rows carry guesses or notes (the dry run lists them)."""
+    guesses = sum(1 for r in rows if r.notes and r.action != "rejected")
+    if guesses and not verbose:
+        typer.echo(
+            f"{guesses} rows with guesses, notes or values kept as typed (see --dry-run)",
+            err=True,
+        )
+
+
 def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
     """The preview: mapping, then every row that is not a plain new one (all with --dry-run).
 
@@ -203,9 +234,7 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
         f"{counts['rejected']} rejected",
         file=err,
     )
-    guesses = sum(1 for r in plan.rows if r.notes and r.action != "rejected")
-    if guesses and not verbose:
-        print(f"{guesses} rows with guesses or values kept as typed (see --dry-run)", file=err)
+    _print_guesses(plan.rows, verbose=verbose)
     for note in plan.file_notes + ([f"note: {src.note}"] if src and src.note else []):
         print(note if note.startswith("note: ") else f"note: {note}", file=err)
     dropped = list(plan.dropped.items())
@@ -223,19 +252,8 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
 def import_csv(
     ctx: typer.Context,
     file: FileArg,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            help="Column names of: salesforce, hubspot, pipedrive or generic (default: guessed)."
-        ),
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            help='Map a column to a field: "Column=field" (repeatable; "Column=" ignores it).',
-        ),
-    ] = None,
+    profile: ProfileOption = None,
+    map_: MapOption = None,
     dry_run: DryRun = False,
     update_existing: Annotated[
         bool,
@@ -243,17 +261,12 @@ def import_csv(
             "--update-existing", help="Change contacts that a row matches (email, phone, id)."
         ),
     ] = False,
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Import the good rows even if some are rejected.")
-    ] = False,
+    skip_bad: SkipBad = False,
     skip_duplicates: Annotated[
         bool,
         typer.Option("--skip-duplicates", help="Leave out rows named like an existing contact."),
     ] = False,
-    encoding: Annotated[
-        str | None,
-        typer.Option(help="Force an encoding (default: UTF-8; lines that are not, Windows-1252)."),
-    ] = None,
+    encoding: EncodingOption = None,
     region: RegionOption = None,
     rejects: RejectsOption = None,
     db: DbOption = None,
@@ -571,9 +584,7 @@ def _book_summary(plan: BookPlan, *, verbose: bool) -> None:
         f"duplicates skipped, {counts['rejected']} rejected",
         file=err,
     )
-    guesses = sum(1 for r in plan.rows if r.notes and r.action != "rejected")
-    if guesses and not verbose:
-        print(f"{guesses} rows with guesses or notes (see --dry-run)", file=err)
+    _print_guesses(plan.rows, verbose=verbose)
     if src.note:
         print(f"note: {src.note}", file=err)
     if mapping.ignored:
@@ -699,27 +710,6 @@ def _stage_map(items: list[str]) -> dict[str, str]:
             raise ValueError(f'--stage-map {item!r}: expected "Their stage=Our stage"')
         out[theirs.strip()] = ours.strip()
     return out
-
-
-ProfileOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Column names of: salesforce, hubspot, pipedrive or generic (default: guessed)."
-    ),
-]
-MapOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--map", help='Map a column to a field: "Column=field" (repeatable; "Column=" ignores it).'
-    ),
-]
-SkipBad = Annotated[
-    bool, typer.Option("--skip-bad", help="Import the good rows even if some are rejected.")
-]
-EncodingOption = Annotated[
-    str | None,
-    typer.Option(help="Force an encoding (default: UTF-8; lines that are not, Windows-1252)."),
-]
 
 
 @app.command("accounts")
