@@ -52,6 +52,8 @@ CREATORS = frozenset(
         "import csv",
         "import jsonl",
         "import vcard",
+        "import accounts",
+        "import deals",
         "db upgrade",
         "sync login",
         "server init",
@@ -153,6 +155,8 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import csv", "file"): str(files / "in.csv"),
         ("import jsonl", "file"): str(files / "in.jsonl"),
         ("import vcard", "path"): str(files / "in.vcf"),
+        ("import accounts", "file"): str(files / "in-accounts.csv"),
+        ("import deals", "file"): str(files / "in-deals.csv"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -170,6 +174,10 @@ def write_input_files(files: Path) -> None:
     (files / "in.csv").write_text("name,email\nJo Bloggs,jo@example.com\n", encoding="utf-8")
     header = {"format": "crmtui-jsonl", "version": 1, "schema": SCHEMA_HEAD}
     (files / "in.jsonl").write_text(json.dumps(header) + "\n", encoding="utf-8")
+    (files / "in-accounts.csv").write_text("name,city\nInitech,Austin\n", encoding="utf-8")
+    (files / "in-deals.csv").write_text(
+        "name,account,stage,amount\nTPS,Initech,Lead In,100 EUR\n", encoding="utf-8"
+    )
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )

@@ -223,6 +223,10 @@ def _decimal_parts(number: str) -> tuple[str, str]:
         whole, _, frac = n.rpartition(point)
     else:
         whole, frac = n, ""
+    # A separator inside the whole part groups digits (three, or two in Indian lakh
+    # grouping): "12.5.3" is not twelve hundred and fifty-three.
+    if re.search(r"[.,](?!\d\d)", whole):
+        raise BadMoney(f"{number!r} is not an amount")
     whole = whole.replace(",", "").replace(".", "")
     if not re.fullmatch(r"-?\d+", whole) or not re.fullmatch(r"\d*", frac):
         raise BadMoney(f"{number!r} is not an amount")

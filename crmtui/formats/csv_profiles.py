@@ -10,6 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from crmtui.formats.book_profiles import (
+    ACCOUNT_FIELDS,
+    ACCOUNT_PROFILES,
+    DEAL_FIELDS,
+    DEAL_PROFILES,
+)
+
 # The contact fields an import can fill. "given_name"/"family_name" make the name
 # when there is no full-name column; "company" finds or creates the account.
 IMPORT_FIELDS = (
@@ -28,6 +35,7 @@ IMPORT_FIELDS = (
     "notes",
     "source",
     "external_id",
+    "account_external_id",
     "do_not_call",
     "do_not_email",
     "crm_id",
@@ -51,6 +59,8 @@ SALESFORCE = {
     "mailing country": "country",
     "mailing country code": "country",
     "contact id": "external_id",
+    "account id": "account_external_id",
+    "accountid": "account_external_id",
     "description": "notes",
     "lead source": "source",
     "do not call": "do_not_call",
@@ -169,7 +179,7 @@ GENERIC = {
 # are not read back.
 CRMTUI = {
     "id": "crm_id",
-    **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation")},
+    **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation", "account_external_id")},
     **{
         k: None
         for k in (
@@ -191,6 +201,12 @@ PROFILES: dict[str, dict[str, str | None]] = {
     "generic": dict(GENERIC),
 }
 FUZZY_CUTOFF = 85
+# What a CSV holds, with its profiles and fields: contacts, accounts or deals.
+KINDS: dict[str, tuple[dict[str, dict[str, str | None]], tuple[str, ...]]] = {
+    "contacts": (PROFILES, IMPORT_FIELDS),
+    "accounts": (ACCOUNT_PROFILES, ACCOUNT_FIELDS),
+    "deals": (DEAL_PROFILES, DEAL_FIELDS),
+}
 
 
 def _key(header: str) -> str:
@@ -211,27 +227,34 @@ class HeaderMapping:
         return [f"{headers[i]!r} -> {f}" for i, f in sorted(self.columns.items())]
 
 
-def detect_profile(headers: Sequence[str]) -> str:
+def detect_profile(headers: Sequence[str], kind: str = "contacts") -> str:
     """The profile that knows most of these headers (generic on a tie)."""
     keys = {_key(h) for h in headers}
-    if keys >= CRMTUI_SIGNATURE:
+    if kind == "contacts" and keys >= CRMTUI_SIGNATURE:
         return "crmtui"
-    best, best_hits = "generic", len(keys & PROFILES["generic"].keys())
+    profiles = KINDS[kind][0]
+    best, best_hits = "generic", len(keys & profiles["generic"].keys())
     for name in ("salesforce", "hubspot", "pipedrive"):
-        hits = len(keys & PROFILES[name].keys())
+        hits = len(keys & profiles[name].keys())
         if hits > best_hits:
             best, best_hits = name, hits
     return best
 
 
 def map_headers(
-    headers: Sequence[str], *, profile: str | None = None, overrides: dict[str, str] | None = None
+    headers: Sequence[str],
+    *,
+    profile: str | None = None,
+    overrides: dict[str, str] | None = None,
+    kind: str = "contacts",
 ) -> HeaderMapping:
     """Map headers to fields: explicit overrides, then the profile, then fuzzy matching."""
     from rapidfuzz import fuzz, process
 
-    chosen = profile or detect_profile(headers)
-    table = {**PROFILES["generic"], **PROFILES[chosen]} if chosen != "generic" else GENERIC
+    profiles = KINDS[kind][0]
+    chosen = profile or detect_profile(headers, kind)
+    generic = profiles["generic"]
+    table = {**generic, **profiles[chosen]} if chosen != "generic" else generic
     wanted = {_key(k): v for k, v in (overrides or {}).items()}
     columns: dict[int, str] = {}
     ignored: list[str] = []
@@ -259,17 +282,18 @@ def map_headers(
     return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy))
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+def parse_overrides(items: Sequence[str], kind: str = "contacts") -> dict[str, str]:
     """`--map "Column=field"` options as a dict; raises ValueError on a bad one."""
+    fields = KINDS[kind][1]
     out: dict[str, str] = {}
     for item in items:
         column, sep, field = item.rpartition("=")
         column, field = column.strip(), field.strip()
         if not sep or not column:
             raise ValueError(f'--map {item!r}: expected "Column=field"')
-        if field and field not in IMPORT_FIELDS:
+        if field and field not in fields:
             raise ValueError(
-                f"--map {item!r}: unknown field {field!r} (fields: {', '.join(IMPORT_FIELDS)}; "
+                f"--map {item!r}: unknown field {field!r} (fields: {', '.join(fields)}; "
                 "an empty field ignores the column)"
             )
         out[column] = field

@@ -53,8 +53,8 @@ def decode(data: bytes) -> Decoded:
     return decode_file(data)
 
 
-def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int]]:
-    """Each card's text; a card without END (or stray text) as (reason, number, line)."""
+def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int, str]]:
+    """Each card's text; a card without END as (reason, number, line, its text)."""
     number = 0
     current: list[str] | None = None
     start = 0
@@ -64,7 +64,7 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
         line = raw.rstrip("\r")
         if _BEGIN.match(line):
             if current is not None:
-                yield ("no END:VCARD before the next card", number, start)
+                yield ("no END:VCARD before the next card", number, start, "\n".join(current))
             number += 1
             current, start = [line], i
         elif current is not None:
@@ -73,12 +73,15 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
                 yield CardText(file, number, start, "\n".join(current) + "\n")
                 current = None
     if current is not None:
-        yield ("no END:VCARD at the end of the file", number, start)
+        yield ("no END:VCARD at the end of the file", number, start, "\n".join(current))
 
 
 # Properties read into fields, and format bookkeeping nobody misses; every other
 # property is listed as dropped in the import's summary.
-_READ = frozenset({"FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID"})
+_READ = frozenset(
+    {"FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID", "KIND"}
+    | {"X-ADDRESSBOOK-SERVER-KIND", "X-ABSHOWAS"}
+)
 _BOOKKEEPING = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV", "X-ABLABEL", "X-ABADR"})
 _TEL_RANK = ("PREF", "WORK", "VOICE", "MAIN")
 
@@ -113,11 +116,34 @@ def _phones(tels: list[Prop], fields: dict[str, str], kept: list[str]) -> None:
         kept.append(f"{label}{suffix}: {_tel_value(tel.value)}")
 
 
+ORG, GROUP = "org", "group"
+
+
+def card_kind(props: list[Prop]) -> str | None:
+    """ "org" for an organisation's card, "group" for a contact group, None for a person.
+
+    vCard 4.0 says KIND:org / KIND:group; Apple's 3.0 cards say
+    X-ADDRESSBOOK-SERVER-KIND:group for a group and X-ABShowAs:COMPANY for a
+    company card. A group is a list of members, neither a person nor an account.
+    """
+    for prop in props:
+        value = prop.value.strip().lower()
+        if prop.name in ("KIND", "X-ADDRESSBOOK-SERVER-KIND"):
+            if value in ("org", "organization", "organisation"):
+                return ORG
+            if value == "group":
+                return GROUP
+        elif prop.name == "X-ABSHOWAS" and value == "company":
+            return ORG
+    return None
+
+
 def card_fields(props: list[Prop]) -> dict[str, str]:
     """The import fields of one card's properties (strings, unchecked).
 
-    "_dropped" lists the properties not read (one per line) and "_notes" what the
-    import should tell (numbers kept in the notes rather than dialled).
+    "_dropped" lists the properties not read (one per line), "_notes" what the
+    import should tell (numbers kept in the notes rather than dialled) and
+    "_kind" is "org" or "group" for cards that are not a person's.
     """
     fields: dict[str, str] = {}
     by_name: dict[str, list[Prop]] = {}
@@ -180,17 +206,24 @@ def parse_card(card: CardText) -> dict[str, str] | str:
     except CardSyntaxError as exc:
         return f"not a readable vCard ({exc})"
     fields = card_fields(props)
+    kind = card_kind(props)
+    if kind is not None:
+        fields["_kind"] = kind
+    if kind == ORG and "name" not in fields and "company" in fields:
+        fields["name"] = fields["company"]  # an organisation's card may name it in ORG only
     if not any(k in fields for k in ("name", "given_name", "family_name")):
         return "no name (FN or N)"
     return fields
 
 
 def read_cards(
-    path: Path, notes: list[str] | None = None
+    path: Path, notes: list[str] | None = None, texts: list[str] | None = None
 ) -> list[tuple[str, int, int, dict[str, str] | str]]:
     """Every card under `path` (a file, or a folder of .vcf files): file, number, line, fields.
 
-    How each file was decoded, when it was not plain UTF-8, is added to `notes`.
+    How each file was decoded, when it was not plain UTF-8, is added to `notes`;
+    each card's raw text, in the same order, to `texts` (for the rejected-cards file).
+    An organisation's card has "_kind" "org" (an account), a group's "group".
     """
     files = (
         sorted(p for p in path.iterdir() if p.suffix.lower() in VCARD_SUFFIXES)
@@ -205,9 +238,12 @@ def read_cards(
         for item in split_cards(decoded.text, file.name):
             if isinstance(item, CardText):
                 out.append((file.name, item.number, item.line, parse_card(item)))
+                text = item.text
             else:
-                reason, number, line = item
+                reason, number, line, text = item
                 out.append((file.name, number, line, reason))
+            if texts is not None:
+                texts.append(text)
     return out
 
 

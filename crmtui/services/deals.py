@@ -7,7 +7,7 @@ read back; all of it is journaled with the deal in one transaction.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlmodel import SQLModel, col, select
@@ -225,4 +225,42 @@ def delete_deal(*, tx: WriteTx, deal_id: str) -> Deal:
     """Tombstone a deal (restorable; journaled for sync)."""
     deal = get_live(tx, Deal, deal_id)
     tx.delete(deal)
+    return deal
+
+
+def import_deal(
+    *,
+    tx: WriteTx,
+    data: DealCreate,
+    stage: Stage,
+    closed_on: date | None = None,
+    lost_reason: str | None = None,
+    by: str | None = None,
+) -> Deal:
+    """A deal from another CRM, in any stage: a closed stage makes it won or lost as is.
+
+    Unlike `create_deal`, an imported deal may start closed (its history came from
+    elsewhere); its close date, when known, is when it closed.
+    """
+    values = _clean(tx, data.model_dump(exclude={"pipeline", "stage"}))
+    status = {"closed_won": "won", "closed_lost": "lost"}.get(stage.forecast_category, "open")
+    if values.get("territory_id") is None and values.get("account_id"):
+        values["territory_id"] = get_live(tx, Account, values["account_id"]).territory_id
+    if values.get("owner_id") is None:
+        values["owner_id"] = by
+    closed_at = None
+    if status != "open":
+        closed_at = datetime.combine(closed_on, time(), UTC) if closed_on else tx.now
+    reason = optional_text(lost_reason, "lost reason", max_len=500) if status == "lost" else None
+    deal = Deal(
+        pipeline_id=stage.pipeline_id,
+        stage_id=stage.id,
+        stage_changed_at=tx.now,
+        status=status,
+        closed_at=closed_at,
+        lost_reason=reason or ("imported as lost" if status == "lost" else None),
+        **values,
+    )
+    tx.add(deal)
+    _record_change(tx, deal, None, by)
     return deal

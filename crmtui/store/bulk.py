@@ -320,3 +320,30 @@ class BulkWriter:
             self.tx.db.executemany(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?", params)
         self._journal(ops)
         return count
+
+    def tombstone(self, model: type[SQLModel], row_ids: Sequence[str]) -> int:
+        """Tombstone rows as `WriteTx.delete` does (`deleted_at`, `updated_at`) and journal
+        each delete; returns the count. Rows the ORM session holds must be flushed first."""
+        if not row_ids:
+            return 0
+        table = model.__tablename__
+        entity = _ENTITY_OF[table]
+        tx, stamp = self.tx, format_timestamp(self.tx.now)
+        tx.session.flush()
+        if "updated_at" in model.model_fields:
+            tx.db.executemany(
+                f"UPDATE {table} SET deleted_at = ?, updated_at = ? WHERE id = ?",
+                [(stamp, stamp, i) for i in row_ids],
+            )
+        else:
+            tx.db.executemany(
+                f"UPDATE {table} SET deleted_at = ? WHERE id = ?", [(stamp, i) for i in row_ids]
+            )
+        ids, hlcs = uuid7_batch(len(row_ids)), tx.next_hlcs(len(row_ids))
+        self._journal(
+            [
+                (op_id, tx.tx_id, hlc, tx.device_id, entity, row_id, "delete", None, None, stamp)
+                for op_id, hlc, row_id in zip(ids, hlcs, row_ids, strict=True)
+            ]
+        )
+        return len(row_ids)
