@@ -1,0 +1,70 @@
+"""Choose one row from a short list (a card's activities, reminders, contacts, deals)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class PickScreen(ModalScreen[str | None]):
+    """A titled list; Enter returns the highlighted row's id, Escape nothing."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+    DEFAULT_CSS = """
+    PickScreen {
+        align: center middle;
+        background: $background 60%;
+    }
+    PickScreen > Vertical {
+        width: 76;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        padding: 0 1;
+        border: round $border;
+        background: $surface;
+    }
+    PickScreen #pick-title {
+        text-style: bold;
+    }
+    PickScreen OptionList {
+        height: auto;
+        max-height: 1fr;
+    }
+    PickScreen #pick-hint {
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, title: str, rows: Sequence[tuple[str, Text | str]], hint: str = "") -> None:
+        super().__init__()
+        self._title = title
+        self._rows = list(rows)
+        self._hint = hint or "Enter chooses · Esc cancels"
+
+    def compose(self) -> ComposeResult:
+        """Title, the rows, the keys."""
+        with Vertical():
+            yield Label(Text(self._title, overflow="ellipsis", no_wrap=True), id="pick-title")
+            yield OptionList(*(Option(text, id=row_id) for row_id, text in self._rows), id="pick")
+            yield Static(self._hint, id="pick-hint")
+
+    def on_mount(self) -> None:
+        """The list has the focus, first row highlighted."""
+        self.query_one("#pick", OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        """Close without a choice."""
+        self.dismiss(None)
