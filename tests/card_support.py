@@ -83,7 +83,8 @@ def build_cards_db(path: Path) -> dict[str, str]:
     from crmtui.services.leads import LeadCreate, create_lead
     from crmtui.services.territories import RepCreate, TerritoryCreate, create_rep, create_territory
     from crmtui.store.database import open_store
-    from crmtui.store.models import Account, Activity, Deal
+    from crmtui.services.deals import win_deal
+    from crmtui.store.models import Account, Activity, Deal, Stage
     from tests.app_support import SMITH, build_daily_db
 
     ids = build_daily_db(path)
@@ -100,6 +101,21 @@ def build_cards_db(path: Path) -> dict[str, str]:
             nord = create_territory(tx=tx, data=TerritoryCreate(name="Nord"))
             rep = create_rep(tx=tx, data=RepCreate(name="Petra Lang"))
             deal = tx.session.exec(select(Deal).where(Deal.contact_id == ids[SMITH])).one()
+            for position, (stage, category) in enumerate(
+                (("Negotiation", "commit"), ("Won", "closed_won"), ("Lost", "closed_lost")), start=3
+            ):
+                tx.add(
+                    Stage(
+                        pipeline_id=deal.pipeline_id,
+                        name=stage,
+                        position=position,
+                        probability=80 if category == "commit" else 0,
+                        forecast_category=category,
+                    )
+                )
+            tx.session.flush()
+            northwind = tx.session.exec(select(Deal).where(Deal.name.startswith("Northwind"))).one()  # type: ignore[attr-defined]
+            win_deal(tx=tx, deal_id=northwind.id)
             tx.add(
                 Activity(
                     kind="visit",
@@ -136,6 +152,7 @@ def build_cards_db(path: Path) -> dict[str, str]:
                 "nord": nord.id,
                 "rep": rep.id,
                 "smith_deal": deal.id,
+                "northwind_deal": northwind.id,
                 "Nina Fresh": fresh.id,
                 "Anna Lead": twin.id,
             }

@@ -250,8 +250,13 @@ def add_deal_form(
     currency: str = "EUR",
 ) -> RecordForm:
     """A new open deal, at an account and/or with a contact, in the default pipeline."""
-    fields = [
-        FormField("name", "Name", name, "What is sold (required)"),
+    fields = [FormField("name", "Name", name, "What is sold (required)")]
+    if account_id is None and contact_id is None:
+        # From the board: the deal's account by its name (never a new one made here).
+        fields.append(
+            FormField("account", "Account", "", "An existing account's name (blank: none)")
+        )
+    fields += [
         FormField(
             "amount", "Amount", "", f"12,500 (in {currency}) or 9,900 GBP", amount_preview(currency)
         ),
