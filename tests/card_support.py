@@ -80,10 +80,10 @@ def build_cards_db(path: Path) -> dict[str, str]:
     from sqlmodel import select
 
     from crmtui.services.accounts import AccountCreate, create_account
+    from crmtui.services.deals import win_deal
     from crmtui.services.leads import LeadCreate, create_lead
     from crmtui.services.territories import RepCreate, TerritoryCreate, create_rep, create_territory
     from crmtui.store.database import open_store
-    from crmtui.services.deals import win_deal
     from crmtui.store.models import Account, Activity, Deal, Stage
     from tests.app_support import SMITH, build_daily_db
 
@@ -158,4 +158,15 @@ def build_cards_db(path: Path) -> dict[str, str]:
             }
     finally:
         store.close()
+    # Fixed "added" days, so the inbox looks the same on every run (snapshots).
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            for name, day in (("Nina Fresh", "2026-03-06"), ("Anna Lead", "2026-03-02")):
+                db.execute(
+                    "UPDATE lead SET created_at = ? WHERE id = ?",
+                    (f"{day}T09:00:00.000000Z", ids[name]),
+                )
+    finally:
+        db.close()
     return ids

@@ -11,6 +11,7 @@ import sqlite3
 from datetime import datetime, tzinfo
 from typing import Any, cast
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -84,6 +85,16 @@ def account_deal_row(deal: dict[str, Any]) -> Text:
     return line
 
 
+def one_per_line(lines: list[Text]) -> Group | None:
+    """Rows that keep to one line each, cut with an ellipsis only when too long (None: none)."""
+    if not lines:
+        return None
+    for line in lines:
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+    return Group(*lines)
+
+
 class AccountCardScreen(CardKeys, Screen[None]):
     """One account, loaded in a worker; Escape goes back."""
 
@@ -102,11 +113,17 @@ class AccountCardScreen(CardKeys, Screen[None]):
             "c",
             "open_contact",
             "Contact",
+            show=False,
             id="account_card.open_contact",
             tooltip="Open one of its contacts",
         ),
         Binding(
-            "d", "open_deal", "Deal", id="account_card.open_deal", tooltip="Open one of its deals"
+            "d",
+            "open_deal",
+            "Deal",
+            show=False,
+            id="account_card.open_deal",
+            tooltip="Open one of its deals",
         ),
         *shared_bindings("account_card", ACCOUNT_SHARED),
     ]
@@ -255,11 +272,11 @@ class AccountCardScreen(CardKeys, Screen[None]):
             title.append("  archived", style="italic")
         name.update(title)
         self.query_one("#details", CardSection).show(account_fields(event.card))
-        self.query_one("#contacts", CardSection).show_lines(
-            [contact_row(c) for c in event.card.contacts]
+        self.query_one("#contacts", CardSection).show(
+            one_per_line([contact_row(c) for c in event.card.contacts])
         )
-        self.query_one("#deals", CardSection).show_lines(
-            [account_deal_row(d) for d in event.card.deals]
+        self.query_one("#deals", CardSection).show(
+            one_per_line([account_deal_row(d) for d in event.card.deals])
         )
         activities = []
         for x in event.card.activities:

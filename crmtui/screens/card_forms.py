@@ -64,6 +64,11 @@ def read_day(text: str, name: str, label: str, now: datetime) -> date | None:
     return read_moment(text, now, name, label).date()
 
 
+def _day_preview(text: str, now: datetime) -> str:
+    day = read_day(text, "close", "Closes", now)
+    return "" if day is None else f"→ {day:%a %d %b %Y}"
+
+
 def read_amount(text: str, currency: str) -> tuple[int | None, str]:
     """An amount in minor units and its currency ("12,500 EUR"); blank is no amount."""
     from crmtui.domain.money import BadMoney, parse_money
@@ -265,7 +270,7 @@ def add_deal_form(
             "Closes",
             "",
             "2026-06-30, in 6 weeks",
-            lambda t: f"→ {read_day(t, 'close', 'Closes', now)}",
+            lambda t: _day_preview(t, now),
             aliases=("expected_close",),
         ),
         FormField("stage", "Stage", "", "blank: the first open stage"),
@@ -365,7 +370,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
             "Closes",
             before["close"],
             "2026-06-30, in 6 weeks (blank: none)",
-            lambda t: f"→ {read_day(t, 'close', 'Closes', now)}",
+            lambda t: _day_preview(t, now),
             aliases=("expected_close",),
         ),
         FormField(

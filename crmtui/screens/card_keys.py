@@ -204,12 +204,14 @@ class CardKeys:
         now = self._card_now()
         tz = now.tzinfo
         by_id = {str(r["id"]): r for r in rows}
+        subject = self.card_subject()
+        subject_about = subject.about if subject else ""
 
         def line(r: dict[str, Any]) -> Text:
             if what == "reminders":
                 return tickler_line(r, tz, now)
             text = activity_line(r, tz)
-            if r.get("contact_name"):
+            if r.get("contact_name") and subject_about != "contact":
                 text.append(f"  ({r['contact_name']})", style="dim")
             return text
 

@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
     from crmtui.store.journal import WriteTx
 
+LEADS_HINT = "q qualify · x disqualify · w working · f status · Enter: the contact (converted)"
+SHORT = {"qualified": "qual.", "disqualified": "disq.", "converted": "conv."}
+"""Filter names on a narrow screen, so every count fits in 80 columns."""
 COLUMNS = ("Name", "Company", "Email / phone", "Source", "Status", "Added")
 REUSE_WORDS = {"reuse": True, "yes": True, "y": True, "new": False, "no": False, "n": False}
 
@@ -205,6 +208,15 @@ def _reuse_preview(text: str) -> str:
     return "→ reuse them" if REUSE_WORDS[text.strip().lower()] else "→ make new records"
 
 
+def column_widths(width: int) -> tuple[int, ...]:
+    """Cells per column for a screen `width`: Source, Status and Added fixed, the rest shared."""
+    fixed = (8, 10, 10) if width < 100 else (10, 12, 10)
+    # Two cells of padding per column, and the scroll bar.
+    rest = max(width - sum(fixed) - 2 * len(COLUMNS) - 2, 30)
+    name, company = rest * 3 // 10, rest * 35 // 100
+    return (name, company, rest - name - company, *fixed)
+
+
 def lead_cells(lead: LeadRow) -> tuple[Text, ...]:
     """The table cells of one lead."""
     status = lead.status + (f": {lead.disqualify_reason}" if lead.disqualify_reason else "")
@@ -212,7 +224,7 @@ def lead_cells(lead: LeadRow) -> tuple[Text, ...]:
         Text(lead.name, overflow="ellipsis", no_wrap=True),
         Text(lead.company or "", overflow="ellipsis", no_wrap=True),
         Text(lead.email or lead.phone or "", overflow="ellipsis", no_wrap=True),
-        Text(lead.source or ""),
+        Text(lead.source or "", overflow="ellipsis", no_wrap=True),
         Text(status, overflow="ellipsis", no_wrap=True),
         Text(lead.created_at[:10], style="dim"),
     )
@@ -231,11 +243,19 @@ class LeadsScreen(UsesDaily, Screen[None]):
             id="leads.convert",
             tooltip="Convert into contact, account and deal (matches offered)",
         ),
-        Binding("q", "qualify", "Qualify", id="leads.qualify", tooltip="Mark the lead qualified"),
+        Binding(
+            "q",
+            "qualify",
+            "Qualify",
+            show=False,
+            id="leads.qualify",
+            tooltip="Mark the lead qualified",
+        ),
         Binding(
             "x",
             "disqualify",
             "Disqualify",
+            show=False,
             id="leads.disqualify",
             tooltip="Disqualify, with a reason",
         ),
@@ -251,6 +271,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
             "f",
             "filter",
             "Status",
+            show=False,
             id="leads.filter",
             tooltip="Show another status (open, new, … all)",
         ),
@@ -265,6 +286,11 @@ class LeadsScreen(UsesDaily, Screen[None]):
     ]
     DEFAULT_CSS = """
     LeadsScreen #leads-status {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    LeadsScreen #leads-hint {
         height: 1;
         padding: 0 1;
         color: $text-muted;
@@ -301,20 +327,35 @@ class LeadsScreen(UsesDaily, Screen[None]):
         self._db = db
         self.status = "open"
         self.inbox: Inbox | None = None
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         """The filter line and the table."""
         yield Header()
         yield Static("Loading leads…", id="leads-status")
+        # The footer keeps room for the section keys; the inbox's other keys are said here.
+        yield Static(LEADS_HINT, id="leads-hint")
         table: DataTable[Text] = DataTable(id="leads", cursor_type="row", zebra_stripes=True)
         yield table
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        """Columns; Name and Company get the room."""
+        """Columns sized to the screen."""
+        self._columns(self.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Columns sized to the new width; the rows drawn again in them."""
+        if event.size.width != self._width:
+            self._columns(event.size.width)
+            if self.inbox is not None:
+                self._show(self.inbox)
+
+    def _columns(self, width: int) -> None:
+        self._width = width
         table = self.query_one("#leads", DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
+        table.clear(columns=True)
+        for name, room in zip(COLUMNS, column_widths(width), strict=True):
+            table.add_column(name, width=room, key=name)
 
     def on_screen_resume(self) -> None:
         """Shown: read the inbox again."""
@@ -364,21 +405,26 @@ class LeadsScreen(UsesDaily, Screen[None]):
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
+        self._show(event.inbox)
+
+    def _show(self, inbox: Inbox) -> None:
         keep = self.current.id if self.current else None
-        self.inbox = event.inbox
+        self.inbox = inbox
         table = self.query_one("#leads", DataTable)
         table.clear()
-        for lead in event.inbox.rows:
+        for lead in inbox.rows:
             table.add_row(*lead_cells(lead), key=lead.id)
-        ids = [lead.id for lead in event.inbox.rows]
+        ids = [lead.id for lead in inbox.rows]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
-        counts = event.inbox.counts
-        line = Text("Status (f): ")
+        counts = inbox.counts
+        line = Text("Status:")
+        narrow = self.size.width < 100
         for name in FILTERS:
             style = "bold reverse" if name == self.status else ""
-            line.append(f" {name} {counts.get(name, 0)} ", style=style)
-        if not event.inbox.rows:
+            label = SHORT.get(name, name) if narrow else name
+            line.append(f" {label} {counts.get(name, 0)} ", style=style)
+        if not inbox.rows:
             line.append("  — none; n adds one", style="italic")
         self.query_one("#leads-status", Static).update(line)
         table.focus()

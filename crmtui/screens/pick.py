@@ -14,6 +14,13 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 
+def one_line(text: Text | str, width: int) -> Text:
+    """A row on one line of `width` cells, cut with an ellipsis only when it does not fit."""
+    line = text.copy() if isinstance(text, Text) else Text(text)
+    line.truncate(max(width, 10), overflow="ellipsis")
+    return line
+
+
 class PickScreen(ModalScreen[str | None]):
     """A titled list; Enter returns the highlighted row's id, Escape nothing."""
 
@@ -37,7 +44,7 @@ class PickScreen(ModalScreen[str | None]):
     }
     PickScreen OptionList {
         height: auto;
-        max-height: 1fr;
+        max-height: 70vh;
     }
     PickScreen #pick-hint {
         color: $text-muted;
@@ -54,7 +61,12 @@ class PickScreen(ModalScreen[str | None]):
         """Title, the rows, the keys."""
         with Vertical():
             yield Label(Text(self._title, overflow="ellipsis", no_wrap=True), id="pick-title")
-            yield OptionList(*(Option(text, id=row_id) for row_id, text in self._rows), id="pick")
+            # The box is 76 cells at most; its border, padding and the list's take 8.
+            width = min(76, self.app.size.width) - 8
+            yield OptionList(
+                *(Option(one_line(text, width), id=row_id) for row_id, text in self._rows),
+                id="pick",
+            )
             yield Static(self._hint, id="pick-hint")
 
     def on_mount(self) -> None:

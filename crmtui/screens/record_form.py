@@ -95,17 +95,18 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
     RecordForm #form-title {
         text-style: bold;
         width: 1fr;
+        margin: 0 0 1 0;
     }
     RecordForm #form-about {
         color: $text-muted;
+        margin: 0 0 1 0;
     }
     RecordForm #fields {
         height: auto;
-        max-height: 1fr;
+        max-height: 50vh;
     }
     RecordForm .row {
         height: 1;
-        margin: 1 0 0 0;
     }
     RecordForm .row > Label {
         width: 12;
@@ -179,8 +180,14 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
                 for f in self.fields:
                     with Horizontal(classes="row"):
                         yield Label(f.label)
+                        # No select-on-focus: a key typed ahead of the form's first
+                        # focus must not replace a prefilled value (seen under load).
                         yield Input(
-                            f.value, placeholder=f.placeholder, id=f"f-{f.name}", compact=True
+                            f.value,
+                            placeholder=f.placeholder,
+                            id=f"f-{f.name}",
+                            compact=True,
+                            select_on_focus=False,
                         )
                     yield Static("", id=f"r-{f.name}", classes="reading")
             with Horizontal(id="buttons"):
