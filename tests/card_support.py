@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
@@ -42,6 +43,15 @@ async def fill(pilot: Pilot[Any], form: RecordForm, values: dict[str, str]) -> N
         await pilot.press("end", "ctrl+u")
         if text:
             await pilot.press(*text)
+
+
+async def form_after(pilot: Pilot[Any], *keys: str) -> RecordForm:
+    """Press keys, and return the form they opened."""
+    await pilot.press(*keys)
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, RecordForm), type(form)
+    return form
 
 
 async def save(pilot: Pilot[Any]) -> None:
@@ -170,3 +180,21 @@ def build_cards_db(path: Path) -> dict[str, str]:
     finally:
         db.close()
     return ids
+
+
+@pytest.fixture(scope="module")
+def cards_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The cards database, built once per test module; tests take a copy (`cards_db`)."""
+    path = tmp_path_factory.mktemp("cards") / "cards.db"
+    return path, build_cards_db(path)
+
+
+@pytest.fixture
+def cards_db(
+    cards_template: tuple[Path, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
+    """A private copy of the cards database, for a test that writes to it."""
+    from tests.app_support import copy_db
+
+    path, ids = cards_template
+    return copy_db(path, tmp_path / "cards.db"), ids

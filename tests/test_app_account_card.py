@@ -5,10 +5,8 @@ Each test drives the keys a user would and reads the database afterwards.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import OptionList
@@ -19,23 +17,21 @@ from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pick import PickScreen
 from crmtui.screens.record_form import RecordForm
-from tests.app_support import copy_db, settle
-from tests.card_support import SMALL, build_cards_db, fill, fits, one, save
+from tests import card_support
+from tests.app_support import settle
+from tests.card_support import (
+    SMALL,
+    fill,
+    fits,
+    form_after,
+    one,
+    save,
+)
 from tests.daily_pilot import SIZE, fixed_clock
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The cards database, built once; every test takes a copy."""
-    path = tmp_path_factory.mktemp("account-card") / "cards.db"
-    return path, build_cards_db(path)
-
-
-@pytest.fixture
-def cards_db(template, tmp_path) -> tuple[Path, dict[str, str]]:
-    """A private copy of the cards database."""
-    path, ids = template
-    return copy_db(path, tmp_path / "cards.db"), ids
+# The shared fixtures (a private copy of the cards database for each test).
+cards_template = card_support.cards_template
+cards_db = card_support.cards_db
 
 
 async def palette_hits(pilot: Pilot[Any], query: str) -> list[str]:
@@ -129,10 +125,7 @@ async def test_d_opens_the_accounts_deal(cards_db):
         app.open_account(account_id)
         await settle(pilot)
         # The fixed deal has no account; one is added here from the card (n), then opened (d).
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "n")
         await fill(pilot, form, {"name": "Smith service contract", "amount": "2,000"})
         await save(pilot)
         assert isinstance(app.screen, DealCardScreen)  # the new deal opens
@@ -154,10 +147,7 @@ async def test_edit_account_name_domain_territory_and_owner_then_undo(cards_db):
         await settle(pilot)
         app.open_account(kranich)
         await settle(pilot)
-        await pilot.press("e")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "e")
         await fill(
             pilot,
             form,
@@ -188,10 +178,7 @@ async def test_an_unknown_territory_is_named_under_its_field_and_nothing_is_writ
         await settle(pilot)
         app.open_account(ids["kranich"])
         await settle(pilot)
-        await pilot.press("e")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "e")
         await fill(pilot, form, {"name": "Kranich Renamed", "territory": "Atlantis"})
         await save(pilot)
         assert app.screen is form

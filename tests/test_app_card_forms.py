@@ -6,10 +6,8 @@ The app's clock is fixed at Monday 9 March 2026, 08:30 UTC.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -19,52 +17,42 @@ from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pick import PickScreen
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.record_form import RecordForm
-from tests.app_support import copy_db, settle
-from tests.card_support import SMALL, build_cards_db, fill, fits, one, rows, save
+from tests import card_support
+from tests.app_support import settle
+from tests.card_support import (
+    SMALL,
+    fill,
+    fits,
+    form_after,
+    one,
+    rows,
+    save,
+)
 from tests.daily_pilot import SIZE, fixed_clock
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The cards database, built once; every test takes a copy."""
-    path = tmp_path_factory.mktemp("card-forms") / "cards.db"
-    return path, build_cards_db(path)
+# The shared fixtures (a private copy of the cards database for each test).
+cards_template = card_support.cards_template
+cards_db = card_support.cards_db
 
 
-@pytest.fixture
-def cards_db(template, tmp_path) -> tuple[Path, dict[str, str]]:
-    """A private copy of the cards database."""
-    path, ids = template
-    return copy_db(path, tmp_path / "cards.db"), ids
+async def opened(pilot: Pilot[Any], opener: str, row_id: str, kind: type[Any]) -> Any:
+    """A card opened through the app's jump (`open_deal`, `open_contact`), loaded."""
+    await settle(pilot)
+    getattr(pilot.app, opener)(row_id)
+    await settle(pilot)
+    card = pilot.app.screen
+    assert isinstance(card, kind) and card.card is not None
+    return card
 
 
 async def open_deal(pilot: Pilot[Any], deal_id: str) -> DealCardScreen:
     """The deal's card, loaded."""
-    await settle(pilot)
-    pilot.app.open_deal(deal_id)  # type: ignore[attr-defined]
-    await settle(pilot)
-    card = pilot.app.screen
-    assert isinstance(card, DealCardScreen) and card.card is not None
-    return card
+    return await opened(pilot, "open_deal", deal_id, DealCardScreen)
 
 
 async def open_contact(pilot: Pilot[Any], contact_id: str) -> ContactCardScreen:
     """The contact's card, loaded."""
-    await settle(pilot)
-    pilot.app.open_contact(contact_id)  # type: ignore[attr-defined]
-    await settle(pilot)
-    card = pilot.app.screen
-    assert isinstance(card, ContactCardScreen) and card.card is not None
-    return card
-
-
-async def press_for_form(pilot: Pilot[Any], *keys: str) -> RecordForm:
-    """Press keys, and return the form they opened."""
-    await pilot.press(*keys)
-    await settle(pilot)
-    form = pilot.app.screen
-    assert isinstance(form, RecordForm), type(form)
-    return form
+    return await opened(pilot, "open_contact", contact_id, ContactCardScreen)
 
 
 def reading(form: RecordForm, name: str) -> str:
@@ -79,7 +67,7 @@ async def test_edit_deal_amount_close_probability_and_stage_then_undo(cards_db):
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_deal(pilot, deal_id)
-        form = await press_for_form(pilot, "e")
+        form = await form_after(pilot, "e")
         await fill(
             pilot,
             form,
@@ -146,7 +134,7 @@ async def test_add_a_repeating_reminder_on_a_deal_with_its_preview_then_undo(car
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_deal(pilot, deal_id)
-        form = await press_for_form(pilot, "t")
+        form = await form_after(pilot, "t")
         await fill(pilot, form, {"text": "Chase the PO", "due": "tue 10am", "repeat": "weekly"})
         assert reading(form, "due") == "→ Tue 10 Mar 2026 10:00"
         assert reading(form, "repeat") == "→ FREQ=WEEKLY"
@@ -166,7 +154,7 @@ async def test_a_due_that_cannot_be_read_is_said_under_it_and_nothing_is_written
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_contact(pilot, ids["Carla Rossi"])
-        form = await press_for_form(pilot, "t")
+        form = await form_after(pilot, "t")
         await fill(pilot, form, {"text": "Call", "due": "whenever"})
         assert "whenever" in reading(form, "due")
         await save(pilot)
@@ -181,7 +169,7 @@ async def test_edit_the_only_reminder_of_a_contact_then_undo(cards_db):
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_contact(pilot, smith)
-        form = await press_for_form(pilot, "T")  # one reminder: no list first
+        form = await form_after(pilot, "T")  # one reminder: no list first
         await fill(pilot, form, {"text": "Send the final quote", "due": "2026-03-12 15:00"})
         await save(pilot)
         row = one(path, "SELECT * FROM tickler WHERE id = ?", before["id"])
@@ -226,10 +214,7 @@ async def test_an_unknown_outcome_is_refused(cards_db):
         await open_contact(pilot, carla)
         await pilot.press("v")
         await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "enter")
         await fill(pilot, form, {"outcome": "great"})
         await save(pilot)
         assert app.screen is form and "great" in reading(form, "outcome")
@@ -245,7 +230,7 @@ async def test_new_deal_from_the_contact_card_is_with_the_contact_at_its_account
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_contact(pilot, emma)
-        form = await press_for_form(pilot, "n")
+        form = await form_after(pilot, "n")
         await fill(
             pilot, form, {"name": "Northwind renewal", "amount": "9,900", "close": "2026-06-30"}
         )
@@ -272,7 +257,7 @@ async def test_new_deal_from_the_board_takes_an_account_by_name_and_refuses_a_na
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, PipelineScreen)
-        form = await press_for_form(pilot, "n")
+        form = await form_after(pilot, "n")
         await fill(pilot, form, {"name": "Depot racks", "account": "Kranich Logistik GmbH"})
         await save(pilot)
         assert app.screen is form
@@ -294,7 +279,7 @@ async def test_the_card_dialogs_fit_at_80x24(cards_db):
     async with app.run_test(size=SMALL) as pilot:
         await open_deal(pilot, ids["smith_deal"])
         for key in ("e", "t"):
-            form = await press_for_form(pilot, key)
+            form = await form_after(pilot, key)
             assert fits(form, SMALL) == [], key
             await pilot.press("escape")
             await settle(pilot)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -13,23 +12,22 @@ from crmtui.app import make_app
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.leads import LeadsScreen
 from crmtui.screens.record_form import RecordForm
-from tests.app_support import copy_db, settle
-from tests.card_support import SMALL, build_cards_db, fill, fits, one, rows, save
+from tests import card_support
+from tests.app_support import settle
+from tests.card_support import (
+    SMALL,
+    fill,
+    fits,
+    form_after,
+    one,
+    rows,
+    save,
+)
 from tests.daily_pilot import SIZE, fixed_clock
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The cards database (two leads), built once; every test takes a copy."""
-    path = tmp_path_factory.mktemp("leads") / "cards.db"
-    return path, build_cards_db(path)
-
-
-@pytest.fixture
-def cards_db(template, tmp_path) -> tuple[Path, dict[str, str]]:
-    """A private copy of the cards database."""
-    path, ids = template
-    return copy_db(path, tmp_path / "cards.db"), ids
+# The shared fixtures (a private copy of the cards database for each test).
+cards_template = card_support.cards_template
+cards_db = card_support.cards_db
 
 
 async def leads(pilot: Pilot[Any]) -> LeadsScreen:
@@ -78,10 +76,7 @@ async def test_add_a_lead_then_undo(cards_db):
     app = make_app(db_path=path, now=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         screen = await leads(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "n")
         await fill(
             pilot,
             form,
@@ -117,10 +112,7 @@ async def test_qualify_then_disqualify_with_a_reason_then_undo_both(cards_db):
         await pilot.press("q")
         await settle(pilot)
         assert status(path, nina) == ("qualified", None)
-        await pilot.press("x")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "x")
         await save(pilot)  # no reason: refused
         assert app.screen is form and status(path, nina) == ("qualified", None)
         await fill(pilot, form, {"reason": "no budget"})
@@ -143,10 +135,7 @@ async def test_convert_offers_the_matching_contact_and_account_and_reuses_them(c
     async with app.run_test(size=SIZE) as pilot:
         screen = await leads(pilot)
         await highlight(pilot, screen, "Anna Lead")
-        await pilot.press("c")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "c")
         about = str(form.query_one("#form-about", Static).render())
         assert "Anna Müller (same email)" in about and "Kranich Logistik GmbH" in about
         await fill(pilot, form, {"amount": "7,500"})
@@ -174,10 +163,7 @@ async def test_convert_with_no_match_makes_the_contact_account_and_deal_and_open
     async with app.run_test(size=SIZE) as pilot:
         screen = await leads(pilot)
         await highlight(pilot, screen, "Nina Fresh")
-        await pilot.press("c")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "c")
         assert "Nothing matches" in str(form.query_one("#form-about", Static).render())
         await save(pilot)
         card = app.screen
@@ -201,10 +187,7 @@ async def test_choosing_new_records_on_a_match_makes_new_ones(cards_db):
     async with app.run_test(size=SIZE) as pilot:
         screen = await leads(pilot)
         await highlight(pilot, screen, "Anna Lead")
-        await pilot.press("c")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, RecordForm)
+        form = await form_after(pilot, "c")
         await fill(pilot, form, {"existing": "maybe"})
         await save(pilot)
         assert app.screen is form and status(path, twin)[0] == "new"

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crmtui.screens.record_form import DIALOG_CSS
+
 
 def one_line(text: Text | str, width: int) -> Text:
     """A row on one line of `width` cells, cut with an ellipsis only when it does not fit."""
@@ -25,20 +27,9 @@ class PickScreen(ModalScreen[str | None]):
     """A titled list; Enter returns the highlighted row's id, Escape nothing."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
-    DEFAULT_CSS = """
-    PickScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    PickScreen > Vertical {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: round $border;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(screen="PickScreen", box="Vertical")
+        + """
     PickScreen #pick-title {
         text-style: bold;
     }
@@ -50,6 +41,7 @@ class PickScreen(ModalScreen[str | None]):
         color: $text-muted;
     }
     """
+    )
 
     def __init__(self, title: str, rows: Sequence[tuple[str, Text | str]], hint: str = "") -> None:
         super().__init__()

@@ -29,6 +29,23 @@ from crmtui.screens.prompts import SavingForm
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
 
+DIALOG_CSS = """
+{screen} {{
+    align: center middle;
+    background: $background 60%;
+}}
+{screen} > {box} {{
+    width: 76;
+    max-width: 100%;
+    height: auto;
+    max-height: 100%;
+    padding: 0 1;
+    border: round $border;
+    background: $surface;
+}}
+"""
+"""A centred box at most 76 cells wide and never larger than the screen (80x24 included)."""
+
 HINT = "Enter or ctrl+s saves · Esc cancels · Tab moves"
 
 
@@ -78,20 +95,9 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
         ),
         Binding("ctrl+s", "save", "Save", id="record_form.save", tooltip="Save"),
     ]
-    DEFAULT_CSS = """
-    RecordForm {
-        align: center middle;
-        background: $background 60%;
-    }
-    RecordForm > #form {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: round $border;
-        background: $surface;
-    }
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(screen="RecordForm", box="#form")
+        + """
     RecordForm #form-title {
         text-style: bold;
         width: 1fr;
@@ -137,6 +143,7 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
         color: $text-error;
     }
     """
+    )
 
     class Done(Message):
         """The save finished."""
