@@ -165,7 +165,10 @@ def update_tickler(*, tx: WriteTx, tickler_id: str, data: TicklerUpdate) -> list
     if "recurrence" in given:
         rule = (given["recurrence"] or "").strip() or None
         if rule is not None:
-            check_rule(rule)
+            try:
+                check_rule(rule)
+            except ValueError as exc:  # BadWhen: said as a refusal of the field
+                raise InvalidInput("repeat", str(exc)) from None
             values["recur_after_days"] = None
             # The first rule makes this reminder the head of its series.
             values["series_id"] = tickler.series_id or tickler.id
