@@ -200,3 +200,25 @@ async def test_account_card_and_its_edit_form_fit_at_80x24(cards_db):
         await settle(pilot)
         assert isinstance(app.screen, RecordForm)
         assert fits(app.screen, SMALL) == []
+
+
+async def test_the_account_cards_keys_are_in_the_help_and_its_actions_in_the_palette(cards_db):
+    from crmtui.screens.help import HelpScreen
+
+    path, ids = cards_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.open_account(ids["kranich"])
+        await settle(pilot)
+        card = app.screen
+        assert isinstance(card, AccountCardScreen)
+        titles = [title for title, _help, _callback in card.palette_commands()]
+        assert "Edit Kranich Logistik GmbH" in titles and "Remind" in titles
+        assert "Open a deal of Kranich Logistik GmbH" not in titles  # it has none
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        mine = {row.description: row.keys for row in app.screen.screen_rows}
+        assert (mine["Contact"], mine["Remind"], mine["Edit activity"]) == ("c", "t", "v")
+        assert "Deal" not in mine  # no deal to open

@@ -290,3 +290,18 @@ async def test_the_card_dialogs_fit_at_80x24(cards_db):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RecordForm) and fits(app.screen, SMALL) == []
+
+
+async def test_an_unknown_stage_is_said_under_it_and_nothing_is_written(cards_db):
+    path, ids = cards_db
+    deal_id = ids["smith_deal"]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_deal(pilot, deal_id)
+        form = await form_after(pilot, "e")
+        await fill(pilot, form, {"amount": "1", "stage": "Closed"})
+        await save(pilot)
+        assert app.screen is form
+        assert "no stage 'Closed'" in reading(form, "stage")
+    # One transaction: the amount was not saved without the stage.
+    assert one(path, "SELECT amount_minor FROM deal WHERE id = ?", deal_id)[0] == 4_800_000

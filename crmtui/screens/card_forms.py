@@ -389,6 +389,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
         from crmtui.services.deals import DealUpdate, move_deal, update_deal
         from crmtui.services.territories import me_rep_id
+        from crmtui.store.resolve import NotFound
 
         given: dict[str, Any] = {}
         if v["name"] != before["name"]:
@@ -415,7 +416,10 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
             if move:
                 if not stage:
                     raise FieldProblem("stage", "Stage: give a stage")
-                move_deal(tx=tx, deal_id=deal_id, stage=stage, by=me_rep_id(tx, rep_name))
+                try:
+                    move_deal(tx=tx, deal_id=deal_id, stage=stage, by=me_rep_id(tx, rep_name))
+                except NotFound as exc:
+                    raise FieldProblem("stage", f"Stage: {exc}") from None
                 changed.append("stage")
             return changed
 
