@@ -87,6 +87,12 @@ def _sync(db_path: Path) -> Screen[None]:
     return SyncScreen(db_path)
 
 
+def _leads(db: sqlite3.Connection) -> Screen[None]:
+    from crmtui.screens.leads import LeadsScreen
+
+    return LeadsScreen(db)
+
+
 def _duplicates(db: sqlite3.Connection, options: AppOptions) -> Screen[None]:
     from crmtui.screens.duplicates import DuplicatesScreen
 
@@ -134,6 +140,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("sync", "Sync", "f5", lambda _db, options: _sync(options.db_path)),
     Section("calls", "Calls", "f6", lambda db, _options: _calls(db)),
     Section("duplicates", "Duplicates", "f7", _duplicates),
+    Section("leads", "Leads", "f8", lambda db, _options: _leads(db)),
 )
 
 
@@ -306,6 +313,7 @@ class CrmApp(App[None]):
         """
         if self.db is None:
             return
+        from crmtui.screens.account_card import AccountCardScreen
         from crmtui.screens.contact_card import ContactCardScreen
         from crmtui.screens.deal_card import DealCardScreen
 
@@ -318,7 +326,7 @@ class CrmApp(App[None]):
         # A card is a look at one record: leaving its section by key closes it, so the
         # section's own screen is there when the user comes back.
         while len(self.screen_stack) > 1 and isinstance(
-            self.screen, (ContactCardScreen, DealCardScreen)
+            self.screen, (ContactCardScreen, DealCardScreen, AccountCardScreen)
         ):
             self.pop_screen()
         self.switch_mode(mode)
@@ -386,24 +394,12 @@ class CrmApp(App[None]):
         self.push_screen(DealCardScreen(self.db, deal_id, now=self.daily.now, tz=self.daily.zone))
 
     def open_account(self, account_id: str) -> None:
-        """Show the card of a contact at the account (it lists the account and its deals)."""
-        self.run_worker(
-            partial(self._find_account_contact, account_id),
-            thread=True,
-            group="palette-account",
-            exit_on_error=False,
-        )
-
-    def _find_account_contact(self, account_id: str) -> None:
-        from crmtui.search.find_entities import account_contact
-
+        """Show an account's card over the screen on top (Escape comes back to it)."""
         if self.db is None:
             return
-        contact_id = account_contact(self.db, account_id)
-        if contact_id is None:
-            self.call_from_thread(self.notify, "This account has no contacts yet.")
-        else:
-            self.call_from_thread(self.open_contact, contact_id)
+        from crmtui.screens.account_card import AccountCardScreen
+
+        self.push_screen(AccountCardScreen(self.db, account_id))
 
     def action_help(self) -> None:
         """Show the keys of the screen on top, and the global ones."""

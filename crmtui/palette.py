@@ -59,7 +59,7 @@ class EntityOpener(Protocol):
         """Show the card of one deal."""
 
     def open_account(self, account_id: str) -> None:
-        """Show where an account's people and deals are."""
+        """Show an account's card."""
 
 
 def _entity_hit(hit: EntityHit, kind: str, action: partial[None]) -> Hit:
@@ -83,7 +83,7 @@ class DealsProvider(Provider):
 
 
 class AccountsProvider(Provider):
-    """Finds accounts by name and opens a contact card at the chosen account."""
+    """Finds accounts by name (city, territory and domain shown) and opens the account's card."""
 
     async def search(self, query: str) -> Hits:
         """Search in a thread so the palette keeps up with typing."""

@@ -51,6 +51,7 @@ async def test_question_mark_lists_the_keys_of_every_section(daily_template, tmp
         "duplicates": None,
         "sync": None,
         "contacts": None,
+        "leads": "New",
     }
     async with app.run_test(size=size) as pilot:
         await settle(pilot)

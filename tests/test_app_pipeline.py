@@ -196,7 +196,7 @@ async def test_owner_filter_narrows_the_board(demo_db):
 
 
 async def test_palette_targets_find_and_open_deals_and_accounts(demo_db):
-    from crmtui.screens.contact_card import ContactCardScreen
+    from crmtui.screens.account_card import AccountCardScreen
     from crmtui.search.find_entities import find_accounts, find_deals
 
     with sqlite3.connect(demo_db) as db:
@@ -225,9 +225,9 @@ async def test_palette_targets_find_and_open_deals_and_accounts(demo_db):
         assert app.screen.card is not None and app.screen.card.deal.name == deal_name
         app.open_account(account_id)
         await settle(pilot)
-        assert isinstance(app.screen, ContactCardScreen)
-        assert app.screen.card is not None
-        assert (app.screen.card.account or {}).get("id") == account_id
+        # The account's own card (it was a contact's card at the account before).
+        assert isinstance(app.screen, AccountCardScreen)
+        assert app.screen.card is not None and app.screen.card.account["id"] == account_id
 
 
 async def test_enter_only_confirms_won_and_does_not_open_the_card(demo_db):

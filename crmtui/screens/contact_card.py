@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.prompts import SafeConfirm
 from crmtui.screens.quick_log import Chosen
@@ -180,6 +181,8 @@ class ConfirmCardAction(SafeConfirm):
         return "ctrl+z undoes it afterwards (from any screen)."
 
 
+CONTACT_SHARED = ("add_reminder", "edit_reminder", "edit_activity", "add_deal", "go_account")
+
 # (action, key, what, palette help): the card's own actions, for the footer and the palette.
 CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("edit", "e", "Edit", "Edit every field, tags, consent and stay-in-touch"),
@@ -189,10 +192,11 @@ CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class ContactCardScreen(Screen[None]):
+class ContactCardScreen(CardKeys, Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
     TITLE = "Contact"
+    SHARED_ACTIONS = CONTACT_SHARED
     CSS_PATH = "contact_card.tcss"
     BINDINGS = [
         Binding(
@@ -204,6 +208,8 @@ class ContactCardScreen(Screen[None]):
             Binding(key, action, what, id=f"card.{action}", tooltip=help, show=action == "edit")
             for action, key, what, help in CARD_ACTIONS
         ),
+        # Reminder, activity and deal keys, and g for the account (crmtui/screens/card_keys.py).
+        *shared_bindings("card", CONTACT_SHARED),
     ]
 
     class Wrote(Message):
@@ -281,9 +287,19 @@ class ContactCardScreen(Screen[None]):
         card = contact_card(self._db, self.contact_id)
         self.post_message(self.CardLoaded(self.contact_id, card, tz, now))
 
+    def card_subject(self) -> Subject | None:
+        """This contact, with its account (the shared card keys' subject)."""
+        if self.card is None:
+            return None
+        name = self.card.contact.get("name") or "this contact"
+        account_id = (self.card.account or {}).get("id")
+        return Subject("contact", self.contact_id, name, account_id=account_id)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Edit and archive on a live card; delete once loaded; restore once deleted."""
-        if action in ("edit", "archive", "delete"):
+        if action == "go_account":
+            return self.card is not None and self.card.account is not None
+        if action in ("edit", "archive", "delete", *CONTACT_SHARED):
             return self.card is not None and not self.busy
         if action == "restore":
             return self.card is None and self.deleted and not self.busy
@@ -299,7 +315,7 @@ class ContactCardScreen(Screen[None]):
                     f"{what} {name}" if action != "archive" else self._archive_word() + f" {name}"
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
-        return out
+        return out + self.shared_palette()
 
     def _archive_word(self) -> str:
         archived = bool(self.card and self.card.contact.get("archived_at"))

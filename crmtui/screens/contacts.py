@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -91,6 +92,15 @@ class ContactsScreen(Screen[None]):
             "Back",
             id="contacts.back",
             tooltip="From the list: back to the search box; in the box: clear it",
+        ),
+        # ctrl, as for New: letters typed here are the query.
+        Binding(
+            "ctrl+o",
+            "open_account",
+            "Account",
+            show=False,
+            id="contacts.open_account",
+            tooltip="Open the highlighted contact's account",
         ),
         # Arrows move the highlight while the cursor stays in the box (as in fzf), so
         # keys typed quickly never race a focus change; Enter opens the highlight.
@@ -247,6 +257,24 @@ class ContactsScreen(Screen[None]):
             # In the list itself the table's own arrow keys apply.
             return self.search_box.has_focus
         return True
+
+    def action_open_account(self) -> None:
+        """Open the account of the highlighted contact (read in a worker)."""
+        chosen = self.results.highlighted_contact
+        if chosen is not None:
+            self.find_account(chosen.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="contacts-account")
+    def find_account(self, contact_id: str) -> None:
+        """The contact's account id, then its card (or a word when there is none)."""
+        row = self._db.execute(
+            "SELECT account_id FROM contact WHERE id = ?", (contact_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            self.app.call_from_thread(self.notify, "This contact has no account.", title="Account")
+            return
+        opener: Any = self.app
+        self.app.call_from_thread(opener.open_account, row[0])
 
     def action_focus_search(self) -> None:
         """Put the cursor in the search box."""

@@ -1,7 +1,9 @@
 """The deal card: its fields, the stage history with time in each stage, activities, reminders.
 
-A won or lost deal is reopened from here (`o`), through the same service as
-`crm deal reopen`: back in the open stage it left.
+`e` edits the deal (name, amount, close date, probability, stage); a won or lost
+deal is reopened from here (`o`), through the same service as `crm deal reopen`:
+back in the open stage it left. Both are undoable (ctrl+z). `g` and `c` open its
+account and contact; reminders and activities have the shared card keys.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import cast
+from typing import Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -25,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from crmtui.domain.money import format_money
 from crmtui.reports.deal_board import DealWork, deal_work
 from crmtui.reports.deal_history import DealCard, deal_card
+from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
 from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
@@ -84,12 +87,32 @@ def history_table(card: DealCard, tz: tzinfo | None) -> Table | None:
     return table
 
 
-class DealCardScreen(Screen[None]):
+DEAL_SHARED = ("add_reminder", "edit_reminder", "edit_activity", "go_account")
+
+
+class DealCardScreen(CardKeys, Screen[None]):
     """One deal, loaded in a worker; Escape goes back to where it was opened."""
 
     TITLE = "Deal"
+    SHARED_ACTIONS = DEAL_SHARED
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deal_card.back", tooltip="Back"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            id="deal_card.edit",
+            tooltip="Edit name, amount, close date, probability, stage",
+        ),
+        Binding(
+            "c",
+            "go_contact",
+            "Contact",
+            id="deal_card.go_contact",
+            show=False,
+            tooltip="Open the deal's contact",
+        ),
+        *shared_bindings("deal_card", DEAL_SHARED),
         Binding("r", "reload", "Reload", id="deal_card.reload", tooltip="Read the deal again"),
         Binding(
             "o",
@@ -120,8 +143,10 @@ class DealCardScreen(Screen[None]):
             now: datetime,
             tz: tzinfo | None,
             problem: str = "",
+            links: tuple[str | None, str | None] = (None, None),
         ) -> None:
             super().__init__()
+            self.links = links
             self.card = card
             self.work = work
             self.now = now
@@ -150,6 +175,8 @@ class DealCardScreen(Screen[None]):
         self._now = now
         self._tz = tz
         self.card: DealCard | None = None
+        self.links: tuple[str | None, str | None] = (None, None)
+        """The deal's (account id, contact id)."""
 
     def compose(self) -> ComposeResult:
         """Name on top, then fields, history, activities and reminders."""
@@ -170,6 +197,44 @@ class DealCardScreen(Screen[None]):
         """Read the deal again."""
         self.load_card()
 
+    def reload(self) -> None:
+        """Read the deal again (after a form or an undo)."""
+        self.load_card()
+
+    def card_subject(self) -> Subject | None:
+        """This deal, with its account and contact."""
+        if self.card is None:
+            return None
+        d = self.card.deal
+        return Subject("deal", d.id, d.name, self.links[0], self.links[1], d.currency)
+
+    def action_edit(self) -> None:
+        """The deal's edit form."""
+        from crmtui.screens.card_forms import edit_deal_form
+
+        if self.card is not None:
+            self.open_form(edit_deal_form(self.card.deal, now=self._card_now()))
+
+    def action_go_contact(self) -> None:
+        """Open the deal's contact."""
+        from crmtui.screens.contact_card import ContactCardScreen
+
+        if self.links[1]:
+            self.app.push_screen(ContactCardScreen(self._db, self.links[1]))
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """The deal's actions possible now, for the palette."""
+        name = self.card.deal.name if self.card else "deal"
+        out: list[tuple[str, str, Any]] = []
+        for action, title, help in (
+            ("edit", f"Edit {name}", "Name, amount, close date, probability, stage (e)"),
+            ("reopen", f"Reopen {name}", "Back in the open stage it left (o)"),
+            ("go_contact", "Open the deal's contact", "Its contact's card (c)"),
+        ):
+            if self.check_action(action, ()):
+                out.append((title, help, getattr(self, f"action_{action}")))
+        return out + self.shared_palette()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="deal-card")
     def load_card(self) -> None:
         """Read the card off the UI thread."""
@@ -183,12 +248,21 @@ class DealCardScreen(Screen[None]):
             self.post_message(self.CardLoaded(None, None, now=now, tz=tz, problem=str(exc)))
             return
         work = deal_work(self._db, card.deal.id)
-        self.post_message(self.CardLoaded(card, work, now=now, tz=tz))
+        links = self._db.execute(
+            "SELECT account_id, contact_id FROM deal WHERE id = ?", (card.deal.id,)
+        ).fetchone()
+        self.post_message(self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Reopen only a deal that is won or lost."""
+        """Reopen only a deal that is won or lost; the rest once the deal is loaded."""
         if action == "reopen":
             return self.card is not None and self.card.deal.status != "open"
+        if action == "go_account":
+            return self.card is not None and self.links[0] is not None
+        if action == "go_contact":
+            return self.card is not None and self.links[1] is not None
+        if action in ("edit", *DEAL_SHARED):
+            return self.card is not None
         return True
 
     def action_reopen(self) -> None:
@@ -213,17 +287,21 @@ class DealCardScreen(Screen[None]):
             stage = tx.session.get(Stage, deal.stage_id)
             return deal.name, stage.name if stage is not None else ""
 
-        name, stage = daily.write(action)
+        label = f"Reopen {self.card.deal.name}" if self.card else "Reopen deal"
+        name, stage = daily.write_undoable(label, action)
         self.post_message(self.DealReopened(name, stage))
 
     @on(DealReopened)
     def _reopened(self, event: DealReopened) -> None:
-        self.notify(f"{event.name} is open again, in {event.stage}", title="Reopened")
+        self.notify(
+            f"{event.name} is open again, in {event.stage} · ctrl+z undoes", title="Reopened"
+        )
         self.load_card()
 
     @on(CardLoaded)
     def _show(self, event: CardLoaded) -> None:
         self.card = event.card
+        self.links = event.links
         self.refresh_bindings()
         name = self.query_one("#deal-name", Static)
         if event.card is None or event.work is None:

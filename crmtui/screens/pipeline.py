@@ -274,6 +274,9 @@ class PipelineScreen(Screen[None]):
         ),
         Binding("s", "toggle_order", "Sort", id="pipeline.sort", tooltip="By amount or close date"),
         Binding("r", "reload", "Reload", show=False, id="pipeline.reload"),
+        Binding(
+            "n", "new_deal", "New deal", show=False, id="pipeline.new_deal", tooltip="Open a deal"
+        ),
     ]
 
     class BoardLoaded(Message):
@@ -512,6 +515,12 @@ class PipelineScreen(Screen[None]):
         order = "close" if self.filter.order == "amount" else "amount"
         self.filter = BoardFilter(**{**self.filter.__dict__, "order": order})
         self.reload()
+
+    def action_new_deal(self) -> None:
+        """The new-deal form (crmtui/screens/card_forms.py); the new deal is then shown pinned."""
+        from crmtui.screens.card_forms import open_new_deal
+
+        open_new_deal(self, lambda deal_id: self.reload(pin=deal_id))
 
     def action_reload(self) -> None:
         """Read the board again."""

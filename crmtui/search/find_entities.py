@@ -56,13 +56,14 @@ def find_accounts(db: sqlite3.Connection, query: str, *, limit: int = 10) -> lis
         return []
     where = " AND ".join("a.name LIKE ? ESCAPE '\\'" for _ in terms)
     rows = db.execute(
-        "SELECT a.id, a.name, a.city, t.name FROM account a"
+        "SELECT a.id, a.name, a.city, t.name, a.domain FROM account a"
         " LEFT JOIN territory t ON t.id = a.territory_id"
         f" WHERE a.deleted_at IS NULL AND {where} LIMIT ?",
         [*terms, CANDIDATES],
     ).fetchall()
     hits = [
-        EntityHit("account", r[0], r[1], " · ".join(x for x in (r[2], r[3]) if x), 0.0)
+        # City, territory and domain tell namesakes apart in the palette.
+        EntityHit("account", r[0], r[1], " · ".join(x for x in (r[2], r[3], r[4]) if x), 0.0)
         for r in rows
     ]
     return _rank(query, hits, limit)

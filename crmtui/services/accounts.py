@@ -14,7 +14,7 @@ from crmtui.domain.validate import (
 )
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import Account, Contact
+from crmtui.store.models import Account, Contact, Rep
 from crmtui.store.resolve import get_live
 
 
@@ -53,12 +53,13 @@ class AccountUpdate(SQLModel):
     territory_id: str | None = None
     tags: list[str] | None = None
     notes: str | None = None
+    owner_id: str | None = None
 
 
 _TEXT_FIELDS = ("domain", "industry", "website", "street", "postcode", "city", "country")
 
 
-def _clean(values: dict[str, object], *, region: str) -> dict[str, object]:
+def _clean(tx: WriteTx, values: dict[str, object], *, region: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in values.items():
         if key == "name":
@@ -77,6 +78,8 @@ def _clean(values: dict[str, object], *, region: str) -> dict[str, object]:
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise InvalidInput("employees", "must be a whole number, 0 or more")
             out[key] = value
+        elif key == "owner_id":
+            out[key] = get_live(tx, Rep, str(value)).id if value else None
         elif key == "tags":
             out[key] = clean_tags(list(value or []))  # type: ignore[call-overload]
         else:
@@ -97,7 +100,7 @@ def find_account_by_name(*, tx: WriteTx, name: str) -> Account | None:
 
 def create_account(*, tx: WriteTx, data: AccountCreate, region: str) -> Account:
     """Create an account and journal it."""
-    values = _clean(data.model_dump(), region=region)
+    values = _clean(tx, data.model_dump(), region=region)
     account = Account.model_validate(values)
     tx.add(account)
     return account
@@ -120,7 +123,7 @@ def _contacts_of(tx: WriteTx, account_id: str) -> list[Contact]:
 def update_account(*, tx: WriteTx, account_id: str, data: AccountUpdate, region: str) -> list[str]:
     """Change an account's fields; returns the fields that changed."""
     account = get_live(tx, Account, account_id)
-    changed = tx.update(account, _clean(data.model_dump(exclude_unset=True), region=region))
+    changed = tx.update(account, _clean(tx, data.model_dump(exclude_unset=True), region=region))
     if "name" in changed:
         # The company name is part of every contact's search entry.
         for contact in _contacts_of(tx, account.id):

@@ -108,6 +108,40 @@ def log_activity(
     return activity, overridden
 
 
+class ActivityUpdate(SQLModel):
+    """Activity fields to change; unset fields stay ("" clears the note or the outcome)."""
+
+    occurred_at: datetime | None = None
+    outcome: str | None = None
+    text: str | None = None
+
+
+def update_activity(*, tx: WriteTx, activity_id: str, data: ActivityUpdate) -> list[str]:
+    """Correct a logged activity's moment, outcome or note; returns what changed."""
+    activity = get_live(tx, Activity, activity_id)
+    given = data.model_dump(exclude_unset=True)
+    values: dict[str, object] = {}
+    if given.get("occurred_at") is not None:
+        moment = given["occurred_at"]
+        if moment.tzinfo is None:
+            raise InvalidInput("at", "needs a time zone")
+        if moment > tx.now + FUTURE_SLACK:
+            raise InvalidInput(
+                "at", "an activity happened in the past; use a reminder for the future"
+            )
+        values["occurred_at"] = moment
+    if "outcome" in given:
+        outcome = (given["outcome"] or "").strip() or None
+        if outcome is not None and outcome not in ACTIVITY_OUTCOMES:
+            raise InvalidInput(
+                "outcome", f"{outcome!r} is not one of {', '.join(ACTIVITY_OUTCOMES)}"
+            )
+        values["outcome"] = outcome
+    if "text" in given:
+        values["text"] = optional_text(given["text"] or None, "text", max_len=20_000)
+    return tx.update(activity, values)
+
+
 def delete_activity(*, tx: WriteTx, activity_id: str) -> Activity:
     """Tombstone an activity logged by mistake."""
     activity = get_live(tx, Activity, activity_id)

@@ -140,3 +140,37 @@ def reopen_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
             tx.delete(nxt)
     tx.update(tickler, {"status": "open", "done_at": None})
     return tickler
+
+
+class TicklerUpdate(SQLModel):
+    """Reminder fields to change; unset fields stay ("" as recurrence stops the repeating)."""
+
+    text: str | None = None
+    due_at: datetime | None = None
+    recurrence: str | None = None
+
+
+def update_tickler(*, tx: WriteTx, tickler_id: str, data: TicklerUpdate) -> list[str]:
+    """Change an open reminder's text, due moment or calendar rule; returns what changed."""
+    tickler = _open(tx, tickler_id)
+    given = data.model_dump(exclude_unset=True)
+    values: dict[str, object] = {}
+    if "text" in given:
+        values["text"] = require_text(given["text"], "text", max_len=500)
+    if given.get("due_at") is not None:
+        if given["due_at"].tzinfo is None:
+            raise InvalidInput("due", "needs a time zone")
+        values["due_at"] = given["due_at"]
+        values["snoozed_until"] = None
+    if "recurrence" in given:
+        rule = (given["recurrence"] or "").strip() or None
+        if rule is not None:
+            try:
+                check_rule(rule)
+            except ValueError as exc:  # BadWhen: said as a refusal of the field
+                raise InvalidInput("repeat", str(exc)) from None
+            values["recur_after_days"] = None
+            # The first rule makes this reminder the head of its series.
+            values["series_id"] = tickler.series_id or tickler.id
+        values["recurrence"] = rule
+    return tx.update(tickler, values)

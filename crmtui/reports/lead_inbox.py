@@ -1,0 +1,63 @@
+"""The leads inbox: leads by status, newest first, and how many there are of each status.
+
+Pure sqlite3, safe in worker threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+STATUSES = ("new", "working", "qualified", "disqualified", "converted")
+FILTERS = ("open", *STATUSES, "all")
+"""The inbox's filters, in the order `f` cycles them; "open" is new, working and qualified."""
+OPEN = ("new", "working", "qualified")
+LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRow:
+    """One lead as the inbox lists it."""
+
+    id: str
+    name: str
+    company: str | None
+    email: str | None
+    phone: str | None
+    source: str | None
+    status: str
+    disqualify_reason: str | None
+    created_at: str
+    converted_contact_id: str | None
+    converted_deal_id: str | None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """The leads a filter shows (at most LIMIT) and the count of every status."""
+
+    rows: list[LeadRow]
+    counts: dict[str, int]
+
+
+def lead_inbox(db: sqlite3.Connection, status: str = "open") -> Inbox:
+    """The live leads with this status filter, newest first."""
+    if status not in FILTERS:
+        raise ValueError(f"{status!r} is not one of {', '.join(FILTERS)}")
+    counts = dict.fromkeys(STATUSES, 0)
+    for name, count in db.execute(
+        "SELECT status, count(*) FROM lead WHERE deleted_at IS NULL GROUP BY status"
+    ):
+        counts[str(name)] = int(count)
+    counts["open"] = sum(counts[s] for s in OPEN)
+    counts["all"] = sum(counts[s] for s in STATUSES)
+    wanted = OPEN if status == "open" else STATUSES if status == "all" else (status,)
+    marks = ",".join("?" for _ in wanted)
+    rows = db.execute(
+        "SELECT id, name, company, email, phone, source, status, disqualify_reason, created_at,"
+        " converted_contact_id, converted_deal_id FROM lead"
+        f" WHERE deleted_at IS NULL AND status IN ({marks})"
+        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        [*wanted, LIMIT],
+    ).fetchall()
+    return Inbox([LeadRow(*r) for r in rows], counts)
