@@ -174,7 +174,7 @@ def login(
     """Enrol this database with a server (checks the token, then keeps it safely)."""
     import httpx
 
-    from crmtui.services.territories import ENROLLED_REP_KEY
+    from crmtui.services.territories import ENROLLED_REP_ID_KEY, ENROLLED_REP_KEY
     from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
     from crmtui.sync.credentials import save_token
 
@@ -198,7 +198,7 @@ def login(
         fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
     try:
         who = answer.json()
-        rep_name, role = str(who["rep_name"]), str(who["role"])
+        rep_name, role, rep_id = str(who["rep_name"]), str(who["role"]), str(who["rep_id"])
     except (ValueError, KeyError, TypeError):
         fail(f"{server} did not answer like a crmtui server", EXIT_TEMPFAIL)
     store = open_db(ctx, db, "create")
@@ -207,6 +207,8 @@ def login(
         _set_meta(store, "sync_server", server.rstrip("/"))
         # Who "me" is on this laptop when no rep name is configured (activities).
         _set_meta(store, ENROLLED_REP_KEY, rep_name)
+        # The server's id of the rep is its `rep` record's id on every laptop.
+        _set_meta(store, ENROLLED_REP_ID_KEY, rep_id)
         typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
     finally:
         store.close()

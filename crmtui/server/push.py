@@ -31,7 +31,14 @@ from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.models import ENTITIES
-from crmtui.sync.fields import check_op, missing_fields
+from crmtui.sync.fields import (
+    BUILTIN,
+    LINK_TARGETS,
+    SHARED,
+    check_op,
+    missing_fields,
+    shared_class,
+)
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
     SERVER_DEVICE,
@@ -46,10 +53,6 @@ from crmtui.sync.merge import (
 )
 from crmtui.sync.wire import Op, PushRequest, PushResponse
 
-ADMIN_ONLY = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
-"""Managed on the server by an admin; devices receive them but cannot change them."""
-TEAM_CONFIG = frozenset({"pipeline", "stage"})
-"""Shared by the whole team; managers and admins change them."""
 OWN_TERRITORY = frozenset({"account", "contact", "deal", "lead"})
 """Entities that carry a territory_id; the others inherit one from what they link to."""
 LINKS = t.LINK_FIELDS
@@ -71,13 +74,14 @@ def _plain_fields(entity: str) -> frozenset[str]:
     return frozenset(
         name
         for name in FIELDS[entity] - moves
-        if not is_consent(entity, name) and not is_high_stakes(entity, name)
+        if not is_consent(entity, name)
+        and not is_high_stakes(entity, name)
+        # A link's target must exist and be readable (`_refuse_link`).
+        and (entity, name) not in LINK_TARGETS
     )
 
 
-PLAIN_FIELDS = {
-    name: _plain_fields(name) for name in ENTITIES if name not in ADMIN_ONLY | TEAM_CONFIG
-}
+PLAIN_FIELDS = {name: _plain_fields(name) for name in ENTITIES if name not in SHARED}
 """Per entity, the fields whose merge is last-writer-wins and nothing else."""
 
 _NEWER_THERE = "a newer value was already there"
@@ -125,6 +129,8 @@ class _Batch:
     """Each territory's depth in the hierarchy (read once, when a link decides one)."""
     valid_fields: dict[RowKey, set[str]] = field(default_factory=dict)
     """Per record, the fields the batch sets to a valid non-null value (a create's needs)."""
+    bad_links: dict[FieldKey, str] = field(default_factory=dict)
+    """Links of records created in the batch that name nothing the caller may link to."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -344,15 +350,21 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     """Why the rep may not make this op, or None when it may."""
     who = b.who
     # The op's own form (entity, field, value) was checked with its batch (`_malformed`).
-    if op.entity in ADMIN_ONLY and who.role != "admin":
-        return f"{op.entity} records are managed on the server by an admin"
-    if op.entity in TEAM_CONFIG and who.role == "rep":
-        return f"{op.entity} records are changed by managers and admins"
+    shared = shared_class(op.entity)
+    if shared is not None and who.role not in shared.writers:
+        return f"{op.entity} records are {shared.name}, changed by an admin only"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):
         return "the record is outside your territories"
+    if op.op == "set" and (op.entity, op.field) in LINK_TARGETS:
+        bad = b.bad_links.get((op.entity, op.row_id, op.field or "")) or _refuse_link(
+            b, op.entity, op.field or "", op.value
+        )
+        if bad is not None:
+            return bad
     if row is None:
+        _drop_bad_links(b, op)
         missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
         if missing:
             return f"a new {op.entity} needs a valid {', '.join(missing)}"
@@ -376,6 +388,45 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
         if who.role == "rep" and inherited != row["territory_id"]:  # type: ignore[index]
             return "a link that moves the record to another territory is a manager's change"
     return None
+
+
+def _refuse_link(b: _Batch, entity: str, name: str, text: str | None) -> str | None:
+    """Why a link value may not be stored, or None: it names a record the caller may read.
+
+    The same answer for a record that does not exist and one outside the caller's
+    scope, so a refusal tells nothing about ids that belong to others. A deleted
+    record still exists (a contact or deal can come back). Records created earlier
+    in the batch are in `b.rows` already; the default pipeline exists everywhere.
+    """
+    target_id = _decode(text) if text else None
+    if target_id is None:
+        return None
+    target = LINK_TARGETS[(entity, name)]
+    if (target, target_id) in BUILTIN:
+        return None
+    key = (target, str(target_id))
+    if b.rows.get(key) is None:
+        _territory_of(b, *key)
+    row = b.rows.get(key)
+    if row is not None and _visible(b, row):
+        return None
+    return f"{entity}.{name} does not name a {target} you can link to"
+
+
+def _drop_bad_links(b: _Batch, op: Op) -> None:
+    """Before a create is decided: links of the new record that name nothing it may link to.
+
+    They are left out of what decides its territory and its required fields, and
+    their set ops are refused with the reason (`_Batch.bad_links`).
+    """
+    key = (op.entity, op.row_id)
+    values = b.batch_values.get(key, {})
+    for name in [n for n in values if (op.entity, n) in LINK_TARGETS]:
+        reason = _refuse_link(b, op.entity, name, values[name])
+        if reason is not None:
+            b.bad_links[(op.entity, op.row_id, name)] = reason
+            del values[name]
+            b.valid_fields.get(key, set()).discard(name)
 
 
 def _malformed(b: _Batch, ops: list[Op]) -> dict[str, str]:
