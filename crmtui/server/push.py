@@ -129,8 +129,6 @@ class _Batch:
     """Each territory's depth in the hierarchy (read once, when a link decides one)."""
     valid_fields: dict[RowKey, set[str]] = field(default_factory=dict)
     """Per record, the fields the batch sets to a valid non-null value (a create's needs)."""
-    bad_links: dict[FieldKey, str] = field(default_factory=dict)
-    """Links of records created in the batch that name nothing the caller may link to."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -138,9 +136,23 @@ class _Batch:
         self.clamp_above = f"{self.now_ms + MAX_CLOCK_SKEW_MS:013d}"
 
 
+def _link_keys(ops: list[Op]) -> set[RowKey]:
+    """The records the batch's link values name (checked by `_refuse_link`): read with the rest."""
+    keys: set[RowKey] = set()
+    for op in ops:
+        target = LINK_TARGETS.get((op.entity, op.field or ""))
+        # An id is at most 36 characters: its JSON text at most 38.
+        if target is not None and op.value and op.value[:1] == '"' and len(op.value) <= 38:
+            try:
+                keys.add((target, str(_decode(op.value))))
+            except ValueError:
+                continue  # malformed: refused by `_malformed` before it is looked at
+    return keys
+
+
 def _prefetch(b: _Batch, ops: list[Op]) -> None:
     keys = sorted({(op.entity, op.row_id) for op in ops})
-    for m in rows_by_keys(b.conn, t.row_scope, keys):
+    for m in rows_by_keys(b.conn, t.row_scope, sorted(set(keys) | _link_keys(ops))):
         b.rows[(m["entity"], m["row_id"])] = m
         b.stored_rows.add((m["entity"], m["row_id"]))
     for f in rows_by_keys(b.conn, t.field_state, keys):
@@ -358,13 +370,13 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     if row is not None and not _visible(b, row):
         return "the record is outside your territories"
     if op.op == "set" and (op.entity, op.field) in LINK_TARGETS:
-        bad = b.bad_links.get((op.entity, op.row_id, op.field or "")) or _refuse_link(
-            b, op.entity, op.field or "", op.value
-        )
+        bad = _refuse_link(b, op.entity, op.field or "", op.value)
         if bad is not None:
             return bad
     if row is None:
-        _drop_bad_links(b, op)
+        bad = _bad_new_link(b, op)
+        if bad is not None:
+            return f"a new {bad}"
         missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
         if missing:
             return f"a new {op.entity} needs a valid {', '.join(missing)}"
@@ -413,20 +425,20 @@ def _refuse_link(b: _Batch, entity: str, name: str, text: str | None) -> str | N
     return f"{entity}.{name} does not name a {target} you can link to"
 
 
-def _drop_bad_links(b: _Batch, op: Op) -> None:
-    """Before a create is decided: links of the new record that name nothing it may link to.
+def _bad_new_link(b: _Batch, op: Op) -> str | None:
+    """Why a new record's links (its batch's values) may not be stored, or None.
 
-    They are left out of what decides its territory and its required fields, and
-    their set ops are refused with the reason (`_Batch.bad_links`).
+    A create with such a link is refused whole, like one missing a required field:
+    a record made without the link would not be the one the laptop holds, and
+    its territory would be decided without it.
     """
-    key = (op.entity, op.row_id)
-    values = b.batch_values.get(key, {})
-    for name in [n for n in values if (op.entity, n) in LINK_TARGETS]:
-        reason = _refuse_link(b, op.entity, name, values[name])
-        if reason is not None:
-            b.bad_links[(op.entity, op.row_id, name)] = reason
-            del values[name]
-            b.valid_fields.get(key, set()).discard(name)
+    values = b.batch_values.get((op.entity, op.row_id), {})
+    for name, text in values.items():
+        if (op.entity, name) in LINK_TARGETS:
+            reason = _refuse_link(b, op.entity, name, text)
+            if reason is not None:
+                return reason
+    return None
 
 
 def _malformed(b: _Batch, ops: list[Op]) -> dict[str, str]:
