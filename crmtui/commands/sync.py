@@ -40,7 +40,8 @@ EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
 conflicts_app = typer.Typer(
-    help="Conflicts and overwritten values from sync.", invoke_without_command=True
+    help="Conflicts, and edits of yours overwritten or refused by sync.",
+    invoke_without_command=True,
 )
 
 
@@ -244,7 +245,7 @@ def conflicts(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """List conflicts (both values) and values overwritten by other devices."""
+    """List conflicts (both values) and your edits overwritten elsewhere or refused by the server."""
     if ctx.invoked_subcommand is not None:
         return
     from crmtui.output import write_records
@@ -287,7 +288,7 @@ def restore(
     conflict_id: Annotated[str, typer.Argument(help="Id (or unique prefix) from `crm conflicts`.")],
     db: DbOption = None,
 ) -> None:
-    """Put back a value that another device overwrote."""
+    """Put back a value of yours that another device overwrote or the server refused."""
     from crmtui.sync.conflicts import ConflictError
     from crmtui.sync.conflicts import restore as do_restore
 
