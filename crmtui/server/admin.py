@@ -12,6 +12,7 @@ from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import ROLES, hash_token, new_token
+from crmtui.server.bulk import insert_rows, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 
 SERVER_DEVICE = "server"
@@ -274,56 +275,26 @@ def publish(
     scope = (t.row_scope.c.entity == entity) & (t.row_scope.c.row_id == row_id)
     changes: list[PendingChange] = []
     if kind == "create":
-        conn.execute(
-            insert(t.row_scope).values(
-                entity=entity,
-                row_id=row_id,
-                territory_id=None,
-                deleted=False,
-                flagged=False,
-                last_hlc=hlc,
-                created_hlc=hlc,
-                created_device=SERVER_DEVICE,
-            )
-        )
-        changes.append(
-            PendingChange("create", entity, row_id, None, None, hlc, SERVER_DEVICE, None)
+        # srv_row in column order: no territory or owner, live, made by the server.
+        insert_rows(
+            conn, t.row_scope, [(entity, row_id, None, None, False, False, hlc, hlc, SERVER_DEVICE)]
         )
     elif kind == "delete":
         conn.execute(update(t.row_scope).where(scope).values(deleted=True, last_hlc=hlc))
-        changes.append(
-            PendingChange("delete", entity, row_id, None, None, hlc, SERVER_DEVICE, None)
-        )
     else:
         conn.execute(update(t.row_scope).where(scope).values(last_hlc=hlc))
+    if kind != "set":
+        changes.append(PendingChange(kind, entity, row_id, None, None, hlc, SERVER_DEVICE, None))
+    versions = []
     for name, value in (values or {}).items():
         if value is None and kind == "create":
             continue
         encoded = json.dumps(value, ensure_ascii=False)
-        field = (
-            (t.field_state.c.entity == entity)
-            & (t.field_state.c.row_id == row_id)
-            & (t.field_state.c.field == name)
-        )
-        done = conn.execute(
-            update(t.field_state)
-            .where(field)
-            .values(value=encoded, hlc=hlc, device_id=SERVER_DEVICE)
-        )
-        if done.rowcount == 0:
-            conn.execute(
-                insert(t.field_state).values(
-                    entity=entity,
-                    row_id=row_id,
-                    field=name,
-                    value=encoded,
-                    hlc=hlc,
-                    device_id=SERVER_DEVICE,
-                )
-            )
+        versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
         changes.append(
             PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
         )
+    upsert_rows(conn, t.field_state, versions)
     write_changes(conn, changes)
 
 
