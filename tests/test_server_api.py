@@ -17,6 +17,7 @@ from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.admin import issue_token, revoke_token
 from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.store.models import Contact
 from crmtui.sync.client import NetworkError, UnknownDevice, pending_count
 from crmtui.sync.merge import MAX_CLOCK_SKEW_MS
@@ -29,8 +30,9 @@ def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
     yield from make_team(request, tmp_path)
 
 
-PIPELINE, STAGE = uuid7(), uuid7()
-"""A deal needs both (the server checks a create's required fields, not their targets)."""
+# The default pipeline: a link must name a record the server knows (every replica has it).
+PIPELINE, STAGE = DEFAULT_PIPELINE_ID, DEFAULT_STAGES[0].id
+"""A deal needs both, and they must name records the server knows."""
 
 
 def _hlc(offset_ms: int = 0) -> str:
@@ -382,3 +384,60 @@ def test_an_unknown_device_is_told_so(team: Team) -> None:
     revoke_token(team.engine, "ann-0")
     with pytest.raises(UnknownDevice):
         team.sync_client(store, token).sync()
+
+
+SCOPE_MOVES = {
+    # action: the roles it is applied for (refused for the others)
+    "unplace a North deal": {"max", "root"},
+    "move a North deal to South": {"max", "root"},
+    "move a North deal to Region": {"max", "root"},
+    "place another rep's unplaced contact in North": {"max", "root"},
+    "create a pipeline (reference data)": {"root"},
+    "rename a default stage (reference data)": set(),  # not on the server: no record there
+    "rename a pipeline (reference data)": {"root"},
+    "create a territory (server-managed)": {"root"},
+}
+
+
+def test_authorization_matrix_scope_moves(team: Team) -> None:
+    """Reps cannot unplace or move records; managers can; reference data is the admin's."""
+    devices = {}
+    for rep in ("ann", "bob", "max", "root"):
+        _, token = team.laptop(rep)
+        devices[rep] = (team.http(token), uuid7())
+    bob, bob_dev = devices["bob"]
+    root, root_dev = devices["root"]
+    pipeline, ops = _new_deal_ops(None, entity="pipeline")
+    assert {r["status"] for r in _push(root, root_dev, ops)} == {"applied"}
+    seen: dict[str, set[str]] = {action: set() for action in SCOPE_MOVES}
+    for rep in ("ann", "max", "root"):
+        http, device = devices[rep]
+        for action in SCOPE_MOVES:
+            if "deal" in action:
+                row, ops = _new_deal_ops(team.north)
+                assert {r["status"] for r in _push(http, device, ops)} == {"applied"}
+                target = {"unplace": None, "to South": team.south, "to Region": team.region}
+                value = next(v for k, v in target.items() if k in action)
+                op = _set_op("deal", row, "territory_id", json.dumps(value))
+                answers = _push(http, device, [op])
+            elif "contact" in action:
+                row, ops = _new_deal_ops(None, entity="contact")
+                assert {r["status"] for r in _push(bob, bob_dev, ops)} == {"applied"}
+                op = _set_op("contact", row, "territory_id", json.dumps(team.north))
+                answers = _push(http, device, [op])
+            elif action.startswith("create"):
+                entity = "pipeline" if "pipeline" in action else "territory"
+                _, ops = _new_deal_ops(None, entity=entity)
+                answers = _push(http, device, ops)
+            elif "default stage" in action:
+                answers = _push(http, device, [_set_op("stage", STAGE, "name", '"X"')])
+            else:
+                answers = _push(http, device, [_set_op("pipeline", pipeline, "name", '"Y"')])
+            statuses = {a["status"] for a in answers}
+            assert statuses in ({"applied"}, {"rejected"}), (rep, action, answers)
+            if statuses == {"applied"}:
+                seen[action].add(rep)
+            elif "contact" in action:
+                # Bob's unplaced contact: Ann may not read it, so nothing of it comes back.
+                assert [a["current"] for a in answers] == [None]
+    assert seen == SCOPE_MOVES

@@ -15,9 +15,11 @@ import httpx
 import pytest
 
 from crmtui.domain.ids import uuid7
+from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from tests.sync_support import BACKENDS, Team, make_team, new_record, push_ops, wire_op
 
-PIPELINE, STAGE = uuid7(), uuid7()
+# The default pipeline: a link must name a record the server knows (every replica has it).
+PIPELINE, STAGE = DEFAULT_PIPELINE_ID, DEFAULT_STAGES[0].id
 WHEN = "2026-12-07T10:00:00.000000Z"
 
 
@@ -139,9 +141,9 @@ def test_unplaced_customer_records_are_seen_by_their_creator_and_managers(team: 
     assert loose not in t["ann"].rows() and loose not in t["sue"].rows()
     [edit] = t["ann"].push([wire_op("contact", loose, "set", "city", "York")])
     assert edit["status"] == "rejected" and edit["current"] is None
-    # Reference data stays everyone's.
-    pipeline = t["max"].make("pipeline", {"name": "Sales"})
-    assert all(pipeline in t[rep].rows() for rep in ("ann", "sue", "bob"))
+    # Reference data stays everyone's (and is the admin's to write).
+    pipeline = t["root"].make("pipeline", {"name": "Sales"})
+    assert all(pipeline in t[rep].rows() for rep in ("ann", "sue", "bob", "max"))
 
 
 def test_a_new_contact_takes_its_accounts_territory(team: Team) -> None:

@@ -40,7 +40,8 @@ EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
 conflicts_app = typer.Typer(
-    help="Conflicts and overwritten values from sync.", invoke_without_command=True
+    help="Conflicts, and edits of yours overwritten or refused by sync.",
+    invoke_without_command=True,
 )
 
 
@@ -174,7 +175,7 @@ def login(
     """Enrol this database with a server (checks the token, then keeps it safely)."""
     import httpx
 
-    from crmtui.services.territories import ENROLLED_REP_KEY
+    from crmtui.services.territories import ENROLLED_REP_ID_KEY, ENROLLED_REP_KEY
     from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
     from crmtui.sync.credentials import save_token
 
@@ -198,7 +199,7 @@ def login(
         fail(f"the server refused the token ({answer.status_code})", EXIT_UNKNOWN_DEVICE)
     try:
         who = answer.json()
-        rep_name, role = str(who["rep_name"]), str(who["role"])
+        rep_name, role, rep_id = str(who["rep_name"]), str(who["role"]), str(who["rep_id"])
     except (ValueError, KeyError, TypeError):
         fail(f"{server} did not answer like a crmtui server", EXIT_TEMPFAIL)
     store = open_db(ctx, db, "create")
@@ -207,6 +208,8 @@ def login(
         _set_meta(store, "sync_server", server.rstrip("/"))
         # Who "me" is on this laptop when no rep name is configured (activities).
         _set_meta(store, ENROLLED_REP_KEY, rep_name)
+        # The server's id of the rep is its `rep` record's id on every laptop.
+        _set_meta(store, ENROLLED_REP_ID_KEY, rep_id)
         typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
     finally:
         store.close()
@@ -242,7 +245,7 @@ def conflicts(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """List conflicts (both values) and values overwritten by other devices."""
+    """List conflicts (both values) and your edits overwritten elsewhere or refused by the server."""
     if ctx.invoked_subcommand is not None:
         return
     from crmtui.output import write_records
@@ -285,7 +288,7 @@ def restore(
     conflict_id: Annotated[str, typer.Argument(help="Id (or unique prefix) from `crm conflicts`.")],
     db: DbOption = None,
 ) -> None:
-    """Put back a value that another device overwrote."""
+    """Put back a value of yours that another device overwrote or the server refused."""
     from crmtui.sync.conflicts import ConflictError
     from crmtui.sync.conflicts import restore as do_restore
 

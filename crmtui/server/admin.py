@@ -12,6 +12,7 @@ from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import ROLES, hash_token, new_token
+from crmtui.server.bulk import insert_rows, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 
 SERVER_DEVICE = "server"
@@ -72,9 +73,7 @@ def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
     name = _name(name, "territory")
     parent_id = _territory_id(engine, parent) if parent else None
     tid = uuid7()
-    hlc = _hlc()
     with engine.begin() as conn:
-        lock_feed(conn)
         found = conn.execute(
             select(t.territory.c.id, t.territory.c.parent_id).where(t.territory.c.name == name)
         ).first()
@@ -85,37 +84,7 @@ def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
         conn.execute(
             insert(t.territory).values(id=tid, name=name, parent_id=parent_id, created_at=_now())
         )
-        conn.execute(
-            insert(t.row_scope).values(
-                entity="territory",
-                row_id=tid,
-                territory_id=None,
-                deleted=False,
-                flagged=False,
-                last_hlc=hlc,
-                created_hlc=hlc,
-                created_device=SERVER_DEVICE,
-            )
-        )
-        changes = [PendingChange("create", "territory", tid, None, None, hlc, SERVER_DEVICE, None)]
-        for field, value in (("name", name), ("parent_id", parent_id)):
-            if value is None:
-                continue
-            encoded = json.dumps(value)
-            conn.execute(
-                insert(t.field_state).values(
-                    entity="territory",
-                    row_id=tid,
-                    field=field,
-                    value=encoded,
-                    hlc=hlc,
-                    device_id=SERVER_DEVICE,
-                )
-            )
-            changes.append(
-                PendingChange("set", "territory", tid, field, encoded, hlc, SERVER_DEVICE, None)
-            )
-        write_changes(conn, changes)
+        publish(conn, "territory", tid, "create", {"name": name, "parent_id": parent_id})
     return tid
 
 
@@ -145,6 +114,7 @@ def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str
         conn.execute(insert(t.rep).values(id=rid, name=name, role=role, created_at=_now()))
         for tid in tids:
             conn.execute(insert(t.rep_territory).values(rep_id=rid, territory_id=tid))
+        publish(conn, "rep", rid, "create", {"name": name, "role": role})
     return rid
 
 
@@ -277,58 +247,55 @@ def _rep_id(conn: Connection, name: str) -> str:
     return str(rid)
 
 
-def _publish_territory(conn: Connection, tid: str, kind: str, name: str | None = None) -> None:
-    """Publish a territory's rename (`set name`) or removal (`delete`) to every device.
+def publish(
+    conn: Connection,
+    entity: str,
+    row_id: str,
+    kind: str,
+    values: dict[str, str | None] | None = None,
+) -> None:
+    """Publish a server-managed record's `create`, changed fields (`set`) or `delete`.
 
-    The HLC is after every version the record has, so the change wins everywhere
-    even when the server's clock is behind the one that made the last version.
+    Territories and reps are made on the server and sent to every device as
+    records of the feed (their `rep` record's id is the server's rep id, so an
+    owner named on one laptop is the same rep on every other). The HLC is after
+    every version the record has, so the change wins everywhere even when the
+    server's clock is behind the one that made the last version.
     """
     lock_feed(conn)
     last = conn.execute(
         select(func.max(t.field_state.c.hlc)).where(
-            t.field_state.c.entity == "territory", t.field_state.c.row_id == tid
+            t.field_state.c.entity == entity, t.field_state.c.row_id == row_id
         )
     ).scalar()
     hlc = _hlc()
     if last is not None and last >= hlc:
         before = HLC.decode(str(last))
         hlc = HLC(before.millis, before.counter + 1).encode()
-    if kind == "set":
-        encoded = json.dumps(name, ensure_ascii=False)
-        done = conn.execute(
-            update(t.field_state)
-            .where(
-                t.field_state.c.entity == "territory",
-                t.field_state.c.row_id == tid,
-                t.field_state.c.field == "name",
-            )
-            .values(value=encoded, hlc=hlc, device_id=SERVER_DEVICE)
+    scope = (t.row_scope.c.entity == entity) & (t.row_scope.c.row_id == row_id)
+    changes: list[PendingChange] = []
+    if kind == "create":
+        # srv_row in column order: no territory or owner, live, made by the server.
+        insert_rows(
+            conn, t.row_scope, [(entity, row_id, None, None, False, False, hlc, hlc, SERVER_DEVICE)]
         )
-        if done.rowcount == 0:
-            conn.execute(
-                insert(t.field_state).values(
-                    entity="territory",
-                    row_id=tid,
-                    field="name",
-                    value=encoded,
-                    hlc=hlc,
-                    device_id=SERVER_DEVICE,
-                )
-            )
-        change = PendingChange("set", "territory", tid, "name", encoded, hlc, SERVER_DEVICE, None)
-        conn.execute(
-            update(t.row_scope)
-            .where(t.row_scope.c.entity == "territory", t.row_scope.c.row_id == tid)
-            .values(last_hlc=hlc)
-        )
+    elif kind == "delete":
+        conn.execute(update(t.row_scope).where(scope).values(deleted=True, last_hlc=hlc))
     else:
-        change = PendingChange("delete", "territory", tid, None, None, hlc, SERVER_DEVICE, None)
-        conn.execute(
-            update(t.row_scope)
-            .where(t.row_scope.c.entity == "territory", t.row_scope.c.row_id == tid)
-            .values(deleted=True, last_hlc=hlc)
+        conn.execute(update(t.row_scope).where(scope).values(last_hlc=hlc))
+    if kind != "set":
+        changes.append(PendingChange(kind, entity, row_id, None, None, hlc, SERVER_DEVICE, None))
+    versions = []
+    for name, value in (values or {}).items():
+        if value is None and kind == "create":
+            continue
+        encoded = json.dumps(value, ensure_ascii=False)
+        versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
+        changes.append(
+            PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
         )
-    write_changes(conn, [change])
+    upsert_rows(conn, t.field_state, versions)
+    write_changes(conn, changes)
 
 
 def territories(engine: Engine) -> list[dict[str, str | int | None]]:
@@ -387,7 +354,7 @@ def rename_territory(engine: Engine, old: str, new: str) -> bool:
         if new in found:
             raise AdminError(f"territory {new!r} exists already")
         conn.execute(update(t.territory).where(t.territory.c.id == found[old]).values(name=new))
-        _publish_territory(conn, found[old], "set", new)
+        publish(conn, "territory", found[old], "set", {"name": new})
     return True
 
 
@@ -439,7 +406,7 @@ def remove_territory(engine: Engine, name: str) -> bool:
             )
         conn.execute(delete(t.rep_territory).where(t.rep_territory.c.territory_id == tid))
         conn.execute(delete(t.territory).where(t.territory.c.id == tid))
-        _publish_territory(conn, str(tid), "delete")
+        publish(conn, "territory", str(tid), "delete")
     return True
 
 
@@ -494,6 +461,7 @@ def rename_rep(engine: Engine, old: str, new: str) -> bool:
         if new in found:
             raise AdminError(f"rep {new!r} exists already")
         conn.execute(update(t.rep).where(t.rep.c.id == found[old]).values(name=new))
+        publish(conn, "rep", found[old], "set", {"name": new})
     return True
 
 
@@ -506,6 +474,8 @@ def set_role(engine: Engine, rep: str, role: str) -> bool:
         done = conn.execute(
             update(t.rep).where(t.rep.c.id == rid, t.rep.c.role != role).values(role=role)
         )
+        if done.rowcount > 0:
+            publish(conn, "rep", rid, "set", {"role": role})
     return done.rowcount > 0
 
 
@@ -554,4 +524,5 @@ def remove_rep(engine: Engine, name: str) -> bool:
         conn.execute(delete(t.rep_territory).where(t.rep_territory.c.rep_id == rid))
         conn.execute(delete(t.device).where(t.device.c.rep_id == rid))
         conn.execute(delete(t.rep).where(t.rep.c.id == rid))
+        publish(conn, "rep", str(rid), "delete")
     return True

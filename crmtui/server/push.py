@@ -31,7 +31,14 @@ from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.models import ENTITIES
-from crmtui.sync.fields import check_op, missing_fields
+from crmtui.sync.fields import (
+    BUILTIN,
+    LINK_TARGETS,
+    SHARED,
+    check_op,
+    missing_fields,
+    shared_class,
+)
 from crmtui.sync.merge import (
     MAX_CLOCK_SKEW_MS,
     SERVER_DEVICE,
@@ -46,10 +53,6 @@ from crmtui.sync.merge import (
 )
 from crmtui.sync.wire import Op, PushRequest, PushResponse
 
-ADMIN_ONLY = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
-"""Managed on the server by an admin; devices receive them but cannot change them."""
-TEAM_CONFIG = frozenset({"pipeline", "stage"})
-"""Shared by the whole team; managers and admins change them."""
 OWN_TERRITORY = frozenset({"account", "contact", "deal", "lead"})
 """Entities that carry a territory_id; the others inherit one from what they link to."""
 LINKS = t.LINK_FIELDS
@@ -71,13 +74,14 @@ def _plain_fields(entity: str) -> frozenset[str]:
     return frozenset(
         name
         for name in FIELDS[entity] - moves
-        if not is_consent(entity, name) and not is_high_stakes(entity, name)
+        if not is_consent(entity, name)
+        and not is_high_stakes(entity, name)
+        # A link's target must exist and be readable (`_refuse_link`).
+        and (entity, name) not in LINK_TARGETS
     )
 
 
-PLAIN_FIELDS = {
-    name: _plain_fields(name) for name in ENTITIES if name not in ADMIN_ONLY | TEAM_CONFIG
-}
+PLAIN_FIELDS = {name: _plain_fields(name) for name in ENTITIES if name not in SHARED}
 """Per entity, the fields whose merge is last-writer-wins and nothing else."""
 
 _NEWER_THERE = "a newer value was already there"
@@ -132,9 +136,23 @@ class _Batch:
         self.clamp_above = f"{self.now_ms + MAX_CLOCK_SKEW_MS:013d}"
 
 
+def _link_keys(ops: list[Op]) -> set[RowKey]:
+    """The records the batch's link values name (checked by `_refuse_link`): read with the rest."""
+    keys: set[RowKey] = set()
+    for op in ops:
+        target = LINK_TARGETS.get((op.entity, op.field or ""))
+        # An id is at most 36 characters: its JSON text at most 38.
+        if target is not None and op.value and op.value[:1] == '"' and len(op.value) <= 38:
+            try:
+                keys.add((target, str(_decode(op.value))))
+            except ValueError:
+                continue  # malformed: refused by `_malformed` before it is looked at
+    return keys
+
+
 def _prefetch(b: _Batch, ops: list[Op]) -> None:
     keys = sorted({(op.entity, op.row_id) for op in ops})
-    for m in rows_by_keys(b.conn, t.row_scope, keys):
+    for m in rows_by_keys(b.conn, t.row_scope, sorted(set(keys) | _link_keys(ops))):
         b.rows[(m["entity"], m["row_id"])] = m
         b.stored_rows.add((m["entity"], m["row_id"]))
     for f in rows_by_keys(b.conn, t.field_state, keys):
@@ -344,15 +362,21 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     """Why the rep may not make this op, or None when it may."""
     who = b.who
     # The op's own form (entity, field, value) was checked with its batch (`_malformed`).
-    if op.entity in ADMIN_ONLY and who.role != "admin":
-        return f"{op.entity} records are managed on the server by an admin"
-    if op.entity in TEAM_CONFIG and who.role == "rep":
-        return f"{op.entity} records are changed by managers and admins"
+    shared = shared_class(op.entity)
+    if shared is not None and who.role not in shared.writers:
+        return f"{op.entity} records are {shared.name}, changed by an admin only"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):
         return "the record is outside your territories"
+    if op.op == "set" and (op.entity, op.field) in LINK_TARGETS:
+        bad = _refuse_link(b, op.entity, op.field or "", op.value)
+        if bad is not None:
+            return bad
     if row is None:
+        bad = _bad_new_link(b, op)
+        if bad is not None:
+            return f"a new {bad}"
         missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
         if missing:
             return f"a new {op.entity} needs a valid {', '.join(missing)}"
@@ -375,6 +399,45 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
             return "the record would be outside your territories"
         if who.role == "rep" and inherited != row["territory_id"]:  # type: ignore[index]
             return "a link that moves the record to another territory is a manager's change"
+    return None
+
+
+def _refuse_link(b: _Batch, entity: str, name: str, text: str | None) -> str | None:
+    """Why a link value may not be stored, or None: it names a record the caller may read.
+
+    The same answer for a record that does not exist and one outside the caller's
+    scope, so a refusal tells nothing about ids that belong to others. A deleted
+    record still exists (a contact or deal can come back). Records created earlier
+    in the batch are in `b.rows` already; the default pipeline exists everywhere.
+    """
+    target_id = _decode(text) if text else None
+    if target_id is None:
+        return None
+    target = LINK_TARGETS[(entity, name)]
+    if (target, target_id) in BUILTIN:
+        return None
+    key = (target, str(target_id))
+    if b.rows.get(key) is None:
+        _territory_of(b, *key)
+    row = b.rows.get(key)
+    if row is not None and _visible(b, row):
+        return None
+    return f"{entity}.{name} does not name a {target} you can link to"
+
+
+def _bad_new_link(b: _Batch, op: Op) -> str | None:
+    """Why a new record's links (its batch's values) may not be stored, or None.
+
+    A create with such a link is refused whole, like one missing a required field:
+    a record made without the link would not be the one the laptop holds, and
+    its territory would be decided without it.
+    """
+    values = b.batch_values.get((op.entity, op.row_id), {})
+    for name, text in values.items():
+        if (op.entity, name) in LINK_TARGETS:
+            reason = _refuse_link(b, op.entity, name, text)
+            if reason is not None:
+                return reason
     return None
 
 

@@ -130,8 +130,25 @@ ENROLLED_REP_KEY = "sync_rep_name"
 """`local_meta` key of the rep name this laptop is enrolled as (`crm sync login`)."""
 
 
+ENROLLED_REP_ID_KEY = "sync_rep_id"
+"""`local_meta` key of the server's id of that rep: the id of its `rep` record here."""
+
+
 def me_rep_id(tx: WriteTx, rep_name: str | None) -> str | None:
-    """Who "me" is: the configured rep name, else the one enrolled with the sync server."""
+    """Who "me" is: the configured rep name, else the one enrolled with the sync server.
+
+    The enrolled rep is its record the server published (same id on every laptop
+    and on the server), even when a rep record of this laptop's own has that name.
+    """
+    enrolled = tx.meta(ENROLLED_REP_ID_KEY)
+    if enrolled:
+        rep = tx.session.get(Rep, enrolled)
+        if (
+            rep is not None
+            and rep.deleted_at is None
+            and (not rep_name or rep.name.strip().lower() == rep_name.strip().lower())
+        ):
+            return rep.id
     return current_rep_id(tx, rep_name or tx.meta(ENROLLED_REP_KEY))
 
 

@@ -31,8 +31,10 @@ class SyncConflict(SQLModel, table=True):
     """A value a person may want back: a conflict to resolve, or an overwritten value.
 
     `kind` is `conflict` (a high-stakes field edited on two devices; the server
-    kept one value, `other_value` is the one set aside) or `overwritten` (a value
-    made on this device that a newer one from elsewhere replaced).
+    kept one value, `other_value` is the one set aside), `overwritten` (a value
+    made on this device that a newer one from elsewhere replaced, on a pull or in
+    a push answer `superseded`), `rejected` (an edit of this device the server
+    refused; `other_value` is it) or `quarantined` (a pulled value held back).
     """
 
     __tablename__ = "sync_conflict"

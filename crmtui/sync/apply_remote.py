@@ -213,21 +213,33 @@ class RemoteApplier:
         other: str | None,
         other_device: str | None,
     ) -> None:
+        self.note(
+            kind,
+            change.entity,
+            change.row_id,
+            change.field or "",
+            kept,
+            change.device_id,
+            other,
+            other_device,
+        )
+
+    def note(
+        self,
+        kind: str,
+        entity: str,
+        row_id: str,
+        name: str,
+        kept: str | None,
+        kept_device: str | None,
+        other: str | None,
+        other_device: str | None,
+    ) -> None:
+        """Keep a value a person may want back in `sync_conflict` (`crm conflicts`)."""
         self.db.execute(
             "INSERT INTO sync_conflict(id, kind, entity, row_id, field, kept_value, kept_device,"
             " other_value, other_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                uuid7(),
-                kind,
-                change.entity,
-                change.row_id,
-                change.field or "",
-                kept,
-                change.device_id,
-                other,
-                other_device,
-                self.now,
-            ),
+            (uuid7(), kind, entity, row_id, name, kept, kept_device, other, other_device, self.now),
         )
 
     def adopt(self, entity: str, row_id: str, name: str, version: FieldVersion) -> bool:

@@ -19,6 +19,7 @@ from crmtui.store.database import Store
 from crmtui.store.journal import LogicalOp, expand
 from crmtui.store.sql_in import select_in
 from crmtui.sync.apply_remote import (
+    RemoteApplier,
     apply_changes,
     get_meta,
     remote_transaction,
@@ -36,6 +37,7 @@ from crmtui.sync.wire import (
     MIN_SERVER_PROTOCOL,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    FieldVersion,
     Op,
     PullResponse,
     PushResponse,
@@ -450,9 +452,12 @@ class SyncClient:
                     )
                 if op.op != "set" or op.field is None:
                     continue
-                if result.current is not None and (
-                    bad := check_value(op.entity, op.field, result.current.value)
-                ):
+                bad = result.current is not None and check_value(
+                    op.entity, op.field, result.current.value
+                )
+                if status in REFUSED and last[(op.entity, op.row_id, op.field)] == i:
+                    _keep_refused(applier, op, status, None if bad else result.current, me)
+                if result.current is not None and bad:
                     # An older server's stored value that does not fit the field.
                     line = hold(
                         db,
@@ -549,6 +554,32 @@ class SyncClient:
             set_meta(applier.db, "sync_last", utcnow_hlc())
             trim_own_ranges(applier.db)
         return report
+
+
+REFUSED = {"superseded": "overwritten", "rejected": "rejected"}
+"""Answers that leave a local edit out, and the kind `crm conflicts` lists it as."""
+
+
+def _keep_refused(
+    applier: RemoteApplier, op: PendingOp, status: str, theirs: FieldVersion | None, me: str
+) -> None:
+    """Keep a local edit the server did not take in `crm conflicts`, so it can be restored.
+
+    The server's value (when the caller may read it) is the one kept; the laptop's
+    is the one set aside. Nothing is noted when both are the same.
+    """
+    if theirs is not None and theirs.value == op.value:
+        return
+    applier.note(
+        REFUSED[status],
+        op.entity,
+        op.row_id,
+        op.field or "",
+        theirs.value if theirs is not None else None,
+        theirs.device_id if theirs is not None else None,
+        op.value,
+        me,
+    )
 
 
 def _report_too_long(ops: list[PendingOp], report: SyncReport) -> None:

@@ -13,6 +13,8 @@ from crmtui.sync.apply_remote import decode_value
 from crmtui.sync.quarantine import QUARANTINED
 
 KEEP = ("mine", "theirs")
+SET_ASIDE = frozenset({"overwritten", "rejected"})
+"""Kinds that keep this laptop's own value as the one set aside (`other_value`)."""
 
 
 class ConflictError(ValueError):
@@ -50,7 +52,7 @@ def list_conflicts(store: Store, *, include_resolved: bool = False) -> list[Conf
     out = []
     for r in rows:
         mine, theirs = (r.kept_value, r.other_value)
-        if (r.kind == "conflict" and r.other_device == device) or r.kind == "overwritten":
+        if (r.kind == "conflict" and r.other_device == device) or r.kind in SET_ASIDE:
             mine, theirs = r.other_value, r.kept_value
         out.append(
             ConflictRow(
@@ -89,7 +91,7 @@ def resolve(store: Store, ref: str, keep: str) -> ConflictRow:
 def restore(store: Store, ref: str) -> ConflictRow:
     """Put back the value that was overwritten (or set aside)."""
     row = _find(store, ref)
-    _write(store, row, row.mine if row.kind == "overwritten" else row.other, "restored")
+    _write(store, row, row.mine if row.kind in SET_ASIDE else row.other, "restored")
     return row
 
 

@@ -49,14 +49,54 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 """Enumerated fields: the values the services allow (the models' constants)."""
 
 
-SERVER_MANAGED = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
-"""Managed on the server by an admin and published to every device."""
-REFERENCE_DATA = frozenset({"pipeline", "stage"})
-"""Published for the whole team (later: follow-up plans, products, price lists, exchange
-rates, quotas): visible to every laptop, changed by managers and admins only."""
+@dataclass(frozen=True)
+class SharedClass:
+    """A class of records every laptop receives whatever its territories."""
+
+    name: str
+    entities: frozenset[str]
+    writers: frozenset[str]
+    """The roles whose pushes may create, change or delete them."""
+    builtin: frozenset[tuple[str, str]] = frozenset()
+    """(entity, id) of records every replica holds from its own migrations."""
+
+
+def _default_pipeline() -> frozenset[tuple[str, str]]:
+    # The 0002 migration makes the default pipeline and stages on every replica.
+    from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+
+    return frozenset(
+        {("pipeline", DEFAULT_PIPELINE_ID), *(("stage", stage.id) for stage in DEFAULT_STAGES)}
+    )
+
+
+SERVER_MANAGED_CLASS = SharedClass(
+    "server-managed",
+    frozenset({"territory", "rep", "territory_assignment", "territory_rule"}),
+    frozenset({"admin"}),
+)
+"""Managed on the server by an admin (`crm server ...`) and published to every device."""
+REFERENCE = SharedClass(
+    "reference data",
+    # Later issues add follow-up plans, products, price lists, exchange rates, quotas here.
+    frozenset({"pipeline", "stage"}),
+    frozenset({"admin"}),
+    _default_pipeline(),
+)
+"""Reference data the admin publishes for the whole team: the one definition to extend."""
+SHARED_CLASSES = (SERVER_MANAGED_CLASS, REFERENCE)
+SERVER_MANAGED = SERVER_MANAGED_CLASS.entities
+REFERENCE_DATA = REFERENCE.entities
 SHARED = SERVER_MANAGED | REFERENCE_DATA
 """Entities every laptop sees whatever their territory; the others are customer records,
 seen by territory (an unplaced one only by its creator, managers and admins)."""
+BUILTIN = frozenset().union(*(c.builtin for c in SHARED_CLASSES))
+"""Shared records that exist on every replica without being pushed (the default pipeline)."""
+
+
+def shared_class(entity: str) -> SharedClass | None:
+    """The shared class `entity` belongs to, or None for a customer record."""
+    return next((c for c in SHARED_CLASSES if entity in c.entities), None)
 
 
 @dataclass(frozen=True)
@@ -119,6 +159,22 @@ def _specs() -> dict[str, dict[str, FieldSpec]]:
 
 SPECS: dict[str, dict[str, FieldSpec]] = _specs()
 """Per entity, per synced field, its spec."""
+
+
+def _link_targets() -> dict[tuple[str, str], str]:
+    entity_of = {model.__tablename__: name for name, model in m.ENTITIES.items()}
+    out: dict[tuple[str, str], str] = {}
+    for entity, model in m.ENTITIES.items():
+        for column in model.__table__.columns:  # type: ignore[attr-defined]
+            for key in column.foreign_keys:
+                target = entity_of.get(key.column.table.name)
+                if target is not None and column.name not in NOT_SYNCED:
+                    out[(entity, column.name)] = target
+    return out
+
+
+LINK_TARGETS: dict[tuple[str, str], str] = _link_targets()
+"""(entity, field) of every link (a foreign key of the models) and the entity it names."""
 
 
 @cache
