@@ -133,13 +133,22 @@ def export_vcard_command(
 
 @app.command("ics")
 def export_ics_command(ctx: typer.Context, file: OutArg = None, db: DbOption = None) -> None:
-    """Export open reminders as to-dos (VTODO) and meetings as events (VEVENT)."""
+    """Export open reminders as to-dos (VTODO) and meetings as events (VEVENT).
+
+    Times are in your zone (config `timezone`, else the system's) with a VTIMEZONE.
+    """
     from datetime import UTC, datetime
 
     from crmtui.commands.reading import user_zone
-    from crmtui.formats.icalendar_export import export_ics
+    from crmtui.formats.icalendar_export import export_ics, export_zone
 
     tz = user_zone()
+    if export_zone(tz) is None:
+        typer.echo(
+            "warning: the system's time zone has no name crm can find; times are written "
+            'as floating local time. Set timezone = "Europe/Berlin" (yours) in the config.',
+            err=True,
+        )
     with _reading(ctx, db) as conn:
         data = export_ics(conn, tz=tz, now=datetime.now(UTC))
     if file is None or str(file) == "-":
