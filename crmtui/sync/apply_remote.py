@@ -24,8 +24,8 @@ from crmtui.domain.hlc import HLC, receive
 from crmtui.domain.ids import uuid7
 from crmtui.search.search_index import index_document, index_many, unindex
 from crmtui.services.reindex import contact_document
-from crmtui.store.database import Store
 from crmtui.store.arrivals import IDENTITY_FIELDS, add_arrivals
+from crmtui.store.database import Store
 from crmtui.store.journal import unpack_created
 from crmtui.store.models import ENTITIES, Contact
 from crmtui.store.sql_in import select_in as _select_in
