@@ -128,11 +128,14 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     if "N" in by_name:
         parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
         fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
+    dropped: list[str] = []
     if "ORG" in by_name:
-        fields["company"] = split_unescaped(by_name["ORG"][0].value, ";")[0].strip()
+        units = split_unescaped(by_name["ORG"][0].value, ";")
+        fields["company"] = units[0].strip()
+        if any(u.strip() for u in units[1:]):
+            dropped.append("ORG unit (department)")  # ORG:IBM;Accounting: not modelled yet
     if "TITLE" in by_name:
         fields["title"] = unescape(by_name["TITLE"][0].value).strip()
-    dropped: list[str] = []
     emails = [e for e in by_name.get("EMAIL", []) if e.value.strip()]
     if emails:
         emails.sort(key=lambda e: "PREF" not in e.types)
