@@ -113,6 +113,22 @@ def _phones(tels: list[Prop], fields: dict[str, str], kept: list[str]) -> None:
         kept.append(f"{label}{suffix}: {_tel_value(tel.value)}")
 
 
+def _who(by_name: dict[str, list[Prop]], fields: dict[str, str], dropped: list[str]) -> None:
+    """Name, family and given name, company and title."""
+    if "FN" in by_name:
+        fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
+    if "N" in by_name:
+        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
+        fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
+    if "ORG" in by_name:
+        units = split_unescaped(by_name["ORG"][0].value, ";")
+        fields["company"] = units[0].strip()
+        if any(u.strip() for u in units[1:]):
+            dropped.append("ORG unit (department)")  # ORG:IBM;Accounting: not modelled yet
+    if "TITLE" in by_name:
+        fields["title"] = unescape(by_name["TITLE"][0].value).strip()
+
+
 def card_fields(props: list[Prop]) -> dict[str, str]:
     """The import fields of one card's properties (strings, unchecked).
 
@@ -123,19 +139,8 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     by_name: dict[str, list[Prop]] = {}
     for prop in props:
         by_name.setdefault(prop.name, []).append(prop)
-    if "FN" in by_name:
-        fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
-    if "N" in by_name:
-        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
-        fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
     dropped: list[str] = []
-    if "ORG" in by_name:
-        units = split_unescaped(by_name["ORG"][0].value, ";")
-        fields["company"] = units[0].strip()
-        if any(u.strip() for u in units[1:]):
-            dropped.append("ORG unit (department)")  # ORG:IBM;Accounting: not modelled yet
-    if "TITLE" in by_name:
-        fields["title"] = unescape(by_name["TITLE"][0].value).strip()
+    _who(by_name, fields, dropped)
     emails = [e for e in by_name.get("EMAIL", []) if e.value.strip()]
     if emails:
         emails.sort(key=lambda e: "PREF" not in e.types)
