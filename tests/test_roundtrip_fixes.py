@@ -69,3 +69,33 @@ def test_our_csv_moved_to_a_new_database_keeps_both_people_and_their_ids(
     _crm(fresh, "export", "csv", "contacts", str(tmp_path / "back.csv"))
     home = _crm(db_path, "import", "csv", str(tmp_path / "back.csv"))
     assert "2 unchanged" in home and "0 new" in home
+
+
+def test_an_international_number_travels_by_vcard_as_typed(db_path: Path, tmp_path: Path) -> None:
+    # Was: the card carried "+12125550100 ext. 12", so a new database showed the
+    # number differently from the one it came from (same E.164, other spelling).
+    store = open_store(db_path)
+    with store.write() as tx:
+        create_contact(
+            tx=tx,
+            data=ContactCreate(
+                name="Jo Ames", phone="+1 212 555 0100 ext. 12", mobile="0151 2345678"
+            ),
+            region="DE",
+        )
+    store.close()
+    for version in ("3.0", "4.0"):
+        card = tmp_path / f"jo{version}.vcf"
+        _crm(db_path, "export", "vcard", "--version", version, str(card))
+        text = card.read_text(encoding="utf-8")
+        assert "+1 212 555 0100 ext. 12" in text
+        assert "+491512345678" in text  # a national number goes out without a guess
+        fresh = tmp_path / f"fresh{version}.db"
+        _crm(fresh, "import", "vcard", str(card))
+        con = sqlite3.connect(fresh)
+        assert con.execute("SELECT phone, phone_e164, mobile_e164 FROM contact").fetchone() == (
+            "+1 212 555 0100 ext. 12",
+            "+12125550100",
+            "+491512345678",
+        )
+        con.close()
