@@ -132,11 +132,11 @@ EXPORTS = {
 
 @pytest.mark.parametrize("kind", list(EXPORTS))
 @settings(
-    max_examples=12,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(people=st.lists(_CONTACTS, min_size=1, max_size=4))
+@given(people=st.lists(_CONTACTS, min_size=1, max_size=3))
 def test_our_export_comes_back_unchanged(
     empty_db: Path, tmp_path: Path, kind: str, people: list[dict[str, object]]
 ) -> None:
@@ -163,11 +163,11 @@ def test_our_export_comes_back_unchanged(
 
 
 @settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(people=st.lists(_CONTACTS, min_size=1, max_size=4))
+@given(people=st.lists(_CONTACTS, min_size=1, max_size=3))
 def test_jsonl_restores_to_the_same_bytes(
     empty_db: Path, tmp_path: Path, people: list[dict[str, object]]
 ) -> None:
