@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -79,6 +80,15 @@ _CONTACTS = st.fixed_dictionaries(
 runner = CliRunner()
 
 
+def _examples(count: int) -> Any:
+    """Few examples, no deadline: each one imports and exports through the CLI."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 @pytest.fixture(scope="module")
 def empty_db() -> Iterator[Path]:
     """A migrated, empty database made once; each example copies it."""
@@ -131,11 +141,7 @@ EXPORTS = {
 
 
 @pytest.mark.parametrize("kind", list(EXPORTS))
-@settings(
-    max_examples=6,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_examples(6)
 @given(people=st.lists(_CONTACTS, min_size=1, max_size=3))
 def test_our_export_comes_back_unchanged(
     empty_db: Path, tmp_path: Path, kind: str, people: list[dict[str, object]]
@@ -162,11 +168,7 @@ def test_our_export_comes_back_unchanged(
     assert {r["external_id"]: _fields(r) for r in _rows(fresh).values()} == arrived
 
 
-@settings(
-    max_examples=5,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_examples(5)
 @given(people=st.lists(_CONTACTS, min_size=1, max_size=3))
 def test_jsonl_restores_to_the_same_bytes(
     empty_db: Path, tmp_path: Path, people: list[dict[str, object]]
