@@ -361,3 +361,24 @@ async def test_the_palette_offers_the_section(dupes_template) -> None:
         command.callback()
         await settle(pilot)
         assert isinstance(app.screen, DuplicatesScreen)
+
+
+async def test_pairs_new_by_sync_come_first_marked_and_count_as_reviewed(dupes_db) -> None:
+    from crmtui.store.arrivals import add_arrivals, arrivals
+
+    path, ids = dupes_db
+    db = sqlite3.connect(path, isolation_level=None)
+    add_arrivals(db, [ids["Carla Rosi"]])  # as a pull records it
+    app = make_app(db_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await duplicates(pilot)
+        carla = ("Carla Rossi", "Carla Rosi")
+        assert listed(screen) == [carla, *(p for p in PAIRS if p != carla)]
+        evidence = [str(screen.pair_table.get_row_at(i)[3]) for i in range(len(PAIRS))]
+        assert evidence[0].startswith("new · ")
+        assert not any(e.startswith("new") for e in evidence[1:])
+        assert "1 new since the last sync (listed first)" in text_of(screen, "dupes-status")
+        await pilot.press("r")  # shown once: reviewed, a rescan lists by score again
+        await settle(pilot)
+        assert listed(screen) == PAIRS
+    assert arrivals(db) == set()

@@ -7,7 +7,7 @@ id matches nothing, 2 bad input or a merge that cannot be done or undone.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from crmtui.commands.common import (
     open_db,
 )
 from crmtui.commands.writing import run_write
+
+if TYPE_CHECKING:
+    from crmtui.store.database import Store
 
 app = typer.Typer(help="Find duplicate contacts.", no_args_is_help=True)
 
@@ -34,12 +37,20 @@ def scan_command(
         typer.Option(help="Lowest score (0-100) to list; 70 finds most, 90 only the sure ones."),
     ] = 70,
     limit: Annotated[int, typer.Option(help="List at most this many pairs.")] = 200,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Only pairs with a contact that arrived by sync since the last review "
+            "(this scan is the review: the next --new lists only later arrivals).",
+        ),
+    ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """List pairs of contacts that are probably one person, with a score and the evidence."""
     from crmtui.output import write_records
-    from crmtui.quality.dedupe import load_people, scan
+    from crmtui.quality.dedupe import load_people, new_pairs, scan
 
     check_format(fmt)
     if not 0 <= threshold <= 100:
@@ -48,15 +59,36 @@ def scan_command(
     try:
         with store.read() as session:
             conn = session.connection().connection.driver_connection
-            found = scan(load_people(conn), threshold=threshold)  # type: ignore[arg-type]
+            if new:
+                found, reviewed = new_pairs(conn, threshold=threshold)  # type: ignore[arg-type]
+            else:
+                found = scan(load_people(conn), threshold=threshold)  # type: ignore[arg-type]
+        if new:
+            _mark_reviewed(store, reviewed)
     finally:
         store.close()
     write_records([c.as_dict() for c in found[:limit]], fmt, columns=SCAN_COLUMNS)
     more = f" (showing {limit})" if len(found) > limit else ""
+    arrived = ""
+    if new:
+        arrived = " involving contacts new since the last review" + (
+            "" if reviewed is None else f" ({len(reviewed)} arrived)"
+        )
     typer.echo(
-        f"{len(found)} probable duplicate pairs{more}; merge one with: crm merge A_ID B_ID",
+        f"{len(found)} probable duplicate pairs{arrived}{more}; "
+        "merge one with: crm merge A_ID B_ID",
         err=True,
     )
+
+
+def _mark_reviewed(store: Store, reviewed: set[str] | None) -> None:
+    """Take the scanned arrivals off the list (local bookkeeping, one transaction)."""
+    from crmtui.store.arrivals import take_reviewed
+
+    if reviewed is not None and not reviewed:
+        return
+    with store.write() as tx:
+        take_reviewed(tx.db, reviewed)
 
 
 def _parse_fields(items: list[str]) -> dict[str, str]:

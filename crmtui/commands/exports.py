@@ -112,34 +112,54 @@ def export_vcard_command(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Write one <id>.vcf per contact into this folder.")
     ] = None,
+    version: Annotated[
+        str, typer.Option("--version", help="vCard version: 3.0 (most readers) or 4.0.")
+    ] = "3.0",
     db: DbOption = None,
 ) -> None:
-    """Export contacts as vCard 3.0 (UID = contact id, so re-importing adds no duplicates)."""
-    from crmtui.formats.vcards import export_cards
+    """Export contacts as vCard 3.0 or 4.0 (UID = contact id, so re-importing adds no duplicates)."""
+    from crmtui.formats.vcards import VCARD_VERSIONS, export_cards
 
     if directory is not None and file is not None:
         fail("give either FILE or --dir, not both")
+    if version not in VCARD_VERSIONS:
+        fail(f"--version must be {' or '.join(VCARD_VERSIONS)}, not {version!r}")
     if directory is not None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             fail(f"cannot create {directory}: {exc}")
         with _reading(ctx, db) as conn:
-            count = export_cards(conn, directory=directory)
+            count = export_cards(conn, directory=directory, version=version)
         typer.echo(f"exported {count} contacts to {directory}", err=True)
         return
-    _run(ctx, db, file, lambda c, o: f"{export_cards(c, out=o)} contacts", newline="")
+    _run(
+        ctx,
+        db,
+        file,
+        lambda c, o: f"{export_cards(c, out=o, version=version)} contacts",
+        newline="",
+    )
 
 
 @app.command("ics")
 def export_ics_command(ctx: typer.Context, file: OutArg = None, db: DbOption = None) -> None:
-    """Export open reminders as to-dos (VTODO) and meetings as events (VEVENT)."""
+    """Export open reminders as to-dos (VTODO) and meetings as events (VEVENT).
+
+    Times are in your zone (config `timezone`, else the system's) with a VTIMEZONE.
+    """
     from datetime import UTC, datetime
 
     from crmtui.commands.reading import user_zone
-    from crmtui.formats.icalendar_export import export_ics
+    from crmtui.formats.icalendar_export import export_ics, export_zone
 
     tz = user_zone()
+    if export_zone(tz) is None:
+        typer.echo(
+            "warning: the system's time zone has no name crm can find; times are written "
+            'as floating local time. Set timezone = "Europe/Berlin" (yours) in the config.',
+            err=True,
+        )
     with _reading(ctx, db) as conn:
         data = export_ics(conn, tz=tz, now=datetime.now(UTC))
     if file is None or str(file) == "-":

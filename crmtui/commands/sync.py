@@ -83,6 +83,21 @@ def _summary(report: SyncReport) -> None:
         typer.echo(f"quarantined: {line}", err=True)
 
 
+def _duplicates_note(store: Store) -> None:
+    """Say how many probable duplicates the contacts that came in make (reviewed in F7)."""
+    from crmtui.quality.dedupe import new_pairs
+
+    with store.read() as session:
+        conn = session.connection().connection.driver_connection
+        found, _ = new_pairs(conn)  # type: ignore[arg-type]
+    if found:
+        n = len(found)
+        typer.echo(
+            f"{n} possible duplicate{'' if n == 1 else 's'} to review (F7, or crm dedupe scan --new)",
+            err=True,
+        )
+
+
 def _rescue_dir() -> Path:
     from platformdirs import user_data_dir
 
@@ -155,6 +170,7 @@ def sync(
             except SyncError as exc:
                 fail(str(exc), EXIT_TEMPFAIL)
         _summary(report)
+        _duplicates_note(store)
         if report.quarantined:
             fail(
                 f"{report.quarantined} pulled value(s) did not fit their field and were held"

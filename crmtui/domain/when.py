@@ -8,8 +8,11 @@ keeps the hour a person expects.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_HOUR = 9  # a date without a time means the start of the working day
@@ -37,15 +40,63 @@ class BadWhen(ValueError):
 
 
 def zone(name: str | None) -> tzinfo:
-    """The user's zone: an IANA name, or the system's local zone when None."""
+    """The user's zone: an IANA name, else the system's (by name when it can be found).
+
+    A named zone keeps day arithmetic and recurrences right across DST; only when
+    the system's zone has no findable name is its current fixed offset used.
+    """
     if name:
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise BadWhen(f"unknown time zone {name!r}") from exc
+    found = system_zone_name()
+    if found:
+        return ZoneInfo(found)
     local = datetime.now().astimezone().tzinfo
     assert local is not None
     return local
+
+
+def system_zone_name(
+    environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")
+) -> str | None:
+    """The IANA name of the system's zone: $TZ, /etc/localtime's link, /etc/timezone; else None.
+
+    The same places tzlocal looks on Linux and macOS (where /etc/localtime points into
+    /var/db/timezone/zoneinfo/). A name that zoneinfo cannot load counts as unknown.
+    """
+    env = os.environ if environ is None else environ
+    candidates: list[str] = []
+    if tz := env.get("TZ", "").strip().lstrip(":"):
+        candidates.append(tz.split("zoneinfo/", 1)[-1] if tz.startswith("/") else tz)
+    target = _link_target(etc / "localtime")
+    if "zoneinfo/" in target:
+        candidates.append(target.rsplit("zoneinfo/", 1)[1])
+    candidates.append(_first_line(etc / "timezone"))
+    for candidate in filter(None, candidates):
+        try:
+            ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return candidate
+    return None
+
+
+def _link_target(path: Path) -> str:
+    """Where a symbolic link points, or "" (not a link, or missing)."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _first_line(path: Path) -> str:
+    """A small text file's first line, or "" when it cannot be read (missing on macOS)."""
+    try:
+        return path.read_text(encoding="utf-8").strip().split("\n")[0]
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def parse_duration(text: str) -> timedelta:

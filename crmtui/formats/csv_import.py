@@ -479,6 +479,13 @@ def _who(values: dict[str, Any], phones: list[str]) -> Who:
                tuple(phones))  # fmt: skip
 
 
+def _file_who(values: dict[str, Any], phones: list[str], crm_id: str | None) -> Who:
+    """A row's identity against the file's other rows: a crmtui id is the record itself
+    (two rows of our own export are two records, whatever they share)."""
+    who = _who(values, phones)
+    return Who(who.name, f"crmtui:{crm_id}", who.email, who.phones) if crm_id else who
+
+
 def _match_stored(
     row: Row, who: Who, existing: _Existing, crm_id: str | None, update_existing: bool
 ) -> None:
@@ -563,6 +570,7 @@ class _Seen:
 
 def _same_as_earlier(
     row: Row,
+    crm_id: str | None,
     ext: str | None,
     email: str | None,
     phones: list[str],
@@ -587,10 +595,11 @@ def _same_as_earlier(
     if not earlier:
         return None
     who = _who(row.values, phones)
+    mine = _file_who(row.values, phones, crm_id)
     for i in earlier:
         if i not in seen.whos:
             seen.whos[i] = _who(rows[i].values, _phone_keys(rows[i].values))
-        verdict = judge(who, seen.whos[i])
+        verdict = judge(mine, seen.whos[i])
         if verdict.kind in (SAME, EVIDENCE):
             row.action = "duplicate"
             row.reason = f"{verdict.reason} as {unit} {rows[i].line}"
@@ -694,10 +703,16 @@ def plan_records(
             phones.append(_key_of(values["phone_e164"], values["phone"]))
         if "mobile_e164" in values:
             phones.append(_key_of(values["mobile_e164"], values["mobile"]))
+        crm_id = cells.get("crm_id")
+        if crm_id and not values.get("external_id") and crm_id not in existing.people:
+            # Our own export's id, in another database: kept as the source id (as a
+            # vCard's UID is), so the row stays one record and can come home again.
+            values["external_id"] = crm_id
         ext = values.get("external_id")
         email = values.get("email")
         email = email.lower() if email else None
-        who = _same_as_earlier(row, ext, email, phones, seen, rows, unit)
+        read_as = dict(values) if ext else values  # matching may take the id off `values`
+        who = _same_as_earlier(row, crm_id, ext, email, phones, seen, rows, unit)
         if row.action != "duplicate" and anything_stored:
             _match_stored(
                 row, who or _who(values, phones), existing, cells.get("crm_id"), update_existing
@@ -715,6 +730,10 @@ def plan_records(
                         row.action = "duplicate"
         if row.action != "duplicate":
             seen.add(len(rows), ext, email, phones)
+            if crm_id or (ext and "external_id" not in values):
+                # Kept now: matching took the id off `values` (or the file's own id
+                # decides), and later rows compare with the row as it was read.
+                seen.whos[len(rows)] = _file_who(read_as, phones, crm_id)
         rows.append(row)
         if progress and n % 1000 == 0:
             progress(n, total)

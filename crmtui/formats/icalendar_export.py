@@ -4,12 +4,20 @@
   occurrence) keeps one UID, `<series or tickler id>@crmtui`, so importing or
   subscribing to a later export updates the to-do instead of adding another;
   a meeting's UID is its activity id.
-- Times are written in the user's zone (with its VTIMEZONE) when that zone has an
-  IANA name, so an RRULE like "every Monday 9:00" stays at 9:00 across DST, as
-  crmtui itself computes it; otherwise in UTC.
-- Every open tickler gets a VALARM at its due time; a snoozed one at the end of
-  its snooze. "N days after done" cannot be an RRULE (it depends on when it is
-  done), so it is said in the DESCRIPTION.
+- Times are written in the user's zone (config `timezone`, else the system's,
+  `domain.when.zone`) with its VTIMEZONE, so "every Monday 0:30" is a Monday in
+  the calendar too and stays at 0:30 across DST, as crmtui computes it. A zone
+  without an IANA name (a bare offset) is written as floating local time: the
+  wall clock and the weekday stay right, which UTC would not keep.
+- A recurring to-do has DTSTART = DUE (RFC 5545 expands a rule from DTSTART) and
+  its DUE lies on the rule. An occurrence moved off its rule (deferred) is
+  exported as a one-off with the rule in its DESCRIPTION: a DTSTART off the rule
+  makes the recurrence set undefined, and crmtui makes the next occurrence when
+  this one is done anyway (the next export updates the to-do by its UID).
+- Every open tickler gets a VALARM at its due time (relative to DUE); a snoozed
+  one at the end of its snooze (absolute, VALUE=DATE-TIME in UTC). "N days after
+  done" cannot be an RRULE (it depends on when it is done), so it is said in the
+  DESCRIPTION.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from crmtui.formats.ical_zone import vtimezone
 from crmtui.store.types import parse_timestamp
 
 PRODID = "-//crmtui//crmtui export//EN"
@@ -49,6 +59,21 @@ def _about(contact: str | None, account: str | None, deal: str | None) -> str:
     return " · ".join(p for p in (contact, account, deal) if p)
 
 
+def _on_rule(rule: str, start: datetime) -> bool:
+    """Whether `start` (wall clock) is an occurrence of `rule` counted from itself."""
+    from dateutil.rrule import rrulestr
+
+    local = start.replace(tzinfo=None)
+    first = next(iter(rrulestr(f"RRULE:{rule}", dtstart=local)), None)
+    return first == local
+
+
+def _local(stamp: str, zone: tzinfo) -> datetime:
+    """A stored UTC timestamp in the export's zone (naive wall clock when it has no name)."""
+    moment = parse_timestamp(stamp).astimezone(zone)
+    return moment if export_zone(zone) else moment.replace(tzinfo=None)
+
+
 def _todo(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
     from icalendar import Alarm, Todo, vRecur
 
@@ -64,17 +89,25 @@ def _todo(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
     details = [d for d in (about, phone, email) if d]
     if after_days:
         details.append(f"repeats {after_days} days after it is done")
+    local_due = _local(due, zone)
+    recurring = bool(rule) and _on_rule(rule, local_due)
+    if rule and not recurring:
+        details.append(f"repeats ({rule}); this one was moved off the rule")
     if details:
         todo.add("description", "\n".join(details))
-    todo.add("due", parse_timestamp(due).astimezone(zone))
+    if recurring:
+        todo.add("dtstart", local_due)
+    todo.add("due", local_due)
     todo.add("status", "NEEDS-ACTION")
-    if rule:
+    if recurring:
         todo.add("rrule", vRecur.from_ical(rule))
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", text)
     if snoozed:
-        alarm.add("trigger", parse_timestamp(snoozed).astimezone(UTC))
+        alarm.add(
+            "trigger", parse_timestamp(snoozed).astimezone(UTC), parameters={"VALUE": "DATE-TIME"}
+        )
     else:
         alarm.add("trigger", timedelta(0), parameters={"RELATED": "END"})
     todo.add_component(alarm)
@@ -89,7 +122,7 @@ def _event(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
     event.add("uid", f"{aid}@crmtui")
     event.add("dtstamp", stamp)
     event.add("created", parse_timestamp(created))
-    start = parse_timestamp(occurred).astimezone(zone)
+    start = _local(occurred, zone)
     event.add("dtstart", start)
     event.add("dtend", start + (timedelta(seconds=duration) if duration else MEETING_DEFAULT))
     about = _about(contact, account, deal)
@@ -101,22 +134,33 @@ def _event(row: tuple[Any, ...], zone: tzinfo, stamp: datetime) -> Any:
     return event
 
 
+def export_zone(tz: tzinfo) -> tzinfo | None:
+    """The zone times are written in: `tz` when it has an IANA name, else None (floating)."""
+    return tz if getattr(tz, "key", None) else None
+
+
 def build_calendar(db: sqlite3.Connection, *, tz: tzinfo, now: datetime) -> Any:
     """An `icalendar.Calendar` with every open tickler and every meeting."""
     from icalendar import Calendar
 
-    zone = tz if getattr(tz, "key", None) else UTC
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "crmtui")
     stamp = now.astimezone(UTC)
     for row in db.execute(_TICKLERS):
-        cal.add_component(_todo(row, zone, stamp))
+        cal.add_component(_todo(row, tz, stamp))
     for row in db.execute(_MEETINGS):
-        cal.add_component(_event(row, zone, stamp))
-    if zone is not UTC:
-        cal.add_missing_timezones()
+        cal.add_component(_event(row, tz, stamp))
+    named = export_zone(tz)
+    if isinstance(named, ZoneInfo):
+        years = [
+            part.decoded(name).year
+            for part in cal.subcomponents
+            for name in ("dtstart", "due")
+            if name in part
+        ]
+        cal.subcomponents.insert(0, vtimezone(named, min(years, default=now.year)))
     return cal
 
 

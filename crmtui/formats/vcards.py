@@ -5,7 +5,7 @@ position (card number and line) while the others still import; each card becomes
 the same field record a CSV row does, and goes through the same checks, matching
 and bulk write (`csv_import.plan_records` / `apply_import`).
 
-Export writes one vCard 3.0 per live contact with `UID` = the contact id, so
+Export writes one vCard 3.0 (or 4.0) per live contact with `UID` = the contact id, so
 importing an export again matches every card to its contact (no duplicates);
 cards from elsewhere keep their UID as the contact's external id for the same
 reason. Cards are read by crmtui.formats.vcard_lines (2.1 as phones and Outlook
@@ -138,6 +138,22 @@ def card_kind(props: list[Prop]) -> str | None:
     return None
 
 
+def _who(by_name: dict[str, list[Prop]], fields: dict[str, str], dropped: list[str]) -> None:
+    """Name, family and given name, company and title."""
+    if "FN" in by_name:
+        fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
+    if "N" in by_name:
+        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
+        fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
+    if "ORG" in by_name:
+        units = split_unescaped(by_name["ORG"][0].value, ";")
+        fields["company"] = units[0].strip()
+        if any(u.strip() for u in units[1:]):
+            dropped.append("ORG unit (department)")  # ORG:IBM;Accounting: not modelled yet
+    if "TITLE" in by_name:
+        fields["title"] = unescape(by_name["TITLE"][0].value).strip()
+
+
 def card_fields(props: list[Prop]) -> dict[str, str]:
     """The import fields of one card's properties (strings, unchecked).
 
@@ -149,16 +165,8 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     by_name: dict[str, list[Prop]] = {}
     for prop in props:
         by_name.setdefault(prop.name, []).append(prop)
-    if "FN" in by_name:
-        fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
-    if "N" in by_name:
-        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
-        fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
-    if "ORG" in by_name:
-        fields["company"] = split_unescaped(by_name["ORG"][0].value, ";")[0].strip()
-    if "TITLE" in by_name:
-        fields["title"] = unescape(by_name["TITLE"][0].value).strip()
     dropped: list[str] = []
+    _who(by_name, fields, dropped)
     emails = [e for e in by_name.get("EMAIL", []) if e.value.strip()]
     if emails:
         emails.sort(key=lambda e: "PREF" not in e.types)
@@ -247,15 +255,19 @@ def read_cards(
     return out
 
 
-def contact_card(row: dict[str, Any], company: str | None) -> Any:
-    """A vobject vCard 3.0 for one contact row (as stored)."""
+VCARD_VERSIONS = ("3.0", "4.0")
+
+
+def contact_card(row: dict[str, Any], company: str | None, version: str = "3.0") -> Any:
+    """A vobject vCard (3.0, or 4.0: urn:uuid UID, lower-case types) for one stored contact row."""
     import json
 
     import vobject
 
+    four = version == "4.0"
     card = vobject.vCard()
-    card.add("version").value = "3.0"
-    card.add("uid").value = row["id"]
+    card.add("version").value = version
+    card.add("uid").value = f"urn:uuid:{row['id']}" if four else row["id"]
     card.add("fn").value = row["name"]
     card.add("n").value = vobject.vcard.Name(
         family=row["family_name"] or "", given=row["given_name"] or ""
@@ -267,16 +279,22 @@ def contact_card(row: dict[str, Any], company: str | None) -> Any:
     if row["email"]:
         email = card.add("email")
         email.value = row["email"]
-        email.type_param = "INTERNET"
+        if not four:
+            email.type_param = "INTERNET"  # a 3.0 type that 4.0 dropped
     for key, kind in (("phone", "WORK"), ("mobile", "CELL")):
-        number = row[f"{key}_e164"] or row[key]
-        ext = extension(row[key]) if row[f"{key}_e164"] else None
-        if ext:
-            number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
+        typed = (row[key] or "").strip()
+        if typed.startswith("+") and row[f"{key}_e164"]:
+            number = typed  # international as typed: comes back as it was, extension too
+        else:
+            # A national number goes out in E.164, so no reader has to guess its country.
+            number = row[f"{key}_e164"] or row[key]
+            ext = extension(row[key]) if row[f"{key}_e164"] else None
+            if ext:
+                number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
         if number:
             tel = card.add("tel")
             tel.value = number
-            tel.type_param = kind
+            tel.type_param = kind.lower() if four else kind
     if row["city"] or row["country"]:
         adr = card.add("adr")
         adr.value = vobject.vcard.Address(city=row["city"] or "", country=row["country"] or "")
@@ -289,7 +307,9 @@ def contact_card(row: dict[str, Any], company: str | None) -> Any:
     return card
 
 
-def export_cards(db: Any, out: TextIO | None = None, directory: Path | None = None) -> int:
+def export_cards(
+    db: Any, out: TextIO | None = None, directory: Path | None = None, version: str = "3.0"
+) -> int:
     """Write live contacts as vCards: all to `out`, or one `<id>.vcf` each into `directory`."""
     cursor = db.execute(
         "SELECT c.*, a.name AS company FROM contact c "
@@ -300,7 +320,7 @@ def export_cards(db: Any, out: TextIO | None = None, directory: Path | None = No
     count = 0
     for values in cursor:
         row = dict(zip(names, values, strict=True))
-        text = contact_card(row, row["company"]).serialize()
+        text = contact_card(row, row["company"], version).serialize()
         if directory is not None:
             (directory / f"{row['id']}.vcf").write_text(text, encoding="utf-8", newline="")
         elif out is not None:

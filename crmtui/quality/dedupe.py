@@ -223,8 +223,17 @@ def load_people(db: sqlite3.Connection) -> list[Person]:
     return [Person.from_row(r) for r in rows]
 
 
-def scan(people: Iterable[Person], *, threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
-    """Candidate pairs scoring at least `threshold`, best first."""
+def scan(
+    people: Iterable[Person],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    involving: set[str] | None = None,
+) -> list[Candidate]:
+    """Candidate pairs scoring at least `threshold`, best first.
+
+    With `involving`, only pairs with at least one of those contact ids (the
+    contacts that arrived by sync): the same pairs a full scan finds for them.
+    """
     blocks: dict[str, list[Person]] = {}
     for person in people:
         for key in blocking_keys(person):
@@ -234,10 +243,14 @@ def scan(people: Iterable[Person], *, threshold: float = DEFAULT_THRESHOLD) -> l
     for members in blocks.values():
         if len(members) < 2 or len(members) > MAX_BLOCK:
             continue
+        if involving is not None and not any(m.id in involving for m in members):
+            continue
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
                 if pair in seen:
+                    continue
+                if involving is not None and a.id not in involving and b.id not in involving:
                     continue
                 seen.add(pair)
                 candidate = compare(a, b)
@@ -245,6 +258,22 @@ def scan(people: Iterable[Person], *, threshold: float = DEFAULT_THRESHOLD) -> l
                     found.append(candidate)
     found.sort(key=lambda c: (-c.score, c.a.id, c.b.id))
     return found
+
+
+def new_pairs(
+    db: sqlite3.Connection, *, threshold: float = DEFAULT_THRESHOLD
+) -> tuple[list[Candidate], set[str] | None]:
+    """Pairs involving contacts that arrived by sync since the last review, and those ids.
+
+    The ids (None: all contacts, after a first sync) are what a review takes off the
+    list afterwards (`store.arrivals.take_reviewed`). Nothing arrived: no pairs.
+    """
+    from crmtui.store.arrivals import arrivals
+
+    waiting = arrivals(db)
+    if waiting is not None and not waiting:
+        return [], waiting
+    return scan(load_people(db), threshold=threshold, involving=waiting), waiting
 
 
 def typed_person(

@@ -65,6 +65,14 @@ def _fit(text: str, width: int, style: str = "") -> Text:
     return cell
 
 
+def _evidence(candidate: Candidate, new: bool) -> Text:
+    """The evidence cell; a pair that came in by sync since the last review says "new" first."""
+    cell = Text("new · ", style="bold yellow") if new else Text()
+    cell.append("; ".join(candidate.evidence), style="dim")
+    cell.truncate(EVIDENCE_WIDTH, overflow="ellipsis")
+    return cell
+
+
 def who(a: PairSide, b: PairSide) -> tuple[str, str]:
     """The two contacts' names as the screen says them; namesakes get their short ids."""
     if a.contact.name != b.contact.name:
@@ -117,7 +125,12 @@ class ConfirmMerge(ModalScreen[bool]):
 
 
 class DuplicatesScreen(Screen[None]):
-    """Pairs that are probably one person: compare side by side, pick, merge, undo, skip."""
+    """Pairs that are probably one person: compare side by side, pick, merge, undo, skip.
+
+    Pairs with a contact that arrived by sync since the last review come first,
+    marked "new"; once a scan has shown them they count as reviewed (the
+    watermark of `crm dedupe scan --new`, `store.arrivals`).
+    """
 
     TITLE = "Duplicates"
     CSS_PATH = "duplicates.tcss"
@@ -201,11 +214,19 @@ class DuplicatesScreen(Screen[None]):
     class Scanned(Message):
         """The scan is done: the pairs, best first."""
 
-        def __init__(self, generation: int, found: list[Candidate], contacts: int) -> None:
+        def __init__(
+            self,
+            generation: int,
+            found: list[Candidate],
+            contacts: int,
+            arrived: set[str] | None = None,
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.found = found
             self.contacts = contacts
+            self.arrived = arrived
+            """Contacts new by sync since the last review (None: all of them)."""
 
     class SidesLoaded(Message):
         """Both contacts of a pair came back (a side is None when it is gone)."""
@@ -243,6 +264,7 @@ class DuplicatesScreen(Screen[None]):
         self._show_timings = show_timings
         self.threshold = threshold
         self.candidates: list[Candidate] = []
+        self.new_pairs: set[Pair] = set()
         self.skipped: set[Pair] = set()
         self.choices: dict[Pair, PairChoice] = {}
         self.sides: dict[str, PairSide] = {}
@@ -316,6 +338,7 @@ class DuplicatesScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dupes-scan")
     def _scan(self, generation: int, threshold: int) -> None:
         from crmtui.quality.dedupe_job import scan_in_child
+        from crmtui.store.arrivals import arrivals, take_reviewed
 
         worker = get_current_worker()
         read: list[int] = [0]
@@ -324,6 +347,7 @@ class DuplicatesScreen(Screen[None]):
             read[0] = count
             self.post_message(self.Scanning(generation, count))
 
+        arrived = arrivals(self._db)  # read first: what arrives during the scan waits
         found = scan_in_child(
             self._app.daily.db_path,
             threshold=threshold,
@@ -331,7 +355,9 @@ class DuplicatesScreen(Screen[None]):
             cancelled=lambda: worker.is_cancelled,
         )
         if found is not None:
-            self.post_message(self.Scanned(generation, found, read[0]))
+            self.post_message(self.Scanned(generation, found, read[0], arrived))
+            if arrived is None or arrived:
+                self._app.daily.write(lambda tx: take_reviewed(tx.db, arrived))
 
     @on(Scanning)
     def _scanning(self, event: Scanning) -> None:
@@ -362,7 +388,15 @@ class DuplicatesScreen(Screen[None]):
         self._stop_scanning()
         self._scan_seconds = time.monotonic() - self._scan_started
         self.contacts = event.contacts
-        self.candidates = [c for c in event.found if pair_key(c) not in self.skipped]
+        arrived = event.arrived
+        self.new_pairs = {
+            pair_key(c)
+            for c in event.found
+            if arrived is None or c.a.id in arrived or c.b.id in arrived
+        } if arrived != set() else set()  # fmt: skip
+        kept = [c for c in event.found if pair_key(c) not in self.skipped]
+        # New by sync first (each part still best first: the sort is stable).
+        self.candidates = sorted(kept, key=lambda c: pair_key(c) not in self.new_pairs)
         self._fill_pairs()
         self._show_status()
 
@@ -389,6 +423,9 @@ class DuplicatesScreen(Screen[None]):
             count = len(self.candidates)
             text = Text(f"{count:,} probable duplicate pair{'' if count == 1 else 's'}", "bold")
             text.append(f" (score ≥ {self.threshold}) among {self.contacts:,} contacts")
+            fresh = sum(pair_key(c) in self.new_pairs for c in self.candidates)
+            if fresh:
+                text.append(f" · {fresh:,} new since the last sync (listed first)", "bold yellow")
             if count > MAX_SHOWN:
                 text.append(f" · best {MAX_SHOWN:,} listed")
         notes = [f"scanned in {self._scan_seconds:.0f}s"] if self._show_timings else []
@@ -410,7 +447,7 @@ class DuplicatesScreen(Screen[None]):
                 Text(f"{c.score:.0f}", justify="right"),
                 _fit(c.a.name, NAME_WIDTH),
                 _fit(c.b.name, NAME_WIDTH),
-                _fit("; ".join(c.evidence), EVIDENCE_WIDTH, "dim"),
+                _evidence(c, pair_key(c) in self.new_pairs),
                 key="|".join(pair_key(c)),
             )
         if table.row_count:

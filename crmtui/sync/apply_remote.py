@@ -24,6 +24,7 @@ from crmtui.domain.hlc import HLC, receive
 from crmtui.domain.ids import uuid7
 from crmtui.search.search_index import index_document, index_many, unindex
 from crmtui.services.reindex import contact_document
+from crmtui.store.arrivals import IDENTITY_FIELDS, add_arrivals
 from crmtui.store.database import Store
 from crmtui.store.journal import unpack_created
 from crmtui.store.models import ENTITIES, Contact
@@ -683,9 +684,21 @@ def apply_changes(
         page.flush()
         for info in screen_conflicts(applier, list(conflicts)):
             applier.conflict(info)
+        add_arrivals(applier.db, arrived_contacts(ordered, device_id))
         set_meta(applier.db, "sync_cursor", str(cursor))
         applier.advance_clock(server_hlc)
     return applier.report
+
+
+def arrived_contacts(changes: Iterable[Change], device_id: str) -> set[str]:
+    """Contacts another laptop made, brought back or re-identified: to check for duplicates."""
+    return {
+        c.row_id
+        for c in changes
+        if c.entity == "contact"
+        and c.device_id != device_id
+        and (c.kind in ("create", "undelete") or (c.kind == "set" and c.field in IDENTITY_FIELDS))
+    }
 
 
 def decode_value(entity: str, name: str, value: str | None) -> Any:
