@@ -73,13 +73,15 @@ def _summary(report: SyncReport) -> None:
 
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held")}
+    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held", "set_aside")}
     for line in format_table([row], list(row), width=terminal_width()):
         typer.echo(line)
     for reason in report.reasons:
         typer.echo(f"rejected: {reason}", err=True)
     for line in report.held:
         typer.echo(f"quarantined: {line}", err=True)
+    for line in report.set_aside:
+        typer.echo(f"moved away: {line} (your edit is listed by `crm conflicts`)", err=True)
 
 
 def _rescue_dir() -> Path:
@@ -132,7 +134,7 @@ def sync(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
             try:
-                report = SyncClient(store, http).sync(_progress)
+                report = SyncClient(store, http, rescue_dir=_rescue_dir()).sync(_progress)
             except NetworkError as exc:
                 fail(f"{exc}; every change stays pending, try again later", EXIT_TEMPFAIL)
             except ProtocolMismatch as exc:

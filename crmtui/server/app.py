@@ -26,6 +26,7 @@ from crmtui.server.db import current_server_revision, make_server_engine, server
 from crmtui.server.feed import feed_head
 from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
+from crmtui.server.scope import catch_up
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,
@@ -339,6 +340,8 @@ def make_app(engine: Engine) -> FastAPI:
                 409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
             )
         ranges = parse_ranges(own)
+        # A scope that changed since the device's last pull: its snapshot and removals first.
+        catch_up(engine, who, cursor)
         return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode(), ranges))
 
     return app

@@ -44,7 +44,7 @@ from crmtui.sync.merge import (
     is_consent,
     is_high_stakes,
 )
-from crmtui.sync.wire import Op, PushRequest, PushResponse
+from crmtui.sync.wire import OUTSIDE_SCOPE, Op, PushRequest, PushResponse
 
 ADMIN_ONLY = frozenset({"territory", "rep", "territory_assignment", "territory_rule"})
 """Managed on the server by an admin; devices receive them but cannot change them."""
@@ -351,7 +351,7 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):
-        return "the record is outside your territories"
+        return OUTSIDE_SCOPE
     if row is None:
         missing = missing_fields(op.entity, b.valid_fields.get((op.entity, op.row_id), set()))
         if missing:

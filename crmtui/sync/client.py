@@ -26,6 +26,7 @@ from crmtui.sync.apply_remote import (
     utcnow_hlc,
 )
 from crmtui.sync.fields import check_value
+from crmtui.sync.purge import note_moved_away
 from crmtui.sync.quarantine import hold
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
@@ -34,6 +35,7 @@ from crmtui.sync.wire import (
     MAX_PUSH_OPS,
     MAX_VALUE_CHARS,
     MIN_SERVER_PROTOCOL,
+    OUTSIDE_SCOPE,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     Op,
@@ -113,6 +115,8 @@ class SyncReport:
     reasons: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     """Pulled values held back as malformed (`crmtui.sync.quarantine`), one line each."""
+    set_aside: list[str] = field(default_factory=list)
+    """Local edits of records that left this laptop's scope (`crmtui.sync.purge`), one line each."""
 
 
 def device_id(store: Store) -> str:
@@ -333,10 +337,19 @@ def pending_by_entity(store: Store) -> dict[str, int]:
 class SyncClient:
     """Talks to one server for one local store."""
 
-    def __init__(self, store: Store, http: httpx.Client, *, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        store: Store,
+        http: httpx.Client,
+        *,
+        batch: int = DEFAULT_BATCH,
+        rescue_dir: Path | None = None,
+    ) -> None:
         self.store = store
         self.http = http
         self.batch = max(1, min(batch, MAX_PUSH_OPS))
+        self.rescue_dir = rescue_dir
+        """Where local edits of records that left this laptop's scope are saved."""
 
     def _call(self, method: str, url: str, **kw: object) -> httpx.Response:
         extra = kw.pop("headers", None)
@@ -448,6 +461,13 @@ class SyncClient:
                     report.reasons.append(
                         f"{op.entity} {op.row_id} {op.field or op.op}: {result.reason}"
                     )
+                    if op.op == "set" and result.reason == OUTSIDE_SCOPE:
+                        # Moved away while this laptop edited it offline: kept for a person.
+                        report.set_aside.append(
+                            note_moved_away(
+                                db, applier.now, me, op.entity, op.row_id, op.field or "", op.value
+                            )
+                        )
                 if op.op != "set" or op.field is None:
                     continue
                 if result.current is not None and (
@@ -528,7 +548,9 @@ class SyncClient:
                 page.conflicts,
                 page.cursor,
                 page.server_hlc,
+                self.rescue_dir,
             )
+            report.set_aside += done.set_aside
             report.pulled += done.applied
             report.removed += done.removed
             report.overwritten += done.overwritten
@@ -610,11 +632,7 @@ def trim_own_ranges(db: Any) -> None:
 
 
 def write_rescue(store: Store, directory: Path) -> Path:
-    """Write every pending op to a JSON-lines rescue file; returns its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ops = pending_ops(store)
-    path = directory / f"rescue-{utcnow_hlc()}.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for op in ops:
-            out.write(json.dumps(op.model_dump()) + "\n")
-    return path
+    """Write every pending op to a JSON-lines rescue file (`crmtui.sync.rescue`); returns its path."""
+    from crmtui.sync.rescue import write_rescue_file
+
+    return write_rescue_file(directory, device_id(store), pending_ops(store))

@@ -169,3 +169,7 @@ class Health(_Strict):
 
     status: Literal["ok", "unavailable"]
     detail: str | None = None
+
+
+OUTSIDE_SCOPE = "the record is outside your territories"
+"""A push answer's reason for an op on a record the rep may not read (it moved away)."""
