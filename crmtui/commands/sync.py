@@ -73,13 +73,19 @@ def _summary(report: SyncReport) -> None:
 
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held", "set_aside")}
+    row = {
+        k: v
+        for k, v in asdict(report).items()
+        if k not in ("reasons", "held", "set_aside", "reseeded")
+    }
     for line in format_table([row], list(row), width=terminal_width()):
         typer.echo(line)
     for reason in report.reasons:
         typer.echo(f"rejected: {reason}", err=True)
     for line in report.held:
         typer.echo(f"quarantined: {line}", err=True)
+    if report.reseeded:
+        typer.echo(f"reseeded: {report.reseeded} record(s) sent back to the server", err=True)
     for line in report.set_aside:
         typer.echo(f"moved away: {line} (your edit is listed by `crm conflicts`)", err=True)
 
@@ -113,6 +119,7 @@ def sync(
         UnknownDevice,
         device_id,
         pending_by_entity,
+        pending_count,
         write_rescue,
     )
     from crmtui.sync.credentials import load_token
@@ -140,6 +147,7 @@ def sync(
             except ProtocolMismatch as exc:
                 fail(f"{exc}; every change stays pending", EXIT_PROTOCOL)
             except UnknownDevice as exc:
+                waiting = pending_count(store)
                 path = write_rescue(store, _rescue_dir())
                 if discard:
                     with store.engine.begin() as conn:
@@ -147,10 +155,13 @@ def sync(
                             "UPDATE journal SET pushed_at = created_at WHERE pushed_at IS NULL"
                         )
                         conn.exec_driver_sql("DELETE FROM local_meta WHERE key = 'sync_cursor'")
-                    fail(f"{exc}; pending ops saved to {path} and discarded", EXIT_UNKNOWN_DEVICE)
+                    fail(
+                        f"{exc}; {waiting} pending op(s) saved to {path} and discarded",
+                        EXIT_UNKNOWN_DEVICE,
+                    )
                 fail(
-                    f"{exc}; pending ops saved to {path} (still pending: nothing is discarded"
-                    " without --discard)",
+                    f"{exc}; {waiting} pending op(s) saved to {path} (still pending: nothing"
+                    " is discarded without --discard)",
                     EXIT_UNKNOWN_DEVICE,
                 )
             except SyncError as exc:
@@ -177,8 +188,15 @@ def login(
     import httpx
 
     from crmtui.services.territories import ENROLLED_REP_KEY
-    from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
+    from crmtui.sync.client import (
+        SERVER_ID,
+        ProtocolMismatch,
+        check_protocol,
+        device_id,
+        protocol_headers,
+    )
     from crmtui.sync.credentials import save_token
+    from crmtui.sync.wire import SERVER_HEADER
 
     # The server is asked first (after the path is checked): a wrong URL or token
     # leaves no new database behind.
@@ -210,6 +228,18 @@ def login(
         # Who "me" is on this laptop when no rep name is configured (activities).
         _set_meta(store, ENROLLED_REP_KEY, rep_name)
         typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
+        identity = answer.headers.get(SERVER_HEADER)
+        known = _meta(store, SERVER_ID)
+        if identity and known is None:
+            _set_meta(store, SERVER_ID, identity)
+        elif identity and known != identity:
+            # Not stored: `crm sync` must still see that this server needs a reseed.
+            typer.echo(
+                "this server is not the one this database synced with (reset or replaced):"
+                " `crm sync` sends back everything this laptop holds once the admin has run"
+                " `crm server allow-reseed`",
+                err=True,
+            )
     finally:
         store.close()
 

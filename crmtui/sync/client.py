@@ -38,12 +38,22 @@ from crmtui.sync.wire import (
     OUTSIDE_SCOPE,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    SERVER_HEADER,
     Op,
     PullResponse,
     PushResponse,
+    ReseedRequest,
+    ReseedResponse,
 )
 
 DEFAULT_BATCH = 500
+SERVER_ID = "sync_server_id"
+"""local_meta key: the identity of the server this laptop syncs with (`wire.SERVER_HEADER`)."""
+RESET_MESSAGE = (
+    "the server was reset (it is not the server this laptop synced with) and is not taking"
+    " a reseed; nothing was sent. Ask your admin to run `crm server allow-reseed` on the"
+    " server, then run `crm sync` again: this laptop will send back everything it holds"
+)
 OWN_FEED = "sync_own_feed"
 """local_meta key: feed ranges drawn by this laptop's pushes whose answers are recorded."""
 PULL_PAGE = MAX_PULL_OPS
@@ -62,6 +72,10 @@ class NetworkError(SyncError):
 
 class UnknownDevice(SyncError):
     """The server does not know this device (revoked token or a reset server)."""
+
+
+class ServerReset(UnknownDevice):
+    """The server is not the one this laptop synced with, and takes no reseed now."""
 
 
 class ProtocolMismatch(SyncError):
@@ -117,6 +131,8 @@ class SyncReport:
     """Pulled values held back as malformed (`crmtui.sync.quarantine`), one line each."""
     set_aside: list[str] = field(default_factory=list)
     """Local edits of records that left this laptop's scope (`crmtui.sync.purge`), one line each."""
+    reseeded: int = 0
+    """Records sent back to a reset server (`SyncClient.reseed`)."""
 
 
 def device_id(store: Store) -> str:
@@ -365,6 +381,8 @@ class SyncClient:
             )
         if response.status_code == 409:
             raise UnknownDevice(f"the server refused: {response.json().get('detail')}")
+        if response.status_code == 403:  # only a reseed outside its window
+            raise ServerReset(RESET_MESSAGE)
         if response.status_code >= 400:
             raise SyncError(f"the server answered {response.status_code}: {response.text[:200]}")
         return response
@@ -561,10 +579,79 @@ class SyncClient:
             if not page.has_more:
                 return
 
+    def check_server(self, report: SyncReport, progress: Progress | None = None) -> None:
+        """Before anything is sent: is this the server the laptop synced with?
+
+        A server rebuilt from nothing has another identity (`wire.SERVER_HEADER`).
+        Nothing is pushed to it -- its answers would mark edits of records it does
+        not know as done -- until an admin opens a reseed window; then this laptop
+        sends back everything it holds (`reseed`) and pulls from the start.
+        """
+        answer = self._call("GET", "/v1/whoami")
+        identity = answer.headers.get(SERVER_HEADER)
+        if not identity:
+            return  # an older server: it does not say
+        with self.store.engine.connect() as conn:
+            stored = get_meta(conn.connection.driver_connection, SERVER_ID)  # type: ignore[arg-type]
+        if stored is None:
+            with remote_transaction(self.store, device_id(self.store)) as applier:
+                set_meta(applier.db, SERVER_ID, identity)
+        elif stored != identity:
+            self.reseed(report, identity, progress)
+
+    def reseed(self, report: SyncReport, identity: str, progress: Progress | None = None) -> None:
+        """Send this laptop's full state to a reset server; then pull from the start.
+
+        Refused (`ServerReset`, nothing sent) unless an admin opened a reseed window.
+        A record the server took has its pending ops marked pushed (its values went
+        with it); one it refused keeps them pending and is reported.
+        """
+        from crmtui.sync.full_state import batches, full_state
+
+        me = device_id(self.store)
+        with self.store.engine.connect() as conn:
+            records = list(full_state(conn.connection.driver_connection))  # type: ignore[arg-type]
+        done = 0
+        for batch in batches(iter(records), BODY_BUDGET):
+            body = ReseedRequest(device_id=me, records=batch).model_dump_json()
+            raw = self._call(
+                "POST", "/v1/reseed", content=body, headers={"content-type": "application/json"}
+            )
+            try:
+                answer = ReseedResponse.model_validate_json(raw.content)
+            except ValueError as exc:
+                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+            if len(answer.results) != len(batch):
+                raise SyncError("the server answered for a different number of records")
+            with remote_transaction(self.store, me) as applier:
+                for result in answer.results:
+                    if result.status == "applied":
+                        report.reseeded += 1
+                        applier.db.execute(
+                            "UPDATE journal SET pushed_at = ? WHERE pushed_at IS NULL AND"
+                            " device_id = ? AND entity = ? AND row_id = ?",
+                            (applier.now, me, result.entity, result.row_id),
+                        )
+                    else:
+                        report.rejected += 1
+                        report.reasons.append(
+                            f"{result.entity} {result.row_id} (reseed): {result.reason}"
+                        )
+                applier.advance_clock(answer.server_hlc)
+            done += len(batch)
+            if progress:
+                progress("reseed", done, len(records))
+        with remote_transaction(self.store, me) as applier:
+            # The new server's feed starts again: pull it all (what others reseeded too).
+            set_meta(applier.db, SERVER_ID, identity)
+            set_meta(applier.db, "sync_cursor", "0")
+            applier.db.execute("DELETE FROM local_meta WHERE key = ?", (OWN_FEED,))
+
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Push, then pull; the report counts both."""
+        """Check the server, push, then pull; the report counts both."""
         check_syncable(self.store)
         report = SyncReport()
+        self.check_server(report, progress)
         self.push(report, progress)
         self.pull(report, progress)
         with remote_transaction(self.store, device_id(self.store)) as applier:
