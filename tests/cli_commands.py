@@ -153,6 +153,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import csv", "file"): str(files / "in.csv"),
         ("import jsonl", "file"): str(files / "in.jsonl"),
         ("import vcard", "path"): str(files / "in.vcf"),
+        ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -170,6 +171,8 @@ def write_input_files(files: Path) -> None:
     (files / "in.csv").write_text("name,email\nJo Bloggs,jo@example.com\n", encoding="utf-8")
     header = {"format": "crmtui-jsonl", "version": 1, "schema": SCHEMA_HEAD}
     (files / "in.jsonl").write_text(json.dumps(header) + "\n", encoding="utf-8")
+    rescue = {"crmtui_rescue": 1, "device_id": "01a00000-0000-7000-8000-000000000000"}
+    (files / "rescue.jsonl").write_text(json.dumps(rescue) + "\n", encoding="utf-8")
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )

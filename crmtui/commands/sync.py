@@ -39,6 +39,8 @@ EXIT_PROTOCOL = 76
 EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
+rescue_app = typer.Typer(help="Rescue files: edits the server has not taken, kept as JSON lines.")
+app.add_typer(rescue_app, name="rescue")
 conflicts_app = typer.Typer(
     help="Conflicts and overwritten values from sync.", invoke_without_command=True
 )
@@ -329,3 +331,70 @@ def restore(
     finally:
         store.close()
     typer.echo(f"{row.entity} {row.row_id} {row.field}: restored", err=True)
+
+
+@rescue_app.command()
+def replay(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A rescue file (`rescue-<hlc>.jsonl`).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the ops that would be sent; send nothing.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Send a rescue file's ops again through the normal push (a second run changes nothing)."""
+    import httpx
+
+    from crmtui.sync.client import (
+        NetworkError,
+        ProtocolMismatch,
+        SyncClient,
+        SyncError,
+        SyncReport,
+        UnknownDevice,
+        device_id,
+    )
+    from crmtui.sync.credentials import load_token
+    from crmtui.sync.rescue import RescueError, check_owner, read_rescue_file
+
+    try:
+        rescue = read_rescue_file(file)
+    except RescueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    store = open_db(ctx, db)
+    try:
+        me = device_id(store)
+        with store.engine.connect() as conn:
+            try:
+                check_owner(rescue, file, conn.connection.driver_connection, me)  # type: ignore[arg-type]
+            except RescueError as exc:
+                fail(str(exc), EXIT_USAGE)
+        if dry_run:
+            for op in rescue.ops:
+                typer.echo(f"{op.entity}\t{op.row_id}\t{op.op}\t{op.field or ''}")
+            typer.echo(f"{len(rescue.ops)} op(s) would be sent", err=True)
+            return
+        if not rescue.ops:
+            typer.echo(f"{file} holds no ops: nothing to replay", err=True)
+            return
+        server = _meta(store, "sync_server")
+        token = load_token(me)
+        if not server or not token:
+            fail("not enrolled: run `crm sync login --server URL --token TOKEN` first")
+        report = SyncReport()
+        with httpx.Client(
+            base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            try:
+                SyncClient(store, http, rescue_dir=_rescue_dir()).replay(rescue.ops, report)
+            except NetworkError as exc:
+                fail(f"{exc}; nothing lost, run it again later", EXIT_TEMPFAIL)
+            except ProtocolMismatch as exc:
+                fail(str(exc), EXIT_PROTOCOL)
+            except UnknownDevice as exc:
+                fail(f"{exc}; the file is unchanged", EXIT_UNKNOWN_DEVICE)
+            except SyncError as exc:
+                fail(str(exc), EXIT_TEMPFAIL)
+        _summary(report)
+    finally:
+        store.close()

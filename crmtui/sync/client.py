@@ -23,6 +23,7 @@ from crmtui.sync.apply_remote import (
     get_meta,
     remote_transaction,
     set_meta,
+    to_column,
     utcnow_hlc,
 )
 from crmtui.sync.fields import check_value
@@ -39,6 +40,7 @@ from crmtui.sync.wire import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     SERVER_HEADER,
+    FieldVersion,
     Op,
     PullResponse,
     PushResponse,
@@ -646,6 +648,57 @@ class SyncClient:
             set_meta(applier.db, SERVER_ID, identity)
             set_meta(applier.db, "sync_cursor", "0")
             applier.db.execute("DELETE FROM local_meta WHERE key = ?", (OWN_FEED,))
+
+    def replay(self, ops: list[Op], report: SyncReport) -> None:
+        """Send a rescue file's ops through the normal push, then pull.
+
+        Idempotent: the server answers an op id it has seen from its log and changes
+        nothing. An op the server applied is also written to the local row when the
+        record is here (a record purged as out of scope and back, or an op dropped
+        with `--discard` and overwritten since): the echo of an op this laptop has
+        recorded is not written again by a pull.
+        """
+        check_syncable(self.store)
+        self.check_server(report)
+        me = device_id(self.store)
+        for start in range(0, len(ops), self.batch):
+            batch = [PendingOp(**op.model_dump()) for op in ops[start : start + self.batch]]
+            raw = self._call(
+                "POST",
+                "/v1/push",
+                content=push_body(me, batch, []),
+                headers={"content-type": "application/json"},
+            )
+            try:
+                answer = PushResponse.model_validate_json(raw.content)
+            except ValueError as exc:
+                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+            if len(answer.results) != len(batch):
+                raise SyncError("the server answered for a different number of ops")
+            with self.store.engine.connect() as conn:
+                rows = [
+                    r[0]
+                    for r in select_in(
+                        conn.connection.driver_connection,  # type: ignore[arg-type]
+                        "SELECT id FROM journal",
+                        [op.op_id for op in batch],
+                        where="pushed_at IS NULL",
+                    )
+                ]
+            self._record(batch, answer, report, [], rows)
+            with remote_transaction(self.store, me) as applier:
+                for op, result in zip(batch, answer.results, strict=True):
+                    if result.status != "applied" or op.op != "set" or not op.field:
+                        continue
+                    shown = applier._current_value(op.entity, op.row_id, op.field)
+                    if shown != to_column(op.entity, op.field, op.value):
+                        applier.adopt(
+                            op.entity,
+                            op.row_id,
+                            op.field,
+                            FieldVersion(value=op.value, hlc=result.hlc or op.hlc, device_id=me),
+                        )
+        self.pull(report)
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         """Check the server, push, then pull; the report counts both."""

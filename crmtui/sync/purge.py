@@ -38,13 +38,23 @@ def note_moved_away(
     field: str,
     value: str | None,
 ) -> str:
-    """Keep one of this laptop's values of a record it may no longer read; the line to report."""
+    """Keep one of this laptop's values of a record it may no longer read; the line to report.
+
+    The same open note is kept once (a replayed rescue file is answered the same again).
+    """
+    line = f"{entity} {row_id} {field or 'delete'}: the record left your territories"
+    if db.execute(
+        "SELECT 1 FROM sync_conflict WHERE kind = ? AND entity = ? AND row_id = ? AND field = ?"
+        " AND kept_value IS ? AND resolved_at IS NULL",
+        (MOVED_AWAY, entity, row_id, field, value),
+    ).fetchone():
+        return line
     db.execute(
         "INSERT INTO sync_conflict(id, kind, entity, row_id, field, kept_value, kept_device,"
         " other_value, other_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
         (uuid7(), MOVED_AWAY, entity, row_id, field, value, me, now),
     )
-    return f"{entity} {row_id} {field or 'delete'}: the record left your territories"
+    return line
 
 
 def _pending_ops(db: sqlite3.Connection, me: str, entity: str, row_id: str) -> list[Op]:
