@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from crmtui.domain.hierarchy import depths
 from crmtui.domain.hlc import HLC, receive, tick
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
@@ -219,13 +220,7 @@ def _most_restrictive(b: _Batch, territories: list[str | None]) -> str | None:
     """
     if b.depths is None:
         parents = dict(b.conn.execute(select(t.territory.c.id, t.territory.c.parent_id)).all())
-        b.depths = {}
-        for tid in parents:
-            depth, at, seen = 0, parents.get(tid), {tid}
-            while at is not None and at not in seen:
-                seen.add(at)
-                depth, at = depth + 1, parents.get(at)
-            b.depths[tid] = depth
+        b.depths = depths(parents)
     best: str | None = None
     for territory in territories:
         if territory is not None and (

@@ -28,8 +28,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from crmtui.domain.hierarchy import depths
 from crmtui.domain.hlc import HLC, receive
 from crmtui.server import tables as t
+from crmtui.server.admin import territory_record
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import rows_by_keys
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
@@ -172,12 +174,7 @@ def _check(record: ReseedRecord) -> str | None:
 def _depth(r: _Reseed, territory: str | None) -> int:
     if not r.depths:
         parents = dict(r.conn.execute(select(t.territory.c.id, t.territory.c.parent_id)).all())
-        for tid in parents:
-            depth, at, seen = 0, parents.get(tid), {tid}
-            while at is not None and at not in seen:
-                seen.add(at)
-                depth, at = depth + 1, parents.get(at)
-            r.depths[tid] = depth
+        r.depths = depths(parents)
     return r.depths.get(territory or "", -1)
 
 
@@ -420,34 +417,7 @@ def _territory(r: _Reseed, record: ReseedRecord) -> str | None:
             )
         )
     hlc = max(f.hlc for f in record.fields) if record.fields else record.created_hlc
-    conn.execute(
-        insert(t.row_scope).values(
-            entity="territory",
-            row_id=tid,
-            territory_id=None,
-            deleted=False,
-            flagged=False,
-            last_hlc=hlc,
-            created_hlc=record.created_hlc,
-            created_device=SERVER_DEVICE,
-        )
-    )
-    _emit(r, "create", "territory", tid, None, None, record.created_hlc, SERVER_DEVICE, None)
-    for key, value in (("name", name), ("parent_id", parent)):
-        if value is None:
-            continue
-        encoded = json.dumps(value, ensure_ascii=False)
-        conn.execute(
-            insert(t.field_state).values(
-                entity="territory",
-                row_id=tid,
-                field=key,
-                value=encoded,
-                hlc=hlc,
-                device_id=SERVER_DEVICE,
-            )
-        )
-        _emit(r, "set", "territory", tid, key, encoded, hlc, SERVER_DEVICE, None)
+    r.changes += territory_record(conn, tid, name, parent, hlc, record.created_hlc)
     r.depths.clear()
     return None
 

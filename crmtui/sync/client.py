@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
@@ -60,6 +60,7 @@ OWN_FEED = "sync_own_feed"
 """local_meta key: feed ranges drawn by this laptop's pushes whose answers are recorded."""
 PULL_PAGE = MAX_PULL_OPS
 """Changes per pull page: the most the server gives, so a page is one local transaction."""
+_Answer = TypeVar("_Answer", PushResponse, ReseedResponse)
 Progress = Callable[[str, int, int], None]
 """Called as progress(phase, done, total) while a sync runs."""
 
@@ -389,6 +390,17 @@ class SyncClient:
             raise SyncError(f"the server answered {response.status_code}: {response.text[:200]}")
         return response
 
+    def _post(self, url: str, body: bytes, model: type[_Answer], count: int) -> _Answer:
+        """POST a JSON body; the parsed answer, which must hold `count` results."""
+        raw = self._call("POST", url, content=body, headers={"content-type": "application/json"})
+        try:
+            answer = model.model_validate_json(raw.content)
+        except ValueError as exc:
+            raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+        if len(answer.results) != count:
+            raise SyncError("the server answered for a different number of items")
+        return answer
+
     def push(self, report: SyncReport, progress: Progress | None = None) -> None:
         """Push every pending op in batches; each answered op is marked pushed."""
         me = device_id(self.store)
@@ -615,16 +627,8 @@ class SyncClient:
             records = list(full_state(conn.connection.driver_connection))  # type: ignore[arg-type]
         done = 0
         for batch in batches(iter(records), BODY_BUDGET):
-            body = ReseedRequest(device_id=me, records=batch).model_dump_json()
-            raw = self._call(
-                "POST", "/v1/reseed", content=body, headers={"content-type": "application/json"}
-            )
-            try:
-                answer = ReseedResponse.model_validate_json(raw.content)
-            except ValueError as exc:
-                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
-            if len(answer.results) != len(batch):
-                raise SyncError("the server answered for a different number of records")
+            body = ReseedRequest(device_id=me, records=batch).model_dump_json().encode()
+            answer = self._post("/v1/reseed", body, ReseedResponse, len(batch))
             with remote_transaction(self.store, me) as applier:
                 for result in answer.results:
                     if result.status == "applied":
@@ -663,18 +667,7 @@ class SyncClient:
         me = device_id(self.store)
         for start in range(0, len(ops), self.batch):
             batch = [PendingOp(**op.model_dump()) for op in ops[start : start + self.batch]]
-            raw = self._call(
-                "POST",
-                "/v1/push",
-                content=push_body(me, batch, []),
-                headers={"content-type": "application/json"},
-            )
-            try:
-                answer = PushResponse.model_validate_json(raw.content)
-            except ValueError as exc:
-                raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
-            if len(answer.results) != len(batch):
-                raise SyncError("the server answered for a different number of ops")
+            answer = self._post("/v1/push", push_body(me, batch, []), PushResponse, len(batch))
             with self.store.engine.connect() as conn:
                 rows = [
                     r[0]

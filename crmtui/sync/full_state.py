@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean
 
+from crmtui.domain.hierarchy import depths
 from crmtui.store.journal import expand
 from crmtui.store.models import ENTITIES
 from crmtui.sync.apply_remote import _TABLES, _columns
@@ -43,18 +44,6 @@ def _order() -> list[str]:
     shared = sorted(e for e in SHARED if e in SPECS and e != "territory")
     first = ["territory", *shared, *(e for e in PARENTS_FIRST if e != "territory")]
     return first + sorted(e for e in SPECS if e in ENTITIES and e not in first)
-
-
-def _territory_depths(db: sqlite3.Connection) -> dict[str, int]:
-    parents = dict(db.execute("SELECT id, parent_id FROM territory").fetchall())
-    depths = {}
-    for tid in parents:
-        depth, at, seen = 0, parents.get(tid), {tid}
-        while at is not None and at not in seen:
-            seen.add(at)
-            depth, at = depth + 1, parents.get(at)
-        depths[tid] = depth
-    return depths
 
 
 def _versions(
@@ -95,8 +84,8 @@ def full_state(db: sqlite3.Connection) -> Iterator[ReseedRecord]:
         quoted = ", ".join(f'"{n}"' for n in ["id", "deleted_at", *names])
         rows = db.execute(f'SELECT {quoted} FROM "{_TABLES[entity]}"').fetchall()
         if entity == "territory":
-            depths = _territory_depths(db)
-            rows.sort(key=lambda r: (depths.get(r[0], 0), r[0]))
+            levels = depths(dict(db.execute("SELECT id, parent_id FROM territory").fetchall()))
+            rows.sort(key=lambda r: (levels.get(r[0], 0), r[0]))
         for row in rows:
             row_id, deleted = row[0], row[1] is not None
             sent = [
