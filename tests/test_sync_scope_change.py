@@ -83,7 +83,7 @@ def _get(store: Store, account: str) -> Account | None:
 def test_a_rep_given_a_territory_gets_its_existing_records_whole(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ann, sue = Laptop(team, "ann"), Laptop(team, "sue")
+    ann, sue, bob = Laptop(team, "ann"), Laptop(team, "sue"), Laptop(team, "bob")
     ids = [sue.account(f"South {i}", team.south, notes=f"note {i}") for i in range(7)]
     sue.sync()
     ann.sync()  # her cursor is past every South record, which she could not see then
@@ -105,6 +105,9 @@ def test_a_rep_given_a_territory_gets_its_existing_records_whole(
     assert pending_count(ann.store) == 0
     # A second sync brings nothing again.
     assert ann.sync().pulled == 0
+    # The snapshot was for ann's laptop alone: bob (North) is sent none of it.
+    bob.sync()
+    assert all(_get(bob.store, account) is None for account in ids)
 
 
 def test_a_rep_losing_a_territory_keeps_no_value_of_it_but_her_own_edit(team: Team) -> None:
