@@ -153,7 +153,10 @@ def test_a_rep_losing_a_territory_keeps_no_value_of_it_but_her_own_edit(team: Te
     admin.assign(team.engine, "ann", "South")
     ann.sync()
     back = _get(ann.store, secret)
-    assert back is not None and (back.name, back.notes) == ("Secret South Ltd", "the price is wombat")
+    assert back is not None and (back.name, back.notes) == (
+        "Secret South Ltd",
+        "the price is wombat",
+    )
     restore(ann.store, note.id)
     ann.sync()
     sue.sync()
