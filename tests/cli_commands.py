@@ -157,6 +157,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import vcard", "path"): str(files / "in.vcf"),
         ("import accounts", "file"): str(files / "in-accounts.csv"),
         ("import deals", "file"): str(files / "in-deals.csv"),
+        ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -178,6 +179,8 @@ def write_input_files(files: Path) -> None:
     (files / "in-deals.csv").write_text(
         "name,account,stage,amount\nTPS,Initech,Lead In,100 EUR\n", encoding="utf-8"
     )
+    rescue = {"crmtui_rescue": 1, "device_id": "01a00000-0000-7000-8000-000000000000"}
+    (files / "rescue.jsonl").write_text(json.dumps(rescue) + "\n", encoding="utf-8")
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )

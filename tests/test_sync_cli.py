@@ -81,8 +81,10 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
     refused = _crm(db, "sync")
     assert refused.returncode == 77, refused.stderr
     rescue = Path(refused.stderr.split("saved to ")[1].split(" ")[0])
-    saved = [json.loads(line) for line in rescue.read_text().splitlines()]
+    header, *saved = [json.loads(line) for line in rescue.read_text().splitlines()]
+    assert header["crmtui_rescue"] == 1  # names the database, for `crm sync rescue replay`
     assert len(saved) == pending == pending_count(store)
+    assert f"{pending} pending op(s) saved to" in refused.stderr
     dropped = _crm(db, "sync", "--discard")
     assert dropped.returncode == 77 and "discarded" in dropped.stderr
     assert pending_count(store) == 0

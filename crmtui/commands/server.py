@@ -344,3 +344,36 @@ def unassign(
         f"{rep} no longer covers {territory}",
         f"{rep} did not cover {territory}",
     )
+
+
+@app.command("allow-reseed")
+def allow_reseed(
+    hours: Annotated[
+        float, typer.Option(min=0.1, max=24 * 14, help="How long the window stays open.")
+    ] = 24,
+    close: Annotated[bool, typer.Option("--close", help="Close the window now.")] = False,
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """After a server reset: let the laptops send back everything they hold.
+
+    Re-create the territories (same names) and reps, issue tokens, then open the
+    window: each laptop's next `crm sync` reseeds the server with its full state.
+    """
+    from crmtui.server.reseed import allow_reseed as do_allow
+    from crmtui.server.reseed import close_reseed
+
+    engine = _engine(db)
+    try:
+        if close:
+            closed = close_reseed(engine)
+            typer.echo("reseed window closed" if closed else "no reseed window was open", err=True)
+            return
+        until = do_allow(engine, hours)
+    finally:
+        engine.dispose()
+    typer.echo(until)
+    typer.echo(
+        f"reseed window open until {until}: every laptop's next `crm sync` sends back"
+        " everything it holds",
+        err=True,
+    )

@@ -39,6 +39,8 @@ EXIT_PROTOCOL = 76
 EXIT_UNKNOWN_DEVICE = 77
 
 app = typer.Typer(help="Sync with the team's server.", invoke_without_command=True)
+rescue_app = typer.Typer(help="Rescue files: edits the server has not taken, kept as JSON lines.")
+app.add_typer(rescue_app, name="rescue")
 conflicts_app = typer.Typer(
     help="Conflicts, and edits of yours overwritten or refused by sync.",
     invoke_without_command=True,
@@ -74,13 +76,21 @@ def _summary(report: SyncReport) -> None:
 
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    row = {k: v for k, v in asdict(report).items() if k not in ("reasons", "held")}
+    row = {
+        k: v
+        for k, v in asdict(report).items()
+        if k not in ("reasons", "held", "set_aside", "reseeded")
+    }
     for line in format_table([row], list(row), width=terminal_width()):
         typer.echo(line)
     for reason in report.reasons:
         typer.echo(f"rejected: {reason}", err=True)
     for line in report.held:
         typer.echo(f"quarantined: {line}", err=True)
+    if report.reseeded:
+        typer.echo(f"reseeded: {report.reseeded} record(s) sent back to the server", err=True)
+    for line in report.set_aside:
+        typer.echo(f"moved away: {line} (your edit is listed by `crm conflicts`)", err=True)
 
 
 def _duplicates_note(store: Store) -> None:
@@ -127,6 +137,7 @@ def sync(
         UnknownDevice,
         device_id,
         pending_by_entity,
+        pending_count,
         write_rescue,
     )
     from crmtui.sync.credentials import load_token
@@ -148,12 +159,13 @@ def sync(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
             try:
-                report = SyncClient(store, http).sync(_progress)
+                report = SyncClient(store, http, rescue_dir=_rescue_dir()).sync(_progress)
             except NetworkError as exc:
                 fail(f"{exc}; every change stays pending, try again later", EXIT_TEMPFAIL)
             except ProtocolMismatch as exc:
                 fail(f"{exc}; every change stays pending", EXIT_PROTOCOL)
             except UnknownDevice as exc:
+                waiting = pending_count(store)
                 path = write_rescue(store, _rescue_dir())
                 if discard:
                     with store.engine.begin() as conn:
@@ -161,10 +173,13 @@ def sync(
                             "UPDATE journal SET pushed_at = created_at WHERE pushed_at IS NULL"
                         )
                         conn.exec_driver_sql("DELETE FROM local_meta WHERE key = 'sync_cursor'")
-                    fail(f"{exc}; pending ops saved to {path} and discarded", EXIT_UNKNOWN_DEVICE)
+                    fail(
+                        f"{exc}; {waiting} pending op(s) saved to {path} and discarded",
+                        EXIT_UNKNOWN_DEVICE,
+                    )
                 fail(
-                    f"{exc}; pending ops saved to {path} (still pending: nothing is discarded"
-                    " without --discard)",
+                    f"{exc}; {waiting} pending op(s) saved to {path} (still pending: nothing"
+                    " is discarded without --discard)",
                     EXIT_UNKNOWN_DEVICE,
                 )
             except SyncError as exc:
@@ -192,8 +207,15 @@ def login(
     import httpx
 
     from crmtui.services.territories import ENROLLED_REP_ID_KEY, ENROLLED_REP_KEY
-    from crmtui.sync.client import ProtocolMismatch, check_protocol, device_id, protocol_headers
+    from crmtui.sync.client import (
+        SERVER_ID,
+        ProtocolMismatch,
+        check_protocol,
+        device_id,
+        protocol_headers,
+    )
     from crmtui.sync.credentials import save_token
+    from crmtui.sync.wire import SERVER_HEADER
 
     # The server is asked first (after the path is checked): a wrong URL or token
     # leaves no new database behind.
@@ -227,6 +249,18 @@ def login(
         # The server's id of the rep is its `rep` record's id on every laptop.
         _set_meta(store, ENROLLED_REP_ID_KEY, rep_id)
         typer.echo(f"enrolled as {rep_name} ({role}); token kept in {where}", err=True)
+        identity = answer.headers.get(SERVER_HEADER)
+        known = _meta(store, SERVER_ID)
+        if identity and known is None:
+            _set_meta(store, SERVER_ID, identity)
+        elif identity and known != identity:
+            # Not stored: `crm sync` must still see that this server needs a reseed.
+            typer.echo(
+                "this server is not the one this database synced with (reset or replaced):"
+                " `crm sync` sends back everything this laptop holds once the admin has run"
+                " `crm server allow-reseed`",
+                err=True,
+            )
     finally:
         store.close()
 
@@ -316,3 +350,70 @@ def restore(
     finally:
         store.close()
     typer.echo(f"{row.entity} {row.row_id} {row.field}: restored", err=True)
+
+
+@rescue_app.command()
+def replay(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A rescue file (`rescue-<hlc>.jsonl`).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the ops that would be sent; send nothing.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Send a rescue file's ops again through the normal push (a second run changes nothing)."""
+    import httpx
+
+    from crmtui.sync.client import (
+        NetworkError,
+        ProtocolMismatch,
+        SyncClient,
+        SyncError,
+        SyncReport,
+        UnknownDevice,
+        device_id,
+    )
+    from crmtui.sync.credentials import load_token
+    from crmtui.sync.rescue import RescueError, check_owner, read_rescue_file
+
+    try:
+        rescue = read_rescue_file(file)
+    except RescueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    store = open_db(ctx, db)
+    try:
+        me = device_id(store)
+        with store.engine.connect() as conn:
+            try:
+                check_owner(rescue, file, conn.connection.driver_connection, me)  # type: ignore[arg-type]
+            except RescueError as exc:
+                fail(str(exc), EXIT_USAGE)
+        if dry_run:
+            for op in rescue.ops:
+                typer.echo(f"{op.entity}\t{op.row_id}\t{op.op}\t{op.field or ''}")
+            typer.echo(f"{len(rescue.ops)} op(s) would be sent", err=True)
+            return
+        if not rescue.ops:
+            typer.echo(f"{file} holds no ops: nothing to replay", err=True)
+            return
+        server = _meta(store, "sync_server")
+        token = load_token(me)
+        if not server or not token:
+            fail("not enrolled: run `crm sync login --server URL --token TOKEN` first")
+        report = SyncReport()
+        with httpx.Client(
+            base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            try:
+                SyncClient(store, http, rescue_dir=_rescue_dir()).replay(rescue.ops, report)
+            except NetworkError as exc:
+                fail(f"{exc}; nothing lost, run it again later", EXIT_TEMPFAIL)
+            except ProtocolMismatch as exc:
+                fail(str(exc), EXIT_PROTOCOL)
+            except UnknownDevice as exc:
+                fail(f"{exc}; the file is unchanged", EXIT_UNKNOWN_DEVICE)
+            except SyncError as exc:
+                fail(str(exc), EXIT_TEMPFAIL)
+        _summary(report)
+    finally:
+        store.close()

@@ -88,6 +88,52 @@ def add_territory(engine: Engine, name: str, parent: str | None = None) -> str:
     return tid
 
 
+def territory_record(
+    conn: Connection,
+    tid: str,
+    name: str,
+    parent_id: str | None,
+    hlc: str,
+    created_hlc: str | None = None,
+) -> list[PendingChange]:
+    """Store a territory's published record (scope row, fields); the feed entries for it.
+
+    Every laptop receives territories as records; the server makes their versions.
+    """
+    created = created_hlc or hlc
+    conn.execute(
+        insert(t.row_scope).values(
+            entity="territory",
+            row_id=tid,
+            territory_id=None,
+            deleted=False,
+            flagged=False,
+            last_hlc=hlc,
+            created_hlc=created,
+            created_device=SERVER_DEVICE,
+        )
+    )
+    changes = [PendingChange("create", "territory", tid, None, None, created, SERVER_DEVICE, None)]
+    for field, value in (("name", name), ("parent_id", parent_id)):
+        if value is None:
+            continue
+        encoded = json.dumps(value, ensure_ascii=False)
+        conn.execute(
+            insert(t.field_state).values(
+                entity="territory",
+                row_id=tid,
+                field=field,
+                value=encoded,
+                hlc=hlc,
+                device_id=SERVER_DEVICE,
+            )
+        )
+        changes.append(
+            PendingChange("set", "territory", tid, field, encoded, hlc, SERVER_DEVICE, None)
+        )
+    return changes
+
+
 def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str:
     """Create a rep with a role, assigned to the named territories."""
     if role not in ROLES:

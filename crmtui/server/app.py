@@ -26,6 +26,8 @@ from crmtui.server.db import current_server_revision, make_server_engine, server
 from crmtui.server.feed import feed_head
 from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
+from crmtui.server.reseed import ReseedClosed, apply_reseed, server_id
+from crmtui.server.scope import catch_up
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,
@@ -33,10 +35,13 @@ from crmtui.sync.wire import (
     MIN_CLIENT_PROTOCOL,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    SERVER_HEADER,
     Health,
     PullResponse,
     PushRequest,
     PushResponse,
+    ReseedRequest,
+    ReseedResponse,
     WhoAmI,
 )
 
@@ -105,8 +110,9 @@ class _RequestLimits:
     and response through extra tasks and streams, a tenth of a push's time.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, server_id: str = "") -> None:
         self.app = app
+        self.server_id = server_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the request, then hand it on (with its body when it was read here)."""
@@ -114,7 +120,7 @@ class _RequestLimits:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        send = _with_protocol(send)
+        send = _with_protocol(send, self.server_id)
         refusal = _protocol_refusal(request)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -160,13 +166,15 @@ class _RequestLimits:
         await self.app(scope, receive, send)
 
 
-def _with_protocol(send: Send) -> Send:
-    """A `send` that names this server's protocol on every answer."""
+def _with_protocol(send: Send, server_id: str = "") -> Send:
+    """A `send` that names this server's protocol (and identity) on every answer."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             headers.append((PROTOCOL_HEADER.lower().encode(), str(PROTOCOL_VERSION).encode()))
+            if server_id:
+                headers.append((SERVER_HEADER.lower().encode(), server_id.encode()))
             message = {**message, "headers": headers}
         await send(message)
 
@@ -233,7 +241,8 @@ def make_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
 
-    app.add_middleware(_RequestLimits)
+    # The identity lets a laptop tell a reset (rebuilt) server from the one it synced with.
+    app.add_middleware(_RequestLimits, server_id=server_id(engine))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
@@ -314,6 +323,29 @@ def make_app(engine: Engine) -> FastAPI:
             del answer["feed"]
         return _json(answer)
 
+    @app.post(
+        "/v1/reseed",
+        response_model=ReseedResponse,
+        responses={
+            **_UNAUTHORIZED,
+            403: {"description": "No reseed window is open (`crm server allow-reseed`)"},
+            409: {"description": "The token belongs to another database"},
+        },
+    )
+    def reseed(request: Request, body: ReseedRequest, who: Who) -> Response:
+        """Merge a batch of a laptop's full state into a reset server (while allowed).
+
+        Every field carries the version the laptop holds it at; the later version
+        wins, whichever laptop comes first (docs/sync.md, "After a server reset").
+        """
+        try:
+            answer = apply_reseed(_engine(request), who, body, _now_ms())
+        except ReseedClosed as exc:
+            raise HTTPException(403, str(exc)) from exc
+        except DeviceMismatch as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return _json(answer)
+
     @app.get(
         "/v1/pull",
         response_model=PullResponse,
@@ -339,6 +371,8 @@ def make_app(engine: Engine) -> FastAPI:
                 409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
             )
         ranges = parse_ranges(own)
+        # A scope that changed since the device's last pull: its snapshot and removals first.
+        catch_up(engine, who, cursor)
         return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode(), ranges))
 
     return app

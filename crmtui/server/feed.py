@@ -61,6 +61,8 @@ class PendingChange:
     status: str | None = None
     reason: str | None = None
     received_at: str | None = None
+    for_device: str | None = None
+    """Set on an entry made for one device's pull only (`crmtui.server.scope`)."""
 
 
 def write_changes(conn: Connection, changes: list[PendingChange]) -> tuple[int, int] | None:
@@ -94,6 +96,7 @@ def write_changes(conn: Connection, changes: list[PendingChange]) -> tuple[int, 
                 c.status,
                 c.reason,
                 c.received_at,
+                c.for_device,
             )
         )  # in the column order of sync_change
     insert_rows(conn, t.change, rows)

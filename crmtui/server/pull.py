@@ -92,9 +92,13 @@ def pull_page(
             .order_by(t.change.c.seq)
             .limit(limit + 1)
         )
+        # Entries of the shared feed in the device's scope, and those written for it alone
+        # (`crmtui.server.scope`: its snapshot and removals after its scope changed).
+        shared: Any = c.for_device.is_(None)
         scope = _in_scope(t.change, who)
         if scope is not None:
-            query = query.where(scope)
+            shared = and_(shared, scope)
+        query = query.where(or_(shared, c.for_device == who.device_id))
         client = None
         if own:
             client = conn.execute(

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from crmtui.domain.hierarchy import depths
 from crmtui.domain.hlc import HLC, receive, tick
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
@@ -51,7 +52,7 @@ from crmtui.sync.merge import (
     is_consent,
     is_high_stakes,
 )
-from crmtui.sync.wire import Op, PushRequest, PushResponse
+from crmtui.sync.wire import OUTSIDE_SCOPE, Op, PushRequest, PushResponse
 
 OWN_TERRITORY = frozenset({"account", "contact", "deal", "lead"})
 """Entities that carry a territory_id; the others inherit one from what they link to."""
@@ -237,13 +238,7 @@ def _most_restrictive(b: _Batch, territories: list[str | None]) -> str | None:
     """
     if b.depths is None:
         parents = dict(b.conn.execute(select(t.territory.c.id, t.territory.c.parent_id)).all())
-        b.depths = {}
-        for tid in parents:
-            depth, at, seen = 0, parents.get(tid), {tid}
-            while at is not None and at not in seen:
-                seen.add(at)
-                depth, at = depth + 1, parents.get(at)
-            b.depths[tid] = depth
+        b.depths = depths(parents)
     best: str | None = None
     for territory in territories:
         if territory is not None and (
@@ -368,7 +363,7 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):
-        return "the record is outside your territories"
+        return OUTSIDE_SCOPE
     if op.op == "set" and (op.entity, op.field) in LINK_TARGETS:
         bad = _refuse_link(b, op.entity, op.field or "", op.value)
         if bad is not None:

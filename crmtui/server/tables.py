@@ -156,6 +156,9 @@ change = Table(
     Column("status", String(12), nullable=True),
     Column("reason", Text, nullable=True),
     Column("received_at", String(32), nullable=True),
+    # An entry for one device only (a scope snapshot or removal made for its pull,
+    # `crmtui.server.scope`); null for every entry of the shared feed.
+    Column("for_device", String(ID), nullable=True),
     Index("ix_sync_change_territory_seq", "territory_id", "seq"),
     Index("ux_sync_change_op", "op_id", unique=True),
     # Who else edited a record, for a delete (`push._row_state`).
@@ -188,3 +191,20 @@ counter = Table(
     Column("id", String(10), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+
+meta = Table(
+    "srv_meta",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""The server's own settings: `server_id` (its identity), `reseed_until` (a reseed window)."""
+
+device_scope = Table(
+    "srv_device_scope",
+    metadata,
+    Column("device_id", String(ID), ForeignKey("srv_device.id"), primary_key=True),
+    Column("scope", Text, nullable=False),
+)
+"""The scope each device's last pull was filtered with (`crmtui.server.scope.Scope`)."""

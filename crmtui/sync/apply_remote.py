@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer
@@ -31,6 +32,7 @@ from crmtui.store.models import ENTITIES, Contact
 from crmtui.store.sql_in import select_in as _select_in
 from crmtui.store.types import format_timestamp, utcnow
 from crmtui.sync.merge import Incoming, RowState, Version, decide, is_consent
+from crmtui.sync.purge import purge
 from crmtui.sync.wire import Change, ConflictInfo, FieldVersion
 
 _TABLES: dict[str, str] = {name: str(cls.__tablename__) for name, cls in ENTITIES.items()}
@@ -49,6 +51,8 @@ class ApplyReport:
     touched_contacts: set[str] = field(default_factory=set)
     quarantined: list[str] = field(default_factory=list)
     """Changes held back as malformed (`crmtui.sync.quarantine`), one line each."""
+    set_aside: list[str] = field(default_factory=list)
+    """Local edits of records that left this laptop's scope (`crmtui.sync.purge`)."""
 
 
 @cache
@@ -100,9 +104,13 @@ def _placeholder(column: Any) -> Any:
 class RemoteApplier:
     """One transaction's worth of remote changes on a raw sqlite3 connection."""
 
-    def __init__(self, db: sqlite3.Connection, device_id: str) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, device_id: str, rescue_dir: Path | None = None
+    ) -> None:
         self.db = db
         self.device_id = device_id
+        self.rescue_dir = rescue_dir
+        """Where the edits of a record that left this laptop's scope are saved."""
         self.now = format_timestamp(utcnow())
         self.report = ApplyReport()
         self.newest: HLC | None = None
@@ -262,6 +270,9 @@ class RemoteApplier:
         stamp = HLC.decode(change.hlc)
         self.newest = stamp if self.newest is None or stamp > self.newest else self.newest
         table = _TABLES[change.entity]
+        if change.kind == "removal":
+            self._remove(change, table)
+            return
         exists = self._row_exists(change.entity, change.row_id)
         if change.kind == "create":
             if not exists:
@@ -325,14 +336,12 @@ class RemoteApplier:
                 self.record_version(
                     change.entity, change.row_id, change.field, change.hlc, change.device_id
                 )
-        elif change.kind in ("delete", "removal"):
+        elif change.kind == "delete":
             if exists:
                 self.db.execute(
                     f'UPDATE "{table}" SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?',
                     (self.now, change.row_id),
                 )
-            if change.kind == "removal":
-                self.report.removed += 1
         elif change.kind == "undelete":
             if exists:
                 self.db.execute(
@@ -344,6 +353,14 @@ class RemoteApplier:
             self.report.touched_contacts.add(change.row_id)
         if change.device_id != self.device_id:  # our own ops are in the journal already
             self._journal(change)
+        self.report.applied += 1
+
+    def _remove(self, change: Change, table: str) -> None:
+        """Out of scope: every value goes, a tombstone stays (`crmtui.sync.purge`)."""
+        self.report.set_aside += purge(
+            self.db, self.now, self.device_id, table, change, self.rescue_dir
+        )
+        self.report.removed += 1
         self.report.applied += 1
 
     def _count_older(self, change: Change) -> None:
@@ -635,9 +652,10 @@ def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
 class remote_transaction:
     """`with remote_transaction(store, device_id) as applier:` one IMMEDIATE transaction."""
 
-    def __init__(self, store: Store, device_id: str) -> None:
+    def __init__(self, store: Store, device_id: str, rescue_dir: Path | None = None) -> None:
         self.store = store
         self.device_id = device_id
+        self.rescue_dir = rescue_dir
         self._raw: Any = None
 
     def __enter__(self) -> RemoteApplier:
@@ -645,7 +663,7 @@ class remote_transaction:
         db: sqlite3.Connection = self._raw.driver_connection
         db.execute("PRAGMA foreign_keys=OFF")
         db.execute("BEGIN IMMEDIATE")
-        self.applier = RemoteApplier(db, self.device_id)
+        self.applier = RemoteApplier(db, self.device_id, self.rescue_dir)
         return self.applier
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -668,11 +686,15 @@ def apply_changes(
     conflicts: Iterable[ConflictInfo],
     cursor: int,
     server_hlc: str,
+    rescue_dir: Path | None = None,
 ) -> ApplyReport:
-    """Apply one pulled page and move the cursor, all in one local transaction."""
+    """Apply one pulled page and move the cursor, all in one local transaction.
+
+    `rescue_dir`: where local edits of records that left this laptop's scope are saved.
+    """
     from crmtui.sync.quarantine import screen, screen_conflicts
 
-    with remote_transaction(store, device_id) as applier:
+    with remote_transaction(store, device_id, rescue_dir) as applier:
         # A value that does not fit its field is held back, never written (older servers).
         ordered = screen(applier, sorted(changes, key=lambda c: c.seq))
         page = _Page(applier, ordered)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
@@ -24,9 +24,11 @@ from crmtui.sync.apply_remote import (
     get_meta,
     remote_transaction,
     set_meta,
+    to_column,
     utcnow_hlc,
 )
 from crmtui.sync.fields import check_value
+from crmtui.sync.purge import note_moved_away
 from crmtui.sync.quarantine import hold
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
@@ -35,19 +37,31 @@ from crmtui.sync.wire import (
     MAX_PUSH_OPS,
     MAX_VALUE_CHARS,
     MIN_SERVER_PROTOCOL,
+    OUTSIDE_SCOPE,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    SERVER_HEADER,
     FieldVersion,
     Op,
     PullResponse,
     PushResponse,
+    ReseedRequest,
+    ReseedResponse,
 )
 
 DEFAULT_BATCH = 500
+SERVER_ID = "sync_server_id"
+"""local_meta key: the identity of the server this laptop syncs with (`wire.SERVER_HEADER`)."""
+RESET_MESSAGE = (
+    "the server was reset (it is not the server this laptop synced with) and is not taking"
+    " a reseed; nothing was sent. Ask your admin to run `crm server allow-reseed` on the"
+    " server, then run `crm sync` again: this laptop will send back everything it holds"
+)
 OWN_FEED = "sync_own_feed"
 """local_meta key: feed ranges drawn by this laptop's pushes whose answers are recorded."""
 PULL_PAGE = MAX_PULL_OPS
 """Changes per pull page: the most the server gives, so a page is one local transaction."""
+_Answer = TypeVar("_Answer", PushResponse, ReseedResponse)
 Progress = Callable[[str, int, int], None]
 """Called as progress(phase, done, total) while a sync runs."""
 
@@ -62,6 +76,10 @@ class NetworkError(SyncError):
 
 class UnknownDevice(SyncError):
     """The server does not know this device (revoked token or a reset server)."""
+
+
+class ServerReset(UnknownDevice):
+    """The server is not the one this laptop synced with, and takes no reseed now."""
 
 
 class ProtocolMismatch(SyncError):
@@ -115,6 +133,10 @@ class SyncReport:
     reasons: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     """Pulled values held back as malformed (`crmtui.sync.quarantine`), one line each."""
+    set_aside: list[str] = field(default_factory=list)
+    """Local edits of records that left this laptop's scope (`crmtui.sync.purge`), one line each."""
+    reseeded: int = 0
+    """Records sent back to a reset server (`SyncClient.reseed`)."""
 
 
 def device_id(store: Store) -> str:
@@ -335,10 +357,19 @@ def pending_by_entity(store: Store) -> dict[str, int]:
 class SyncClient:
     """Talks to one server for one local store."""
 
-    def __init__(self, store: Store, http: httpx.Client, *, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        store: Store,
+        http: httpx.Client,
+        *,
+        batch: int = DEFAULT_BATCH,
+        rescue_dir: Path | None = None,
+    ) -> None:
         self.store = store
         self.http = http
         self.batch = max(1, min(batch, MAX_PUSH_OPS))
+        self.rescue_dir = rescue_dir
+        """Where local edits of records that left this laptop's scope are saved."""
 
     def _call(self, method: str, url: str, **kw: object) -> httpx.Response:
         extra = kw.pop("headers", None)
@@ -354,9 +385,22 @@ class SyncClient:
             )
         if response.status_code == 409:
             raise UnknownDevice(f"the server refused: {response.json().get('detail')}")
+        if response.status_code == 403:  # only a reseed outside its window
+            raise ServerReset(RESET_MESSAGE)
         if response.status_code >= 400:
             raise SyncError(f"the server answered {response.status_code}: {response.text[:200]}")
         return response
+
+    def _post(self, url: str, body: bytes, model: type[_Answer], count: int) -> _Answer:
+        """POST a JSON body; the parsed answer, which must hold `count` results."""
+        raw = self._call("POST", url, content=body, headers={"content-type": "application/json"})
+        try:
+            answer = model.model_validate_json(raw.content)
+        except ValueError as exc:
+            raise NetworkError(f"the server's answer was cut or garbled: {exc}") from exc
+        if len(answer.results) != count:
+            raise SyncError("the server answered for a different number of items")
+        return answer
 
     def push(self, report: SyncReport, progress: Progress | None = None) -> None:
         """Push every pending op in batches; each answered op is marked pushed."""
@@ -450,12 +494,24 @@ class SyncClient:
                     report.reasons.append(
                         f"{op.entity} {op.row_id} {op.field or op.op}: {result.reason}"
                     )
+                    if op.op == "set" and result.reason == OUTSIDE_SCOPE:
+                        # Moved away while this laptop edited it offline: kept for a person.
+                        report.set_aside.append(
+                            note_moved_away(
+                                db, applier.now, me, op.entity, op.row_id, op.field or "", op.value
+                            )
+                        )
                 if op.op != "set" or op.field is None:
                     continue
                 bad = result.current is not None and check_value(
                     op.entity, op.field, result.current.value
                 )
-                if status in REFUSED and last[(op.entity, op.row_id, op.field)] == i:
+                moved_away = status == "rejected" and result.reason == OUTSIDE_SCOPE
+                if (
+                    status in REFUSED
+                    and not moved_away  # listed once, as moved away (above)
+                    and last[(op.entity, op.row_id, op.field)] == i
+                ):
                     _keep_refused(applier, op, status, None if bad else result.current, me)
                 if result.current is not None and bad:
                     # An older server's stored value that does not fit the field.
@@ -533,7 +589,9 @@ class SyncClient:
                 page.conflicts,
                 page.cursor,
                 page.server_hlc,
+                self.rescue_dir,
             )
+            report.set_aside += done.set_aside
             report.pulled += done.applied
             report.removed += done.removed
             report.overwritten += done.overwritten
@@ -544,10 +602,111 @@ class SyncClient:
             if not page.has_more:
                 return
 
+    def check_server(self, report: SyncReport, progress: Progress | None = None) -> None:
+        """Before anything is sent: is this the server the laptop synced with?
+
+        A server rebuilt from nothing has another identity (`wire.SERVER_HEADER`).
+        Nothing is pushed to it -- its answers would mark edits of records it does
+        not know as done -- until an admin opens a reseed window; then this laptop
+        sends back everything it holds (`reseed`) and pulls from the start.
+        """
+        answer = self._call("GET", "/v1/whoami")
+        identity = answer.headers.get(SERVER_HEADER)
+        if not identity:
+            return  # an older server: it does not say
+        with self.store.engine.connect() as conn:
+            stored = get_meta(conn.connection.driver_connection, SERVER_ID)  # type: ignore[arg-type]
+        if stored is None:
+            with remote_transaction(self.store, device_id(self.store)) as applier:
+                set_meta(applier.db, SERVER_ID, identity)
+        elif stored != identity:
+            self.reseed(report, identity, progress)
+
+    def reseed(self, report: SyncReport, identity: str, progress: Progress | None = None) -> None:
+        """Send this laptop's full state to a reset server; then pull from the start.
+
+        Refused (`ServerReset`, nothing sent) unless an admin opened a reseed window.
+        A record the server took has its pending ops marked pushed (its values went
+        with it); one it refused keeps them pending and is reported.
+        """
+        from crmtui.sync.full_state import batches, full_state
+
+        me = device_id(self.store)
+        with self.store.engine.connect() as conn:
+            records = list(full_state(conn.connection.driver_connection))  # type: ignore[arg-type]
+        done = 0
+        for batch in batches(iter(records), BODY_BUDGET):
+            body = ReseedRequest(device_id=me, records=batch).model_dump_json().encode()
+            answer = self._post("/v1/reseed", body, ReseedResponse, len(batch))
+            with remote_transaction(self.store, me) as applier:
+                for result in answer.results:
+                    if result.status == "applied":
+                        report.reseeded += 1
+                        applier.db.execute(
+                            "UPDATE journal SET pushed_at = ? WHERE pushed_at IS NULL AND"
+                            " device_id = ? AND entity = ? AND row_id = ?",
+                            (applier.now, me, result.entity, result.row_id),
+                        )
+                    else:
+                        report.rejected += 1
+                        report.reasons.append(
+                            f"{result.entity} {result.row_id} (reseed): {result.reason}"
+                        )
+                applier.advance_clock(answer.server_hlc)
+            done += len(batch)
+            if progress:
+                progress("reseed", done, len(records))
+        with remote_transaction(self.store, me) as applier:
+            # The new server's feed starts again: pull it all (what others reseeded too).
+            set_meta(applier.db, SERVER_ID, identity)
+            set_meta(applier.db, "sync_cursor", "0")
+            applier.db.execute("DELETE FROM local_meta WHERE key = ?", (OWN_FEED,))
+
+    def replay(self, ops: list[Op], report: SyncReport) -> None:
+        """Send a rescue file's ops through the normal push, then pull.
+
+        Idempotent: the server answers an op id it has seen from its log and changes
+        nothing. An op the server applied is also written to the local row when the
+        record is here (a record purged as out of scope and back, or an op dropped
+        with `--discard` and overwritten since): the echo of an op this laptop has
+        recorded is not written again by a pull.
+        """
+        check_syncable(self.store)
+        self.check_server(report)
+        me = device_id(self.store)
+        for start in range(0, len(ops), self.batch):
+            batch = [PendingOp(**op.model_dump()) for op in ops[start : start + self.batch]]
+            answer = self._post("/v1/push", push_body(me, batch, []), PushResponse, len(batch))
+            with self.store.engine.connect() as conn:
+                rows = [
+                    r[0]
+                    for r in select_in(
+                        conn.connection.driver_connection,  # type: ignore[arg-type]
+                        "SELECT id FROM journal",
+                        [op.op_id for op in batch],
+                        where="pushed_at IS NULL",
+                    )
+                ]
+            self._record(batch, answer, report, [], rows)
+            with remote_transaction(self.store, me) as applier:
+                for op, result in zip(batch, answer.results, strict=True):
+                    if result.status != "applied" or op.op != "set" or not op.field:
+                        continue
+                    shown = applier._current_value(op.entity, op.row_id, op.field)
+                    if shown != to_column(op.entity, op.field, op.value):
+                        applier.adopt(
+                            op.entity,
+                            op.row_id,
+                            op.field,
+                            FieldVersion(value=op.value, hlc=result.hlc or op.hlc, device_id=me),
+                        )
+        self.pull(report)
+
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Push, then pull; the report counts both."""
+        """Check the server, push, then pull; the report counts both."""
         check_syncable(self.store)
         report = SyncReport()
+        self.check_server(report, progress)
         self.push(report, progress)
         self.pull(report, progress)
         with remote_transaction(self.store, device_id(self.store)) as applier:
@@ -641,11 +800,7 @@ def trim_own_ranges(db: Any) -> None:
 
 
 def write_rescue(store: Store, directory: Path) -> Path:
-    """Write every pending op to a JSON-lines rescue file; returns its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ops = pending_ops(store)
-    path = directory / f"rescue-{utcnow_hlc()}.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for op in ops:
-            out.write(json.dumps(op.model_dump()) + "\n")
-    return path
+    """Write every pending op to a JSON-lines rescue file (`crmtui.sync.rescue`); returns its path."""
+    from crmtui.sync.rescue import write_rescue_file
+
+    return write_rescue_file(directory, device_id(store), pending_ops(store))

@@ -10,6 +10,7 @@ from crmtui.store.database import Store
 from crmtui.store.models import ENTITIES
 from crmtui.store.sync_state import SyncConflict
 from crmtui.sync.apply_remote import decode_value
+from crmtui.sync.purge import MOVED_AWAY
 from crmtui.sync.quarantine import QUARANTINED
 
 KEEP = ("mine", "theirs")
@@ -91,7 +92,12 @@ def resolve(store: Store, ref: str, keep: str) -> ConflictRow:
 def restore(store: Store, ref: str) -> ConflictRow:
     """Put back the value that was overwritten (or set aside)."""
     row = _find(store, ref)
-    _write(store, row, row.mine if row.kind in SET_ASIDE else row.other, "restored")
+    _write(
+        store,
+        row,
+        row.mine if row.kind in SET_ASIDE or row.kind == MOVED_AWAY else row.other,
+        "restored",
+    )
     return row
 
 
@@ -103,6 +109,11 @@ def _write(store: Store, row: ConflictRow, value: str | None, resolution: str) -
         )
     with store.write() as tx:
         obj = tx.session.get(ENTITIES[row.entity], row.row_id)
+        if obj is None and row.kind == MOVED_AWAY:
+            raise ConflictError(
+                f"{row.entity} {row.row_id} is outside your territories now; it comes back"
+                " (and this value can be restored) if it returns to your scope"
+            )
         if obj is None:
             raise ConflictError(f"{row.entity} {row.row_id} is not on this laptop")
         tx.update(obj, {row.field: decode_value(row.entity, row.field, value)})

@@ -169,3 +169,61 @@ class Health(_Strict):
 
     status: Literal["ok", "unavailable"]
     detail: str | None = None
+
+
+OUTSIDE_SCOPE = "the record is outside your territories"
+"""A push answer's reason for an op on a record the rep may not read (it moved away)."""
+
+SERVER_HEADER = "X-Crm-Server"
+"""Every `/v1` answer names the server's identity (`srv_meta.server_id`): a laptop
+that sees another one than it synced with knows the server was reset or replaced."""
+MAX_RESEED_RECORDS = 500
+"""Records in one reseed request."""
+MAX_RECORD_FIELDS = 100
+"""Fields of one reseeded record (the widest entity has fewer)."""
+
+
+class ReseedField(_Strict):
+    """One field of a reseeded record: the laptop's value and the version it holds."""
+
+    field: NameText
+    value: Annotated[str, Field(max_length=MAX_VALUE_CHARS)] | None
+    hlc: HlcText
+    device_id: IdText
+
+
+class ReseedRecord(_Strict):
+    """A record as a laptop holds it, with the original versions (`POST /v1/reseed`)."""
+
+    entity: NameText
+    row_id: IdText
+    created_hlc: HlcText
+    created_device: IdText
+    deleted: bool = False
+    live_hlc: HlcText
+    """The version of its last create, delete or undelete: the later one wins."""
+    live_device: IdText
+    fields: Annotated[list[ReseedField], Field(max_length=MAX_RECORD_FIELDS)]
+
+
+class ReseedRequest(_Strict):
+    """A batch of a laptop's full state, sent after an admin opened a reseed window."""
+
+    device_id: IdText
+    records: Annotated[list[ReseedRecord], Field(max_length=MAX_RESEED_RECORDS)]
+
+
+class ReseedResult(_Strict):
+    """The server's answer for one reseeded record."""
+
+    entity: NameText
+    row_id: IdText
+    status: Literal["applied", "rejected"]
+    reason: str | None = None
+
+
+class ReseedResponse(_Strict):
+    """Per-record answers, in the order sent."""
+
+    results: list[ReseedResult]
+    server_hlc: HlcText

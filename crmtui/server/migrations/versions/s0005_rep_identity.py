@@ -1,7 +1,7 @@
 """server schema: reps are published to every device as `rep` records of the feed
 
 Revision ID: s0005_rep_identity
-Revises: s0003_feed_log
+Revises: s0004_reseed
 Create Date: 2026-12-07 05:00:00
 
 A rep's id on the server is the id of its `rep` record on every laptop, so an
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "s0005_rep_identity"
-down_revision: str | None = "s0003_feed_log"
+down_revision: str | None = "s0004_reseed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
