@@ -597,7 +597,7 @@ class CallListScreen(UsesDaily, Screen[None]):
             )
 
         try:
-            daily.write(write)
+            daily.write_undoable(f"{spec.label}: {item.name}", write)
         except ConsentRefused as exc:
             self.post_message(self.CallRefused(item, key, due, exc.reasons))
             return

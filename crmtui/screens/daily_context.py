@@ -120,7 +120,11 @@ class DailyContext:
         """`write`, noting how to undo it under `label` in the recent actions."""
         from crmtui.services.undo import record
 
-        result, step = self.write(lambda tx: record(tx, label, action))
+        return self.write_recorded(lambda tx: record(tx, label, action))
+
+    def write_recorded(self, action: Callable[[WriteTx], tuple[T, UndoStep]]) -> T:
+        """`write` an action that returns its own undo step (a merge, a lead convert)."""
+        result, step = self.write(action)
         if step.changes:
             with self._lock:
                 self.recent.append(step)

@@ -213,7 +213,7 @@ class DealCardScreen(Screen[None]):
             stage = tx.session.get(Stage, deal.stage_id)
             return deal.name, stage.name if stage is not None else ""
 
-        name, stage = daily.write(action)
+        name, stage = daily.write_undoable("Reopen deal", action)
         self.post_message(self.DealReopened(name, stage))
 
     @on(DealReopened)

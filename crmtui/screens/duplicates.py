@@ -46,6 +46,7 @@ from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
     from crmtui.quality.merge_preview import PairChoice, PairSide
+    from crmtui.services.undo import UndoStep
     from crmtui.store.journal import WriteTx
 
 MAX_SHOWN = 1000  # pairs in the list at once; more come up as these are merged or skipped
@@ -638,15 +639,21 @@ class DuplicatesScreen(Screen[None]):
         survivor_id, merged_id = choice.ids(pair.a.id, pair.b.id)
         fields = choice.merge_fields()
 
-        def action(tx: WriteTx) -> str:
-            from crmtui.services.merge import merge_contacts
-
-            return merge_contacts(
-                tx=tx, survivor_id=survivor_id, merged_id=merged_id, prefer="A", fields=fields
-            ).id
-
-        merge_id = self._app.daily.write(action)
         names = (a_label, b_label) if choice.survivor == "A" else (b_label, a_label)
+
+        def action(tx: WriteTx) -> tuple[str, UndoStep]:
+            from crmtui.services.undo import record_merge
+
+            merged, step = record_merge(
+                tx,
+                f"Merge {names[1]} into {names[0]}",
+                survivor_id=survivor_id,
+                merged_id=merged_id,
+                fields=fields,
+            )
+            return merged.id, step
+
+        merge_id = self._app.daily.write_recorded(action)
         self.post_message(self.Merged(DoneMerge(merge_id, pair, merged_id, *names)))
 
     @on(Merged)
@@ -681,13 +688,22 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="dupes-undo")
     def _undo(self, done: DoneMerge) -> None:
+        from crmtui.domain.validate import InvalidInput
         from crmtui.services.merge import MergeError, undo_merge
 
         def action(tx: WriteTx) -> None:
             undo_merge(tx=tx, merge_id=done.merge_id)
 
+        daily = self._app.daily
+        # Through the recent actions when it is there, so Ctrl+Z does not offer it again.
+        step = next((s for s in daily.recent if s.merge_id == done.merge_id), None)
         try:
-            self._app.daily.write(action)
+            if step is not None:
+                daily.undo(step)
+            else:
+                daily.write(action)
+        except InvalidInput as exc:
+            self.post_message(self.Undone(done, exc.message))
         except MergeError as exc:
             self.post_message(self.Undone(done, str(exc)))
         else:

@@ -417,7 +417,7 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
             return contact.id, contact.name
 
         try:
-            contact_id, name = daily.write(write)
+            contact_id, name = daily.write_undoable(f"Add {data.name}", write)
         except InvalidInput as exc:  # e.g. the company name, checked by its account
             self.post_message(self.Invalid({exc.field: exc.message}))
             return

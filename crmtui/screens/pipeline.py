@@ -432,11 +432,17 @@ class PipelineScreen(Screen[None]):
             hint = "" if step < 0 else " — w marks it won, x lost"
             self.notify(f"Already in the {where} stage{hint}.")
             return
-        self.write_move(card.id, columns[target].stage_id, columns[target].name)
+        self.write_move(card.id, columns[target].stage_id, columns[target].name, title=card.title)
 
     @work(thread=True, exit_on_error=False, group="pipeline-write")
     def write_move(
-        self, deal_id: str, stage_id: str, stage_name: str, reason: str | None = None
+        self,
+        deal_id: str,
+        stage_id: str,
+        stage_name: str,
+        reason: str | None = None,
+        *,
+        title: str = "deal",
     ) -> None:
         """Move (or win, or lose) the deal through the services, in one transaction."""
         daily = self._app.daily
@@ -458,7 +464,11 @@ class PipelineScreen(Screen[None]):
             deal = move_deal(tx=tx, deal_id=deal_id, stage=stage_id, by=by)
             return deal.stage_id, deal.status, f"{deal.name} → {stage_name}"
 
-        new_stage, status, summary = daily.write(action)
+        # What the recent-actions list shows: the deal and where it went.
+        label = (
+            f"{title} → {stage_name}" if stage_id not in ("won", "lost") else f"{title} {stage_id}"
+        )
+        new_stage, status, summary = daily.write_undoable(label, action)
         self.post_message(self.DealMoved(deal_id, new_stage, status, summary))
 
     @on(DealMoved)
@@ -500,7 +510,7 @@ class PipelineScreen(Screen[None]):
 
         def answered(reason: str | None) -> None:
             if reason is not None:
-                self.write_move(card.id, outcome, outcome, reason or None)
+                self.write_move(card.id, outcome, outcome, reason or None, title=card.title)
 
         title = f"Mark “{card.title}” {outcome}"
         self.app.push_screen(ReasonPrompt(title, ask_reason=outcome == "lost"), answered)

@@ -418,8 +418,9 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 rep_name=rep_name,
             )
 
+        label = f"Log {kind}: {contact.name}"
         try:
-            daily.write(write)
+            daily.write_undoable(label, write)
         except ConsentRefused as exc:
             self.post_message(self.Refused(exc.reasons))
             return
