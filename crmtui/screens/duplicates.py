@@ -181,12 +181,18 @@ class DuplicatesScreen(Screen[None]):
             tooltip="Undo the last merge made here (both contacts come back exactly)",
         ),
         Binding(
-            "n,s",
-            "skip",
+            "n",
+            "not_duplicate",
             "Not a duplicate",
-            key_display="n/s",
+            id="dupes.not_duplicate",
+            tooltip="Different people: kept (and synced), the pair is never shown again",
+        ),
+        Binding(
+            "s",
+            "skip",
+            "Skip",
             id="dupes.skip",
-            tooltip="Skip: not a duplicate (hidden until the app is restarted)",
+            tooltip="Decide later: hidden until the app is restarted",
         ),
         Binding("r", "rescan", "Rescan", id="dupes.rescan", tooltip="Scan every contact again"),
     ]
@@ -332,6 +338,11 @@ class DuplicatesScreen(Screen[None]):
             cancelled=lambda: worker.is_cancelled,
         )
         if found is not None:
+            from crmtui.services.duplicate_decisions import not_duplicate_pairs, pair_ids
+
+            # Pairs someone said are different people (here, or on a synced laptop).
+            decided = not_duplicate_pairs(self._db)
+            found = [c for c in found if pair_ids(c.a.id, c.b.id) not in decided]
             self.post_message(self.Scanned(generation, found, read[0]))
 
     @on(Scanning)
@@ -552,7 +563,7 @@ class DuplicatesScreen(Screen[None]):
         if action in ("survivor", "toggle_field", "merge"):
             ready = self.current_sides() is not None and not self.busy and not self.scanning
             return True if ready else None
-        if action == "skip":
+        if action in ("skip", "not_duplicate"):
             return True if self.current() is not None and not self.busy else None
         if action == "undo":
             return True if self.merges and not self.busy and not self.scanning else None
@@ -603,15 +614,39 @@ class DuplicatesScreen(Screen[None]):
         self._show_current()
 
     def action_skip(self) -> None:
-        """Not a duplicate: hide the pair for the rest of this session."""
+        """Decide later: hide the pair for the rest of this session."""
         pair = self.current()
         if pair is None or self.busy:
             return
         self.skipped.add(pair_key(pair))
+        self._drop(pair)
+        self.notify(f"{pair.a.name} / {pair.b.name}: skipped (this session)", timeout=3)
+
+    def _drop(self, pair: Candidate) -> None:
         self.candidates.remove(pair)
         self._fill_pairs()
         self._show_status()
-        self.notify(f"{pair.a.name} / {pair.b.name}: not a duplicate (this session)", timeout=3)
+
+    def action_not_duplicate(self) -> None:
+        """Different people: keep the decision (journaled, synced); ctrl+z takes it back."""
+        pair = self.current()
+        if pair is None or self.busy:
+            return
+        self._drop(pair)
+        self._decide(pair)
+
+    @work(thread=True, exit_on_error=False, group="dupes-decide")
+    def _decide(self, pair: Candidate) -> None:
+        from crmtui.services.duplicate_decisions import mark_not_duplicate
+
+        def action(tx: WriteTx) -> None:
+            mark_not_duplicate(tx=tx, contact_id=pair.a.id, other_id=pair.b.id)
+
+        label = f"Not a duplicate: {pair.a.name} / {pair.b.name}"
+        self._app.daily.write_undoable(label, action)
+        self.app.call_from_thread(
+            self.notify, f"{pair.a.name} / {pair.b.name}: not a duplicate (kept)", timeout=3
+        )
 
     # ----------------------------------------------------------------- merging
 
