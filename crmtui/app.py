@@ -144,15 +144,23 @@ class CrmApp(App[None]):
     COMMANDS = App.COMMANDS | {_contacts_provider, _deals_provider, _accounts_provider}
     # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
+        # Ctrl+L is the one the footer shows: it works in a text field too, where "l"
+        # is a letter.
+        Binding(
+            "ctrl+l",
+            "quick_log",
+            "Log",
+            id="app.quick_log_anywhere",
+            tooltip="Log a call, meeting or note (for the selected contact; l where no text field has the cursor)",
+        ),
         Binding(
             "l",
             "quick_log",
             "Log",
+            show=False,
             id="app.quick_log",
             tooltip="Log a call, meeting or note (for the selected contact)",
         ),
-        # The same from inside a text field, where "l" is just a letter.
-        Binding("ctrl+l", "quick_log", "Log", show=False, id="app.quick_log_anywhere"),
         Binding(
             "ctrl+z",
             "undo",
@@ -421,6 +429,8 @@ class CrmApp(App[None]):
         if self.db is None or isinstance(self.screen, ModalScreen):
             return
         chosen = self._selected_contact()
+        deal = getattr(self.screen, "selected_deal", None)
+        on_deal = deal() if callable(deal) else None
 
         def logged(result: QuickLogResult | None) -> None:
             # The screen below reads its data again when it resumes.
@@ -429,7 +439,7 @@ class CrmApp(App[None]):
 
         from crmtui.screens.quick_log import QuickLogScreen
 
-        self.push_screen(QuickLogScreen(self.db, contact=chosen), logged)
+        self.push_screen(QuickLogScreen(self.db, contact=chosen, deal=on_deal), logged)
 
     def action_new_contact(self) -> None:
         """Open the new-contact form; once saved, the new contact's card."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
@@ -74,6 +74,13 @@ class DailyContext:
                 raise ValueError("an injected clock must return aware datetimes")
             return moment
         return datetime.now(self.zone())
+
+    def working_time(self) -> time:
+        """When a next touch given as a day is due (the `working_hour` setting, 09:00)."""
+        from crmtui.config import parse_hour
+
+        hour, minute = parse_hour(self.settings().working_hour) or (9, 0)
+        return time(hour, minute)
 
     def cap(self) -> CallCap:
         """The default contact-frequency cap from the settings."""
