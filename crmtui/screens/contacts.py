@@ -28,11 +28,14 @@ from crmtui.widgets.footer import SteadyFooter
 RESULT_WINDOW = 50
 
 
+NO_CONTACTS = "No contacts yet — press ctrl+n to add one or run `crm import csv FILE`"
+
+
 def describe_results(query: str, count: int, elapsed_ms: float | None) -> str:
     """The status line for one finished search."""
     query = query.strip()
     if not query:
-        text = f"{count} most recently updated contacts" if count else "No contacts yet"
+        text = f"{count} most recently updated contacts" if count else NO_CONTACTS
     elif count == 0:
         text = f"No contact matches “{query}”"
     elif count >= RESULT_WINDOW:

@@ -90,11 +90,29 @@ class ContactCard:
 
 
 def max_edits(word: str) -> int:
-    """How many edits a word may carry (must agree with the write side's rule)."""
+    """How many edits the index stores for a word (must agree with the write side's rule)."""
     n = len(word)
     if n < MIN_VOCAB_LEN:
         return 0
     return 1 if n <= 4 else 2
+
+
+ONE_TYPO_FROM = 5
+"""A query word this long may carry one typo ("smyth" finds Smith); shorter ones none."""
+TWO_TYPOS_FROM = 9
+"""A query word this long may carry two ("kristopher" -> Christopher)."""
+
+
+def typo_budget(word: str) -> int:
+    """How many typos a query word may carry: grows with its length, as in Meilisearch.
+
+    Never more than the index stores (`max_edits`). A short word with a typo is
+    usually another word ("here" is one edit from "pere", the start of Pérez), so
+    words that are nobody's name find nothing.
+    """
+    n = len(word)
+    budget = 0 if n < ONE_TYPO_FROM else 1 if n < TWO_TYPOS_FROM else 2
+    return min(budget, max_edits(word))
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -157,8 +175,8 @@ class _Token:
 
 
 def _corrections(db: sqlite3.Connection, word: str) -> list[str]:
-    """Stored vocabulary words within `max_edits` of `word` (or of their same-length prefix)."""
-    budget = max_edits(word)
+    """Stored vocabulary words within `typo_budget` of `word` (or of their same-length prefix)."""
+    budget = typo_budget(word)
     if budget == 0:
         return []
     # Imported here, not at the top: `crm who` never needs rapidfuzz.
