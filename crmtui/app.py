@@ -539,6 +539,7 @@ class CrmApp(App[None]):
         if callable(screen_commands):
             for title, help, callback in screen_commands():
                 yield SystemCommand(title, help, callback)
+        yield from self._key_commands(screen)
         if self.daily.recent:
             yield SystemCommand(
                 f"Undo: {self.daily.recent[-1].label}",
@@ -560,6 +561,28 @@ class CrmApp(App[None]):
                 f"Go to {s.title}",
                 f"Switch to the {s.title} section ({s.key.upper()})",
                 partial(self.action_switch_section, s.mode),
+            )
+
+    def _key_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key of the screen and every global key, as a command with its key.
+
+        Read from the bindings that apply where the palette was opened (as `?` reads
+        them), so the palette cannot miss a key nor drift from one.
+        """
+        from crmtui.screens.help import key_actions
+
+        for found in key_actions(self, screen.active_bindings):
+            row = found.row
+            where = (
+                "Everywhere"
+                if found.is_global
+                else (screen.title or self.current_mode.capitalize())
+            )
+            words = row.tooltip if row.tooltip and row.tooltip != row.description else ""
+            yield SystemCommand(
+                f"{row.description} ({row.keys})",
+                f"{where}: {words}" if words else where,
+                partial(self.run_action, found.action, found.node),
             )
 
 
