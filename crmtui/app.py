@@ -264,6 +264,31 @@ class CrmApp(App[None]):
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
         self.startup.begin(event.db)
+        self._restore_theme()
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _restore_theme(self) -> None:
+        """The theme last chosen (kept in the config); from then on a change is kept."""
+        from crmtui.config import ConfigError
+
+        try:
+            saved = self.daily.settings().theme
+        except ConfigError:
+            saved = None  # said where the settings are used; the default theme meanwhile
+        self.call_from_thread(self._apply_theme, saved)
+
+    def _apply_theme(self, saved: str | None) -> None:
+        if saved and saved in self.available_themes:
+            self.theme = saved
+        self.watch(self, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, theme: str) -> None:
+        self.run_worker(
+            partial(self.daily.remember, "theme", theme),
+            thread=True,
+            group="theme",
+            exit_on_error=False,
+        )
 
     def _wrote(self) -> None:
         """After each write (in its worker thread): the sync badge; after the first, a freeze."""

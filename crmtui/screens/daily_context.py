@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -55,6 +55,24 @@ class DailyContext:
 
             self._settings = load_settings()
         return self._settings
+
+    def remember(self, name: str, value: str) -> None:
+        """Keep a view choice (theme, F4 period) in the config file, for the next start.
+
+        From a thread worker. A file that cannot be written is not worth an error
+        on screen: the choice holds for this session either way.
+        """
+        from dataclasses import replace
+
+        from crmtui.config import ConfigError, save_view_choice
+
+        try:
+            save_view_choice(name, value)
+        except ConfigError:
+            return
+        if self._settings is not None:
+            changes: dict[str, Any] = {name: value}
+            self._settings = replace(self._settings, **changes)
 
     def zone(self) -> tzinfo:
         """The user's time zone: the injected clock's, else the configured or system one."""
