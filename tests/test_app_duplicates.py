@@ -392,3 +392,22 @@ async def test_not_a_duplicate_is_kept_after_a_restart_journaled_and_undoable(du
         await pilot.press("r")
         await settle(pilot)
         assert listed(screen) == PAIRS[1:]  # the undone decision's pair is back
+
+
+async def test_at_80x24_the_comparison_shows_both_sides_fields(dupes_template) -> None:
+    from textual.widgets import DataTable
+
+    path, _ids = dupes_template
+    app = make_app(db_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await duplicates(pilot)
+        table = screen.query_one("#dupes-fields", DataTable)
+        region = table.scrollable_content_region
+        # Room for the header and at least the name, company, title, email and phone rows.
+        assert region.height >= 6, region
+        assert region.bottom <= 23 and region.right <= 80
+        text = "\n".join(line.text for line in (table.render_line(y) for y in range(region.height)))
+        assert "A · stays" in text and "B · merged in" in text
+        for field in ("name", "company", "title", "email", "phone"):
+            assert field in text, (field, text)
+        assert J_SMITH in text and MR_J_SMITH in text  # both sides' values, not just labels

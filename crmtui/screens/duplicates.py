@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from crmtui.services.undo import UndoStep
     from crmtui.store.journal import WriteTx
 
+SHORT_SCREEN = 30
+"""Rows below which the screen drops its blank lines (the comparison needs them)."""
 MAX_SHOWN = 1000  # pairs in the list at once; more come up as these are merged or skipped
 NAME_WIDTH = 24
 EVIDENCE_WIDTH = 50  # the pair list fits 120 columns without scrolling sideways
@@ -290,6 +292,10 @@ class DuplicatesScreen(Screen[None]):
     def field_table(self) -> DataTable[Text]:
         """The side-by-side view of the highlighted pair."""
         return self.query_one("#dupes-fields", DataTable)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Under 30 rows the blank lines between the parts go, for the comparison's sake."""
+        self.set_class(event.size.height < SHORT_SCREEN, "-short")
 
     def on_mount(self) -> None:
         """Keys go to the pair list; scan."""

@@ -49,12 +49,19 @@ def lane_summary(column: StageWindow) -> tuple[str, ...]:
         head = f"{column.count:,} · {column.stale:,} stale"
     lines = [head]
     for currency, amount in column.amount_minor.items():
-        line = compact_money(amount, currency)
+        # "€889k w181k": both figures fit a 12-cell column (80 columns, six stages);
+        # "889k EUR w181k" lost its weighted sum there ("w1…").
+        number = compact_money(amount, currency).split()[0]
+        symbol = CURRENCY_SIGNS.get(currency)
+        line = f"{symbol}{number}" if symbol else f"{number} {currency}"
         if not column.closed:
-            weighted = compact_money(column.weighted_minor[currency], currency)
-            line += f" w{weighted.split()[0]}"
+            line += f" w{compact_money(column.weighted_minor[currency], currency).split()[0]}"
         lines.append(line)
     return tuple(lines)
+
+
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+"""Currencies short enough as a sign for a board column's totals; the others keep their code."""
 
 
 def short_day(text: str | None) -> str:
