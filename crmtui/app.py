@@ -144,22 +144,22 @@ class CrmApp(App[None]):
     COMMANDS = App.COMMANDS | {_contacts_provider, _deals_provider, _accounts_provider}
     # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
-        # Ctrl+L is the one the footer shows: it works in a text field too, where "l"
-        # is a letter.
+        # The footer shows one key per action, the first that applies: "l" where no
+        # text field has the cursor, and "^l" in one (the search box), where "l" is a
+        # letter and Textual drops its binding.
+        Binding(
+            "l",
+            "quick_log",
+            "Log",
+            id="app.quick_log",
+            tooltip="Log a call, meeting or note (for the selected contact)",
+        ),
         Binding(
             "ctrl+l",
             "quick_log",
             "Log",
             id="app.quick_log_anywhere",
-            tooltip="Log a call, meeting or note (for the selected contact; l where no text field has the cursor)",
-        ),
-        Binding(
-            "l",
-            "quick_log",
-            "Log",
-            show=False,
-            id="app.quick_log",
-            tooltip="Log a call, meeting or note (for the selected contact)",
+            tooltip="Log a call, meeting or note (ctrl+l works in a text field too)",
         ),
         Binding(
             "ctrl+z",
