@@ -12,7 +12,9 @@ For each size it builds (once, cached under bench/.cache/) a demo database with
    names, typos, accents, non-Latin scripts, partial phones, companies, cities):
    p50 and p95 of every timed call (target median <= 16 ms, p95 <= 50 ms);
 3. top-20 agreement with a full rapidfuzz scan over every live row using the
-   same scoring function (`lookup.score_column_lists`); see AGREEMENT below.
+   same scoring function (`lookup.score_column_lists`); see AGREEMENT below;
+4. precision: of 200 dictionary words that are nobody's name (and a few phrases
+   such as "nobody-here"), how many find no one (target >= 95%).
 """
 
 from __future__ import annotations
@@ -42,6 +44,213 @@ rerank uses; rows under {NOISE:.0f} count as no match. The query agrees when, fo
 every rank i <= {TOP} that the full scan fills, our i-th score equals the full
 scan's i-th score (0.1 rounding). Rows with equal scores are interchangeable (a
 fair treatment of ties), but missing any better-scoring row is a disagreement."""
+
+# Dictionary words that should find nobody (TARGETS.md, search precision); the words
+# that are somebody's name, company, city or email in the database are left out and
+# counted. Plus the issue's own example, "nobody-here".
+NON_NAMES: list[str] = [
+    "umbrella",
+    "kitchen",
+    "pencil",
+    "window",
+    "blanket",
+    "garden",
+    "bottle",
+    "ladder",
+    "pillow",
+    "mirror",
+    "teapot",
+    "scissors",
+    "bucket",
+    "carpet",
+    "curtain",
+    "drawer",
+    "hammer",
+    "lantern",
+    "mattress",
+    "napkin",
+    "oven",
+    "plate",
+    "saucer",
+    "shelf",
+    "spoon",
+    "stove",
+    "towel",
+    "vase",
+    "wallet",
+    "whistle",
+    "apple",
+    "banana",
+    "cherry",
+    "grape",
+    "lemon",
+    "mango",
+    "melon",
+    "orange",
+    "peach",
+    "pear",
+    "carrot",
+    "celery",
+    "garlic",
+    "lettuce",
+    "onion",
+    "potato",
+    "pumpkin",
+    "radish",
+    "spinach",
+    "tomato",
+    "bread",
+    "butter",
+    "cheese",
+    "cookie",
+    "cream",
+    "honey",
+    "jelly",
+    "noodle",
+    "pepper",
+    "sugar",
+    "cloud",
+    "thunder",
+    "rainbow",
+    "breeze",
+    "drizzle",
+    "fog",
+    "frost",
+    "hail",
+    "snowflake",
+    "sunshine",
+    "river",
+    "ocean",
+    "desert",
+    "canyon",
+    "valley",
+    "meadow",
+    "forest",
+    "island",
+    "volcano",
+    "glacier",
+    "eagle",
+    "falcon",
+    "giraffe",
+    "hamster",
+    "kangaroo",
+    "leopard",
+    "lobster",
+    "octopus",
+    "penguin",
+    "rabbit",
+    "squirrel",
+    "tiger",
+    "turtle",
+    "walrus",
+    "zebra",
+    "donkey",
+    "elephant",
+    "jaguar",
+    "koala",
+    "panda",
+    "guitar",
+    "piano",
+    "trumpet",
+    "violin",
+    "drum",
+    "flute",
+    "harp",
+    "cello",
+    "banjo",
+    "tuba",
+    "happy",
+    "sleepy",
+    "hungry",
+    "thirsty",
+    "angry",
+    "brave",
+    "clever",
+    "gentle",
+    "lazy",
+    "noisy",
+    "quick",
+    "quiet",
+    "shiny",
+    "sticky",
+    "tiny",
+    "huge",
+    "purple",
+    "yellow",
+    "crimson",
+    "silver",
+    "running",
+    "jumping",
+    "swimming",
+    "dancing",
+    "singing",
+    "reading",
+    "writing",
+    "cooking",
+    "painting",
+    "sleeping",
+    "bicycle",
+    "airplane",
+    "rocket",
+    "subway",
+    "tractor",
+    "wagon",
+    "sailboat",
+    "scooter",
+    "skateboard",
+    "helicopter",
+    "button",
+    "zipper",
+    "pocket",
+    "sleeve",
+    "collar",
+    "shoelace",
+    "sweater",
+    "jacket",
+    "mitten",
+    "scarf",
+    "puzzle",
+    "riddle",
+    "secret",
+    "mystery",
+    "adventure",
+    "journey",
+    "holiday",
+    "picnic",
+    "festival",
+    "parade",
+    "chimney",
+    "doorbell",
+    "hallway",
+    "balcony",
+    "cellar",
+    "attic",
+    "staircase",
+    "porch",
+    "fence",
+    "gutter",
+    "nobody",
+    "anything",
+    "everything",
+    "somewhere",
+    "nowhere",
+    "whatever",
+    "however",
+    "therefore",
+    "meanwhile",
+    "otherwise",
+    "justice",
+    "freedom",
+    "courage",
+    "wisdom",
+    "patience",
+    "kindness",
+    "honesty",
+    "silence",
+    "laughter",
+    "sorrow",
+]
+NON_NAME_PHRASES = ["nobody-here", "anything else", "whatever happens"]
 
 # Fixed queries; the sampled ones below add real names, typos and phone numbers
 # taken deterministically from the database itself.
@@ -249,6 +458,29 @@ def agreement(
     return agreed, misses
 
 
+# --------------------------------------------------------------------------- precision
+
+
+def precision(db_path: Path) -> tuple[int, int, int, list[str]]:
+    """(words asked, words with no result, words left out as somebody's, lines per miss)."""
+    db = lookup.connect(db_path)
+    known = {
+        w
+        for (w,) in db.execute(
+            f"SELECT term FROM search_term WHERE term IN ({','.join('?' * len(NON_NAMES))})",
+            NON_NAMES,
+        )
+    }
+    asked = [w for w in NON_NAMES if w not in known] + NON_NAME_PHRASES
+    misses = []
+    for word in asked:
+        hits = lookup.search_contacts(db, word)
+        if hits:
+            misses.append(f"{word!r}: {len(hits)} hits, first {hits[0].name!r} ({hits[0].score})")
+    db.close()
+    return len(asked), len(asked) - len(misses), len(known), misses
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -303,6 +535,15 @@ def main() -> int:
                 f"= {share:.0%} (target >= 95%: {'ok' if share >= 0.95 else 'MISSED'})",
             ]
             out += [f"    {m}" for m in misses]
+        asked, empty, known, wrong = precision(path)
+        share = empty / asked
+        out += [
+            "",
+            f"precision: {empty}/{asked} non-name words and phrases find nobody = {share:.0%} "
+            f"(target >= 95%: {'ok' if share >= 0.95 else 'MISSED'}); {known} of the "
+            f"{len(NON_NAMES)} words are somebody's name, company, city or email here, not asked",
+        ]
+        out += [f"    {m}" for m in wrong]
         out.append("")
         sys.stdout.write("\n".join(out) + "\n")
         out = []

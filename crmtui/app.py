@@ -151,6 +151,9 @@ class CrmApp(App[None]):
     COMMANDS = App.COMMANDS | {_contacts_provider, _deals_provider, _accounts_provider}
     # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
+        # The footer shows one key per action, the first that applies: "l" where no
+        # text field has the cursor, and "^l" in one (the search box), where "l" is a
+        # letter and Textual drops its binding.
         Binding(
             "l",
             "quick_log",
@@ -158,8 +161,13 @@ class CrmApp(App[None]):
             id="app.quick_log",
             tooltip="Log a call, meeting or note (for the selected contact)",
         ),
-        # The same from inside a text field, where "l" is just a letter.
-        Binding("ctrl+l", "quick_log", "Log", show=False, id="app.quick_log_anywhere"),
+        Binding(
+            "ctrl+l",
+            "quick_log",
+            "Log",
+            id="app.quick_log_anywhere",
+            tooltip="Log a call, meeting or note (ctrl+l works in a text field too)",
+        ),
         Binding(
             "ctrl+z",
             "undo",
@@ -263,6 +271,31 @@ class CrmApp(App[None]):
             self.add_mode(section.mode, partial(self._build_section, section, event.db))
         self.switch_mode(SECTIONS[0].mode)
         self.startup.begin(event.db)
+        self._restore_theme()
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _restore_theme(self) -> None:
+        """The theme last chosen (kept in the config); from then on a change is kept."""
+        from crmtui.config import ConfigError
+
+        try:
+            saved = self.daily.settings().theme
+        except ConfigError:
+            saved = None  # said where the settings are used; the default theme meanwhile
+        self.call_from_thread(self._apply_theme, saved)
+
+    def _apply_theme(self, saved: str | None) -> None:
+        if saved and saved in self.available_themes:
+            self.theme = saved
+        self.watch(self, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, theme: str) -> None:
+        self.run_worker(
+            partial(self.daily.remember, "theme", theme),
+            thread=True,
+            group="theme",
+            exit_on_error=False,
+        )
 
     def _wrote(self) -> None:
         """After each write (in its worker thread): the sync badge; after the first, a freeze."""
@@ -417,6 +450,8 @@ class CrmApp(App[None]):
         if self.db is None or isinstance(self.screen, ModalScreen):
             return
         chosen = self._selected_contact()
+        deal = getattr(self.screen, "selected_deal", None)
+        on_deal = deal() if callable(deal) else None
 
         def logged(result: QuickLogResult | None) -> None:
             # The screen below reads its data again when it resumes.
@@ -425,7 +460,7 @@ class CrmApp(App[None]):
 
         from crmtui.screens.quick_log import QuickLogScreen
 
-        self.push_screen(QuickLogScreen(self.db, contact=chosen), logged)
+        self.push_screen(QuickLogScreen(self.db, contact=chosen, deal=on_deal), logged)
 
     def action_new_contact(self) -> None:
         """Open the new-contact form; once saved, the new contact's card."""
@@ -525,6 +560,7 @@ class CrmApp(App[None]):
         if callable(screen_commands):
             for title, help, callback in screen_commands():
                 yield SystemCommand(title, help, callback)
+        yield from self._key_commands(screen)
         if self.daily.recent:
             yield SystemCommand(
                 f"Undo: {self.daily.recent[-1].label}",
@@ -546,6 +582,28 @@ class CrmApp(App[None]):
                 f"Go to {s.title}",
                 f"Switch to the {s.title} section ({s.key.upper()})",
                 partial(self.action_switch_section, s.mode),
+            )
+
+    def _key_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key of the screen and every global key, as a command with its key.
+
+        Read from the bindings that apply where the palette was opened (as `?` reads
+        them), so the palette cannot miss a key nor drift from one.
+        """
+        from crmtui.screens.help import key_actions
+
+        for found in key_actions(self, screen.active_bindings):
+            row = found.row
+            where = (
+                "Everywhere"
+                if found.is_global
+                else (screen.title or self.current_mode.capitalize())
+            )
+            words = row.tooltip if row.tooltip and row.tooltip != row.description else ""
+            yield SystemCommand(
+                f"{row.description} ({row.keys})",
+                f"{where}: {words}" if words else where,
+                partial(self.run_action, found.action, found.node),
             )
 
 

@@ -24,6 +24,7 @@ from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
 from crmtui.commands import territory as territory_commands
+from crmtui.commands import undo as undo_commands
 from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, fail, one_line
 
 
@@ -90,6 +91,7 @@ deal_commands.register(app)
 lead_commands.register(app)
 territory_commands.register(app)
 daily_commands.register(app)
+undo_commands.register(app)
 app.command("demo")(demo_commands.demo)
 
 

@@ -34,6 +34,12 @@ class Settings:
     """... within this many days."""
     rep_name: str | None = None
     """Who is working on this laptop; stamped on activities."""
+    working_hour: str = "09:00"
+    """When a next touch given as a day ("tomorrow", "in 2 days") is due: HH:MM, local time."""
+    theme: str | None = None
+    """The app's colour theme, as last chosen in the app (Ctrl+P "Change theme")."""
+    territory_period: str | None = None
+    """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
 
@@ -79,7 +85,55 @@ def load_settings(path: Path | None = None) -> Settings:
         expected = int if name in ("call_cap", "call_cap_days") else str
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
+    if "working_hour" in raw and parse_hour(raw["working_hour"]) is None:
+        raise ConfigError(
+            f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
+        )
     return Settings(**raw, default_region_set="default_region" in raw)
+
+
+def parse_hour(text: str) -> tuple[int, int] | None:
+    """(hour, minute) of an "HH:MM" text, or None when it is not one."""
+    hour, sep, minute = text.strip().partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+        return None
+    h, m = int(hour), int(minute)
+    return (h, m) if 0 <= h < 24 and 0 <= m < 60 else None
+
+
+VIEW_CHOICES = frozenset({"theme", "territory_period"})
+"""Settings the app writes back when the user changes them on screen."""
+
+
+def save_view_choice(name: str, value: str, path: Path | None = None) -> None:
+    """Write one view choice to the config file, keeping its other lines and comments.
+
+    Raises `ConfigError` when the file cannot be read or written.
+    """
+    if name not in VIEW_CHOICES:
+        raise ValueError(f"{name} is not a view choice")
+    import json
+
+    path = path or user_config_path()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    # A JSON string is a valid TOML basic string (same escapes).
+    line = f"{name} = {json.dumps(value, ensure_ascii=False)}"
+    for i, old in enumerate(lines):
+        if old.split("=", 1)[0].strip() == name:
+            lines[i] = line
+            break
+    else:
+        lines.append(line)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config {path}: {exc}") from exc
 
 
 def resolve_db_path(cli_value: str | Path | None = None) -> Path:

@@ -196,8 +196,40 @@ def _amount(deal: Mapping[str, Any]) -> str:
     return "" if minor is None else f"{minor / 100:,.2f}"
 
 
+def _user_zone() -> Any:
+    """The configured time zone, else the system's (a bad config falls back to the system's)."""
+    from crmtui.config import ConfigError, load_settings
+    from crmtui.domain.when import BadWhen, zone
+
+    try:
+        return zone(load_settings().timezone)
+    except (ConfigError, BadWhen):
+        return zone(None)
+
+
+def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
+    """A row with its stored timestamps as the shell shows moments: "2026-03-09 09:30", local."""
+    from datetime import datetime
+
+    shown = dict(row)
+    for key, value in row.items():
+        if (key.endswith("_at") or key.endswith("_until")) and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue  # not a timestamp after all: shown as stored
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(tz)
+            shown[key] = moment.strftime("%Y-%m-%d %H:%M")
+    return shown
+
+
 def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) -> None:
-    """Print a contact card (`ContactCard.as_dict()`) as text, JSON or CSV."""
+    """Print a contact card (`ContactCard.as_dict()`) as text, JSON or CSV.
+
+    The text card shows moments to the minute in the user's zone; JSON and CSV keep
+    the stored UTC timestamps for scripts.
+    """
     out = out or sys.stdout
     contact = card["contact"]
     if fmt == "json":
@@ -217,6 +249,8 @@ def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) 
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
     width = terminal_width()
+    tz = _user_zone()
+    contact = _moments(contact, tz)
     lines = [contact.get("name") or "", f"consent: {_consent_line(contact)}", ""]
     label = max(len(f) for f in CARD_FIELDS)
     for name in CARD_FIELDS:
@@ -236,8 +270,12 @@ def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) 
         lines.append("  none yet")
     deals = [dict(d, amount=_amount(d)) for d in card.get("deals") or []]
     for title, rows, columns in (
-        ("recent activities", card.get("activities") or [], ACTIVITY_COLUMNS),
-        ("open ticklers", card.get("ticklers") or [], TICKLER_COLUMNS),
+        (
+            "recent activities",
+            [_moments(a, tz) for a in card.get("activities") or []],
+            ACTIVITY_COLUMNS,
+        ),
+        ("open reminders", [_moments(t, tz) for t in card.get("ticklers") or []], TICKLER_COLUMNS),
         ("open deals", deals, DEAL_COLUMNS),
     ):
         lines += ["", title]

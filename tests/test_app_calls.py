@@ -95,7 +95,7 @@ async def test_two_logs_no_answer_schedules_tomorrow_and_advances(daily_db):
         ("Call back about the invoice", "done"),
         ("Call again (no answer)", "open"),
     ]
-    assert reminders[1][2].startswith("2026-03-10T08:30")
+    assert reminders[1][2].startswith("2026-03-10T09:00")
 
 
 async def test_connected_counts_as_a_connect(daily_db):
@@ -121,7 +121,7 @@ async def test_connected_counts_as_a_connect(daily_db):
     assert sorted(outcomes) == sorted(
         [(ids["Carla Rossi"], "connected"), (ids["Emma Johnson"], "connected")]
     )
-    assert due[0].startswith("2026-03-16T08:30")  # connected: follow up in a week
+    assert due[0].startswith("2026-03-16T09:00")  # connected: in a week, at the working hour
 
 
 async def test_call_back_asks_when_and_enter_takes_the_default(daily_db):

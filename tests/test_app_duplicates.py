@@ -321,7 +321,7 @@ async def test_skip_hides_the_pair_for_the_session_even_after_a_rescan(dupes_tem
     app = make_app(db_path=path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await duplicates(pilot)
-        await pilot.press("n")
+        await pilot.press("s")
         await settle(pilot)
         assert listed(screen) == PAIRS[1:]
         await pilot.press("s")
@@ -382,3 +382,53 @@ async def test_pairs_new_by_sync_come_first_marked_and_count_as_reviewed(dupes_d
         await settle(pilot)
         assert listed(screen) == PAIRS
     assert arrivals(db) == set()
+
+
+async def test_not_a_duplicate_is_kept_after_a_restart_journaled_and_undoable(dupes_db) -> None:
+    path, ids = dupes_db
+    app = make_app(db_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await duplicates(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert listed(screen) == PAIRS[1:]
+    db = sqlite3.connect(path)
+    kept = db.execute(
+        "SELECT id, contact_id, other_contact_id FROM duplicate_decision WHERE deleted_at IS NULL"
+    ).fetchall()
+    assert [sorted(r[1:]) for r in kept] == [sorted([ids[J_SMITH], ids[MR_J_SMITH]])]
+    # Journaled like any record, so the decision syncs to the other laptops.
+    assert db.execute(
+        "SELECT count(*) FROM journal WHERE entity = 'duplicate_decision' AND row_id = ?",
+        (kept[0][0],),
+    ).fetchone()[0]
+    app = make_app(db_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await duplicates(pilot)
+        assert listed(screen) == PAIRS[1:]  # still left out after a restart
+        await pilot.press("n")  # Anna Müller / Anna Mueller
+        await settle(pilot)
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert listed(screen) == PAIRS[1:]  # the undone decision's pair is back
+
+
+async def test_at_80x24_the_comparison_shows_both_sides_fields(dupes_template) -> None:
+    from textual.widgets import DataTable
+
+    path, _ids = dupes_template
+    app = make_app(db_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await duplicates(pilot)
+        table = screen.query_one("#dupes-fields", DataTable)
+        region = table.scrollable_content_region
+        # Room for the header and at least the name, company, title, email and phone rows.
+        assert region.height >= 6, region
+        assert region.bottom <= 23 and region.right <= 80
+        text = "\n".join(line.text for line in (table.render_line(y) for y in range(region.height)))
+        assert "A · stays" in text and "B · merged in" in text
+        for field in ("name", "company", "title", "email", "phone"):
+            assert field in text, (field, text)
+        assert J_SMITH in text and MR_J_SMITH in text  # both sides' values, not just labels

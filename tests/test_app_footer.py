@@ -133,7 +133,8 @@ async def test_groups_disabled_keys_and_the_palette_key_at_the_right_end():
         bar = app.query_one(SteadyFooter)
         line = bar.render_line(0).text
         assert len(line) == 80
-        assert line.startswith(" [] Pair  a Alpha  b Bravo (never allowed)  f1 Filler number 1 ")
+        # Too many keys for the width: one blank between keys, then cut.
+        assert line.startswith(" [] Pair a Alpha b Bravo (never allowed) f1 Filler number 1 ")
         # Cut short before the palette key, which keeps the right end.
         assert line.endswith("▏^p palette ")
         bravo = line.index(" b Bravo")
@@ -169,3 +170,22 @@ def test_footer_items_take_one_binding_per_action_and_group_runs():
     assert items[0].keys[0].tooltip == "Up"  # a grouped key's tooltip is its description
     assert items[1] == FooterItem(items[1].keys, "Save", None)
     assert not items[1].keys[0].enabled
+
+
+@pytest.mark.parametrize("size", [(120, 40)])
+async def test_every_section_key_fits_the_footer_at_120_columns(fixed_db, size):
+    from crmtui.app import SECTIONS
+    from crmtui.screens.contact_card import ContactCardScreen
+
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        line = footer_line(pilot)
+        for section in SECTIONS:
+            assert f"{section.key} {section.title} " in line, (section.title, line)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        line = footer_line(pilot)
+        for section in SECTIONS:
+            assert f"{section.key} {section.title} " in line, (section.title, line)

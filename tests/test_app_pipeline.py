@@ -274,3 +274,24 @@ async def test_a_won_deal_names_its_id_and_reopens_from_its_card(demo_db):
         await pilot.press("o")  # open already: the key is off, nothing is written
         await settle(pilot)
         assert deal_row(demo_db, card.id)[:2] == (before, "open")
+
+
+def test_column_totals_fit_a_narrow_column_with_the_weighted_sum() -> None:
+    from crmtui.reports.deal_board import StageWindow
+    from crmtui.screens.pipeline import lane_summary
+
+    column = StageWindow(
+        stage_id="s",
+        name="Qualified",
+        position=2,
+        probability=20,
+        forecast_category="pipeline",
+        stale_after_days=None,
+        count=73,
+        amount_minor={"EUR": 110_000_000, "CHF": 5_000_000},
+        weighted_minor={"EUR": 23_100_000, "CHF": 1_000_000},
+    )
+    lines = lane_summary(column)
+    assert lines[1] == "€1.1M w231k"  # readable in a 12-cell column (80x24, six stages)
+    assert len(lines[1]) <= 12
+    assert lines[2] == "50k CHF w10k"

@@ -76,7 +76,7 @@ async def test_enter_writes_one_activity_and_one_follow_up(daily_db):
     assert (kind, outcome, text) == ("call", "no-answer", "Left a message with reception")
     assert occurred.startswith("2026-03-09T08:30") and not override
     assert len(follow) == 1
-    assert follow[0][1].startswith("2026-03-11T08:30") and follow[0][2] == "open"
+    assert follow[0][1].startswith("2026-03-11T09:00") and follow[0][2] == "open"
 
 
 async def test_escape_writes_nothing(daily_db):
@@ -228,3 +228,93 @@ async def test_one_writer_opened_on_the_first_write_and_closed_on_exit(daily_db,
         await settle(pilot)
         assert app.daily._store is writer  # one Store per app
     assert app.daily._store is None
+
+
+async def test_ctrl_l_is_in_the_footer_while_typing_in_the_search_box(daily_db):
+    from crmtui.widgets.footer import SteadyFooter
+
+    path, _ = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ro")  # the search box has the cursor, holding text
+        await settle(pilot)
+        footer = app.screen.query_one(SteadyFooter)
+        logs = [item for item in footer.items if item.label == "Log"]
+        assert logs and "^l" in str(logs[0].keys), footer.items
+
+
+async def test_l_on_a_deal_card_logs_on_the_deal_and_its_contact(daily_db):
+    from crmtui.screens.deal_card import DealCardScreen
+
+    path, ids = daily_db
+    with reading(path) as db:
+        deal_id, deal_name = db.execute(
+            "SELECT id, name FROM deal WHERE contact_id = ?", (ids["Emma Johnson"],)
+        ).fetchone()
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_deal(deal_id)
+        await settle(pilot)
+        assert isinstance(app.screen, DealCardScreen)
+        await pilot.press("l")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, QuickLogScreen)
+        assert modal.contact is not None and modal.contact.id == ids["Emma Johnson"]
+        assert modal.deal is not None and modal.deal.id == deal_id
+        assert deal_name in str(modal.query_one("#deal", Static).render())
+        await pilot.press("tab", "tab", *"Talked seats", "enter")
+        await settle(pilot)
+    with reading(path) as db:
+        logged = db.execute(
+            "SELECT contact_id, deal_id FROM activity WHERE text = 'Talked seats'"
+        ).fetchall()
+    assert logged == [(ids["Emma Johnson"], deal_id)]
+
+
+async def test_digits_pick_the_outcome_like_the_call_list_and_type_in_text(daily_db):
+    from crmtui.screens.calls import OUTCOME_KEYS
+
+    path, _ = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await open_from_agenda(pilot)
+        outcome = modal.query_one("#outcome", ChoiceBar)
+        for key in OUTCOME_KEYS:  # the same digit means the same outcome as on F6
+            await pilot.press(key.key)
+            assert outcome.value == key.outcome, key
+        await pilot.press("0")
+        assert outcome.value == ""
+        await pilot.press("tab", "tab", "2", "1")  # in the notes field: text
+        assert modal.query_one("#text", Input).value == "21"
+        assert outcome.value == ""
+
+
+async def test_the_next_touch_is_read_back_live_and_lands_at_the_working_hour(daily_db):
+    import os
+
+    Path(os.environ["CRMTUI_CONFIG"]).write_text('working_hour = "10:15"\n', encoding="utf-8")
+    path, ids = daily_db
+    app = make_app(db_path=path, now=fixed_clock)  # 08:30 UTC on Mon 09 Mar 2026
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await open_from_agenda(pilot)
+        reading_ = modal.query_one("#next-reading", Static)
+        await pilot.press("tab", "tab", "tab", *"tomorrow")
+        await settle(pilot)
+        assert str(reading_.render()) == "→ Tue 10 Mar 2026 10:15"
+        await pilot.press(*"xx")
+        assert "cannot read" in str(reading_.render())
+        await pilot.press("backspace", "backspace")
+        await pilot.press("ctrl+u", *"in 2 days")  # whole days: the working hour too
+        await settle(pilot)
+        assert str(reading_.render()) == "→ Wed 11 Mar 2026 10:15"
+        await pilot.press("enter")
+        await settle(pilot)
+    with reading(path) as db:
+        due = db.execute(
+            "SELECT due_at FROM tickler WHERE contact_id = ? AND text = 'Follow up'",
+            (ids["Carla Rossi"],),
+        ).fetchone()
+    assert due[0].startswith("2026-03-11T10:15")

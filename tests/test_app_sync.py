@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from crmtui.app import make_app
 from crmtui.screens.sync import NOT_ENROLLED, UNREACHABLE, SyncScreen, report_text
 from crmtui.server import admin
 from crmtui.store.database import open_store
-from crmtui.sync.client import SyncReport, pending_count, pending_ops
+from crmtui.sync.client import SyncReport, pending_count
 from crmtui.sync.credentials import save_token
 from tests.app_support import build_fixed_db, settle
 from tests.sync_support import Team
@@ -80,13 +80,15 @@ def pending_in(path: Path) -> int:
         store.close()
 
 
-def per_entity(path: Path) -> Counter[str]:
-    """Pending ops per entity, read with the function behind `crm sync --dry-run`."""
-    store = open_store(path)
-    try:
-        return Counter(op.entity for op in pending_ops(store))
-    finally:
-        store.close()
+def pending_records_in(path: Path) -> dict[str, int]:
+    """Records with pending changes per entity, counted straight from the journal."""
+    with sqlite3.connect(path) as db:
+        return dict(
+            db.execute(
+                "SELECT entity, count(DISTINCT row_id) FROM journal WHERE pushed_at IS NULL "
+                "GROUP BY entity"
+            ).fetchall()
+        )
 
 
 async def test_not_enrolled_shows_the_login_hint_and_the_pending_count(fixed_db: Path) -> None:
@@ -97,17 +99,22 @@ async def test_not_enrolled_shows_the_login_hint_and_the_pending_count(fixed_db:
         screen = await sync_screen(pilot)
         status = text(screen, "sync-status")
         assert NOT_ENROLLED in status
-        assert f"pending    {pending}" in status
-        by_entity = per_entity(fixed_db)
-        assert f"contact {by_entity['contact']}" in status
-        assert f"deal {by_entity['deal']}" in status
+        # Records, not field operations: twelve new contacts are twelve, however many fields.
+        records = pending_records_in(fixed_db)
+        assert records["contact"] == 12 and sum(records.values()) < pending
+        assert f"pending    {sum(records.values())} records" in status
+        assert "12 contacts" in status and f"{records['deal']} deal" in status
+        assert f"{records['tickler']} reminder" in status
+        assert "tickler" not in status and "deal_stage_change" not in status
         assert "last sync  never" in status
-        # Not enrolled: the sync key is off, and pressing it does nothing.
-        assert not screen.check_action("sync", ())
         assert "Enrol this database first" in text(screen, "sync-outcome")
+        # Not enrolled: s says how to set a server up, and syncs nothing.
         await pilot.press("s")
         await settle(pilot)
-        assert "synced" not in text(screen, "sync-outcome")
+        outcome = text(screen, "sync-outcome")
+        assert "crm sync login --server URL --token TOKEN" in outcome
+        assert "crm server issue-token" in outcome
+        assert pending_in(fixed_db) == pending
 
 
 async def test_pressing_s_syncs_and_the_pending_count_drops_to_zero(

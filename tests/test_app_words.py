@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,3 +84,45 @@ def test_service_messages_say_reminder(daily_template, tmp_path):
         assert "no reminder with id" in str(missing.value)
     finally:
         store.close()
+
+
+async def test_an_empty_database_says_how_to_add_or_import(tmp_path):
+    path = tmp_path / "empty.db"
+    open_store(path).close()
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+    assert "No contacts yet — press ctrl+n to add one or run `crm import csv FILE`" in text
+
+
+def test_crm_show_says_reminder_and_shows_moments_to_the_minute_in_the_user_zone(
+    daily_template, tmp_path, monkeypatch
+):
+    import os
+    import re
+    from pathlib import Path
+
+    from tests.cli_commands import run
+
+    template, ids = daily_template
+    path = copy_db(template, tmp_path / "crm.db")
+    Path(os.environ["CRMTUI_CONFIG"]).write_text('timezone = "Europe/Berlin"\n', encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = run(["show", ids["Carla Rossi"], "--db", str(path)])
+    assert shown.code == 0, shown.err
+    assert "open reminders" in shown.out and "tickler" not in shown.out
+    # One style for moments in the shell's text: minutes, the user's zone, no microseconds.
+    assert not re.search(r"\d\d:\d\d:\d\d", shown.out)
+    with reading(path) as db:
+        (occurred,) = db.execute(
+            "SELECT occurred_at FROM activity WHERE contact_id = ? ORDER BY occurred_at DESC",
+            (ids["Carla Rossi"],),
+        ).fetchone()
+    local = datetime.fromisoformat(occurred.replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Europe/Berlin")
+    )
+    assert local.strftime("%Y-%m-%d %H:%M") in shown.out
+    # Scripts keep the stored value.
+    as_json = run(["show", ids["Carla Rossi"], "--format", "json", "--db", str(path)])
+    assert occurred in as_json.out

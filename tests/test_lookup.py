@@ -83,7 +83,7 @@ def _names(hits: list[lookup.ContactHit]) -> list[str]:
     [
         ("smith", "John Smith"),
         ("smyth", "John Smith"),  # a typo
-        ("smyt", "John Smith"),  # a typo while still typing
+        ("smiht", "John Smith"),  # a transposition
         ("jon smth", "Jon Smith"),
         ("muller", "Anna Müller"),  # accents folded
         ("MÜLLER", "Anna Müller"),
@@ -105,11 +105,13 @@ def test_search_finds(seeded, query: str, expected: str) -> None:
     assert expected in _names(lookup.search_contacts(db, query))
 
 
-def test_jon_finds_john_and_ranks_exact_first(seeded) -> None:
+def test_jon_ranks_exact_first_and_a_short_word_carries_no_typo(seeded) -> None:
     db, _, _ = seeded
     names = _names(lookup.search_contacts(db, "jon"))
     assert names[0] == "Jon Smith"
-    assert "John Smith" in names
+    # Three letters carry no typo (the budget grows with the word): "john" finds John.
+    assert "John Smith" not in names
+    assert _names(lookup.search_contacts(db, "john"))[0] == "John Smith"
 
 
 def test_name_hits_outrank_city_and_company_hits(seeded) -> None:
@@ -137,6 +139,35 @@ def test_and_falls_back_to_or(seeded) -> None:
     db, _, _ = seeded
     # No one is both a Smith and in Leipzig: the OR fallback still finds the Smiths.
     assert "John Smith" in _names(lookup.search_contacts(db, "smith qqqzzz"))
+
+
+def test_the_typo_budget_grows_with_the_word(tmp_path: Path) -> None:
+    """0 typos up to 3 letters, 1 up to 8, 2 from 9: words that are nobody's name find nobody."""
+    path = tmp_path / "crm.db"
+    store = open_store(path)
+    with store.write() as tx:
+        for name in ("Íñigo Pérez", "John Smith", "Christopher Harris"):
+            create_contact(tx=tx, data=ContactCreate(name=name), region="DE")
+    store.close()
+    db = lookup.connect(path)
+    try:
+        assert [lookup.typo_budget(w) for w in ("jon", "smth", "mueller", "kristopher")] == [
+            0,
+            1,
+            1,
+            2,
+        ]
+        # "here" is one edit from "pere", the start of Pérez: before, 20 Pérez answered.
+        assert lookup.search_contacts(db, "nobody-here") == []
+        assert lookup.search_contacts(db, "here") == []
+        # Four letters: one typo in a whole word, none at the start of a longer one.
+        assert _names(lookup.search_contacts(db, "smth")) == ["John Smith"]
+        assert lookup.search_contacts(db, "smyt") == []
+        assert _names(lookup.search_contacts(db, "smyth")) == ["John Smith"]
+        assert _names(lookup.search_contacts(db, "kristopher")) == ["Christopher Harris"]
+        assert _names(lookup.search_contacts(db, "perez")) == ["Íñigo Pérez"]
+    finally:
+        db.close()
 
 
 def test_nothing_matches(seeded) -> None:

@@ -97,3 +97,32 @@ def test_a_demo_database_is_refused(tmp_path: Path, team) -> None:
     with pytest.raises(DemoDatabase, match="demo"):
         _client(store, http, tokens["ann"]).sync()
     store.close()
+
+
+def test_a_not_a_duplicate_decision_syncs_to_the_other_laptop(tmp_path: Path, team) -> None:
+    from crmtui.services.duplicate_decisions import mark_not_duplicate, not_duplicate_pairs
+
+    http, tokens, north = team
+    ann = open_store(tmp_path / "ann.db")
+    bob = open_store(tmp_path / "bob.db")
+    _client(ann, http, tokens["ann"]).sync()
+    with ann.write() as tx:
+        data = ContactCreate(name="Jon Smith", city="Leeds")
+        one = create_contact(tx=tx, data=data, region="DE")
+        two = create_contact(tx=tx, data=ContactCreate(name="John Smith"), region="DE")
+        update_contact(
+            tx=tx, contact_id=one.id, data=ContactUpdate(territory_id=north), region="DE"
+        )
+        update_contact(
+            tx=tx, contact_id=two.id, data=ContactUpdate(territory_id=north), region="DE"
+        )
+    with ann.write() as tx:
+        mark_not_duplicate(tx=tx, contact_id=two.id, other_id=one.id)
+    report = _client(ann, http, tokens["ann"]).sync()
+    assert report.rejected == 0, report.reasons
+    _client(bob, http, tokens["bob"]).sync()
+    with bob.engine.connect() as conn:
+        pairs = not_duplicate_pairs(conn.connection.driver_connection)  # type: ignore[arg-type]
+    assert pairs == {tuple(sorted((one.id, two.id)))}
+    ann.close()
+    bob.close()

@@ -156,3 +156,32 @@ def test_undo_snooze_and_defer_restore_the_dates(store: Store) -> None:
         undo(tx=tx, step=deferred)
     t = _row(store, Tickler, tid)
     assert isinstance(t, Tickler) and t.due_at == due and t.snoozed_until == until
+
+
+def test_a_lead_conversion_is_undone_whole_and_search_forgets_the_contact(store: Store) -> None:
+    from crmtui.services.leads import LeadConversion, LeadCreate, create_lead
+    from crmtui.services.undo import record_convert
+    from crmtui.store.models import Account, Deal, Lead
+
+    with store.write() as tx:
+        lead_id = create_lead(
+            tx=tx, data=LeadCreate(name="Eva Neu", company="Neu GmbH"), region="DE"
+        ).id
+    with store.write() as tx:
+        done, step = record_convert(
+            tx, lead_id=lead_id, data=LeadConversion(amount_minor=5_000_00), region="DE"
+        )
+        made = (done.account.id, done.contact.id, done.deal.id)  # type: ignore[union-attr]
+    assert step.label == "Convert lead"
+    db = sqlite3.connect(store.path)
+    assert [h.id for h in search_contacts(db, "Eva Neu")] == [made[1]]
+    with store.write() as tx:
+        undo(tx=tx, step=step)
+    lead = _row(store, Lead, lead_id)
+    assert isinstance(lead, Lead) and lead.status != "converted"
+    for model, row_id in zip((Account, Contact, Deal), made, strict=True):
+        row = _row(store, model, row_id)
+        assert row.deleted_at is not None, model  # type: ignore[attr-defined]
+    assert search_contacts(db, "Eva Neu") == []
+    # Journaled: the tombstones sync like any delete.
+    assert ("delete", None) in _ops(store, made[1])

@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -81,6 +81,18 @@ def _when(text: str, now: datetime, what: str) -> datetime:
         return parse_when(text, now=now)
     except BadWhen as exc:
         fail(f"invalid {what}: {exc}")
+
+
+def _next_touch(text: str, now: datetime) -> datetime:
+    """A next touch: a day without a time ("tomorrow", "in 2 days") is at the working hour."""
+    from crmtui.config import parse_hour
+    from crmtui.domain.when import BadWhen, parse_when
+
+    hour, minute = parse_hour(settings_or_exit().working_hour) or (9, 0)
+    try:
+        return parse_when(text, now=now, day_time=time(hour, minute))
+    except BadWhen as exc:
+        fail(f"invalid --next: {exc}")
 
 
 def _days(text: str, what: str) -> int:
@@ -282,9 +294,7 @@ def log(
             fail(f"invalid --duration: {exc}")
     follow: TicklerCreate | None = None
     if next_ and next_[0] is not None:
-        follow = TicklerCreate(
-            text=next_[1], due_at=_when(next_[0], now, "--next"), contact_id=None
-        )
+        follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region

@@ -147,12 +147,12 @@ def _parse_clock(text: str) -> time | None:
     return time(hour, minute)
 
 
-def _at(day: date, clock: time | None, tz: tzinfo) -> datetime:
-    clock = clock or time(DEFAULT_HOUR)
+def _at(day: date, clock: time | None, tz: tzinfo, day_time: time | None = None) -> datetime:
+    clock = clock or day_time or time(DEFAULT_HOUR)
     return datetime.combine(day, clock, tzinfo=tz)
 
 
-def _relative(t: str, now: datetime) -> datetime | None:
+def _relative(t: str, now: datetime, day_time: time | None = None) -> datetime | None:
     """'in 2 days', '2d', '+3h', '1 month', 'in 3 weeks'."""
     body = t.removeprefix("in ").strip()
     m = _AMOUNT.match(body.replace(" ", "")) or _AMOUNT.match(body)
@@ -163,30 +163,37 @@ def _relative(t: str, now: datetime) -> datetime | None:
         if "." in amount:
             return None
         months = int(amount) * _MONTH_UNITS[unit]
-        return datetime.combine(_add_months(now.date(), months), now.timetz())
+        clock = day_time.replace(tzinfo=now.tzinfo) if day_time else now.timetz()
+        return datetime.combine(_add_months(now.date(), months), clock)
     if unit not in _UNITS:
         return None
     seconds = float(amount) * _UNITS[unit]
     if seconds % 86400 == 0:
-        # Whole days move the calendar date and keep the wall-clock time (DST-safe).
-        return datetime.combine(now.date() + timedelta(days=seconds // 86400), now.timetz())
+        # Whole days move the calendar date and keep the wall-clock time (DST-safe),
+        # or land at `day_time` (a next touch "in 2 days" is at the working hour).
+        clock = day_time.replace(tzinfo=now.tzinfo) if day_time else now.timetz()
+        return datetime.combine(now.date() + timedelta(days=seconds // 86400), clock)
     # Hours and minutes are elapsed time: count them in UTC, then show in the zone.
     return (now.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(now.tzinfo)
 
 
-def parse_when(text: str, *, now: datetime) -> datetime:
-    """Read a point in time in the zone of `now` (which must be aware)."""
+def parse_when(text: str, *, now: datetime, day_time: time | None = None) -> datetime:
+    """Read a point in time in the zone of `now` (which must be aware).
+
+    With `day_time`, a day without a time ("tomorrow", "in 2 days", "fri") is at that
+    time of day (a next touch at the working hour) instead of 09:00 or now's time.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        return _parse_when(text, now)
+        return _parse_when(text, now, day_time)
     except BadWhen:
         raise
     except (OverflowError, ValueError):  # "in 99999999 years": past the calendar's end
         raise BadWhen(f"{text!r} is not a date crm can use (out of range)") from None
 
 
-def _parse_when(text: str, now: datetime) -> datetime:
+def _parse_when(text: str, now: datetime, day_time: time | None = None) -> datetime:
     tz = now.tzinfo
     assert tz is not None  # checked by parse_when
     t = " ".join(text.strip().lower().split())
@@ -194,7 +201,7 @@ def _parse_when(text: str, now: datetime) -> datetime:
         raise BadWhen("empty date")
     if t == "now":
         return now
-    if (rel := _relative(t, now)) is not None:
+    if (rel := _relative(t, now, day_time)) is not None:
         return rel
     words = t.split(" ", 1)
     head, rest = words[0], (words[1] if len(words) > 1 else "")
@@ -226,16 +233,16 @@ def _parse_when(text: str, now: datetime) -> datetime:
             clock = _parse_clock(rest.removeprefix("at ").strip())
             if clock is None:
                 raise BadWhen(f"{text!r}: cannot read the time {rest!r} (try 9am or 15:00)")
-        return _at(day, clock, tz)
+        return _at(day, clock, tz, day_time)
     if (clock := _parse_clock(t.removeprefix("at "))) is not None:
         return _at(now.date(), clock, tz)
-    return _absolute(text, now)
+    return _absolute(text, now, day_time)
 
 
-def _absolute(text: str, now: datetime) -> datetime:
+def _absolute(text: str, now: datetime, day_time: time | None = None) -> datetime:
     from dateutil import parser
 
-    default = datetime.combine(now.date(), time(DEFAULT_HOUR))
+    default = datetime.combine(now.date(), day_time or time(DEFAULT_HOUR))
     try:
         parsed = parser.parse(text, default=default, dayfirst=False)
     except (ValueError, OverflowError) as exc:

@@ -53,6 +53,7 @@ class DealHeader:
     contact_name: str | None
     stage_changed_at: str
     closed_at: str | None
+    contact_id: str | None = None
 
 
 @dataclass
@@ -106,7 +107,8 @@ def deal_card(db: sqlite3.Connection, ref: str, *, now: datetime) -> DealCard:
         "SELECT d.id, d.name, d.status, d.lost_reason, s.name, COALESCE(d.probability,"
         " s.probability), CASE WHEN d.probability IS NULL THEN 'stage' ELSE 'deal' END,"
         " d.amount_minor, d.currency, d.expected_close, rep.name, t.name, a.name, c.name,"
-        " d.stage_changed_at, d.closed_at FROM deal d JOIN stage s ON s.id = d.stage_id"
+        " d.stage_changed_at, d.closed_at, d.contact_id FROM deal d"
+        " JOIN stage s ON s.id = d.stage_id"
         " LEFT JOIN rep ON rep.id = d.owner_id LEFT JOIN territory t ON t.id = d.territory_id"
         " LEFT JOIN account a ON a.id = d.account_id LEFT JOIN contact c ON c.id = d.contact_id"
         " WHERE d.id = ?",

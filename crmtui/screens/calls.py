@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -309,6 +309,7 @@ class CallListScreen(UsesDaily, Screen[None]):
         self.queue: list[CallItem] = []
         self.stats = CallStats(0, 0)
         self._now: datetime | None = None
+        self._day_time: time | None = None
         self._skipped: list[str] = []  # contact ids, in the order they were skipped
         self._in_flight: set[str] = set()
         self._more = False  # the database holds more than the window read
@@ -353,6 +354,8 @@ class CallListScreen(UsesDaily, Screen[None]):
         """The queue and today's counters, off the UI thread."""
         daily = self.daily
         now = daily.now()
+        # Read here, off the UI thread: the call-back prompt's dates land at this hour.
+        self._day_time = daily.working_time()
         # One read at a time on the screen's own connection: each starts from a fresh
         # snapshot, so a read asked for after a write sees it.
         with self._read_lock:
@@ -533,7 +536,7 @@ class CallListScreen(UsesDaily, Screen[None]):
             now = self._now or datetime.now().astimezone()
 
             def read(text: str) -> datetime:
-                return parse_when(text, now=now)
+                return parse_when(text, now=now, day_time=self._day_time)
 
             def answered(due: datetime | None) -> None:
                 if due is not None:
@@ -575,7 +578,7 @@ class CallListScreen(UsesDaily, Screen[None]):
         daily = self.daily
         now, tz, cap = daily.now(), daily.zone(), daily.cap()
         if due is None and spec.next_when:
-            due = parse_when(spec.next_when, now=now)
+            due = parse_when(spec.next_when, now=now, day_time=daily.working_time())
 
         rep_name = daily.settings().rep_name
 
@@ -597,7 +600,7 @@ class CallListScreen(UsesDaily, Screen[None]):
             )
 
         try:
-            daily.write(write)
+            daily.write_undoable(f"{spec.label}: {item.name}", write)
         except ConsentRefused as exc:
             self.post_message(self.CallRefused(item, key, due, exc.reasons))
             return

@@ -11,19 +11,18 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
+from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.new_contact import split_tags
-from crmtui.screens.prompts import SavingForm
 
 if TYPE_CHECKING:
     from crmtui.services.contacts import ContactUpdate
@@ -153,11 +152,12 @@ def field_problems(data: ContactUpdate, *, region: str) -> dict[str, str]:
     return {k: f"{LABELS.get(k, k)}: {v}" for k, v in found.items() if k in given}
 
 
-class ContactEditScreen(UsesDaily, SavingForm[EditResult | None]):
+class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
     """Every field of one contact; ctrl+s (or the Save button) saves, Escape writes nothing."""
 
     STATUS_ID = "edit-status"
     WHAT = "Edit contact"
+    FIELD_LABELS: ClassVar[dict[str, str]] = LABELS
     CSS_PATH = "contact_edit.tcss"
     BINDINGS = [
         Binding(
@@ -165,20 +165,6 @@ class ContactEditScreen(UsesDaily, SavingForm[EditResult | None]):
         ),
         Binding("ctrl+s", "save", "Save", id="contact_edit.save", tooltip="Save the changes"),
     ]
-
-    class Saved(Message):
-        """The changes were written (or there were none)."""
-
-        def __init__(self, result: EditResult) -> None:
-            super().__init__()
-            self.result = result
-
-    class Invalid(Message):
-        """The save refused the input: {field: reason}."""
-
-        def __init__(self, problems: dict[str, str]) -> None:
-            super().__init__()
-            self.problems = problems
 
     def __init__(
         self, db: sqlite3.Connection, contact_id: str, contact: dict[str, Any], company: str | None
@@ -303,28 +289,14 @@ class ContactEditScreen(UsesDaily, SavingForm[EditResult | None]):
             return
         self.post_message(self.Saved(EditResult(tuple(changed))))
 
-    @on(Saved)
-    def _saved(self, event: Saved) -> None:
-        self.dismiss(event.result)
-
-    @on(Invalid)
-    def _invalid(self, event: Invalid) -> None:
-        self.saving = False
-        problems = {("tags" if k == "tag" else k): v for k, v in event.problems.items()}
+    def form_problems(self, problems: dict[str, str]) -> dict[str, str]:
+        """The services' names for the call cap and stay-in-touch fields as this form's."""
+        problems = super().form_problems(problems)
         if "max_calls" in problems or "max_calls_days" in problems:
             problems["call_cap"] = problems.pop("max_calls", "") or problems.pop("max_calls_days")
         if "stay_in_touch_days" in problems:
             problems["stay_in_touch"] = problems.pop("stay_in_touch_days")
-        for line in self.query(".problem").results(Static):
-            name = (line.id or "").removeprefix("p-")
-            problem = problems.get(name)
-            line.set_class(problem is not None, "-shown")
-            line.update(Text(problem or ""))
-        named = [LABELS[k] for k in LABELS if k in problems]
-        self._status(f"Not saved: check {', '.join(named) or 'the form'}.", error=True)
-        first = next((k for k in LABELS if k in problems), None)
-        if first is not None:
-            self.query_one(f"#f-{first}").focus()
+        return problems
 
     def action_cancel(self) -> None:
         """Escape: close, writing nothing (not while a save is under way)."""

@@ -29,11 +29,14 @@ from crmtui.widgets.footer import SteadyFooter
 RESULT_WINDOW = 50
 
 
+NO_CONTACTS = "No contacts yet — press ctrl+n to add one or run `crm import csv FILE`"
+
+
 def describe_results(query: str, count: int, elapsed_ms: float | None) -> str:
     """The status line for one finished search."""
     query = query.strip()
     if not query:
-        text = f"{count} most recently updated contacts" if count else "No contacts yet"
+        text = f"{count} most recently updated contacts" if count else NO_CONTACTS
     elif count == 0:
         text = f"No contact matches “{query}”"
     elif count >= RESULT_WINDOW:
@@ -106,7 +109,17 @@ class ContactsScreen(Screen[None]):
         # keys typed quickly never race a focus change; Enter opens the highlight.
         # Priority, because Input binds the arrows to scrolling; check_action turns
         # them off when the list itself has focus.
-        Binding("down", "move(1)", "Move", key_display="↑↓", priority=True, id="contacts.down"),
+        # Not in the footer: arrows need no saying there, and at 120 columns the
+        # section keys then fit whole ("f7 Duplicates"); `?` lists them.
+        Binding(
+            "down",
+            "move(1)",
+            "Move",
+            key_display="↑↓",
+            show=False,
+            priority=True,
+            id="contacts.down",
+        ),
         Binding("up", "move(-1)", "Move", show=False, priority=True, id="contacts.up"),
         Binding("pagedown", "move(10)", "Page", show=False, priority=True, id="contacts.page_down"),
         Binding("pageup", "move(-10)", "Page", show=False, priority=True, id="contacts.page_up"),

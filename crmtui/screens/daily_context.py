@@ -12,9 +12,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -56,6 +56,24 @@ class DailyContext:
             self._settings = load_settings()
         return self._settings
 
+    def remember(self, name: str, value: str) -> None:
+        """Keep a view choice (theme, F4 period) in the config file, for the next start.
+
+        From a thread worker. A file that cannot be written is not worth an error
+        on screen: the choice holds for this session either way.
+        """
+        from dataclasses import replace
+
+        from crmtui.config import ConfigError, save_view_choice
+
+        try:
+            save_view_choice(name, value)
+        except ConfigError:
+            return
+        if self._settings is not None:
+            changes: dict[str, Any] = {name: value}
+            self._settings = replace(self._settings, **changes)
+
     def zone(self) -> tzinfo:
         """The user's time zone: the injected clock's, else the configured or system one."""
         if self._clock is not None:
@@ -74,6 +92,13 @@ class DailyContext:
                 raise ValueError("an injected clock must return aware datetimes")
             return moment
         return datetime.now(self.zone())
+
+    def working_time(self) -> time:
+        """When a next touch given as a day is due (the `working_hour` setting, 09:00)."""
+        from crmtui.config import parse_hour
+
+        hour, minute = parse_hour(self.settings().working_hour) or (9, 0)
+        return time(hour, minute)
 
     def cap(self) -> CallCap:
         """The default contact-frequency cap from the settings."""
@@ -120,7 +145,11 @@ class DailyContext:
         """`write`, noting how to undo it under `label` in the recent actions."""
         from crmtui.services.undo import record
 
-        result, step = self.write(lambda tx: record(tx, label, action))
+        return self.write_recorded(lambda tx: record(tx, label, action))
+
+    def write_recorded(self, action: Callable[[WriteTx], tuple[T, UndoStep]]) -> T:
+        """`write` an action that returns its own undo step (a merge, a lead convert)."""
+        result, step = self.write(action)
         if step.changes:
             with self._lock:
                 self.recent.append(step)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -32,6 +32,9 @@ from crmtui.screens.contact_card import activity_line, format_day, format_when, 
 from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
+
+if TYPE_CHECKING:
+    from crmtui.screens.quick_log import Chosen
 
 
 def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
@@ -252,6 +255,23 @@ class DealCardScreen(CardKeys, Screen[None]):
             "SELECT account_id, contact_id FROM deal WHERE id = ?", (card.deal.id,)
         ).fetchone()
         self.post_message(self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links)))
+
+    def selected_contact(self) -> Chosen | None:
+        """The deal's contact: `l` logs against it (and the deal)."""
+        from crmtui.screens.quick_log import Chosen
+
+        deal = self.card.deal if self.card is not None else None
+        if deal is None or deal.contact_id is None:
+            return None
+        return Chosen(deal.contact_id, deal.contact_name or "", deal.account_name or "")
+
+    def selected_deal(self) -> Chosen | None:
+        """The deal on screen: `l` logs the activity on it."""
+        from crmtui.screens.quick_log import Chosen
+
+        if self.card is None:
+            return None
+        return Chosen(self.card.deal.id, self.card.deal.name, self.card.deal.stage_name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Reopen only a deal that is won or lost; the rest once the deal is loaded."""

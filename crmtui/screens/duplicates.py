@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -46,8 +46,11 @@ from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
     from crmtui.quality.merge_preview import PairChoice, PairSide
+    from crmtui.services.undo import UndoStep
     from crmtui.store.journal import WriteTx
 
+SHORT_SCREEN = 30
+"""Rows below which the screen drops its blank lines (the comparison needs them)."""
 MAX_SHOWN = 1000  # pairs in the list at once; more come up as these are merged or skipped
 NAME_WIDTH = 24
 EVIDENCE_WIDTH = 50  # the pair list fits 120 columns without scrolling sideways
@@ -193,12 +196,18 @@ class DuplicatesScreen(Screen[None]):
             tooltip="Undo the last merge made here (both contacts come back exactly)",
         ),
         Binding(
-            "n,s",
-            "skip",
+            "n",
+            "not_duplicate",
             "Not a duplicate",
-            key_display="n/s",
+            id="dupes.not_duplicate",
+            tooltip="Different people: kept (and synced), the pair is never shown again",
+        ),
+        Binding(
+            "s",
+            "skip",
+            "Skip",
             id="dupes.skip",
-            tooltip="Skip: not a duplicate (hidden until the app is restarted)",
+            tooltip="Decide later: hidden until the app is restarted",
         ),
         Binding("r", "rescan", "Rescan", id="dupes.rescan", tooltip="Scan every contact again"),
     ]
@@ -306,6 +315,10 @@ class DuplicatesScreen(Screen[None]):
         """The side-by-side view of the highlighted pair."""
         return self.query_one("#dupes-fields", DataTable)
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Under 30 rows the blank lines between the parts go, for the comparison's sake."""
+        self.set_class(event.size.height < SHORT_SCREEN, "-short")
+
     def on_mount(self) -> None:
         """Keys go to the pair list; scan."""
         self.pair_table.focus()
@@ -355,6 +368,11 @@ class DuplicatesScreen(Screen[None]):
             cancelled=lambda: worker.is_cancelled,
         )
         if found is not None:
+            from crmtui.services.duplicate_decisions import not_duplicate_pairs, pair_ids
+
+            # Pairs someone said are different people (here, or on a synced laptop).
+            decided = not_duplicate_pairs(self._db)
+            found = [c for c in found if pair_ids(c.a.id, c.b.id) not in decided]
             self.post_message(self.Scanned(generation, found, read[0], arrived))
             if arrived is None or arrived:
                 self._app.daily.write(lambda tx: take_reviewed(tx.db, arrived))
@@ -588,7 +606,7 @@ class DuplicatesScreen(Screen[None]):
         if action in ("survivor", "toggle_field", "merge"):
             ready = self.current_sides() is not None and not self.busy and not self.scanning
             return True if ready else None
-        if action == "skip":
+        if action in ("skip", "not_duplicate"):
             return True if self.current() is not None and not self.busy else None
         if action == "undo":
             return True if self.merges and not self.busy and not self.scanning else None
@@ -639,15 +657,39 @@ class DuplicatesScreen(Screen[None]):
         self._show_current()
 
     def action_skip(self) -> None:
-        """Not a duplicate: hide the pair for the rest of this session."""
+        """Decide later: hide the pair for the rest of this session."""
         pair = self.current()
         if pair is None or self.busy:
             return
         self.skipped.add(pair_key(pair))
+        self._drop(pair)
+        self.notify(f"{pair.a.name} / {pair.b.name}: skipped (this session)", timeout=3)
+
+    def _drop(self, pair: Candidate) -> None:
         self.candidates.remove(pair)
         self._fill_pairs()
         self._show_status()
-        self.notify(f"{pair.a.name} / {pair.b.name}: not a duplicate (this session)", timeout=3)
+
+    def action_not_duplicate(self) -> None:
+        """Different people: keep the decision (journaled, synced); ctrl+z takes it back."""
+        pair = self.current()
+        if pair is None or self.busy:
+            return
+        self._drop(pair)
+        self._decide(pair)
+
+    @work(thread=True, exit_on_error=False, group="dupes-decide")
+    def _decide(self, pair: Candidate) -> None:
+        from crmtui.services.duplicate_decisions import mark_not_duplicate
+
+        def action(tx: WriteTx) -> None:
+            mark_not_duplicate(tx=tx, contact_id=pair.a.id, other_id=pair.b.id)
+
+        label = f"Not a duplicate: {pair.a.name} / {pair.b.name}"
+        self._app.daily.write_undoable(label, action)
+        self.app.call_from_thread(
+            self.notify, f"{pair.a.name} / {pair.b.name}: not a duplicate (kept)", timeout=3
+        )
 
     # ----------------------------------------------------------------- merging
 
@@ -675,15 +717,21 @@ class DuplicatesScreen(Screen[None]):
         survivor_id, merged_id = choice.ids(pair.a.id, pair.b.id)
         fields = choice.merge_fields()
 
-        def action(tx: WriteTx) -> str:
-            from crmtui.services.merge import merge_contacts
-
-            return merge_contacts(
-                tx=tx, survivor_id=survivor_id, merged_id=merged_id, prefer="A", fields=fields
-            ).id
-
-        merge_id = self._app.daily.write(action)
         names = (a_label, b_label) if choice.survivor == "A" else (b_label, a_label)
+
+        def action(tx: WriteTx) -> tuple[str, UndoStep]:
+            from crmtui.services.undo import record_merge
+
+            merged, step = record_merge(
+                tx,
+                f"Merge {names[1]} into {names[0]}",
+                survivor_id=survivor_id,
+                merged_id=merged_id,
+                fields=fields,
+            )
+            return merged.id, step
+
+        merge_id = self._app.daily.write_recorded(action)
         self.post_message(self.Merged(DoneMerge(merge_id, pair, merged_id, *names)))
 
     @on(Merged)
@@ -718,13 +766,22 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="dupes-undo")
     def _undo(self, done: DoneMerge) -> None:
+        from crmtui.domain.validate import InvalidInput
         from crmtui.services.merge import MergeError, undo_merge
 
         def action(tx: WriteTx) -> None:
             undo_merge(tx=tx, merge_id=done.merge_id)
 
+        daily = self._app.daily
+        # Through the recent actions when it is there, so Ctrl+Z does not offer it again.
+        step = next((s for s in daily.recent if s.merge_id == done.merge_id), None)
         try:
-            self._app.daily.write(action)
+            if step is not None:
+                daily.undo(step)
+            else:
+                daily.write(action)
+        except InvalidInput as exc:
+            self.post_message(self.Undone(done, exc.message))
         except MergeError as exc:
             self.post_message(self.Undone(done, str(exc)))
         else:

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
@@ -32,12 +33,25 @@ class KeyRow:
     tooltip: str = ""
 
 
-def key_rows(
-    app: App[Any], bindings: Mapping[str, ActiveBinding]
-) -> tuple[list[KeyRow], list[KeyRow]]:
-    """The screen's keys and the global (app) keys; keys doing the same thing share a row."""
-    groups: tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], list[str]]] = ({}, {})
-    tips: dict[tuple[str, str], str] = {}
+@dataclass(frozen=True)
+class KeyAction:
+    """One thing a key does on a screen: its keys, its words, and where the action runs."""
+
+    row: KeyRow
+    action: str
+    node: DOMNode
+    is_global: bool
+
+
+def key_actions(app: App[Any], bindings: Mapping[str, ActiveBinding]) -> list[KeyAction]:
+    """Every described binding that applies, keys doing the same thing together.
+
+    The `?` screen and the command palette both read this, so neither can drift
+    from the bindings (nor from each other).
+    """
+    groups: dict[tuple[bool, str, str], list[str]] = {}
+    nodes: dict[tuple[bool, str, str], DOMNode] = {}
+    tips: dict[tuple[bool, str, str], str] = {}
     # crmtui's keys (they all have an id) first, the screen's before the focused
     # widget's; Textual's own (focus next, copy) last.
     ordered = sorted(
@@ -48,20 +62,29 @@ def key_rows(
         binding: Binding = active.binding
         if binding.action in HELP_ACTIONS or not binding.description:
             continue
-        group = groups[1] if active.node is app else groups[0]
-        what = (binding.description, binding.action)
+        what = (active.node is app, binding.description, binding.action)
         key = binding.key_display or app.get_key_display(binding)
         if len(key) <= 3 and key[:1] == "f" and key[1:].isdigit():
             key = key.upper()  # F1, as printed on the keyboard
-        if key not in group.setdefault(what, []):
-            group[what].append(key)
+        if key not in groups.setdefault(what, []):
+            groups[what].append(key)
+        nodes.setdefault(what, active.node)
         if active.tooltip or binding.tooltip:
             tips.setdefault(what, active.tooltip or binding.tooltip)
-    screen_rows, global_rows = (
-        [KeyRow(" / ".join(keys), what[0], tips.get(what, "")) for what, keys in group.items()]
-        for group in groups
-    )
-    return screen_rows, global_rows
+    return [
+        KeyAction(
+            KeyRow(" / ".join(keys), what[1], tips.get(what, "")), what[2], nodes[what], what[0]
+        )
+        for what, keys in groups.items()
+    ]
+
+
+def key_rows(
+    app: App[Any], bindings: Mapping[str, ActiveBinding]
+) -> tuple[list[KeyRow], list[KeyRow]]:
+    """The screen's keys and the global (app) keys; keys doing the same thing share a row."""
+    actions = key_actions(app, bindings)
+    return [a.row for a in actions if not a.is_global], [a.row for a in actions if a.is_global]
 
 
 def rows_table(rows: list[KeyRow]) -> Table:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,8 +26,9 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.prompts import SafeConfirm, SavingForm
+from crmtui.screens.prompts import SafeConfirm
 
 if TYPE_CHECKING:
     from crmtui.services.contacts import ContactCreate
@@ -178,11 +179,12 @@ class ConfirmDuplicate(SafeConfirm):
         )
 
 
-class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
+class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
     """The new-contact form; Enter saves, Escape cancels, duplicates are shown as you type."""
 
     STATUS_ID = "new-status"
     WHAT = "New contact"
+    FIELD_LABELS: ClassVar[dict[str, str]] = {name: label for name, label, _ in FIELDS}
 
     CSS_PATH = "new_contact.tcss"
 
@@ -213,20 +215,6 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
             self.generation = generation
             self.problems = problems
             self.duplicates = duplicates
-
-    class Saved(Message):
-        """The contact was written."""
-
-        def __init__(self, result: NewContactResult) -> None:
-            super().__init__()
-            self.result = result
-
-    class Invalid(Message):
-        """The save refused the input: {field: reason}."""
-
-        def __init__(self, problems: dict[str, str]) -> None:
-            super().__init__()
-            self.problems = problems
 
     class LooksDuplicate(Message):
         """The save found probable duplicates and wants a confirmation."""
@@ -329,18 +317,10 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
         if event.generation != self._generation or self.saving:
             return  # typed on since, or a save has the last word
         self._shown = self._checking
-        self._show_problems(event.problems, only=self._touched)
+        self.show_problems(event.problems, only=self._touched)
         self._show_duplicates(event.duplicates)
         if not any(name in self._touched for name in event.problems):
             self._status(HINT)  # an earlier "Not saved: …" no longer holds
-
-    def _show_problems(self, problems: dict[str, str], *, only: set[str] | None = None) -> None:
-        self.problems = problems
-        for name, _, _ in FIELDS:
-            problem = problems.get(name) if only is None or name in only else None
-            line = self.query_one(f"#p-{name}", Static)
-            line.set_class(problem is not None, "-shown")
-            line.update(Text(problem or ""))
 
     def _show_duplicates(self, duplicates: list[Duplicate]) -> None:
         self.duplicates = duplicates
@@ -417,26 +397,11 @@ class NewContactScreen(UsesDaily, SavingForm[NewContactResult | None]):
             return contact.id, contact.name
 
         try:
-            contact_id, name = daily.write(write)
+            contact_id, name = daily.write_undoable(f"Add {data.name}", write)
         except InvalidInput as exc:  # e.g. the company name, checked by its account
             self.post_message(self.Invalid({exc.field: exc.message}))
             return
         self.post_message(self.Saved(NewContactResult(contact_id, name)))
-
-    @on(Saved)
-    def _saved(self, event: Saved) -> None:
-        self.dismiss(event.result)
-
-    @on(Invalid)
-    def _invalid(self, event: Invalid) -> None:
-        self.saving = False
-        problems = {("tags" if k == "tag" else k): v for k, v in event.problems.items()}
-        self._show_problems(problems)
-        fields = [label for name, label, _ in FIELDS if name in problems]
-        self._status(f"Not saved: check {', '.join(fields) or 'the form'}.", error=True)
-        first = next((name for name, _, _ in FIELDS if name in problems), None)
-        if first is not None:
-            self.query_one(f"#f-{first}", Input).focus()
 
     @on(LooksDuplicate)
     def _looks_duplicate(self, event: LooksDuplicate) -> None:

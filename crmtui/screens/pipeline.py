@@ -49,12 +49,19 @@ def lane_summary(column: StageWindow) -> tuple[str, ...]:
         head = f"{column.count:,} · {column.stale:,} stale"
     lines = [head]
     for currency, amount in column.amount_minor.items():
-        line = compact_money(amount, currency)
+        # "€889k w181k": both figures fit a 12-cell column (80 columns, six stages);
+        # "889k EUR w181k" lost its weighted sum there ("w1…").
+        number = compact_money(amount, currency).split()[0]
+        symbol = CURRENCY_SIGNS.get(currency)
+        line = f"{symbol}{number}" if symbol else f"{number} {currency}"
         if not column.closed:
-            weighted = compact_money(column.weighted_minor[currency], currency)
-            line += f" w{weighted.split()[0]}"
+            line += f" w{compact_money(column.weighted_minor[currency], currency).split()[0]}"
         lines.append(line)
     return tuple(lines)
+
+
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+"""Currencies short enough as a sign for a board column's totals; the others keep their code."""
 
 
 def short_day(text: str | None) -> str:
@@ -435,11 +442,17 @@ class PipelineScreen(Screen[None]):
             hint = "" if step < 0 else " — w marks it won, x lost"
             self.notify(f"Already in the {where} stage{hint}.")
             return
-        self.write_move(card.id, columns[target].stage_id, columns[target].name)
+        self.write_move(card.id, columns[target].stage_id, columns[target].name, title=card.title)
 
     @work(thread=True, exit_on_error=False, group="pipeline-write")
     def write_move(
-        self, deal_id: str, stage_id: str, stage_name: str, reason: str | None = None
+        self,
+        deal_id: str,
+        stage_id: str,
+        stage_name: str,
+        reason: str | None = None,
+        *,
+        title: str = "deal",
     ) -> None:
         """Move (or win, or lose) the deal through the services, in one transaction."""
         daily = self._app.daily
@@ -461,7 +474,11 @@ class PipelineScreen(Screen[None]):
             deal = move_deal(tx=tx, deal_id=deal_id, stage=stage_id, by=by)
             return deal.stage_id, deal.status, f"{deal.name} → {stage_name}"
 
-        new_stage, status, summary = daily.write(action)
+        # What the recent-actions list shows: the deal and where it went.
+        label = (
+            f"{title} → {stage_name}" if stage_id not in ("won", "lost") else f"{title} {stage_id}"
+        )
+        new_stage, status, summary = daily.write_undoable(label, action)
         self.post_message(self.DealMoved(deal_id, new_stage, status, summary))
 
     @on(DealMoved)
@@ -503,7 +520,7 @@ class PipelineScreen(Screen[None]):
 
         def answered(reason: str | None) -> None:
             if reason is not None:
-                self.write_move(card.id, outcome, outcome, reason or None)
+                self.write_move(card.id, outcome, outcome, reason or None, title=card.title)
 
         title = f"Mark “{card.title}” {outcome}"
         self.app.push_screen(ReasonPrompt(title, ask_reason=outcome == "lost"), answered)

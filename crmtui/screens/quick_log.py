@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -39,7 +39,9 @@ KINDS = (
 )
 NO_OUTCOME = ""
 # The outcomes that make sense per kind; the same words as models.ACTIVITY_OUTCOMES
-# (a test checks), repeated here so opening the modal never loads SQLModel.
+# (a test checks), repeated here so opening the modal never loads SQLModel. A call's
+# are in the order of the call list's digits (F6: 1 connected ... 8 call back), so a
+# digit means the same outcome in both.
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "call": (
         "connected",
@@ -47,9 +49,9 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
         "voicemail",
         "busy",
         "meeting-booked",
-        "callback-requested",
-        "not-interested",
         "wrong-number",
+        "not-interested",
+        "callback-requested",
     ),
     "meeting": ("held", "cancelled"),
     "visit": ("held", "cancelled"),
@@ -78,8 +80,10 @@ class QuickLogResult:
 
 
 def outcome_choices(kind: str) -> list[tuple[str, str]]:
-    """The outcome bar's choices for a kind ("no outcome" first)."""
-    return [(NO_OUTCOME, "no outcome")] + [(o, o.replace("-", " ")) for o in OUTCOMES[kind]]
+    """The outcome bar's choices for a kind ("no outcome" first), each with its digit."""
+    return [(NO_OUTCOME, "0 none")] + [
+        (o, f"{n} {o.replace('-', ' ')}") for n, o in enumerate(OUTCOMES[kind], start=1)
+    ]
 
 
 def describe_logged(kind: str, outcome: str | None, name: str, next_due: datetime | None) -> str:
@@ -103,6 +107,8 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
     }
     QuickLogScreen > #form {
         width: 84;
+        max-width: 100%;
+        max-height: 100%;
         height: auto;
         padding: 1 2;
         border: round $border;
@@ -128,6 +134,16 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         height: auto;
         max-height: 8;
         margin: 0 0 0 12;
+    }
+    QuickLogScreen #next-reading {
+        margin: -1 0 1 12;
+        color: $text-success;
+    }
+    QuickLogScreen #next-reading.-error {
+        color: $text-error;
+    }
+    QuickLogScreen #deal {
+        margin: 0 0 1 12;
     }
     QuickLogScreen #chosen {
         margin: 0 0 1 12;
@@ -155,6 +171,19 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         Binding("down", "hit(1)", "Next match", show=False, priority=True, id="quick_log.hit_down"),
         Binding(
             "up", "hit(-1)", "Previous match", show=False, priority=True, id="quick_log.hit_up"
+        ),
+        # Not priority: in a text field a digit is typed, as it should be.
+        *(
+            Binding(
+                str(n),
+                f"pick_outcome({n})",
+                "Outcome",
+                show=False,
+                key_display="0-9",
+                id=f"quick_log.outcome_{n}",
+                tooltip="Pick the outcome with that number (0: no outcome)",
+            )
+            for n in range(10)
         ),
     ]
 
@@ -192,12 +221,16 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         db: sqlite3.Connection,
         *,
         contact: Chosen | None = None,
+        deal: Chosen | None = None,
         kind: str = "call",
         outcome: str = NO_OUTCOME,
     ) -> None:
         super().__init__()
         self._db = db
         self.contact = contact
+        self.deal = deal
+        """The deal the activity is logged on (opened from a deal card), else None."""
+        self._day_time: time | None = None
         self._kind = kind
         self._outcome = outcome
         self._generation = 0
@@ -217,6 +250,8 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 )
             yield OptionList(id="hits")
             yield Static(id="chosen")
+            if self.deal is not None:
+                yield Static(Text.assemble(("Deal  ", "dim"), (self.deal.name, "bold")), id="deal")
             with Horizontal(classes="row"):
                 yield Label("Kind")
                 yield ChoiceBar(KINDS, value=self._kind, id="kind")
@@ -226,28 +261,67 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             with Horizontal(classes="row"):
                 yield Label("Notes")
                 yield Input(placeholder="What was said (optional)", id="text", compact=True)
-            with Horizontal(classes="row"):
+            with Horizontal(classes="row -next"):
                 yield Label("Next touch")
                 yield Input(
                     placeholder='optional: "in 2 days", "tomorrow 9am"',
                     id="next-when",
                     compact=True,
                 )
+            yield Static("", id="next-reading")
             with Horizontal(classes="row"):
                 yield Label("About")
                 yield Input(placeholder=DEFAULT_NEXT_TEXT, id="next-text", compact=True)
             yield Static(
-                "Enter saves · Esc cancels · Tab moves · ←/→ change a choice", id="log-status"
+                "Enter saves · Esc cancels · Tab moves · ←/→ or 1-9 pick a choice", id="log-status"
             )
 
     def on_mount(self) -> None:
         """Start where the next keystroke is most likely to go."""
         self.query_one("#hits", OptionList).display = False
+        self.query_one("#next-reading", Static).display = False
         self._show_chosen()
+        self._read_working_time()
         if self.contact is None:
             self.query_one("#search", Input).focus()
         else:
             self.query_one("#kind", ChoiceBar).focus()
+
+    # ----------------------------------------------------------------- next touch
+
+    @work(thread=True, exit_on_error=False, group="quick-log-clock")
+    def _read_working_time(self) -> None:
+        """The settings are read off the UI thread; the preview waits for them."""
+        day_time = self.daily.working_time()
+        self.daily.zone()
+        self.app.call_from_thread(self._clock_ready, day_time)
+
+    def _clock_ready(self, day_time: time) -> None:
+        self._day_time = day_time
+        self._show_next_reading(self.query_one("#next-when", Input).value)
+
+    @on(Input.Changed, "#next-when")
+    def _next_changed(self, event: Input.Changed) -> None:
+        self._show_next_reading(event.value)
+
+    def _show_next_reading(self, text: str) -> None:
+        """What the next touch's words mean, as the reminder will be due: "→ Tue 08 Dec 09:00"."""
+        from crmtui.domain.when import BadWhen, parse_when
+
+        reading = self.query_one("#next-reading", Static)
+        if not text.strip() or self._day_time is None:
+            reading.display = False
+            return
+        reading.display = True
+        try:
+            # The settings are in memory by now (read by _read_working_time).
+            due = parse_when(text, now=self.daily.now(), day_time=self._day_time)
+        except BadWhen as exc:
+            reading.set_class(True, "-error")
+            reading.update(Text(str(exc)))
+            return
+        reading.set_class(False, "-error")
+        reading.update(Text(f"→ {show_moment(due)}"))
 
     # ----------------------------------------------------------------- contact
 
@@ -336,6 +410,12 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
     def _outcome_changed(self, event: ChoiceBar.Changed) -> None:
         self._outcome = event.value
 
+    def action_pick_outcome(self, number: int) -> None:
+        """A digit picks the outcome with that number (0 none); typed into a text field it is text."""
+        choices = outcome_choices(self._kind)
+        if number < len(choices):
+            self.query_one("#outcome", ChoiceBar).select(choices[number][0])
+
     # ----------------------------------------------------------------- saving
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -368,6 +448,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         self._status("Saving…")
         self.save(
             contact=self.contact,
+            deal=self.deal,
             kind=self._kind,
             outcome=self._outcome or None,
             text=self.query_one("#text", Input).value.strip() or None,
@@ -381,6 +462,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         self,
         *,
         contact: Chosen,
+        deal: Chosen | None,
         kind: str,
         outcome: str | None,
         text: str | None,
@@ -399,7 +481,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         due: datetime | None = None
         if next_when:
             try:
-                due = parse_when(next_when, now=daily.now())
+                due = parse_when(next_when, now=daily.now(), day_time=daily.working_time())
             except BadWhen as exc:
                 self.post_message(self.Invalid(f"Next touch: {exc}"))
                 return
@@ -411,15 +493,22 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             follow = TicklerCreate(text=next_text, due_at=due) if due is not None else None
             log_activity(
                 tx=tx,
-                data=ActivityCreate(kind=kind, contact_id=contact.id, outcome=outcome, text=text),
+                data=ActivityCreate(
+                    kind=kind,
+                    contact_id=contact.id,
+                    deal_id=deal.id if deal is not None else None,
+                    outcome=outcome,
+                    text=text,
+                ),
                 cap=cap,
                 force=force,
                 follow_up=follow,
                 rep_name=rep_name,
             )
 
+        label = f"Log {kind}: {contact.name}"
         try:
-            daily.write(write)
+            daily.write_undoable(label, write)
         except ConsentRefused as exc:
             self.post_message(self.Refused(exc.reasons))
             return

@@ -37,6 +37,11 @@ HttpFactory = Callable[[str, str], "httpx.Client"]
 """Builds the HTTP client for (server URL, token); tests swap in an in-process one."""
 
 NOT_ENROLLED = "not enrolled: run `crm sync login --server URL --token T`"
+SET_UP = (
+    "No sync server is set up for this database. Ask your admin for a token "
+    "(`crm server issue-token REP --device NAME`), then run "
+    "`crm sync login --server URL --token TOKEN` and press s again."
+)
 UNREACHABLE = "server unreachable, everything stays pending"
 REPORT_FIELDS = ("pushed", "pulled", "superseded", "conflicts", "rejected")
 MAX_REASONS = 5
@@ -50,13 +55,14 @@ class SyncStatus:
     enrolled: bool
     last_sync: str
     pending: dict[str, int]
+    """Records with pending changes, per entity (one new contact is one, whatever its fields)."""
     conflicts: list[ConflictRow] = field(default_factory=list)
     demo: str | None = None
     """Why this database may not sync (a generated demo), or None."""
 
     @property
     def pending_total(self) -> int:
-        """Every pending op, all entities together."""
+        """Every record with pending changes, all entities together."""
         return sum(self.pending.values())
 
 
@@ -99,8 +105,9 @@ def read_status(db_path: Path) -> SyncStatus:
     from datetime import UTC, datetime
 
     from crmtui.domain.hlc import HLC
-    from crmtui.sync.client import DemoDatabase, check_syncable, pending_by_entity
+    from crmtui.sync.client import DemoDatabase, check_syncable
     from crmtui.sync.conflicts import list_conflicts
+    from crmtui.sync.sync_summary import pending_records
 
     with _open(db_path) as store:
         server, token = _credentials(store)
@@ -115,7 +122,8 @@ def read_status(db_path: Path) -> SyncStatus:
         except DemoDatabase as exc:
             demo = str(exc)
         # Counted in SQL: building every pending op of a 100k-row import took seconds.
-        pending = pending_by_entity(store)
+        with store.engine.connect() as conn:
+            pending = pending_records(conn.connection.driver_connection)  # type: ignore[arg-type]
         return SyncStatus(
             server=server,
             enrolled=bool(server and token),
@@ -151,10 +159,14 @@ def status_text(status: SyncStatus) -> Text:
         text.append(f"{NOT_ENROLLED}\n", style="bold yellow")
     text.append("last sync  ", style="dim")
     text.append(f"{status.last_sync}\n")
+    from crmtui.sync.sync_summary import record_words
+
     text.append("pending    ", style="dim")
-    text.append(f"{status.pending_total}", style="bold")
+    total = status.pending_total
+    text.append(f"{total:,} record{'' if total == 1 else 's'}", style="bold")
     if status.pending:
-        text.append("  (" + " · ".join(f"{e} {n}" for e, n in status.pending.items()) + ")")
+        words = (record_words(e, n) for e, n in status.pending.items())
+        text.append("  (" + " · ".join(words) + ")")
     return text
 
 
@@ -269,6 +281,8 @@ class SyncScreen(Screen[None]):
 
     @on(StatusLoaded)
     def _show_status(self, event: StatusLoaded) -> None:
+        from crmtui.sync.sync_summary import record_noun
+
         self.status = event.status
         self.query_one("#sync-status", Static).update(status_text(event.status))
         table = self.conflicts_table
@@ -276,7 +290,7 @@ class SyncScreen(Screen[None]):
         for c in event.status.conflicts:
             table.add_row(
                 c.kind,
-                f"{c.entity} {c.row_id[:8]}",
+                f"{record_noun(c.entity)} {c.row_id[:8]}",
                 c.field,
                 show_value(c.mine),
                 show_value(c.theirs),
@@ -301,9 +315,8 @@ class SyncScreen(Screen[None]):
         what this screen offers even while it cannot be used.
         """
         if action == "sync":
-            return (
-                True if self.status is not None and self.status.enrolled and not self.busy else None
-            )
+            # Without a server the key still answers: it says how to set one up.
+            return True if self.status is not None and not self.busy else None
         if action == "keep":
             return True if self.current_conflict() is not None and not self.busy else None
         return True
@@ -323,7 +336,13 @@ class SyncScreen(Screen[None]):
 
     def action_sync(self) -> None:
         """Push and pull in a worker, showing progress as it goes."""
-        if self.busy:
+        if self.busy or self.status is None:
+            return
+        if self.status.demo or not self.status.enrolled:
+            words = self.status.demo or SET_UP
+            self._outcome_shown = True
+            self.query_one("#sync-outcome", Static).update(Text(words, style="bold yellow"))
+            self.notify(words, title="Not synced", severity="warning")
             return
         self.busy = True
         self._outcome_shown = True

@@ -48,6 +48,8 @@ class PeriodChoice:
     """The period shared by every level of one drill-down."""
 
     index: int = 0
+    restored: bool = False
+    """Whether the period saved in the config was applied (or the user chose one)."""
 
     @property
     def label(self) -> str:
@@ -367,6 +369,13 @@ class TerritoryScreen(Screen[None]):
         """Compute the summary and the stage totals off the UI thread (or take them from
         the app's report cache when nothing was committed since they were read)."""
         daily = self._app.daily
+        if not self.period.restored:
+            # The period last chosen (kept in the config), read here, off the UI thread.
+            self.period.restored = True
+            saved = daily.settings().territory_period
+            if saved in PERIODS and saved != period_label:
+                self.period.index = PERIODS.index(saved)
+                period_label = saved
         territory_id = self.territory_id
         cache = report_cache(self.app)
         if cache is None:
@@ -413,9 +422,15 @@ class TerritoryScreen(Screen[None]):
     # ----------------------------------------------------------------- keys
 
     def action_period(self, step: int) -> None:
-        """Switch to the next (or previous) period."""
+        """Switch to the next (or previous) period; it is kept for the next start."""
         self.period.step(step)
+        self.period.restored = True  # the user's choice wins over the saved one
         self.reload()
+        self._remember_period(self.period.label)
+
+    @work(thread=True, exit_on_error=False, group="territory-remember")
+    def _remember_period(self, label: str) -> None:
+        self._app.daily.remember("territory_period", label)
 
     def action_reload(self) -> None:
         """Read the figures again."""

@@ -409,6 +409,36 @@ class MergeRecord(SQLModel, table=True):
     undone_at: datetime | None = _ts()
 
 
+class DuplicateDecision(SQLModel, table=True):
+    """Two contacts a user said are different people (F7 "n"): duplicate scans leave the pair out.
+
+    Journaled and synced, so a decision made on one laptop holds on the others;
+    the pair's ids are stored in sorted order, so one pair has one key.
+    """
+
+    __tablename__ = "duplicate_decision"
+    id: str = _id_field()
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    other_contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    decided_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class UndoRecord(SQLModel, table=True):
+    """One undoable write, kept on this device so `crm undo` can reverse it (not synced).
+
+    `step` is `crmtui.services.undo.UndoStep` as JSON: the rows the write touched,
+    their fields before it, and how it left them.
+    """
+
+    __tablename__ = "undo_record"
+    id: str = _id_field()
+    label: str = Field(max_length=200)
+    made_at: datetime = _created()
+    step: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    undone_at: datetime | None = _ts(index=True)
+
+
 # Entities the journal may name, mapped to their table classes.
 ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
@@ -424,6 +454,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "deal_stage_change": DealStageChange,
     "activity": Activity,
     "tickler": Tickler,
+    "duplicate_decision": DuplicateDecision,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

@@ -31,6 +31,10 @@ _PENDING_BY_ENTITY = (
     f"SELECT entity, sum({_OPS}) FROM journal WHERE pushed_at IS NULL"
     " GROUP BY entity ORDER BY entity"
 )
+_PENDING_RECORDS = (
+    "SELECT entity, count(DISTINCT row_id) FROM journal WHERE pushed_at IS NULL"
+    " GROUP BY entity ORDER BY entity"
+)
 _META = "SELECT key, value FROM local_meta WHERE key IN ('sync_server', 'sync_last', 'demo')"
 
 
@@ -55,6 +59,34 @@ def pending_count(db: sqlite3.Connection) -> int:
 def pending_by_entity(db: sqlite3.Connection) -> dict[str, int]:
     """`pending_count` per entity, by entity name, without building the ops."""
     return {entity: int(n) for entity, n in db.execute(_PENDING_BY_ENTITY)}
+
+
+def pending_records(db: sqlite3.Connection) -> dict[str, int]:
+    """Records with changes waiting to be pushed, per entity: one new contact is one."""
+    return {entity: int(n) for entity, n in db.execute(_PENDING_RECORDS)}
+
+
+RECORD_WORDS: dict[str, tuple[str, str]] = {
+    "tickler": ("reminder", "reminders"),
+    "activity": ("activity", "activities"),
+    "deal_stage_change": ("deal stage change", "deal stage changes"),
+    "territory_assignment": ("territory assignment", "territory assignments"),
+    "territory_rule": ("territory rule", "territory rules"),
+    "duplicate_decision": ("not-a-duplicate decision", "not-a-duplicate decisions"),
+}
+"""What a user calls a record of each entity (one, several); the rest are their names + s."""
+
+
+def record_noun(entity: str, count: int = 1) -> str:
+    """What a user calls `count` records of an entity: "reminder", "activities"."""
+    name = entity.replace("_", " ")
+    one, many = RECORD_WORDS.get(entity, (name, name + "s"))
+    return one if count == 1 else many
+
+
+def record_words(entity: str, count: int) -> str:
+    """ "1 contact", "3 reminders": a count of records in a user's words."""
+    return f"{count:,} {record_noun(entity, count)}"
 
 
 def read_sync_summary(db: sqlite3.Connection) -> SyncSummary:

@@ -152,10 +152,19 @@ class SteadyFooter(Widget, can_focus=False):
         width = self.size.width
         if y != 0 or width <= 0:
             return Strip.blank(width, self.rich_style)
+        left = self._keys_line(tight=False)
+        room = width - (12 if self.palette is not None else 0)
+        if left.x > room:
+            # One blank between keys instead of two, before anything is cut: at 120
+            # columns a card's keys and every section key then fit ("f7 Duplicates").
+            left = self._keys_line(tight=True)
+        return self._with_palette(left, width)
+
+    def _keys_line(self, *, tight: bool) -> _Line:
         left = _Line(self)
         for item in self.items:
             if item.group is None:
-                left.key(item.keys[0], item.label)
+                left.key(item.keys[0], item.label, compact=tight)
             elif item.group.compact:  # " []" then " Pair "
                 left.space()
                 for k in item.keys:
@@ -167,6 +176,9 @@ class SteadyFooter(Widget, can_focus=False):
                     left.key(k, "", bare=True)
                     left.space()
                 left.label(f"{item.label} ")
+        return left
+
+    def _with_palette(self, left: _Line, width: int) -> Strip:
         if self.palette is None:
             self._hits = left.hits
             return Strip(left.segments).crop_extend(0, width, self.rich_style)

@@ -1,0 +1,93 @@
+"""The palette holds every key of the screen and every global key, each with its key; so does `?`.
+
+The expected list is read from the classes' BINDINGS (not from what the palette is
+built from), less the keys that cannot act where the cursor is: a key the focused
+text field types, or one the screen switches off (`check_action` False).
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.actions import parse as parse_action
+from textual.binding import Binding
+from textual.dom import DOMNode
+
+from crmtui.app import SECTIONS, CrmApp, make_app
+from crmtui.screens.help import HELP_ACTIONS, HelpScreen
+from tests.app_support import build_daily_db, copy_db, settle
+from tests.daily_pilot import fixed_clock
+
+
+@pytest.fixture(scope="module")
+def daily_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("palette") / "daily.db"
+    build_daily_db(path)
+    return path
+
+
+def expected(app: CrmApp) -> dict[str, Binding]:
+    """{description: binding} of every described key of the screen and the app that can act."""
+    screen = app.screen
+    focused = screen.focused
+    wanted: dict[str, Binding] = {}
+    owners: list[DOMNode] = [screen, app]
+    for node in owners:
+        # Every binding the class declares, its bases' included (one entry per key).
+        for key, bindings in node._bindings.key_to_bindings.items():
+            for binding in bindings:
+                if not binding.description or binding.action in HELP_ACTIONS:
+                    continue
+                typed = focused is not None and focused.check_consume_key(key, None)
+                _, name, params = parse_action(binding.action)
+                if not typed and node.check_action(name, params) is not False:
+                    wanted[binding.description] = binding
+    return wanted
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_every_key_of_every_section_is_in_the_palette_and_in_help(
+    daily_template, tmp_path, size
+):
+    path = copy_db(daily_template, tmp_path / "crm.db")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for section in SECTIONS:
+            await pilot.press(section.key)
+            await settle(pilot)
+            if app.screen.focused is not None:
+                app.screen.set_focus(None)  # where `l` and `?` are keys, not letters
+                await settle(pilot)
+            wanted = expected(app)
+            assert len(wanted) >= 8, (section.mode, wanted)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for description, binding in wanted.items():
+                key = binding.key_display or app.get_key_display(binding)
+                shown = [t for t in titles if t.startswith(f"{description} (")]
+                assert shown, (section.mode, description, titles)
+                assert key.lower() in shown[0].lower(), (section.mode, shown, key)
+            await pilot.press("question_mark")
+            await settle(pilot)
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen), section.mode
+            listed = {r.description for r in help_screen.screen_rows + help_screen.global_rows}
+            assert set(wanted) <= listed, (section.mode, set(wanted) - listed)
+            await pilot.press("escape")
+            await settle(pilot)
+
+
+async def test_a_key_command_from_the_palette_runs_its_action(daily_template, tmp_path):
+    from crmtui.screens.recent_actions import RecentActionsScreen
+
+    path = copy_db(daily_template, tmp_path / "crm.db")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        command = next(
+            c for c in app.get_system_commands(app.screen) if c.title.startswith("Pipeline (")
+        )
+        assert "F3" in command.title
+        await command.callback()
+        await settle(pilot)
+        assert app.current_mode == "pipeline"
+        assert not isinstance(app.screen, RecentActionsScreen)
