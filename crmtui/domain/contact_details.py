@@ -1,0 +1,241 @@
+"""A contact's phones, emails and addresses as items: which are primary, and the spec syntax.
+
+The items (`contact_phone`, `contact_email`, `contact_address`) are the truth; the
+contact's phone, mobile, email, city and country columns are their primaries,
+derived here by one pure rule so every laptop derives the same values from the
+same items (`primary_columns`):
+
+- phone: the phone marked primary (the one the call list dials; never a fax),
+  else the first work, mobile, home or other phone;
+- mobile: the first mobile phone that is not already the dialled one;
+- email: the email marked primary, else the first;
+- city and country: the address marked primary, else the first.
+
+"First" is by item id (UUIDv7: creation order). When two laptops each marked a
+different item primary without seeing each other's, both stay marked and the
+newest item (highest id) wins, the same on every laptop.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from crmtui.domain.identity import extension
+from crmtui.domain.validate import InvalidInput
+
+PHONE_ORDER = ("work", "mobile", "home", "other")
+"""Kinds the call list may dial when no phone is marked, in order of preference (no fax)."""
+_NAMESPACE = uuid.UUID("6b1d6a5c-3f0e-4c55-9f6a-0d3c7c1f0e07")
+PRIMARY_COLUMNS = (
+    "phone",
+    "phone_e164",
+    "mobile",
+    "mobile_e164",
+    "email",
+    "city",
+    "country",
+)
+"""The contact columns derived from its items."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneItem:
+    """A phone item as the derivation reads it."""
+
+    id: str
+    kind: str
+    number: str
+    e164: str | None
+    is_primary: bool = False
+    extension: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailItem:
+    """An email item as the derivation reads it."""
+
+    id: str
+    kind: str
+    address: str
+    is_primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddressItem:
+    """An address item as the derivation reads it."""
+
+    id: str
+    kind: str
+    city: str | None
+    country: str | None
+    is_primary: bool = False
+
+
+_Item = TypeVar("_Item", EmailItem, AddressItem)
+
+
+def item_id(contact_id: str, slot: str) -> str:
+    """The id of an item made from a contact's old column (`slot`), the same on every laptop.
+
+    The migration and `adopt_columns` make items from columns every laptop already
+    holds; deriving the id from the contact means two laptops make one item, not two.
+    """
+    return str(uuid.uuid5(_NAMESPACE, f"{contact_id}/{slot}"))
+
+
+def _marked(items: Sequence[_Item]) -> _Item | None:
+    marked = [i for i in items if i.is_primary]
+    if marked:
+        return max(marked, key=lambda i: i.id)
+    return min(items, key=lambda i: i.id) if items else None
+
+
+def dialled(phones: Sequence[PhoneItem]) -> PhoneItem | None:
+    """The phone the call list dials: the marked one (never a fax), else by kind and age."""
+    dialable = [p for p in phones if p.kind != "fax"]
+    marked = [p for p in dialable if p.is_primary]
+    if marked:
+        return max(marked, key=lambda p: p.id)
+    ordered = sorted(dialable, key=lambda p: (PHONE_ORDER.index(p.kind), p.id))
+    return ordered[0] if ordered else None
+
+
+def primary_columns(
+    phones: Sequence[PhoneItem], emails: Sequence[EmailItem], addresses: Sequence[AddressItem]
+) -> dict[str, str | None]:
+    """The contact's primary columns derived from its live items (see the module docstring)."""
+    dial = dialled(phones)
+    mobiles = sorted((p for p in phones if p.kind == "mobile" and p is not dial), key=lambda p: p.id)
+    mobile = mobiles[0] if mobiles else None
+    email = _marked(emails)
+    address = _marked(addresses)
+    return {
+        "phone": dial.number if dial else None,
+        "phone_e164": dial.e164 if dial else None,
+        "mobile": mobile.number if mobile else None,
+        "mobile_e164": mobile.e164 if mobile else None,
+        "email": email.address if email else None,
+        "city": address.city if address else None,
+        "country": address.country if address else None,
+    }
+
+
+_KIND = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(.*)$", re.DOTALL)
+_EXT = re.compile(r";\s*ext\s*=\s*([^;]*)\s*$", re.IGNORECASE)
+
+
+def _split_kind(spec: str, kinds: Sequence[str], default: str, field: str) -> tuple[str, str]:
+    found = _KIND.match(spec)
+    if found and found.group(1).lower() in kinds:
+        return found.group(1).lower(), found.group(2).strip()
+    if found and not found.group(2).strip().startswith("//") and "@" not in found.group(1):
+        # "kind:value" with a kind we do not know (an email "x@y" has no colon before "@")
+        raise InvalidInput(
+            field, f"{found.group(1)!r} is not a kind (use one of {', '.join(kinds)})"
+        )
+    return default, spec.strip()
+
+
+def parse_phone_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str, str | None]:
+    """`"work:+49 30 1234;ext=12"` -> (kind, number, extension); the kind defaults to work."""
+    kind, rest = _split_kind(spec, kinds, "work", "phone")
+    ext = None
+    found = _EXT.search(rest)
+    if found:
+        ext = found.group(1).strip() or None
+        rest = rest[: found.start()].strip()
+    if not rest:
+        raise InvalidInput("phone", f"{spec!r} has no number (write kind:number, e.g. work:+4930123)")
+    if ext is not None and not ext.isdigit():
+        raise InvalidInput("phone", f"extension {ext!r} must be digits")
+    return kind, rest, ext
+
+
+def parse_email_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str]:
+    """`"home:x@example.org"` -> (kind, address); the kind defaults to work."""
+    kind, rest = _split_kind(spec, kinds, "work", "email")
+    if not rest:
+        raise InvalidInput("email", f"{spec!r} has no address (write kind:address)")
+    return kind, rest
+
+
+ADDRESS_PARTS = ("street", "city", "region", "postcode", "country")
+
+
+def parse_address_spec(spec: str, kinds: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """`"work:street=Hauptstr. 1;postcode=10115;city=Berlin;country=DE"` -> (kind, parts)."""
+    kind, rest = _split_kind(spec, kinds, "work", "address")
+    parts: dict[str, str] = {}
+    for piece in filter(None, (p.strip() for p in rest.split(";"))):
+        name, sep, value = piece.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in ADDRESS_PARTS:
+            raise InvalidInput(
+                "address",
+                f"{piece!r} is not part=value (parts: {', '.join(ADDRESS_PARTS)})",
+            )
+        parts[name] = value.strip()
+    if not any(parts.values()):
+        raise InvalidInput("address", f"{spec!r} names no street, city, postcode or country")
+    return kind, parts
+
+
+ITEM_TABLES = ("contact_phone", "contact_email", "contact_address")
+
+
+def items_from_columns(
+    cid: str,
+    phone: str | None,
+    phone_e164: str | None,
+    mobile: str | None,
+    mobile_e164: str | None,
+    email: str | None,
+    city: str | None,
+    country: str | None,
+    *,
+    now: str,
+) -> dict[str, list[dict[str, object]]]:
+    """The item rows a contact's old primary columns become, ids from `item_id`.
+
+    The phone is the dialled one (the call list dialled it first before items), the
+    mobile is dialled only when there is no phone.
+    """
+    base = {"contact_id": cid, "created_at": now, "updated_at": now}
+    out: dict[str, list[dict[str, object]]] = {t: [] for t in ITEM_TABLES}
+    has_phone = bool(phone or phone_e164)
+    for slot, kind, typed, e164, primary in (
+        ("phone", "work", phone, phone_e164, True),
+        ("mobile", "mobile", mobile, mobile_e164, not has_phone),
+    ):
+        if typed or e164:
+            out["contact_phone"].append(
+                {
+                    "id": item_id(cid, slot),
+                    **base,
+                    "kind": kind,
+                    "number": typed or e164,
+                    "e164": e164,
+                    "extension": extension(typed),
+                    "is_primary": primary,
+                }
+            )
+    if email:
+        out["contact_email"].append(
+            {"id": item_id(cid, "email"), **base, "kind": "work", "address": email, "is_primary": True}
+        )
+    if city or country:
+        out["contact_address"].append(
+            {
+                "id": item_id(cid, "address"),
+                **base,
+                "kind": "work",
+                "city": city,
+                "country": country,
+                "is_primary": True,
+            }
+        )
+    return out
