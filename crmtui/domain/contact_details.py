@@ -109,7 +109,9 @@ def primary_columns(
 ) -> dict[str, str | None]:
     """The contact's primary columns derived from its live items (see the module docstring)."""
     dial = dialled(phones)
-    mobiles = sorted((p for p in phones if p.kind == "mobile" and p is not dial), key=lambda p: p.id)
+    mobiles = sorted(
+        (p for p in phones if p.kind == "mobile" and p is not dial), key=lambda p: p.id
+    )
     mobile = mobiles[0] if mobiles else None
     email = _marked(emails)
     address = _marked(addresses)
@@ -125,7 +127,6 @@ def primary_columns(
 
 
 _KIND = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(.*)$", re.DOTALL)
-_EXT = re.compile(r";\s*ext\s*=\s*([^;]*)\s*$", re.IGNORECASE)
 
 
 def _split_kind(spec: str, kinds: Sequence[str], default: str, field: str) -> tuple[str, str]:
@@ -140,37 +141,59 @@ def _split_kind(spec: str, kinds: Sequence[str], default: str, field: str) -> tu
     return default, spec.strip()
 
 
-def parse_phone_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str, str | None]:
-    """`"work:+49 30 1234;ext=12"` -> (kind, number, extension); the kind defaults to work."""
+def _options(rest: str, field: str, allowed: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Split "value;name=x;primary" into the value and its options (names in `allowed`)."""
+    value, *pieces = rest.split(";")
+    options: dict[str, str] = {}
+    for piece in (p.strip() for p in pieces):
+        if not piece:
+            continue
+        name, _, given = piece.partition("=")
+        name = name.strip().lower()
+        if name not in allowed:
+            raise InvalidInput(field, f"{piece!r} is not an option (options: {', '.join(allowed)})")
+        options[name] = given.strip()
+    return value.strip(), options
+
+
+def parse_phone_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str, str | None, bool]:
+    """`"work:+49 30 1234;ext=12;primary"` -> (kind, number, extension, primary).
+
+    The kind defaults to work; `primary` makes it the number the call list dials.
+    """
     kind, rest = _split_kind(spec, kinds, "work", "phone")
-    ext = None
-    found = _EXT.search(rest)
-    if found:
-        ext = found.group(1).strip() or None
-        rest = rest[: found.start()].strip()
-    if not rest:
-        raise InvalidInput("phone", f"{spec!r} has no number (write kind:number, e.g. work:+4930123)")
+    number, options = _options(rest, "phone", ("ext", "primary"))
+    if not number:
+        raise InvalidInput(
+            "phone", f"{spec!r} has no number (write kind:number, e.g. work:+4930123)"
+        )
+    ext = options.get("ext") or None
     if ext is not None and not ext.isdigit():
         raise InvalidInput("phone", f"extension {ext!r} must be digits")
-    return kind, rest, ext
+    return kind, number, ext, "primary" in options
 
 
-def parse_email_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str]:
-    """`"home:x@example.org"` -> (kind, address); the kind defaults to work."""
+def parse_email_spec(spec: str, kinds: Sequence[str]) -> tuple[str, str, bool]:
+    """`"home:x@example.org;primary"` -> (kind, address, primary); the kind defaults to work."""
     kind, rest = _split_kind(spec, kinds, "work", "email")
-    if not rest:
+    address, options = _options(rest, "email", ("primary",))
+    if not address:
         raise InvalidInput("email", f"{spec!r} has no address (write kind:address)")
-    return kind, rest
+    return kind, address, "primary" in options
 
 
 ADDRESS_PARTS = ("street", "city", "region", "postcode", "country")
 
 
-def parse_address_spec(spec: str, kinds: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """`"work:street=Hauptstr. 1;postcode=10115;city=Berlin;country=DE"` -> (kind, parts)."""
+def parse_address_spec(spec: str, kinds: Sequence[str]) -> tuple[str, dict[str, str], bool]:
+    """`"work:street=Hauptstr. 1;city=Berlin;country=DE;primary"` -> (kind, parts, primary)."""
     kind, rest = _split_kind(spec, kinds, "work", "address")
     parts: dict[str, str] = {}
+    primary = False
     for piece in filter(None, (p.strip() for p in rest.split(";"))):
+        if piece.lower() == "primary":
+            primary = True
+            continue
         name, sep, value = piece.partition("=")
         name = name.strip().lower()
         if not sep or name not in ADDRESS_PARTS:
@@ -181,7 +204,7 @@ def parse_address_spec(spec: str, kinds: Sequence[str]) -> tuple[str, dict[str, 
         parts[name] = value.strip()
     if not any(parts.values()):
         raise InvalidInput("address", f"{spec!r} names no street, city, postcode or country")
-    return kind, parts
+    return kind, parts, primary
 
 
 ITEM_TABLES = ("contact_phone", "contact_email", "contact_address")
@@ -225,7 +248,13 @@ def items_from_columns(
             )
     if email:
         out["contact_email"].append(
-            {"id": item_id(cid, "email"), **base, "kind": "work", "address": email, "is_primary": True}
+            {
+                "id": item_id(cid, "email"),
+                **base,
+                "kind": "work",
+                "address": email,
+                "is_primary": True,
+            }
         )
     if city or country:
         out["contact_address"].append(

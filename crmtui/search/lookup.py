@@ -435,6 +435,12 @@ def find_by_phone(db: sqlite3.Connection, phone: str, *, limit: int = 20) -> lis
         if row is None:
             continue
         score = max(_number_score(wanted, row[0], row[1]), _number_score(wanted, row[2], row[3]))
+        # Every phone item counts, not only the primaries the contact row holds.
+        for typed, e164 in db.execute(
+            "SELECT number, e164 FROM contact_phone WHERE contact_id = ? AND deleted_at IS NULL",
+            (ref,),
+        ):
+            score = max(score, _number_score(wanted, typed, e164))
         if score > 0:
             scored.append((score, ref))
     scored.sort(key=lambda item: (-item[0], item[1]))

@@ -177,9 +177,9 @@ def _move_columns_into_items() -> None:
             ("contact_address", ("id", "contact_id", "kind", "city", "country")),
         )
     }
-    for name in tables:
+    for table in tables.values():
         for extra in ("is_primary", "created_at", "updated_at"):
-            tables[name].append_column(sa.column(extra))
+            table.append_column(sa.column(extra))
     journal_table = sa.table(
         "journal",
         *(
