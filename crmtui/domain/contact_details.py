@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from crmtui.domain.identity import extension
 from crmtui.domain.validate import InvalidInput
@@ -268,3 +268,42 @@ def items_from_columns(
             }
         )
     return out
+
+
+def merged_primaries(
+    survivor: tuple[Sequence[PhoneItem], Sequence[EmailItem], Sequence[AddressItem]],
+    merged: tuple[Sequence[PhoneItem], Sequence[EmailItem], Sequence[AddressItem]],
+    chosen: dict[str, object],
+) -> dict[str, str | None]:
+    """The survivor's primary columns after a merge (what `services.merge` makes of the items).
+
+    The merged side's items join the survivor's unmarked (a repeat of one of the
+    survivor's goes); then the items holding the chosen phone, email and city are
+    marked, and the columns are derived as always.
+    """
+    phones = list(survivor[0])
+    keys = {(p.e164 or p.number, p.extension or "") for p in phones}
+    phones += [
+        replace(p, is_primary=False)
+        for p in merged[0]
+        if (p.e164 or p.number, p.extension or "") not in keys
+    ]
+    emails = list(survivor[1])
+    seen = {e.address.lower() for e in emails}
+    emails += [replace(e, is_primary=False) for e in merged[1] if e.address.lower() not in seen]
+    addresses = list(survivor[2]) + [replace(a, is_primary=False) for a in merged[2]]
+
+    def mark(items: list[Any], name: str, value: object) -> list[Any]:
+        match = next(
+            (i for i in items if getattr(i, name) == value and getattr(i, "kind", "") != "fax"),
+            None,
+        )
+        if value is None or match is None:
+            return items
+        return [replace(i, is_primary=i is match) for i in items]
+
+    return primary_columns(
+        mark(phones, "e164", chosen.get("phone_e164")),
+        mark(emails, "address", chosen.get("email")),
+        mark(addresses, "city", chosen.get("city")),
+    )
