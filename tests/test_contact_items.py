@@ -108,7 +108,9 @@ def test_removing_the_dialled_phone_dials_the_next_and_keeps_others(store: Store
     c = _add(store, name="Cleo", phones=["work:+49 30 1111111", "mobile:+49 151 2222222"])
     _edit(store, c.id, remove_phones=["+49 30 1111111"])
     row = _contact(store, c.id)
-    assert (row.phone, row.mobile) == ("+49 151 2222222", None)
+    # The mobile is dialled now: the call list dials `phone`, else `mobile`.
+    assert (row.phone, row.mobile) == (None, "+49 151 2222222")
+    assert [p.is_primary for p in _live(store, ContactPhone, c.id)] == [True]
     with store.read() as s:
         gone = s.exec(select(ContactPhone).where(ContactPhone.number == "+49 30 1111111")).one()
         assert gone.deleted_at is not None  # a tombstone, journaled like every delete

@@ -5,9 +5,12 @@ contact's phone, mobile, email, city and country columns are their primaries,
 derived here by one pure rule so every laptop derives the same values from the
 same items (`primary_columns`):
 
-- phone: the phone marked primary (the one the call list dials; never a fax),
-  else the first work, mobile, home or other phone;
-- mobile: the first mobile phone that is not already the dialled one;
+- the dialled phone: the one marked primary (never a fax), else the first work,
+  home or other phone, else the first mobile;
+- phone: the dialled phone unless it is a mobile; mobile: the dialled phone when
+  it is a mobile, else the first mobile. The call list dials `phone`, else
+  `mobile`, so it dials the dialled phone; and a contact's old phone and mobile
+  columns become items that give back exactly those columns;
 - email: the email marked primary, else the first;
 - city and country: the address marked primary, else the first.
 
@@ -27,7 +30,7 @@ from typing import Any, TypeVar
 from crmtui.domain.identity import extension
 from crmtui.domain.validate import InvalidInput
 
-PHONE_ORDER = ("work", "mobile", "home", "other")
+PHONE_ORDER = ("work", "home", "other", "mobile")
 """Kinds the call list may dial when no phone is marked, in order of preference (no fax)."""
 _NAMESPACE = uuid.UUID("6b1d6a5c-3f0e-4c55-9f6a-0d3c7c1f0e07")
 PRIMARY_COLUMNS = (
@@ -109,10 +112,12 @@ def primary_columns(
 ) -> dict[str, str | None]:
     """The contact's primary columns derived from its live items (see the module docstring)."""
     dial = dialled(phones)
-    mobiles = sorted(
-        (p for p in phones if p.kind == "mobile" and p is not dial), key=lambda p: p.id
-    )
-    mobile = mobiles[0] if mobiles else None
+    mobiles = sorted((p for p in phones if p.kind == "mobile"), key=lambda p: p.id)
+    mobile = dial if dial is not None and dial.kind == "mobile" else None
+    if mobile is None and mobiles:
+        mobile = mobiles[0]
+    if dial is not None and dial.kind == "mobile":
+        dial = None
     email = _marked(emails)
     address = _marked(addresses)
     return {

@@ -35,6 +35,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from crmtui.domain.contact_details import PRIMARY_COLUMNS
 from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, judge, phone_key
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
@@ -48,6 +49,7 @@ from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
+from crmtui.services.contact_items import adopt_columns, item_rows
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
     BulkWriter,
@@ -58,7 +60,7 @@ from crmtui.store.bulk import (
 )
 from crmtui.store.gc_pause import paused_gc
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import Account, Contact
+from crmtui.store.models import CONTACT_ITEMS, Account, Contact
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
@@ -772,6 +774,10 @@ def apply_import(
             chunk = new_rows[start : start + CHUNK]
             contacts = contact_rows(tx, chunk, source_label, account_ids)
             writer.insert(Contact, contacts)
+            # The phones, email and place are the contact's items (its columns their primaries).
+            for table, values in item_rows(contacts).items():
+                model = CONTACT_ITEMS[table]
+                writer.insert(model, [full_row(tx, model, v) for v in values])
             index_contact_rows(tx.db, contacts, account_names)
             if progress:
                 progress(start + len(chunk), total)
@@ -789,7 +795,12 @@ def apply_import(
             changes["family_name"] = row.values["family_name"]
         if "company" in row.changes and row.company:
             changes["account_id"] = account_ids[row.company.lower()]
-        if tx.update(contact, changes):
+        primaries = {k: changes.pop(k) for k in PRIMARY_COLUMNS if k in changes}
+        before = {k: getattr(contact, k) for k in PRIMARY_COLUMNS}
+        changed = tx.update(contact, changes)
+        if primaries:
+            adopt_columns(tx, contact, primaries)
+        if changed or any(getattr(contact, k) != v for k, v in before.items()):
             reindex_contact(tx, contact)
             result.updated += 1
     result.journal_ops = writer.ops

@@ -344,13 +344,15 @@ def adopt_columns(tx: WriteTx, contact: Contact, values: Mapping[str, Any]) -> N
             tx.update(row, item)
         else:
             kind = "work" if name == "phone" else "mobile"
-            row = ContactPhone(contact_id=contact.id, kind=kind, is_primary=False, **item)
+            # The old columns' rule: the phone is dialled, the mobile when there is no phone.
+            primary = name == "phone" or dial is None
+            if primary:
+                _unmark(tx, phones, None)
+            row = ContactPhone(contact_id=contact.id, kind=kind, is_primary=primary, **item)
             tx.add(row)
             phones.append(row)
-            if name == "phone" or dial is None:
-                _unmark(tx, phones, row)
-                tx.update(row, {"is_primary": True})
-                dial = row if name == "phone" else dial
+            if primary:
+                dial = row
     if "email" in values:
         emails = emails_of(tx, contact.id)
         primary = next((e for e in emails if e.is_primary), emails[0] if emails else None)

@@ -281,7 +281,8 @@ def create_contact(*, tx: WriteTx, data: ContactCreate, region: str) -> Contact:
     plain, extra = _split(data.model_dump())
     plan = _plan_items(extra, region=region)
     values = _clean(tx, plain, region=region)
-    primaries = {k: values.pop(k) for k in PRIMARY_COLUMNS if values.get(k)}
+    # The primaries go into the create too: the items made from them derive the same.
+    primaries = {k: values[k] for k in PRIMARY_COLUMNS if values.get(k)}
     contact = Contact.model_validate(values)
     tx.add(contact)
     if primaries:
