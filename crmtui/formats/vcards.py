@@ -15,6 +15,7 @@ dialled number (kept in the notes); every property not read is listed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,7 +79,13 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
 
 # Properties read into fields, and format bookkeeping nobody misses; every other
 # property is listed as dropped in the import's summary.
-_READ = frozenset({"FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID"})
+_READ = frozenset(
+    {
+        "FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID",
+        "BDAY", "NICKNAME", "URL",
+    }
+)  # fmt: skip
+_BDAY = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 _BOOKKEEPING = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV", "X-ABLABEL", "X-ABADR"})
 _TEL_RANK = ("PREF", "WORK", "VOICE", "MAIN")
 
@@ -88,8 +95,59 @@ def _tel_value(value: str) -> str:
     return value[4:] if value.lower().startswith("tel:") else value
 
 
+def _tel_kind(tel: Prop) -> str:
+    types = tel.types
+    for vcard, kind in (("FAX", "fax"), ("CELL", "mobile"), ("HOME", "home"), ("WORK", "work")):
+        if vcard in types:
+            return kind
+    return "work" if types & {"VOICE", "MAIN", "PREF"} or not types else "other"
+
+
+def _kind_of(prop: Prop) -> str:
+    types = prop.types
+    return "home" if "HOME" in types else "work" if "WORK" in types or not types else "other"
+
+
+def prop_line(prop: Prop) -> str:
+    """A property as one unfolded vCard line (group, name, parameters, value), for keeping."""
+    params = "".join(f";{k}={','.join(v)}" if v else f";{k}" for k, v in prop.params.items())
+    return f"{prop.group + '.' if prop.group else ''}{prop.name}{params}:{prop.value}"
+
+
+def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, Any]:
+    """Every TEL, EMAIL and ADR as items; the chosen phone (or mobile) and email primary."""
+    phones = []
+    for tel in by_name.get("TEL", []):
+        value = _tel_value(unescape(tel.value))
+        if value:
+            primary = value == fields.get("phone") or (
+                "phone" not in fields and value == fields.get("mobile")
+            )
+            phones.append([_tel_kind(tel), value, primary])
+    emails = []
+    for email in by_name.get("EMAIL", []):
+        value = unescape(email.value).strip()
+        if value:
+            emails.append([_kind_of(email), value, value == fields.get("email")])
+    addresses = []
+    for i, adr in enumerate(by_name.get("ADR", [])):
+        parts = [p.strip() for p in [*split_unescaped(adr.value, ";"), *[""] * 7]]
+        street = " ".join(p for p in (parts[1], parts[2]) if p) or parts[0]
+        values = {
+            "kind": _kind_of(adr),
+            "street": street,
+            "city": parts[3],
+            "region": parts[4],
+            "postcode": parts[5],
+            "country": parts[6],
+        }
+        if any(v for k, v in values.items() if k != "kind"):
+            addresses.append({**values, "primary": i == 0})
+    return {"phones": phones, "emails": emails, "addresses": addresses}
+
+
 def _phones(tels: list[Prop], fields: dict[str, str], kept: list[str]) -> None:
-    """The dialled phone and mobile; a fax never, and what is left goes to the notes."""
+    """The dialled phone and mobile (a fax never); the others are listed in `kept`."""
     usable = [t for t in tels if _tel_value(t.value)]
     faxes = [t for t in usable if "FAX" in t.types]
     pagers = [t for t in usable if "PAGER" in t.types and t not in faxes]
@@ -137,21 +195,13 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     if emails:
         emails.sort(key=lambda e: "PREF" not in e.types)
         fields["email"] = unescape(emails[0].value).strip()
-        if len(emails) > 1:
-            dropped.append("EMAIL (second and later)")
-    kept: list[str] = []
-    _phones(by_name.get("TEL", []), fields, kept)
+    _phones(by_name.get("TEL", []), fields, [])
     addresses = by_name.get("ADR", [])
     if addresses:
         addresses = sorted(addresses, key=lambda a: "PREF" not in a.types)
         parts = [*split_unescaped(addresses[0].value, ";"), *[""] * 7]
         fields["city"], fields["country"] = parts[3].strip(), parts[6].strip()
-        if any(p.strip() for p in (parts[0], parts[1], parts[2], parts[4], parts[5])):
-            dropped.append("ADR street, region and postcode")
-        if len(addresses) > 1:
-            dropped.append("ADR (second and later)")
     notes = [" ".join(unescape(n.value).split()) for n in by_name.get("NOTE", [])]
-    notes += kept
     if any(notes):
         fields["notes"] = " / ".join(n for n in notes if n)
     tags: list[str] = []
@@ -161,16 +211,44 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     if tags:
         fields["tags"] = ",".join(tags)
     if "UID" in by_name:
-        fields["external_id"] = _UID_PREFIX.sub("", unescape(by_name["UID"][0].value).strip())
-    for name in by_name:
-        if name not in _READ and name not in _BOOKKEEPING:
-            dropped.append(f"{name} (skipped)" if name in BINARY else name)
+        uid = _UID_PREFIX.sub("", unescape(by_name["UID"][0].value).strip())
+        fields["external_id"] = uid
+        fields["source_uid"] = uid
+    extra: list[str] = []
+    _person(by_name, fields, extra)
+    for name, found in by_name.items():
+        if name in BINARY:
+            dropped.append(f"{name} (skipped)")
+        elif name not in _READ and name not in _BOOKKEEPING:
+            # Not modelled, but kept: an export writes it back (`Contact.extra`).
+            extra += [prop_line(p) for p in found]
+    items = _items(by_name, fields)
     out = {k: v for k, v in fields.items() if v}
+    if any(items.values()):
+        out["_items"] = json.dumps(items, ensure_ascii=False)
+    if extra:
+        out["extra"] = json.dumps({"vcard": extra}, ensure_ascii=False)
     if dropped:
         out["_dropped"] = "\n".join(dropped)
-    if kept:
-        out["_notes"] = "\n".join(f"kept in notes, not dialled: {k}" for k in kept)
     return out
+
+
+def _person(by_name: dict[str, list[Prop]], fields: dict[str, str], extra: list[str]) -> None:
+    """Birthday, nickname, department and website (a birthday without a year is kept as is)."""
+    if "BDAY" in by_name:
+        found = _BDAY.match(unescape(by_name["BDAY"][0].value).strip())
+        if found:
+            fields["birthday"] = "-".join(found.groups())
+        else:
+            extra.append(prop_line(by_name["BDAY"][0]))
+    if "NICKNAME" in by_name:
+        fields["nickname"] = split_unescaped(by_name["NICKNAME"][0].value, ",")[0].strip()
+    if "ORG" in by_name:
+        units = split_unescaped(by_name["ORG"][0].value, ";")
+        if len(units) > 1:
+            fields["department"] = units[1].strip()
+    if "URL" in by_name:
+        fields["website"] = unescape(by_name["URL"][0].value).strip()
 
 
 def parse_card(card: CardText) -> dict[str, str] | str:

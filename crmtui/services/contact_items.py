@@ -140,6 +140,24 @@ def searched_values(
     return out
 
 
+def derive_columns(items: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The primary columns of item values not yet written ({table: [values]})."""
+    return primary_columns(
+        [
+            PhoneItem(p["id"], p["kind"], p["number"], p["e164"], p["is_primary"])
+            for p in items.get("contact_phone", [])
+        ],
+        [
+            EmailItem(e["id"], e["kind"], e["address"], e["is_primary"])
+            for e in items.get("contact_email", [])
+        ],
+        [
+            AddressItem(a["id"], a["kind"], a["city"], a["country"], a["is_primary"])
+            for a in items.get("contact_address", [])
+        ],
+    )
+
+
 def refresh_primaries(tx: WriteTx, contact: Contact) -> list[str]:
     """Set the contact's primary columns from its items (journaled); returns what changed."""
     tx.session.flush()
