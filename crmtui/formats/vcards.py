@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from crmtui.domain.identity import extension
 from crmtui.formats.encodings import Decoded, decode_file
 from crmtui.formats.vcard_lines import (
     BINARY,
@@ -130,7 +129,9 @@ def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, 
         if value:
             emails.append([_kind_of(email), value, value == fields.get("email")])
     addresses = []
-    for i, adr in enumerate(by_name.get("ADR", [])):
+    listed = by_name.get("ADR", [])
+    first = next((i for i, a in enumerate(listed) if "PREF" in a.types), 0)
+    for i, adr in enumerate(listed):
         parts = [p.strip() for p in [*split_unescaped(adr.value, ";"), *[""] * 7]]
         street = " ".join(p for p in (parts[1], parts[2]) if p) or parts[0]
         values = {
@@ -142,7 +143,7 @@ def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, 
             "country": parts[6],
         }
         if any(v for k, v in values.items() if k != "kind"):
-            addresses.append({**values, "primary": i == 0})
+            addresses.append({**values, "primary": i == first})
     return {"phones": phones, "emails": emails, "addresses": addresses}
 
 
@@ -289,50 +290,137 @@ def read_cards(
     return out
 
 
-def contact_card(row: dict[str, Any], company: str | None) -> Any:
-    """A vobject vCard 3.0 for one contact row (as stored)."""
-    import json
+_TEL_TYPES = {
+    "work": "WORK,VOICE",
+    "mobile": "CELL",
+    "home": "HOME,VOICE",
+    "fax": "FAX",
+    "other": "VOICE",
+}
+_KIND_TYPES = {"work": "WORK", "home": "HOME", "other": "OTHER"}
 
+
+def _item_lines(items: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """TEL, EMAIL and ADR lines of a contact's items; the primary ones carry PREF."""
+    lines = []
+    for p in items.get("contact_phone", []):
+        number = p["e164"] or p["number"]
+        if p["extension"]:
+            number = f"{number} ext. {p['extension']}"  # E.164 alone would lose it
+        pref = ",PREF" if p["is_primary"] else ""
+        lines.append(f"TEL;TYPE={_TEL_TYPES[p['kind']]}{pref}:{number}")
+    for e in items.get("contact_email", []):
+        pref = ",PREF" if e["is_primary"] else ""
+        lines.append(f"EMAIL;TYPE=INTERNET,{_KIND_TYPES[e['kind']]}{pref}:{_escape(e['address'])}")
+    for a in items.get("contact_address", []):
+        pref = ",PREF" if a["is_primary"] else ""
+        parts = ["", "", a["street"], a["city"], a["region"], a["postcode"], a["country"]]
+        value = ";".join(_escape(x or "") for x in parts)
+        lines.append(f"ADR;TYPE={_KIND_TYPES[a['kind']]}{pref}:{value}")
+    return lines
+
+
+def _escape(text: str) -> str:
+    """A text value escaped for a vCard 3.0 line."""
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _kept_lines(extra: str | None) -> list[str]:
+    if not extra:
+        return []
+    return [str(line) for line in json.loads(extra).get("vcard", [])]
+
+
+def contact_card(
+    row: dict[str, Any], company: str | None, items: dict[str, list[dict[str, Any]]] | None = None
+) -> str:
+    """A vCard 3.0 for one contact row (as stored) and its items, as text.
+
+    The UID is the source's own (a card imported from elsewhere keeps it), else the
+    contact id; properties the card came with that we do not model are written back.
+    """
     import vobject
 
     card = vobject.vCard()
     card.add("version").value = "3.0"
-    card.add("uid").value = row["id"]
+    card.add("uid").value = row.get("source_uid") or row["id"]
     card.add("fn").value = row["name"]
     card.add("n").value = vobject.vcard.Name(
         family=row["family_name"] or "", given=row["given_name"] or ""
     )
-    if company:
-        card.add("org").value = [company]
+    if company or row.get("department"):
+        card.add("org").value = [
+            company or "",
+            *([row["department"]] if row.get("department") else []),
+        ]
     if row["title"]:
         card.add("title").value = row["title"]
-    if row["email"]:
-        email = card.add("email")
-        email.value = row["email"]
-        email.type_param = "INTERNET"
-    for key, kind in (("phone", "WORK"), ("mobile", "CELL")):
-        number = row[f"{key}_e164"] or row[key]
-        ext = extension(row[key]) if row[f"{key}_e164"] else None
-        if ext:
-            number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
-        if number:
-            tel = card.add("tel")
-            tel.value = number
-            tel.type_param = kind
-    if row["city"] or row["country"]:
-        adr = card.add("adr")
-        adr.value = vobject.vcard.Address(city=row["city"] or "", country=row["country"] or "")
+    for key in ("nickname", "url"):
+        value = row.get("website" if key == "url" else key)
+        if value:
+            card.add(key).value = value
+    if row.get("birthday"):
+        card.add("bday").value = str(row["birthday"])
+    if items is None:
+        items = _column_items(row)
     if row["notes"]:
         card.add("note").value = row["notes"]
     tags = json.loads(row["tags"] or "[]")
     if tags:
         card.add("categories").value = tags
     card.add("rev").value = row["updated_at"].replace("-", "").replace(":", "")[:15] + "Z"
-    return card
+    text = card.serialize()
+    more = [*_item_lines(items), *_kept_lines(row.get("extra"))]
+    if more:
+        end = text.rindex("END:VCARD")
+        text = text[:end] + "".join(f"{_fold(line)}\r\n" for line in more) + text[end:]
+    return text
+
+
+def _fold(line: str) -> str:
+    """A content line folded at 75 octets (RFC 6350 3.2), never inside a UTF-8 sequence."""
+    out, width, current = [], 0, ""
+    for ch in line:
+        size = len(ch.encode("utf-8"))
+        if width + size > 75:
+            out.append(current)
+            current, width = " ", 1
+        current += ch
+        width += size
+    return "\r\n".join([*out, current])
+
+
+def _column_items(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Items for a contact row that has none (made by an older version): from its columns."""
+    from crmtui.domain.contact_details import items_from_columns
+
+    return items_from_columns(
+        row["id"],
+        row["phone"],
+        row["phone_e164"],
+        row["mobile"],
+        row["mobile_e164"],
+        row["email"],
+        row["city"],
+        row["country"],
+        now="",
+    )
+
+
+def _items_by_contact(db: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for table in ("contact_phone", "contact_email", "contact_address"):
+        cursor = db.execute(f"SELECT * FROM {table} WHERE deleted_at IS NULL ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            item = dict(zip(names, values, strict=True))
+            out.setdefault(item["contact_id"], {}).setdefault(table, []).append(item)
+    return out
 
 
 def export_cards(db: Any, out: TextIO | None = None, directory: Path | None = None) -> int:
     """Write live contacts as vCards: all to `out`, or one `<id>.vcf` each into `directory`."""
+    items = _items_by_contact(db)
     cursor = db.execute(
         "SELECT c.*, a.name AS company FROM contact c "
         "LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL "
@@ -342,7 +430,7 @@ def export_cards(db: Any, out: TextIO | None = None, directory: Path | None = No
     count = 0
     for values in cursor:
         row = dict(zip(names, values, strict=True))
-        text = contact_card(row, row["company"]).serialize()
+        text = contact_card(row, row["company"], items.get(row["id"]) or _column_items(row))
         if directory is not None:
             (directory / f"{row['id']}.vcf").write_text(text, encoding="utf-8", newline="")
         elif out is not None:
