@@ -304,8 +304,11 @@ def _item_lines(items: dict[str, list[dict[str, Any]]]) -> list[str]:
     """TEL, EMAIL and ADR lines of a contact's items; the primary ones carry PREF."""
     lines = []
     for p in items.get("contact_phone", []):
-        number = p["e164"] or p["number"]
-        if p["extension"]:
+        # As typed when it is international (it comes back the same), else E.164: a
+        # national number would be read in the importer's region.
+        typed = p["number"]
+        number = typed if typed.startswith("+") or not p["e164"] else p["e164"]
+        if p["extension"] and extension(number) != p["extension"]:
             number = f"{number} ext. {p['extension']}"  # E.164 alone would lose it
         pref = ",PREF" if p["is_primary"] else ""
         lines.append(f"TEL;TYPE={_TEL_TYPES[p['kind']]}{pref}:{number}")
