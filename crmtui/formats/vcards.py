@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from crmtui.domain.identity import extension
 from crmtui.formats.encodings import Decoded, decode_file
 from crmtui.formats.vcard_lines import (
     BINARY,
