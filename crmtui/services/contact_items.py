@@ -183,17 +183,17 @@ def _unmark(tx: WriteTx, rows: Iterable[Any], keep: Any) -> None:
 def clean_phone(kind: str | None, number: str, ext: str | None, *, region: str) -> dict[str, Any]:
     """A phone item's values from what a person typed (no writes); bad input raises."""
     kind = _kind(kind, PHONE_KINDS, "phone")
-    phone = normalize_phone(number, region=region, field=f"{kind} phone")
+    phone = normalize_phone(number, region=region, field="phone")
     ext = (ext or "").strip() or typed_extension(phone.typed)
     if ext is not None and (not ext.isdigit() or len(ext) > 20):
-        raise InvalidInput(f"{kind} phone", f"extension {ext!r} must be at most 20 digits")
+        raise InvalidInput("phone", f"extension {ext!r} must be at most 20 digits")
     return {"kind": kind, "number": phone.typed, "e164": phone.e164, "extension": ext}
 
 
 def clean_email(kind: str | None, address: str) -> dict[str, Any]:
     """An email item's values from what a person typed (no writes)."""
     kind = _kind(kind, EMAIL_KINDS, "email")
-    return {"kind": kind, "address": normalize_email(address, field=f"{kind} email")}
+    return {"kind": kind, "address": normalize_email(address, field="email")}
 
 
 def clean_address(kind: str | None, parts: Mapping[str, str | None]) -> dict[str, Any]:
