@@ -73,7 +73,7 @@ def _model(db: Path) -> dict[str, object]:
         con.close()
     extra = json.loads(contact[17])
     return {
-        "contact": contact[:17] + (sorted(extra["vcard"]), contact[18]),
+        "contact": (*contact[:17], sorted(extra["vcard"]), contact[18]),
         "phones": phones,
         "emails": emails,
         "places": places,

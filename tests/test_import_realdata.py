@@ -162,7 +162,7 @@ def test_salesforce_export_with_switchboards_and_countries(db_path: Path) -> Non
 
 
 def test_android_21_commas_quoted_printable_crcrlf_photo_and_fax(db_path: Path) -> None:
-    code, out, err = _crm(db_path, "import", "vcard", str(REAL / "android_21_crcrlf.vcf"), "-n")
+    code, _out, err = _crm(db_path, "import", "vcard", str(REAL / "android_21_crcrlf.vcf"), "-n")
     assert code == 0, err
     assert _crm(db_path, "import", "vcard", str(REAL / "android_21_crcrlf.vcf"))[0] == 0
     rows = _contacts(db_path)

@@ -584,12 +584,12 @@ def _flush(db: sqlite3.Connection, buf: _Buffers, summary: DemoSummary) -> None:
             db.executemany(sql, rows)
             setattr(summary, attr, getattr(summary, attr) + len(rows))
             rows.clear()
-    for table, rows in items.items():
-        if rows:
-            names = list(rows[0])
+    for table, made in items.items():
+        if made:
+            names = list(made[0])
             db.executemany(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                [tuple(r.values()) for r in rows],
+                [tuple(r.values()) for r in made],
             )
     if buf.documents:
         summary.search_documents += index_many(db, buf.documents)

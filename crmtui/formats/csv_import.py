@@ -888,9 +888,9 @@ def apply_import(
                 model = CONTACT_ITEMS[table]
                 writer.insert(model, [full_row(tx, model, v) for v in values])
             index_contact_rows(tx.db, contacts, account_names)
-            for row, contact in zip(chunk, contacts, strict=True):
+            for row, made in zip(chunk, contacts, strict=True):
                 if "_items" in row.values:  # a card's other numbers and emails are searched too
-                    stored = tx.session.get(Contact, contact["id"])
+                    stored = tx.session.get(Contact, made["id"])
                     if stored is not None:
                         reindex_contact(tx, stored)
             if progress:

@@ -373,12 +373,12 @@ def adopt_columns(tx: WriteTx, contact: Contact, values: Mapping[str, Any]) -> N
                 dial = row
     if "email" in values:
         emails = emails_of(tx, contact.id)
-        primary = next((e for e in emails if e.is_primary), emails[0] if emails else None)
+        main = next((e for e in emails if e.is_primary), emails[0] if emails else None)
         if not values["email"]:
-            if primary is not None:
-                remove_item(tx, primary)
-        elif primary is not None:
-            tx.update(primary, {"address": values["email"]})
+            if main is not None:
+                remove_item(tx, main)
+        elif main is not None:
+            tx.update(main, {"address": values["email"]})
         else:
             tx.add(ContactEmail(contact_id=contact.id, address=values["email"], is_primary=True))
     place = {k: values[k] for k in ("city", "country") if k in values}

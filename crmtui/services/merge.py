@@ -203,7 +203,7 @@ def _item_flags(tx: WriteTx, contact_ids: tuple[str, ...]) -> dict[str, dict[str
     flags: dict[str, dict[str, bool]] = {}
     for entity, model in CONTACT_ITEMS.items():
         rows = tx.session.exec(select(model).where(col(model.contact_id).in_(contact_ids)))
-        flags[entity] = {r.id: bool(r.is_primary) for r in rows}  # type: ignore[attr-defined]
+        flags[entity] = {r.id: bool(r.is_primary) for r in rows}
     return flags
 
 

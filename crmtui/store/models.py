@@ -261,7 +261,7 @@ class ContactAddress(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
-CONTACT_ITEMS: dict[str, type[SQLModel]] = {
+CONTACT_ITEMS: dict[str, Any] = {
     "contact_phone": ContactPhone,
     "contact_email": ContactEmail,
     "contact_address": ContactAddress,
