@@ -279,7 +279,7 @@ def test_migration_moves_columns_into_items_and_back(tmp_path: Path) -> None:
     ).fetchone()[0]
     assert pending_items == 0
     db.close()
-    upgrade(path)  # and up again
+    command.upgrade(_alembic_config(path), "head")  # and up again
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM contact_phone").fetchone()[0] == 2
     db.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
@@ -234,6 +234,21 @@ def add_phone(
     return row
 
 
+_Row = TypeVar("_Row", ContactEmail, ContactAddress)
+
+
+def _add(
+    tx: WriteTx, contact: Contact, row: _Row, siblings: list[_Row], primary: bool | None
+) -> _Row:
+    """Write a new email or address: primary when asked, or when none is yet."""
+    row.is_primary = not any(s.is_primary for s in siblings) if primary is None else primary
+    tx.add(row)
+    if row.is_primary:
+        _unmark(tx, siblings, row)
+    refresh_primaries(tx, contact)
+    return row
+
+
 def add_email(
     tx: WriteTx, contact: Contact, values: Mapping[str, Any], *, primary: bool | None = None
 ) -> ContactEmail:
@@ -243,29 +258,15 @@ def add_email(
         raise InvalidInput(
             "email", f"{values['address']!r} is already one of this contact's emails"
         )
-    if primary is None:
-        primary = not any(e.is_primary for e in emails)
-    row = ContactEmail(contact_id=contact.id, is_primary=primary, **values)
-    tx.add(row)
-    if primary:
-        _unmark(tx, emails, row)
-    refresh_primaries(tx, contact)
-    return row
+    return _add(tx, contact, ContactEmail(contact_id=contact.id, **values), emails, primary)
 
 
 def add_address(
     tx: WriteTx, contact: Contact, values: Mapping[str, Any], *, primary: bool | None = None
 ) -> ContactAddress:
     """Add a postal address (values from `clean_address`); primary when asked or the first."""
-    addresses = addresses_of(tx, contact.id)
-    if primary is None:
-        primary = not any(a.is_primary for a in addresses)
-    row = ContactAddress(contact_id=contact.id, is_primary=primary, **values)
-    tx.add(row)
-    if primary:
-        _unmark(tx, addresses, row)
-    refresh_primaries(tx, contact)
-    return row
+    row = ContactAddress(contact_id=contact.id, **values)
+    return _add(tx, contact, row, addresses_of(tx, contact.id), primary)
 
 
 def get_item(tx: WriteTx, entity: str, item_id: str) -> Any:

@@ -39,7 +39,19 @@ from crmtui.store.models import ADDRESS_KINDS, EMAIL_KINDS, PHONE_KINDS, Contact
 from crmtui.store.resolve import get_live
 
 
-class ContactCreate(SQLModel):
+class PersonFields(SQLModel):
+    """More about the person (0007), the same on a new contact and a change."""
+
+    birthday: date | None = None
+    nickname: str | None = None
+    salutation: str | None = None
+    department: str | None = None
+    website: str | None = None
+    source_uid: str | None = None
+    extra: str | None = None
+
+
+class ContactCreate(PersonFields):
     """What a user may say about a new contact."""
 
     name: str
@@ -57,13 +69,6 @@ class ContactCreate(SQLModel):
     stay_in_touch_days: int | None = None
     source: str | None = None
     external_id: str | None = None
-    birthday: date | None = None
-    nickname: str | None = None
-    salutation: str | None = None
-    department: str | None = None
-    website: str | None = None
-    source_uid: str | None = None
-    extra: str | None = None
     # More phones, emails and addresses, as specs ("work:+4930123;ext=12;primary",
     # "home:x@example.org", "work:street=...;city=...;country=DE"; see contact_details).
     phones: list[str] = []
@@ -71,7 +76,7 @@ class ContactCreate(SQLModel):
     addresses: list[str] = []
 
 
-class ContactUpdate(SQLModel):
+class ContactUpdate(PersonFields):
     """Fields to change on a contact; unset fields stay as they are ("" clears a field)."""
 
     name: str | None = None
@@ -89,13 +94,6 @@ class ContactUpdate(SQLModel):
     stay_in_touch_days: int | None = None
     max_calls: int | None = None
     max_calls_days: int | None = None
-    birthday: date | None = None
-    nickname: str | None = None
-    salutation: str | None = None
-    department: str | None = None
-    website: str | None = None
-    source_uid: str | None = None
-    extra: str | None = None
     phones: list[str] = []
     """Phones to add (specs, as on `ContactCreate`)."""
     emails: list[str] = []
