@@ -159,12 +159,17 @@ def _csv_value(value: Any) -> Any:
 CONSENT_FIELDS = ("do_not_call", "do_not_email", "max_calls", "max_calls_days")
 CARD_FIELDS = (
     "name",
+    "salutation",
+    "nickname",
     "title",
+    "department",
     "email",
     "phone",
     "mobile",
     "city",
     "country",
+    "birthday",
+    "website",
     "tags",
     "stay_in_touch_days",
     "source",
@@ -224,6 +229,24 @@ def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
     return shown
 
 
+def detail_lines(card: Mapping[str, Any]) -> list[str]:
+    """One line per phone, email and postal address of a card, the primary ones marked."""
+    lines = []
+    for p in card.get("phones") or []:
+        ext = f" ext. {p['extension']}" if p.get("extension") else ""
+        mark = "  (dialled)" if p.get("is_primary") else ""
+        lines.append(f"{p['kind']:<7} {p['number']}{ext}{mark}")
+    for e in card.get("emails") or []:
+        mark = "  (primary)" if e.get("is_primary") else ""
+        lines.append(f"{e['kind']:<7} {e['address']}{mark}")
+    for a in card.get("addresses") or []:
+        parts = [a.get("street"), " ".join(filter(None, [a.get("postcode"), a.get("city")]))]
+        parts += [a.get("region"), a.get("country")]
+        mark = "  (primary)" if a.get("is_primary") else ""
+        lines.append(f"{a['kind']:<7} {', '.join(p for p in parts if p)}{mark}")
+    return lines
+
+
 def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) -> None:
     """Print a contact card (`ContactCard.as_dict()`) as text, JSON or CSV.
 
@@ -257,6 +280,10 @@ def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) 
         value = _cell(contact.get(name))
         if value:
             lines.append(_truncate(f"{name.replace('_', ' '):<{label}}  {value}", width))
+    details = detail_lines(card)
+    if details:
+        lines += ["", "phones, emails, addresses"]
+        lines += [_truncate(f"  {line}", width) for line in details]
     account = card.get("account")
     lines += ["", "account"]
     if account:

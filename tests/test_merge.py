@@ -107,7 +107,17 @@ def test_merge_unions_fills_and_moves_children(store: Store, db_path: Path) -> N
     ).fetchall()
     assert ("contact", "delete", None) in ops
     assert ("contact", "set", "title") in ops
-    assert sum(1 for e, _, f in ops if f == "contact_id") == 3
+    moved = [e for e, _, f in ops if f == "contact_id"]
+    assert sum(1 for e in moved if not e.startswith("contact_")) == 3
+    # B's phones and email move as items: the survivor keeps every number.
+    assert sum(1 for e in moved if e.startswith("contact_")) == 4
+    numbers = {
+        r[0]
+        for r in db.execute(
+            "SELECT e164 FROM contact_phone WHERE contact_id = ? AND deleted_at IS NULL", (a,)
+        )
+    }
+    assert {"+49302222222", "+491513333333", "+49301111111"} <= numbers
     assert record.snapshot["moved"]["activity"]
     hits = [h.id for h in search_contacts(db, "smith")]
     assert a in hits and b not in hits

@@ -89,6 +89,10 @@ def test_first_revision_with_rows_upgrades_to_head_intact(db_path: Path) -> None
     store.close()
     assert current_revision(db_path) == SCHEMA_HEAD
     after = _dump(db_path)
+    # 0007 journals the creates of the items it makes from the old columns (a phone here).
+    made = [r for r in after["journal"] if r[4] == "contact_phone"]
+    assert len(made) == 1
+    after["journal"] = [r for r in after["journal"] if r not in made]
     for table, rows in before.items():
         assert len(after[table]) == len(rows), table
         # Columns added later come after the old ones; the old values are untouched.

@@ -22,7 +22,7 @@ from crmtui.services.contacts import (
 )
 from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store
-from crmtui.store.models import Contact, Deal
+from crmtui.store.models import Contact, ContactEmail, ContactPhone, Deal
 from crmtui.sync.client import SyncClient, pending_count
 from tests.journal_support import logical_journal
 from tests.sync_support import Team
@@ -56,6 +56,9 @@ class Laptops(RuleBasedStateMachine):
         for _, client in self.laptops:
             client.sync()
         self.ops_made = 0
+        self.numbers = 0
+        self.added: set[tuple[str, str]] = set()
+        """(contact id, number) of every phone a laptop added: all must survive."""
 
     def teardown(self) -> None:
         """Close everything and remove the files."""
@@ -101,6 +104,40 @@ class Laptops(RuleBasedStateMachine):
                 tx=tx, contact_id=cid, data=ContactUpdate(do_not_call=value), region="DE"
             )
 
+    @rule(
+        laptop=st.integers(0, REPLICAS - 1),
+        contact=st.integers(0, CONTACTS - 1),
+        kind=st.sampled_from(["work", "mobile", "fax"]),
+        primary=st.booleans(),
+    )
+    def add_phone(self, laptop: int, contact: int, kind: str, primary: bool) -> None:
+        """Phones are items of their own: laptops adding them offline keep every one."""
+        store = self.laptops[laptop][0]
+        cid = self.contacts[contact]
+        if not self._live(store, cid):
+            return
+        self.numbers += 1
+        number = f"+4930{self.numbers:07d}"
+        spec = f"{kind}:{number}" + (";primary" if primary and kind != "fax" else "")
+        with store.write() as tx:
+            update_contact(tx=tx, contact_id=cid, data=ContactUpdate(phones=[spec]), region="DE")
+        self.added.add((cid, number))
+
+    @rule(laptop=st.integers(0, REPLICAS - 1), contact=st.integers(0, CONTACTS - 1))
+    def add_email(self, laptop: int, contact: int) -> None:
+        store = self.laptops[laptop][0]
+        cid = self.contacts[contact]
+        if not self._live(store, cid):
+            return
+        self.numbers += 1
+        with store.write() as tx:
+            update_contact(
+                tx=tx,
+                contact_id=cid,
+                data=ContactUpdate(emails=[f"home:p{self.numbers}@example.org;primary"]),
+                region="DE",
+            )
+
     @rule(laptop=st.integers(0, REPLICAS - 1), amount=st.integers(1, 5))
     def edit_amount(self, laptop: int, amount: int) -> None:
         with self.laptops[laptop][0].write() as tx:
@@ -122,12 +159,30 @@ class Laptops(RuleBasedStateMachine):
     def _state(self, store: Store) -> tuple[object, ...]:
         with store.read() as s:
             contacts = tuple(
-                (c.id, c.name, c.city, c.title, c.do_not_call, c.deleted_at is None)
+                (
+                    c.id,
+                    c.name,
+                    c.city,
+                    c.title,
+                    c.do_not_call,
+                    c.deleted_at is None,
+                    c.phone,
+                    c.mobile,
+                    c.email,
+                )
                 for c in s.exec(sql_select(Contact).order_by(Contact.id)).all()
+            )
+            phones = tuple(
+                (p.id, p.contact_id, p.number, p.kind, p.is_primary, p.deleted_at is None)
+                for p in s.exec(sql_select(ContactPhone).order_by(ContactPhone.id)).all()
+            )
+            emails = tuple(
+                (e.id, e.address, e.is_primary, e.deleted_at is None)
+                for e in s.exec(sql_select(ContactEmail).order_by(ContactEmail.id)).all()
             )
             deal = s.get(Deal, self.deal)
             assert deal is not None
-            return contacts, deal.amount_minor
+            return contacts, phones, emails, deal.amount_minor
 
     @invariant()
     def nothing_is_duplicated_on_the_server(self) -> None:
@@ -144,6 +199,16 @@ class Laptops(RuleBasedStateMachine):
                 client.sync()
         states = {self._state(store) for store, _ in self.laptops}
         assert len(states) == 1, states
+        # Every phone any laptop added is there, live, on every laptop (none lost to
+        # another laptop's concurrent add), and the dialled one is never a fax.
+        _, phones, _, _ = states.pop()
+        kept = {(cid, number) for _, cid, number, _, _, live in phones if live}  # type: ignore[attr-defined]
+        assert self.added <= kept
+        for store, _ in self.laptops:
+            with store.read() as s:
+                for c in s.exec(sql_select(Contact)).all():
+                    dialled = [p for p in phones if p[1] == c.id and p[5] and p[2] == c.phone]  # type: ignore[attr-defined]
+                    assert all(p[3] != "fax" for p in dialled)
         for store, _ in self.laptops:
             assert pending_count(store) == 0
         # Nothing lost: every op a laptop made is in the server's log with an answer.

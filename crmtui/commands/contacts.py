@@ -27,6 +27,60 @@ Country = Annotated[str | None, typer.Option(help="ISO country code, e.g. DE.")]
 Title = Annotated[str | None, typer.Option(help="Job title.")]
 Notes = Annotated[str | None, typer.Option(help="Free text notes.")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat for several).")]
+PhoneSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--phone",
+        help='A phone, repeatable: "[KIND:]NUMBER[;ext=N][;primary]", KIND one of work, mobile,'
+        ' home, fax, other (work when left out), e.g. "work:+49 30 1234;ext=12". The first'
+        " that is not a fax is the one the call list dials, unless another says ;primary.",
+    ),
+]
+EmailSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--email",
+        help='An email, repeatable: "[KIND:]ADDRESS[;primary]", KIND work, home or other.',
+    ),
+]
+AddressSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--address",
+        help='A postal address, repeatable: "[KIND:]street=..;postcode=..;city=..;region=..;'
+        'country=DE[;primary]".',
+    ),
+]
+Birthday = Annotated[str | None, typer.Option(help="Birthday, YYYY-MM-DD.")]
+Nickname = Annotated[str | None, typer.Option(help="Nickname.")]
+Salutation = Annotated[str | None, typer.Option(help='Salutation, e.g. "Dr." or "Frau".')]
+Department = Annotated[str | None, typer.Option(help="Department.")]
+Website = Annotated[str | None, typer.Option(help="Website address.")]
+
+
+def _birthday(text: str | None) -> object:
+    """A birthday option as a date ("" clears); a bad one exits 2 naming the option."""
+    from datetime import date
+
+    from crmtui.commands.common import fail
+
+    if text is None or not text.strip():
+        return None if text is None else ""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--birthday: {text!r} is not a date (write YYYY-MM-DD)")
+
+
+def _person(**values: object) -> dict[str, object]:
+    """The person options given (None: not given; "" clears)."""
+    return {k: (None if v == "" else v) for k, v in values.items() if v is not None}
+
+
+def _plain(spec: str) -> str:
+    """The number or address of a spec, for the duplicate check ("work:+4930..;ext=1" -> "+4930..")."""
+    _, _, rest = spec.rpartition(":") if ":" in spec.split(";", maxsplit=1)[0] else ("", "", spec)
+    return rest.split(";")[0].strip()
 
 
 @app.command()
@@ -34,12 +88,18 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help='Full name, e.g. "Anna Müller".')],
     company: Company = None,
-    phone: Phone = None,
+    phone: PhoneSpecs = None,
     mobile: Mobile = None,
-    email: Email = None,
+    email: EmailSpecs = None,
+    address: AddressSpecs = None,
     city: City = None,
     country: Country = None,
     title: Title = None,
+    birthday: Birthday = None,
+    nickname: Nickname = None,
+    salutation: Salutation = None,
+    department: Department = None,
+    website: Website = None,
     tag: Tags = None,
     notes: Notes = None,
     do_not_call: Annotated[
@@ -59,23 +119,34 @@ def add(
     from crmtui.services.contacts import ContactCreate, create_contact
 
     region = settings_or_exit().default_region
+    phones, emails = phone or [], email or []
     warn_duplicates(
-        ctx, db, name=name, email=email, phones=[phone, mobile], region=region,
-        allow=allow_duplicate,
+        ctx, db, name=name, email=_plain(emails[0]) if emails else None,
+        phones=[*(_plain(p) for p in phones), mobile], region=region, allow=allow_duplicate,
     )  # fmt: skip
-    data = ContactCreate(
-        name=name,
-        company=company,
-        phone=phone,
-        mobile=mobile,
-        email=email,
-        city=city,
-        country=country,
-        title=title,
-        tags=tag or [],
-        notes=notes,
-        do_not_call=do_not_call,
-        do_not_email=do_not_email,
+    data = ContactCreate.model_validate(
+        {
+            "name": name,
+            "company": company,
+            "mobile": mobile,
+            "city": city,
+            "country": country,
+            "title": title,
+            "tags": tag or [],
+            "notes": notes,
+            "do_not_call": do_not_call,
+            "do_not_email": do_not_email,
+            "phones": phones,
+            "emails": emails,
+            "addresses": address or [],
+            **_person(
+                birthday=_birthday(birthday),
+                nickname=nickname,
+                salutation=salutation,
+                department=department,
+                website=website,
+            ),
+        }
     )
     contact = run_write(ctx, db, lambda tx: create_contact(tx=tx, data=data, region=region))
     typer.echo(contact.id)
@@ -95,6 +166,34 @@ def edit(
     country: Country = None,
     title: Title = None,
     notes: Notes = None,
+    birthday: Birthday = None,
+    nickname: Nickname = None,
+    salutation: Salutation = None,
+    department: Department = None,
+    website: Website = None,
+    add_phone: Annotated[
+        list[str] | None,
+        typer.Option(help='Add a phone (repeatable): "[KIND:]NUMBER[;ext=N][;primary]".'),
+    ] = None,
+    add_email: Annotated[
+        list[str] | None, typer.Option(help='Add an email (repeatable): "[KIND:]ADDRESS".')
+    ] = None,
+    add_address: Annotated[
+        list[str] | None,
+        typer.Option(help='Add a postal address (repeatable): "[KIND:]street=..;city=..".'),
+    ] = None,
+    remove_phone: Annotated[
+        list[str] | None, typer.Option(help="Remove a phone, named by its number or kind.")
+    ] = None,
+    remove_email: Annotated[list[str] | None, typer.Option(help="Remove an email.")] = None,
+    remove_address: Annotated[
+        list[str] | None, typer.Option(help="Remove an address, named by its city or kind.")
+    ] = None,
+    primary_phone: Annotated[
+        str | None, typer.Option(help="The phone the call list dials (never a fax).")
+    ] = None,
+    primary_email: Annotated[str | None, typer.Option(help="The email mail goes to.")] = None,
+    primary_address: Annotated[str | None, typer.Option(help="The main postal address.")] = None,
     do_not_call: Annotated[
         bool | None, typer.Option("--do-not-call/--call-ok", help="Set or clear do-not-call.")
     ] = None,
@@ -127,6 +226,25 @@ def edit(
         "do_not_email": do_not_email,
     }
     values: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    values |= _person(
+        birthday=_birthday(birthday),
+        nickname=nickname,
+        salutation=salutation,
+        department=department,
+        website=website,
+    )
+    items = {
+        "phones": add_phone,
+        "emails": add_email,
+        "addresses": add_address,
+        "remove_phones": remove_phone,
+        "remove_emails": remove_email,
+        "remove_addresses": remove_address,
+        "primary_phone": primary_phone,
+        "primary_email": primary_email,
+        "primary_address": primary_address,
+    }
+    values |= {k: v for k, v in items.items() if v}
     values |= stay_in_touch_fields(stay_in_touch) | call_cap_fields(call_cap)
     data = ContactUpdate.model_validate(values)
     if not data.model_fields_set:

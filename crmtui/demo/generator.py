@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from crmtui.demo import data
+from crmtui.domain.contact_details import items_from_columns
 from crmtui.domain.ids import uuid7
 from crmtui.domain.text import fold
 from crmtui.search.search_index import SearchDocument, index_many
@@ -547,8 +548,29 @@ def _seed_pipeline(
     return DEFAULT_PIPELINE_ID, [s.id for s in DEFAULT_STAGES]
 
 
+_CONTACT_COLUMNS = [c.strip() for c in INSERT_CONTACT.split("(")[1].split(")")[0].split(",")]
+
+
+def _contact_items(contacts: Sequence[tuple[Any, ...]]) -> dict[str, list[dict[str, object]]]:
+    """The phone, email and address items of demo contacts (their columns are the primaries)."""
+    at = {name: i for i, name in enumerate(_CONTACT_COLUMNS)}
+    out: dict[str, list[dict[str, object]]] = {}
+    for row in contacts:
+        made = items_from_columns(
+            *(row[at[n]] for n in ("id", "phone", "phone_e164", "mobile", "mobile_e164")),
+            *(row[at[n]] for n in ("email", "city", "country")),
+            now=row[at["created_at"]],
+        )
+        for table, rows in made.items():
+            for r in rows:
+                r["is_primary"] = int(bool(r["is_primary"]))
+            out.setdefault(table, []).extend(rows)
+    return out
+
+
 def _flush(db: sqlite3.Connection, buf: _Buffers, summary: DemoSummary) -> None:
     """Write the buffered rows, parents before children, and empty the buffers."""
+    items = _contact_items(buf.contacts)
     for sql, rows, attr in (
         (INSERT_ACCOUNT, buf.accounts, "accounts"),
         (INSERT_CONTACT, buf.contacts, "contacts"),
@@ -562,6 +584,13 @@ def _flush(db: sqlite3.Connection, buf: _Buffers, summary: DemoSummary) -> None:
             db.executemany(sql, rows)
             setattr(summary, attr, getattr(summary, attr) + len(rows))
             rows.clear()
+    for table, made in items.items():
+        if made:
+            names = list(made[0])
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [tuple(r.values()) for r in made],
+            )
     if buf.documents:
         summary.search_documents += index_many(db, buf.documents)
         buf.documents.clear()

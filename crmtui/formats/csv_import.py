@@ -28,14 +28,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, judge, phone_key
+from crmtui.domain.contact_details import PRIMARY_COLUMNS
+from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, extension, judge, phone_key
+from crmtui.domain.ids import uuid7
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
     InvalidInput,
@@ -48,6 +52,7 @@ from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
+from crmtui.services.contact_items import adopt_columns, derive_columns, item_rows
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
     BulkWriter,
@@ -58,7 +63,7 @@ from crmtui.store.bulk import (
 )
 from crmtui.store.gc_pause import paused_gc
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import Account, Contact
+from crmtui.store.models import CONTACT_ITEMS, Account, Contact
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
@@ -67,7 +72,17 @@ CHUNK = 5000
 MAX_CELL = 100_000
 _CSV_LIMIT = 1 << 30
 # Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
-_TEXT_LIMITS = {"title": 120, "city": 120, "source": 60, "external_id": 120, "notes": 10_000}
+_TEXT_LIMITS = {
+    "title": 120,
+    "city": 120,
+    "source": 60,
+    "external_id": 120,
+    "notes": 10_000,
+    "nickname": 120,
+    "department": 120,
+    "website": 300,
+    "source_uid": 300,
+}
 _COMPARED = (
     "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
     "external_id", "do_not_call", "do_not_email",
@@ -298,7 +313,17 @@ def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInpu
     )
 
 
-_TEXT_KEYS = ("title", "city", "notes", "source", "external_id")
+_TEXT_KEYS = (
+    "title",
+    "city",
+    "notes",
+    "source",
+    "external_id",
+    "nickname",
+    "department",
+    "website",
+    "source_uid",
+)
 _PHONE_KEYS = (("phone", "phone_e164"), ("mobile", "mobile_e164"))
 
 
@@ -350,6 +375,66 @@ def _place_and_phones(
             notes.append(f"{key} {raw!r} read as {phone_region} ({whence}): {phone.e164}")
 
 
+def _details(
+    cells: dict[str, str],
+    out: dict[str, Any],
+    region: str | None,
+    notes: list[str],
+    problems: list[InvalidInput],
+) -> None:
+    """Birthday, unmodelled properties and every phone, email and address of a card."""
+    birthday = (cells.get("birthday") or "").strip()
+    if birthday:
+        try:
+            out["birthday"] = date.fromisoformat(birthday)
+        except ValueError:
+            problems.append(InvalidInput("birthday", f"{birthday!r} is not a date (YYYY-MM-DD)"))
+    if cells.get("extra"):
+        out["extra"] = cells["extra"]
+    if cells.get("_items"):
+        out["_items"] = _card_items(
+            json.loads(cells["_items"]), out.get("country") or region, notes
+        )
+
+
+def _card_items(
+    items: dict[str, Any], region: str | None, notes: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """A card's items checked; a number or address we cannot read is kept as written, noted."""
+    phones = []
+    for kind, typed, primary in items.get("phones", []):
+        e164 = None
+        try:
+            e164 = check_phone(typed, region or "ZZ", "phone").e164
+        except InvalidInput:
+            notes.append(f"{kind} phone {typed!r} kept as typed (not a number we can dial)")
+        phones.append(
+            {"kind": kind, "number": typed, "e164": e164, "extension": extension(typed),
+             "is_primary": bool(primary) and kind != "fax"}
+        )  # fmt: skip
+    emails = []
+    for kind, written, primary in items.get("emails", []):
+        address = written
+        try:
+            address = check_email(written)
+        except InvalidInput:
+            notes.append(f"{kind} email {written!r} kept as written (not a valid address)")
+        emails.append({"kind": kind, "address": address, "is_primary": bool(primary)})
+    addresses = []
+    for parts in items.get("addresses", []):
+        country = parts.get("country") or None
+        code = country_code(country) if country else None
+        addresses.append(
+            {
+                "kind": parts["kind"],
+                **{k: parts.get(k) or None for k in ("street", "city", "region", "postcode")},
+                "country": code or country,
+                "is_primary": bool(parts.get("primary")),
+            }
+        )
+    return {"contact_phone": phones, "contact_email": emails, "contact_address": addresses}
+
+
 def _row_values(
     cells: dict[str, str], region: str | None, notes: list[str] | None = None
 ) -> tuple[dict[str, Any], str | None]:
@@ -398,6 +483,7 @@ def _row_values(
                 out[key] = check_bool(cells[key], key)
             except InvalidInput as exc:
                 problems.append(exc)
+    _details(cells, out, region, notes, problems)
     if problems:
         raise InvalidInput(
             problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems)
@@ -841,6 +927,57 @@ def contact_rows(
     return out
 
 
+def _items_of(
+    rows: Sequence[Row], contacts: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """New contacts' items: from their columns, or every item a card listed.
+
+    A card's contact gets its primaries derived from its items (the one rule,
+    `contact_details.primary_columns`), set on its row before it is written.
+    """
+    plain = [c for r, c in zip(rows, contacts, strict=True) if "_items" not in r.values]
+    out = item_rows(plain)
+    for row, contact in zip(rows, contacts, strict=True):
+        listed = row.values.get("_items")
+        if not listed:
+            continue
+        made = {
+            t: [{"id": uuid7(), "contact_id": contact["id"], **i} for i in v]
+            for t, v in listed.items()
+        }
+        contact.update(derive_columns(made))
+        for table, values in made.items():
+            out[table] += values
+    return out
+
+
+def _insert_new(
+    tx: WriteTx,
+    writer: BulkWriter,
+    chunk: list[Any],
+    source_label: str,
+    account_ids: dict[str, str],
+    account_names: dict[str, str],
+) -> list[tuple[str, str]]:
+    """Insert one chunk of new contacts with their items; (entity, id) of what was made."""
+    contacts = contact_rows(tx, chunk, source_label, account_ids)
+    items = _items_of(chunk, contacts)
+    writer.insert(Contact, contacts)
+    made_ids = [("contact", c["id"]) for c in contacts]
+    # The phones, email and place are the contact's items (its columns their primaries).
+    for table, values in items.items():
+        model = CONTACT_ITEMS[table]
+        writer.insert(model, [full_row(tx, model, v) for v in values])
+        made_ids += [(table, v["id"]) for v in values]
+    index_contact_rows(tx.db, contacts, account_names)
+    for row, made in zip(chunk, contacts, strict=True):
+        if "_items" in row.values:  # a card's other numbers and emails are searched too
+            stored = tx.session.get(Contact, made["id"])
+            if stored is not None:
+                reindex_contact(tx, stored)
+    return made_ids
+
+
 @paused_gc()
 def apply_import(
     tx: WriteTx, plan: ImportPlan, *, source_label: str, progress: Progress | None = None
@@ -870,10 +1007,9 @@ def apply_import(
     with deferred_indexes(tx.db, "contact", total):
         for start in range(0, total, CHUNK):
             chunk = new_rows[start : start + CHUNK]
-            contacts = contact_rows(tx, chunk, source_label, account_ids)
-            writer.insert(Contact, contacts)
-            result.created_ids += [("contact", c["id"]) for c in contacts]
-            index_contact_rows(tx.db, contacts, account_names)
+            result.created_ids += _insert_new(
+                tx, writer, chunk, source_label, account_ids, account_names
+            )
             if progress:
                 progress(start + len(chunk), total)
     result.created = total
@@ -890,7 +1026,12 @@ def apply_import(
             changes["family_name"] = row.values["family_name"]
         if "company" in row.changes and row.company:
             changes["account_id"] = account_ids[row.company.lower()]
-        if tx.update(contact, changes):
+        primaries = {k: changes.pop(k) for k in PRIMARY_COLUMNS if k in changes}
+        before = {k: getattr(contact, k) for k in PRIMARY_COLUMNS}
+        changed = tx.update(contact, changes)
+        if primaries:
+            adopt_columns(tx, contact, primaries)
+        if changed or any(getattr(contact, k) != v for k, v in before.items()):
             reindex_contact(tx, contact)
             result.updated += 1
     result.journal_ops = writer.ops

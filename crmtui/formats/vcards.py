@@ -15,6 +15,7 @@ dialled number (kept in the notes); every property not read is listed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,9 +80,13 @@ def split_cards(text: str, file: str) -> Iterator[CardText | tuple[str, int, int
 # Properties read into fields, and format bookkeeping nobody misses; every other
 # property is listed as dropped in the import's summary.
 _READ = frozenset(
-    {"FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID", "KIND"}
+    {
+        "FN", "N", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "NOTE", "CATEGORIES", "UID",
+        "BDAY", "NICKNAME", "URL", "KIND",
+    }
     | {"X-ADDRESSBOOK-SERVER-KIND", "X-ABSHOWAS"}
-)
+)  # fmt: skip
+_BDAY = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 _BOOKKEEPING = frozenset({"BEGIN", "END", "VERSION", "PRODID", "REV", "X-ABLABEL", "X-ABADR"})
 _TEL_RANK = ("PREF", "WORK", "VOICE", "MAIN")
 
@@ -91,8 +96,61 @@ def _tel_value(value: str) -> str:
     return value[4:] if value.lower().startswith("tel:") else value
 
 
+def _tel_kind(tel: Prop) -> str:
+    types = tel.types
+    for vcard, kind in (("FAX", "fax"), ("CELL", "mobile"), ("HOME", "home"), ("WORK", "work")):
+        if vcard in types:
+            return kind
+    return "work" if types & {"VOICE", "MAIN", "PREF"} or not types else "other"
+
+
+def _kind_of(prop: Prop) -> str:
+    types = prop.types
+    return "home" if "HOME" in types else "work" if "WORK" in types or not types else "other"
+
+
+def prop_line(prop: Prop) -> str:
+    """A property as one unfolded vCard line (group, name, parameters, value), for keeping."""
+    params = "".join(f";{k}={','.join(v)}" if v else f";{k}" for k, v in prop.params.items())
+    return f"{prop.group + '.' if prop.group else ''}{prop.name}{params}:{prop.value}"
+
+
+def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, Any]:
+    """Every TEL, EMAIL and ADR as items; the chosen phone (or mobile) and email primary."""
+    phones = []
+    for tel in by_name.get("TEL", []):
+        value = _tel_value(unescape(tel.value))
+        if value:
+            primary = value == fields.get("phone") or (
+                "phone" not in fields and value == fields.get("mobile")
+            )
+            phones.append([_tel_kind(tel), value, primary])
+    emails = []
+    for email in by_name.get("EMAIL", []):
+        value = unescape(email.value).strip()
+        if value:
+            emails.append([_kind_of(email), value, value == fields.get("email")])
+    addresses = []
+    listed = by_name.get("ADR", [])
+    first = next((i for i, a in enumerate(listed) if "PREF" in a.types), 0)
+    for i, adr in enumerate(listed):
+        parts = [p.strip() for p in [*split_unescaped(adr.value, ";"), *[""] * 7]]
+        street = " ".join(p for p in (parts[1], parts[2]) if p) or parts[0]
+        values = {
+            "kind": _kind_of(adr),
+            "street": street,
+            "city": parts[3],
+            "region": parts[4],
+            "postcode": parts[5],
+            "country": parts[6],
+        }
+        if any(v for k, v in values.items() if k != "kind"):
+            addresses.append({**values, "primary": i == first})
+    return {"phones": phones, "emails": emails, "addresses": addresses}
+
+
 def _phones(tels: list[Prop], fields: dict[str, str], kept: list[str]) -> None:
-    """The dialled phone and mobile; a fax never, and what is left goes to the notes."""
+    """The dialled phone and mobile (a fax never); the others are listed in `kept`."""
     usable = [t for t in tels if _tel_value(t.value)]
     faxes = [t for t in usable if "FAX" in t.types]
     pagers = [t for t in usable if "PAGER" in t.types and t not in faxes]
@@ -171,21 +229,13 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     if emails:
         emails.sort(key=lambda e: "PREF" not in e.types)
         fields["email"] = unescape(emails[0].value).strip()
-        if len(emails) > 1:
-            dropped.append("EMAIL (second and later)")
-    kept: list[str] = []
-    _phones(by_name.get("TEL", []), fields, kept)
+    _phones(by_name.get("TEL", []), fields, [])
     addresses = by_name.get("ADR", [])
     if addresses:
         addresses = sorted(addresses, key=lambda a: "PREF" not in a.types)
         parts = [*split_unescaped(addresses[0].value, ";"), *[""] * 7]
         fields["city"], fields["country"] = parts[3].strip(), parts[6].strip()
-        if any(p.strip() for p in (parts[0], parts[1], parts[2], parts[4], parts[5])):
-            dropped.append("ADR street, region and postcode")
-        if len(addresses) > 1:
-            dropped.append("ADR (second and later)")
     notes = [" ".join(unescape(n.value).split()) for n in by_name.get("NOTE", [])]
-    notes += kept
     if any(notes):
         fields["notes"] = " / ".join(n for n in notes if n)
     tags: list[str] = []
@@ -195,16 +245,44 @@ def card_fields(props: list[Prop]) -> dict[str, str]:
     if tags:
         fields["tags"] = ",".join(tags)
     if "UID" in by_name:
-        fields["external_id"] = _UID_PREFIX.sub("", unescape(by_name["UID"][0].value).strip())
-    for name in by_name:
-        if name not in _READ and name not in _BOOKKEEPING:
-            dropped.append(f"{name} (skipped)" if name in BINARY else name)
+        uid = _UID_PREFIX.sub("", unescape(by_name["UID"][0].value).strip())
+        fields["external_id"] = uid
+        fields["source_uid"] = uid
+    extra: list[str] = []
+    _person(by_name, fields, extra)
+    for name, found in by_name.items():
+        if name in BINARY:
+            dropped.append(f"{name} (skipped)")
+        elif name not in _READ and name not in _BOOKKEEPING:
+            # Not modelled, but kept: an export writes it back (`Contact.extra`).
+            extra += [prop_line(p) for p in found]
+    items = _items(by_name, fields)
     out = {k: v for k, v in fields.items() if v}
+    if any(items.values()):
+        out["_items"] = json.dumps(items, ensure_ascii=False)
+    if extra:
+        out["extra"] = json.dumps({"vcard": extra}, ensure_ascii=False)
     if dropped:
         out["_dropped"] = "\n".join(dropped)
-    if kept:
-        out["_notes"] = "\n".join(f"kept in notes, not dialled: {k}" for k in kept)
     return out
+
+
+def _person(by_name: dict[str, list[Prop]], fields: dict[str, str], extra: list[str]) -> None:
+    """Birthday, nickname, department and website (a birthday without a year is kept as is)."""
+    if "BDAY" in by_name:
+        found = _BDAY.match(unescape(by_name["BDAY"][0].value).strip())
+        if found:
+            fields["birthday"] = "-".join(found.groups())
+        else:
+            extra.append(prop_line(by_name["BDAY"][0]))
+    if "NICKNAME" in by_name:
+        fields["nickname"] = split_unescaped(by_name["NICKNAME"][0].value, ",")[0].strip()
+    if "ORG" in by_name:
+        units = split_unescaped(by_name["ORG"][0].value, ";")
+        if len(units) > 1:
+            fields["department"] = units[1].strip()
+    if "URL" in by_name:
+        fields["website"] = unescape(by_name["URL"][0].value).strip()
 
 
 def parse_card(card: CardText) -> dict[str, str] | str:
@@ -257,60 +335,158 @@ def read_cards(
 
 VCARD_VERSIONS = ("3.0", "4.0")
 
+_TEL_TYPES = {
+    "work": "WORK,VOICE",
+    "mobile": "CELL",
+    "home": "HOME,VOICE",
+    "fax": "FAX",
+    "other": "VOICE",
+}
+_KIND_TYPES = {"work": "WORK", "home": "HOME", "other": "OTHER"}
 
-def contact_card(row: dict[str, Any], company: str | None, version: str = "3.0") -> Any:
-    """A vobject vCard (3.0, or 4.0: urn:uuid UID, lower-case types) for one stored contact row."""
-    import json
 
+def _item_lines(items: dict[str, list[dict[str, Any]]], four: bool = False) -> list[str]:
+    """TEL, EMAIL and ADR lines of a contact's items; the primary ones carry PREF.
+
+    vCard 4.0 writes types in lower case, PREF=1 as its own parameter and no INTERNET
+    (a 3.0 type that 4.0 dropped).
+    """
+
+    def params(types: str, primary: bool) -> str:
+        if four:
+            types = ",".join(t for t in types.lower().split(",") if t != "internet")
+            return f";TYPE={types}" + (";PREF=1" if primary else "")
+        return f";TYPE={types}" + (",PREF" if primary else "")
+
+    lines = []
+    for p in items.get("contact_phone", []):
+        # As typed when it is international (it comes back the same), else E.164: a
+        # national number would be read in the importer's region.
+        typed = p["number"]
+        number = typed if typed.startswith("+") or not p["e164"] else p["e164"]
+        if p["extension"] and extension(number) != p["extension"]:
+            number = f"{number} ext. {p['extension']}"  # E.164 alone would lose it
+        lines.append(f"TEL{params(_TEL_TYPES[p['kind']], p['is_primary'])}:{number}")
+    for e in items.get("contact_email", []):
+        kinds = f"INTERNET,{_KIND_TYPES[e['kind']]}"
+        lines.append(f"EMAIL{params(kinds, e['is_primary'])}:{_escape(e['address'])}")
+    for a in items.get("contact_address", []):
+        parts = ["", "", a["street"], a["city"], a["region"], a["postcode"], a["country"]]
+        value = ";".join(_escape(x or "") for x in parts)
+        lines.append(f"ADR{params(_KIND_TYPES[a['kind']], a['is_primary'])}:{value}")
+    return lines
+
+
+def _escape(text: str) -> str:
+    """A text value escaped for a vCard 3.0 line."""
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _kept_lines(extra: str | None) -> list[str]:
+    if not extra:
+        return []
+    return [str(line) for line in json.loads(extra).get("vcard", [])]
+
+
+def contact_card(
+    row: dict[str, Any],
+    company: str | None,
+    items: dict[str, list[dict[str, Any]]] | None = None,
+    version: str = "3.0",
+) -> str:
+    """A vCard (3.0, or 4.0) for one contact row (as stored) and its items, as text.
+
+    The UID is the source's own (a card imported from elsewhere keeps it), else the
+    contact id; properties the card came with that we do not model are written back.
+    """
     import vobject
 
     four = version == "4.0"
     card = vobject.vCard()
     card.add("version").value = version
-    card.add("uid").value = f"urn:uuid:{row['id']}" if four else row["id"]
+    if row.get("source_uid"):
+        card.add("uid").value = row["source_uid"]  # the source's own: it comes back the same
+    else:
+        card.add("uid").value = f"urn:uuid:{row['id']}" if four else row["id"]
     card.add("fn").value = row["name"]
     card.add("n").value = vobject.vcard.Name(
         family=row["family_name"] or "", given=row["given_name"] or ""
     )
-    if company:
-        card.add("org").value = [company]
+    if company or row.get("department"):
+        card.add("org").value = [
+            company or "",
+            *([row["department"]] if row.get("department") else []),
+        ]
     if row["title"]:
         card.add("title").value = row["title"]
-    if row["email"]:
-        email = card.add("email")
-        email.value = row["email"]
-        if not four:
-            email.type_param = "INTERNET"  # a 3.0 type that 4.0 dropped
-    for key, kind in (("phone", "WORK"), ("mobile", "CELL")):
-        typed = (row[key] or "").strip()
-        if typed.startswith("+") and row[f"{key}_e164"]:
-            number = typed  # international as typed: comes back as it was, extension too
-        else:
-            # A national number goes out in E.164, so no reader has to guess its country.
-            number = row[f"{key}_e164"] or row[key]
-            ext = extension(row[key]) if row[f"{key}_e164"] else None
-            if ext:
-                number = f"{number} ext. {ext}"  # E.164 alone would lose the extension
-        if number:
-            tel = card.add("tel")
-            tel.value = number
-            tel.type_param = kind.lower() if four else kind
-    if row["city"] or row["country"]:
-        adr = card.add("adr")
-        adr.value = vobject.vcard.Address(city=row["city"] or "", country=row["country"] or "")
+    for key in ("nickname", "url"):
+        value = row.get("website" if key == "url" else key)
+        if value:
+            card.add(key).value = value
+    if row.get("birthday"):
+        card.add("bday").value = str(row["birthday"])
+    if items is None:
+        items = _column_items(row)
     if row["notes"]:
         card.add("note").value = row["notes"]
     tags = json.loads(row["tags"] or "[]")
     if tags:
         card.add("categories").value = tags
     card.add("rev").value = row["updated_at"].replace("-", "").replace(":", "")[:15] + "Z"
-    return card
+    text = card.serialize()
+    more = [*_item_lines(items, four), *_kept_lines(row.get("extra"))]
+    if more:
+        end = text.rindex("END:VCARD")
+        text = text[:end] + "".join(f"{_fold(line)}\r\n" for line in more) + text[end:]
+    return text
+
+
+def _fold(line: str) -> str:
+    """A content line folded at 75 octets (RFC 6350 3.2), never inside a UTF-8 sequence."""
+    out, width, current = [], 0, ""
+    for ch in line:
+        size = len(ch.encode("utf-8"))
+        if width + size > 75:
+            out.append(current)
+            current, width = " ", 1
+        current += ch
+        width += size
+    return "\r\n".join([*out, current])
+
+
+def _column_items(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Items for a contact row that has none (made by an older version): from its columns."""
+    from crmtui.domain.contact_details import items_from_columns
+
+    return items_from_columns(
+        row["id"],
+        row["phone"],
+        row["phone_e164"],
+        row["mobile"],
+        row["mobile_e164"],
+        row["email"],
+        row["city"],
+        row["country"],
+        now="",
+    )
+
+
+def _items_by_contact(db: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for table in ("contact_phone", "contact_email", "contact_address"):
+        cursor = db.execute(f"SELECT * FROM {table} WHERE deleted_at IS NULL ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            item = dict(zip(names, values, strict=True))
+            out.setdefault(item["contact_id"], {}).setdefault(table, []).append(item)
+    return out
 
 
 def export_cards(
     db: Any, out: TextIO | None = None, directory: Path | None = None, version: str = "3.0"
 ) -> int:
     """Write live contacts as vCards: all to `out`, or one `<id>.vcf` each into `directory`."""
+    items = _items_by_contact(db)
     cursor = db.execute(
         "SELECT c.*, a.name AS company FROM contact c "
         "LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL "
@@ -320,7 +496,9 @@ def export_cards(
     count = 0
     for values in cursor:
         row = dict(zip(names, values, strict=True))
-        text = contact_card(row, row["company"], version).serialize()
+        text = contact_card(
+            row, row["company"], items.get(row["id"]) or _column_items(row), version
+        )
         if directory is not None:
             (directory / f"{row['id']}.vcf").write_text(text, encoding="utf-8", newline="")
         elif out is not None:

@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from crmtui.domain.contact_details import AddressItem, EmailItem, PhoneItem, merged_primaries
 from crmtui.services.merge import CHOOSABLE, plan_merge
 from crmtui.store.models import Contact
 
@@ -35,6 +36,36 @@ class PairSide:
     activities: int
     ticklers: int
     deals: int
+    items: tuple[list[PhoneItem], list[EmailItem], list[AddressItem]] = ([], [], [])
+    """Its live phones, emails and addresses (the merge moves them to the survivor)."""
+
+
+def read_items(
+    db: sqlite3.Connection, contact_id: str
+) -> tuple[list[PhoneItem], list[EmailItem], list[AddressItem]]:
+    """A contact's live items, oldest first, as the primaries' rule reads them."""
+    live = "WHERE contact_id = ? AND deleted_at IS NULL ORDER BY id"
+    phones = [
+        PhoneItem(i, k, n, e, bool(p), x)
+        for i, k, n, e, p, x in db.execute(
+            f"SELECT id, kind, number, e164, is_primary, extension FROM contact_phone {live}",
+            (contact_id,),
+        )
+    ]
+    emails = [
+        EmailItem(i, k, a, bool(p))
+        for i, k, a, p in db.execute(
+            f"SELECT id, kind, address, is_primary FROM contact_email {live}", (contact_id,)
+        )
+    ]
+    addresses = [
+        AddressItem(i, k, c, n, bool(p))
+        for i, k, c, n, p in db.execute(
+            f"SELECT id, kind, city, country, is_primary FROM contact_address {live}",
+            (contact_id,),
+        )
+    ]
+    return phones, emails, addresses
 
 
 def _count(db: sqlite3.Connection, table: str, contact_id: str) -> int:
@@ -72,6 +103,7 @@ def read_side(db: sqlite3.Connection, contact_id: str) -> PairSide | None:
         activities=_count(db, "activity", contact_id),
         ticklers=_count(db, "tickler", contact_id),
         deals=_count(db, "deal", contact_id),
+        items=read_items(db, contact_id),
     )
 
 
@@ -119,6 +151,8 @@ def preview_merge(a: PairSide, b: PairSide, choice: PairChoice) -> MergePreview:
         name: plan.changes.get(name, getattr(survivor.contact, name))
         for name in (*CHOOSABLE, *_RULED)
     }
+    # The columns phone .. country are the items' primaries after the merge moves them.
+    values.update(merged_primaries(survivor.items, merged.items, values))
     sources = {n: choice.survivor if s == "A" else choice.other() for n, s in plan.sources.items()}
     # The account and owner come from one side or the other: so do their names.
     companies = {a.contact.account_id: a.company, b.contact.account_id: b.company}

@@ -117,18 +117,51 @@ def deal_line(deal: dict[str, Any]) -> Text:
     return line
 
 
+def _item_rows(card: ContactCard) -> list[tuple[str, str | None]]:
+    """A row per phone, email and address: the dialled phone and the primaries marked."""
+    rows: list[tuple[str, str | None]] = []
+    for i, p in enumerate(card.phones):
+        ext = f" ext. {p['extension']}" if p.get("extension") else ""
+        mark = " · dialled" if p.get("is_primary") else ""
+        rows.append(("Phones" if i == 0 else "", f"{p['number']}{ext} ({p['kind']}){mark}"))
+    for i, e in enumerate(card.emails):
+        mark = " · primary" if e.get("is_primary") and len(card.emails) > 1 else ""
+        rows.append(("Emails" if i == 0 else "", f"{e['address']} ({e['kind']}){mark}"))
+    for i, a in enumerate(card.addresses):
+        place = " ".join(filter(None, [a.get("postcode"), a.get("city")]))
+        text = ", ".join(x for x in (a.get("street"), place, a.get("country")) if x)
+        rows.append(("Addresses" if i == 0 else "", f"{text} ({a['kind']})"))
+    if not card.emails:
+        rows.append(("Emails", None))
+    if not card.phones:
+        rows.append(("Phones", None))
+    return rows
+
+
 def contact_fields(card: ContactCard) -> Table:
     """The label/value grid of a contact's own fields and its account."""
     c = card.contact
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    rows: list[tuple[str, str | None]] = [
-        ("Email", c.get("email")),
-        ("Phone", c.get("phone") or c.get("phone_e164")),
-        ("Mobile", c.get("mobile") or c.get("mobile_e164")),
-        ("City", ", ".join(x for x in (c.get("city"), c.get("country")) if x) or None),
-    ]
+    rows: list[tuple[str, str | None]] = []
+    if card.phones or card.emails or card.addresses:
+        rows += _item_rows(card)
+    else:  # made by an older version: its columns are all it has
+        rows += [
+            ("Email", c.get("email")),
+            ("Phone", c.get("phone") or c.get("phone_e164")),
+            ("Mobile", c.get("mobile") or c.get("mobile_e164")),
+            ("City", ", ".join(x for x in (c.get("city"), c.get("country")) if x) or None),
+        ]
+    for label, key in (
+        ("Nickname", "nickname"),
+        ("Department", "department"),
+        ("Birthday", "birthday"),
+        ("Website", "website"),
+    ):
+        if c.get(key):
+            rows.append((label, str(c[key])))
     if card.account:
         a = card.account
         rows.append(

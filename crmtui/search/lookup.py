@@ -80,6 +80,9 @@ class ContactCard:
     activities: list[dict[str, Any]] = field(default_factory=list)
     ticklers: list[dict[str, Any]] = field(default_factory=list)
     deals: list[dict[str, Any]] = field(default_factory=list)
+    phones: list[dict[str, Any]] = field(default_factory=list)
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The card as a plain dict (for JSON)."""
@@ -459,6 +462,12 @@ def find_by_phone(db: sqlite3.Connection, phone: str, *, limit: int = 20) -> lis
         if row is None:
             continue
         score = max(_number_score(wanted, row[0], row[1]), _number_score(wanted, row[2], row[3]))
+        # Every phone item counts, not only the primaries the contact row holds.
+        for typed, e164 in db.execute(
+            "SELECT number, e164 FROM contact_phone WHERE contact_id = ? AND deleted_at IS NULL",
+            (ref,),
+        ):
+            score = max(score, _number_score(wanted, typed, e164))
         if score > 0:
             scored.append((score, ref))
     scored.sort(key=lambda item: (-item[0], item[1]))
@@ -550,12 +559,28 @@ def contact_card(db: sqlite3.Connection, ref: str) -> ContactCard | None:
             (ref,),
         )
     )
+    items = {
+        table: [
+            _clean(r)
+            for r in _rows(
+                db.execute(
+                    f"SELECT * FROM {table} WHERE contact_id = ? AND deleted_at IS NULL"
+                    " ORDER BY is_primary DESC, id",
+                    (ref,),
+                )
+            )
+        ]
+        for table in ("contact_phone", "contact_email", "contact_address")
+    }
     return ContactCard(
         contact=contact,
         account=account,
         activities=[_clean(a) for a in activities],
         ticklers=[_clean(t) for t in ticklers],
         deals=[_clean(d) for d in deals],
+        phones=items["contact_phone"],
+        emails=items["contact_email"],
+        addresses=items["contact_address"],
     )
 
 

@@ -31,7 +31,7 @@ from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
-from crmtui.store.models import ENTITIES
+from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
     BUILTIN,
     LINK_TARGETS,
@@ -564,6 +564,23 @@ def _record_conflict(
     )
 
 
+def _item_creator(b: _Batch, op: Op) -> str:
+    """Who an unplaced record counts as made by: for a contact's item, the contact's maker.
+
+    An unplaced record is seen by its maker's laptops, managers and admins; a phone a
+    manager adds to a rep's unplaced contact must reach that rep like the contact does.
+    """
+    if op.entity not in CONTACT_ITEMS:
+        return b.device
+    raw = b.batch_values.get((op.entity, op.row_id), {}).get("contact_id")
+    contact_id = json.loads(raw) if raw else None
+    if not contact_id:
+        return b.device
+    _territory_of(b, "contact", contact_id)  # reads the contact's scope row into the batch
+    owner = b.rows.get(("contact", contact_id))
+    return str(owner["created_device"]) if owner is not None else b.device
+
+
 def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
     """Make a new record's scope row (territory decided from the batch) and emit its create."""
     territory = _initial_territory(b, op)
@@ -576,7 +593,7 @@ def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
         "flagged": False,
         "last_hlc": hlc,
         "created_hlc": hlc,
-        "created_device": b.device,
+        "created_device": _item_creator(b, op) if territory is None else b.device,
     }
     b.rows[(op.entity, op.row_id)] = row
     b.dirty_rows.add((op.entity, op.row_id))

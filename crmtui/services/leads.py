@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import SQLModel, col, select
 
+from crmtui.domain.contact_details import PRIMARY_COLUMNS
 from crmtui.domain.validate import (
     InvalidInput,
     normalize_email,
@@ -25,6 +26,7 @@ from crmtui.domain.validate import (
     require_text,
 )
 from crmtui.services.accounts import AccountCreate, create_account, find_account_by_name
+from crmtui.services.contact_items import adopt_columns
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.services.deals import DealCreate, create_deal
 from crmtui.services.reindex import reindex_contact
@@ -204,6 +206,12 @@ def _fill_empty(tx: WriteTx, row: Account | Contact, values: dict[str, object]) 
     return tx.update(row, empty)
 
 
+def _e164_of(contact: Contact, primaries: dict[str, object]) -> dict[str, object]:
+    return {
+        f"{k}_e164": getattr(contact, f"{k}_e164") for k in ("phone", "mobile") if k in primaries
+    }
+
+
 def convert_lead(
     *, tx: WriteTx, lead_id: str, data: LeadConversion, region: str, by: str | None = None
 ) -> Conversion:
@@ -249,6 +257,10 @@ def convert_lead(
             if contact.phone:
                 del values["phone"], values["phone_e164"]
         filled["contact"] = _fill_empty(tx, contact, values)
+        # A phone or email the lead brought becomes one of the contact's items.
+        primaries = {k: getattr(contact, k) for k in filled["contact"] if k in PRIMARY_COLUMNS}
+        if primaries:
+            adopt_columns(tx, contact, primaries | _e164_of(contact, primaries))
         reused_contact = True
     else:
         contact = create_contact(

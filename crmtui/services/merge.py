@@ -22,12 +22,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
+from crmtui.domain.contact_details import PRIMARY_COLUMNS
 from crmtui.domain.validate import InvalidInput
+from crmtui.services.contact_items import refresh_primaries, set_primary
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import Activity, Contact, Deal, Lead, MergeRecord, Tickler
+from crmtui.store.models import (
+    CONTACT_ITEMS,
+    Activity,
+    Contact,
+    ContactAddress,
+    ContactEmail,
+    ContactPhone,
+    Deal,
+    Lead,
+    MergeRecord,
+    Tickler,
+)
 from crmtui.store.resolve import NotFound, get_live
 
 SIDES = ("A", "B")
@@ -47,6 +60,10 @@ _CHILDREN: tuple[tuple[type[SQLModel], str], ...] = (
     (Tickler, "contact_id"),
     (Deal, "contact_id"),
     (Lead, "converted_contact_id"),
+    # Phones, emails and addresses move too: the survivor keeps every number.
+    (ContactPhone, "contact_id"),
+    (ContactEmail, "contact_id"),
+    (ContactAddress, "contact_id"),
 )
 NOTES_MAX = 10_000
 
@@ -159,12 +176,18 @@ def merge_contacts(
         "changed": sorted(plan.changes),
         "moved": {},
     }
+    snapshot["flags"] = _item_flags(tx, (a.id, b.id))
+    snapshot["dropped"] = _drop_repeated_items(tx, a.id, b.id)
     for table, rows in _children(tx, b.id).items():
         column = dict((str(m.__tablename__), c) for m, c in _CHILDREN)[table]
         snapshot["moved"][table] = [r.id for r in rows]  # type: ignore[attr-defined]
         for row in rows:
-            tx.update(row, {column: a.id})
-    tx.update(a, plan.changes)
+            changes: dict[str, Any] = {column: a.id}
+            if table in CONTACT_ITEMS and getattr(row, "deleted_at", None) is None:
+                changes["is_primary"] = False  # the survivor's primaries stay, unless chosen
+            tx.update(row, changes)
+    tx.update(a, {k: v for k, v in plan.changes.items() if k not in PRIMARY_COLUMNS})
+    _choose_primaries(tx, a, plan.changes)
     tx.delete(b)
     reindex_contact(tx, a)
     reindex_contact(tx, b)
@@ -173,6 +196,57 @@ def merge_contacts(
     )
     tx.session.add(record)
     return record
+
+
+def _item_flags(tx: WriteTx, contact_ids: tuple[str, ...]) -> dict[str, dict[str, bool]]:
+    """Every item's primary flag of the two contacts, as the merge found them (for the undo)."""
+    flags: dict[str, dict[str, bool]] = {}
+    for entity, model in CONTACT_ITEMS.items():
+        rows = tx.session.exec(select(model).where(col(model.contact_id).in_(contact_ids)))
+        flags[entity] = {r.id: bool(r.is_primary) for r in rows}
+    return flags
+
+
+def _same(row: Any) -> str:
+    if isinstance(row, ContactPhone):
+        return f"{row.e164 or row.number};{row.extension or ''}"
+    if isinstance(row, ContactEmail):
+        return row.address.lower()
+    return "|".join(str(getattr(row, n) or "") for n in ("street", "city", "postcode", "country"))
+
+
+def _drop_repeated_items(tx: WriteTx, a_id: str, b_id: str) -> dict[str, list[str]]:
+    """Tombstone B's items that repeat one of A's (one number, not two); their ids."""
+    dropped: dict[str, list[str]] = {}
+    for entity, model in CONTACT_ITEMS.items():
+        live = col(model.deleted_at).is_(None)
+        mine = {
+            _same(r) for r in tx.session.exec(select(model).where(model.contact_id == a_id, live))
+        }
+        for row in tx.session.exec(select(model).where(model.contact_id == b_id, live)).all():
+            if _same(row) in mine:
+                tx.delete(row)
+                dropped.setdefault(entity, []).append(row.id)
+    return dropped
+
+
+def _choose_primaries(tx: WriteTx, a: Contact, chosen: Mapping[str, Any]) -> None:
+    """Mark as primary the items holding the values the merge chose, then derive the columns."""
+    wanted = (
+        (ContactPhone, "e164", chosen.get("phone_e164")),
+        (ContactEmail, "address", chosen.get("email")),
+        (ContactAddress, "city", chosen.get("city")),
+    )
+    for model, name, value in wanted:
+        if value is None:
+            continue
+        rows = tx.session.exec(
+            select(model).where(model.contact_id == a.id, col(model.deleted_at).is_(None))
+        ).all()
+        match = next((r for r in rows if getattr(r, name) == value), None)
+        if match is not None and not (isinstance(match, ContactPhone) and match.kind == "fax"):
+            set_primary(tx, match)
+    refresh_primaries(tx, a)
 
 
 def _restore(tx: WriteTx, row: Contact, saved: Mapping[str, Any], names: list[str]) -> None:
@@ -202,6 +276,16 @@ def undo_merge(*, tx: WriteTx, merge_id: str) -> MergeRecord:
             row = tx.session.get(model, row_id)
             if row is not None and getattr(row, column) == a.id:
                 tx.update(row, {column: b.id})
+    for entity, ids in snap.get("dropped", {}).items():
+        for row_id in ids:
+            row = tx.session.get(CONTACT_ITEMS[entity], row_id)
+            if row is not None:
+                tx.update(row, {"deleted_at": None})
+    for entity, flags in snap.get("flags", {}).items():
+        for row_id, flag in flags.items():
+            row = tx.session.get(CONTACT_ITEMS[entity], row_id)
+            if row is not None:
+                tx.update(row, {"is_primary": flag})
     reindex_contact(tx, a)
     reindex_contact(tx, b)
     record.undone_at = tx.now

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from crmtui.search.search_index import SearchDocument, index_document, unindex
+from crmtui.services.contact_items import searched_values
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
 
 
-def contact_document(contact: Contact, company: str | None) -> SearchDocument:
-    """The searchable text of a contact."""
+def contact_document(
+    contact: Contact,
+    company: str | None,
+    items: tuple[list[str], list[tuple[str | None, str | None]]] | None = None,
+) -> SearchDocument:
+    """The searchable text of a contact: its primaries and every phone and email item."""
+    phones = [(contact.phone, contact.phone_e164), (contact.mobile, contact.mobile_e164)]
+    emails = [contact.email] if contact.email else []
+    if items is not None:
+        emails += [e for e in items[0] if e not in emails]
+        phones += [p for p in items[1] if p not in phones]
     return SearchDocument(
         ref_id=contact.id,
         name=contact.name,
         company=company,
-        email=contact.email,
-        phones=[(contact.phone, contact.phone_e164), (contact.mobile, contact.mobile_e164)],
+        email=" ".join(emails) or None,
+        phones=phones,
         city=contact.city,
         tags=tuple(contact.tags or ()),
         archived=contact.archived_at is not None,
@@ -31,4 +41,5 @@ def reindex_contact(tx: WriteTx, contact: Contact) -> None:
         account = tx.session.get(Account, contact.account_id)
         company = account.name if account is not None and account.deleted_at is None else None
     tx.session.flush()
-    index_document(tx.db, contact_document(contact, company))
+    items = searched_values(tx.db, [contact.id]).get(contact.id)
+    index_document(tx.db, contact_document(contact, company, items))

@@ -38,6 +38,10 @@ ACTIVITY_OUTCOMES = (
 )
 TICKLER_STATUSES = ("open", "done", "cancelled")
 JOURNAL_OPS = ("create", "set", "delete")
+# A contact's phones, emails and postal addresses are items of their own (0007).
+PHONE_KINDS = ("work", "mobile", "home", "fax", "other")
+EMAIL_KINDS = ("work", "home", "other")
+ADDRESS_KINDS = ("work", "home", "other")
 # What a territory rule compares with an account: its country, the start of its
 # postcode, its industry, or its size (employees at least / at most a number).
 TERRITORY_RULE_KINDS = ("country", "postcode_prefix", "industry", "employees_min", "employees_max")
@@ -189,10 +193,80 @@ class Contact(SQLModel, table=True):
     stay_in_touch_days: int | None = None
     source: str | None = None
     external_id: str | None = None
+    # 0007: more about the person; phones, emails and addresses are items
+    # (ContactPhone, ContactEmail, ContactAddress) and the phone, mobile, email,
+    # city and country above are their primaries, kept by the services for speed.
+    birthday: date | None = None
+    nickname: str | None = None
+    salutation: str | None = None
+    department: str | None = None
+    website: str | None = None
+    source_uid: str | None = None  # the source's own id for the card (a vCard UID)
+    # Properties we do not model, kept so an export gives them back: a JSON object
+    # {"vcard": ["X-FOO:bar", ...], "csv": {"Column": "value"}} as text.
+    extra: str | None = None
     created_at: datetime = _created()
     updated_at: datetime = _created()
     archived_at: datetime | None = _ts()
     deleted_at: datetime | None = _ts()
+
+
+class ContactPhone(SQLModel, table=True):
+    """One of a contact's phone numbers; `is_primary` marks the one the call list dials."""
+
+    __tablename__ = "contact_phone"
+    # Not "ix_contact_phone_e164": that name is the contact table's phone index.
+    __table_args__ = (Index("ix_phone_item_e164", "e164"),)
+    id: str = _id_field()
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    kind: str = Field(default="work", max_length=10)
+    number: str  # as typed (or as the source wrote it)
+    e164: str | None = None
+    extension: str | None = Field(default=None, max_length=20)
+    is_primary: bool = False  # never a fax (the services refuse it)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class ContactEmail(SQLModel, table=True):
+    """One of a contact's email addresses; `is_primary` marks the one mail goes to."""
+
+    __tablename__ = "contact_email"
+    id: str = _id_field()
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    kind: str = Field(default="work", max_length=10)
+    address: str = Field(index=True)  # lowercased
+    is_primary: bool = False
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class ContactAddress(SQLModel, table=True):
+    """One of a contact's postal addresses; the primary one gives the contact's city."""
+
+    __tablename__ = "contact_address"
+    id: str = _id_field()
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    kind: str = Field(default="work", max_length=10)
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = Field(default=None, max_length=20)
+    country: str | None = None
+    is_primary: bool = False
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+CONTACT_ITEMS: dict[str, Any] = {
+    "contact_phone": ContactPhone,
+    "contact_email": ContactEmail,
+    "contact_address": ContactAddress,
+}
+"""A contact's item entities: each a synced record of its own linked by contact_id."""
 
 
 class Pipeline(SQLModel, table=True):
@@ -447,6 +521,9 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "territory_rule": TerritoryRule,
     "account": Account,
     "contact": Contact,
+    "contact_phone": ContactPhone,
+    "contact_email": ContactEmail,
+    "contact_address": ContactAddress,
     "pipeline": Pipeline,
     "stage": Stage,
     "lead": Lead,

@@ -21,14 +21,16 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer
 
+from crmtui.domain.contact_details import ITEM_TABLES, PRIMARY_COLUMNS
 from crmtui.domain.hlc import HLC, receive
 from crmtui.domain.ids import uuid7
 from crmtui.search.search_index import index_document, index_many, unindex
+from crmtui.services.contact_items import derived_columns, searched_values
 from crmtui.services.reindex import contact_document
 from crmtui.store.arrivals import IDENTITY_FIELDS, add_arrivals
 from crmtui.store.database import Store
 from crmtui.store.journal import unpack_created
-from crmtui.store.models import ENTITIES, Contact
+from crmtui.store.models import CONTACT_ITEMS, ENTITIES, Contact
 from crmtui.store.sql_in import select_in as _select_in
 from crmtui.store.types import format_timestamp, utcnow
 from crmtui.sync.merge import Incoming, RowState, Version, decide, is_consent
@@ -49,6 +51,16 @@ class ApplyReport:
     overwritten: int = 0
     conflicts: int = 0
     touched_contacts: set[str] = field(default_factory=set)
+    touched_items: set[tuple[str, str]] = field(default_factory=set)
+    """Phone, email and address items changed: their contacts' primaries are derived again."""
+
+    def touch(self, entity: str, row_id: str) -> None:
+        """Note a changed record whose contact's search entry (and primaries) may change."""
+        if entity == "contact":
+            self.touched_contacts.add(row_id)
+        elif entity in CONTACT_ITEMS:
+            self.touched_items.add((entity, row_id))
+
     quarantined: list[str] = field(default_factory=list)
     """Changes held back as malformed (`crmtui.sync.quarantine`), one line each."""
     set_aside: list[str] = field(default_factory=list)
@@ -257,8 +269,7 @@ class RemoteApplier:
             return False
         if self._row_exists(entity, row_id) and name in _columns(entity):
             self._set_column(entity, row_id, name, to_column(entity, name, version.value))
-            if entity == "contact":
-                self.report.touched_contacts.add(row_id)
+            self.report.touch(entity, row_id)
         self.record_version(entity, row_id, name, version.hlc, version.device_id)
         return True
 
@@ -349,8 +360,7 @@ class RemoteApplier:
                     (change.row_id,),
                 )
             self._note("restored", change, None, None, None)
-        if change.entity == "contact":
-            self.report.touched_contacts.add(change.row_id)
+        self.report.touch(change.entity, change.row_id)
         if change.device_id != self.device_id:  # our own ops are in the journal already
             self._journal(change)
         self.report.applied += 1
@@ -412,7 +422,13 @@ class RemoteApplier:
         self.report.conflicts += 1
 
     def reindex(self) -> None:
-        """Bring the search entries of every touched contact in step with its row."""
+        """Bring the search entries of every touched contact in step with its row.
+
+        First the primaries of contacts whose items (or primaries) changed are derived
+        from the items again (`contact_details.primary_columns`): every laptop derives
+        the same values from the same items, so they are written without a journal op.
+        """
+        self._derive_primaries()
         names = list(_columns("contact"))
         ids = sorted(self.report.touched_contacts)
         rows = _select_in(
@@ -428,6 +444,7 @@ class RemoteApplier:
         indexed = {
             r[0] for r in _select_in(self.db, "SELECT ref_id FROM search_doc", ids, column="ref_id")
         }
+        searched = searched_values(self.db, ids)
         new = []
         for contact_id in ids:
             values = found.get(contact_id)
@@ -438,7 +455,9 @@ class RemoteApplier:
                 continue
             values["tags"] = json.loads(values["tags"] or "[]")
             document = contact_document(
-                Contact.model_construct(**values), company.get(values["account_id"])
+                Contact.model_construct(**values),
+                company.get(values["account_id"]),
+                searched.get(contact_id),
             )
             if contact_id in indexed:
                 index_document(self.db, document)
@@ -446,6 +465,19 @@ class RemoteApplier:
                 new.append(document)
         # Not indexed yet (records new to this laptop): one bulk insert.
         index_many(self.db, new)
+
+    def _derive_primaries(self) -> None:
+        for entity in ITEM_TABLES:
+            ids = sorted(r for e, r in self.report.touched_items if e == entity)
+            found = _select_in(self.db, f'SELECT contact_id FROM "{entity}"', ids)
+            self.report.touched_contacts.update(r[0] for r in found if r[0])
+        derived = derived_columns(self.db, self.report.touched_contacts)
+        if derived:
+            sets = ", ".join(f'"{c}" = ?' for c in PRIMARY_COLUMNS)
+            self.db.executemany(
+                f"UPDATE contact SET {sets} WHERE id = ?",
+                [(*(v[c] for c in PRIMARY_COLUMNS), cid) for cid, v in derived.items()],
+            )
 
     def advance_clock(self, server_hlc: str | None = None) -> None:
         """The HLC receive rule: the local clock moves past everything seen."""
@@ -564,8 +596,7 @@ class _Page:
                     self._insert(key)
                 self.columns[fkey] = to_column(change.entity, change.field, change.value)
                 self.synced[fkey] = self.versions[fkey] = version
-                if change.entity == "contact":
-                    self.applier.report.touched_contacts.add(change.row_id)
+                self.applier.report.touch(change.entity, change.row_id)
         else:
             return False
         if not mine:  # our own ops are in the journal already
@@ -578,8 +609,7 @@ class _Page:
     def _insert(self, key: tuple[str, str]) -> None:
         self.inserts.setdefault(key[0], []).append(key[1])
         self.alive[key] = True
-        if key[0] == "contact":
-            self.applier.report.touched_contacts.add(key[1])
+        self.applier.report.touch(*key)
 
     def forget(self, change: Change) -> None:
         """A change went through `apply`: its record's state is read from the database now."""

@@ -45,6 +45,9 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("activity", "outcome"): m.ACTIVITY_OUTCOMES,
     ("tickler", "status"): m.TICKLER_STATUSES,
     ("stage", "forecast_category"): m.FORECAST_CATEGORIES,
+    ("contact_phone", "kind"): m.PHONE_KINDS,
+    ("contact_email", "kind"): m.EMAIL_KINDS,
+    ("contact_address", "kind"): m.ADDRESS_KINDS,
 }
 """Enumerated fields: the values the services allow (the models' constants)."""
 

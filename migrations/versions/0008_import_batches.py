@@ -1,7 +1,7 @@
 """import batches: what each import created and changed, for `crm import undo`
 
 Revision ID: 0008_import_batches
-Revises: 0006_report_indexes
+Revises: 0007_contact_details
 Create Date: 2026-12-07 05:00:00.000000
 
 Local bookkeeping only (not synced): the import's writes are journaled as usual.
@@ -16,7 +16,7 @@ from alembic import op
 import crmtui.store.types
 
 revision: str = "0008_import_batches"
-down_revision: str | None = "0006_report_indexes"
+down_revision: str | None = "0007_contact_details"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
