@@ -223,17 +223,20 @@ class ContactCardScreen(Screen[None]):
             card: ContactCard | None,
             tz: tzinfo | None = None,
             now: datetime | None = None,
+            read: int = 0,
         ) -> None:
             super().__init__()
             self.contact_id = contact_id
             self.card = card
             self.tz = tz
             self.now = now
+            self.read = read
 
     def __init__(self, db: sqlite3.Connection, contact_id: str) -> None:
         super().__init__()
         self._db = db
         self.contact_id = contact_id
+        self._reads = 0
         self.card: ContactCard | None = None
         self.deleted = False
         """Deleted from this card (the card shows that, and `r` brings it back)."""
@@ -273,13 +276,20 @@ class ContactCardScreen(Screen[None]):
         name = (self.card.contact.get("name") if self.card else None) or "this contact"
         return Chosen(self.contact_id, name)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
     def load_card(self) -> None:
+        """Read the card again; only the latest read is shown."""
+        # A read started earlier (on resume, as a confirmed delete starts its write) can
+        # finish later, under load, and showed the contact as it was before the write.
+        self._reads += 1
+        self._read_card(self._reads)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
+    def _read_card(self, read: int) -> None:
         """Read the card off the UI thread, with the user's zone and clock."""
         daily = cast(DailyApp, self.app).daily
         tz, now = daily.zone(), daily.now()
         card = contact_card(self._db, self.contact_id)
-        self.post_message(self.CardLoaded(self.contact_id, card, tz, now))
+        self.post_message(self.CardLoaded(self.contact_id, card, tz, now, read))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Edit and archive on a live card; delete once loaded; restore once deleted."""
@@ -415,6 +425,8 @@ class ContactCardScreen(Screen[None]):
 
     @on(CardLoaded)
     def _show_card(self, event: CardLoaded) -> None:
+        if event.read != self._reads:
+            return  # a newer read is on its way
         self.card = event.card
         self.refresh_bindings()
         name = self.query_one("#card-name", Static)
