@@ -12,6 +12,9 @@ from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.store.models import Activity, Deal, Pipeline, Stage, Tickler
 
+DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""The moment the shared demo database (conftest `demo_template`) is seeded at."""
+
 # (name, company, title, phone, email, city, tags, do_not_call)
 PEOPLE: tuple[tuple[str, str, str, str, str, str, list[str], bool], ...] = (
     (

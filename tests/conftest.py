@@ -77,6 +77,19 @@ def fixed_day() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 300-contact demo database (seed 1, at `app_support.DEMO_NOW`), seeded once per
+    xdist worker. Tests get their own copy (`app_support.copy_db`): seeding it again for
+    every test and module cost more than a second each."""
+    from crmtui.demo.generator import seed_demo
+    from tests.app_support import DEMO_NOW
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
+    return path
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A fresh database path (the file does not exist yet)."""

@@ -7,27 +7,21 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
 from crmtui.screens.contact_card import ContactCardScreen
 from crmtui.screens.contacts import ContactsScreen
-from tests.app_support import settle
+from tests.app_support import copy_db, settle
 from tests.test_app_contacts import SIZE, contacts_screen
 
-DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module")
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 300-contact demo database, the same rows every run."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+    return copy_db(demo_template, tmp_path_factory.mktemp("demo") / "demo.db")
 
 
 def misspell(word: str) -> str:

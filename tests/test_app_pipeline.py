@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,6 @@ import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
 from crmtui.domain.periods import parse_period
 from crmtui.reports.deal_board import board_window
 from crmtui.reports.forecast import board
@@ -19,10 +18,9 @@ from crmtui.reports.scope import Scope
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.pipeline import PickPrompt, PipelineScreen, ReasonPrompt
 from crmtui.widgets.card_section import CardSection
-from tests.app_support import settle
+from tests.app_support import DEMO_NOW, copy_db, settle
 
 SIZE = (120, 40)
-DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def clock() -> datetime:
@@ -31,11 +29,9 @@ def clock() -> datetime:
 
 
 @pytest.fixture
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh 300-contact demo database per test (the tests write to it)."""
-    path = tmp_path_factory.mktemp("pipe") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the 300-contact demo database per test (the tests write to it)."""
+    return copy_db(demo_template, tmp_path / "demo.db")
 
 
 async def pipeline(pilot: Pilot[None]) -> PipelineScreen:

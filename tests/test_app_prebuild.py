@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,22 +11,18 @@ from textual.widgets import Input
 
 from crmtui import startup as startup_module
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
 from crmtui.screens.pipeline import PipelineScreen
 from crmtui.screens.territory import TerritoryScreen
 from crmtui.startup import PREBUILT_SECTIONS
 from crmtui.widgets.kanban import KanbanBoard
-from tests.app_support import copy_db, settle
+from tests.app_support import DEMO_NOW, copy_db, settle
 
 SIZE = (120, 40)
-DEMO_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("prebuild") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_db(demo_template, tmp_path_factory.mktemp("prebuild") / "demo.db")
 
 
 async def _until(pilot: Pilot[None], done: object, most: int = 600) -> None:

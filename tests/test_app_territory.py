@@ -9,20 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
 from crmtui.screens.deal_card import DealCardScreen
 from crmtui.screens.territory import PERIODS, RepDealsScreen, TerritoryScreen
 from crmtui.widgets.bar_chart import BarChart
-from tests.app_support import settle
+from tests.app_support import copy_db, settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 300-contact demo database (read only here)."""
-    path = tmp_path_factory.mktemp("terr") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+    return copy_db(demo_template, tmp_path_factory.mktemp("terr") / "demo.db")
 
 
 async def test_drill_down_from_territory_to_rep_to_deal_and_back(demo_db):

@@ -10,7 +10,6 @@ import pytest
 
 import crmtui.startup
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
 from crmtui.reports.cache import MAX_AGE_S, ReportCache, warm
 from crmtui.reports.deal_board import StageWindow
 from crmtui.screens import pipeline as pipeline_screen
@@ -21,19 +20,17 @@ from crmtui.screens.territory import PERIODS, TerritoryScreen, read_summary, sum
 from crmtui.search.lookup import connect
 from crmtui.startup import first_visits
 from crmtui.store.data_version import data_version
-from tests.app_support import settle
-from tests.test_app_pipeline import DEMO_NOW, SIZE, clock, pipeline
+from tests.app_support import copy_db, settle
+from tests.test_app_pipeline import SIZE, clock, pipeline
 
 
 @pytest.fixture
-def demo_db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh 300-contact demo database per test (the tests write to it).
+def demo_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of the 300-contact demo database per test (the tests write to it).
 
     The app's own warm-up timer is put off: the tests start the warm-up themselves."""
     monkeypatch.setattr(crmtui.startup, "WARM_DELAY_S", 3600.0)
-    path = tmp_path_factory.mktemp("warm") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+    return copy_db(demo_template, tmp_path / "demo.db")
 
 
 def totals(columns: list[StageWindow]) -> list[tuple[str, int, dict[str, int]]]:

@@ -14,8 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import make_app
-from crmtui.demo.generator import seed_demo
-from tests.app_support import settle
+from tests.app_support import copy_db, settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE
 
 pytestmark = pytest.mark.usefixtures("stable_rendering")
@@ -27,11 +26,9 @@ def utc_clock() -> datetime:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 300-contact demo database, seed 1."""
-    path = tmp_path_factory.mktemp("snap-pipe") / "demo.db"
-    seed_demo(path, contacts=300, seed=1, now=DEMO_NOW)
-    return path
+    return copy_db(demo_template, tmp_path_factory.mktemp("snap-pipe") / "demo.db")
 
 
 def test_pipeline_board(snap_compare, demo_db):

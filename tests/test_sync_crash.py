@@ -30,7 +30,7 @@ from crmtui.store.database import open_store
 from tests.budget import examples
 from tests.journal_support import logical_journal
 
-KILLS = examples(20)  # 20 under `make test-full`; bench/sync_crash.py runs 100 and more
+KILLS = examples(20, least=5)  # 5 in CI, 20 under `make test-full`; bench/sync_crash.py: 100+
 
 
 @pytest.fixture

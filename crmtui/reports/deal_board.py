@@ -17,16 +17,11 @@ from typing import Any
 
 from crmtui.domain.periods import Period, format_timestamp
 from crmtui.reports.forecast import default_pipeline_id
+from crmtui.reports.money_sums import AMOUNT_SUM_SQL, WEIGHTED_SUM_SQL, amount_sum, weighted_sum
 from crmtui.reports.scope import Scope, period_filter
 
 ORDERS = ("amount", "close")
 CLOSED = ("closed_won", "closed_lost")
-
-# Weighted per deal, rounded half up (scope.weighted: `(amount * p + 50) // 100`), in
-# SQL. SQLite's integer `/` truncates toward zero where Python's `//` floors, so the
-# remainder is taken out first: the same result for negative amounts too.
-_HALF_UP = "(COALESCE(d.amount_minor, 0) * COALESCE(d.probability, s.probability) + 50)"
-WEIGHTED_SQL = f"(({_HALF_UP} - (({_HALF_UP} % 100) + 100) % 100) / 100)"
 
 
 def stale_sql(threshold: str) -> str:
@@ -51,7 +46,6 @@ def stale_threshold(now: datetime, stale_after_days: int | None) -> str | None:
     return format_timestamp(now - timedelta(days=stale_after_days))
 
 
-_WEIGHTED = WEIGHTED_SQL
 # The threshold is the first parameter of the column's queries.
 _STALE = stale_sql("?1")
 # A card's columns; the staleness threshold is the first parameter.
@@ -181,15 +175,16 @@ def board_window(
         filters = " WHERE d.deleted_at IS NULL AND d.stage_id = ?" + where
         # The threshold is ?1 of the stale sum; without it, the parameters start after.
         stale_sum, first = (f"sum({_STALE})", [threshold]) if stale else ("0", [])
-        for currency, count, amount, weighted, n_stale in db.execute(
-            f"SELECT d.currency, count(*), sum(COALESCE(d.amount_minor, 0)), sum({_WEIGHTED}),"
-            f" {stale_sum}{base}{filters} GROUP BY d.currency ORDER BY d.currency",
+        # Sums that cannot overflow (money_sums): amounts written by hand may near 2^63.
+        for currency, count, n_stale, *sums in db.execute(
+            f"SELECT d.currency, count(*), {stale_sum}, {AMOUNT_SUM_SQL}, {WEIGHTED_SUM_SQL}"
+            f"{base}{filters} GROUP BY d.currency ORDER BY d.currency",
             [*first, column.stage_id, *params],
         ):
             column.count += count
             column.stale += n_stale or 0
-            column.amount_minor[currency] = amount
-            column.weighted_minor[currency] = weighted
+            column.amount_minor[currency] = amount_sum(*sums[:2])
+            column.weighted_minor[currency] = weighted_sum(*sums[2:])
         if not column.count or (not per_column and pin is None):
             continue
         # The top cards are picked from the deal rows alone (ix_deal_board covers the

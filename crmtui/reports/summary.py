@@ -28,8 +28,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmtui.domain.periods import Period, format_timestamp
-from crmtui.reports.deal_board import WEIGHTED_SQL, stale_sql, stale_threshold
+from crmtui.reports.deal_board import stale_sql, stale_threshold
 from crmtui.reports.forecast import stale_deals
+from crmtui.reports.money_sums import AMOUNT_SUM_SQL, WEIGHTED_SUM_SQL, amount_sum, weighted_sum
 from crmtui.reports.scope import SUBTREE, DealRow, Scope, now_text, period_filter
 
 GAP_DAYS = 90
@@ -156,23 +157,29 @@ def _open_deal_cells(db: sqlite3.Connection, now: datetime) -> OpenCells:
     sql = (
         f"WITH th(stage_id, t) AS (VALUES {values})"
         " SELECT d.territory_id, d.owner_id, d.currency, count(*),"
-        f" sum(COALESCE(d.amount_minor, 0)), sum({WEIGHTED_SQL}), sum({stale_sql('th.t')})"
+        f" sum({stale_sql('th.t')}), {AMOUNT_SUM_SQL}, {WEIGHTED_SUM_SQL}"
         " FROM deal d NOT INDEXED JOIN stage s ON s.id = d.stage_id"
         " LEFT JOIN th ON th.stage_id = d.stage_id"
         " WHERE d.deleted_at IS NULL AND d.status = 'open' GROUP BY 1, 2, 3"
     )
-    return list(db.execute(sql, [v for pair in stages for v in pair]))
+    # The sums cannot overflow (money_sums): amounts written by hand may near 2^63.
+    return [
+        (t, o, c, n, amount_sum(*sums[:2]), weighted_sum(*sums[2:]), n_stale)
+        for t, o, c, n, n_stale, *sums in db.execute(sql, [v for pair in stages for v in pair])
+    ]
 
 
 def _closed_deal_cells(db: sqlite3.Connection, period: Period, tz: tzinfo) -> ClosedCells:
     """Deals won or lost in the period per (territory, owner, currency, status)."""
     where, params = period_filter(period, tz)
     sql = (
-        "SELECT d.territory_id, d.owner_id, d.currency, d.status, count(*),"
-        " sum(COALESCE(d.amount_minor, 0)) FROM deal d NOT INDEXED JOIN stage s ON s.id = d.stage_id"
+        f"SELECT d.territory_id, d.owner_id, d.currency, d.status, count(*), {AMOUNT_SUM_SQL}"
+        " FROM deal d NOT INDEXED JOIN stage s ON s.id = d.stage_id"
         " WHERE d.deleted_at IS NULL AND d.status != 'open'" + where + " GROUP BY 1, 2, 3, 4"
     )
-    return list(db.execute(sql, params))
+    return [
+        (t, o, c, st, n, amount_sum(hi, lo)) for t, o, c, st, n, hi, lo in db.execute(sql, params)
+    ]
 
 
 def _activity_cells(

@@ -262,17 +262,20 @@ class ContactCardScreen(CardKeys, Screen[None]):
             card: ContactCard | None,
             tz: tzinfo | None = None,
             now: datetime | None = None,
+            read: int = 0,
         ) -> None:
             super().__init__()
             self.contact_id = contact_id
             self.card = card
             self.tz = tz
             self.now = now
+            self.read = read
 
     def __init__(self, db: sqlite3.Connection, contact_id: str) -> None:
         super().__init__()
         self._db = db
         self.contact_id = contact_id
+        self._reads = 0
         self.card: ContactCard | None = None
         self.deleted = False
         """Deleted from this card (the card shows that, and `r` brings it back)."""
@@ -312,13 +315,20 @@ class ContactCardScreen(CardKeys, Screen[None]):
         name = (self.card.contact.get("name") if self.card else None) or "this contact"
         return Chosen(self.contact_id, name)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
     def load_card(self) -> None:
+        """Read the card again; only the latest read is shown."""
+        # A read started earlier (on resume, as a confirmed delete starts its write) can
+        # finish later, under load, and showed the contact as it was before the write.
+        self._reads += 1
+        self._read_card(self._reads)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="contact-card")
+    def _read_card(self, read: int) -> None:
         """Read the card off the UI thread, with the user's zone and clock."""
         daily = cast(DailyApp, self.app).daily
         tz, now = daily.zone(), daily.now()
         card = contact_card(self._db, self.contact_id)
-        self.post_message(self.CardLoaded(self.contact_id, card, tz, now))
+        self.post_message(self.CardLoaded(self.contact_id, card, tz, now, read))
 
     def card_subject(self) -> Subject | None:
         """This contact, with its account (the shared card keys' subject)."""
@@ -464,6 +474,8 @@ class ContactCardScreen(CardKeys, Screen[None]):
 
     @on(CardLoaded)
     def _show_card(self, event: CardLoaded) -> None:
+        if event.read != self._reads:
+            return  # a newer read is on its way
         self.card = event.card
         self.refresh_bindings()
         name = self.query_one("#card-name", Static)
