@@ -206,8 +206,9 @@ def _who(by_name: dict[str, list[Prop]], fields: dict[str, str], dropped: list[s
     if "ORG" in by_name:
         units = split_unescaped(by_name["ORG"][0].value, ";")
         fields["company"] = units[0].strip()
-        if any(u.strip() for u in units[1:]):
-            dropped.append("ORG unit (department)")  # ORG:IBM;Accounting: not modelled yet
+        if any(u.strip() for u in units[2:]):
+            # ORG:IBM;Accounting;Payroll: the first unit is the department (`_person`).
+            dropped.append("ORG units after the department")
     if "TITLE" in by_name:
         fields["title"] = unescape(by_name["TITLE"][0].value).strip()
 

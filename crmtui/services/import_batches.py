@@ -31,7 +31,7 @@ from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import BulkWriter
 from crmtui.store.import_state import ImportBatch
 from crmtui.store.journal import RowChange, WriteTx, encode_value
-from crmtui.store.models import ENTITIES, Contact
+from crmtui.store.models import CONTACT_ITEMS, ENTITIES, Contact
 from crmtui.store.resolve import NotFound
 from crmtui.store.sql_in import select_in
 from crmtui.store.types import parse_timestamp
@@ -62,6 +62,9 @@ class UndoReport:
         )
 
 
+_PARTS = frozenset({"deal_stage_change", *CONTACT_ITEMS})
+"""Records made as part of another (a deal's stage history, a contact's phones): not counted."""
+
 def record_batch(
     tx: WriteTx,
     *,
@@ -86,7 +89,7 @@ def record_batch(
         kind=kind,
         profile=profile,
         # A deal's first stage change is part of the deal, not a record of its own.
-        created=sum(1 for entity, _ in created if entity != "deal_stage_change"),
+        created=sum(1 for entity, _ in created if entity not in _PARTS),
         changed=len({(c.entity, c.row_id) for c in sets}),
         rejected=rejected,
         rejects_path=rejects_path,
