@@ -121,15 +121,21 @@ def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, 
     for tel in by_name.get("TEL", []):
         value = _tel_value(unescape(tel.value))
         if value:
-            primary = value == fields.get("phone") or (
-                "phone" not in fields and value == fields.get("mobile")
-            )
-            phones.append([_tel_kind(tel), value, primary])
+            phones.append([_tel_kind(tel), value, False])
+    # One primary: the dialled number, on a non-mobile TEL when the same number is also
+    # listed as the mobile (both would be marked, and the phone column lost).
+    chosen = fields.get("phone")
+    wanted = [p for p in phones if p[1] == chosen and p[0] not in ("mobile", "fax")]
+    if not wanted and chosen is None:
+        wanted = [p for p in phones if p[1] == fields.get("mobile")]
+    if wanted:
+        wanted[0][2] = True
     emails = []
     for email in by_name.get("EMAIL", []):
         value = unescape(email.value).strip()
         if value:
-            emails.append([_kind_of(email), value, value == fields.get("email")])
+            first = value == fields.get("email") and not any(e[2] for e in emails)
+            emails.append([_kind_of(email), value, first])
     addresses = []
     listed = by_name.get("ADR", [])
     first = next((i for i, a in enumerate(listed) if "PREF" in a.types), 0)
