@@ -150,13 +150,22 @@ async def test_saving_writes_one_contact_with_its_journal_ops(fixed_db):
             "SELECT entity, row_id, op, pushed_at FROM journal ORDER BY rowid DESC LIMIT ?",
             (after["journal"] - before["journal"],),
         ).fetchall()
+        items = {
+            (table, item_id)
+            for table in ("contact_phone", "contact_email", "contact_address")
+            for (item_id,) in db.execute(f"SELECT id FROM {table} WHERE contact_id = ?", (cid,))
+        }
     finally:
         db.close()
-    # Every new op is about this contact, pending, and its creation is among them.
+    # Every new op is about this contact or its items (phone, email, address), pending,
+    # and the creation of each is among them.
+    assert len(items) == 3
+    mine = {("contact", cid), *items}
     assert new_ops and all(
-        (entity, row_id, pushed) == ("contact", cid, None) for entity, row_id, _, pushed in new_ops
+        (entity, row_id) in mine and pushed is None for entity, row_id, _, pushed in new_ops
     )
-    assert "create" in {op for _, _, op, _ in new_ops}
+    created = {(entity, row_id) for entity, row_id, op, _ in new_ops if op == "create"}
+    assert created == mine
 
 
 async def test_a_new_company_creates_its_account(fixed_db):

@@ -65,6 +65,7 @@ class UndoReport:
 _PARTS = frozenset({"deal_stage_change", *CONTACT_ITEMS})
 """Records made as part of another (a deal's stage history, a contact's phones): not counted."""
 
+
 def record_batch(
     tx: WriteTx,
     *,

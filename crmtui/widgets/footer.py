@@ -158,7 +158,10 @@ class SteadyFooter(Widget, can_focus=False):
             # One blank between keys instead of two, before anything is cut: at 120
             # columns a card's keys and every section key then fit ("f7 Duplicates").
             left = self._keys_line(tight=True)
-        return self._with_palette(left, width)
+        # Then, if that is all it takes for every key to stay whole, the palette key
+        # drops its word ("▏^p", 3 cells; `?` lists it too); otherwise keys are cut.
+        short = self.palette is not None and room < left.x <= width - 3
+        return self._with_palette(left, width, short=short)
 
     def _keys_line(self, *, tight: bool) -> _Line:
         left = _Line(self)
@@ -178,14 +181,14 @@ class SteadyFooter(Widget, can_focus=False):
                 left.label(f"{item.label} ")
         return left
 
-    def _with_palette(self, left: _Line, width: int) -> Strip:
+    def _with_palette(self, left: _Line, width: int, *, short: bool = False) -> Strip:
         if self.palette is None:
             self._hits = left.hits
             return Strip(left.segments).crop_extend(0, width, self.rich_style)
         right = _Line(self, first_hit=len(left.hits))
         right.separator()
         # Footer's palette key is compact ("^p palette"), padded right by one cell.
-        right.key(self.palette.keys[0], self.palette.label, compact=True)
+        right.key(self.palette.keys[0], "" if short else self.palette.label, compact=True)
         cut = max(0, width - right.x)
         self._hits = [h._replace(end=min(h.end, cut)) for h in left.hits if h.start < cut]
         self._hits += [h._replace(start=h.start + cut, end=h.end + cut) for h in right.hits]
