@@ -80,15 +80,25 @@ def pending_in(path: Path) -> int:
         store.close()
 
 
+ITEMS = ("contact_phone", "contact_email", "contact_address")
+
+
 def pending_records_in(path: Path) -> dict[str, int]:
-    """Records with pending changes per entity, counted straight from the journal."""
+    """Records with pending changes per entity, from the journal; items count as contacts."""
     with sqlite3.connect(path) as db:
-        return dict(
-            db.execute(
-                "SELECT entity, count(DISTINCT row_id) FROM journal WHERE pushed_at IS NULL "
-                "GROUP BY entity"
-            ).fetchall()
-        )
+        rows = db.execute(
+            "SELECT DISTINCT entity, row_id FROM journal WHERE pushed_at IS NULL"
+        ).fetchall()
+        owner = {
+            (table, item): contact
+            for table in ITEMS
+            for item, contact in db.execute(f"SELECT id, contact_id FROM {table}")
+        }
+    records: dict[str, set[str]] = {}
+    for entity, row_id in rows:
+        kind, rid = ("contact", owner[(entity, row_id)]) if entity in ITEMS else (entity, row_id)
+        records.setdefault(kind, set()).add(rid)
+    return {entity: len(ids) for entity, ids in records.items()}
 
 
 async def test_not_enrolled_shows_the_login_hint_and_the_pending_count(fixed_db: Path) -> None:

@@ -126,3 +126,15 @@ def test_crm_show_says_reminder_and_shows_moments_to_the_minute_in_the_user_zone
     # Scripts keep the stored value.
     as_json = run(["show", ids["Carla Rossi"], "--format", "json", "--db", str(path)])
     assert occurred in as_json.out
+
+
+def test_every_synced_entity_has_a_word_a_user_reads() -> None:
+    """Counts on the Sync screen: no "addresss", no "activitys", no internal names."""
+    from crmtui.store.models import ENTITIES
+    from crmtui.sync.sync_summary import record_noun
+
+    for entity in ENTITIES:
+        one, many = record_noun(entity, 1), record_noun(entity, 2)
+        assert "_" not in one + many and "tickler" not in one + many, entity
+        assert not many.endswith(("ss", "ys", "sss")), (entity, many)
+        assert many != one, entity

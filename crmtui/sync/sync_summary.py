@@ -31,10 +31,20 @@ _PENDING_BY_ENTITY = (
     f"SELECT entity, sum({_OPS}) FROM journal WHERE pushed_at IS NULL"
     " GROUP BY entity ORDER BY entity"
 )
-_PENDING_RECORDS = (
-    "SELECT entity, count(DISTINCT row_id) FROM journal WHERE pushed_at IS NULL"
-    " GROUP BY entity ORDER BY entity"
-)
+# A contact's phone numbers, emails and addresses are records of their own in sync, but
+# a user changed "a contact": they count as their contact (one new contact is one).
+_PENDING_RECORDS = """
+SELECT entity, count(DISTINCT row_id) FROM (
+    SELECT CASE WHEN j.entity IN ('contact_phone', 'contact_email', 'contact_address')
+                THEN 'contact' ELSE j.entity END AS entity,
+           coalesce(p.contact_id, e.contact_id, a.contact_id, j.row_id) AS row_id
+    FROM journal j
+    LEFT JOIN contact_phone p ON j.entity = 'contact_phone' AND p.id = j.row_id
+    LEFT JOIN contact_email e ON j.entity = 'contact_email' AND e.id = j.row_id
+    LEFT JOIN contact_address a ON j.entity = 'contact_address' AND a.id = j.row_id
+    WHERE j.pushed_at IS NULL
+) GROUP BY entity ORDER BY entity
+"""
 _META = "SELECT key, value FROM local_meta WHERE key IN ('sync_server', 'sync_last', 'demo')"
 
 
@@ -73,14 +83,26 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "territory_assignment": ("territory assignment", "territory assignments"),
     "territory_rule": ("territory rule", "territory rules"),
     "duplicate_decision": ("not-a-duplicate decision", "not-a-duplicate decisions"),
+    "contact_phone": ("phone number", "phone numbers"),
+    "contact_email": ("email address", "email addresses"),
+    "contact_address": ("postal address", "postal addresses"),
 }
-"""What a user calls a record of each entity (one, several); the rest are their names + s."""
+"""What a user calls a record of each entity (one, several); the rest are their names."""
+
+
+def _plural(name: str) -> str:
+    """English plural of a record's name: territories, addresses, contacts."""
+    if name.endswith("y") and name[-2:-1] not in "aeiou":
+        return name[:-1] + "ies"
+    if name.endswith(("s", "x", "ch", "sh")):
+        return name + "es"
+    return name + "s"
 
 
 def record_noun(entity: str, count: int = 1) -> str:
     """What a user calls `count` records of an entity: "reminder", "activities"."""
     name = entity.replace("_", " ")
-    one, many = RECORD_WORDS.get(entity, (name, name + "s"))
+    one, many = RECORD_WORDS.get(entity, (name, _plural(name)))
     return one if count == 1 else many
 
 
