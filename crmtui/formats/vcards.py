@@ -117,7 +117,7 @@ def prop_line(prop: Prop) -> str:
 
 def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, Any]:
     """Every TEL, EMAIL and ADR as items; the chosen phone (or mobile) and email primary."""
-    phones = []
+    phones: list[list[Any]] = []
     for tel in by_name.get("TEL", []):
         value = _tel_value(unescape(tel.value))
         if value:
@@ -130,12 +130,12 @@ def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, 
         wanted = [p for p in phones if p[1] == fields.get("mobile")]
     if wanted:
         wanted[0][2] = True
-    emails = []
+    emails: list[list[Any]] = []
     for email in by_name.get("EMAIL", []):
         value = unescape(email.value).strip()
         if value:
-            first = value == fields.get("email") and not any(e[2] for e in emails)
-            emails.append([_kind_of(email), value, first])
+            marked = value == fields.get("email") and not any(e[2] for e in emails)
+            emails.append([_kind_of(email), value, marked])
     addresses = []
     listed = by_name.get("ADR", [])
     first = next((i for i, a in enumerate(listed) if "PREF" in a.types), 0)
