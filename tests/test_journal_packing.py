@@ -271,6 +271,23 @@ def _unpack_into_old_form(store: Store, row_id: str) -> None:
                     stamp,
                 ),
             )
+        # The contact's phones, emails and addresses were journaled after its create;
+        # they stay after it (a laptop's journal is in causal order: a server refuses an
+        # item whose contact it has not been sent yet).
+        items = db.execute(
+            "SELECT id, tx_id, entity, row_id, op, field, value, created_at FROM journal"
+            " WHERE entity IN ('contact_phone', 'contact_email', 'contact_address')"
+            " AND row_id IN (SELECT id FROM contact_phone WHERE contact_id = ?1"
+            " UNION SELECT id FROM contact_email WHERE contact_id = ?1"
+            " UNION SELECT id FROM contact_address WHERE contact_id = ?1) ORDER BY rowid",
+            (row_id,),
+        ).fetchall()
+        for item_op, item_tx, ent, rid, kind, fld, text, when in items:
+            db.execute("DELETE FROM journal WHERE id = ?", (item_op,))
+            db.execute(
+                insert,
+                (uuid7(), item_tx, tx.next_hlc(), tx.device_id, ent, rid, kind, fld, text, when),
+            )
         tx.flush()
 
 
