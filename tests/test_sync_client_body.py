@@ -58,7 +58,7 @@ def test_hand_written_body_parses_to_the_same_request(team: Team) -> None:
 def test_a_second_edit_of_a_field_names_the_first_as_its_base(team: Team) -> None:
     store, _ = _edit_after_a_sync(team)
     me = device_id(store)
-    cities = [op for op in pending_ops(store) if op.field == "city"]
+    cities = [op for op in pending_ops(store) if (op.entity, op.field) == ("contact", "city")]
     first, second = cities[0], cities[1]
     assert first.base_hlc is not None and first.base_device == me  # synced from our own push
     assert (second.base_hlc, second.base_device) == (first.hlc, me)

@@ -53,5 +53,10 @@ def test_a_conflicting_amount_is_listed_once_on_each_laptop(team: Team, batch: i
         update_contact(tx=tx, contact_id=contact, data=ContactUpdate(city="Hull"), region="DE")
     bob_sync.sync()
     ann_sync.sync()
-    kinds = sorted((r.kind, r.field) for r in list_conflicts(ann))
-    assert kinds == [("conflict", "amount_minor"), ("overwritten", "city")]
+    kinds = sorted((r.entity, r.kind, r.field) for r in list_conflicts(ann))
+    # The city is the contact's column and its address item's field: each is noted.
+    assert kinds == [
+        ("contact", "overwritten", "city"),
+        ("contact_address", "overwritten", "city"),
+        ("deal", "conflict", "amount_minor"),
+    ]
