@@ -8,6 +8,7 @@ and non-TTY output are respected by construction.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
@@ -18,6 +19,8 @@ HIT_COLUMNS = ("name", "company", "phone", "email", "city", "id")
 GAP = "  "
 MIN_WIDTH = 4
 ELLIPSIS = "…"
+_NUMBER = re.compile(r"[-+]?[\d,.]*\d[\d,.]*(?: [A-Z]{3})?%?|")
+"""An amount, count or share as the tables print it (or an empty cell)."""
 UNLIMITED = 1_000_000
 
 
@@ -78,17 +81,27 @@ def _truncate(text: str, width: int) -> str:
 
 
 def fit_widths(
-    natural: Sequence[int], total: int, *, protect: Sequence[int] = (), gap: int = len(GAP)
+    natural: Sequence[int],
+    total: int,
+    *,
+    protect: Sequence[int] = (),
+    never: Sequence[int] = (),
+    gap: int = len(GAP),
 ) -> list[int]:
     """Shrink the widest columns until the row fits in `total` characters.
 
-    Columns in `protect` (ids a user copies) shrink only when nothing else can.
+    Columns in `protect` (ids a user copies) shrink only when nothing else can; columns
+    in `never` (numbers: a cut amount reads as another amount) never shrink.
     """
     widths = list(natural)
     budget = total - gap * (len(widths) - 1)
     while sum(widths) > budget:
-        free = [i for i in range(len(widths)) if i not in protect and widths[i] > MIN_WIDTH]
-        pool = free or [i for i in range(len(widths)) if widths[i] > MIN_WIDTH]
+        free = [
+            i
+            for i in range(len(widths))
+            if i not in protect and i not in never and widths[i] > MIN_WIDTH
+        ]
+        pool = free or [i for i in range(len(widths)) if i not in never and widths[i] > MIN_WIDTH]
         if not pool:
             break  # cannot shrink further; let the terminal wrap
         widest = max(pool, key=lambda i: widths[i])
@@ -107,7 +120,8 @@ def format_table(
     cells = [[r[i] for i in keep] for r in cells]
     natural = [max([len(h)] + [display_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     protect = [i for i, h in enumerate(headers) if h == "ID"]
-    widths = fit_widths(natural, width, protect=protect)
+    numbers = [i for i in range(len(headers)) if all(_NUMBER.fullmatch(r[i]) for r in cells)]
+    widths = fit_widths(natural, width, protect=protect, never=numbers)
     lines = []
     for row in [headers, *cells]:
         parts = [_pad(_truncate(v, w), w) for v, w in zip(row, widths, strict=True)]
