@@ -78,7 +78,8 @@ def _verify(db: Path, engine: object, ids: list[str]) -> set[str]:
         cities = dict(
             conn.execute(
                 select(t.field_state.c.row_id, t.field_state.c.value).where(
-                    t.field_state.c.field == "city"
+                    t.field_state.c.entity == "contact",  # not the address items' city
+                    t.field_state.c.field == "city",
                 )
             ).all()
         )
