@@ -32,6 +32,7 @@ from crmtui.commands.common import (
     db_path,
     fail,
 )
+from crmtui.commands.plan_settings import plan_clock
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ def log(
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
+    clock = plan_clock()
 
     def action(tx: WriteTx) -> tuple[Any, list[str], Any, str]:
         cid = contact_id
@@ -315,7 +317,12 @@ def log(
             text=text,
         )
         activity, overridden = log_activity(
-            tx=tx, data=data, cap=cap, force=force, rep_name=settings_or_exit().rep_name
+            tx=tx,
+            data=data,
+            cap=cap,
+            force=force,
+            rep_name=settings_or_exit().rep_name,
+            plan_clock=clock,
         )
         tickler = None
         if follow is not None:
@@ -537,8 +544,12 @@ def done(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> None
     """Mark a reminder done; a repeating one gets its next occurrence."""
     from crmtui.services.ticklers import complete_tickler
 
-    tz = _zone()
-    tickler, nxt = _write(ctx, db, lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz))
+    tz, clock = _zone(), plan_clock()
+    tickler, nxt = _write(
+        ctx,
+        db,
+        lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz, plan_clock=clock),
+    )
     typer.echo(f"done: {tickler.text}", err=True)
     if nxt is not None:
         typer.echo(f"next {nxt.id}: due {_show(nxt.due_at, tz)}", err=True)
@@ -588,7 +599,10 @@ def cancel(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> No
     """Cancel a reminder (a repeating one stops here)."""
     from crmtui.services.ticklers import cancel_tickler
 
-    tickler = _write(ctx, db, lambda tx: cancel_tickler(tx=tx, tickler_id=tickler_id))
+    clock = plan_clock()
+    tickler = _write(
+        ctx, db, lambda tx: cancel_tickler(tx=tx, tickler_id=tickler_id, plan_clock=clock)
+    )
     typer.echo(f"cancelled: {tickler.text}", err=True)
     typer.echo(f"undo: crm reopen {tickler.id}", err=True)
 

@@ -110,8 +110,11 @@ def load_state(db: sqlite3.Connection, enrolment_id: str) -> EnrolmentState | No
     events: list[Event] = []
     notes: list[str] = []
     for e in db.execute(
-        "SELECT id, kind, at, step, attempt, tickler_id, outcome, reason FROM plan_event"
-        " WHERE enrolment_id = ? AND deleted_at IS NULL ORDER BY at, id",
+        # An outcome whose activity was deleted (unlogged) no longer counts.
+        "SELECT e.id, e.kind, e.at, e.step, e.attempt, e.tickler_id, e.outcome, e.reason"
+        " FROM plan_event e LEFT JOIN activity a ON a.id = e.activity_id"
+        " WHERE e.enrolment_id = ? AND e.deleted_at IS NULL AND a.deleted_at IS NULL"
+        " ORDER BY e.at, e.id",
         (enrolment_id,),
     ):
         events.append(Event(e[0], e[1], parse_timestamp(e[2]), e[3], e[4], e[5], e[6], e[7]))

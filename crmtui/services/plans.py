@@ -97,19 +97,29 @@ def plan_names(db: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
     ]
 
 
-def enrol_contact(
-    *, tx: WriteTx, plan_id: str, contact_id: str, clock: PlanClock, rep_name: str | None = None
-) -> EnrolmentState:
-    """Put a contact on a plan version and make its first step's reminder (or skip it)."""
+def enrol_refusal(tx: WriteTx, plan_id: str, contact_id: str) -> str | None:
+    """Why a contact cannot be put on a plan now (archived, on it already), or None."""
     plan = get_live(tx, Plan, plan_id)
     contact = get_live(tx, Contact, contact_id)
     if contact.archived_at is not None:
-        raise InvalidInput("contact", f"{contact.name} is archived")
+        return f"{contact.name} is archived"
     for other in running_enrolments(tx.db, contact.id):
         state = load_state(tx.db, other)
         same_plan = state is not None and state.plan_name.lower() == plan.name.lower()
         if same_plan and state is not None and state.position.running:
-            raise InvalidInput("contact", f"{contact.name} is on plan {plan.name} already")
+            return f"{contact.name} is on plan {plan.name} already"
+    return None
+
+
+def enrol_contact(
+    *, tx: WriteTx, plan_id: str, contact_id: str, clock: PlanClock, rep_name: str | None = None
+) -> EnrolmentState:
+    """Put a contact on a plan version and make its first step's reminder (or skip it)."""
+    refusal = enrol_refusal(tx, plan_id, contact_id)
+    if refusal is not None:
+        raise InvalidInput("contact", refusal)
+    plan = get_live(tx, Plan, plan_id)
+    contact = get_live(tx, Contact, contact_id)
     enrolment = PlanEnrolment(
         plan_id=plan.id,
         contact_id=contact.id,

@@ -120,11 +120,11 @@ def defer_tickler(*, tx: WriteTx, tickler_id: str, due_at: datetime) -> Tickler:
     return tickler
 
 
-def cancel_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
+def cancel_tickler(*, tx: WriteTx, tickler_id: str, plan_clock: PlanClock | None = None) -> Tickler:
     """Cancel a reminder (a series stops here; a plan step is skipped)."""
     tickler = _open(tx, tickler_id)
     tx.update(tickler, {"status": "cancelled", "snoozed_until": None})
-    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=None)
+    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=plan_clock)
     return tickler
 
 
@@ -147,6 +147,8 @@ def reopen_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
         for nxt in later:
             tx.delete(nxt)
     tx.update(tickler, {"status": "open", "done_at": None})
+    # A plan step reopened is the current step again; the step it led to goes.
+    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=None)
     return tickler
 
 
