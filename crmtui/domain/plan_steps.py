@@ -295,7 +295,9 @@ def derive(
     """Walk `plan` over an enrolment's events to its current position (pure, order-free)."""
     by_instance: dict[tuple[str, int], list[Event]] = {}
     touched: set[str] = set()
+    migrated = False
     for event in events:
+        migrated = migrated or event.kind == "migrated"
         if event.step is not None and event.attempt is not None:
             by_instance.setdefault((event.step, event.attempt), []).append(event)
             touched.add(event.step)
@@ -343,7 +345,7 @@ def derive(
                 sched.tickler_id if sched else None,
                 frozenset(on_path),
             )
-        elif not found and index < last_touched:
+        elif migrated and step.key not in touched and index < last_touched:
             index, attempt = index + 1, 1
             continue
         else:

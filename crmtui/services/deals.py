@@ -21,6 +21,7 @@ from crmtui.services.pipelines import (
     stage_for_category,
     stages_of,
 )
+from crmtui.services.plan_progress import contact_changed
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, DealStageChange, Rep, Stage, Territory
 from crmtui.store.resolve import get_live
@@ -139,6 +140,7 @@ def _move(tx: WriteTx, deal: Deal, stage: Stage, by: str | None, extra: dict[str
     before = deal.stage_id
     tx.update(deal, {"stage_id": stage.id, "stage_changed_at": tx.now, **extra})
     _record_change(tx, deal, before, by)
+    contact_changed(tx, deal.contact_id)  # a won or lost deal ends the contact's plans
 
 
 def move_deal(

@@ -277,6 +277,20 @@ def settle(*, tx: WriteTx, enrolment_id: str, clock: PlanClock) -> EnrolmentStat
             if position.state == "waiting" and position.tickler_id
             else frozenset()
         )
+        if position.state == "waiting" and position.step is not None:
+            # Consent gates the step that is waiting too: a contact marked do-not-call
+            # since its call was scheduled skips it now.
+            gate = _gate(tx, state)
+            if gate is not None and gate[0] == "skipped":
+                _event(
+                    tx,
+                    state,
+                    "skipped",
+                    step=position.step.key,
+                    attempt=position.attempt,
+                    reason=gate[1],
+                )
+                continue
         _close_stale(tx, enrolment_id, keep)
         if position.state != "to-schedule":
             return state
@@ -363,6 +377,12 @@ def after_reminder_done(*, tx: WriteTx, tickler_id: str, clock: PlanClock | None
     ).fetchone()
     if row is not None:
         settle(tx=tx, enrolment_id=row[0], clock=clock or PlanClock())
+
+
+def contact_changed(tx: WriteTx, contact_id: str | None) -> None:
+    """A contact's consent, archive state or deal changed: its plans settle (cheap when none)."""
+    if contact_id is not None and running_enrolments(tx.db, contact_id):
+        settle_contacts(tx=tx, contact_ids=[contact_id], clock=PlanClock())
 
 
 def settle_contacts(*, tx: WriteTx, contact_ids: list[str], clock: PlanClock) -> int:
