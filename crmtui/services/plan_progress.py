@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from crmtui.domain.business_days import WorkCalendar
 from crmtui.domain.plan_steps import (
@@ -63,6 +64,7 @@ class EnrolmentState:
     """Skips and pauses recorded on the way, newest last (the reasons consent gave)."""
 
 
+@lru_cache(maxsize=64)
 def read_plan(source: str, name: str, version: int) -> PlanDef:
     """A stored plan version's definition (its text was checked when it was published)."""
     return parse_plan(source, source=f"plan {name} v{version}", outcomes=ACTIVITY_OUTCOMES)
@@ -383,6 +385,42 @@ def contact_changed(tx: WriteTx, contact_id: str | None) -> None:
     """A contact's consent, archive state or deal changed: its plans settle (cheap when none)."""
     if contact_id is not None and running_enrolments(tx.db, contact_id):
         settle_contacts(tx=tx, contact_ids=[contact_id], clock=PlanClock())
+
+
+def settle_after_sync(*, tx: WriteTx, clock: PlanClock) -> int:
+    """Settle the running enrolments a sync left unsettled; returns how many were written.
+
+    Another laptop's outcomes and reminders arrive as plain rows: a step both
+    laptops advanced offline has two open reminders, an enrolment another laptop
+    ended still has this one's. Each running enrolment is derived again (reads
+    only) and settled when its open step reminders are not exactly the one its
+    position keeps.
+    """
+    open_by: dict[str, set[str]] = {}
+    for enrolment_id, tickler_id in tx.db.execute(
+        "SELECT e.id, t.id FROM plan_enrolment e"
+        " LEFT JOIN plan_event v ON v.enrolment_id = e.id AND v.deleted_at IS NULL"
+        " AND v.kind = 'scheduled'"
+        " LEFT JOIN tickler t ON t.id = v.tickler_id AND t.status = 'open'"
+        " AND t.deleted_at IS NULL"
+        " WHERE e.deleted_at IS NULL AND e.stopped_at IS NULL"
+    ):
+        open_by.setdefault(enrolment_id, set())
+        if tickler_id is not None:
+            open_by[enrolment_id].add(tickler_id)
+    settled = 0
+    for enrolment_id, open_ids in sorted(open_by.items()):
+        state = load_state(tx.db, enrolment_id)
+        if state is None:
+            continue
+        position = state.position
+        if position.state == "waiting" and open_ids == {position.tickler_id}:
+            continue
+        if not position.running and not open_ids:
+            continue
+        settle(tx=tx, enrolment_id=enrolment_id, clock=clock)
+        settled += 1
+    return settled
 
 
 def settle_contacts(*, tx: WriteTx, contact_ids: list[str], clock: PlanClock) -> int:

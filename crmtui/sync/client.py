@@ -712,7 +712,16 @@ class SyncClient:
         with remote_transaction(self.store, device_id(self.store)) as applier:
             set_meta(applier.db, "sync_last", utcnow_hlc())
             trim_own_ranges(applier.db)
+        if report.pulled:
+            self.settle_plans()
         return report
+
+    def settle_plans(self) -> int:
+        """Bring follow-up plans in line with what the pull brought (journaled; pushed next sync)."""
+        from crmtui.services.plan_progress import PlanClock, settle_after_sync
+
+        with self.store.write() as tx:
+            return settle_after_sync(tx=tx, clock=PlanClock())
 
 
 REFUSED = {"superseded": "overwritten", "rejected": "rejected"}
