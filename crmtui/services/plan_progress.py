@@ -312,6 +312,15 @@ def running_enrolments(db: sqlite3.Connection, contact_id: str) -> list[str]:
     ]
 
 
+def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
+    """Whether a plan decides the contact's next touch (the call list then adds none of its own)."""
+    for enrolment_id in running_enrolments(db, contact_id):
+        state = load_state(db, enrolment_id)
+        if state is not None and state.position.running:
+            return True
+    return False
+
+
 def after_activity(*, tx: WriteTx, activity: Activity, clock: PlanClock | None) -> None:
     """Count a logged activity as the outcome of the contact's matching plan step.
 
