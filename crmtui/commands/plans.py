@@ -257,7 +257,7 @@ def enrol(
     if not states:
         raise typer.Exit(EXIT_NOT_FOUND)
     if record_id:
-        typer.echo(f"undo: crm undo {record_id[:8]}", err=True)
+        typer.echo(f"undo: crm undo {record_id}", err=True)
 
 
 @app.command("status")
@@ -323,7 +323,7 @@ def stop(
     record_id = run_write(ctx, db, action)
     typer.echo("stopped", err=True)
     if record_id:
-        typer.echo(f"undo: crm undo {record_id[:8]}", err=True)
+        typer.echo(f"undo: crm undo {record_id}", err=True)
 
 
 @app.command("migrate")
