@@ -125,8 +125,14 @@ class PlanEnrolKeys:
             )
             return
         position = state.position
-        when = f" · due {state.due_at.astimezone(clock.tz):%a %d %b %H:%M}" if state.due_at else ""
-        summary = f"{name} is on {state.plan_name}: {position.why}{when} · ctrl+z undoes"
+        where = position.why
+        if position.state == "waiting" and position.step is not None and state.due_at:
+            where = (
+                f"step {position.step_number} ({position.step.kind}) due"
+                f" {state.due_at.astimezone(clock.tz):%a %d %b %H:%M}"
+            )
+        skipped = f" · {state.notes[-1]}" if state.notes else ""
+        summary = f"{name} is on {state.plan_name}: {where}{skipped} · ctrl+z undoes"
         screen.app.call_from_thread(self._enrolled, summary)
 
     def _enrolled(self, summary: str) -> None:
