@@ -134,3 +134,40 @@ async def test_p_on_the_call_list_enrols_the_highlighted_contact(plans_db) -> No
         await pilot.press("down", "enter")  # the second plan: Win back
         await settle(pilot)
         assert [(r["contact_id"], r["name"]) for r in _enrolments(path)] == [(who[0], "Win back")]
+
+
+async def test_an_outcome_on_the_call_list_moves_the_plan_not_an_ad_hoc_reminder(plans_db) -> None:  # type: ignore[no-untyped-def]
+    path, _ = plans_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        calls = app.screen
+        assert isinstance(calls, CallListScreen)
+        who = calls.plan_contact()
+        assert who is not None
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("enter")  # Intro
+        await settle(pilot)
+        assert calls.plan_contact() == who
+        await pilot.press("2")  # no answer
+        await settle(pilot)
+        outcome = one(
+            path,
+            "SELECT outcome, attempt FROM plan_event WHERE kind = 'outcome' AND contact_id = ?",
+            who[0],
+        )
+        assert (outcome["outcome"], outcome["attempt"]) == ("no-answer", 1)
+        open_texts = [
+            r["text"]
+            for r in rows(
+                path,
+                "SELECT text FROM tickler WHERE contact_id = ? AND status = 'open'"
+                " AND deleted_at IS NULL",
+                who[0],
+            )
+        ]
+        assert "Intro · First call (attempt 2)" in open_texts
+        assert "Call again (no answer)" not in open_texts

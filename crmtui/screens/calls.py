@@ -596,8 +596,11 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
 
         clock = plan_clock_of(daily)
 
+        planned = False
+
         def write(tx: WriteTx) -> None:
             # A contact on a follow-up plan gets its next touch from the plan's branch.
+            nonlocal planned
             planned = on_running_plan(tx.db, item.contact_id)
             if item.tickler_id is not None:
                 complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz, plan_clock=clock)
@@ -622,7 +625,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             self.post_message(self.CallRefused(item, key, due, exc.reasons))
             return
         summary = f"{spec.label}: {item.name}"
-        summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
+        if planned:
+            summary += " · next touch from the follow-up plan"
+        else:
+            summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
         self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))
