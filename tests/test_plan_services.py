@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from crmtui.domain.business_days import WorkCalendar
@@ -23,6 +25,7 @@ from crmtui.services.plan_progress import EnrolmentState, PlanClock, load_state
 from crmtui.services.plans import (
     enrol_contact,
     find_enrolment,
+    latest_version,
     migrate_plan,
     publish_plan,
     stop_enrolment,
@@ -30,7 +33,7 @@ from crmtui.services.plans import (
 from crmtui.services.ticklers import cancel_tickler, complete_tickler
 from crmtui.services.undo import record, undo
 from crmtui.store.database import Store
-from crmtui.store.models import JournalOp, PlanEvent, Tickler
+from crmtui.store.models import ACTIVITY_OUTCOMES, JournalOp, PlanEvent, Tickler
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CLOCK = PlanClock(tz=BERLIN, calendar=WorkCalendar(), cap=CallCap(3, 30))
@@ -267,3 +270,59 @@ def test_a_new_version_is_for_new_enrolments_until_migrated(store: Store) -> Non
     with store.read() as s:
         kinds = [e.kind for e in s.exec(select(PlanEvent)).all()]
     assert "migrated" in kinds
+
+
+ACTIONS = st.sampled_from(["dnc", "dne", "allow", "call", "email", "tick", "cancel"])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.tuples(ACTIONS, st.sampled_from(ACTIVITY_OUTCOMES)), max_size=8))
+def test_no_open_step_ever_reaches_a_contact_its_consent_forbids(
+    store: Store, steps: list[tuple[str, str]]
+) -> None:
+    with store.write() as tx:
+        # One store for every example: the plan is published by the first.
+        plan = latest_version(tx, "intro") or publish_plan(tx=tx, text=PLAN, source="t")[0]
+        cid = create_contact(tx=tx, data=ContactCreate(name="Anna Weber"), region="DE").id
+        eid = enrol_contact(tx=tx, plan_id=plan.id, contact_id=cid, clock=CLOCK).id
+    for action, outcome in steps:
+        with store.write() as tx:
+            if action in ("dnc", "dne", "allow"):
+                flags = {
+                    "dnc": {"do_not_call": True},
+                    "dne": {"do_not_email": True},
+                    "allow": {"do_not_call": False, "do_not_email": False},
+                }[action]
+                update_contact(tx=tx, contact_id=cid, data=ContactUpdate(**flags), region="DE")
+            elif action in ("call", "email"):
+                log_activity(
+                    tx=tx,
+                    data=ActivityCreate(kind=action, contact_id=cid, outcome=outcome),
+                    cap=CallCap(1000, 1),
+                    force=True,
+                    plan_clock=CLOCK,
+                )
+            else:
+                state = load_state(tx.db, eid)
+                assert state is not None
+                tickler_id = state.position.tickler_id
+                if tickler_id and action == "tick":
+                    complete_tickler(tx=tx, tickler_id=tickler_id, tz=BERLIN, plan_clock=CLOCK)
+                elif tickler_id:
+                    cancel_tickler(tx=tx, tickler_id=tickler_id, plan_clock=CLOCK)
+        with store.read() as s:
+            db = s.connection().connection.driver_connection
+            dnc, dne = db.execute(
+                "SELECT do_not_call, do_not_email FROM contact WHERE id = ?", (cid,)
+            ).fetchone()
+            open_steps = db.execute(
+                "SELECT e.step FROM plan_event e JOIN tickler t ON t.id = e.tickler_id"
+                " WHERE e.enrolment_id = ? AND t.status = 'open' AND t.deleted_at IS NULL",
+                (eid,),
+            ).fetchall()
+        assert len(open_steps) <= 1
+        for (step,) in open_steps:
+            assert not (step == "call" and dnc), "a call step is open for a do-not-call contact"
+            assert not (step == "mail" and dne), "an email step is open for a do-not-email contact"
