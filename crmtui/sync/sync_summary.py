@@ -86,6 +86,9 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "contact_phone": ("phone number", "phone numbers"),
     "contact_email": ("email address", "email addresses"),
     "contact_address": ("postal address", "postal addresses"),
+    "plan": ("follow-up plan", "follow-up plans"),
+    "plan_enrolment": ("plan enrolment", "plan enrolments"),
+    "plan_event": ("plan step record", "plan step records"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""
 
