@@ -52,7 +52,7 @@ def add(
             fail(f"an account named {existing.name!r} exists already ({existing.id})")
         return create_account(tx=tx, data=data, region=region)
 
-    account = run_write(ctx, db, action)
+    account = run_write(ctx, db, action, undo=lambda a: f"Add account {a.name}")
     typer.echo(account.id)
     typer.echo(f"added account {account.name}", err=True)
 
@@ -87,6 +87,9 @@ def edit(
         fail("nothing to change: give at least one option (see crm account edit --help)")
     region = settings_or_exit().default_region
     changed = run_write(
-        ctx, db, lambda tx: update_account(tx=tx, account_id=account_id, data=data, region=region)
+        ctx,
+        db,
+        lambda tx: update_account(tx=tx, account_id=account_id, data=data, region=region),
+        undo=f"Edit account {account_id}",
     )
     typer.echo(f"changed: {', '.join(changed)}" if changed else "nothing changed", err=True)

@@ -1,4 +1,4 @@
-"""Recent actions: this session's undoable changes, most recent first; Enter undoes one."""
+"""Recent actions: the device's undoable changes (app and `crm`), latest first; Enter undoes one."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class RecentActionsScreen(ModalScreen["UndoStep | None"]):
                     classes="prompt--hint",
                 )
             else:
-                yield Static("Nothing to undo in this session.", classes="prompt--hint")
+                yield Static("Nothing to undo.", classes="prompt--hint")
 
     @on(OptionList.OptionSelected, "#recent")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -135,7 +135,11 @@ def _kept(tx: WriteTx, ref: str) -> UndoRecord:
     return found[0]
 
 
-def _record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
+Label = str | Callable[[T], str]
+"""What the recent actions list calls a write: a text, or one made from the write's result."""
+
+
+def _record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     changes: list[RowChange] = []
     tx.recorder = changes
     try:
@@ -148,10 +152,11 @@ def _record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T,
         row = tx.session.get(ENTITIES[entity], row_id)
         if row is not None:
             after.append((entity, row_id, _state(row)))
-    return result, UndoStep(label, tuple(changes), tuple(after))
+    text = label if isinstance(label, str) else label(result)
+    return result, UndoStep(text, tuple(changes), tuple(after))
 
 
-def record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
+def record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     """Run `action` in `tx`, noting what it changes; returns its result and the undo step.
 
     The step is also kept on the device (`UndoRecord`), so `crm undo` can reverse it.
@@ -167,6 +172,7 @@ def record_merge(
     survivor_id: str,
     merged_id: str,
     fields: Mapping[str, str] | None = None,
+    prefer: str = "A",
 ) -> tuple[MergeRecord, UndoStep]:
     """Merge two contacts (`merge_contacts`), noting how to undo it (`undo_merge`)."""
     from crmtui.services.merge import merge_contacts
@@ -175,7 +181,7 @@ def record_merge(
         tx,
         label,
         lambda t: merge_contacts(
-            tx=t, survivor_id=survivor_id, merged_id=merged_id, prefer="A", fields=fields
+            tx=t, survivor_id=survivor_id, merged_id=merged_id, prefer=prefer, fields=fields
         ),
     )
     return merged, _keep(tx, replace(step, merge_id=merged.id))
