@@ -9,7 +9,7 @@ database itself is read (plain SQL on the file), not only the screen.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from crmtui.screens.recent_actions import RecentActionsScreen
 from crmtui.screens.record_form import RecordForm
 from tests.app_support import DEMO_NOW, copy_db, settle
 
-SIZE = (120, 40)
+DEAL_STATE = "SELECT stage_id, status FROM deal WHERE id = ?"
 
 
 def clock() -> Any:
@@ -77,14 +77,20 @@ async def type_into(pilot: Pilot[Any], field: Input, text: str) -> None:
 
 @dataclass
 class Day:
-    """The app under test, the database file, the contact of the day, and what the steps noted."""
+    """The app under test, the database file, the contact of the day, and what the steps saw."""
 
     pilot: Pilot[Any]
     path: Path
     cid: str
     name: str
     account_id: str
-    noted: dict[str, Any] = field(default_factory=dict)
+    card: Any = None
+    calls_before: int = 0
+    reminded: tuple[Any, ...] = ()
+    deal: Any = None
+    moved: tuple[Any, ...] = ()
+    lead_id: str = ""
+    converted: tuple[Any, ...] = ()
 
 
 async def find(d: Day) -> None:
@@ -98,8 +104,8 @@ async def find(d: Day) -> None:
     assert app.screen.results.highlighted_contact.id == cid
     await pilot.press("enter")
     await settle(pilot)
-    d.noted["card"] = app.screen
-    assert isinstance(d.noted["card"], ContactCardScreen) and d.noted["card"].contact_id == cid
+    d.card = app.screen
+    assert isinstance(d.card, ContactCardScreen) and d.card.contact_id == cid
 
 
 async def edit(d: Day) -> None:
@@ -112,7 +118,7 @@ async def edit(d: Day) -> None:
     await type_into(pilot, form.query_one("#f-title", Input), "Head of Operations")
     await pilot.press("ctrl+s")
     await settle(pilot)
-    assert app.screen is d.noted["card"]
+    assert app.screen is d.card
     assert one(path, "SELECT title FROM contact WHERE id = ?", cid) == ("Head of Operations",)
 
 
@@ -120,9 +126,7 @@ async def log_a_call(d: Day) -> None:
     """Log a call: outcome by its digit, a note, a next touch."""
     pilot, path, app = d.pilot, d.path, d.pilot.app
     cid = d.cid
-    d.noted["calls_before"] = one(path, "SELECT count(*) FROM activity WHERE contact_id = ?", cid)[
-        0
-    ]
+    d.calls_before = one(path, "SELECT count(*) FROM activity WHERE contact_id = ?", cid)[0]
     await pilot.press("l")
     await settle(pilot)
     log = app.screen
@@ -132,9 +136,9 @@ async def log_a_call(d: Day) -> None:
     await pilot.press("tab", *"tomorrow", "tab", *"Send the quote")
     await pilot.press("enter")
     await settle(pilot)
-    assert app.screen is d.noted["card"]
+    assert app.screen is d.card
     assert one(path, "SELECT count(*) FROM activity WHERE contact_id = ?", cid) == (
-        d.noted["calls_before"] + 1,
+        d.calls_before + 1,
     )
     assert one(
         path,
@@ -161,14 +165,14 @@ async def add_a_reminder(d: Day) -> None:
     await pilot.press(*"Ask about the second site", "tab", "ctrl+u", *"fri 14:00")
     await pilot.press("ctrl+s")
     await settle(pilot)
-    assert app.screen is d.noted["card"]
-    d.noted["reminded"] = one(
+    assert app.screen is d.card
+    d.reminded = one(
         path,
         "SELECT id, due_at, status FROM tickler WHERE contact_id = ?"
         " AND text = 'Ask about the second site'",
         cid,
     )
-    assert d.noted["reminded"][2] == "open" and d.noted["reminded"][1].startswith("2026-03-06T")
+    assert d.reminded[2] == "open" and d.reminded[1].startswith("2026-03-06T")
 
 
 async def open_the_account(d: Day) -> None:
@@ -211,26 +215,23 @@ async def move_win_and_reopen_a_deal(d: Day) -> None:
     await settle(pilot)
     board = app.screen
     assert isinstance(board, PipelineScreen)
-    d.noted["deal"] = board.board.highlighted
-    assert d.noted["deal"] is not None
-    d.noted["stage"] = "SELECT stage_id, status FROM deal WHERE id = ?"
-    first = one(path, d.noted["stage"], d.noted["deal"].id)
+    d.deal = board.board.highlighted
+    assert d.deal is not None
+    first = one(path, DEAL_STATE, d.deal.id)
     await pilot.press("right_square_bracket")
     await settle(pilot)
-    d.noted["moved"] = one(path, d.noted["stage"], d.noted["deal"].id)
-    assert d.noted["moved"][0] != first[0] and d.noted["moved"][1] == "open"
+    d.moved = one(path, DEAL_STATE, d.deal.id)
+    assert d.moved[0] != first[0] and d.moved[1] == "open"
     await pilot.press("w", "enter")
     await settle(pilot)
-    assert one(path, d.noted["stage"], d.noted["deal"].id)[1] == "won"
+    assert one(path, DEAL_STATE, d.deal.id)[1] == "won"
     await pilot.press("enter")
     await settle(pilot)
     deal_card = app.screen
     assert isinstance(deal_card, DealCardScreen)
     await pilot.press("o")
     await settle(pilot)
-    assert (
-        one(path, d.noted["stage"], d.noted["deal"].id) == d.noted["moved"]
-    )  # open again, in the stage it left
+    assert one(path, DEAL_STATE, d.deal.id) == d.moved  # open again, in the stage it left
     await pilot.press("escape")
     await settle(pilot)
 
@@ -243,7 +244,7 @@ async def convert_a_lead(d: Day) -> None:
     leads = app.screen
     assert isinstance(leads, LeadsScreen) and leads.inbox is not None
     index = next(i for i, lead in enumerate(leads.inbox.rows) if lead.status == "new")
-    d.noted["lead_id"] = leads.inbox.rows[index].id
+    d.lead_id = leads.inbox.rows[index].id
     leads.query_one(DataTable).move_cursor(row=index)
     await settle(pilot)
     await pilot.press("c")
@@ -251,11 +252,9 @@ async def convert_a_lead(d: Day) -> None:
     assert isinstance(app.screen, RecordForm)
     await pilot.press("ctrl+s")
     await settle(pilot)
-    d.noted["converted"] = one(
-        path, "SELECT status, converted_deal_id FROM lead WHERE id = ?", d.noted["lead_id"]
-    )
-    assert d.noted["converted"][0] == "converted" and d.noted["converted"][1] is not None
-    assert one(path, "SELECT deleted_at FROM deal WHERE id = ?", d.noted["converted"][1]) == (None,)
+    d.converted = one(path, "SELECT status, converted_deal_id FROM lead WHERE id = ?", d.lead_id)
+    assert d.converted[0] == "converted" and d.converted[1] is not None
+    assert one(path, "SELECT deleted_at FROM deal WHERE id = ?", d.converted[1]) == (None,)
 
 
 async def undo_two_from_the_recent_actions(d: Day) -> None:
@@ -271,11 +270,11 @@ async def undo_two_from_the_recent_actions(d: Day) -> None:
     assert "Reminder: Ask about the second site" in labels
     await pilot.press("enter")
     await settle(pilot)
-    assert one(path, "SELECT status FROM lead WHERE id = ?", d.noted["lead_id"]) == ("new",)
+    assert one(path, "SELECT status FROM lead WHERE id = ?", d.lead_id) == ("new",)
     assert one(
         path,
         "SELECT deleted_at IS NOT NULL FROM deal WHERE id = ?",
-        d.noted["converted"][1],
+        d.converted[1],
     ) == (1,)
     # ... and the reminder added in the morning, picked further down the list.
     app.action_recent_actions()
@@ -288,29 +287,30 @@ async def undo_two_from_the_recent_actions(d: Day) -> None:
     options.highlighted = labels.index("Reminder: Ask about the second site")
     await pilot.press("enter")
     await settle(pilot)
-    assert one(
-        path, "SELECT deleted_at IS NOT NULL FROM tickler WHERE id = ?", d.noted["reminded"][0]
-    ) == (1,)
+    assert one(path, "SELECT deleted_at IS NOT NULL FROM tickler WHERE id = ?", d.reminded[0]) == (
+        1,
+    )
     # What was not undone stays: the edit, the logged call, the reopened deal.
     assert one(path, "SELECT title FROM contact WHERE id = ?", cid) == ("Head of Operations",)
     assert one(path, "SELECT count(*) FROM activity WHERE contact_id = ?", cid) == (
-        d.noted["calls_before"] + 1,
+        d.calls_before + 1,
     )
-    assert one(path, d.noted["stage"], d.noted["deal"].id) == d.noted["moved"]
+    assert one(path, DEAL_STATE, d.deal.id) == d.moved
     # Each undo is journaled, so it syncs like any edit.
     ops = q(
         path,
         "SELECT count(*) FROM journal WHERE row_id IN (?, ?)",
-        d.noted["lead_id"],
-        d.noted["reminded"][0],
+        d.lead_id,
+        d.reminded[0],
     )
     assert ops[0][0] >= 4
 
 
-async def test_a_whole_day_in_the_app(demo_db: Path) -> None:
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_a_whole_day_in_the_app(demo_db: Path, size: tuple[int, int]) -> None:
     cid, name, account_id = the_rep_of_the_day(demo_db)
     app = make_app(db_path=demo_db, now=clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         day = Day(pilot, demo_db, cid, name, account_id)
         for step in (
