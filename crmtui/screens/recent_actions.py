@@ -53,7 +53,7 @@ class RecentActionsScreen(ModalScreen["UndoStep | None"]):
                     id="recent",
                 )
                 yield Static(
-                    "Enter undoes the highlighted change · Esc closes · ctrl+z undoes the top one",
+                    "Enter undoes the highlighted change · Esc closes",
                     classes="prompt--hint",
                 )
             else:
