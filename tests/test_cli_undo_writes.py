@@ -166,3 +166,12 @@ def test_a_shell_write_is_listed_and_undone_in_the_app(db) -> None:
     )
     again = run(["undo", "--db", str(path)])
     assert again.code == 2 and "nothing to undo" in again.err
+
+
+def test_an_account_edit_is_named_by_the_account_and_undone(db) -> None:
+    path, _ids = db
+    account = crm(path, "account", "add", "Kranich Logistik", "--city", "Berlin").out.strip()
+    crm(path, "account", "edit", account[:13], "--city", "Hamburg")
+    assert listed(path) == ["Edit account Kranich Logistik", "Add account Kranich Logistik"]
+    crm(path, "undo")
+    assert one(path, "SELECT city FROM account WHERE id = ?", account) == ("Berlin",)
