@@ -86,6 +86,7 @@ def edit(
     if not data.model_fields_set:
         fail("nothing to change: give at least one option (see crm account edit --help)")
     region = settings_or_exit().default_region
+
     def action(tx: WriteTx) -> tuple[list[str], str]:
         from crmtui.store.models import Account
         from crmtui.store.resolve import get_live
