@@ -33,6 +33,8 @@ from crmtui.startup import Startup
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from textual.command import Provider
 
     from crmtui.screens.new_contact import NewContactResult
@@ -497,9 +499,9 @@ class CrmApp(App[None]):
 
     def _recent_in_thread(self) -> None:
         steps = self.daily.kept()
-        self.call_from_thread(self._show_recent, steps)
+        self.call_from_thread(self._show_recent, steps, self.daily.now())
 
-    def _show_recent(self, steps: list[UndoStep]) -> None:
+    def _show_recent(self, steps: list[UndoStep], now: datetime) -> None:
         from crmtui.screens.recent_actions import RecentActionsScreen
 
         if isinstance(self.screen, ModalScreen):
@@ -509,7 +511,7 @@ class CrmApp(App[None]):
             if step is not None:
                 self._undo(step)
 
-        self.push_screen(RecentActionsScreen(steps), chosen)
+        self.push_screen(RecentActionsScreen(steps, now), chosen)
 
     def _undo(self, step: UndoStep | None) -> None:
         self.run_worker(

@@ -45,6 +45,8 @@ class UndoStep:
     """Set for a merge: undone by `undo_merge`, which also marks the merge record undone."""
     record_id: str | None = None
     """The `UndoRecord` that keeps this step on the device (for `crm undo`)."""
+    made_at: datetime | None = None
+    """When the write was made (UTC), once kept."""
 
 
 KEPT_RECORDS = 200
@@ -66,7 +68,7 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
     if not step.changes:
         return step
     kept = UndoRecord(label=step.label[:200], made_at=tx.now, step={})
-    step = replace(step, record_id=kept.id)
+    step = replace(step, record_id=kept.id, made_at=tx.now)
     kept.step = {
         "changes": [
             [c.entity, c.row_id, c.kind, c.field, to_jsonable_python(c.before)]
@@ -95,7 +97,8 @@ def step_of(kept: UndoRecord) -> UndoStep:
             before = TypeAdapter(annotation).validate_python(raw)
         changes.append(RowChange(entity, row_id, kind, field, before))
     after = tuple((e, r, s) for e, r, s in kept.step["after"])
-    return UndoStep(kept.label, tuple(changes), after, kept.step.get("merge_id"), kept.id)
+    made = kept.made_at if kept.made_at.tzinfo else kept.made_at.replace(tzinfo=UTC)
+    return UndoStep(kept.label, tuple(changes), after, kept.step.get("merge_id"), kept.id, made)
 
 
 def kept_steps(tx: WriteTx | Session, *, limit: int = 20) -> list[UndoRecord]:
