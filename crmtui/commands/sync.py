@@ -120,7 +120,7 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be pushed.")] = False,
     discard: Annotated[
         bool,
-        typer.Option("--discard", help="After writing the rescue file, drop the pending ops."),
+        typer.Option("--discard", help="After writing the rescue file, drop the pending changes."),
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -357,11 +357,12 @@ def replay(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A rescue file (`rescue-<hlc>.jsonl`).")],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the ops that would be sent; send nothing.")
+        bool,
+        typer.Option("--dry-run", help="List the field changes that would be sent; send nothing."),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Send a rescue file's ops again through the normal push (a second run changes nothing)."""
+    """Send a rescue file's changes again through the normal push (a second run changes nothing)."""
     import httpx
 
     from crmtui.sync.client import (
@@ -391,10 +392,10 @@ def replay(
         if dry_run:
             for op in rescue.ops:
                 typer.echo(f"{op.entity}\t{op.row_id}\t{op.op}\t{op.field or ''}")
-            typer.echo(f"{len(rescue.ops)} op(s) would be sent", err=True)
+            typer.echo(f"{len(rescue.ops)} field change(s) would be sent", err=True)
             return
         if not rescue.ops:
-            typer.echo(f"{file} holds no ops: nothing to replay", err=True)
+            typer.echo(f"{file} holds no changes: nothing to replay", err=True)
             return
         server = _meta(store, "sync_server")
         token = load_token(me)
