@@ -342,6 +342,19 @@ def log(
     activity, overridden, tickler, name, created = _write(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
+    _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _report_logged(
+    kind: str,
+    activity: Any,
+    overridden: list[str],
+    tickler: Any,
+    name: str,
+    created: bool,
+    now: datetime,
+) -> None:
+    """Print what `crm log` stored: the id on stdout, the rest (and the undo) on stderr."""
     tz = now.tzinfo
     assert tz is not None
     typer.echo(activity.id)
