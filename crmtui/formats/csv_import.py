@@ -38,7 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from crmtui.domain.contact_details import PRIMARY_COLUMNS
-from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, extension, judge, phone_key
+from crmtui.domain.identity import (
+    DIFFERENT,
+    EVIDENCE,
+    SAME,
+    Who,
+    extension,
+    item_key,
+    judge,
+    phone_key,
+)
 from crmtui.domain.ids import uuid7
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
@@ -53,6 +62,7 @@ from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
 from crmtui.services.contact_items import adopt_columns, derive_columns, item_rows
+from crmtui.services.people import stored_whos
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
     BulkWriter,
@@ -522,54 +532,59 @@ def _key_of(e164: str, typed: str) -> str:
 
 
 def _existing(tx: WriteTx) -> _Existing:
+    """Every stored contact's identity (all its emails and phones), indexed by key."""
     ext: dict[str, str] = {}
     email: dict[str, str] = {}
     phone: dict[str, list[str]] = {}
     name: dict[str, str] = {}
-    people: dict[str, Who] = {}
-    cur = tx.db.execute(
-        "SELECT id, external_id, email, phone_e164, phone, mobile_e164, mobile, name "
-        "FROM contact WHERE deleted_at IS NULL"
-    )
-    for cid, x, e, pe, pt, me, mt, n in cur:
-        if x:
-            ext.setdefault(x, cid)
-        low = e.lower() if e else None
-        if low:
-            email.setdefault(low, cid)
-        keys = []
-        for number, typed in ((pe, pt), (me, mt)):
-            if number:
-                key = _key_of(number, typed or "")
-                phone.setdefault(key, []).append(cid)
-                keys.append(key)
-        name.setdefault(fold(n), cid)
-        people[cid] = Who(n, x, low, tuple(keys))
+    people = stored_whos(tx.db)
+    for cid, who in people.items():
+        if who.external_id:
+            ext.setdefault(who.external_id, cid)
+        if who.source_uid:
+            ext.setdefault(who.source_uid, cid)
+        for address in who.emails:
+            email.setdefault(address, cid)
+        for key in who.phones:
+            phone.setdefault(key, []).append(cid)
+        name.setdefault(fold(who.name), cid)
     return _Existing(ext, email, phone, name, people)
 
 
 def _phone_keys(values: dict[str, Any]) -> list[str]:
-    """A row's phone identity keys (E.164 with the extension typed, if any)."""
+    """A row's phone identity keys (E.164 with the extension typed, if any), a card's items too."""
     keys = []
     get = values.get
     if get("phone_e164"):
         keys.append(_key_of(values["phone_e164"], values["phone"]))
     if get("mobile_e164"):
         keys.append(_key_of(values["mobile_e164"], values["mobile"]))
+    if "_items" in values:
+        for item in values["_items"].get("contact_phone", ()):
+            if item["e164"]:
+                key = item_key(item["e164"], item["extension"], item["number"])
+                if key not in keys:
+                    keys.append(key)
     return keys
 
 
 def _who(values: dict[str, Any], phones: list[str]) -> Who:
+    """A row's identity: its external id and UID, and every email it gives (a card's items)."""
     email = values.get("email")
-    return Who(values["name"], values.get("external_id"), email.lower() if email else None,
-               tuple(phones))  # fmt: skip
+    emails = [email.lower()] if email else []
+    for item in values.get("_items", {}).get("contact_email", ()):
+        low = item["address"].lower()
+        if low not in emails:
+            emails.append(low)
+    return Who(values["name"], values.get("external_id"), tuple(emails), tuple(phones),
+               values.get("source_uid"))  # fmt: skip
 
 
 def _file_who(values: dict[str, Any], phones: list[str], crm_id: str | None) -> Who:
     """A row's identity against the file's other rows: a crmtui id is the record itself
     (two rows of our own export are two records, whatever they share)."""
     who = _who(values, phones)
-    return Who(who.name, f"crmtui:{crm_id}", who.email, who.phones) if crm_id else who
+    return Who(who.name, f"crmtui:{crm_id}", who.emails, who.phones) if crm_id else who
 
 
 def _match_stored(
@@ -590,8 +605,9 @@ def _match_stored(
     candidates: list[str] = []
     if ext and (cid := existing.by_external.get(ext)):
         candidates.append(cid)
-    if who.email and (cid := existing.by_email.get(who.email)):
-        candidates.append(cid)
+    for address in who.emails:
+        if cid := existing.by_email.get(address):
+            candidates.append(cid)
     for key in who.phones:
         candidates += existing.by_phone.get(key, ())
     evidence: list[tuple[str, str]] = []
@@ -643,11 +659,11 @@ class _Seen:
     more_phone: dict[str, list[int]]
     whos: dict[int, Who]
 
-    def add(self, index: int, ext: str | None, email: str | None, phones: list[str]) -> None:
+    def add(self, index: int, ext: str | None, emails: Sequence[str], phones: list[str]) -> None:
         """Remember a row's keys."""
         if ext:
             self.ext.setdefault(ext, index)
-        if email:
+        for email in emails:
             self.email.setdefault(email, index)
         for key in phones:
             if self.phone.setdefault(key, index) != index:
@@ -657,31 +673,28 @@ class _Seen:
 def _same_as_earlier(
     row: Row,
     crm_id: str | None,
-    ext: str | None,
-    email: str | None,
-    phones: list[str],
+    who: Who,
     seen: _Seen,
     rows: list[Row],
     unit: str,
-) -> Who | None:
+) -> None:
     """Mark a row that is, by the identity rule, the person of an earlier row a duplicate.
 
     A row sharing only a switchboard number with an earlier one is someone else.
-    Returns the row's identity when it was needed (None: no earlier row shares a key).
     """
     earlier: list[int] = []
-    if ext and (i := seen.ext.get(ext)) is not None:
+    if who.external_id and (i := seen.ext.get(who.external_id)) is not None:
         earlier.append(i)
-    if email and (i := seen.email.get(email)) is not None:
-        earlier.append(i)
-    for key in phones:
+    for email in who.emails:
+        if (i := seen.email.get(email)) is not None:
+            earlier.append(i)
+    for key in who.phones:
         if (i := seen.phone.get(key)) is not None:
             earlier.append(i)
             earlier += seen.more_phone.get(key, ())
     if not earlier:
-        return None
-    who = _who(row.values, phones)
-    mine = _file_who(row.values, phones, crm_id)
+        return
+    mine = _file_who(row.values, list(who.phones), crm_id)
     for i in earlier:
         if i not in seen.whos:
             seen.whos[i] = _who(rows[i].values, _phone_keys(rows[i].values))
@@ -690,7 +703,6 @@ def _same_as_earlier(
             row.action = "duplicate"
             row.reason = f"{verdict.reason} as {unit} {rows[i].line}"
             break
-    return who
 
 
 def mapped_records(
@@ -784,38 +796,28 @@ def plan_records(
         row = Row(line, values, company, notes=notes)
         if "_notes" in cells:
             notes += cells["_notes"].split("\n")
-        phones = []
-        if "phone_e164" in values:
-            phones.append(_key_of(values["phone_e164"], values["phone"]))
-        if "mobile_e164" in values:
-            phones.append(_key_of(values["mobile_e164"], values["mobile"]))
+        phones = _phone_keys(values)
         crm_id = cells.get("crm_id")
         if crm_id and not values.get("external_id") and crm_id not in existing.people:
             # Our own export's id, in another database: kept as the source id (as a
             # vCard's UID is), so the row stays one record and can come home again.
             values["external_id"] = crm_id
         ext = values.get("external_id")
-        email = values.get("email")
-        email = email.lower() if email else None
+        row_who = _who(values, phones)
         read_as = dict(values) if ext else values  # matching may take the id off `values`
-        who = _same_as_earlier(row, crm_id, ext, email, phones, seen, rows, unit)
+        _same_as_earlier(row, crm_id, row_who, seen, rows, unit)
         if row.action != "duplicate" and anything_stored:
-            _match_stored(
-                row, who or _who(values, phones), existing, cells.get("crm_id"), update_existing
-            )
+            _match_stored(row, row_who, existing, cells.get("crm_id"), update_existing)
             if row.contact_id is None:
                 twin = existing.by_name.get(fold(values["name"]))
                 # A namesake whose strong keys differ is someone else, not a probable duplicate.
-                if (
-                    twin is not None
-                    and judge(who or _who(values, phones), existing.people[twin]).kind != DIFFERENT
-                ):
+                if twin is not None and judge(row_who, existing.people[twin]).kind != DIFFERENT:
                     row.reason = f"same name as contact {twin}"
                     row.contact_id = twin
                     if skip_duplicates:
                         row.action = "duplicate"
         if row.action != "duplicate":
-            seen.add(len(rows), ext, email, phones)
+            seen.add(len(rows), ext, row_who.emails, phones)
             if crm_id or (ext and "external_id" not in values):
                 # Kept now: matching took the id off `values` (or the file's own id
                 # decides), and later rows compare with the row as it was read.
