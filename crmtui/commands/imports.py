@@ -210,7 +210,10 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
         elif row.action in ("update", "matched", "unchanged") and (
             row.action != "unchanged" or verbose
         ):
-            fields = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in row.changes.items())
+            fields = ", ".join(
+                [f"{k}: {old!r} -> {new!r}" for k, (old, new) in row.changes.items()]
+                + row.describe_adds()
+            )
             label = {"update": "update", "unchanged": "unchanged"}.get(
                 row.action, "matches (use --update-existing)"
             )

@@ -37,7 +37,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from crmtui.domain.contact_details import PRIMARY_COLUMNS
 from crmtui.domain.identity import (
     DIFFERENT,
     EVIDENCE,
@@ -61,7 +60,7 @@ from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
-from crmtui.services.contact_items import adopt_columns, derive_columns, item_rows
+from crmtui.services.contact_items import add_item, derive_columns, item_rows
 from crmtui.services.people import stored_whos
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
@@ -94,9 +93,10 @@ _TEXT_LIMITS = {
     "source_uid": 300,
 }
 _COMPARED = (
-    "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
-    "external_id", "do_not_call", "do_not_email",
+    "name", "title", "tags", "notes", "external_id", "do_not_call", "do_not_email",
 )  # fmt: skip
+# Phones, emails and addresses are items: a matched row adds the ones the contact lacks
+# (`_item_adds`), never replacing the ones it has.
 # What a weak match (phone and name) never changes: the name and the strong keys.
 _STRONG = frozenset({"name", "email", "external_id"})
 _FORMULA_STARTS = "=+-@\t\r"  # what crmtui.formats.exports.neutralise guards with an apostrophe
@@ -248,6 +248,12 @@ class Row:
     notes: list[str] = field(default_factory=list)  # guesses, values kept as typed, near misses
     weak: bool = False  # matched by phone and name only: name and strong keys never change
     matched_name: str | None = None  # the stored contact's name, for the dry run
+    adds: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Items a matched row adds to its contact: (item table, values), see `_item_adds`."""
+
+    def describe_adds(self) -> list[str]:
+        """The items this row adds, in words ("adds phone +1 212 555 0100")."""
+        return [f"adds {_item_words(table, values)}" for table, values in self.adds]
 
 
 @dataclass
@@ -863,11 +869,12 @@ def _resolve_account_refs(tx: WriteTx, rows: list[Row]) -> None:
 
 
 def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
-    """Fill in the changed fields of matched rows (empty cells never clear a value)."""
+    """Fill in the changed fields and new items of matched rows (empty cells never clear)."""
     matched = [r for r in rows if r.action in ("update", "matched")]
     accounts = {
         a: n for a, n in tx.db.execute("SELECT id, name FROM account WHERE deleted_at IS NULL")
     }
+    held = _held_items(tx, {r.contact_id for r in matched if r.contact_id})
     for row in matched:
         contact = tx.session.get(Contact, row.contact_id)
         if contact is None:
@@ -879,17 +886,126 @@ def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
                 if row.values[key] != getattr(contact, key):
                     row.notes.append(f"{key} not changed: a weak match (phone and name) only")
                 continue
-            # The same number typed another way ("+49403012345") is no change.
-            same = key in ("phone", "mobile") and (
-                row.values[f"{key}_e164"] == getattr(contact, f"{key}_e164")
-            )
-            if not same and row.values[key] != getattr(contact, key):
+            if row.values[key] != getattr(contact, key):
                 row.changes[key] = (getattr(contact, key), row.values[key])
         company_now = accounts.get(contact.account_id or "")
         if row.company and (company_now or "").lower() != row.company.lower():
             row.changes["company"] = (company_now, row.company)
-        if not row.changes:
+        row.adds = _item_adds(row, held.setdefault(contact.id, _Held()))
+        if not row.changes and not row.adds:
             row.action = "unchanged"
+
+
+@dataclass
+class _Held:
+    """A matched contact's items as a row's items are compared with them."""
+
+    phones: set[tuple[str | None, str | None, str]] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+
+
+_PLACE = ("street", "city", "region", "postcode", "country")
+
+
+def _held_items(tx: WriteTx, ids: set[str]) -> dict[str, _Held]:
+    """The live items of matched contacts, read once for all rows (indexed by contact)."""
+    from crmtui.store.sql_in import select_in
+
+    held: dict[str, _Held] = {}
+    wanted = sorted(ids)
+    live = "deleted_at IS NULL"
+    for cid, e164, ext, number in select_in(
+        tx.db, "SELECT contact_id, e164, extension, number FROM contact_phone", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).phones.add(_phone_item_key(e164, ext, number))
+    for cid, address in select_in(
+        tx.db, "SELECT contact_id, address FROM contact_email", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).emails.add(address.lower())
+    for cid, *parts in select_in(
+        tx.db, f"SELECT contact_id, {', '.join(_PLACE)} FROM contact_address", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).addresses.append(dict(zip(_PLACE, parts, strict=True)))
+    return held
+
+
+def _phone_item_key(
+    e164: str | None, ext: str | None, number: str
+) -> tuple[str | None, str | None, str]:
+    """How two phone items are the same number: E.164 and extension, else the typed text."""
+    if e164:
+        return (e164, ext or extension(number), "")
+    return (None, ext, "".join(ch for ch in number if ch.isdigit()))
+
+
+def _row_items(values: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The phones, emails and addresses a row gives, as item values (a card's, or its columns)."""
+    if "_items" in values:
+        return {
+            t: [{k: v for k, v in item.items() if k != "is_primary"} for item in items]
+            for t, items in values["_items"].items()
+        }
+    phones = [
+        {"kind": kind, "number": values[key], "e164": values.get(f"{key}_e164"),
+         "extension": extension(values[key])}
+        for key, kind in (("phone", "work"), ("mobile", "mobile")) if values.get(key)
+    ]  # fmt: skip
+    emails = [{"kind": "work", "address": values["email"]}] if values.get("email") else []
+    place = {k: values.get(k) for k in ("city", "country")}
+    addresses = [{"kind": "work", **dict.fromkeys(_PLACE), **place}] if any(place.values()) else []
+    return {"contact_phone": phones, "contact_email": emails, "contact_address": addresses}
+
+
+def _covers(stored: dict[str, Any], given: dict[str, Any]) -> bool:
+    """Whether a stored address already says everything a given one does."""
+    return all(
+        not given.get(k) or fold(str(stored.get(k) or "")) == fold(str(given[k])) for k in _PLACE
+    )
+
+
+def _item_adds(row: Row, held: _Held) -> list[tuple[str, dict[str, Any]]]:
+    """The items of a matched row its contact lacks; `held` grows so later rows do not repeat them.
+
+    A weak match (phone and name) adds no email: an email is a strong key, and a weak
+    match never changes the stored person's strong keys.
+    """
+    adds: list[tuple[str, dict[str, Any]]] = []
+    given = _row_items(row.values)
+    for phone in given.get("contact_phone", []):
+        key = _phone_item_key(phone["e164"], phone["extension"], phone["number"])
+        if key not in held.phones:
+            held.phones.add(key)
+            adds.append(("contact_phone", phone))
+    for email in given.get("contact_email", []):
+        low = email["address"].lower()
+        if low in held.emails:
+            continue
+        if row.weak:
+            row.notes.append(
+                f"email {email['address']} not added: a weak match (phone and name) only"
+            )
+            continue
+        held.emails.add(low)
+        adds.append(("contact_email", email))
+    for address in given.get("contact_address", []):
+        if not any(_covers(stored, address) for stored in held.addresses):
+            held.addresses.append(address)
+            adds.append(("contact_address", address))
+    return adds
+
+
+def _item_words(table: str, values: dict[str, Any]) -> str:
+    """An item in the dry run's words: "phone +1 212 555 0100", "email a@x", "address Berlin, DE"."""
+    if table == "contact_phone":
+        kind = "" if values["kind"] == "work" else f"{values['kind']} "
+        return f"{kind}phone {values['number']}"
+    if table == "contact_email":
+        return f"email {values['address']}"
+    return "address " + ", ".join(str(values[k]) for k in _PLACE if values.get(k))
 
 
 @dataclass
@@ -1020,20 +1136,15 @@ def apply_import(
         if contact is None:
             continue
         changes = {k: row.values[k] for k in row.changes if k != "company"}
-        for key in ("phone", "mobile"):
-            if key in changes:
-                changes[f"{key}_e164"] = row.values[f"{key}_e164"]
         if "given_name" in row.values and "name" in changes:
             changes["given_name"] = row.values["given_name"]
             changes["family_name"] = row.values["family_name"]
         if "company" in row.changes and row.company:
             changes["account_id"] = account_ids[row.company.lower()]
-        primaries = {k: changes.pop(k) for k in PRIMARY_COLUMNS if k in changes}
-        before = {k: getattr(contact, k) for k in PRIMARY_COLUMNS}
         changed = tx.update(contact, changes)
-        if primaries:
-            adopt_columns(tx, contact, primaries)
-        if changed or any(getattr(contact, k) != v for k, v in before.items()):
+        made = [(table, add_item(tx, contact, table, values).id) for table, values in row.adds]
+        result.created_ids += made
+        if changed or made:
             reindex_contact(tx, contact)
             result.updated += 1
     result.journal_ops = writer.ops

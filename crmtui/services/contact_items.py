@@ -269,6 +269,24 @@ def add_address(
     return _add(tx, contact, row, addresses_of(tx, contact.id), primary)
 
 
+def add_item(tx: WriteTx, contact: Contact, entity: str, values: Mapping[str, Any]) -> Item:
+    """Add an item of any entity (values already checked), primary only when it is the first.
+
+    For importers that bring items as data. A phone kept as typed (no E.164) is added
+    as it is: it cannot be compared with the others, so it is never refused as a repeat.
+    """
+    if entity == "contact_phone":
+        if values.get("e164") is None:
+            row = ContactPhone(contact_id=contact.id, is_primary=False, **values)
+            tx.add(row)
+            refresh_primaries(tx, contact)
+            return row
+        return add_phone(tx, contact, values)
+    if entity == "contact_email":
+        return add_email(tx, contact, values)
+    return add_address(tx, contact, values)
+
+
 def get_item(tx: WriteTx, entity: str, item_id: str) -> Any:
     """A live item by entity and id (NotFound when gone)."""
     return get_live(tx, CONTACT_ITEMS[entity], item_id)
