@@ -48,6 +48,7 @@ from crmtui.domain.identity import (
     phone_key,
 )
 from crmtui.domain.ids import uuid7
+from crmtui.domain.kept import merged, with_columns
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
     InvalidInput,
@@ -405,12 +406,28 @@ def _details(
             out["birthday"] = date.fromisoformat(birthday)
         except ValueError:
             problems.append(InvalidInput("birthday", f"{birthday!r} is not a date (YYYY-MM-DD)"))
-    if cells.get("extra"):
-        out["extra"] = cells["extra"]
+    extra = (cells.get("extra") or "").strip() or None
+    if extra is not None and not _json_object(extra):
+        problems.append(
+            InvalidInput("extra", "is not a JSON object (our export's kept properties)")
+        )
+        extra = None
+    if "_kept" in cells:
+        extra = with_columns(extra, json.loads(cells["_kept"]))
+    if extra:
+        out["extra"] = extra
     if cells.get("_items"):
         out["_items"] = _card_items(
             json.loads(cells["_items"]), out.get("country") or region, notes
         )
+
+
+def _json_object(text: str) -> bool:
+    """Whether a cell is a JSON object (the `extra` column of our own export)."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _card_items(
@@ -725,6 +742,7 @@ def mapped_records(
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max((i for i, _ in columns), default=-1) + 1
     oversize = source.oversize
+    kept = [(i, source.headers[i]) for i in mapping.kept]
     for line, raw_cells in source.records:
         cells = raw_cells
         if unguard:
@@ -736,10 +754,18 @@ def mapped_records(
             yield line, oversize[line]
         elif len(cells) > width and any(c.strip() for c in cells[width:]):
             yield line, f"{len(cells)} cells for {width} columns"
-        elif pick is not None and len(cells) >= needed:
-            yield line, dict(zip(fields, pick(cells), strict=True))
         else:
-            yield line, {f: cells[i] for i, f in columns if i < len(cells)}
+            if pick is not None and len(cells) >= needed:
+                mapped = dict(zip(fields, pick(cells), strict=True))
+            else:
+                mapped = {f: cells[i] for i, f in columns if i < len(cells)}
+            if kept:
+                values = {
+                    h: cells[i].strip() for i, h in kept if i < len(cells) and cells[i].strip()
+                }
+                if values:
+                    mapped["_kept"] = json.dumps(values, ensure_ascii=False)
+            yield line, mapped
 
 
 def plan_import(
@@ -891,6 +917,11 @@ def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
         company_now = accounts.get(contact.account_id or "")
         if row.company and (company_now or "").lower() != row.company.lower():
             row.changes["company"] = (company_now, row.company)
+        if "extra" in row.values:
+            # Kept properties are merged: a column given again is updated, none is lost.
+            row.values["extra"] = merged(contact.extra, row.values["extra"])
+            if row.values["extra"] != contact.extra:
+                row.changes["extra"] = (contact.extra, row.values["extra"])
         row.adds = _item_adds(row, held.setdefault(contact.id, _Held()))
         if not row.changes and not row.adds:
             row.action = "unchanged"

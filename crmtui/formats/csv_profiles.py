@@ -179,6 +179,8 @@ GENERIC = {
 # are not read back.
 CRMTUI = {
     "id": "crm_id",
+    # Our export's columns beyond the import fields come back as they went out.
+    **{f: f for f in ("birthday", "nickname", "department", "website", "source_uid", "extra")},
     **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation", "account_external_id")},
     **{
         k: None
@@ -221,6 +223,13 @@ class HeaderMapping:
     columns: dict[int, str]  # column index -> field
     ignored: tuple[str, ...]
     fuzzy: tuple[tuple[str, str], ...]  # (header, field) matched by similarity
+    kept: tuple[int, ...] = ()
+    """Columns not imported into a field whose values are kept on the contact (`extra`):
+    all but the ones `--map "Column="` drops and our own export's derived columns."""
+
+    def kept_headers(self, headers: Sequence[str]) -> list[str]:
+        """The kept columns' names, for the summary."""
+        return [headers[i] for i in self.kept]
 
     def describe(self, headers: Sequence[str]) -> list[str]:
         """Human lines: "Column" -> field, for the dry-run preview."""
@@ -258,8 +267,12 @@ def map_headers(
     wanted = {_key(k): v for k, v in (overrides or {}).items()}
     columns: dict[int, str] = {}
     ignored: list[str] = []
+    kept: list[int] = []
     fuzzy: list[tuple[str, str]] = []
     choices = list(table)
+    # A contact keeps what no field takes (a CRM's "Lead Status", a second phone column),
+    # except columns the user drops with --map "Column=" and our own export's derived ones.
+    keeping = kind == "contacts"
     for i, header in enumerate(headers):
         key = _key(header)
         field: str | None
@@ -274,12 +287,13 @@ def map_headers(
                 fuzzy.append((header, field))
         if field and field not in columns.values():
             columns[i] = field
-        elif not field:
-            ignored.append(header)
-        else:
-            # Two columns for one field (Phone and Business Phone): the first wins.
-            ignored.append(header)
-    return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy))
+            continue
+        # Not a field, or two columns for one field (Phone and Business Phone): the first wins.
+        ignored.append(header)
+        derived = chosen == "crmtui" and key in table
+        if keeping and key not in wanted and not derived and header.strip():
+            kept.append(i)
+    return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy), tuple(kept))
 
 
 def parse_overrides(items: Sequence[str], kind: str = "contacts") -> dict[str, str]:
