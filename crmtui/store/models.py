@@ -361,6 +361,9 @@ class Deal(SQLModel, table=True):
     lost_reason: str | None = None
     closed_at: datetime | None = _ts()
     stage_changed_at: datetime = _created()
+    # 0010: the source CRM's id of an imported deal (a Salesforce Opportunity ID), so a
+    # re-import recognises it; synced like any field.
+    external_id: str | None = Field(default=None, max_length=120)
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()

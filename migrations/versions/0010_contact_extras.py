@@ -1,4 +1,4 @@
-"""contact extras: find a contact by any of its emails whatever their case
+"""contact extras: find a contact by any of its emails whatever their case; deals keep their source id
 
 Revision ID: 0010_contact_extras
 Revises: 0009_kept_choices
@@ -11,6 +11,8 @@ Create Date: 2026-12-07 12:10:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0010_contact_extras"
@@ -24,8 +26,14 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_contact_email_lower ON contact_email (lower(address))"
     )
+    with op.batch_alter_table("deal", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True)
+        )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("deal", schema=None) as batch_op:
+        batch_op.drop_column("external_id")
     op.execute("DROP INDEX IF EXISTS ix_contact_email_lower")
