@@ -35,25 +35,26 @@ def test_salesforce_columns_no_field_takes_are_kept_and_shown(db_path: Path) -> 
     code, _out, err = _crm(db_path, "import", "csv", str(DATA / "salesforce_contacts.csv"))
     assert code == 0, err
     kept = [line for line in err.splitlines() if line.startswith("kept, not modelled:")]
-    assert kept == [
-        "kept, not modelled: Mailing Street, Mailing State/Province, Mailing Zip/Postal Code, "
-        "Contact Owner (on each contact; crm show lists them)"
-    ]
+    assert kept == ["kept, not modelled: Contact Owner (on each contact; crm show lists them)"]
     assert "not imported: columns" not in err
-    anna = _extras(db_path)["Anna Müller"]
-    assert anna == {
-        "csv": {
-            "Mailing Street": "Hafenstraße 12",
-            "Mailing Zip/Postal Code": "20457",  # a blank cell is not kept
-            "Contact Owner": "Jane Rep",
-        }
-    }
+    assert _extras(db_path)["Anna Müller"] == {"csv": {"Contact Owner": "Jane Rep"}}
+    # The mailing street, state and postcode are modelled: parts of the address item.
+    db = sqlite3.connect(db_path)
+    assert db.execute(
+        "SELECT street, city, region, postcode, country FROM contact_address "
+        "WHERE city IN ('Hamburg', 'Madrid') ORDER BY city"
+    ).fetchall() == [
+        ("Hafenstraße 12", "Hamburg", None, "20457", "DE"),
+        ("Calle Mayor 5", "Madrid", "Madrid", "28013", "ES"),
+    ]
+    db.close()
     code, out, _ = _crm(db_path, "find", "Anna Müller", "--format", "json")
     contact_id = json.loads(out)[0]["id"]
     code, out, err = _crm(db_path, "show", contact_id)
     assert code == 0, err
     assert "kept, not modelled (from an import)" in out
-    assert "  Contact Owner: Jane Rep" in out and "  Mailing Street: Hafenstraße 12" in out
+    assert "  Contact Owner: Jane Rep" in out
+    assert "Hafenstraße 12, 20457 Hamburg, DE" in out  # the address item, in full
 
 
 def test_hubspot_lead_status_is_kept_and_map_can_drop_it(db_path: Path, tmp_path: Path) -> None:

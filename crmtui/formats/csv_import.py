@@ -92,6 +92,9 @@ _TEXT_LIMITS = {
     "department": 120,
     "website": 300,
     "source_uid": 300,
+    "street": 300,
+    "region": 120,
+    "postcode": 20,
 }
 _COMPARED = (
     "name", "title", "tags", "notes", "external_id", "do_not_call", "do_not_email",
@@ -340,6 +343,9 @@ _TEXT_KEYS = (
     "department",
     "website",
     "source_uid",
+    "street",
+    "region",
+    "postcode",
 )
 _PHONE_KEYS = (("phone", "phone_e164"), ("mobile", "mobile_e164"))
 
@@ -986,7 +992,7 @@ def _row_items(values: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         for key, kind in (("phone", "work"), ("mobile", "mobile")) if values.get(key)
     ]  # fmt: skip
     emails = [{"kind": "work", "address": values["email"]}] if values.get("email") else []
-    place = {k: values.get(k) for k in ("city", "country")}
+    place = {k: values.get(k) for k in _PLACE}
     addresses = [{"kind": "work", **dict.fromkeys(_PLACE), **place}] if any(place.values()) else []
     return {"contact_phone": phones, "contact_email": emails, "contact_address": addresses}
 
@@ -1086,6 +1092,7 @@ def _items_of(
     """
     plain = [c for r, c in zip(rows, contacts, strict=True) if "_items" not in r.values]
     out = item_rows(plain)
+    _street_parts(rows, contacts, out["contact_address"])
     for row, contact in zip(rows, contacts, strict=True):
         listed = row.values.get("_items")
         if not listed:
@@ -1098,6 +1105,32 @@ def _items_of(
         for table, values in made.items():
             out[table] += values
     return out
+
+
+_STREET_PARTS = ("street", "region", "postcode")
+
+
+def _street_parts(
+    rows: Sequence[Row], contacts: list[dict[str, Any]], addresses: list[dict[str, Any]]
+) -> None:
+    """Put a row's street, region and postcode on its new address item (made if needed)."""
+    wanted = {
+        c["id"]: parts
+        for r, c in zip(rows, contacts, strict=True)
+        if "_items" not in r.values
+        and (parts := {k: r.values[k] for k in _STREET_PARTS if r.values.get(k)})
+    }
+    if not wanted:
+        return
+    for address in addresses:
+        parts = wanted.pop(address["contact_id"], {})
+        if parts:
+            address.update(parts)
+    for cid, parts in wanted.items():  # no city or country: the street makes the address
+        addresses.append(
+            {"id": uuid7(), "contact_id": cid, "kind": "work", "city": None, "country": None,
+             **dict.fromkeys(_STREET_PARTS), **parts, "is_primary": True}
+        )  # fmt: skip
 
 
 def _insert_new(
