@@ -16,6 +16,7 @@ from crmtui.formats.book_profiles import (
     DEAL_FIELDS,
     DEAL_PROFILES,
 )
+from crmtui.formats.rejects import REASON
 
 # The contact fields an import can fill. "given_name"/"family_name" make the name
 # when there is no full-name column; "company" finds or creates the account.
@@ -316,7 +317,9 @@ def map_headers(
         # Not a field, or two columns for one field (Phone and Business Phone): the first wins.
         ignored.append(header)
         derived = chosen == "crmtui" and key in table
-        if keeping and key not in wanted and not derived and header.strip():
+        # The last column of a rejected-rows file is our own reason, not the person's.
+        ours = key == REASON and i == len(headers) - 1
+        if keeping and key not in wanted and not derived and not ours and header.strip():
             kept.append(i)
     return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy), tuple(kept))
 
