@@ -106,8 +106,8 @@ def convert(
 ) -> None:
     """Convert a lead into an account, a contact and a deal (one transaction).
 
-    An account with the same name and a contact with the same email or phone are
-    offered for reuse, never duplicated silently: asked at a terminal, otherwise
+    An account with the same name and a contact with the lead's email (any of its
+    emails), or its phone and a name that agrees, are offered for reuse, never duplicated silently: asked at a terminal, otherwise
     --yes (reuse) or --new is required. Reused records get only missing fields.
     Prints the deal id. Exit codes: 0 converted, 1 no such lead, 2 bad input or a
     match that needs --yes/--new.

@@ -389,7 +389,18 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
 
         company = (self.card.account or {}).get("name")
         self.app.push_screen(
-            ContactEditScreen(self._db, self.contact_id, self.card.contact, company), done
+            ContactEditScreen(
+                self._db,
+                self.contact_id,
+                self.card.contact,
+                company,
+                {
+                    "phones": self.card.phones,
+                    "emails": self.card.emails,
+                    "addresses": self.card.addresses,
+                },
+            ),
+            done,
         )
 
     def _confirm_then(self, question: str, details: str, yes: str, then: Any) -> None:

@@ -41,6 +41,7 @@ class DealCreate(SQLModel):
     probability: int | None = None
     owner_id: str | None = None
     territory_id: str | None = None
+    external_id: str | None = None  # the source CRM's id (an import's)
 
 
 class DealUpdate(SQLModel):
@@ -87,6 +88,8 @@ def _clean(tx: WriteTx, values: dict[str, Any]) -> dict[str, Any]:
             out[key] = get_live(tx, model, value).id if value else None
         elif key == "expected_close":
             out[key] = value
+        elif key == "external_id":
+            out[key] = optional_text(value, "external id", max_len=120)
         else:
             raise InvalidInput(key, "is not a deal field")
     return out

@@ -233,10 +233,12 @@ class ContactEmail(SQLModel, table=True):
     """One of a contact's email addresses; `is_primary` marks the one mail goes to."""
 
     __tablename__ = "contact_email"
+    # Identity finds a contact by any of its emails whatever their case (0010).
+    __table_args__ = (Index("ix_contact_email_lower", text("lower(address)")),)
     id: str = _id_field()
     contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
     kind: str = Field(default="work", max_length=10)
-    address: str = Field(index=True)  # lowercased
+    address: str = Field(index=True)  # as normalised (the local part keeps its case)
     is_primary: bool = False
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -359,6 +361,9 @@ class Deal(SQLModel, table=True):
     lost_reason: str | None = None
     closed_at: datetime | None = _ts()
     stage_changed_at: datetime = _created()
+    # 0010: the source CRM's id of an imported deal (a Salesforce Opportunity ID), so a
+    # re-import recognises it; synced like any field.
+    external_id: str | None = Field(default=None, max_length=120)
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
