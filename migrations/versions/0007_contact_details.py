@@ -11,7 +11,8 @@ Create Date: 2026-12-07 05:00:00.000000
 - Data kept: every contact's phone, mobile, email and city/country become items,
   with ids derived from the contact (`contact_details.item_id`), so two laptops
   migrating the same synced contact make the same items; their creates are
-  journaled (the server answers the second "already created").
+  journaled (the server answers the second "already created"), except in a demo
+  database, which never syncs (decisions: 0011_pending_counter).
 - Downgrade: the contact columns already hold the primaries; the items, the new
   columns and the unpushed journal ops naming them go (secondary phones, emails
   and addresses are lost, as the old schema has no place for them).
@@ -168,6 +169,7 @@ def _move_columns_into_items() -> None:
     ).all()
     if not rows:
         return
+    demo = conn.execute(sa.text("SELECT value FROM local_meta WHERE key = 'demo'")).scalar()
     journal = _Journal(conn)
     tables = {
         name: sa.table(name, *(sa.column(c) for c in columns))
@@ -197,7 +199,8 @@ def _move_columns_into_items() -> None:
             if items:
                 full = [{c.name: i.get(c.name) for c in tables[table].columns} for i in items]
                 conn.execute(sa.insert(tables[table]), full)
-                conn.execute(sa.insert(journal_table), journal.rows(table, items))
+                if demo != "1":  # a demo never syncs: nothing to tell a server
+                    conn.execute(sa.insert(journal_table), journal.rows(table, items))
     journal.finish()
 
 
