@@ -67,7 +67,10 @@ class PendingRecord(SQLModel, table=True):
     """
 
     __tablename__ = "sync_pending"
-    __table_args__ = (Index("ix_sync_pending_record", "record_entity", "record_id"),)
+    __table_args__ = (
+        Index("ix_sync_pending_record", "record_entity", "record_id"),
+        {"sqlite_with_rowid": False},  # one b-tree fewer to write per counted row
+    )
     entity: str = Field(primary_key=True, max_length=40)
     row_id: str = Field(primary_key=True, max_length=36)
     record_entity: str = Field(max_length=40)

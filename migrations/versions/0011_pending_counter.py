@@ -6,7 +6,8 @@ Create Date: 2026-12-07 12:15:00.000000
 
 - sync_pending (one row per entity and row id with unpushed journal rows, and the
   record a user knows it as: an item is its contact) and sync_pending_total (changed
-  records per entity), kept by triggers on `journal` in the transaction of every write
+  records per entity): counted up by the journal's writers (store/pending.py), down by
+  triggers on `journal` and `sync_pending` in the transaction of every write
   that journals, marks pushed or deletes ops. The pending count shown at start-up was a
   count over every pending op (7.9 s for 3.47M); it is now a read of a few rows.
 - ix_journal_pending_tx: the push takes the rest of a batch's last transaction; without
@@ -40,25 +41,11 @@ def _contact_of(entity: str, row_id: str) -> str:
     return f"(CASE {entity} {whens} END)"
 
 
-def _upsert(entity: str, row_id: str) -> str:
-    """SQL: count one more pending journal row of (entity, row_id)."""
-    return (
-        "INSERT INTO sync_pending (entity, row_id, record_entity, record_id, ops) "
-        f"SELECT {entity}, {row_id}, CASE WHEN c IS NULL THEN {entity} ELSE 'contact' END, "
-        f"coalesce(c, {row_id}), 1 FROM (SELECT {_contact_of(entity, row_id)} AS c) WHERE true "
-        "ON CONFLICT (entity, row_id) DO UPDATE SET ops = ops + 1;"
-    )
-
-
 _RELEASE = (
     "UPDATE sync_pending SET ops = ops - 1 WHERE entity = OLD.entity AND row_id = OLD.row_id;"
     " DELETE FROM sync_pending WHERE entity = OLD.entity AND row_id = OLD.row_id AND ops <= 0;"
 )
 TRIGGERS = {
-    "journal_pending_added": (
-        "AFTER INSERT ON journal WHEN NEW.pushed_at IS NULL",
-        _upsert("NEW.entity", "NEW.row_id"),
-    ),
     "journal_pending_pushed": (
         "AFTER UPDATE OF pushed_at ON journal"
         " WHEN OLD.pushed_at IS NULL AND NEW.pushed_at IS NOT NULL",
@@ -68,14 +55,9 @@ TRIGGERS = {
         "AFTER DELETE ON journal WHEN OLD.pushed_at IS NULL",
         _RELEASE,
     ),
-    # A record counts once however many of its rows (the contact, its items) are pending.
-    "sync_pending_record_added": (
-        "AFTER INSERT ON sync_pending WHEN NOT EXISTS (SELECT 1 FROM sync_pending p"
-        " WHERE p.record_entity = NEW.record_entity AND p.record_id = NEW.record_id"
-        " AND NOT (p.entity = NEW.entity AND p.row_id = NEW.row_id))",
-        "INSERT INTO sync_pending_total (entity, records) VALUES (NEW.record_entity, 1)"
-        " ON CONFLICT (entity) DO UPDATE SET records = records + 1;",
-    ),
+    # Inserts are counted by the journal's writers (crmtui/store/pending.py): a trigger
+    # on every journal insert cost ~100 us a row (imports, pulls). Rows leave here,
+    # whoever marks them pushed or drops them; a record leaves its total with its last.
     "sync_pending_record_done": (
         "AFTER DELETE ON sync_pending WHEN NOT EXISTS (SELECT 1 FROM sync_pending p"
         " WHERE p.record_entity = OLD.record_entity AND p.record_id = OLD.record_id)",
@@ -95,6 +77,7 @@ def upgrade() -> None:
         sa.Column("record_id", text(length=36), nullable=False),
         sa.Column("ops", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("entity", "row_id"),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_sync_pending_record", "sync_pending", ["record_entity", "record_id"], unique=False
@@ -143,7 +126,7 @@ def _count_pending(conn: sa.Connection) -> None:
     conn.execute(
         sa.text(
             "INSERT INTO sync_pending (entity, row_id, record_entity, record_id, ops)"
-            " SELECT entity, row_id, CASE WHEN c IS NULL THEN entity ELSE 'contact' END,"
+            f" SELECT entity, row_id, CASE WHEN entity IN {_IN_ITEMS} THEN 'contact' ELSE entity END,"
             " coalesce(c, row_id), n FROM ("
             f"  SELECT entity, row_id, {_contact_of('entity', 'row_id')} AS c, count(*) AS n"
             "   FROM journal WHERE pushed_at IS NULL GROUP BY entity, row_id)"
