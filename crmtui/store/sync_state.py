@@ -59,9 +59,10 @@ class SyncConflict(SQLModel, table=True):
 class PendingRecord(SQLModel, table=True):
     """A record with journal rows not pushed yet, and the record a user knows it as.
 
-    Kept by triggers on `journal` (migration 0011) in the transaction of every write
-    that journals, marks pushed or drops ops, whatever the writer: the pending count is
-    read from here and `PendingTotal`, never by counting the journal. `record_entity`
+    Counted up by the journal's writers (`store.pending.note_pending`) and down by
+    triggers on `journal` (migration 0011), in the transaction that journals, marks
+    pushed or drops ops: the pending count is read from here and `PendingTotal`,
+    never by counting the journal. `record_entity`
     and `record_id` say what a user changed: a phone, email or address item is its
     contact (one new contact with two phones is one changed record).
     """

@@ -3,7 +3,7 @@
 Plain sqlite3 on the app's read-only connection (no SQLModel, no httpx, no sync
 client), so the app can ask at start-up and after every write without a cost
 anyone feels. Pending changes are counted as records a user knows (a new contact
-with its phones is one), from tables the journal's triggers keep; the Sync screen
+with its phones is one), from tables kept with the journal (`store.pending`); the Sync screen
 adds conflicts and whether a token is stored.
 """
 
@@ -30,7 +30,7 @@ _PENDING_BY_ENTITY = (
     f"SELECT entity, sum({_OPS}) FROM journal WHERE pushed_at IS NULL"
     " GROUP BY entity ORDER BY entity"
 )
-# Kept by triggers on the journal (migration 0011), in the transaction of each write:
+# Kept with the journal (store/pending.py, migration 0011's triggers), in the transaction of each write:
 # a few rows, however many ops wait. A contact's phones, emails and addresses count
 # as their contact (a user changed "a contact": one new contact is one).
 _PENDING_RECORDS = (

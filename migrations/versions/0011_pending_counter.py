@@ -1,4 +1,4 @@
-"""pending counter: changed records kept by triggers; demo databases drop 0007's item journal
+"""pending counter: changed records kept in two tables; demo databases drop 0007's item journal
 
 Revision ID: 0011_pending_counter
 Revises: 0009_kept_choices
@@ -7,8 +7,8 @@ Create Date: 2026-12-07 12:15:00.000000
 - sync_pending (one row per entity and row id with unpushed journal rows, and the
   record a user knows it as: an item is its contact) and sync_pending_total (changed
   records per entity): counted up by the journal's writers (store/pending.py), down by
-  triggers on `journal` and `sync_pending` in the transaction of every write
-  that journals, marks pushed or deletes ops. The pending count shown at start-up was a
+  triggers on `journal` and `sync_pending`, in the transaction of every write that
+  journals, marks pushed or deletes ops. The pending count shown at start-up was a
   count over every pending op (7.9 s for 3.47M); it is now a read of a few rows.
 - ix_journal_pending_tx: the push takes the rest of a batch's last transaction; without
   an index that read every pending row once per batch (a migrated 1M-contact database
@@ -122,7 +122,7 @@ def _drop_derived_item_ops(conn: sa.Connection) -> None:
 
 
 def _count_pending(conn: sa.Connection) -> None:
-    """Fill the tables from the journal as it is (the triggers keep them from now on)."""
+    """Fill the tables from the journal as it is (writers and triggers keep them from now on)."""
     conn.execute(
         sa.text(
             "INSERT INTO sync_pending (entity, row_id, record_entity, record_id, ops)"
