@@ -503,6 +503,8 @@ class JournalOp(SQLModel, table=True):
     __table_args__ = (
         Index("ix_journal_pending", "hlc", sqlite_where=text("pushed_at IS NULL")),
         Index("ix_journal_row", "entity", "row_id"),
+        # The push takes the rest of a batch's last transaction (client._pending_rows).
+        Index("ix_journal_pending_tx", "tx_id", "hlc", sqlite_where=text("pushed_at IS NULL")),
     )
     id: str = _id_field()
     tx_id: str = Field(max_length=36)

@@ -19,7 +19,7 @@ from alembic import op
 import crmtui.store.types
 
 revision: str = "0013_follow_up_plans"
-down_revision: str | None = "0010_contact_extras"
+down_revision: str | None = "0011_pending_counter"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
