@@ -158,6 +158,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import accounts", "file"): str(files / "in-accounts.csv"),
         ("import deals", "file"): str(files / "in-deals.csv"),
         ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
+        ("plan add", "file"): str(files / "in-plan.toml"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -181,6 +182,9 @@ def write_input_files(files: Path) -> None:
     )
     rescue = {"crmtui_rescue": 1, "device_id": "01a00000-0000-7000-8000-000000000000"}
     (files / "rescue.jsonl").write_text(json.dumps(rescue) + "\n", encoding="utf-8")
+    (files / "in-plan.toml").write_text(
+        'name = "Intro"\n\n[[step]]\nkind = "call"\nwait = 0\n', encoding="utf-8"
+    )
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )
@@ -198,6 +202,7 @@ def base_args(command: Command, files: Path) -> list[str]:
         "account edit": ["--city", "x"],
         "pipeline stage-edit": ["--name", "x"],
         "territory assign": ["--rep", "x"],
+        "plan enrol": ["x"],
     }.get(command.name, [])
     for param in command.params:
         if not param.required or param.name == "db":
