@@ -261,8 +261,10 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contact-edit-save")
     def save(self, after: dict[str, Any]) -> None:
-        """Validate, then update the contact as one undoable write."""
+        """Validate, then update the contact as one undoable write (unless changed since read)."""
         from crmtui.domain.validate import InvalidInput
+        from crmtui.screens.read_guard import changed_since, changed_since_message
+        from crmtui.search.lookup import contact_card
         from crmtui.services.contacts import update_contact
 
         daily = self.daily
@@ -276,8 +278,18 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
             self.post_message(self.Saved(EditResult(())))
             return
         contact_id = self.contact_id
+        before = self.before
+        edited = [name for name, value in after.items() if value != before.get(name)]
 
         def write(tx: WriteTx) -> list[str]:
+            # The stale-read guard (read_guard): the contact as stored now, read the way
+            # the card read it, must still hold what this form started from.
+            card = contact_card(tx.db, contact_id)
+            if card is not None:
+                stored = initial_values(card.contact, (card.account or {}).get("name"))
+                stale = changed_since(before, stored, edited)
+                if stale is not None:
+                    raise InvalidInput(stale, changed_since_message(stored[stale]))
             return update_contact(tx=tx, contact_id=contact_id, data=data, region=region)
 
         try:
