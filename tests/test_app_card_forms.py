@@ -340,3 +340,39 @@ async def test_a_deal_changed_since_its_card_was_read_is_not_overwritten(cards_d
         assert isinstance(app.screen, DealCardScreen)
     after = one(path, "SELECT name, amount_minor, probability FROM deal WHERE id = ?", deal_id)
     assert tuple(after) == ("Renamed", 6_100_000, 70)
+
+
+async def test_an_older_deal_card_read_that_finishes_last_is_not_shown(cards_db, monkeypatch):
+    """The contact card's read-order race on the deal card, forced (see HeldRead)."""
+    import crmtui.screens.deal_card as deal_screen
+    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.store.database import open_store
+    from tests.card_support import HeldRead, until
+
+    path, ids = cards_db
+    deal_id = ids["smith_deal"]
+    held = HeldRead(deal_screen.deal_card)
+    monkeypatch.setattr(deal_screen, "deal_card", held)
+    app = make_app(db_path=path, now=fixed_clock)
+
+    def shown(card: DealCardScreen) -> str:
+        return str(card.query_one("#deal-name", Static).render())
+
+    async with app.run_test(size=SIZE) as pilot:
+        card = await open_deal(pilot, deal_id)
+        held.holding = True
+        card.load_card()  # read A: the deal as it is now
+        await held.wait(pilot, held.held)
+        other = open_store(path)
+        try:
+            with other.write() as tx:
+                update_deal(tx=tx, deal_id=deal_id, data=DealUpdate(name="Renamed deal"))
+        finally:
+            other.close()
+        card.load_card()  # read B: after the rename
+        await until(pilot, lambda: "Renamed deal" in shown(card))
+        held.release.set()
+        await held.wait(pilot, held.finished)
+        await settle(pilot)
+        assert "Renamed deal" in shown(card) and card.card is not None
+        assert card.card.deal.name == "Renamed deal"
