@@ -374,6 +374,23 @@ def _wall(command: list[str]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def compile_lookup_path() -> None:
+    """Give the lookup's modules cached bytecode, as an installed `crm` has (pip, pipx).
+
+    A uv-built venv has none, and with PYTHONDONTWRITEBYTECODE set Python compiles every
+    module of crmtui and rapidfuzz on every run: 47 modules, ~69 ms, which read as a
+    regression of `crm find` to ~3x the floor (docs/performance-history.md).
+    """
+    import compileall
+
+    import rapidfuzz
+
+    import crmtui
+
+    for package in (crmtui, rapidfuzz):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+
+
 def cold_rows(db_path: Path, runs: int, who: list[str]) -> list[tuple[str, float, float]]:
     """(label, crm median ms, floor median ms) for each shell lookup."""
     cases = [
@@ -499,6 +516,7 @@ def main() -> int:
         f"command: python bench/search.py --sizes {args.sizes} --runs {args.runs}",
         "",
     ]
+    compile_lookup_path()
     for size in sizes:
         path = ensure_database(size)
         queries = _sample_queries(path)

@@ -33,6 +33,8 @@ from crmtui.startup import Startup
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from textual.command import Provider
 
     from crmtui.screens.new_contact import NewContactResult
@@ -479,25 +481,37 @@ class CrmApp(App[None]):
         self.push_screen(NewContactScreen(self.db), done)
 
     def action_undo(self) -> None:
-        """Undo the most recent change this app made (in a worker); says what it undid."""
+        """Undo the most recent change this app made (in a worker); says what it undid.
+
+        When the app made none, the device's most recent (from a `crm` command).
+        """
         if self.db is None or isinstance(self.screen, ModalScreen):
-            return
-        if not self.daily.recent:
-            self.notify("Nothing to undo in this session.", title="Undo")
             return
         self._undo(None)
 
     def action_recent_actions(self) -> None:
-        """List this session's undoable changes, most recent first; Enter undoes one."""
+        """List the device's undoable changes (the app's and `crm`'s); Enter undoes one."""
         if self.db is None or isinstance(self.screen, ModalScreen):
             return
+        self.run_worker(
+            self._recent_in_thread, thread=True, group="recent", exclusive=True, exit_on_error=False
+        )
+
+    def _recent_in_thread(self) -> None:
+        steps = self.daily.kept()
+        self.call_from_thread(self._show_recent, steps, self.daily.now())
+
+    def _show_recent(self, steps: list[UndoStep], now: datetime) -> None:
         from crmtui.screens.recent_actions import RecentActionsScreen
+
+        if isinstance(self.screen, ModalScreen):
+            return  # something else opened meanwhile: no list over it
 
         def chosen(step: UndoStep | None) -> None:
             if step is not None:
                 self._undo(step)
 
-        self.push_screen(RecentActionsScreen(list(reversed(self.daily.recent))), chosen)
+        self.push_screen(RecentActionsScreen(steps, now), chosen)
 
     def _undo(self, step: UndoStep | None) -> None:
         self.run_worker(
@@ -569,7 +583,7 @@ class CrmApp(App[None]):
             )
         yield SystemCommand(
             "Recent actions",
-            "This session's changes, most recent first: Enter undoes one",
+            "Changes made here or by crm commands, most recent first: Enter undoes one",
             self.action_recent_actions,
         )
         yield SystemCommand(

@@ -21,6 +21,7 @@ from crmtui.commands import imports as import_commands
 from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import pipeline as pipeline_commands
+from crmtui.commands import plans as plan_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
 from crmtui.commands import territory as territory_commands
@@ -83,6 +84,7 @@ app.add_typer(server_commands.app, name="server")
 app.add_typer(import_commands.app, name="import")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
+app.add_typer(plan_commands.app, name="plan")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crmtui.domain.business_days import WorkCalendar
 
 APP_NAME = "crmtui"
 
@@ -36,6 +40,10 @@ class Settings:
     """Who is working on this laptop; stamped on activities."""
     working_hour: str = "09:00"
     """When a next touch given as a day ("tomorrow", "in 2 days") is due: HH:MM, local time."""
+    working_days: str = "mon-fri"
+    """The worked weekdays ("mon-fri", "mon,tue,thu"): follow-up plans wait in business days."""
+    holidays: tuple[str, ...] = ()
+    """Dates (YYYY-MM-DD) nobody works: plan steps never fall on them."""
     theme: str | None = None
     """The app's colour theme, as last chosen in the app (Ctrl+P "Change theme")."""
     territory_period: str | None = None
@@ -82,6 +90,10 @@ def load_settings(path: Path | None = None) -> Settings:
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
     for name, value in raw.items():
+        if name == "holidays":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")
+            continue
         expected = int if name in ("call_cap", "call_cap_days") else str
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
@@ -89,7 +101,37 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
+    _check_calendar(path, raw)
+    if "holidays" in raw:
+        raw["holidays"] = tuple(raw["holidays"])
     return Settings(**raw, default_region_set="default_region" in raw)
+
+
+def _check_calendar(path: Path, raw: dict) -> None:
+    from crmtui.domain.business_days import parse_holidays, parse_weekdays
+
+    try:
+        parse_weekdays(raw.get("working_days", "mon-fri"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: working_days {exc}") from None
+    try:
+        parse_holidays(raw.get("holidays", []))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: holidays: {exc}") from None
+
+
+def work_calendar(settings: Settings) -> WorkCalendar:
+    """The business-day calendar of the settings (checked when they were read)."""
+    from datetime import time
+
+    from crmtui.domain.business_days import WorkCalendar, parse_holidays, parse_weekdays
+
+    hour, minute = parse_hour(settings.working_hour) or (9, 0)
+    return WorkCalendar(
+        parse_weekdays(settings.working_days),
+        parse_holidays(list(settings.holidays)),
+        time(hour, minute),
+    )
 
 
 def parse_hour(text: str) -> tuple[int, int] | None:

@@ -298,6 +298,12 @@ def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) 
     if details:
         lines += ["", "phones, emails, addresses"]
         lines += [_truncate(f"  {line}", width) for line in details]
+    from crmtui.domain.kept import kept_lines
+
+    kept = kept_lines(contact.get("extra"))
+    if kept:
+        lines += ["", "kept, not modelled (from an import)"]
+        lines += [_truncate(f"  {line}", width) for line in kept]
     account = card.get("account")
     lines += ["", "account"]
     if account:

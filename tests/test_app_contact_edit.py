@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, Input, RadioSet, Static
 
 from crmtui.app import make_app
 from crmtui.screens.agenda import AgendaScreen
@@ -324,3 +324,109 @@ async def test_an_older_card_read_that_finishes_last_is_not_shown(daily_db, monk
         await held.wait(pilot, held.finished)
         await settle(pilot)
         assert "Carla Nuova" in card_name(card)
+
+
+def items(path: Path, contact_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The contact's live items: phones (kind, e164, dialled), emails (address, primary)."""
+    db = sqlite3.connect(path)
+    try:
+        return {
+            "phones": db.execute(
+                "SELECT kind, e164, is_primary FROM contact_phone WHERE contact_id = ? "
+                "AND deleted_at IS NULL ORDER BY id",
+                (contact_id,),
+            ).fetchall(),
+            "emails": db.execute(
+                "SELECT address, is_primary FROM contact_email WHERE contact_id = ? "
+                "AND deleted_at IS NULL ORDER BY id",
+                (contact_id,),
+            ).fetchall(),
+            "addresses": db.execute(
+                "SELECT street, city, country FROM contact_address WHERE contact_id = ? "
+                "AND deleted_at IS NULL ORDER BY id",
+                (contact_id,),
+            ).fetchall(),
+        }
+    finally:
+        db.close()
+
+
+async def test_the_form_adds_and_removes_items_and_ctrl_z_undoes_all(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    before, columns = items(path, cid), dict(row(path, cid))
+    (email,) = before["emails"]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        await retype(pilot, form, "add_phone", "mobile:+39 333 1234567")
+        await retype(pilot, form, "add_email", "home:carla@casa.example")
+        await retype(pilot, form, "add_address", "home:street=Via Roma 1;city=Torino;country=IT")
+        (email_box,) = [b for b in form.query(Checkbox) if b.id and str(b.label) == email[0]]
+        email_box.focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactCardScreen)
+        after = items(path, cid)
+        assert ("mobile", "+393331234567", 0) in after["phones"]
+        assert after["emails"] == [("carla@casa.example", 1)]  # the old one removed
+        assert ("Via Roma 1", "Torino", "IT") in after["addresses"]
+        assert row(path, cid)["email"] == "carla@casa.example"  # the primary follows
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert items(path, cid) == before
+        assert row(path, cid)["email"] == columns["email"]
+
+
+async def test_the_form_chooses_the_dialled_phone(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    from crmtui.services.contact_items import add_phone, clean_phone
+    from crmtui.store.database import open_store
+    from crmtui.store.models import Contact
+    from crmtui.store.resolve import get_live
+
+    store = open_store(path)
+    try:
+        with store.write() as tx:
+            mobile = clean_phone("mobile", "+39 333 7654321", None, region="IT")
+            add_phone(tx, get_live(tx, Contact, cid), mobile)
+    finally:
+        store.close()
+    dialled_before = row(path, cid)["phone"]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        choice = form.query_one("#f-dial", RadioSet)
+        choice.focus()
+        await pilot.press("down", "enter")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactCardScreen)
+        phones = items(path, cid)["phones"]
+        assert [p[1] for p in phones if p[2]] == ["+393337654321"]
+        # The call list dials `phone`, else `mobile`: the mobile now, so no `phone`.
+        assert row(path, cid)["mobile"] == "+39 333 7654321" and row(path, cid)["phone"] is None
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert row(path, cid)["phone"] == dialled_before
+
+
+async def test_a_bad_item_is_named_under_its_box_and_nothing_is_written(daily_db):
+    path, ids = daily_db
+    cid = ids[CARLA]
+    written = journal_count(path)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        await retype(pilot, form, "add_phone", "pager:123")
+        await retype(pilot, form, "add_email", "not an address")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is form
+        assert str(form.query_one("#p-add_phone", Static).render()).startswith("Add phone:")
+        assert "pager" in str(form.query_one("#p-add_phone", Static).render())
+        assert str(form.query_one("#p-add_email", Static).render()).startswith("Add email:")
+        assert form.query_one("#f-add_phone", Input).has_focus
+    assert journal_count(path) == written

@@ -189,3 +189,40 @@ async def test_every_section_key_fits_the_footer_at_120_columns(fixed_db, size):
         line = footer_line(pilot)
         for section in SECTIONS:
             assert f"{section.key} {section.title} " in line, (section.title, line)
+
+
+def whole_keys(pilot: Pilot[None]) -> set[str]:
+    """The keys the footer draws whole (each one clickable), at the current width."""
+    bar = footer(pilot)
+    bar.render_line(0)
+    return {hit.key for hit in bar._hits if hit.end - hit.start >= len(hit.key)}
+
+
+async def test_every_section_key_stays_in_the_footer_at_80_columns(fixed_db):
+    """Issue #16: at 80x24 the footer lost F5-F7; the section keys now stay, bare, on the right."""
+    from crmtui.app import SECTIONS
+    from crmtui.screens.contact_card import ContactCardScreen
+
+    app = make_app(db_path=fixed_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        wanted = {s.key for s in SECTIONS}
+        for section in SECTIONS:
+            await pilot.press(section.key)
+            await settle(pilot)
+            assert app.current_mode == section.mode
+            assert wanted <= whole_keys(pilot), (section.mode, footer_line(pilot))
+            # The screen's own first key still leads the line.
+            first = footer(pilot).items[0]
+            assert footer_line(pilot).lstrip().startswith(first.keys[0].display), section.mode
+        await pilot.press("f1")
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        assert wanted <= whole_keys(pilot), footer_line(pilot)
+        # A click on a bare section key switches, as a labelled one does.
+        line = footer_line(pilot)
+        await pilot.click(SteadyFooter, offset=(line.index(" f2 ") + 1, 0))
+        await settle(pilot)
+        assert app.current_mode == "agenda"

@@ -213,3 +213,42 @@ async def test_leads_and_its_dialogs_fit_at_80x24_and_f8_is_reachable(cards_db):
             await pilot.press("escape")
             await settle(pilot)
         assert app.screen is screen
+
+
+async def test_convert_offers_the_contact_of_a_second_email_and_reuses_it(cards_db):
+    """Identity over every item: the lead's address is Anna Müller's second email."""
+    from crmtui.services.contact_items import add_email, clean_email
+    from crmtui.services.leads import LeadCreate, create_lead
+    from crmtui.store.database import open_store
+    from crmtui.store.models import Contact
+    from crmtui.store.resolve import get_live
+
+    path, ids = cards_db
+    store = open_store(path)
+    try:
+        with store.write() as tx:
+            anna = get_live(tx, Contact, ids["Anna Müller"])
+            add_email(tx, anna, clean_email("home", "anna.m@privat.example"))
+            lead = create_lead(
+                tx=tx,
+                data=LeadCreate(name="A. Mueller", email="anna.m@privat.example"),
+                region="DE",
+            ).id
+    finally:
+        store.close()
+    contacts = len(rows(path, "SELECT id FROM contact"))
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await leads(pilot)
+        await highlight(pilot, screen, "A. Mueller")
+        form = await form_after(pilot, "c")
+        about = str(form.query_one("#form-about", Static).render())
+        assert "Anna Müller (same email)" in about
+        await save(pilot)
+        card = app.screen
+        assert isinstance(card, ContactCardScreen) and card.contact_id == ids["Anna Müller"]
+    assert len(rows(path, "SELECT id FROM contact")) == contacts  # nobody made twice
+    assert (
+        one(path, "SELECT converted_contact_id FROM lead WHERE id = ?", lead)[0]
+        == ids["Anna Müller"]
+    )

@@ -168,3 +168,36 @@ def test_new_pairs_are_those_a_full_scan_finds_for_the_arrived_contacts(store: S
     add_arrivals(db, [f"x{i}" for i in range(MAX_IDS + 1)])
     found, reviewed = new_pairs(db)
     assert reviewed is None and len(found) == 2
+
+
+def test_a_phone_or_email_added_elsewhere_makes_its_contact_arrive(store: Store) -> None:
+    """A second email pulled from another laptop changes no column, yet is a new key."""
+    from crmtui.services.contact_items import add_email, add_phone, clean_email, clean_phone
+    from crmtui.services.contacts import ContactCreate, create_contact
+    from crmtui.sync.apply_remote import arrived_by_items
+
+    with store.write() as tx:
+        ann = create_contact(tx=tx, data=ContactCreate(name="Ann Lee"), region="DE")
+        email = add_email(tx, ann, clean_email("home", "ann@home.example")).id
+        bob = create_contact(tx=tx, data=ContactCreate(name="Bob Ode"), region="DE")
+        phone = add_phone(tx, bob, clean_phone("work", "+49 30 1234567", None, region="DE")).id
+
+    def change(entity: str, row_id: str, kind: str, field: str | None, device: str) -> Change:
+        return Change.model_validate(
+            {"seq": 1, "entity": entity, "row_id": row_id, "kind": kind, "field": field,
+             "value": None, "hlc": "0000000000000-00000", "device_id": device}
+        )  # fmt: skip
+
+    db = _meta_db(store)
+    assert arrived_by_items(
+        db,
+        [
+            change("contact_email", email, "create", None, "other"),
+            change("contact_phone", phone, "set", "kind", "other"),  # a kind is no key
+            change("contact_phone", phone, "create", None, "me"),  # our own echo
+        ],
+        "me",
+    ) == {ann.id}
+    assert arrived_by_items(db, [change("contact_phone", phone, "set", "e164", "other")], "me") == {
+        bob.id
+    }

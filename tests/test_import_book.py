@@ -310,3 +310,40 @@ def test_a_deals_contact_person_links_only_when_one_contact_has_that_name(
     ]
     # One account made for both rows, not one per row.
     assert _rows(db_path, "SELECT name FROM account") == [("Fjord Systems AS",)]
+
+
+def test_deals_keep_their_source_id_so_a_renamed_deal_is_not_imported_twice(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    store.close()
+    assert _invoke(db_path, "import", "accounts", str(DATA / "salesforce_accounts.csv"))[0] == 0
+    code, _out, err = _invoke(
+        db_path, "import", "deals", str(DATA / "salesforce_opportunities.csv")
+    )
+    assert code == 0, err
+    assert ("0065g00000XyZ1AAA",) in _rows(db_path, "SELECT external_id FROM deal")
+    # The same export a month later: one deal renamed in the source, one new deal that
+    # shares a stored deal's name and account but has its own source id.
+    text = (DATA / "salesforce_opportunities.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    renamed = lines[1].replace("Nordwind fleet renewal", "Nordwind fleet renewal (phase 1)")
+    twin = lines[2].replace("0065g00000XyZ2AAA", "0065g00000XyZ9AAA")
+    later = tmp_path / "later.csv"
+    later.write_text("\n".join([lines[0], renamed, twin]) + "\n", encoding="utf-8")
+    code, out, err = _invoke(db_path, "import", "deals", str(later), "--dry-run")
+    assert code == 0, err
+    assert "same external id as deal Nordwind fleet renewal [" in out + err
+    code, _out, err = _invoke(db_path, "import", "deals", str(later))
+    assert code == 0, err
+    assert "1 new" in err
+    assert _rows(db_path, "SELECT count(*) FROM deal WHERE external_id = '0065g00000XyZ9AAA'") == [
+        (1,)
+    ]
+    assert _rows(db_path, "SELECT count(*) FROM deal WHERE name LIKE 'Nordwind fleet%'") == [(1,)]
+    # The source id is a synced field: journaled in the deal's create op.
+    (packed,) = _rows(
+        db_path,
+        "SELECT j.value FROM journal j JOIN deal d ON d.id = j.row_id "
+        "WHERE j.entity = 'deal' AND j.op = 'create' AND d.external_id = '0065g00000XyZ9AAA'",
+    )
+    assert "0065g00000XyZ9AAA" in str(packed[0])

@@ -64,13 +64,18 @@ def test_extensions_are_read_from_the_typed_number() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "kind"),
     [
-        (Who("A", email="a@x.de"), Who("B", email="a@x.de"), SAME),
-        (Who("A", external_id="1", email="a@x.de"), Who("A", external_id="2", email="a@x.de"), DIFFERENT),
-        (Who("Ann Lee", email="a@x.de", phones=("+1",)), Who("Ann Lee", email="b@x.de", phones=("+1",)), DIFFERENT),
+        (Who("A", emails=("a@x.de",)), Who("B", emails=("a@x.de",)), SAME),
+        (Who("A", external_id="1", emails=("a@x.de",)), Who("A", external_id="2", emails=("a@x.de",)), DIFFERENT),
+        (Who("Ann Lee", emails=("a@x.de",), phones=("+1",)), Who("Ann Lee", emails=("b@x.de",), phones=("+1",)), DIFFERENT),
         (Who("Ann Lee", phones=("+1",)), Who("Ann Lee", phones=("+1",)), EVIDENCE),
         (Who("Ann Lee", phones=("+1",)), Who("Bob Stone", phones=("+1",)), NONE),
         (Who("Ann Lee", phones=("+1;ext=12",)), Who("Ann Lee", phones=("+1;ext=13",)), NONE),
         (Who("Ann Lee"), Who("Ann Lee"), NONE),
+        # Every email counts: a second address in common is the same person.
+        (Who("A", emails=("a@x.de", "ann@home.de")), Who("B", emails=("ann@home.de",)), SAME),
+        (Who("A", emails=("a@x.de", "ann@home.de")), Who("A", emails=("b@x.de", "bob@home.de")), DIFFERENT),
+        (Who("A", source_uid="u1"), Who("A", source_uid="u2", phones=("+1",)), DIFFERENT),
+        (Who("A", source_uid="u1"), Who("B", source_uid="u1"), SAME),
     ],
 )  # fmt: skip
 def test_judge(a: Who, b: Who, kind: str) -> None:

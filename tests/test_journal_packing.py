@@ -32,6 +32,7 @@ from crmtui.store.journal import (
     unpack_created,
 )
 from crmtui.store.models import Contact
+from crmtui.store.pending import note_pending
 from crmtui.sync.apply_remote import remote_transaction
 from crmtui.sync.client import NetworkError, device_id, pending_count, pending_ops
 from crmtui.sync.wire import MAX_PUSH_OPS
@@ -271,6 +272,10 @@ def _unpack_into_old_form(store: Store, row_id: str) -> None:
                     stamp,
                 ),
             )
+        # Raw rows, as an older crmtui wrote them: counted as the journal's writers do.
+        note_pending(
+            db, [(entity, row_id, None)] * len(expand(op_id, "create", None, value)), set()
+        )
         # The contact's phones, emails and addresses were journaled after its create;
         # they stay after it (a laptop's journal is in causal order: a server refuses an
         # item whose contact it has not been sent yet).
@@ -288,6 +293,7 @@ def _unpack_into_old_form(store: Store, row_id: str) -> None:
                 insert,
                 (uuid7(), item_tx, tx.next_hlc(), tx.device_id, ent, rid, kind, fld, text, when),
             )
+            note_pending(db, [(ent, rid, None)], set())
         tx.flush()
 
 

@@ -62,7 +62,7 @@ def test_matches_need_a_decision_and_reuse_fills_only_empty_fields(store: Store)
     with store.write() as tx, pytest.raises(MatchNeedsDecision) as err:
         convert_lead(tx=tx, lead_id=lead, data=LeadConversion(), region="DE")
     assert err.value.matches.contact is not None
-    assert err.value.matches.contact_reasons == ["phone"]
+    assert err.value.matches.contact_reasons == ["phone", "name"]  # Jon / Jonathan agree
     assert _count(store, "deal") == 0  # nothing written by the refused attempt
     before = (_count(store, "account"), _count(store, "contact"))
     with store.write() as tx:

@@ -1,4 +1,5 @@
-"""Pending counts come from SQL and equal the ops a push would send, entity by entity."""
+"""Pending counts: ops a push would send (SQL over the journal), and the changed records a
+user is shown, kept by the journal's triggers (0011) and equal to a recount at every step."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from crmtui.services.contacts import (
 )
 from crmtui.store.database import Store
 from crmtui.sync.client import pending_count, pending_ops
-from crmtui.sync.sync_summary import pending_by_entity, read_sync_summary
+from crmtui.sync.sync_summary import (
+    pending_by_entity,
+    pending_journal_rows,
+    pending_records,
+    read_sync_summary,
+)
 from tests.test_journal_packing import _unpack_into_old_form
 
 
@@ -60,6 +66,41 @@ def _mixed_journal(store: Store, tmp_path: Path) -> None:
         )
 
 
+# The oracle: changed records counted from the journal itself, items as their contact.
+_RECOUNT = """
+SELECT entity, count(DISTINCT row_id) FROM (
+    SELECT CASE WHEN coalesce(p.contact_id, e.contact_id, a.contact_id) IS NULL
+                THEN j.entity ELSE 'contact' END AS entity,
+           coalesce(p.contact_id, e.contact_id, a.contact_id, j.row_id) AS row_id
+    FROM journal j
+    LEFT JOIN contact_phone p ON j.entity = 'contact_phone' AND p.id = j.row_id
+    LEFT JOIN contact_email e ON j.entity = 'contact_email' AND e.id = j.row_id
+    LEFT JOIN contact_address a ON j.entity = 'contact_address' AND a.id = j.row_id
+    WHERE j.pushed_at IS NULL
+) GROUP BY entity
+"""
+
+
+def recount(path: Path) -> tuple[dict[str, int], int]:
+    """Changed records per entity and pending journal rows, counted from the journal."""
+    db = sqlite3.connect(path)
+    try:
+        records = {e: n for e, n in db.execute(_RECOUNT)}
+        rows = db.execute("SELECT count(*) FROM journal WHERE pushed_at IS NULL").fetchone()[0]
+        return records, rows
+    finally:
+        db.close()
+
+
+def kept_counts(path: Path) -> tuple[dict[str, int], int]:
+    """What the triggers kept: changed records per entity and pending journal rows."""
+    db = sqlite3.connect(path)
+    try:
+        return pending_records(db), pending_journal_rows(db)
+    finally:
+        db.close()
+
+
 def test_pending_counts_per_entity_equal_the_pending_ops(store: Store, tmp_path: Path) -> None:
     _mixed_journal(store, tmp_path)
     expected = Counter(op.entity for op in pending_ops(store))
@@ -72,9 +113,34 @@ def test_pending_counts_per_entity_equal_the_pending_ops(store: Store, tmp_path:
         db.close()
     # The journal really is mixed: old set rows, packed creates, a delete.
     assert forms["set"] > 3 and forms["create"] >= 5 and forms["delete"] == 1
-    assert set(expected) >= {"contact", "account"}
+    assert set(expected) >= {"contact", "account", "contact_email"}
     assert by_entity == dict(expected)
-    assert pending_count(store) == summary.pending == sum(expected.values())
+    assert pending_count(store) == sum(expected.values())
+    # The header counts records: 2 service contacts + 2 imported, and the imported
+    # company (Acme's ops were answered); every item is its contact's.
+    records, _ = recount(store.path)
+    assert records == {"contact": 4, "account": 1}
+    assert summary.pending == 5
+    assert kept_counts(store.path) == recount(store.path)
+
+
+def test_the_kept_counts_follow_every_way_ops_come_and_go(store: Store, tmp_path: Path) -> None:
+    _mixed_journal(store, tmp_path)
+    assert kept_counts(store.path) == recount(store.path)
+    with store.write() as tx:  # a record's other ops leave one pending
+        tx.db.execute("UPDATE journal SET pushed_at = created_at WHERE entity = 'contact_email'")
+    assert kept_counts(store.path) == recount(store.path)
+    with store.write() as tx:  # dropped ops (a purge, a downgrade) count down too
+        tx.db.execute("DELETE FROM journal WHERE pushed_at IS NULL AND op = 'delete'")
+    assert kept_counts(store.path) == recount(store.path)
+    with store.write() as tx:  # everything answered: nothing pending, no stale rows
+        tx.db.execute("UPDATE journal SET pushed_at = created_at WHERE pushed_at IS NULL")
+    assert kept_counts(store.path) == ({}, 0)
+    db = sqlite3.connect(store.path)
+    try:
+        assert db.execute("SELECT count(*) FROM sync_pending").fetchone()[0] == 0
+    finally:
+        db.close()
 
 
 def test_nothing_pending_counts_nothing(store: Store) -> None:

@@ -136,7 +136,7 @@ def test_the_dry_run_lists_the_ops_and_sends_nothing(tmp_path: Path) -> None:
     lines = ran.out.splitlines()
     assert lines[0].split("\t")[2] == "create"
     assert any(line.endswith("\tset\tname") for line in lines)
-    assert f"{len(lines)} op(s) would be sent" in ran.err
+    assert f"{len(lines)} field change(s) would be sent" in ran.err
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ def add(
             fail(f"an account named {existing.name!r} exists already ({existing.id})")
         return create_account(tx=tx, data=data, region=region)
 
-    account = run_write(ctx, db, action)
+    account = run_write(ctx, db, action, undo=lambda a: f"Add account {a.name}")
     typer.echo(account.id)
     typer.echo(f"added account {account.name}", err=True)
 
@@ -86,7 +86,13 @@ def edit(
     if not data.model_fields_set:
         fail("nothing to change: give at least one option (see crm account edit --help)")
     region = settings_or_exit().default_region
-    changed = run_write(
-        ctx, db, lambda tx: update_account(tx=tx, account_id=account_id, data=data, region=region)
-    )
+
+    def action(tx: WriteTx) -> tuple[list[str], str]:
+        from crmtui.store.models import Account
+        from crmtui.store.resolve import get_live
+
+        changed = update_account(tx=tx, account_id=account_id, data=data, region=region)
+        return changed, get_live(tx, Account, account_id).name
+
+    changed, _name = run_write(ctx, db, action, undo=lambda r: f"Edit account {r[1]}")
     typer.echo(f"changed: {', '.join(changed)}" if changed else "nothing changed", err=True)

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from crmtui.commands.common import DbOption
 from crmtui.commands.writing import run_write, settings_or_exit
 
+if TYPE_CHECKING:
+    from crmtui.store.journal import WriteTx
+
 app = typer.Typer(help="Add and change contacts.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _named(contact_id: str, action: Callable[[WriteTx], T]) -> Callable[[WriteTx], tuple[T, str]]:
+    """`action`, also returning the contact's name (read in the same transaction, for undo)."""
+
+    def named(tx: WriteTx) -> tuple[T, str]:
+        from crmtui.store.models import Contact
+        from crmtui.store.resolve import get_live
+
+        result = action(tx)
+        return result, get_live(tx, Contact, contact_id).name
+
+    return named
+
 
 IdArg = Annotated[
     str, typer.Argument(help="Contact id (or a unique prefix of at least 6 characters).")
@@ -148,7 +167,12 @@ def add(
             ),
         }
     )
-    contact = run_write(ctx, db, lambda tx: create_contact(tx=tx, data=data, region=region))
+    contact = run_write(
+        ctx,
+        db,
+        lambda tx: create_contact(tx=tx, data=data, region=region),
+        undo=lambda c: f"Add {c.name}",
+    )
     typer.echo(contact.id)
     typer.echo(f"added {contact.name}", err=True)
 
@@ -253,8 +277,14 @@ def edit(
         fail("nothing to change: give at least one option (see crm contact edit --help)")
     region = settings_or_exit().default_region
     changed = run_write(
-        ctx, db, lambda tx: update_contact(tx=tx, contact_id=contact_id, data=data, region=region)
-    )
+        ctx,
+        db,
+        _named(
+            contact_id,
+            lambda tx: update_contact(tx=tx, contact_id=contact_id, data=data, region=region),
+        ),
+        undo=lambda r: f"Edit {r[1]}",
+    )[0]
     typer.echo(f"changed: {', '.join(changed)}" if changed else "nothing changed", err=True)
 
 
@@ -278,8 +308,14 @@ def tag(
     result = run_write(
         ctx,
         db,
-        lambda tx: tag_contact(tx=tx, contact_id=contact_id, add=tags or [], remove=remove or []),
-    )
+        _named(
+            contact_id,
+            lambda tx: tag_contact(
+                tx=tx, contact_id=contact_id, add=tags or [], remove=remove or []
+            ),
+        ),
+        undo=lambda r: f"Tags of {r[1]}",
+    )[0]
     typer.echo(" ".join(result))
 
 
@@ -293,7 +329,14 @@ def archive(
     """Archive a contact: kept, but left out of search unless asked for."""
     from crmtui.services.contacts import archive_contact
 
-    run_write(ctx, db, lambda tx: archive_contact(tx=tx, contact_id=contact_id, archived=not undo))
+    run_write(
+        ctx,
+        db,
+        _named(
+            contact_id, lambda tx: archive_contact(tx=tx, contact_id=contact_id, archived=not undo)
+        ),
+        undo=lambda r: f"{'Unarchive' if undo else 'Archive'} {r[1]}",
+    )
     typer.echo("unarchived" if undo else "archived", err=True)
 
 
@@ -302,7 +345,12 @@ def delete(ctx: typer.Context, contact_id: IdArg, db: DbOption = None) -> None:
     """Delete a contact (a tombstone: `crm contact restore ID` brings it back)."""
     from crmtui.services.contacts import delete_contact
 
-    contact = run_write(ctx, db, lambda tx: delete_contact(tx=tx, contact_id=contact_id))
+    contact = run_write(
+        ctx,
+        db,
+        lambda tx: delete_contact(tx=tx, contact_id=contact_id),
+        undo=lambda c: f"Delete {c.name}",
+    )
     typer.echo(f"deleted {contact.name} — undo with: crm contact restore {contact.id}", err=True)
 
 
@@ -311,5 +359,10 @@ def restore(ctx: typer.Context, contact_id: IdArg, db: DbOption = None) -> None:
     """Bring back a deleted contact."""
     from crmtui.services.contacts import restore_contact
 
-    contact = run_write(ctx, db, lambda tx: restore_contact(tx=tx, contact_id=contact_id))
+    contact = run_write(
+        ctx,
+        db,
+        lambda tx: restore_contact(tx=tx, contact_id=contact_id),
+        undo=lambda c: f"Restore {c.name}",
+    )
     typer.echo(f"restored {contact.name}", err=True)

@@ -32,6 +32,7 @@ from crmtui.commands.common import (
     db_path,
     fail,
 )
+from crmtui.commands.plan_settings import plan_clock
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
@@ -227,13 +228,18 @@ def _pick_named(
     return _choose(table, ref, [{"id": i, "name": n} for i, n in rows], ("name", "id"))
 
 
-def _write(ctx: typer.Context, db: Path | None, action: Callable[[WriteTx], T]) -> T:
-    """`run_write`, plus the consent refusal (exit 4) and bad dates (exit 2)."""
+def _write(
+    ctx: typer.Context,
+    db: Path | None,
+    action: Callable[[WriteTx], T],
+    undo: str | Callable[[T], str] | None = None,
+) -> T:
+    """`run_write` (recorded for `crm undo` under `undo`), plus consent refusal (exit 4) and bad dates (exit 2)."""
     from crmtui.domain.when import BadWhen
     from crmtui.services.consent import ConsentRefused
 
     try:
-        return run_write(ctx, db, action)
+        return run_write(ctx, db, action, undo=undo)
     except ConsentRefused as exc:
         fail(
             f"refused: {exc}. Nothing was saved; add --force to log it anyway "
@@ -280,7 +286,8 @@ def log(
     from crmtui.services.activities import ActivityCreate, log_activity
     from crmtui.services.contacts import ContactCreate, create_contact
     from crmtui.services.ticklers import TicklerCreate, create_tickler
-    from crmtui.store.models import ACTIVITY_KINDS
+    from crmtui.store.models import ACTIVITY_KINDS, Contact
+    from crmtui.store.resolve import get_live
 
     if kind not in ACTIVITY_KINDS:
         fail(f"invalid kind: {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}")
@@ -298,13 +305,14 @@ def log(
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
+    clock = plan_clock()
 
-    def action(tx: WriteTx) -> tuple[Any, list[str], Any, str]:
+    def action(tx: WriteTx) -> tuple[Any, list[str], Any, str, bool]:
         cid = contact_id
-        name = ""
+        created = cid is None
         if cid is None:
-            made = create_contact(tx=tx, data=ContactCreate(name=who), region=region)
-            cid, name = made.id, made.name
+            cid = create_contact(tx=tx, data=ContactCreate(name=who), region=region).id
+        name = get_live(tx, Contact, cid).name
         data = ActivityCreate(
             kind=kind,
             contact_id=cid,
@@ -315,7 +323,12 @@ def log(
             text=text,
         )
         activity, overridden = log_activity(
-            tx=tx, data=data, cap=cap, force=force, rep_name=settings_or_exit().rep_name
+            tx=tx,
+            data=data,
+            cap=cap,
+            force=force,
+            rep_name=settings_or_exit().rep_name,
+            plan_clock=clock,
         )
         tickler = None
         if follow is not None:
@@ -323,14 +336,30 @@ def log(
             follow.contact_id, follow.account_id = activity.contact_id, activity.account_id
             follow.deal_id = activity.deal_id
             tickler = create_tickler(tx=tx, data=follow)
-        return activity, overridden, tickler, name
+        return activity, overridden, tickler, name, created
 
-    activity, overridden, tickler, created = _write(ctx, db, action)
+    # Named as the app names it, so the recent actions list reads the same.
+    activity, overridden, tickler, name, created = _write(
+        ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
+    )
+    _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _report_logged(
+    kind: str,
+    activity: Any,
+    overridden: list[str],
+    tickler: Any,
+    name: str,
+    created: bool,
+    now: datetime,
+) -> None:
+    """Print what `crm log` stored: the id on stdout, the rest (and the undo) on stderr."""
     tz = now.tzinfo
     assert tz is not None
     typer.echo(activity.id)
     if created:
-        typer.echo(f"created contact {created} ({activity.contact_id})", err=True)
+        typer.echo(f"created contact {name} ({activity.contact_id})", err=True)
     detail = f" ({activity.outcome})" if activity.outcome else ""
     typer.echo(f"logged {kind}{detail} at {_show(activity.occurred_at, tz)}", err=True)
     for reason in overridden:
@@ -352,7 +381,12 @@ def unlog(
     """Delete an activity logged by mistake (a tombstone, synced like any change)."""
     from crmtui.services.activities import delete_activity
 
-    activity = _write(ctx, db, lambda tx: delete_activity(tx=tx, activity_id=activity_id))
+    activity = _write(
+        ctx,
+        db,
+        lambda tx: delete_activity(tx=tx, activity_id=activity_id),
+        lambda a: f"Delete {a.kind}",
+    )
     typer.echo(f"deleted {activity.kind} {activity.id}", err=True)
 
 
@@ -458,7 +492,9 @@ def remind(
         deal_id=_pick_named(ctx, db, "deal", deal) if deal else None,
         contact_id=None if about_other else pick_contact(ctx, db, words[0], create=False),
     )
-    tickler = _write(ctx, db, lambda tx: create_tickler(tx=tx, data=data))
+    tickler = _write(
+        ctx, db, lambda tx: create_tickler(tx=tx, data=data), lambda t: f"Reminder: {t.text}"
+    )
     typer.echo(tickler.id)
     repeat = f", repeats {rule or f'{recur_days} days after done'}" if tickler.series_id else ""
     typer.echo(f"reminder due {_show(tickler.due_at, now.tzinfo)}{repeat}", err=True)  # type: ignore[arg-type]
@@ -537,8 +573,13 @@ def done(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> None
     """Mark a reminder done; a repeating one gets its next occurrence."""
     from crmtui.services.ticklers import complete_tickler
 
-    tz = _zone()
-    tickler, nxt = _write(ctx, db, lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz))
+    tz, clock = _zone(), plan_clock()
+    tickler, nxt = _write(
+        ctx,
+        db,
+        lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz, plan_clock=clock),
+        lambda r: f"Done: {r[0].text}",
+    )
     typer.echo(f"done: {tickler.text}", err=True)
     if nxt is not None:
         typer.echo(f"next {nxt.id}: due {_show(nxt.due_at, tz)}", err=True)
@@ -557,7 +598,12 @@ def snooze(ctx: typer.Context, tickler_id: TicklerId, until: When, db: DbOption 
     tz = now.tzinfo
     assert tz is not None
     moment = _when(until, now, "snooze")
-    tickler = _write(ctx, db, lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=moment))
+    tickler = _write(
+        ctx,
+        db,
+        lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=moment),
+        lambda t: f"Snooze: {t.text}",
+    )
     typer.echo(f"snoozed until {_show(moment, tz)}: {tickler.text}", err=True)
     typer.echo(_undo_due(tickler.id, tickler.due_at, tz), err=True)
 
@@ -579,7 +625,7 @@ def defer(ctx: typer.Context, tickler_id: TicklerId, to: When, db: DbOption = No
         target = defer_target(to, now=now, due_at=old)
         return defer_tickler(tx=tx, tickler_id=tickler_id, due_at=target), old
 
-    tickler, old = _write(ctx, db, action)
+    tickler, old = _write(ctx, db, action, lambda r: f"Defer: {r[0].text}")
     typer.echo(f"due {_show(tickler.due_at, tz)} (was {_show(old, tz)}): {tickler.text}", err=True)
     typer.echo(_undo_due(tickler.id, old, tz), err=True)
 
@@ -588,7 +634,13 @@ def cancel(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> No
     """Cancel a reminder (a repeating one stops here)."""
     from crmtui.services.ticklers import cancel_tickler
 
-    tickler = _write(ctx, db, lambda tx: cancel_tickler(tx=tx, tickler_id=tickler_id))
+    clock = plan_clock()
+    tickler = _write(
+        ctx,
+        db,
+        lambda tx: cancel_tickler(tx=tx, tickler_id=tickler_id, plan_clock=clock),
+        lambda t: f"Cancel: {t.text}",
+    )
     typer.echo(f"cancelled: {tickler.text}", err=True)
     typer.echo(f"undo: crm reopen {tickler.id}", err=True)
 
@@ -597,7 +649,12 @@ def reopen(ctx: typer.Context, tickler_id: TicklerId, db: DbOption = None) -> No
     """Undo done or cancel (the occurrence a completion created goes away)."""
     from crmtui.services.ticklers import reopen_tickler
 
-    tickler = _write(ctx, db, lambda tx: reopen_tickler(tx=tx, tickler_id=tickler_id))
+    tickler = _write(
+        ctx,
+        db,
+        lambda tx: reopen_tickler(tx=tx, tickler_id=tickler_id),
+        lambda t: f"Reopen: {t.text}",
+    )
     typer.echo(f"open again: {tickler.text}", err=True)
 
 

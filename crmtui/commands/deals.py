@@ -103,7 +103,7 @@ def add(
         )
         return create_deal(tx=tx, data=data, by=me(tx))
 
-    deal = run_write(ctx, db, action)
+    deal = run_write(ctx, db, action, undo=lambda d: f"New deal: {d.name}")
     typer.echo(deal.id)
 
 
@@ -140,16 +140,20 @@ def edit(
     if no_probability:
         given["probability"] = None
 
-    def action(tx: WriteTx) -> list[str]:
+    def action(tx: WriteTx) -> tuple[list[str], str]:
+        from crmtui.store.models import Deal
+        from crmtui.store.resolve import get_live
+
         if owner is not None:
             given["owner_id"] = find_rep(tx, owner).id
         if territory is not None:
             given["territory_id"] = find_territory(tx, territory).id
         if not given:
             fail("nothing to change: give at least one option")
-        return update_deal(tx=tx, deal_id=deal_id, data=DealUpdate.model_validate(given))
+        changed = update_deal(tx=tx, deal_id=deal_id, data=DealUpdate.model_validate(given))
+        return changed, get_live(tx, Deal, deal_id).name
 
-    changed = run_write(ctx, db, action)
+    changed, _name = run_write(ctx, db, action, undo=lambda r: f"Edit deal {r[1]}")
     typer.echo(f"changed: {', '.join(changed)}" if changed else "nothing changed", err=True)
 
 
@@ -165,7 +169,10 @@ def move(
     from crmtui.services.deals import move_deal
 
     deal = run_write(
-        ctx, db, lambda tx: move_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx), reason=reason)
+        ctx,
+        db,
+        lambda tx: move_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx), reason=reason),
+        undo=lambda d: f"{d.name} → {stage}",
     )
     typer.echo(f"{deal.name}: {deal.status}", err=True)
 
@@ -175,7 +182,12 @@ def won(ctx: typer.Context, deal_id: IdArg, db: DbOption = None) -> None:
     """Mark a deal won."""
     from crmtui.services.deals import win_deal
 
-    deal = run_write(ctx, db, lambda tx: win_deal(tx=tx, deal_id=deal_id, by=me(tx)))
+    deal = run_write(
+        ctx,
+        db,
+        lambda tx: win_deal(tx=tx, deal_id=deal_id, by=me(tx)),
+        undo=lambda d: f"{d.name} won",
+    )
     typer.echo(f"won: {deal.name}", err=True)
 
 
@@ -190,7 +202,10 @@ def lost(
     from crmtui.services.deals import lose_deal
 
     deal = run_write(
-        ctx, db, lambda tx: lose_deal(tx=tx, deal_id=deal_id, reason=reason, by=me(tx))
+        ctx,
+        db,
+        lambda tx: lose_deal(tx=tx, deal_id=deal_id, reason=reason, by=me(tx)),
+        undo=lambda d: f"{d.name} lost",
     )
     typer.echo(f"lost: {deal.name}", err=True)
 
@@ -208,7 +223,10 @@ def reopen(
     from crmtui.services.deals import reopen_deal
 
     deal = run_write(
-        ctx, db, lambda tx: reopen_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx))
+        ctx,
+        db,
+        lambda tx: reopen_deal(tx=tx, deal_id=deal_id, stage=stage, by=me(tx)),
+        undo=lambda d: f"Reopen {d.name}",
     )
     typer.echo(f"reopened: {deal.name}", err=True)
 

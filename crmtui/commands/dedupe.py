@@ -23,6 +23,7 @@ from crmtui.commands.writing import run_write
 
 if TYPE_CHECKING:
     from crmtui.store.database import Store
+    from crmtui.store.journal import WriteTx
 
 app = typer.Typer(help="Find duplicate contacts.", no_args_is_help=True)
 
@@ -141,7 +142,8 @@ def merge(
 
     Prints the merge id; `crm merge --undo MERGE_ID` puts both contacts back.
     """
-    from crmtui.services.merge import MergeError, merge_contacts, undo_merge
+    from crmtui.services.merge import MergeError, undo_merge
+    from crmtui.services.undo import record_merge
 
     try:
         if undo is not None:
@@ -159,14 +161,27 @@ def merge(
         record = run_write(
             ctx,
             db,
-            lambda tx: merge_contacts(
-                tx=tx, survivor_id=a, merged_id=b, prefer=side, fields=fields
-            ),
+            lambda tx: record_merge(
+                tx,
+                f"Merge {_name(tx, b)} into {_name(tx, a)}",
+                survivor_id=a,
+                merged_id=b,
+                prefer=side,
+                fields=fields,
+            )[0],
         )
     except MergeError as exc:
         fail(str(exc))
     typer.echo(record.id)
     typer.echo(f"merged; undo with: crm merge --undo {record.id}", err=True)
+
+
+def _name(tx: WriteTx, contact_id: str) -> str:
+    """A contact's name, for the recent actions list."""
+    from crmtui.store.models import Contact
+    from crmtui.store.resolve import get_live
+
+    return get_live(tx, Contact, contact_id).name
 
 
 def warn_duplicates(

@@ -31,7 +31,7 @@ def demo(
     seed: SeedOption = 1,
     force: ForceOption = False,
 ) -> None:
-    """Create a demo database with sample territories, reps, contacts, deals and ticklers."""
+    """Create a demo database with sample territories, reps, contacts, deals and reminders."""
     if contacts < 1:
         fail(f"--contacts must be at least 1, not {contacts}", EXIT_USAGE)
     if contacts > MAX_DEMO_CONTACTS:

@@ -210,7 +210,13 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
         elif row.action in ("update", "matched", "unchanged") and (
             row.action != "unchanged" or verbose
         ):
-            fields = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in row.changes.items())
+            fields = ", ".join(
+                [
+                    f"{k}: {old!r} -> {new!r}" if k != "extra" else "kept properties updated"
+                    for k, (old, new) in row.changes.items()
+                ]
+                + row.describe_adds()
+            )
             label = {"update": "update", "unchanged": "unchanged"}.get(
                 row.action, "matches (use --update-existing)"
             )
@@ -238,8 +244,17 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
     for note in plan.file_notes + ([f"note: {src.note}"] if src and src.note else []):
         print(note if note.startswith("note: ") else f"note: {note}", file=err)
     dropped = list(plan.dropped.items())
-    if mapping is not None and mapping.ignored:
-        print(f"not imported: columns {', '.join(mapping.ignored)}", file=err)
+    if mapping is not None and src is not None and mapping.kept:
+        kept = mapping.kept_headers(src.headers)
+        print(
+            f"kept, not modelled: {', '.join(kept)} (on each contact; crm show lists them)",
+            file=err,
+        )
+        dropped_columns = [h for h in mapping.ignored if h not in kept]
+    else:
+        dropped_columns = list(mapping.ignored) if mapping is not None else []
+    if dropped_columns:
+        print(f"not imported: columns {', '.join(dropped_columns)}", file=err)
     if dropped:
         print(
             "not imported: "

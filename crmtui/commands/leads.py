@@ -43,7 +43,7 @@ def add(
         data.owner_id = me(tx)
         return create_lead(tx=tx, data=data, region=region)
 
-    typer.echo(run_write(ctx, db, action).id)
+    typer.echo(run_write(ctx, db, action, undo=lambda lead: f"New lead {lead.name}").id)
 
 
 @app.command()
@@ -56,7 +56,12 @@ def status(
     """Set a lead's status."""
     from crmtui.services.leads import set_lead_status
 
-    run_write(ctx, db, lambda tx: set_lead_status(tx=tx, lead_id=lead_id, status=new_status))
+    run_write(
+        ctx,
+        db,
+        lambda tx: set_lead_status(tx=tx, lead_id=lead_id, status=new_status),
+        undo=lambda lead: f"{lead.name}: {new_status}",
+    )
     typer.echo(new_status, err=True)
 
 
@@ -70,7 +75,12 @@ def disqualify(
     """Disqualify a lead, with the reason."""
     from crmtui.services.leads import disqualify_lead
 
-    run_write(ctx, db, lambda tx: disqualify_lead(tx=tx, lead_id=lead_id, reason=reason))
+    run_write(
+        ctx,
+        db,
+        lambda tx: disqualify_lead(tx=tx, lead_id=lead_id, reason=reason),
+        undo=lambda lead: f"Disqualify {lead.name}",
+    )
     typer.echo("disqualified", err=True)
 
 
@@ -96,8 +106,8 @@ def convert(
 ) -> None:
     """Convert a lead into an account, a contact and a deal (one transaction).
 
-    An account with the same name and a contact with the same email or phone are
-    offered for reuse, never duplicated silently: asked at a terminal, otherwise
+    An account with the same name and a contact with the lead's email (any of its
+    emails), or its phone and a name that agrees, are offered for reuse, never duplicated silently: asked at a terminal, otherwise
     --yes (reuse) or --new is required. Reused records get only missing fields.
     Prints the deal id. Exit codes: 0 converted, 1 no such lead, 2 bad input or a
     match that needs --yes/--new.
@@ -143,6 +153,7 @@ def convert(
         ctx,
         db,
         lambda tx: convert_lead(tx=tx, lead_id=lead_id, data=data, region=region, by=me(tx)),
+        undo=lambda r: f"Convert {r.contact.name}",
     )
     typer.echo(result.deal.id)
     how = lambda reused: "reused" if reused else "new"  # noqa: E731

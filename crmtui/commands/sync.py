@@ -120,7 +120,7 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be pushed.")] = False,
     discard: Annotated[
         bool,
-        typer.Option("--discard", help="After writing the rescue file, drop the pending ops."),
+        typer.Option("--discard", help="After writing the rescue file, drop the pending changes."),
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -138,6 +138,7 @@ def sync(
         device_id,
         pending_by_entity,
         pending_count,
+        pending_records,
         write_rescue,
     )
     from crmtui.sync.credentials import load_token
@@ -145,11 +146,16 @@ def sync(
     store = open_db(ctx, db)
     try:
         if dry_run:
-            # Counted in SQL: a dry run over 100k pending ops must not build them all.
-            counts = pending_by_entity(store)
+            # Changed records, as the app's header counts them (a new contact with its
+            # phones is one), then the field operations they come to.
+            counts = pending_records(store)
             for entity, n in sorted(counts.items()):
                 typer.echo(f"{entity}\t{n}")
-            typer.echo(f"{sum(counts.values())} pending op(s) would be pushed", err=True)
+            typer.echo(
+                f"{sum(counts.values())} changed record(s) would be pushed"
+                f" ({sum(pending_by_entity(store).values())} field operations)",
+                err=True,
+            )
             return
         server = _meta(store, "sync_server")
         token = load_token(device_id(store))
@@ -269,7 +275,7 @@ def login(
 def status(ctx: typer.Context, db: DbOption = None) -> None:
     """Pending changes, the last sync and the server."""
     from crmtui.domain.hlc import HLC
-    from crmtui.sync.client import pending_count
+    from crmtui.sync.client import pending_records
 
     store = open_db(ctx, db, "read")
     try:
@@ -282,7 +288,8 @@ def status(ctx: typer.Context, db: DbOption = None) -> None:
                 timespec="seconds"
             )
         typer.echo(f"server\t{_meta(store, 'sync_server') or '(not enrolled)'}")
-        typer.echo(f"pending\t{pending_count(store)}")
+        # Changed records, the app header's number (not field operations).
+        typer.echo(f"pending\t{sum(pending_records(store).values())}")
         typer.echo(f"last sync\t{when}")
     finally:
         store.close()
@@ -357,11 +364,12 @@ def replay(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A rescue file (`rescue-<hlc>.jsonl`).")],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the ops that would be sent; send nothing.")
+        bool,
+        typer.Option("--dry-run", help="List the field changes that would be sent; send nothing."),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Send a rescue file's ops again through the normal push (a second run changes nothing)."""
+    """Send a rescue file's changes again through the normal push (a second run changes nothing)."""
     import httpx
 
     from crmtui.sync.client import (
@@ -391,10 +399,10 @@ def replay(
         if dry_run:
             for op in rescue.ops:
                 typer.echo(f"{op.entity}\t{op.row_id}\t{op.op}\t{op.field or ''}")
-            typer.echo(f"{len(rescue.ops)} op(s) would be sent", err=True)
+            typer.echo(f"{len(rescue.ops)} field change(s) would be sent", err=True)
             return
         if not rescue.ops:
-            typer.echo(f"{file} holds no ops: nothing to replay", err=True)
+            typer.echo(f"{file} holds no changes: nothing to replay", err=True)
             return
         server = _meta(store, "sync_server")
         token = load_token(me)

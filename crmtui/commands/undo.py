@@ -1,4 +1,4 @@
-"""`crm undo`: reverse a recent write made in the app (or listed by `crm undo --list`).
+"""`crm undo`: reverse a recent write made in the app or by a `crm` command (`crm undo --list`).
 
 Exit codes: 0 undone (or listed), 1 no undo record has that id, 2 nothing to undo
 or the record changed since (nothing is written then).
@@ -31,7 +31,7 @@ def undo(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Undo a recent change made in the app: its rows go back as they were, journaled for sync.
+    """Undo a recent change (made in the app or by a `crm` command): its rows go back as they were, journaled for sync.
 
     Refused, writing nothing, when a record it touched was changed since.
     """

@@ -39,11 +39,26 @@ def _errors_to_exit() -> Iterator[None]:
         fail(str(exc), EXIT_NOT_FOUND)
 
 
-def run_write(ctx: typer.Context, db: Path | None, action: Callable[[WriteTx], T]) -> T:
-    """Open the store and run `action` in one write transaction, mapping errors to exits."""
+def run_write(
+    ctx: typer.Context,
+    db: Path | None,
+    action: Callable[[WriteTx], T],
+    *,
+    undo: str | Callable[[T], str] | None = None,
+) -> T:
+    """Open the store and run `action` in one write transaction, mapping errors to exits.
+
+    With `undo` (the change's name, or a function of the result giving it), the write
+    is recorded as the app records its own: `crm undo` and the app's recent actions
+    list show it and can reverse it.
+    """
     store = open_db(ctx, db)
     try:
         with _errors_to_exit(), store.write() as tx:
-            return action(tx)
+            if undo is None:
+                return action(tx)
+            from crmtui.services.undo import record
+
+            return record(tx, undo, action)[0]
     finally:
         store.close()

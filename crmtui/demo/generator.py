@@ -105,7 +105,7 @@ class DemoSummary:
         """A one-line human summary."""
         return (
             f"{self.contacts:,} contacts, {self.accounts:,} accounts, {self.deals:,} deals, "
-            f"{self.activities:,} activities, {self.ticklers:,} ticklers, {self.leads:,} leads, "
+            f"{self.activities:,} activities, {self.ticklers:,} reminders, {self.leads:,} leads, "
             f"{self.reps} reps in {self.territories} territories ({self.seconds:.1f} s)"
         )
 

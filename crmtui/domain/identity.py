@@ -1,12 +1,15 @@
 """Who is who: the one rule deciding whether two contact records are one person.
 
-Used by CSV and vCard import (`csv_import.plan_records`), the new-contact
-duplicate warning and `crm dedupe scan` (both through `dedupe.compare`).
+`judge` is the one rule. Stored contacts are read as `Who` over all their items by
+`crmtui.services.people` (`stored_whos`, `identity_matches`), which CSV and vCard
+import (`csv_import.plan_records`), `crm dedupe scan` and the new-contact duplicate
+warning (`dedupe.compare`), and lead conversion (`leads.conversion_matches`) use.
 
-- Strong keys decide: the external id (a source CRM's id, or a vCard's UID), then
-  the email address. The same strong key is the same person; a *different* value
-  of the same strong key (two external ids, two emails) is two people, whatever
-  else they share.
+- Strong keys decide: the external id (a source CRM's id, or a vCard's UID), the
+  source UID, then any of the record's email addresses (every email item, not
+  only the primary). The same strong key is the same person; a *different* value
+  of the same strong key (two external ids, emails with none in common) is two
+  people, whatever else they share.
 - A phone number, compared with its extension, plus a name that agrees is
   evidence: a *weak* match, which never changes the stored person's name or
   strong keys.
@@ -131,6 +134,12 @@ def phone_key(e164: str | None, typed: str | None) -> str | None:
     return f"{e164};ext={ext}" if ext else e164
 
 
+def item_key(e164: str, ext: str | None, typed: str | None) -> str:
+    """A phone item's key: its extension column, else one typed at the end of the number."""
+    ext = ext or extension(typed)
+    return f"{e164};ext={ext}" if ext else e164
+
+
 def dial_part(key: str) -> str:
     """The E.164 number of a phone key (what the phone columns store)."""
     return key.split(";", 1)[0]
@@ -138,12 +147,17 @@ def dial_part(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Who:
-    """The fields identity compares: name, strong keys and phone keys."""
+    """The fields identity compares: name, strong keys and phone keys, over every item.
+
+    `emails` holds every email of the record (lowercased), `phones` every phone key
+    (`phone_key`): a contact's second email is as strong a key as its first.
+    """
 
     name: str
     external_id: str | None = None
-    email: str | None = None  # lowercased
+    emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
+    source_uid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +169,22 @@ class Verdict:
 
 
 def judge(a: Who, b: Who) -> Verdict:
-    """Apply the rule to two records (see the module docstring)."""
+    """Apply the rule to two records (see the module docstring).
+
+    Emails are sets: one address in common is the same person; two records that
+    both have emails and share none are two people (a colleague, not a second address).
+    """
     if a.external_id and b.external_id:
         if a.external_id == b.external_id:
             return Verdict(SAME, "same external id")
         return Verdict(DIFFERENT, "different external ids")
-    if a.email and b.email:
-        if a.email == b.email:
+    if a.source_uid and b.source_uid:
+        if a.source_uid == b.source_uid:
+            return Verdict(SAME, "same source UID")
+        return Verdict(DIFFERENT, "different source UIDs")
+    if a.emails and b.emails:
+        common = sorted(set(a.emails) & set(b.emails))
+        if common:
             return Verdict(SAME, "same email")
         return Verdict(DIFFERENT, "different emails")
     shared = sorted(set(a.phones) & set(b.phones))

@@ -13,7 +13,9 @@ Decisions:
 - A deal's account is found by the source's account id (Salesforce AccountId:
   the accounts file imported first), else by name; a name no account has makes
   a new account, said per row. A deal named like a stored deal of the same
-  account is that deal: not imported again (deals keep no source id).
+  account is that deal: not imported again. A deal keeps its source id
+  (`Deal.external_id`, synced): a row with a stored deal's source id is that deal, and
+  two different source ids are two deals even with one name.
 - A stage is `--stage-map` first, then a stage of the target pipeline with that
   name, then a vendor's standard stage name that means one of ours (a guess, said
   per row), and Pipedrive's won/lost status wins over its stage; anything else
@@ -40,6 +42,7 @@ from crmtui.formats.csv_import import CsvFile, CsvImportError, _tags, mapped_rec
 from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.import_checks import check_phone
 from crmtui.services.deals import DealCreate, import_deal
+from crmtui.services.people import stored_whos
 from crmtui.services.pipelines import find_pipeline, stages_of
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Stage
@@ -317,7 +320,8 @@ class DealContext:
     by_name: dict[str, tuple[str, str]]
     emails: dict[str, tuple[str, str]]
     people: dict[str, list[tuple[str, str]]]
-    deals: dict[tuple[str, str], str]
+    deals: dict[tuple[str, str], tuple[str, str | None]]  # (name, account) -> (id, source id)
+    deal_ext: dict[str, tuple[str, str]] = field(default_factory=dict)  # source id -> (id, name)
 
     def known_stages(self) -> str:
         """The stage names a row may give, for a rejection."""
@@ -348,21 +352,23 @@ def deal_context(
         by_name.setdefault(name.lower(), (aid, name))
     emails: dict[str, tuple[str, str]] = {}
     people: dict[str, list[tuple[str, str]]] = {}
-    for cid, name, email in tx.db.execute(
-        "SELECT id, name, email FROM contact WHERE deleted_at IS NULL"
+    # A deal's contact by any of a contact's emails (identity reads every item).
+    for cid, who in stored_whos(tx.db).items():
+        for email in who.emails:
+            emails.setdefault(email, (cid, who.name))
+        people.setdefault(fold(who.name), []).append((cid, who.name))
+    deals: dict[tuple[str, str], tuple[str, str | None]] = {}
+    deal_ext: dict[str, tuple[str, str]] = {}
+    for d, n, a, x in tx.db.execute(
+        "SELECT id, name, account_id, external_id FROM deal WHERE deleted_at IS NULL"
     ):
-        if email:
-            emails.setdefault(email.lower(), (cid, name))
-        people.setdefault(fold(name), []).append((cid, name))
-    deals = {
-        (fold(n), a or ""): d
-        for d, n, a in tx.db.execute(
-            "SELECT id, name, account_id FROM deal WHERE deleted_at IS NULL"
-        )
-    }
+        deals[(fold(n), a or "")] = (d, x)
+        if x:
+            deal_ext.setdefault(x, (d, n))
     return DealContext(
         stages, found.name, {k.lower(): v.lower() for k, v in stage_map.items()},
         check_currency(currency) if currency else None, by_ext, by_name, emails, people, deals,
+        deal_ext,
     )  # fmt: skip
 
 
@@ -474,11 +480,25 @@ def _deal_row(ctx: DealContext, line: int, cells: dict[str, str]) -> BookRow:
         values["_lost_reason"] = lost[:500]
     if problems:
         return BookRow(line, {}, "rejected", "; ".join(f"{p.field}: {p.message}" for p in problems))
-    key = (fold(name), values.get("account_id", ""))
-    if key in ctx.deals and "account_id" in values:
-        row.action, row.target_id = "matched", ctx.deals[key]
-        row.reason = f"same name and account as deal [{row.target_id}]: not imported again"
+    _stored_deal(ctx, row, (cells.get("external_id") or "").strip())
     return row
+
+
+def _stored_deal(ctx: DealContext, row: BookRow, ext: str) -> None:
+    """Keep the row's source id and match it to a stored deal: by source id, else by name
+    and account (unless the two source ids differ: two deals in the source)."""
+    values = row.values
+    if ext:
+        values["external_id"] = ext[:120]
+    key = (fold(values["name"]), values.get("account_id", ""))
+    if ext and ext in ctx.deal_ext:
+        row.action, (row.target_id, found) = "matched", ctx.deal_ext[ext]
+        row.reason = f"same external id as deal {found} [{row.target_id}]: not imported again"
+    elif key in ctx.deals and "account_id" in values:
+        stored, stored_ext = ctx.deals[key]
+        if not (ext and stored_ext and stored_ext != ext):
+            row.action, row.target_id = "matched", stored
+            row.reason = f"same name and account as deal [{row.target_id}]: not imported again"
 
 
 def _deal_contact(

@@ -37,9 +37,18 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from crmtui.domain.contact_details import PRIMARY_COLUMNS
-from crmtui.domain.identity import DIFFERENT, EVIDENCE, SAME, Who, extension, judge, phone_key
+from crmtui.domain.identity import (
+    DIFFERENT,
+    EVIDENCE,
+    SAME,
+    Who,
+    extension,
+    item_key,
+    judge,
+    phone_key,
+)
 from crmtui.domain.ids import uuid7
+from crmtui.domain.kept import merged, with_columns
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
     InvalidInput,
@@ -52,7 +61,8 @@ from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
-from crmtui.services.contact_items import adopt_columns, derive_columns, item_rows
+from crmtui.services.contact_items import add_item, derive_columns, item_rows
+from crmtui.services.people import stored_whos
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
     BulkWriter,
@@ -82,11 +92,15 @@ _TEXT_LIMITS = {
     "department": 120,
     "website": 300,
     "source_uid": 300,
+    "street": 300,
+    "region": 120,
+    "postcode": 20,
 }
 _COMPARED = (
-    "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
-    "external_id", "do_not_call", "do_not_email",
+    "name", "title", "tags", "notes", "external_id", "do_not_call", "do_not_email",
 )  # fmt: skip
+# Phones, emails and addresses are items: a matched row adds the ones the contact lacks
+# (`_item_adds`), never replacing the ones it has.
 # What a weak match (phone and name) never changes: the name and the strong keys.
 _STRONG = frozenset({"name", "email", "external_id"})
 _FORMULA_STARTS = "=+-@\t\r"  # what crmtui.formats.exports.neutralise guards with an apostrophe
@@ -238,6 +252,12 @@ class Row:
     notes: list[str] = field(default_factory=list)  # guesses, values kept as typed, near misses
     weak: bool = False  # matched by phone and name only: name and strong keys never change
     matched_name: str | None = None  # the stored contact's name, for the dry run
+    adds: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Items a matched row adds to its contact: (item table, values), see `_item_adds`."""
+
+    def describe_adds(self) -> list[str]:
+        """The items this row adds, in words ("adds phone +1 212 555 0100")."""
+        return [f"adds {_item_words(table, values)}" for table, values in self.adds]
 
 
 @dataclass
@@ -323,6 +343,9 @@ _TEXT_KEYS = (
     "department",
     "website",
     "source_uid",
+    "street",
+    "region",
+    "postcode",
 )
 _PHONE_KEYS = (("phone", "phone_e164"), ("mobile", "mobile_e164"))
 
@@ -389,12 +412,28 @@ def _details(
             out["birthday"] = date.fromisoformat(birthday)
         except ValueError:
             problems.append(InvalidInput("birthday", f"{birthday!r} is not a date (YYYY-MM-DD)"))
-    if cells.get("extra"):
-        out["extra"] = cells["extra"]
+    extra = (cells.get("extra") or "").strip() or None
+    if extra is not None and not _json_object(extra):
+        problems.append(
+            InvalidInput("extra", "is not a JSON object (our export's kept properties)")
+        )
+        extra = None
+    if "_kept" in cells:
+        extra = with_columns(extra, json.loads(cells["_kept"]))
+    if extra:
+        out["extra"] = extra
     if cells.get("_items"):
         out["_items"] = _card_items(
             json.loads(cells["_items"]), out.get("country") or region, notes
         )
+
+
+def _json_object(text: str) -> bool:
+    """Whether a cell is a JSON object (the `extra` column of our own export)."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _card_items(
@@ -522,54 +561,59 @@ def _key_of(e164: str, typed: str) -> str:
 
 
 def _existing(tx: WriteTx) -> _Existing:
+    """Every stored contact's identity (all its emails and phones), indexed by key."""
     ext: dict[str, str] = {}
     email: dict[str, str] = {}
     phone: dict[str, list[str]] = {}
     name: dict[str, str] = {}
-    people: dict[str, Who] = {}
-    cur = tx.db.execute(
-        "SELECT id, external_id, email, phone_e164, phone, mobile_e164, mobile, name "
-        "FROM contact WHERE deleted_at IS NULL"
-    )
-    for cid, x, e, pe, pt, me, mt, n in cur:
-        if x:
-            ext.setdefault(x, cid)
-        low = e.lower() if e else None
-        if low:
-            email.setdefault(low, cid)
-        keys = []
-        for number, typed in ((pe, pt), (me, mt)):
-            if number:
-                key = _key_of(number, typed or "")
-                phone.setdefault(key, []).append(cid)
-                keys.append(key)
-        name.setdefault(fold(n), cid)
-        people[cid] = Who(n, x, low, tuple(keys))
+    people = stored_whos(tx.db)
+    for cid, who in people.items():
+        if who.external_id:
+            ext.setdefault(who.external_id, cid)
+        if who.source_uid:
+            ext.setdefault(who.source_uid, cid)
+        for address in who.emails:
+            email.setdefault(address, cid)
+        for key in who.phones:
+            phone.setdefault(key, []).append(cid)
+        name.setdefault(fold(who.name), cid)
     return _Existing(ext, email, phone, name, people)
 
 
 def _phone_keys(values: dict[str, Any]) -> list[str]:
-    """A row's phone identity keys (E.164 with the extension typed, if any)."""
+    """A row's phone identity keys (E.164 with the extension typed, if any), a card's items too."""
     keys = []
     get = values.get
     if get("phone_e164"):
         keys.append(_key_of(values["phone_e164"], values["phone"]))
     if get("mobile_e164"):
         keys.append(_key_of(values["mobile_e164"], values["mobile"]))
+    if "_items" in values:
+        for item in values["_items"].get("contact_phone", ()):
+            if item["e164"]:
+                key = item_key(item["e164"], item["extension"], item["number"])
+                if key not in keys:
+                    keys.append(key)
     return keys
 
 
 def _who(values: dict[str, Any], phones: list[str]) -> Who:
+    """A row's identity: its external id and UID, and every email it gives (a card's items)."""
     email = values.get("email")
-    return Who(values["name"], values.get("external_id"), email.lower() if email else None,
-               tuple(phones))  # fmt: skip
+    emails = [email.lower()] if email else []
+    for item in values.get("_items", {}).get("contact_email", ()):
+        low = item["address"].lower()
+        if low not in emails:
+            emails.append(low)
+    return Who(values["name"], values.get("external_id"), tuple(emails), tuple(phones),
+               values.get("source_uid"))  # fmt: skip
 
 
 def _file_who(values: dict[str, Any], phones: list[str], crm_id: str | None) -> Who:
     """A row's identity against the file's other rows: a crmtui id is the record itself
     (two rows of our own export are two records, whatever they share)."""
     who = _who(values, phones)
-    return Who(who.name, f"crmtui:{crm_id}", who.email, who.phones) if crm_id else who
+    return Who(who.name, f"crmtui:{crm_id}", who.emails, who.phones) if crm_id else who
 
 
 def _match_stored(
@@ -590,8 +634,9 @@ def _match_stored(
     candidates: list[str] = []
     if ext and (cid := existing.by_external.get(ext)):
         candidates.append(cid)
-    if who.email and (cid := existing.by_email.get(who.email)):
-        candidates.append(cid)
+    for address in who.emails:
+        if cid := existing.by_email.get(address):
+            candidates.append(cid)
     for key in who.phones:
         candidates += existing.by_phone.get(key, ())
     evidence: list[tuple[str, str]] = []
@@ -643,11 +688,11 @@ class _Seen:
     more_phone: dict[str, list[int]]
     whos: dict[int, Who]
 
-    def add(self, index: int, ext: str | None, email: str | None, phones: list[str]) -> None:
+    def add(self, index: int, ext: str | None, emails: Sequence[str], phones: list[str]) -> None:
         """Remember a row's keys."""
         if ext:
             self.ext.setdefault(ext, index)
-        if email:
+        for email in emails:
             self.email.setdefault(email, index)
         for key in phones:
             if self.phone.setdefault(key, index) != index:
@@ -657,31 +702,28 @@ class _Seen:
 def _same_as_earlier(
     row: Row,
     crm_id: str | None,
-    ext: str | None,
-    email: str | None,
-    phones: list[str],
+    who: Who,
     seen: _Seen,
     rows: list[Row],
     unit: str,
-) -> Who | None:
+) -> None:
     """Mark a row that is, by the identity rule, the person of an earlier row a duplicate.
 
     A row sharing only a switchboard number with an earlier one is someone else.
-    Returns the row's identity when it was needed (None: no earlier row shares a key).
     """
     earlier: list[int] = []
-    if ext and (i := seen.ext.get(ext)) is not None:
+    if who.external_id and (i := seen.ext.get(who.external_id)) is not None:
         earlier.append(i)
-    if email and (i := seen.email.get(email)) is not None:
-        earlier.append(i)
-    for key in phones:
+    for email in who.emails:
+        if (i := seen.email.get(email)) is not None:
+            earlier.append(i)
+    for key in who.phones:
         if (i := seen.phone.get(key)) is not None:
             earlier.append(i)
             earlier += seen.more_phone.get(key, ())
     if not earlier:
-        return None
-    who = _who(row.values, phones)
-    mine = _file_who(row.values, phones, crm_id)
+        return
+    mine = _file_who(row.values, list(who.phones), crm_id)
     for i in earlier:
         if i not in seen.whos:
             seen.whos[i] = _who(rows[i].values, _phone_keys(rows[i].values))
@@ -690,7 +732,6 @@ def _same_as_earlier(
             row.action = "duplicate"
             row.reason = f"{verdict.reason} as {unit} {rows[i].line}"
             break
-    return who
 
 
 def mapped_records(
@@ -707,6 +748,7 @@ def mapped_records(
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max((i for i, _ in columns), default=-1) + 1
     oversize = source.oversize
+    kept = [(i, source.headers[i]) for i in mapping.kept]
     for line, raw_cells in source.records:
         cells = raw_cells
         if unguard:
@@ -718,10 +760,18 @@ def mapped_records(
             yield line, oversize[line]
         elif len(cells) > width and any(c.strip() for c in cells[width:]):
             yield line, f"{len(cells)} cells for {width} columns"
-        elif pick is not None and len(cells) >= needed:
-            yield line, dict(zip(fields, pick(cells), strict=True))
         else:
-            yield line, {f: cells[i] for i, f in columns if i < len(cells)}
+            if pick is not None and len(cells) >= needed:
+                mapped = dict(zip(fields, pick(cells), strict=True))
+            else:
+                mapped = {f: cells[i] for i, f in columns if i < len(cells)}
+            if kept:
+                values = {
+                    h: cells[i].strip() for i, h in kept if i < len(cells) and cells[i].strip()
+                }
+                if values:
+                    mapped["_kept"] = json.dumps(values, ensure_ascii=False)
+            yield line, mapped
 
 
 def plan_import(
@@ -784,38 +834,28 @@ def plan_records(
         row = Row(line, values, company, notes=notes)
         if "_notes" in cells:
             notes += cells["_notes"].split("\n")
-        phones = []
-        if "phone_e164" in values:
-            phones.append(_key_of(values["phone_e164"], values["phone"]))
-        if "mobile_e164" in values:
-            phones.append(_key_of(values["mobile_e164"], values["mobile"]))
+        phones = _phone_keys(values)
         crm_id = cells.get("crm_id")
         if crm_id and not values.get("external_id") and crm_id not in existing.people:
             # Our own export's id, in another database: kept as the source id (as a
             # vCard's UID is), so the row stays one record and can come home again.
             values["external_id"] = crm_id
         ext = values.get("external_id")
-        email = values.get("email")
-        email = email.lower() if email else None
+        row_who = _who(values, phones)
         read_as = dict(values) if ext else values  # matching may take the id off `values`
-        who = _same_as_earlier(row, crm_id, ext, email, phones, seen, rows, unit)
+        _same_as_earlier(row, crm_id, row_who, seen, rows, unit)
         if row.action != "duplicate" and anything_stored:
-            _match_stored(
-                row, who or _who(values, phones), existing, cells.get("crm_id"), update_existing
-            )
+            _match_stored(row, row_who, existing, cells.get("crm_id"), update_existing)
             if row.contact_id is None:
                 twin = existing.by_name.get(fold(values["name"]))
                 # A namesake whose strong keys differ is someone else, not a probable duplicate.
-                if (
-                    twin is not None
-                    and judge(who or _who(values, phones), existing.people[twin]).kind != DIFFERENT
-                ):
+                if twin is not None and judge(row_who, existing.people[twin]).kind != DIFFERENT:
                     row.reason = f"same name as contact {twin}"
                     row.contact_id = twin
                     if skip_duplicates:
                         row.action = "duplicate"
         if row.action != "duplicate":
-            seen.add(len(rows), ext, email, phones)
+            seen.add(len(rows), ext, row_who.emails, phones)
             if crm_id or (ext and "external_id" not in values):
                 # Kept now: matching took the id off `values` (or the file's own id
                 # decides), and later rows compare with the row as it was read.
@@ -861,11 +901,12 @@ def _resolve_account_refs(tx: WriteTx, rows: list[Row]) -> None:
 
 
 def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
-    """Fill in the changed fields of matched rows (empty cells never clear a value)."""
+    """Fill in the changed fields and new items of matched rows (empty cells never clear)."""
     matched = [r for r in rows if r.action in ("update", "matched")]
     accounts = {
         a: n for a, n in tx.db.execute("SELECT id, name FROM account WHERE deleted_at IS NULL")
     }
+    held = _held_items(tx, {r.contact_id for r in matched if r.contact_id})
     for row in matched:
         contact = tx.session.get(Contact, row.contact_id)
         if contact is None:
@@ -877,17 +918,131 @@ def _diff_matches(tx: WriteTx, rows: list[Row]) -> None:
                 if row.values[key] != getattr(contact, key):
                     row.notes.append(f"{key} not changed: a weak match (phone and name) only")
                 continue
-            # The same number typed another way ("+49403012345") is no change.
-            same = key in ("phone", "mobile") and (
-                row.values[f"{key}_e164"] == getattr(contact, f"{key}_e164")
-            )
-            if not same and row.values[key] != getattr(contact, key):
+            if row.values[key] != getattr(contact, key):
                 row.changes[key] = (getattr(contact, key), row.values[key])
         company_now = accounts.get(contact.account_id or "")
         if row.company and (company_now or "").lower() != row.company.lower():
             row.changes["company"] = (company_now, row.company)
-        if not row.changes:
+        if "extra" in row.values:
+            # Kept properties are merged: a column given again is updated, none is lost.
+            row.values["extra"] = merged(contact.extra, row.values["extra"])
+            if row.values["extra"] != contact.extra:
+                row.changes["extra"] = (contact.extra, row.values["extra"])
+        row.adds = _item_adds(row, held.setdefault(contact.id, _Held()))
+        if not row.changes and not row.adds:
             row.action = "unchanged"
+
+
+@dataclass
+class _Held:
+    """A matched contact's items as a row's items are compared with them."""
+
+    phones: set[tuple[str | None, str | None, str]] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+
+
+_PLACE = ("street", "city", "region", "postcode", "country")
+
+
+def _held_items(tx: WriteTx, ids: set[str]) -> dict[str, _Held]:
+    """The live items of matched contacts, read once for all rows (indexed by contact)."""
+    from crmtui.store.sql_in import select_in
+
+    held: dict[str, _Held] = {}
+    wanted = sorted(ids)
+    live = "deleted_at IS NULL"
+    for cid, e164, ext, number in select_in(
+        tx.db, "SELECT contact_id, e164, extension, number FROM contact_phone", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).phones.add(_phone_item_key(e164, ext, number))
+    for cid, address in select_in(
+        tx.db, "SELECT contact_id, address FROM contact_email", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).emails.add(address.lower())
+    for cid, *parts in select_in(
+        tx.db, f"SELECT contact_id, {', '.join(_PLACE)} FROM contact_address", wanted,
+        column="contact_id", where=live,
+    ):  # fmt: skip
+        held.setdefault(cid, _Held()).addresses.append(dict(zip(_PLACE, parts, strict=True)))
+    return held
+
+
+def _phone_item_key(
+    e164: str | None, ext: str | None, number: str
+) -> tuple[str | None, str | None, str]:
+    """How two phone items are the same number: E.164 and extension, else the typed text."""
+    if e164:
+        return (e164, ext or extension(number), "")
+    return (None, ext, "".join(ch for ch in number if ch.isdigit()))
+
+
+def _row_items(values: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The phones, emails and addresses a row gives, as item values (a card's, or its columns)."""
+    if "_items" in values:
+        return {
+            t: [{k: v for k, v in item.items() if k != "is_primary"} for item in items]
+            for t, items in values["_items"].items()
+        }
+    phones = [
+        {"kind": kind, "number": values[key], "e164": values.get(f"{key}_e164"),
+         "extension": extension(values[key])}
+        for key, kind in (("phone", "work"), ("mobile", "mobile")) if values.get(key)
+    ]  # fmt: skip
+    emails = [{"kind": "work", "address": values["email"]}] if values.get("email") else []
+    place = {k: values.get(k) for k in _PLACE}
+    addresses = [{"kind": "work", **dict.fromkeys(_PLACE), **place}] if any(place.values()) else []
+    return {"contact_phone": phones, "contact_email": emails, "contact_address": addresses}
+
+
+def _covers(stored: dict[str, Any], given: dict[str, Any]) -> bool:
+    """Whether a stored address already says everything a given one does."""
+    return all(
+        not given.get(k) or fold(str(stored.get(k) or "")) == fold(str(given[k])) for k in _PLACE
+    )
+
+
+def _item_adds(row: Row, held: _Held) -> list[tuple[str, dict[str, Any]]]:
+    """The items of a matched row its contact lacks; `held` grows so later rows do not repeat them.
+
+    A weak match (phone and name) adds no email: an email is a strong key, and a weak
+    match never changes the stored person's strong keys.
+    """
+    adds: list[tuple[str, dict[str, Any]]] = []
+    given = _row_items(row.values)
+    for phone in given.get("contact_phone", []):
+        key = _phone_item_key(phone["e164"], phone["extension"], phone["number"])
+        if key not in held.phones:
+            held.phones.add(key)
+            adds.append(("contact_phone", phone))
+    for email in given.get("contact_email", []):
+        low = email["address"].lower()
+        if low in held.emails:
+            continue
+        if row.weak:
+            row.notes.append(
+                f"email {email['address']} not added: a weak match (phone and name) only"
+            )
+            continue
+        held.emails.add(low)
+        adds.append(("contact_email", email))
+    for address in given.get("contact_address", []):
+        if not any(_covers(stored, address) for stored in held.addresses):
+            held.addresses.append(address)
+            adds.append(("contact_address", address))
+    return adds
+
+
+def _item_words(table: str, values: dict[str, Any]) -> str:
+    """An item in the dry run's words: "phone +1 212 555 0100", "email a@x", "address Berlin, DE"."""
+    if table == "contact_phone":
+        kind = "" if values["kind"] == "work" else f"{values['kind']} "
+        return f"{kind}phone {values['number']}"
+    if table == "contact_email":
+        return f"email {values['address']}"
+    return "address " + ", ".join(str(values[k]) for k in _PLACE if values.get(k))
 
 
 @dataclass
@@ -937,6 +1092,7 @@ def _items_of(
     """
     plain = [c for r, c in zip(rows, contacts, strict=True) if "_items" not in r.values]
     out = item_rows(plain)
+    _street_parts(rows, contacts, out["contact_address"])
     for row, contact in zip(rows, contacts, strict=True):
         listed = row.values.get("_items")
         if not listed:
@@ -949,6 +1105,32 @@ def _items_of(
         for table, values in made.items():
             out[table] += values
     return out
+
+
+_STREET_PARTS = ("street", "region", "postcode")
+
+
+def _street_parts(
+    rows: Sequence[Row], contacts: list[dict[str, Any]], addresses: list[dict[str, Any]]
+) -> None:
+    """Put a row's street, region and postcode on its new address item (made if needed)."""
+    wanted = {
+        c["id"]: parts
+        for r, c in zip(rows, contacts, strict=True)
+        if "_items" not in r.values
+        and (parts := {k: r.values[k] for k in _STREET_PARTS if r.values.get(k)})
+    }
+    if not wanted:
+        return
+    for address in addresses:
+        parts = wanted.pop(address["contact_id"], {})
+        if parts:
+            address.update(parts)
+    for cid, parts in wanted.items():  # no city or country: the street makes the address
+        addresses.append(
+            {"id": uuid7(), "contact_id": cid, "kind": "work", "city": None, "country": None,
+             **dict.fromkeys(_STREET_PARTS), **parts, "is_primary": True}
+        )  # fmt: skip
 
 
 def _insert_new(
@@ -1018,20 +1200,15 @@ def apply_import(
         if contact is None:
             continue
         changes = {k: row.values[k] for k in row.changes if k != "company"}
-        for key in ("phone", "mobile"):
-            if key in changes:
-                changes[f"{key}_e164"] = row.values[f"{key}_e164"]
         if "given_name" in row.values and "name" in changes:
             changes["given_name"] = row.values["given_name"]
             changes["family_name"] = row.values["family_name"]
         if "company" in row.changes and row.company:
             changes["account_id"] = account_ids[row.company.lower()]
-        primaries = {k: changes.pop(k) for k in PRIMARY_COLUMNS if k in changes}
-        before = {k: getattr(contact, k) for k in PRIMARY_COLUMNS}
         changed = tx.update(contact, changes)
-        if primaries:
-            adopt_columns(tx, contact, primaries)
-        if changed or any(getattr(contact, k) != v for k, v in before.items()):
+        made = [(table, add_item(tx, contact, table, values).id) for table, values in row.adds]
+        result.created_ids += made
+        if changed or made:
             reindex_contact(tx, contact)
             result.updated += 1
     result.journal_ops = writer.ops

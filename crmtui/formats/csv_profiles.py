@@ -16,6 +16,7 @@ from crmtui.formats.book_profiles import (
     DEAL_FIELDS,
     DEAL_PROFILES,
 )
+from crmtui.formats.rejects import REASON
 
 # The contact fields an import can fill. "given_name"/"family_name" make the name
 # when there is no full-name column; "company" finds or creates the account.
@@ -29,7 +30,10 @@ IMPORT_FIELDS = (
     "email",
     "phone",
     "mobile",
+    "street",
     "city",
+    "region",
+    "postcode",
     "country",
     "tags",
     "notes",
@@ -55,7 +59,10 @@ SALESFORCE = {
     "business phone": "phone",
     "mobile": "mobile",
     "mobile phone": "mobile",
+    "mailing street": "street",
     "mailing city": "city",
+    "mailing state/province": "region",
+    "mailing zip/postal code": "postcode",
     "mailing country": "country",
     "mailing country code": "country",
     "contact id": "external_id",
@@ -72,7 +79,10 @@ SALESFORCE = {
     "name": "name",
     "account.name": "company",
     "mobilephone": "mobile",
+    "mailingstreet": "street",
     "mailingcity": "city",
+    "mailingstate": "region",
+    "mailingpostalcode": "postcode",
     "mailingcountry": "country",
     "mailingcountrycode": "country",
     "leadsource": "source",
@@ -91,7 +101,10 @@ HUBSPOT = {
     "company name": "company",
     "associated company": "company",
     "job title": "title",
+    "street address": "street",
     "city": "city",
+    "state/region": "region",
+    "postal code": "postcode",
     "country/region": "country",
     "country": "country",
     "original source": "source",
@@ -126,7 +139,10 @@ PIPEDRIVE = {
     "person - id": "external_id",
     "id": "external_id",
     "person - notes": "notes",
+    "person - postal address - street/road name": "street",
     "person - postal address - city/town": "city",
+    "person - postal address - state/county": "region",
+    "person - postal address - zip/postal code": "postcode",
     "person - postal address - country": "country",
     "person - owner": None,
     "person - visible to": None,
@@ -163,6 +179,16 @@ GENERIC = {
     "cell": "mobile",
     "cell phone": "mobile",
     "handy": "mobile",
+    "street address": "street",
+    "address line 1": "street",
+    "straße": "street",
+    "strasse": "street",
+    "state": "region",
+    "province": "region",
+    "zip": "postcode",
+    "zip code": "postcode",
+    "postal code": "postcode",
+    "plz": "postcode",
     "town": "city",
     "ort": "city",
     "stadt": "city",
@@ -179,6 +205,8 @@ GENERIC = {
 # are not read back.
 CRMTUI = {
     "id": "crm_id",
+    # Our export's columns beyond the import fields come back as they went out.
+    **{f: f for f in ("birthday", "nickname", "department", "website", "source_uid", "extra")},
     **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation", "account_external_id")},
     **{
         k: None
@@ -221,6 +249,13 @@ class HeaderMapping:
     columns: dict[int, str]  # column index -> field
     ignored: tuple[str, ...]
     fuzzy: tuple[tuple[str, str], ...]  # (header, field) matched by similarity
+    kept: tuple[int, ...] = ()
+    """Columns not imported into a field whose values are kept on the contact (`extra`):
+    all but the ones `--map "Column="` drops and our own export's derived columns."""
+
+    def kept_headers(self, headers: Sequence[str]) -> list[str]:
+        """The kept columns' names, for the summary."""
+        return [headers[i] for i in self.kept]
 
     def describe(self, headers: Sequence[str]) -> list[str]:
         """Human lines: "Column" -> field, for the dry-run preview."""
@@ -258,8 +293,12 @@ def map_headers(
     wanted = {_key(k): v for k, v in (overrides or {}).items()}
     columns: dict[int, str] = {}
     ignored: list[str] = []
+    kept: list[int] = []
     fuzzy: list[tuple[str, str]] = []
     choices = list(table)
+    # A contact keeps what no field takes (a CRM's "Lead Status", a second phone column),
+    # except columns the user drops with --map "Column=" and our own export's derived ones.
+    keeping = kind == "contacts"
     for i, header in enumerate(headers):
         key = _key(header)
         field: str | None
@@ -274,12 +313,15 @@ def map_headers(
                 fuzzy.append((header, field))
         if field and field not in columns.values():
             columns[i] = field
-        elif not field:
-            ignored.append(header)
-        else:
-            # Two columns for one field (Phone and Business Phone): the first wins.
-            ignored.append(header)
-    return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy))
+            continue
+        # Not a field, or two columns for one field (Phone and Business Phone): the first wins.
+        ignored.append(header)
+        derived = chosen == "crmtui" and key in table
+        # The last column of a rejected-rows file is our own reason, not the person's.
+        ours = key == REASON and i == len(headers) - 1
+        if keeping and key not in wanted and not derived and not ours and header.strip():
+            kept.append(i)
+    return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy), tuple(kept))
 
 
 def parse_overrides(items: Sequence[str], kind: str = "contacts") -> dict[str, str]:

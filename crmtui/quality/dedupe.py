@@ -37,7 +37,6 @@ from crmtui.domain.identity import (
     SALUTATIONS,
     SAME,
     Who,
-    dial_part,
     judge,
     name_words,
     names_agree,
@@ -77,7 +76,6 @@ FREE_MAIL = frozenset(
         "163.com",
     ]
 )
-_COLUMNS = "id, name, email, phone_e164, phone, mobile_e164, mobile, account_id, city, external_id"
 
 
 @dataclass(frozen=True)
@@ -86,23 +84,38 @@ class Person:
 
     id: str
     name: str
-    email: str | None = None
-    phones: tuple[str, ...] = ()
+    email: str | None = None  # the primary, as shown
+    phones: tuple[str, ...] = ()  # every phone item's identity key
     account_id: str | None = None
     city: str | None = None
     external_id: str | None = None
+    emails: tuple[str, ...] = ()  # every email item, lowercased (empty: the primary only)
+    source_uid: str | None = None
 
     @classmethod
-    def from_row(cls, row: Iterable[Any]) -> Person:
-        """From a `SELECT {_COLUMNS}` row (phones as identity keys, extension kept)."""
-        cid, name, email, phone_e164, phone, mobile_e164, mobile, account_id, city, ext = row
-        keys = (phone_key(phone_e164, phone), phone_key(mobile_e164, mobile))
-        return cls(cid, name, email, tuple(k for k in keys if k), account_id, city, ext)
+    def from_who(cls, cid: str, who: Who, account_id: str | None, city: str | None) -> Person:
+        """From a stored contact's identity (`services.people.stored_whos`)."""
+        return cls(
+            cid,
+            who.name,
+            who.emails[0] if who.emails else None,
+            who.phones,
+            account_id,
+            city,
+            who.external_id,
+            who.emails,
+            who.source_uid,
+        )
+
+    def all_emails(self) -> tuple[str, ...]:
+        """Every email of this contact, lowercased."""
+        if self.emails:
+            return self.emails
+        return (self.email.lower(),) if self.email else ()
 
     def who(self) -> Who:
         """The identity view of this contact."""
-        email = self.email.lower() if self.email else None
-        return Who(self.name, self.external_id, email, self.phones)
+        return Who(self.name, self.external_id, self.all_emails(), self.phones, self.source_uid)
 
 
 @dataclass
@@ -169,14 +182,15 @@ def compare(a: Person, b: Person) -> Candidate:
     if verdict.kind == SAME and verdict.reason == "same external id":
         score += 40
         evidence.append("same external id")
-    if a.email and b.email and a.email.lower() == b.email.lower():
+    emails_a, emails_b = a.all_emails(), b.all_emails()
+    shared_domains = {_domain(e) for e in emails_a} & {_domain(e) for e in emails_b}
+    domains = sorted(d for d in shared_domains if d is not None and d not in FREE_MAIL)
+    if set(emails_a) & set(emails_b):
         score += 40
         evidence.append("same email")
-    elif (
-        (da := _domain(a.email)) and da == _domain(b.email) and da not in FREE_MAIL
-    ) and similarity >= 60:
+    elif domains and similarity >= 60:
         score += 20
-        evidence.append(f"same email domain {da}")
+        evidence.append(f"same email domain {domains[0]}")
     shared = set(a.phones) & set(b.phones)
     if shared and verdict.kind in (SAME, EVIDENCE):
         score += 35
@@ -206,8 +220,8 @@ def compare(a: Person, b: Person) -> Candidate:
 
 def blocking_keys(person: Person) -> Iterator[str]:
     """The keys under which a contact meets the contacts it may duplicate."""
-    if person.email:
-        yield "e:" + person.email.lower()
+    for email in person.all_emails():
+        yield "e:" + email
     for phone in person.phones:
         yield "p:" + phone
     words = name_words(person.name)
@@ -218,9 +232,20 @@ def blocking_keys(person: Person) -> Iterator[str]:
 
 
 def load_people(db: sqlite3.Connection) -> list[Person]:
-    """Every live contact (archived ones too: they can still be duplicates)."""
-    rows = db.execute(f"SELECT {_COLUMNS} FROM contact WHERE deleted_at IS NULL ORDER BY id")
-    return [Person.from_row(r) for r in rows]
+    """Every live contact (archived ones too: they can still be duplicates), all its items' keys."""
+    return _people(db, None)
+
+
+def _people(db: sqlite3.Connection, ids: Iterable[str] | None) -> list[Person]:
+    """Contacts as duplicate detection compares them (all live ones, or those of `ids`)."""
+    from crmtui.services.people import stored_whos
+    from crmtui.store.sql_in import select_in
+
+    whos = stored_whos(db, ids)
+    select = "SELECT id, account_id, city FROM contact"
+    rows = db.execute(select) if ids is None else select_in(db, select, sorted(whos))
+    places = {cid: (account, city) for cid, account, city in rows if cid in whos}
+    return [Person.from_who(cid, whos[cid], *places[cid]) for cid in sorted(whos)]
 
 
 def scan(
@@ -308,32 +333,17 @@ def duplicates_of(
 ) -> list[Candidate]:
     """Stored contacts that `person` (not saved yet) probably duplicates, best first.
 
-    Index lookups only (email, E.164 phones, and the search index for the name), so
-    the check before an add stays in milliseconds on a million contacts.
+    Index lookups only (any email item, any phone item, and the search index for
+    the name), so the check before an add stays in milliseconds on a million contacts.
     """
     from crmtui.search.lookup import search_contacts
+    from crmtui.services.people import candidate_ids
 
-    ids: set[str] = set()
-    if person.email:
-        ids |= {r[0] for r in db.execute("SELECT id FROM contact WHERE email = ?", (person.email,))}
-    for phone in person.phones:
-        ids |= {
-            r[0]
-            for r in db.execute(
-                "SELECT id FROM contact WHERE phone_e164 = ? UNION "
-                "SELECT id FROM contact WHERE mobile_e164 = ?",
-                (dial_part(phone), dial_part(phone)),
-            )
-        }
+    ids = candidate_ids(db, person.who())
     words = name_words(person.name)
     if words:
         ids |= {h.id for h in search_contacts(db, " ".join(words), limit=20, include_archived=True)}
     if not ids:
         return []
-    marks = ",".join("?" * len(ids))
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM contact WHERE deleted_at IS NULL AND id IN ({marks})",
-        sorted(ids),
-    ).fetchall()
-    found = [compare(person, Person.from_row(r)) for r in rows]
+    found = [compare(person, other) for other in _people(db, ids)]
     return sorted((c for c in found if c.score >= threshold), key=lambda c: (-c.score, c.b.id))

@@ -288,12 +288,14 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def mark_done(self, tickler_id: str, text: str) -> None:
         """Complete the reminder (a series gets its next occurrence)."""
+        from crmtui.screens.plan_enrol import plan_clock_of
         from crmtui.services.ticklers import complete_tickler
 
         daily = self.daily
-        tz = daily.zone()
+        tz, clock = daily.zone(), plan_clock_of(daily)
         _, nxt = daily.write_undoable(
-            f"Done: {text}", lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz)
+            f"Done: {text}",
+            lambda tx: complete_tickler(tx=tx, tickler_id=tickler_id, tz=tz, plan_clock=clock),
         )
         summary = f"Done: {text}"
         if nxt is not None:

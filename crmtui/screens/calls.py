@@ -24,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -49,6 +49,7 @@ from crmtui.reports.calls import (
 from crmtui.screens.agenda import short_when
 from crmtui.screens.contact_card import ContactCardScreen, format_amount
 from crmtui.screens.daily_context import UsesDaily
+from crmtui.screens.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
 from crmtui.screens.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
 from crmtui.screens.quick_log import Chosen
 from crmtui.widgets.card_section import CardSection
@@ -223,7 +224,7 @@ def resolve_filter(db: sqlite3.Connection, words: FilterWords) -> tuple[CallFilt
     return CallFilter(territory_id, tag, stage_id, untouched), names
 
 
-class CallListScreen(UsesDaily, Screen[None]):
+class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     """The queue on the left, the contact on the right, the outcome keys below."""
 
     TITLE = "Call list"
@@ -254,6 +255,7 @@ class CallListScreen(UsesDaily, Screen[None]):
             "f", "filter", "Filter", id="calls.filter", tooltip="Territory, tag, stage, untouched"
         ),
         Binding("r", "reload", "Refresh", show=False, id="calls.reload", tooltip="Read it again"),
+        enrol_binding("calls"),
     ]
 
     class QueueLoaded(Message):
@@ -432,6 +434,15 @@ class CallListScreen(UsesDaily, Screen[None]):
         line.append(f"      Filter: {describe_filter(self.call_filter, self._filter_names)}")
         self.query_one("#call-counters", Static).update(line)
 
+    def plan_contact(self) -> tuple[str, str] | None:
+        """The highlighted contact (the `p` key's subject)."""
+        item = self.current
+        return (item.contact_id, item.name) if item is not None else None
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """Put the highlighted contact on a plan."""
+        return self.enrol_palette()
+
     @property
     def current(self) -> CallItem | None:
         """The contact to call now (the highlighted one)."""
@@ -572,6 +583,7 @@ class CallListScreen(UsesDaily, Screen[None]):
         """Write the outcome, the next touch, and close the reminder that queued the call."""
         from crmtui.services.activities import ActivityCreate, log_activity
         from crmtui.services.consent import ConsentRefused
+        from crmtui.services.plan_progress import on_running_plan
         from crmtui.services.ticklers import TicklerCreate, complete_tickler
 
         spec = OUTCOME_BY_KEY[key]
@@ -582,12 +594,19 @@ class CallListScreen(UsesDaily, Screen[None]):
 
         rep_name = daily.settings().rep_name
 
+        clock = plan_clock_of(daily)
+
+        planned = False
+
         def write(tx: WriteTx) -> None:
+            # A contact on a follow-up plan gets its next touch from the plan's branch.
+            nonlocal planned
+            planned = on_running_plan(tx.db, item.contact_id)
             if item.tickler_id is not None:
-                complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz)
+                complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz, plan_clock=clock)
             follow = (
                 TicklerCreate(text=spec.next_text or "Follow up", due_at=due)
-                if due is not None
+                if due is not None and not planned
                 else None
             )
             log_activity(
@@ -597,6 +616,7 @@ class CallListScreen(UsesDaily, Screen[None]):
                 force=force,
                 follow_up=follow,
                 rep_name=rep_name,
+                plan_clock=clock,
             )
 
         try:
@@ -605,7 +625,10 @@ class CallListScreen(UsesDaily, Screen[None]):
             self.post_message(self.CallRefused(item, key, due, exc.reasons))
             return
         summary = f"{spec.label}: {item.name}"
-        summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
+        if planned:
+            summary += " · next touch from the follow-up plan"
+        else:
+            summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
         self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.plan_enrol import PlanEnrolKeys, enrol_binding
 from crmtui.screens.prompts import SafeConfirm
 from crmtui.screens.quick_log import Chosen
 from crmtui.search.lookup import ContactCard, contact_card
@@ -225,7 +226,7 @@ CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class ContactCardScreen(CardKeys, Screen[None]):
+class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
     TITLE = "Contact"
@@ -243,6 +244,7 @@ class ContactCardScreen(CardKeys, Screen[None]):
         ),
         # Reminder, activity and deal keys, and g for the account (crmtui/screens/card_keys.py).
         *shared_bindings("card", CONTACT_SHARED),
+        enrol_binding("card"),
     ]
 
     class Wrote(Message):
@@ -342,7 +344,7 @@ class ContactCardScreen(CardKeys, Screen[None]):
         """Edit and archive on a live card; delete once loaded; restore once deleted."""
         if action == "go_account":
             return self.card is not None and self.card.account is not None
-        if action in ("edit", "archive", "delete", *CONTACT_SHARED):
+        if action in ("edit", "archive", "delete", "enrol_plan", *CONTACT_SHARED):
             return self.card is not None and not self.busy
         if action == "restore":
             return self.card is None and self.deleted and not self.busy
@@ -358,7 +360,13 @@ class ContactCardScreen(CardKeys, Screen[None]):
                     f"{what} {name}" if action != "archive" else self._archive_word() + f" {name}"
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
-        return out + self.shared_palette()
+        return out + self.shared_palette() + self.enrol_palette()
+
+    def plan_contact(self) -> tuple[str, str] | None:
+        """This contact, once loaded (the `p` key's subject)."""
+        if self.card is None or not self.check_action("enrol_plan", ()):
+            return None
+        return self.contact_id, self.card.contact.get("name") or "this contact"
 
     def _archive_word(self) -> str:
         archived = bool(self.card and self.card.contact.get("archived_at"))
@@ -381,7 +389,18 @@ class ContactCardScreen(CardKeys, Screen[None]):
 
         company = (self.card.account or {}).get("name")
         self.app.push_screen(
-            ContactEditScreen(self._db, self.contact_id, self.card.contact, company), done
+            ContactEditScreen(
+                self._db,
+                self.contact_id,
+                self.card.contact,
+                company,
+                {
+                    "phones": self.card.phones,
+                    "emails": self.card.emails,
+                    "addresses": self.card.addresses,
+                },
+            ),
+            done,
         )
 
     def _confirm_then(self, question: str, details: str, yes: str, then: Any) -> None:

@@ -4,6 +4,12 @@ The form starts from the card's values and saves only what was changed, through
 `services.contacts.update_contact` (the service `crm contact edit` uses), inside
 `DailyContext.write_undoable`, so Ctrl+Z puts the old values back. Problems are
 checked with the service's own rules and shown under the field they are about.
+
+Below the fields, the contact's phones, emails and addresses: each can be removed
+(its checkbox), one more of each can be added (a spec such as "mobile:+49 151 2345678"
+or "home:street=Hauptstr. 1;city=Berlin"), and the phone the call list dials is
+chosen; all through `services.contact_items.edit_items`, in the same transaction as
+the fields, so one Ctrl+Z undoes the whole edit.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static, TextArea
 
 from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.new_contact import split_tags
 
 if TYPE_CHECKING:
+    from crmtui.services.contact_items import ItemEdit
     from crmtui.services.contacts import ContactUpdate
     from crmtui.store.journal import WriteTx
 
@@ -46,7 +53,18 @@ LABELS = {name: label for name, label, _ in TEXT_FIELDS} | {
     "do_not_email": "Do not email",
     "call_cap": "Call cap",
     "stay_in_touch": "Stay in touch",
+    "add_phone": "Add phone",
+    "add_email": "Add email",
+    "add_address": "Add address",
+    "dial": "Dialled",
 }
+# (field, label, placeholder): the boxes that add one item each.
+ADD_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("add_phone", "+ phone", "mobile:+49 151 2345678;ext=12 (work, mobile, home, fax, other)"),
+    ("add_email", "+ email", "home:ann@example.org (work, home, other)"),
+    ("add_address", "+ address", "home:street=Hauptstr. 1;city=Berlin;postcode=10115;country=DE"),
+)
+ENTITY_OF = {"phones": "contact_phone", "emails": "contact_email", "addresses": "contact_address"}
 MAX_DAYS = 3660
 MAX_CALLS = 1000
 HINT = "ctrl+s saves · Esc cancels · Tab moves"
@@ -137,6 +155,79 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[ContactUpdat
     return ContactUpdate.model_validate(given), problems
 
 
+def item_text(section: str, item: dict[str, Any]) -> str:
+    """One item as the form lists it ("+49 30 1234 ext. 12", "ann@x.de", "Hauptstr. 1, Berlin")."""
+    if section == "phones":
+        ext = f" ext. {item['extension']}" if item.get("extension") else ""
+        return f"{item['number']}{ext}"
+    if section == "emails":
+        return str(item["address"])
+    parts = [item.get("street"), " ".join(filter(None, [item.get("postcode"), item.get("city")]))]
+    return ", ".join(p for p in [*parts, item.get("region"), item.get("country")] if p)
+
+
+def dialled_id(phones: list[dict[str, Any]]) -> str | None:
+    """The phone the call list dials now (the one rule of `domain.contact_details`)."""
+    from crmtui.domain.contact_details import PhoneItem, dialled
+
+    found = dialled(
+        [
+            PhoneItem(p["id"], p["kind"], p["number"], p.get("e164"), bool(p.get("is_primary")))
+            for p in phones
+        ]
+    )
+    return found.id if found is not None else None
+
+
+def item_edit(
+    items: dict[str, list[dict[str, Any]]],
+    removed: set[str],
+    dial: str | None,
+    added: dict[str, str],
+    *,
+    region: str,
+) -> tuple[ItemEdit, dict[str, str]]:
+    """The form's item changes as an `ItemEdit`, and {field: problem} for what cannot be read."""
+    from crmtui.domain.contact_details import (
+        parse_address_spec,
+        parse_email_spec,
+        parse_phone_spec,
+    )
+    from crmtui.domain.validate import InvalidInput
+    from crmtui.services.contact_items import ItemEdit, clean_address, clean_email, clean_phone
+    from crmtui.store.models import ADDRESS_KINDS, EMAIL_KINDS, PHONE_KINDS
+
+    edit = ItemEdit()
+    problems: dict[str, str] = {}
+    for section, rows in items.items():
+        edit.remove += [(ENTITY_OF[section], r["id"]) for r in rows if r["id"] in removed]
+    if dial is not None and dial != dialled_id(items.get("phones", [])):
+        if dial in removed:
+            problems["dial"] = "Dialled: that phone is being removed; choose another"
+        edit.dial = dial
+    entities = {"add_phone": "contact_phone", "add_email": "contact_email"}
+    for name, _label, _ in ADD_FIELDS:
+        spec = added.get(name, "").strip()
+        if not spec:
+            continue
+        try:
+            if name == "add_phone":
+                kind, number, ext, primary = parse_phone_spec(spec, PHONE_KINDS)
+                values = clean_phone(kind, number, ext, region=region)
+            elif name == "add_email":
+                kind, address, primary = parse_email_spec(spec, EMAIL_KINDS)
+                values = clean_email(kind, address)
+            else:
+                kind, parts, primary = parse_address_spec(spec, ADDRESS_KINDS)
+                values = clean_address(kind, dict(parts))
+        except InvalidInput as exc:
+            problems[name] = f"{LABELS[name]}: {exc.message}"
+            continue
+        # ";primary" in the spec makes it the primary (for a phone: the dialled one).
+        edit.add.append((entities.get(name, "contact_address"), values, primary or None))
+    return edit, problems
+
+
 def field_problems(data: ContactUpdate, *, region: str) -> dict[str, str]:
     """The service's objections to the changed fields, one per field, naming it."""
     from crmtui.services.contacts import ContactCreate, contact_problems
@@ -167,10 +258,17 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
     ]
 
     def __init__(
-        self, db: sqlite3.Connection, contact_id: str, contact: dict[str, Any], company: str | None
+        self,
+        db: sqlite3.Connection,
+        contact_id: str,
+        contact: dict[str, Any],
+        company: str | None,
+        items: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__()
         self._db = db
+        self.items = items or {}
+        self.dialled = dialled_id(self.items.get("phones", []))
         self.contact_id = contact_id
         self.contact_name = str(contact.get("name") or "")
         self.before = initial_values(contact, company)
@@ -217,14 +315,71 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                         compact=True,
                     )
                 yield Static("", id="p-stay_in_touch", classes="problem")
+                yield from self._compose_items()
             with Horizontal(id="buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
             yield Static(HINT, id="edit-status")
 
+    def _compose_items(self) -> ComposeResult:
+        """Each phone, email and address with its remove box, the dialled phone, the add boxes."""
+        yield Label("Phones, emails and addresses (tick to remove)", classes="section")
+        for section in ("phones", "emails", "addresses"):
+            for item in self.items.get(section, []):
+                with Horizontal(classes="row"):
+                    yield Label(str(item["kind"]))
+                    yield Checkbox(
+                        item_text(section, item), False, id=f"rm-{item['id']}", compact=True
+                    )
+        phones = [p for p in self.items.get("phones", []) if p["kind"] != "fax"]
+        if len(phones) > 1:
+            with Horizontal(classes="row dial-row"):
+                yield Label("Dialled")
+                with RadioSet(id="f-dial", compact=True):
+                    for p in phones:
+                        yield RadioButton(
+                            f"{p['kind']} {item_text('phones', p)}",
+                            p["id"] == self.dialled,
+                            id=f"dial-{p['id']}",
+                        )
+            yield Static("", id="p-dial", classes="problem")
+        for name, label, placeholder in ADD_FIELDS:
+            with Horizontal(classes="row"):
+                yield Label(label)
+                yield Input("", placeholder=placeholder, id=f"f-{name}", compact=True)
+            yield Static("", id=f"p-{name}", classes="problem")
+
+    def item_values(self) -> tuple[set[str], str | None, dict[str, str]]:
+        """The items ticked for removal, the phone chosen to dial, and the add boxes' text."""
+        removed = {
+            box.id[3:]
+            for box in self.query(Checkbox)
+            if box.id and box.id.startswith("rm-") and box.value
+        }
+        dial = self.dialled
+        for chosen in self.query("#f-dial").results(RadioSet):
+            button = chosen.pressed_button
+            if button is not None and button.id:
+                dial = button.id[len("dial-") :]
+        added = {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in ADD_FIELDS}
+        return removed, dial, added
+
+    # Rows around the scrolled fields: the border (2), title, buttons with their margin (2), status.
+    CHROME = 6
+
     def on_mount(self) -> None:
-        """Cursor in the name."""
+        """Cursor in the name; the fields scroll within the screen's height."""
+        self._fit_fields()
         self.query_one("#f-name", Input).focus()
+
+    def on_resize(self) -> None:
+        """Keep the buttons on screen when the terminal changes size."""
+        self._fit_fields()
+
+    def _fit_fields(self) -> None:
+        # A height:auto form grows past the screen with many items; "1fr" does not bound an
+        # auto parent, so the fields get the rows the chrome leaves.
+        self.query_one("#fields").styles.max_height = max(3, self.size.height - self.CHROME)
 
     def values(self) -> dict[str, Any]:
         """The form as it is now, by field."""
@@ -257,24 +412,31 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
             return
         self.saving = True
         self._status("Saving…")
-        self.save(self.values())
+        self.save(self.values(), self.item_values())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contact-edit-save")
-    def save(self, after: dict[str, Any]) -> None:
-        """Validate, then update the contact as one undoable write (unless changed since read)."""
+    def save(
+        self, after: dict[str, Any], item_after: tuple[set[str], str | None, dict[str, str]]
+    ) -> None:
+        """Validate, then write the fields and items as one undoable, stale-guarded write."""
         from crmtui.domain.validate import InvalidInput
         from crmtui.screens.read_guard import changed_since, changed_since_message
         from crmtui.search.lookup import contact_card
+        from crmtui.services.contact_items import edit_items
         from crmtui.services.contacts import update_contact
+        from crmtui.store.resolve import NotFound
 
         daily = self.daily
         region = daily.settings().default_region
         data, problems = changes(self.before, after)
         problems |= field_problems(data, region=region)
+        removed, dial, added = item_after
+        edit, item_problems = item_edit(self.items, removed, dial, added, region=region)
+        problems |= item_problems
         if problems:
             self.post_message(self.Invalid(problems))
             return
-        if not data.model_fields_set:
+        if not data.model_fields_set and not edit:
             self.post_message(self.Saved(EditResult(())))
             return
         contact_id = self.contact_id
@@ -290,7 +452,15 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                 stale = changed_since(before, stored, edited)
                 if stale is not None:
                     raise InvalidInput(stale, changed_since_message(stored[stale]))
-            return update_contact(tx=tx, contact_id=contact_id, data=data, region=region)
+            changed = []
+            if data.model_fields_set:
+                changed = update_contact(tx=tx, contact_id=contact_id, data=data, region=region)
+            try:
+                return changed + edit_items(tx, contact_id, edit)
+            except NotFound as exc:  # removed meanwhile (a sync, the shell): nothing written
+                raise InvalidInput(
+                    "dial", f"an item changed meanwhile ({exc}); reopen the form"
+                ) from exc
 
         try:
             changed = daily.write_undoable(f"Edit {self.contact_name}", write)

@@ -46,7 +46,11 @@ class DailyContext:
         self.writes = 0
         """How many writes this app has committed: a screen showing figures compares it."""
         self.recent: list[UndoStep] = []
-        """This session's undoable writes, oldest first (at most `RECENT_ACTIONS`)."""
+        """This session's undoable writes, oldest first (at most `RECENT_ACTIONS`).
+
+        The recent actions list reads the device's records (`kept`), which hold these
+        and the `crm` commands' writes too.
+        """
 
     def settings(self) -> Settings:
         """The user's settings, read once (raises `ConfigError` on a bad file)."""
@@ -156,29 +160,50 @@ class DailyContext:
                 del self.recent[:-RECENT_ACTIONS]
         return result
 
-    def undo(self, step: UndoStep | None = None) -> UndoStep:
-        """Undo `step` (the most recent when None) in one journaled write; returns it.
-
-        Raises `InvalidInput` when there is nothing to undo or a row changed since.
-        """
-        from crmtui.domain.validate import InvalidInput
-        from crmtui.services.undo import undo
+    def kept(self, limit: int = RECENT_ACTIONS) -> list[UndoStep]:
+        """The device's undoable changes, most recent first: the app's and `crm`'s (thread)."""
+        from crmtui.services.undo import kept_steps, step_of
 
         with self._lock:
-            if step is None:
-                if not self.recent:
-                    raise InvalidInput("undo", "nothing to undo")
+            if self._closed:
+                return []
+            with self._writer().read() as session:
+                return [step_of(kept) for kept in kept_steps(session, limit=limit)]
+
+    def undo(self, step: UndoStep | None = None) -> UndoStep:
+        """Undo `step` in one journaled write; returns the step undone.
+
+        With no step: this session's most recent change, or when the session made
+        none, the device's (a `crm` command's, say; `crm undo` reads the same records).
+        Raises `InvalidInput` when there is nothing to undo or a row changed since.
+        """
+        from crmtui.services.undo import undo, undo_kept
+
+        with self._lock:
+            if step is None and self.recent:
                 step = self.recent[-1]
-        chosen = step
+        chosen: list[UndoStep] = [step] if step is not None else []
+
+        def action(tx: WriteTx) -> None:
+            if step is None:
+                chosen.append(undo_kept(tx=tx))
+            else:
+                undo(tx=tx, step=step)
+
         try:
-            self.write(lambda tx: undo(tx=tx, step=chosen))
+            self.write(action)
         finally:
             # Done, or refused because a row changed since (it cannot become
             # undoable again): either way it leaves the list, so the next one is reachable.
             with self._lock:
-                if chosen in self.recent:
-                    self.recent.remove(chosen)
-        return chosen
+                self.recent = [
+                    s
+                    for s in self.recent
+                    if not any(
+                        s is c or (c.record_id and s.record_id == c.record_id) for c in chosen
+                    )
+                ]
+        return chosen[0]
 
     def close(self) -> None:
         """Release the writer's connections (after any write in progress)."""

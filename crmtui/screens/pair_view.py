@@ -196,9 +196,11 @@ def merge_summary(a: PairSide, b: PairSide, choice: PairChoice, preview: MergePr
             _plural(goes.deals, "deal", "deals"),
         )
     )
+    # Named by side, not by id: two contacts made in the same minute share a UUIDv7's
+    # first eight characters, so a short id told them apart in nothing.
     lines = [
-        f"Stays:   {stays.contact.name} ({choice.survivor}, {stays.contact.id[:8]})",
-        f"Deleted: {goes.contact.name} ({choice.other()}, {goes.contact.id[:8]})",
+        f"Stays:   {stays.contact.name} ({choice.survivor})",
+        f"Deleted: {goes.contact.name} ({choice.other()})",
         f"Moves to {stays.contact.name}: {moved}.",
     ]
     picked = dict(choice.picks)

@@ -22,7 +22,9 @@ PROMPT_CSS = """
 }}
 {name} > Vertical {{
     width: 64;
+    max-width: 100%;
     height: auto;
+    max-height: 100%;
     padding: 1 2;
     border: round $border;
     background: $surface;

@@ -23,6 +23,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.screens.daily_context import UsesDaily
+from crmtui.screens.plan_enrol import plan_clock_of
 from crmtui.screens.prompts import ConfirmOverride, SavingForm, show_moment
 from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
@@ -486,6 +487,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 self.post_message(self.Invalid(f"Next touch: {exc}"))
                 return
         cap = daily.cap()
+        clock = plan_clock_of(daily)
 
         rep_name = daily.settings().rep_name
 
@@ -504,6 +506,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 force=force,
                 follow_up=follow,
                 rep_name=rep_name,
+                plan_clock=clock,
             )
 
         label = f"Log {kind}: {contact.name}"

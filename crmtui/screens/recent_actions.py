@@ -1,7 +1,8 @@
-"""Recent actions: this session's undoable changes, most recent first; Enter undoes one."""
+"""Recent actions: the device's undoable changes (app and `crm`), latest first; Enter undoes one."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crmtui.screens.agenda import short_when
 from crmtui.screens.prompts import PROMPT_CSS
 
 if TYPE_CHECKING:
@@ -39,9 +41,24 @@ class RecentActionsScreen(ModalScreen["UndoStep | None"]):
     )
     BINDINGS = [Binding("escape", "cancel", "Close", id="recent.cancel")]
 
-    def __init__(self, steps: list[UndoStep]) -> None:
+    def __init__(self, steps: list[UndoStep], now: datetime | None = None) -> None:
         super().__init__()
         self._steps = steps
+        self._now = now
+        """The user's current moment: each change says when it was made, relative to it."""
+
+    def _when(self, step: UndoStep) -> str:
+        if step.made_at is None or self._now is None:
+            return ""
+        return short_when(step.made_at.astimezone(self._now.tzinfo), self._now)
+
+    def _lines(self) -> list[Text]:
+        whens = [self._when(s) for s in self._steps]
+        width = max(map(len, whens), default=0)
+        return [
+            Text.assemble((f"{when:<{width}}  " if width else "", "dim"), step.label)
+            for when, step in zip(whens, self._steps, strict=True)
+        ]
 
     def compose(self) -> ComposeResult:
         """The title, the list (most recent first) and the keys."""
@@ -49,15 +66,15 @@ class RecentActionsScreen(ModalScreen["UndoStep | None"]):
             yield Label("Recent actions", classes="prompt--title")
             if self._steps:
                 yield OptionList(
-                    *(Option(Text(s.label), id=str(i)) for i, s in enumerate(self._steps)),
+                    *(Option(line, id=str(i)) for i, line in enumerate(self._lines())),
                     id="recent",
                 )
                 yield Static(
-                    "Enter undoes the highlighted change · Esc closes · ctrl+z undoes the top one",
+                    "Enter undoes the highlighted change · Esc closes",
                     classes="prompt--hint",
                 )
             else:
-                yield Static("Nothing to undo in this session.", classes="prompt--hint")
+                yield Static("Nothing to undo.", classes="prompt--hint")
 
     @on(OptionList.OptionSelected, "#recent")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 from crmtui.domain.validate import InvalidInput, optional_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
+from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
 from crmtui.services.ticklers import TicklerCreate, create_tickler
 from crmtui.store.journal import WriteTx
@@ -57,6 +58,7 @@ def log_activity(
     force: bool = False,
     follow_up: TicklerCreate | None = None,
     rep_name: str | None = None,
+    plan_clock: PlanClock | None = None,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
@@ -65,6 +67,8 @@ def log_activity(
     given, in which case the override is recorded on the activity. Without a
     `rep_id` the activity is the current rep's (`rep_name`, the configured name,
     else the rep this laptop is enrolled as), so summaries can count it per rep.
+    An activity matching an enrolled contact's plan step is that step's outcome:
+    the plan moves on in the same transaction (`plan_progress.after_activity`).
     Returns the activity and the consent reasons that were overridden.
     """
     _check(data, tx.now)
@@ -96,6 +100,7 @@ def log_activity(
         consent_override=bool(overridden),
     )
     tx.add(activity)
+    after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
     if follow_up is not None:
         if (
             follow_up.contact_id is None

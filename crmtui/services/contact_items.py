@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlmodel import col, select
@@ -269,6 +270,24 @@ def add_address(
     return _add(tx, contact, row, addresses_of(tx, contact.id), primary)
 
 
+def add_item(tx: WriteTx, contact: Contact, entity: str, values: Mapping[str, Any]) -> Item:
+    """Add an item of any entity (values already checked), primary only when it is the first.
+
+    For importers that bring items as data. A phone kept as typed (no E.164) is added
+    as it is: it cannot be compared with the others, so it is never refused as a repeat.
+    """
+    if entity == "contact_phone":
+        if values.get("e164") is None:
+            row = ContactPhone(contact_id=contact.id, is_primary=False, **values)
+            tx.add(row)
+            refresh_primaries(tx, contact)
+            return row
+        return add_phone(tx, contact, values)
+    if entity == "contact_email":
+        return add_email(tx, contact, values)
+    return add_address(tx, contact, values)
+
+
 def get_item(tx: WriteTx, entity: str, item_id: str) -> Any:
     """A live item by entity and id (NotFound when gone)."""
     return get_live(tx, CONTACT_ITEMS[entity], item_id)
@@ -415,3 +434,50 @@ def item_rows(contacts: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str,
                 del row["created_at"], row["updated_at"]
             out[table] += rows
     return out
+
+
+@dataclass
+class ItemEdit:
+    """A form's changes to a contact's items: what to remove, what to add, which phone to dial."""
+
+    remove: list[tuple[str, str]] = field(default_factory=list)  # (entity, item id)
+    add: list[tuple[str, dict[str, Any], bool | None]] = field(default_factory=list)
+    """(entity, clean values, primary: True to make it the primary, None by the usual rule)."""
+    dial: str | None = None  # the phone item to dial (None: as it is)
+
+    def __bool__(self) -> bool:
+        return bool(self.remove or self.add or self.dial)
+
+
+def edit_items(tx: WriteTx, contact_id: str, edit: ItemEdit) -> list[str]:
+    """Apply an item edit in the caller's transaction: removals, additions, then the dialled phone.
+
+    Returns what changed in words ("removed phone", "added email", "dialled phone").
+    """
+    contact = get_live(tx, Contact, contact_id)
+    done: list[str] = []
+    removed: set[str] = set()
+    for entity, item_id in edit.remove:
+        item = get_item(tx, entity, item_id)
+        if item.contact_id != contact_id:
+            raise NotFound(f"{WORDS[entity]} {item_id} is not this contact's")
+        remove_item(tx, item)
+        removed.add(item_id)
+        done.append(f"removed {WORDS[entity]}")
+    for entity, values, primary in edit.add:
+        if entity == "contact_phone":
+            add_phone(tx, contact, values, primary=primary)
+        elif entity == "contact_email":
+            add_email(tx, contact, values, primary=primary)
+        else:
+            add_address(tx, contact, values, primary=primary)
+        done.append(f"added {WORDS[entity]}")
+    if edit.dial is not None:
+        if edit.dial in removed:
+            raise InvalidInput("dial", "the dialled phone cannot be one that is removed")
+        phone = get_item(tx, "contact_phone", edit.dial)
+        if phone.contact_id != contact_id:
+            raise NotFound(f"phone {edit.dial} is not this contact's")
+        if not phone.is_primary and set_primary(tx, phone):
+            done.append("dialled phone")
+    return done

@@ -33,6 +33,7 @@ from crmtui.domain.validate import (
 from crmtui.services import contact_items as items
 from crmtui.services.accounts import account_for_company
 from crmtui.services.contact_items import clean_address, clean_email, clean_phone
+from crmtui.services.plan_progress import contact_changed
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import ADDRESS_KINDS, EMAIL_KINDS, PHONE_KINDS, Contact
@@ -307,6 +308,7 @@ def update_contact(*, tx: WriteTx, contact_id: str, data: ContactUpdate, region:
         changed.append("items")
     if changed:
         reindex_contact(tx, contact)
+        contact_changed(tx, contact.id)  # consent gates its plan steps
     return changed
 
 
@@ -328,6 +330,7 @@ def archive_contact(*, tx: WriteTx, contact_id: str, archived: bool = True) -> l
     changed = tx.update(contact, {"archived_at": tx.now if archived else None})
     if changed:
         reindex_contact(tx, contact)
+        contact_changed(tx, contact.id)  # archiving ends its plans
     return changed
 
 
@@ -336,6 +339,7 @@ def delete_contact(*, tx: WriteTx, contact_id: str) -> Contact:
     contact = get_live(tx, Contact, contact_id)
     tx.delete(contact)
     reindex_contact(tx, contact)
+    contact_changed(tx, contact.id)
     return contact
 
 

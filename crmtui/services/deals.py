@@ -21,6 +21,7 @@ from crmtui.services.pipelines import (
     stage_for_category,
     stages_of,
 )
+from crmtui.services.plan_progress import contact_changed
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, DealStageChange, Rep, Stage, Territory
 from crmtui.store.resolve import get_live
@@ -40,6 +41,7 @@ class DealCreate(SQLModel):
     probability: int | None = None
     owner_id: str | None = None
     territory_id: str | None = None
+    external_id: str | None = None  # the source CRM's id (an import's)
 
 
 class DealUpdate(SQLModel):
@@ -86,6 +88,8 @@ def _clean(tx: WriteTx, values: dict[str, Any]) -> dict[str, Any]:
             out[key] = get_live(tx, model, value).id if value else None
         elif key == "expected_close":
             out[key] = value
+        elif key == "external_id":
+            out[key] = optional_text(value, "external id", max_len=120)
         else:
             raise InvalidInput(key, "is not a deal field")
     return out
@@ -139,6 +143,7 @@ def _move(tx: WriteTx, deal: Deal, stage: Stage, by: str | None, extra: dict[str
     before = deal.stage_id
     tx.update(deal, {"stage_id": stage.id, "stage_changed_at": tx.now, **extra})
     _record_change(tx, deal, before, by)
+    contact_changed(tx, deal.contact_id)  # a won or lost deal ends the contact's plans
 
 
 def move_deal(

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from crmtui.domain.validate import InvalidInput
 from crmtui.search.search_index import unindex
+from crmtui.services.contact_items import refresh_primaries
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import BulkWriter
 from crmtui.store.import_state import ImportBatch
@@ -320,6 +321,17 @@ def _restorable(
     return restore
 
 
+def _item_owners(tx: WriteTx, removed: Sequence[tuple[str, str]]) -> set[str]:
+    """The contacts (not removed themselves) of removed phones, emails and addresses."""
+    gone = {r for e, r in removed if e == "contact"}
+    owners: set[str] = set()
+    for entity in CONTACT_ITEMS:
+        ids = [r for e, r in removed if e == entity]
+        table = ENTITIES[entity].__tablename__
+        owners |= {c for (c,) in select_in(tx.db, f"SELECT contact_id FROM {table}", ids)}
+    return owners - gone
+
+
 def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
     """Undo a batch (see the module docstring); in a dry run, only say what would happen."""
     batch = get_batch(tx, ref)
@@ -372,6 +384,13 @@ def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
                 unindex(tx.db, row_id)
     # The ORM's copies of tombstoned rows are stale now.
     tx.session.expire_all()
+    # Items the import added to contacts it did not create (`--update-existing`): the
+    # contact stays, its primaries and search entry follow its remaining items.
+    owners = _item_owners(tx, report.removed)
+    for contact in tx.session.exec(select(Contact).where(col(Contact.id).in_(sorted(owners)))):
+        if contact.deleted_at is None:
+            refresh_primaries(tx, contact)
+            contacts[contact.id] = contact
     for contact in contacts.values():
         reindex_contact(tx, contact)
     batch.undone_at = tx.now

@@ -1,10 +1,13 @@
 """Lead services: add, change status, disqualify, and convert into account, contact and deal.
 
 Conversion never duplicates silently. `conversion_matches` finds the account with
-the lead's company name (case-insensitive) and the contact with the lead's email
-or phone (E.164, as phone or mobile); `convert_lead` then needs a decision when
+the lead's company name (case-insensitive) and the contact under the identity rule
+(`crmtui.services.people`): the lead's email on any of a contact's emails, or its
+phone (with extension) on any of a contact's phones *and* a name that agrees; a
+shared switchboard alone offers nobody. `convert_lead` then needs a decision when
 there is a match: reuse it (`reuse=True`), or make new records (`reuse=False`).
-Reused records get only the fields they lack; nothing they hold is overwritten.
+Reused records get only the fields they lack, and the lead's phone or email as one
+more item when the contact has neither; nothing they hold is overwritten.
 Lead, account, contact and deal are written in one transaction.
 """
 
@@ -12,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from sqlalchemy import func, or_
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel
 
-from crmtui.domain.contact_details import PRIMARY_COLUMNS
+from crmtui.domain.identity import EVIDENCE, SAME, Who, phone_key
+from crmtui.domain.identity import extension as typed_extension
 from crmtui.domain.validate import (
     InvalidInput,
     normalize_email,
@@ -26,9 +28,10 @@ from crmtui.domain.validate import (
     require_text,
 )
 from crmtui.services.accounts import AccountCreate, create_account, find_account_by_name
-from crmtui.services.contact_items import adopt_columns
+from crmtui.services.contact_items import add_email, add_phone, emails_of, phones_of
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.people import identity_matches
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, Lead, Rep, Territory
@@ -68,7 +71,8 @@ class ConversionMatches:
 
     account: Account | None = None
     contact: Contact | None = None
-    contact_reasons: list[str] = field(default_factory=list)
+    contact_reasons: list[str] = field(default_factory=list)  # "email", or "phone" and "name"
+    contact_why: str = ""  # the identity rule's words ("same email")
     other_contacts: list[Contact] = field(default_factory=list)
 
     @property
@@ -160,43 +164,33 @@ def conversion_matches(*, tx: WriteTx, lead_id: str) -> ConversionMatches:
     out = ConversionMatches()
     if lead.company:
         out.account = find_account_by_name(tx=tx, name=lead.company)
-    conditions: list[Any] = []
-    if lead.email:
-        conditions.append(func.lower(Contact.email) == lead.email.lower())
-    if lead.phone_e164:
-        conditions += [
-            Contact.phone_e164 == lead.phone_e164,
-            Contact.mobile_e164 == lead.phone_e164,
-        ]
-    if conditions:
-        found = list(
-            tx.session.exec(
-                select(Contact)
-                .where(or_(*conditions), col(Contact.deleted_at).is_(None))
-                .order_by(col(Contact.id))
-            )
+    # The identity rule over every email and phone item (crmtui.services.people): the
+    # lead's email found on any of a contact's emails is that person; a phone is
+    # evidence only with a name that agrees (a switchboard alone offers nobody).
+    tx.session.flush()
+    emails = (lead.email.lower(),) if lead.email else ()
+    phones = (phone_key(lead.phone_e164, lead.phone) or lead.phone_e164,) if lead.phone_e164 else ()
+    found = [
+        m
+        for m in identity_matches(tx.db, Who(lead.name, emails=emails, phones=phones))
+        if m.verdict.kind in (SAME, EVIDENCE)
+    ]
+
+    pairs = [(m, c) for m in found if (c := tx.session.get(Contact, m.contact_id)) is not None]
+    account_id = out.account.id if out.account is not None else None
+    # A strong key first; among equals, the contact at the matching account.
+    pairs.sort(
+        key=lambda p: (
+            p[0].verdict.kind != SAME,
+            account_id is None or p[1].account_id != account_id,
+            p[1].id,
         )
-
-        def reasons(c: Contact) -> list[str]:
-            why = []
-            if lead.email and (c.email or "").lower() == lead.email.lower():
-                why.append("email")
-            if lead.phone_e164 and lead.phone_e164 in (c.phone_e164, c.mobile_e164):
-                why.append("phone")
-            return why
-
-        # An email names one person more surely than a (shared, switchboard) phone;
-        # among equals, prefer the contact at the matching account.
-        def rank(c: Contact) -> tuple[int, int, int]:
-            why = reasons(c)
-            at_account = out.account is not None and c.account_id == out.account.id
-            return (-("email" in why), -len(why), -at_account)
-
-        found.sort(key=rank)
-        if found:
-            out.contact = found[0]
-            out.contact_reasons = reasons(found[0])
-            out.other_contacts = found[1:]
+    )
+    if pairs:
+        best, out.contact = pairs[0]
+        out.contact_reasons = ["email"] if best.verdict.kind == SAME else ["phone", "name"]
+        out.contact_why = best.verdict.reason
+        out.other_contacts = [c for _, c in pairs[1:]]
     return out
 
 
@@ -206,10 +200,28 @@ def _fill_empty(tx: WriteTx, row: Account | Contact, values: dict[str, object]) 
     return tx.update(row, empty)
 
 
-def _e164_of(contact: Contact, primaries: dict[str, object]) -> dict[str, object]:
-    return {
-        f"{k}_e164": getattr(contact, f"{k}_e164") for k in ("phone", "mobile") if k in primaries
-    }
+def _add_lead_items(tx: WriteTx, contact: Contact, lead: Lead) -> list[str]:
+    """Add the lead's phone and email to a reused contact when it has neither yet."""
+    added = []
+    if lead.phone_e164:
+        ext = typed_extension(lead.phone)
+        if not any(
+            (p.e164, p.extension) == (lead.phone_e164, ext) for p in phones_of(tx, contact.id)
+        ):
+            values = {
+                "kind": "work",
+                "number": lead.phone,
+                "e164": lead.phone_e164,
+                "extension": ext,
+            }
+            add_phone(tx, contact, values)
+            added.append("phone")
+    if lead.email and not any(
+        e.address.lower() == lead.email.lower() for e in emails_of(tx, contact.id)
+    ):
+        add_email(tx, contact, {"kind": "work", "address": lead.email})
+        added.append("email")
+    return added
 
 
 def convert_lead(
@@ -242,25 +254,19 @@ def convert_lead(
             tx.update(account, {"owner_id": lead.owner_id})
     if reuse and matches.contact is not None:
         contact = matches.contact
-        # A phone goes to `phone` only when the contact has neither phone nor mobile
-        # with that number already.
-        has_number = lead.phone_e164 in (contact.phone_e164, contact.mobile_e164)
-        values: dict[str, object] = {
-            "email": lead.email,
-            "account_id": account.id if account else None,
-            "source": lead.source,
-            "territory_id": lead.territory_id,
-            "owner_id": lead.owner_id,
-        }
-        if not has_number:
-            values |= {"phone": lead.phone, "phone_e164": lead.phone_e164}
-            if contact.phone:
-                del values["phone"], values["phone_e164"]
-        filled["contact"] = _fill_empty(tx, contact, values)
-        # A phone or email the lead brought becomes one of the contact's items.
-        primaries = {k: getattr(contact, k) for k in filled["contact"] if k in PRIMARY_COLUMNS}
-        if primaries:
-            adopt_columns(tx, contact, primaries | _e164_of(contact, primaries))
+        filled["contact"] = _fill_empty(
+            tx,
+            contact,
+            {
+                "account_id": account.id if account else None,
+                "source": lead.source,
+                "territory_id": lead.territory_id,
+                "owner_id": lead.owner_id,
+            },
+        )
+        # A phone or email the lead brought that none of the contact's items has
+        # becomes one more item (the contact found by its second email keeps both).
+        filled["contact"] += _add_lead_items(tx, contact, lead)
         reused_contact = True
     else:
         contact = create_contact(

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 from crmtui.domain.recurrence import check_rule, next_occurrence
 from crmtui.domain.validate import InvalidInput, require_text
+from crmtui.services.plan_progress import PlanClock, after_reminder_done
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, Tickler
 from crmtui.store.resolve import get_live
@@ -70,10 +71,16 @@ def _open(tx: WriteTx, tickler_id: str) -> Tickler:
     return tickler
 
 
-def complete_tickler(*, tx: WriteTx, tickler_id: str, tz: tzinfo) -> tuple[Tickler, Tickler | None]:
-    """Mark a reminder done; for a series, create and return the next occurrence."""
+def complete_tickler(
+    *, tx: WriteTx, tickler_id: str, tz: tzinfo, plan_clock: PlanClock | None = None
+) -> tuple[Tickler, Tickler | None]:
+    """Mark a reminder done; for a series, create and return the next occurrence.
+
+    A plan step's reminder moves its enrolment on (`plan_progress.after_reminder_done`).
+    """
     tickler = _open(tx, tickler_id)
     tx.update(tickler, {"status": "done", "done_at": tx.now, "snoozed_until": None})
+    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=plan_clock or PlanClock(tz=tz))
     due: datetime | None = None
     if tickler.recurrence:
         due = next_occurrence(tickler.recurrence, due=tickler.due_at, not_before=tx.now, tz=tz)
@@ -113,10 +120,11 @@ def defer_tickler(*, tx: WriteTx, tickler_id: str, due_at: datetime) -> Tickler:
     return tickler
 
 
-def cancel_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
-    """Cancel a reminder (a series stops here)."""
+def cancel_tickler(*, tx: WriteTx, tickler_id: str, plan_clock: PlanClock | None = None) -> Tickler:
+    """Cancel a reminder (a series stops here; a plan step is skipped)."""
     tickler = _open(tx, tickler_id)
     tx.update(tickler, {"status": "cancelled", "snoozed_until": None})
+    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=plan_clock)
     return tickler
 
 
@@ -139,6 +147,8 @@ def reopen_tickler(*, tx: WriteTx, tickler_id: str) -> Tickler:
         for nxt in later:
             tx.delete(nxt)
     tx.update(tickler, {"status": "open", "done_at": None})
+    # A plan step reopened is the current step again; the step it led to goes.
+    after_reminder_done(tx=tx, tickler_id=tickler.id, clock=None)
     return tickler
 
 

@@ -45,6 +45,8 @@ class UndoStep:
     """Set for a merge: undone by `undo_merge`, which also marks the merge record undone."""
     record_id: str | None = None
     """The `UndoRecord` that keeps this step on the device (for `crm undo`)."""
+    made_at: datetime | None = None
+    """When the write was made (UTC), once kept."""
 
 
 KEPT_RECORDS = 200
@@ -66,7 +68,7 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
     if not step.changes:
         return step
     kept = UndoRecord(label=step.label[:200], made_at=tx.now, step={})
-    step = replace(step, record_id=kept.id)
+    step = replace(step, record_id=kept.id, made_at=tx.now)
     kept.step = {
         "changes": [
             [c.entity, c.row_id, c.kind, c.field, to_jsonable_python(c.before)]
@@ -95,7 +97,8 @@ def step_of(kept: UndoRecord) -> UndoStep:
             before = TypeAdapter(annotation).validate_python(raw)
         changes.append(RowChange(entity, row_id, kind, field, before))
     after = tuple((e, r, s) for e, r, s in kept.step["after"])
-    return UndoStep(kept.label, tuple(changes), after, kept.step.get("merge_id"), kept.id)
+    made = kept.made_at if kept.made_at.tzinfo else kept.made_at.replace(tzinfo=UTC)
+    return UndoStep(kept.label, tuple(changes), after, kept.step.get("merge_id"), kept.id, made)
 
 
 def kept_steps(tx: WriteTx | Session, *, limit: int = 20) -> list[UndoRecord]:
@@ -135,7 +138,11 @@ def _kept(tx: WriteTx, ref: str) -> UndoRecord:
     return found[0]
 
 
-def _record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
+Label = str | Callable[[T], str]
+"""What the recent actions list calls a write: a text, or one made from the write's result."""
+
+
+def _record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     changes: list[RowChange] = []
     tx.recorder = changes
     try:
@@ -148,10 +155,11 @@ def _record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T,
         row = tx.session.get(ENTITIES[entity], row_id)
         if row is not None:
             after.append((entity, row_id, _state(row)))
-    return result, UndoStep(label, tuple(changes), tuple(after))
+    text = label if isinstance(label, str) else label(result)
+    return result, UndoStep(text, tuple(changes), tuple(after))
 
 
-def record(tx: WriteTx, label: str, action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
+def record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     """Run `action` in `tx`, noting what it changes; returns its result and the undo step.
 
     The step is also kept on the device (`UndoRecord`), so `crm undo` can reverse it.
@@ -167,6 +175,7 @@ def record_merge(
     survivor_id: str,
     merged_id: str,
     fields: Mapping[str, str] | None = None,
+    prefer: str = "A",
 ) -> tuple[MergeRecord, UndoStep]:
     """Merge two contacts (`merge_contacts`), noting how to undo it (`undo_merge`)."""
     from crmtui.services.merge import merge_contacts
@@ -175,7 +184,7 @@ def record_merge(
         tx,
         label,
         lambda t: merge_contacts(
-            tx=t, survivor_id=survivor_id, merged_id=merged_id, prefer="A", fields=fields
+            tx=t, survivor_id=survivor_id, merged_id=merged_id, prefer=prefer, fields=fields
         ),
     )
     return merged, _keep(tx, replace(step, merge_id=merged.id))

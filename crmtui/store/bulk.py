@@ -33,6 +33,7 @@ from crmtui.store.journal import (
     pack_created,
 )
 from crmtui.store.models import ENTITIES
+from crmtui.store.pending import note_pending
 from crmtui.store.types import format_timestamp
 
 _LOW62 = (1 << 62) - 1
@@ -224,8 +225,18 @@ class BulkWriter:
         self.tx = tx
         self.ops = 0
 
-    def _journal(self, ops: list[tuple[Any, ...]]) -> None:
+    def _journal(
+        self, ops: list[tuple[Any, ...]], contacts: list[str | None] | None = None
+    ) -> None:
+        """Insert journal rows and count them pending (`contacts`: an item row's contact)."""
         self.tx.db.executemany(_JOURNAL_INSERT, ops)
+        owners = contacts or [None] * len(ops)
+        note_pending(
+            self.tx.db,
+            ((op[4], op[5], c) for op, c in zip(ops, owners, strict=True)),
+            self.tx.pending_records,
+            created=contacts is not None,
+        )
         self.ops += len(ops)
 
     def insert(self, model: type[SQLModel], rows: Sequence[Mapping[str, Any]]) -> int:
@@ -276,12 +287,12 @@ class BulkWriter:
                 check_created_sizes(entity, journaled)
             packed.append(text)
         ids, hlcs = uuid7_batch(len(rows)), tx.next_hlcs(len(rows))
-        self.tx.db.executemany(
-            _JOURNAL_INSERT,
+        self._journal(
             [
                 (op_id, tx_id, hlc, device, entity, r["id"], "create", None, value, stamp)
                 for op_id, hlc, r, value in zip(ids, hlcs, rows, packed, strict=True)
             ],
+            [r.get("contact_id") for r in rows],  # creates; an item's contact is at hand
         )
         self.ops += len(rows) + fields
         return len(rows)

@@ -32,6 +32,7 @@ from crmtui.domain.hlc import HLC, tick
 from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS, InvalidInput
 from crmtui.store.models import ENTITIES, JournalOp
+from crmtui.store.pending import note_pending
 from crmtui.store.types import format_timestamp, utcnow
 
 _encode_str: Any = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -259,6 +260,8 @@ class WriteTx:
         self._device_id: str | None = None
         self._clock: HLC | None = None
         self._ops: list[JournalOp] = []
+        self.pending_records: set[tuple[str, str]] = set()
+        """Records this transaction has counted as pending (`store.pending.note_pending`)."""
         self.recorder: list[RowChange] | None = None
         """When a list, every add, field change and delete is noted there (for an undo)."""
 
@@ -385,7 +388,9 @@ class WriteTx:
         self.session.flush()
         if self._ops:
             self.session.add_all(self._ops)
+            keys = [(op.entity, op.row_id, None) for op in self._ops]
             self._ops = []
             self.session.flush()
+            note_pending(self.db, keys, self.pending_records)
         if self._clock is not None:
             self._set_meta("hlc", self._clock.encode())

@@ -233,10 +233,12 @@ class ContactEmail(SQLModel, table=True):
     """One of a contact's email addresses; `is_primary` marks the one mail goes to."""
 
     __tablename__ = "contact_email"
+    # Identity finds a contact by any of its emails whatever their case (0010).
+    __table_args__ = (Index("ix_contact_email_lower", text("lower(address)")),)
     id: str = _id_field()
     contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
     kind: str = Field(default="work", max_length=10)
-    address: str = Field(index=True)  # lowercased
+    address: str = Field(index=True)  # as normalised (the local part keeps its case)
     is_primary: bool = False
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -359,6 +361,9 @@ class Deal(SQLModel, table=True):
     lost_reason: str | None = None
     closed_at: datetime | None = _ts()
     stage_changed_at: datetime = _created()
+    # 0010: the source CRM's id of an imported deal (a Salesforce Opportunity ID), so a
+    # re-import recognises it; synced like any field.
+    external_id: str | None = Field(default=None, max_length=120)
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
@@ -433,6 +438,61 @@ class Tickler(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
+PLAN_EVENT_KINDS = ("scheduled", "outcome", "skipped", "paused", "migrated", "left")
+
+
+class Plan(SQLModel, table=True):
+    """One version of a follow-up plan: its TOML text (reference data, published by admins)."""
+
+    __table_args__ = (Index("ix_plan_name_version", "name", "version"),)
+    id: str = _id_field()
+    name: str = Field(max_length=80)
+    version: int
+    source: str  # the plan file's text (crmtui.domain.plan_steps reads it)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class PlanEnrolment(SQLModel, table=True):
+    """A contact working through one version of a plan; its position is derived from events."""
+
+    __tablename__ = "plan_enrolment"
+    id: str = _id_field()
+    plan_id: str = Field(foreign_key="plan.id", index=True, max_length=36)
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    enrolled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    stopped_at: datetime | None = _ts()
+    stop_reason: str | None = Field(default=None, max_length=200)
+    owner_id: str | None = _fk("rep.id", index=False)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class PlanEvent(SQLModel, table=True):
+    """An append-only fact about an enrolment: a step's reminder made, an outcome, a skip.
+
+    `contact_id` repeats the enrolment's, so the server places the event in the
+    contact's territory like any record linked to a contact.
+    """
+
+    __tablename__ = "plan_event"
+    id: str = _id_field()
+    enrolment_id: str = Field(foreign_key="plan_enrolment.id", index=True, max_length=36)
+    contact_id: str = Field(foreign_key="contact.id", index=False, max_length=36)
+    kind: str = Field(max_length=20)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    step: str | None = Field(default=None, max_length=40)
+    attempt: int | None = None
+    tickler_id: str | None = _fk("tickler.id")
+    activity_id: str | None = _fk("activity.id", index=False)
+    outcome: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
 class JournalOp(SQLModel, table=True):
     """One operation of the outbox: a create, a field set or a delete.
 
@@ -443,6 +503,8 @@ class JournalOp(SQLModel, table=True):
     __table_args__ = (
         Index("ix_journal_pending", "hlc", sqlite_where=text("pushed_at IS NULL")),
         Index("ix_journal_row", "entity", "row_id"),
+        # The push takes the rest of a batch's last transaction (client._pending_rows).
+        Index("ix_journal_pending_tx", "tx_id", "hlc", sqlite_where=text("pushed_at IS NULL")),
     )
     id: str = _id_field()
     tx_id: str = Field(max_length=36)
@@ -532,6 +594,9 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "activity": Activity,
     "tickler": Tickler,
     "duplicate_decision": DuplicateDecision,
+    "plan": Plan,
+    "plan_enrolment": PlanEnrolment,
+    "plan_event": PlanEvent,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

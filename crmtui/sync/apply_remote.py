@@ -736,7 +736,8 @@ def apply_changes(
         page.flush()
         for info in screen_conflicts(applier, list(conflicts)):
             applier.conflict(info)
-        add_arrivals(applier.db, arrived_contacts(ordered, device_id))
+        arrived = arrived_contacts(ordered, device_id)
+        add_arrivals(applier.db, arrived | arrived_by_items(applier.db, ordered, device_id))
         set_meta(applier.db, "sync_cursor", str(cursor))
         applier.advance_clock(server_hlc)
     return applier.report
@@ -751,6 +752,33 @@ def arrived_contacts(changes: Iterable[Change], device_id: str) -> set[str]:
         and c.device_id != device_id
         and (c.kind in ("create", "undelete") or (c.kind == "set" and c.field in IDENTITY_FIELDS))
     }
+
+
+ITEM_KEYS = {
+    "contact_phone": frozenset({"e164", "extension"}),
+    "contact_email": frozenset({"address"}),
+}
+"""Item fields identity compares (crmtui.domain.identity): a new value is a new key."""
+
+
+def arrived_by_items(db: sqlite3.Connection, changes: Iterable[Change], device_id: str) -> set[str]:
+    """Contacts that got another laptop's new (or changed) email or phone: a key to check.
+
+    A second email added elsewhere changes none of the contact's columns, yet may
+    make it one person with a contact here (identity reads every item).
+    """
+    wanted: dict[str, set[str]] = {}
+    for c in changes:
+        keys = ITEM_KEYS.get(c.entity)
+        if keys is None or c.device_id == device_id:
+            continue
+        if c.kind in ("create", "undelete") or (c.kind == "set" and c.field in keys):
+            wanted.setdefault(c.entity, set()).add(c.row_id)
+    found: set[str] = set()
+    for entity, ids in wanted.items():
+        rows = _select_in(db, f"SELECT contact_id FROM {entity}", sorted(ids))
+        found |= {r[0] for r in rows if r[0]}
+    return found
 
 
 def decode_value(entity: str, name: str, value: str | None) -> Any:

@@ -30,6 +30,7 @@ from crmtui.sync.apply_remote import (
 from crmtui.sync.fields import check_value
 from crmtui.sync.purge import note_moved_away
 from crmtui.sync.quarantine import hold
+from crmtui.sync.sync_summary import pending_journal_rows
 from crmtui.sync.wire import (
     MAX_BODY_BYTES,
     MAX_OWN_RANGES,
@@ -346,6 +347,14 @@ def pending_count(store: Store) -> int:
         return count_pending(conn.connection.driver_connection)  # type: ignore[arg-type]
 
 
+def pending_records(store: Store) -> dict[str, int]:
+    """Changed records waiting for a push, per entity (what a user is shown): a few rows read."""
+    from crmtui.sync.sync_summary import pending_records as read_records
+
+    with store.engine.connect() as conn:
+        return read_records(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
 def pending_by_entity(store: Store) -> dict[str, int]:
     """`pending_count` per entity (what `crm sync --dry-run` shows), counted in SQL."""
     from crmtui.sync.sync_summary import pending_by_entity as count_by_entity
@@ -405,7 +414,10 @@ class SyncClient:
     def push(self, report: SyncReport, progress: Progress | None = None) -> None:
         """Push every pending op in batches; each answered op is marked pushed."""
         me = device_id(self.store)
-        total = pending_count(self.store)
+        # Progress in journal rows: counting the contract's ops would parse every
+        # pending create first (seconds for a migrated database's millions).
+        with self.store.engine.connect() as conn:
+            total = pending_journal_rows(conn.connection.driver_connection)  # type: ignore[arg-type]
         done = 0
         from crmtui.sync.conflicts import unreported_resolutions
 
@@ -425,7 +437,7 @@ class SyncClient:
                 ops = [op for op in ops if op.op_id not in out]
                 if not ops and not resolved:
                     self._keep_out(too_long, rows, report)
-                    done += len(too_long)
+                    done += len(rows)
                     continue
             body = push_body(me, ops, resolved)
             try:
@@ -443,7 +455,7 @@ class SyncClient:
                 raise SyncError("the server answered for a different number of ops")
             self._record(ops, answer, report, resolved, rows, too_long)
             resolved = []
-            done += len(ops) + len(too_long)
+            done += len(rows)
             if progress:
                 progress("push", done, max(total, done))
 
@@ -712,7 +724,16 @@ class SyncClient:
         with remote_transaction(self.store, device_id(self.store)) as applier:
             set_meta(applier.db, "sync_last", utcnow_hlc())
             trim_own_ranges(applier.db)
+        if report.pulled:
+            self.settle_plans()
         return report
+
+    def settle_plans(self) -> int:
+        """Bring follow-up plans in line with what the pull brought (journaled; pushed next sync)."""
+        from crmtui.services.plan_progress import PlanClock, settle_after_sync
+
+        with self.store.write() as tx:
+            return settle_after_sync(tx=tx, clock=PlanClock())
 
 
 REFUSED = {"superseded": "overwritten", "rejected": "rejected"}

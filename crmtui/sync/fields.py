@@ -48,6 +48,8 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("contact_phone", "kind"): m.PHONE_KINDS,
     ("contact_email", "kind"): m.EMAIL_KINDS,
     ("contact_address", "kind"): m.ADDRESS_KINDS,
+    ("plan_event", "kind"): m.PLAN_EVENT_KINDS,
+    ("plan_event", "outcome"): m.ACTIVITY_OUTCOMES,
 }
 """Enumerated fields: the values the services allow (the models' constants)."""
 
@@ -81,8 +83,8 @@ SERVER_MANAGED_CLASS = SharedClass(
 """Managed on the server by an admin (`crm server ...`) and published to every device."""
 REFERENCE = SharedClass(
     "reference data",
-    # Later issues add follow-up plans, products, price lists, exchange rates, quotas here.
-    frozenset({"pipeline", "stage"}),
+    # Later issues add products, price lists, exchange rates, quotas here.
+    frozenset({"pipeline", "stage", "plan"}),
     frozenset({"admin"}),
     _default_pipeline(),
 )

@@ -2,8 +2,9 @@
 
 Plain sqlite3 on the app's read-only connection (no SQLModel, no httpx, no sync
 client), so the app can ask at start-up and after every write without a cost
-anyone feels. The Sync screen (`crm sync status`) keeps the full picture: pending
-ops per entity, conflicts, whether a token is stored.
+anyone feels. Pending changes are counted as records a user knows (a new contact
+with its phones is one), from tables kept with the journal (`store.pending`); the Sync screen
+adds conflicts and whether a token is stored.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from datetime import UTC, datetime
 
 from crmtui.domain.hlc import HLC
 
-# The number `crm sync status` and the Sync screen give (sync/client.py
-# pending_count): ops of the sync contract, a packed create (store/journal.py)
-# counting as its create and one set per field; journals from before packing
-# hold plain rows, counted one each. Every pending op is this device's (ops
-# pulled from the server are journaled already marked as pushed, and the device
-# id never changes), so no device filter: the partial index ix_journal_pending
-# (WHERE pushed_at IS NULL) finds the pending rows without touching the pushed
-# ones, however long the journal has grown; only pending creates are parsed.
+# Pending ops of the sync contract, a packed create (store/journal.py) counting as
+# its create and one set per field; journals from before packing hold plain rows,
+# counted one each. Every pending op is this device's (ops pulled from the server are
+# journaled already marked as pushed), so no device filter. This reads every pending
+# row and parses the creates: for `crm sync --dry-run` details and the rescue file's
+# message only. What a user is shown counts changed records (`pending_records`).
 _OPS = (
     "CASE WHEN op = 'create' AND value IS NOT NULL"
     " THEN 1 + (SELECT count(*) FROM json_each(journal.value)) ELSE 1 END"
@@ -31,20 +30,13 @@ _PENDING_BY_ENTITY = (
     f"SELECT entity, sum({_OPS}) FROM journal WHERE pushed_at IS NULL"
     " GROUP BY entity ORDER BY entity"
 )
-# A contact's phone numbers, emails and addresses are records of their own in sync, but
-# a user changed "a contact": they count as their contact (one new contact is one).
-_PENDING_RECORDS = """
-SELECT entity, count(DISTINCT row_id) FROM (
-    SELECT CASE WHEN j.entity IN ('contact_phone', 'contact_email', 'contact_address')
-                THEN 'contact' ELSE j.entity END AS entity,
-           coalesce(p.contact_id, e.contact_id, a.contact_id, j.row_id) AS row_id
-    FROM journal j
-    LEFT JOIN contact_phone p ON j.entity = 'contact_phone' AND p.id = j.row_id
-    LEFT JOIN contact_email e ON j.entity = 'contact_email' AND e.id = j.row_id
-    LEFT JOIN contact_address a ON j.entity = 'contact_address' AND a.id = j.row_id
-    WHERE j.pushed_at IS NULL
-) GROUP BY entity ORDER BY entity
-"""
+# Kept with the journal (store/pending.py, migration 0011's triggers), in the transaction of each write:
+# a few rows, however many ops wait. A contact's phones, emails and addresses count
+# as their contact (a user changed "a contact": one new contact is one).
+_PENDING_RECORDS = (
+    "SELECT entity, records FROM sync_pending_total WHERE records > 0 ORDER BY entity"
+)
+_PENDING_ROWS = "SELECT coalesce(sum(ops), 0) FROM sync_pending"
 _META = "SELECT key, value FROM local_meta WHERE key IN ('sync_server', 'sync_last', 'demo')"
 
 
@@ -53,6 +45,7 @@ class SyncSummary:
     """Pending ops, the last successful sync, and whether this database syncs at all."""
 
     pending: int
+    """Changed records waiting for a push (`pending_records`), not field operations."""
     last_sync: datetime | None
     """When the last sync finished (UTC), None if never."""
     enrolled: bool
@@ -76,6 +69,11 @@ def pending_records(db: sqlite3.Connection) -> dict[str, int]:
     return {entity: int(n) for entity, n in db.execute(_PENDING_RECORDS)}
 
 
+def pending_journal_rows(db: sqlite3.Connection) -> int:
+    """Journal rows waiting to be pushed (a push's progress counts these)."""
+    return int(db.execute(_PENDING_ROWS).fetchone()[0])
+
+
 RECORD_WORDS: dict[str, tuple[str, str]] = {
     "tickler": ("reminder", "reminders"),
     "activity": ("activity", "activities"),
@@ -86,6 +84,9 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "contact_phone": ("phone number", "phone numbers"),
     "contact_email": ("email address", "email addresses"),
     "contact_address": ("postal address", "postal addresses"),
+    "plan": ("follow-up plan", "follow-up plans"),
+    "plan_enrolment": ("plan enrolment", "plan enrolments"),
+    "plan_event": ("plan step record", "plan step records"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""
 
@@ -112,8 +113,8 @@ def record_words(entity: str, count: int) -> str:
 
 
 def read_sync_summary(db: sqlite3.Connection) -> SyncSummary:
-    """Read the summary: one count over the pending ops' partial index, one key lookup."""
-    pending = pending_count(db)
+    """Read the summary: the changed records' totals (a few rows) and one key lookup."""
+    pending = sum(pending_records(db).values())
     meta = dict(db.execute(_META).fetchall())
     last = meta.get("sync_last")
     last_sync = datetime.fromtimestamp(HLC.decode(last).millis / 1000, UTC) if last else None

@@ -23,6 +23,8 @@ class FooterKey(NamedTuple):
     """The key as the app displays it (`App.get_key_display`)."""
     enabled: bool
     tooltip: str
+    id: str | None = None
+    """The binding's id (the section keys are told apart by theirs)."""
 
 
 class FooterItem(NamedTuple):
@@ -85,6 +87,14 @@ class SteadyFooter(Widget, can_focus=False):
             background: $block-hover-background;
         }
     }
+    """
+
+    TAIL_ID_PREFIX = "app.section."
+    """Keys whose binding id starts so (the app's section keys) stay whole when narrow.
+
+    When the keys do not fit, these are drawn bare ("f1 f2 … f8") at the right end
+    and the screen's own keys are cut instead: every section stays one key away at
+    80 columns, and `?` names what each key does.
     """
 
     _shown: Hashable = None
@@ -160,12 +170,29 @@ class SteadyFooter(Widget, can_focus=False):
             left = self._keys_line(tight=True)
         # Then, if that is all it takes for every key to stay whole, the palette key
         # drops its word ("▏^p", 3 cells; `?` lists it too); otherwise keys are cut.
-        short = self.palette is not None and room < left.x <= width - 3
-        return self._with_palette(left, width, short=short)
+        tail = self._tail_items()
+        if left.x <= width - 3 or not tail:
+            short = self.palette is not None and room < left.x <= width - 3
+            return self._with_palette(left, width, short=short)
+        left = self._keys_line(tight=True, tail=False)
+        # Room the screen's own keys leave is spent on the sections' names, in order.
+        spare = width - left.x - self._right(tail, short=True, first_hit=0).x
+        named = 0
+        for item in tail:
+            spare -= cell_len(item.label) + 1
+            if spare < 0:
+                break
+            named += 1
+        return self._with_palette(left, width, tail=tail, named=named)
 
-    def _keys_line(self, *, tight: bool) -> _Line:
+    def _tail_items(self) -> list[FooterItem]:
+        return [item for item in self.items if _is_tail(item, self.TAIL_ID_PREFIX)]
+
+    def _keys_line(self, *, tight: bool, tail: bool = True) -> _Line:
         left = _Line(self)
         for item in self.items:
+            if not tail and _is_tail(item, self.TAIL_ID_PREFIX):
+                continue
             if item.group is None:
                 left.key(item.keys[0], item.label, compact=tight)
             elif item.group.compact:  # " []" then " Pair "
@@ -181,20 +208,47 @@ class SteadyFooter(Widget, can_focus=False):
                 left.label(f"{item.label} ")
         return left
 
-    def _with_palette(self, left: _Line, width: int, *, short: bool = False) -> Strip:
-        if self.palette is None:
+    def _with_palette(
+        self,
+        left: _Line,
+        width: int,
+        *,
+        short: bool = False,
+        tail: list[FooterItem] | None = None,
+        named: int = 0,
+    ) -> Strip:
+        if self.palette is None and not tail:
             self._hits = left.hits
             return Strip(left.segments).crop_extend(0, width, self.rich_style)
-        right = _Line(self, first_hit=len(left.hits))
-        right.separator()
-        # Footer's palette key is compact ("^p palette"), padded right by one cell.
-        right.key(self.palette.keys[0], "" if short else self.palette.label, compact=True)
+        short = short or bool(tail)
+        right = self._right(tail or [], short=short, first_hit=0, named=named)
         cut = max(0, width - right.x)
-        self._hits = [h._replace(end=min(h.end, cut)) for h in left.hits if h.start < cut]
-        self._hits += [h._replace(start=h.start + cut, end=h.end + cut) for h in right.hits]
+        kept = [h._replace(end=min(h.end, cut)) for h in left.hits if h.start < cut]
+        # Drawn again knowing how many keys stay on the left, for the hover's index.
+        right = self._right(tail or [], short=short, first_hit=len(kept), named=named)
+        self._hits = kept + [h._replace(start=h.start + cut, end=h.end + cut) for h in right.hits]
         return Strip.join(
             [Strip(left.segments).crop_extend(0, cut, self.rich_style), Strip(right.segments)]
         ).crop(0, width)
+
+    def _right(
+        self, tail: list[FooterItem], *, short: bool, first_hit: int, named: int = 0
+    ) -> _Line:
+        """The right end: the section keys when narrow (the first `named` named), then the palette key."""
+        right = _Line(self, first_hit=first_hit)
+        if tail:
+            right.space()
+        for index, item in enumerate(tail):
+            if index < named:
+                right.key(item.keys[0], item.label, compact=True)
+            else:
+                right.key(item.keys[0], "", bare=True)
+                right.space()
+        if self.palette is not None:
+            right.separator()
+            # Footer's palette key is compact ("^p palette"), padded right by one cell.
+            right.key(self.palette.keys[0], "" if short else self.palette.label, compact=True)
+        return right
 
     # ------------------------------------------------------------------- mouse
 
@@ -231,6 +285,11 @@ class SteadyFooter(Widget, can_focus=False):
             self.app.bell()
 
 
+def _is_tail(item: FooterItem, prefix: str) -> bool:
+    ident = item.keys[0].id
+    return item.group is None and ident is not None and ident.startswith(prefix)
+
+
 def footer_items(bindings: list[tuple[Binding, str, bool, str]]) -> list[FooterItem]:
     """What Footer would show for these (binding, key display, enabled, tooltip)s.
 
@@ -245,7 +304,7 @@ def footer_items(bindings: list[tuple[Binding, str, bool, str]]) -> list[FooterI
 
     def close_run() -> None:
         group = run[0][0].group if run else None
-        keys = [FooterKey(b.key, display, enabled, tip) for b, display, enabled, tip in run]
+        keys = [FooterKey(b.key, display, enabled, tip, b.id) for b, display, enabled, tip in run]
         if group is not None and len(run) > 1:
             # Footer gives a grouped key its binding's description as tooltip.
             keys = [

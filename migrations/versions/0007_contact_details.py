@@ -9,9 +9,11 @@ Create Date: 2026-12-07 05:00:00.000000
 - contact gains birthday, nickname, salutation, department, website, source_uid
   and extra (properties we do not model, as JSON text).
 - Data kept: every contact's phone, mobile, email and city/country become items,
-  with ids derived from the contact (`contact_details.item_id`), so two laptops
-  migrating the same synced contact make the same items; their creates are
-  journaled (the server answers the second "already created").
+  with ids derived from the contact (`contact_details.item_id`) and the contact's
+  created_at, so two laptops migrating the same synced contact make the same items
+  (field for field); their creates are
+  journaled (the server answers the second "already created"), except in a demo
+  database, which never syncs (decisions: 0011_pending_counter).
 - Downgrade: the contact columns already hold the primaries; the items, the new
   columns and the unpushed journal ops naming them go (secondary phones, emails
   and addresses are lost, as the old schema has no place for them).
@@ -161,13 +163,15 @@ def _move_columns_into_items() -> None:
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
-            "SELECT id, phone, phone_e164, mobile, mobile_e164, email, city, country FROM contact "
+            "SELECT id, phone, phone_e164, mobile, mobile_e164, email, city, country, created_at"
+            " FROM contact "
             "WHERE coalesce(phone, phone_e164, mobile, mobile_e164, email, city, country) "
             "IS NOT NULL ORDER BY id"
         )
     ).all()
     if not rows:
         return
+    demo = conn.execute(sa.text("SELECT value FROM local_meta WHERE key = 'demo'")).scalar()
     journal = _Journal(conn)
     tables = {
         name: sa.table(name, *(sa.column(c) for c in columns))
@@ -191,13 +195,17 @@ def _move_columns_into_items() -> None:
     for start in range(0, len(rows), CHUNK):
         batch: dict[str, list[dict[str, object]]] = {t: [] for t in ITEMS}
         for row in rows[start : start + CHUNK]:
-            for table, items in items_from_columns(*row, now=journal.now).items():
+            # Stamped with the contact's creation, not the upgrade's moment: every laptop
+            # must make the very same item, or the second to push sees its created_at
+            # "overwritten" (tests/test_sync_migrated_items.py).
+            for table, items in items_from_columns(*row[:8], now=row[8]).items():
                 batch[table] += items
         for table, items in batch.items():
             if items:
                 full = [{c.name: i.get(c.name) for c in tables[table].columns} for i in items]
                 conn.execute(sa.insert(tables[table]), full)
-                conn.execute(sa.insert(journal_table), journal.rows(table, items))
+                if demo != "1":  # a demo never syncs: nothing to tell a server
+                    conn.execute(sa.insert(journal_table), journal.rows(table, items))
     journal.finish()
 
 
