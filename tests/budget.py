@@ -12,9 +12,16 @@ What `make test-full` (CRMTUI_TEST_BUDGET=full) adds: the full counts N, 20 kill
 1,000 examples where a test names none. Run it by hand after changing sync, import or
 search code; bench/sync_crash.py runs the crash loop longer still.
 
+- the sync state machine at 6 of its 12 runs, the stateful API fuzz on PostgreSQL at 5
+  of its 25 runs (SQLite 10), the reseed orders all on SQLite and one on PostgreSQL.
+
 Keeping CI short without testing less: build expensive data once per worker and copy it
 (conftest `demo_template`, `app_support.copy_db`), never sleep (wait for the worker or
-the server), and find the slow tests with `pytest -n 2 --durations=30`.
+the server), run a command in-process (`cli_commands.run`) unless the process itself is
+what is tested (kill -9, the `crm find` fast path, the installed script), and find the
+slow tests with `pytest -n 2 --durations=30`. Bytecode is compiled at install and before
+the tests (Makefile): with PYTHONDONTWRITEBYTECODE set, every `crm` process otherwise
+compiled its dependencies from source (~2.5 s of CPU each).
 """
 
 from __future__ import annotations

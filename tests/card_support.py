@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,46 @@ def cards_db(
 
     path, ids = cards_template
     return copy_db(path, tmp_path / "cards.db"), ids
+
+
+class HeldRead:
+    """Wraps a card's read function so that one chosen read is held back until released.
+
+    For the read-order races: a read started earlier that finishes later must not be
+    shown over a newer one. The real read runs (before the hold), so what the held read
+    returns is the database as it was when it started.
+    """
+
+    def __init__(self, read: Any) -> None:
+        self._read = read
+        self.holding = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The read; the first one after `holding` is set waits for `release`."""
+        result = self._read(*args, **kwargs)
+        if self.holding:
+            self.holding = False
+            self.held.set()
+            self.release.wait(60)
+            self.finished.set()
+        return result
+
+    async def wait(self, pilot: Pilot[Any], event: threading.Event) -> None:
+        """Run the app's loop until `event` is set (a bounded wait, not a sleep)."""
+        for _ in range(3000):
+            if event.is_set():
+                return
+            await pilot.pause(0.01)
+        raise AssertionError("the held read never got there")
+
+
+async def until(pilot: Pilot[Any], condition: Any) -> None:
+    """Run the app's loop until `condition()` is true (bounded)."""
+    for _ in range(3000):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the condition never came true")

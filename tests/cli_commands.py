@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import typer.main
 import typer.testing
@@ -35,11 +34,8 @@ class Ran:
 
 
 def run(args: Sequence[str], **kwargs: Any) -> Ran:
-    """Invoke the app like `crm ARGS` (Typer's runner, without rebuilding the commands each time)."""
-    # typer.testing rebuilds the click tree from the annotations on every invoke
-    # (0.3-0.6 s); it is the same tree each time, so it is built once here.
-    with mock.patch.object(typer.testing, "_get_command", lambda _app: _CLICK):
-        result = _RUNNER.invoke(app, list(args), **kwargs)
+    """Invoke the app like `crm ARGS` (Typer's runner; conftest builds its click tree once)."""
+    result = _RUNNER.invoke(app, list(args), **kwargs)
     error = result.exception
     if isinstance(error, SystemExit):
         error = None

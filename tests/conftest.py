@@ -24,6 +24,29 @@ def _isolate_user_files(
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _typer_tree_once() -> Iterator[None]:
+    """`CliRunner.invoke` builds each Typer app's click tree once per worker, not per call.
+
+    typer.testing rebuilds the tree from the annotations on every invoke: 0.3-0.6 s on a
+    quiet machine (over a second under load), a large share of the CLI tests' time. The
+    tree is the same every time, so it is kept, by app, for the whole session.
+    """
+    import typer.main
+    import typer.testing
+
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app: typer.Typer) -> object:
+        if id(app) not in built:
+            built[id(app)] = (app, typer.main.get_command(app))  # the app, so its id stays its
+        return built[id(app)][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", get_command)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Text cursors do not blink: a focused Input or TextArea always shows its cursor.

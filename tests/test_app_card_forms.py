@@ -305,3 +305,74 @@ async def test_an_unknown_stage_is_said_under_it_and_nothing_is_written(cards_db
         assert "no stage 'Closed'" in reading(form, "stage")
     # One transaction: the amount was not saved without the stage.
     assert one(path, "SELECT amount_minor FROM deal WHERE id = ?", deal_id)[0] == 4_800_000
+
+
+async def test_a_deal_changed_since_its_card_was_read_is_not_overwritten(cards_db):
+    """The stale-read guard: another write changed the amount while the form was open."""
+    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.store.database import open_store
+
+    path, ids = cards_db
+    deal_id = ids["smith_deal"]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_deal(pilot, deal_id)
+        form = await form_after(pilot, "e")
+        # Another writer (a sync, the CLI) changes the amount and the name underneath.
+        other = open_store(path)
+        try:
+            with other.write() as tx:
+                update_deal(
+                    tx=tx, deal_id=deal_id, data=DealUpdate(amount_minor=6_100_000, name="Renamed")
+                )
+        finally:
+            other.close()
+        await fill(pilot, form, {"amount": "55,000"})
+        await save(pilot)
+        assert app.screen is form
+        problem = reading(form, "amount")
+        assert problem.startswith("Amount: changed since this form was opened"), problem
+        assert "61,000.00" in problem and "nothing was saved" in problem
+        assert one(path, "SELECT amount_minor FROM deal WHERE id = ?", deal_id)[0] == 6_100_000
+        # A field the form does not change may have changed: the save keeps its new value.
+        await fill(pilot, form, {"amount": form.fields[1].value, "probability": "70"})
+        await save(pilot)
+        assert isinstance(app.screen, DealCardScreen)
+    after = one(path, "SELECT name, amount_minor, probability FROM deal WHERE id = ?", deal_id)
+    assert tuple(after) == ("Renamed", 6_100_000, 70)
+
+
+async def test_an_older_deal_card_read_that_finishes_last_is_not_shown(cards_db, monkeypatch):
+    """The contact card's read-order race on the deal card, forced (see HeldRead)."""
+    import crmtui.screens.deal_card as deal_screen
+    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.store.database import open_store
+    from tests.card_support import HeldRead, until
+
+    path, ids = cards_db
+    deal_id = ids["smith_deal"]
+    held = HeldRead(deal_screen.deal_card)
+    monkeypatch.setattr(deal_screen, "deal_card", held)
+    app = make_app(db_path=path, now=fixed_clock)
+
+    def shown(card: DealCardScreen) -> str:
+        return str(card.query_one("#deal-name", Static).render())
+
+    async with app.run_test(size=SIZE) as pilot:
+        card = await open_deal(pilot, deal_id)
+        held.holding = True
+        card.load_card()  # read A: the deal as it is now
+        await held.wait(pilot, held.held)
+        other = open_store(path)
+        try:
+            with other.write() as tx:
+                update_deal(tx=tx, deal_id=deal_id, data=DealUpdate(name="Renamed deal"))
+        finally:
+            other.close()
+        card.load_card()  # read B: after the rename
+        await until(pilot, lambda: "Renamed deal" in shown(card))
+        held.release.set()
+        await held.wait(pilot, held.finished)
+        await settle(pilot)
+        assert "Renamed deal" in shown(card) and card.card is not None
+        assert card.card.deal.name == "Renamed deal"

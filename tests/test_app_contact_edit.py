@@ -251,6 +251,81 @@ async def test_the_edit_form_fits_at_80x24(daily_db):
             assert region.area and screen.contains_region(region), selector
 
 
+async def test_a_contact_changed_since_its_card_was_read_is_not_overwritten(daily_db):
+    """The stale-read guard: another write changed the city while the form was open."""
+    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.store.database import open_store
+
+    path, ids = daily_db
+    cid = ids[CARLA]
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, cid)
+        # Another writer (a sync, the CLI) changes the city and the title underneath.
+        other = open_store(path)
+        try:
+            with other.write() as tx:
+                update_contact(
+                    tx=tx,
+                    contact_id=cid,
+                    data=ContactUpdate(city="Bari", title="Buyer"),
+                    region="DE",
+                )
+        finally:
+            other.close()
+        written = journal_count(path)
+        await retype(pilot, form, "city", "Torino")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is form
+        problem = str(form.query_one("#p-city", Static).render())
+        assert problem.startswith("City: changed since this form was opened (now 'Bari')")
+        assert "City" in str(form.query_one("#edit-status", Static).render())
+        assert journal_count(path) == written and row(path, cid)["city"] == "Bari"
+        # Saving a field nobody else changed keeps the other write's values.
+        await retype(pilot, form, "city", form.before["city"])
+        await retype(pilot, form, "country", "CH")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ContactCardScreen)
+    after = row(path, cid)
+    assert (after["city"], after["title"], after["country"]) == ("Bari", "Buyer", "CH")
+
+
+async def test_an_older_card_read_that_finishes_last_is_not_shown(daily_db, monkeypatch):
+    """The read-order race, forced: read A (before a rename) is held until read B (after
+    it) is shown; A's result then arrives last and must not put the old name back."""
+    import crmtui.screens.contact_card as card_screen
+    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.store.database import open_store
+    from tests.card_support import HeldRead, until
+
+    path, ids = daily_db
+    cid = ids[CARLA]
+    held = HeldRead(card_screen.contact_card)
+    monkeypatch.setattr(card_screen, "contact_card", held)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        card = await open_card(pilot, cid)
+        held.holding = True
+        card.load_card()  # read A: the contact as it is now
+        await held.wait(pilot, held.held)
+        other = open_store(path)
+        try:
+            with other.write() as tx:
+                update_contact(
+                    tx=tx, contact_id=cid, data=ContactUpdate(name="Carla Nuova"), region="DE"
+                )
+        finally:
+            other.close()
+        card.load_card()  # read B: after the rename
+        await until(pilot, lambda: "Carla Nuova" in card_name(card))
+        held.release.set()
+        await held.wait(pilot, held.finished)
+        await settle(pilot)
+        assert "Carla Nuova" in card_name(card)
+
+
 def items(path: Path, contact_id: str) -> dict[str, list[tuple[Any, ...]]]:
     """The contact's live items: phones (kind, e164, dialled), emails (address, primary)."""
     db = sqlite3.connect(path)

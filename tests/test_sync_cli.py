@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,18 +13,16 @@ from crmtui.server import admin
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.sync.client import pending_count
+from tests.cli_commands import Ran, run
 from tests.test_sync_crash import live_server  # noqa: F401  (fixture)
 
 
-def _crm(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).with_name("crm"))
-    return subprocess.run(
-        [exe, "--db", str(db), *args],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _crm(db: Path, *args: str) -> Ran:
+    # In-process (the commands' own code, exit codes and messages): starting `crm` as a
+    # process cost seconds a call and is not what these tests are about.
+    ran = run(["--db", str(db), *args])
+    assert ran.error is None, f"crm {' '.join(args)} let {ran.error!r} escape (a traceback)"
+    return ran
 
 
 @contextmanager
@@ -48,21 +43,21 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
     admin.add_rep(engine, "ann", "rep", ["North"])
     token = admin.issue_token(engine, "ann", "ann-laptop").token
     db = tmp_path / "ann.db"
-    assert _crm(db, "sync").returncode == 3  # no database yet: `sync` does not make one
-    assert _crm(db, "db", "upgrade").returncode == 0
-    assert _crm(db, "sync").returncode == 2  # not enrolled yet
+    assert _crm(db, "sync").code == 3  # no database yet: `sync` does not make one
+    assert _crm(db, "db", "upgrade").code == 0
+    assert _crm(db, "sync").code == 2  # not enrolled yet
     login = _crm(db, "sync", "login", "--server", url, "--token", token)
-    assert login.returncode == 0, login.stderr
+    assert login.code == 0, login.err
     store = open_store(db)
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
     dry = _crm(db, "sync", "--dry-run")
     # Changed records (one new contact), then the field operations a push would send.
-    assert dry.stdout.split() == ["contact", "1"]
-    assert f"({pending_count(store)} field operations)" in dry.stderr
+    assert dry.out.split() == ["contact", "1"]
+    assert f"({pending_count(store)} field operations)" in dry.err
     done = _crm(db, "sync")
-    assert done.returncode == 0, done.stderr
-    assert "PUSHED" in done.stdout and pending_count(store) == 0
+    assert done.code == 0, done.err
+    assert "PUSHED" in done.out and pending_count(store) == 0
     # Network error: everything stays pending, exit 75.
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Joe"), region="DE")
@@ -74,24 +69,24 @@ def test_enrol_sync_then_network_error_and_unknown_device(live_server, tmp_path:
                 (f"http://127.0.0.1:{port}",),
             )
         offline = _crm(db, "sync")
-    assert offline.returncode == 75 and "stays pending" in offline.stderr
+    assert offline.code == 75 and "stays pending" in offline.err
     assert pending_count(store) == pending
     # Unknown device: a rescue file, nothing discarded without --discard.
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE local_meta SET value = ? WHERE key = 'sync_server'", (url,))
     admin.revoke_token(engine, "ann-laptop")
     refused = _crm(db, "sync")
-    assert refused.returncode == 77, refused.stderr
-    rescue = Path(refused.stderr.split("saved to ")[1].split(" ")[0])
+    assert refused.code == 77, refused.err
+    rescue = Path(refused.err.split("saved to ")[1].split(" ")[0])
     header, *saved = [json.loads(line) for line in rescue.read_text().splitlines()]
     assert header["crmtui_rescue"] == 1  # names the database, for `crm sync rescue replay`
     assert len(saved) == pending == pending_count(store)
-    assert f"{pending} pending op(s) saved to" in refused.stderr
+    assert f"{pending} pending op(s) saved to" in refused.err
     dropped = _crm(db, "sync", "--discard")
-    assert dropped.returncode == 77 and "discarded" in dropped.stderr
+    assert dropped.code == 77 and "discarded" in dropped.err
     assert pending_count(store) == 0
     status = _crm(db, "sync", "status")
-    assert "pending\t0" in status.stdout
+    assert "pending\t0" in status.out
     store.close()
 
 
@@ -108,14 +103,14 @@ def test_activities_are_logged_as_the_enrolled_rep(live_server, tmp_path: Path) 
     admin.add_territory(engine, "North")
     admin.add_rep(engine, "ann", "rep", ["North"])
     db = tmp_path / "ann.db"
-    assert _crm(db, "db", "upgrade").returncode == 0
+    assert _crm(db, "db", "upgrade").code == 0
     added = _crm(db, "log", "note", "Jane Roe", "not enrolled yet", "--create")
-    assert added.returncode == 0, added.stderr
+    assert added.code == 0, added.err
     token = admin.issue_token(engine, "ann", "ann-laptop").token
-    assert _crm(db, "sync", "login", "--server", url, "--token", token).returncode == 0
+    assert _crm(db, "sync", "login", "--server", url, "--token", token).code == 0
     # The CRM's own rep record named like the enrolled rep is "me" from now on.
-    assert _crm(db, "territory", "add-rep", "ann").returncode == 0
-    assert _crm(db, "log", "note", "Jane Roe", "enrolled").returncode == 0
+    assert _crm(db, "territory", "add-rep", "ann").code == 0
+    assert _crm(db, "log", "note", "Jane Roe", "enrolled").code == 0
     ann_id = sqlite3.connect(db).execute("SELECT id FROM rep WHERE name = 'ann'").fetchone()[0]
     assert _activity_reps(db) == [None, ann_id]
 
@@ -127,29 +122,29 @@ def test_a_revoked_laptop_is_re_enrolled_with_a_new_token(live_server, tmp_path:
     admin.add_rep(engine, "bob", "rep", ["North"])
     first = admin.issue_token(engine, "ann", "ann-laptop")
     db = tmp_path / "ann.db"
-    assert _crm(db, "sync", "login", "--server", url, "--token", first.token).returncode == 0
+    assert _crm(db, "sync", "login", "--server", url, "--token", first.token).code == 0
     store = open_store(db)
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
-    assert _crm(db, "sync").returncode == 0
+    assert _crm(db, "sync").code == 0
     # The laptop is revoked (lost, say, then found); its edits wait.
     assert admin.revoke_token(engine, first.device_id)
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Joe"), region="DE")
-    assert _crm(db, "sync").returncode == 77
+    assert _crm(db, "sync").code == 77
     # A token of another rep cannot take this database over.
     other = admin.issue_token(engine, "bob", "bob-laptop").token
-    assert _crm(db, "sync", "login", "--server", url, "--token", other).returncode == 0
+    assert _crm(db, "sync", "login", "--server", url, "--token", other).code == 0
     refused = _crm(db, "sync")
-    assert refused.returncode == 77 and "another rep" in refused.stderr
+    assert refused.code == 77 and "another rep" in refused.err
     # A new token for ann: login, then every sync works and nothing was lost.
     second = admin.issue_token(engine, "ann", "ann-laptop")
     login = _crm(db, "sync", "login", "--server", url, "--token", second.token)
-    assert login.returncode == 0, login.stderr
+    assert login.code == 0, login.err
     done = _crm(db, "sync")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     assert pending_count(store) == 0
-    assert _crm(db, "sync").returncode == 0
+    assert _crm(db, "sync").code == 0
     with engine.connect() as conn:
         names = conn.exec_driver_sql(
             "SELECT value FROM srv_field WHERE entity = 'contact' AND field = 'name'"
@@ -161,5 +156,5 @@ def test_a_revoked_laptop_is_re_enrolled_with_a_new_token(live_server, tmp_path:
         assert list(bound) == [second.device_id]
     # The old token stays dead.
     old = _crm(db, "sync", "login", "--server", url, "--token", first.token)
-    assert old.returncode == 77
+    assert old.code == 77
     store.close()

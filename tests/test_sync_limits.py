@@ -31,7 +31,7 @@ def _enrol(url: str, engine: object, db: Path) -> None:
     admin.add_rep(engine, "ann", "rep", ["North"])  # type: ignore[arg-type]
     token = admin.issue_token(engine, "ann", "ann-laptop").token  # type: ignore[arg-type]
     login = _crm(db, "sync", "login", "--server", url, "--token", token)
-    assert login.returncode == 0, login.stderr
+    assert login.code == 0, login.err
 
 
 def _server_notes(engine: object) -> list[str]:
@@ -57,7 +57,7 @@ def test_long_notes_are_pushed_in_batches_that_fit_the_body_limit(
             create_contact(tx=tx, data=ContactCreate(name=f"Long {i}"), region="DE")
             for i in range(count)
         ]
-    assert _crm(db, "sync").returncode == 0
+    assert _crm(db, "sync").code == 0
     # One edit each: `count` set ops, far fewer than a batch's 500, over 8 MiB together.
     with store.write() as tx:
         for person in people:
@@ -65,7 +65,7 @@ def test_long_notes_are_pushed_in_batches_that_fit_the_body_limit(
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Later"), region="DE")
     done = _crm(db, "sync")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     assert pending_count(store) == 0
     assert _server_notes(engine) == [note] * count
     store.close()
@@ -129,10 +129,10 @@ def test_a_too_long_op_already_journaled_never_blocks_the_queue(
     with store.write() as tx:
         update_contact(tx=tx, contact_id=jane.id, data=ContactUpdate(city="York"), region="DE")
     done = _crm(db, "sync")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     assert pending_count(store) == 0
-    assert f"contact {big.id} notes:" in done.stderr and "shorten it" in done.stderr
-    assert f"contact {jane.id} notes:" in done.stderr
+    assert f"contact {big.id} notes:" in done.err and "shorten it" in done.err
+    assert f"contact {jane.id} notes:" in done.err
     with engine.connect() as conn:
         names = sorted(
             conn.exec_driver_sql(
@@ -147,6 +147,6 @@ def test_a_too_long_op_already_journaled_never_blocks_the_queue(
     # The way out: shorten it; the shorter note syncs.
     with store.write() as tx:
         update_contact(tx=tx, contact_id=big.id, data=ContactUpdate(notes="short"), region="DE")
-    assert _crm(db, "sync").returncode == 0
+    assert _crm(db, "sync").code == 0
     assert _server_notes(engine) == ["short"]
     store.close()

@@ -7,9 +7,6 @@ older than its own minimum. `crm sync` exits 76 with the message, nothing lost.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,9 @@ from crmtui.store.database import open_store
 from crmtui.sync import client as sync_client
 from crmtui.sync.client import ProtocolMismatch, pending_count
 from crmtui.sync.wire import PROTOCOL_HEADER, PROTOCOL_VERSION
+from tests.cli_commands import Ran
 from tests.sync_support import Team
+from tests.test_sync_cli import _crm
 from tests.test_sync_crash import live_server  # noqa: F401  (fixture)
 
 
@@ -92,18 +91,11 @@ def test_crm_sync_and_login_exit_76_with_the_message(
     admin.add_rep(engine, "ann", "rep", ["North"])
     token = admin.issue_token(engine, "ann", "ann-laptop").token
     db = tmp_path / "ann.db"
-    exe = str(Path(sys.executable).with_name("crm"))
 
-    def crm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [exe, "--db", str(db), *args],
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    def crm(*args: str) -> Ran:
+        return _crm(db, *args)
 
-    assert crm("sync", "login", "--server", url, "--token", token).returncode == 0
+    assert crm("sync", "login", "--server", url, "--token", token).code == 0
     store = open_store(db)
     with store.write() as tx:
         create_contact(tx=tx, data=ContactCreate(name="Jane"), region="DE")
@@ -111,12 +103,12 @@ def test_crm_sync_and_login_exit_76_with_the_message(
     # The server (in this process) now needs a newer client than the `crm` it runs.
     monkeypatch.setattr(server_app, "MIN_CLIENT_PROTOCOL", PROTOCOL_VERSION + 1)
     refused = crm("sync")
-    assert refused.returncode == 76, refused.stderr
-    assert "upgrade crmtui" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.code == 76, refused.err
+    assert "upgrade crmtui" in refused.err and "Traceback" not in refused.err
     assert pending_count(store) == pending
     login = crm("sync", "login", "--server", url, "--token", token)
-    assert login.returncode == 76 and "upgrade crmtui" in login.stderr
+    assert login.code == 76 and "upgrade crmtui" in login.err
     monkeypatch.setattr(server_app, "MIN_CLIENT_PROTOCOL", 1)
-    assert crm("sync").returncode == 0
+    assert crm("sync").code == 0
     assert pending_count(store) == 0
     store.close()

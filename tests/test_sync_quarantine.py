@@ -9,9 +9,6 @@ laptop syncs: no traceback, the good changes arrive, each bad one is listed by
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +21,9 @@ from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.store.database import open_store
 from crmtui.store.models import Contact
 from crmtui.sync.conflicts import ConflictError, list_conflicts, restore
+from tests.cli_commands import Ran
 from tests.sync_support import BACKENDS, Team, hlc_now, make_team
+from tests.test_sync_cli import _crm
 from tests.test_sync_crash import live_server  # noqa: F401  (fixture)
 
 
@@ -83,28 +82,21 @@ def test_crm_sync_reports_quarantined_values_and_exits_65(live_server, tmp_path:
     token = admin.issue_token(engine, "bob", "bob-laptop").token
     row = _inject(engine, north)
     db = tmp_path / "bob.db"
-    exe = str(Path(sys.executable).with_name("crm"))
 
-    def crm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [exe, "--db", str(db), *args],
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    def crm(*args: str) -> Ran:
+        return _crm(db, *args)
 
-    assert crm("sync", "login", "--server", url, "--token", token).returncode == 0
+    assert crm("sync", "login", "--server", url, "--token", token).code == 0
     done = crm("sync")
-    assert done.returncode == 65, done.stderr
-    assert "Traceback" not in done.stderr
-    assert f"quarantined: contact {row} name" in done.stderr
+    assert done.code == 65, done.err
+    assert "Traceback" not in done.err
+    assert f"quarantined: contact {row} name" in done.err
     listed = crm("conflicts", "--format", "json")
-    assert listed.returncode == 0
-    kinds = [r["kind"] for r in json.loads(listed.stdout)]
+    assert listed.code == 0
+    kinds = [r["kind"] for r in json.loads(listed.out)]
     assert kinds.count("quarantined") == len(BAD)
     again = crm("sync")
-    assert again.returncode == 0, again.stderr
+    assert again.code == 0, again.err
     store = open_store(db)
     try:
         with store.read() as s:

@@ -21,6 +21,7 @@ from crmtui.services.accounts import AccountCreate, AccountUpdate, create_accoun
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 from crmtui.sync.client import ServerReset, SyncClient, SyncReport, pending_count
+from tests.budget import FULL
 from tests.sync_support import BACKENDS, Team, server_url
 
 REPS = ("ann", "bob", "max")
@@ -120,9 +121,19 @@ def before_with_edits(before: dict[str, object], accounts: list[str]) -> dict[st
 
 
 ORDERS = [("ann", "bob", "max"), ("max", "bob", "ann"), ("bob", "max", "ann")]
+# Every order on SQLite; on PostgreSQL one in CI (the order is the server's logic, the
+# same on both stores; PostgreSQL's own part is its store) and all under test-full.
+CASES = [
+    (backend, order)
+    for backend in BACKENDS
+    for order in ORDERS
+    if FULL or backend == "sqlite" or order == ORDERS[0]
+]
 
 
-@pytest.mark.parametrize("order", ORDERS, ids=["-".join(o) for o in ORDERS])
+@pytest.mark.parametrize(
+    ("url", "order"), CASES, indirect=["url"], ids=[f"{b}-{'-'.join(o)}" for b, o in CASES]
+)
 def test_laptops_reseed_a_reset_server_in_any_order_and_converge(
     url: str, tmp_path: Path, order: tuple[str, ...]
 ) -> None:

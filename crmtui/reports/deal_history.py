@@ -102,7 +102,14 @@ def stage_history(db: sqlite3.Connection, deal_id: str, *, now: datetime) -> lis
 
 def deal_card(db: sqlite3.Connection, ref: str, *, now: datetime) -> DealCard:
     """A deal by id or id prefix, with its history."""
-    deal_id = _find(db, ref)
+    deal = deal_header(db, _find(db, ref))
+    # A closed deal's time in its last stage ends when it closed, not now.
+    end = parse_timestamp(deal.closed_at) if deal.closed_at else now
+    return DealCard(deal, stage_history(db, deal.id, now=end))
+
+
+def deal_header(db: sqlite3.Connection, deal_id: str) -> DealHeader:
+    """A deal's fields as its card shows them (the id must be a live deal's)."""
     r = db.execute(
         "SELECT d.id, d.name, d.status, d.lost_reason, s.name, COALESCE(d.probability,"
         " s.probability), CASE WHEN d.probability IS NULL THEN 'stage' ELSE 'deal' END,"
@@ -114,6 +121,6 @@ def deal_card(db: sqlite3.Connection, ref: str, *, now: datetime) -> DealCard:
         " WHERE d.id = ?",
         (deal_id,),
     ).fetchone()
-    # A closed deal's time in its last stage ends when it closed, not now.
-    end = parse_timestamp(r[15]) if r[15] else now
-    return DealCard(DealHeader(*r), stage_history(db, deal_id, now=end))
+    if r is None:
+        raise DealNotFound(f"no deal {deal_id}")
+    return DealHeader(*r)

@@ -338,8 +338,8 @@ def open_new_deal(screen: Any, then: Any) -> None:
     screen.app.push_screen(add_deal_form(now=now), done)
 
 
-def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
-    """Change a deal's name, amount, close date, probability and stage (`deal`: a DealRow)."""
+def deal_form_values(deal: Any) -> dict[str, str]:
+    """The edit form's texts for a deal as its card read it (a DealHeader or a DealRow)."""
     from crmtui.domain.money import format_amount
 
     amount = (
@@ -348,13 +348,23 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
         else f"{format_amount(deal.amount_minor, deal.currency)} {deal.currency}"
     )
     own = deal.probability if deal.probability_source == "deal" else None
-    before = {
+    return {
         "name": deal.name,
         "amount": amount,
         "close": format_day(deal.expected_close) if deal.expected_close else "",
         "probability": "" if own is None else str(own),
         "stage": deal.stage_name or "",
     }
+
+
+def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
+    """Change a deal's name, amount, close date, probability and stage (`deal`: a DealHeader).
+
+    The save refuses when a field it changes was changed since the card read `deal`
+    (`read_guard`).
+    """
+    before = deal_form_values(deal)
+    own = deal.probability if deal.probability_source == "deal" else None
     fields = [
         FormField("name", "Name", before["name"], "Required"),
         FormField(
@@ -387,6 +397,8 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
     open_deal = deal.status == "open"
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
+        from crmtui.reports.deal_history import deal_header
+        from crmtui.screens.read_guard import changed_since, changed_since_message
         from crmtui.services.deals import DealUpdate, move_deal, update_deal
         from crmtui.services.territories import me_rep_id
         from crmtui.store.resolve import NotFound
@@ -411,7 +423,14 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
         data = DealUpdate(**given)
         rep_name = daily.settings().rep_name
 
+        edited = [n for n in before if n != "stage" and v[n] != before[n]] + ["stage"] * move
+
         def write(tx: WriteTx) -> list[str]:
+            stored = deal_form_values(deal_header(tx.db, deal_id))
+            stale = changed_since(before, stored, edited)
+            if stale is not None:
+                label = next(f.label for f in fields if f.name == stale)
+                raise FieldProblem(stale, f"{label}: {changed_since_message(stored[stale])}")
             changed = update_deal(tx=tx, deal_id=deal_id, data=data) if given else []
             if move:
                 if not stage:

@@ -418,8 +418,10 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
     def save(
         self, after: dict[str, Any], item_after: tuple[set[str], str | None, dict[str, str]]
     ) -> None:
-        """Validate, then update the contact and its items as one undoable write."""
+        """Validate, then write the fields and items as one undoable, stale-guarded write."""
         from crmtui.domain.validate import InvalidInput
+        from crmtui.screens.read_guard import changed_since, changed_since_message
+        from crmtui.search.lookup import contact_card
         from crmtui.services.contact_items import edit_items
         from crmtui.services.contacts import update_contact
         from crmtui.store.resolve import NotFound
@@ -438,8 +440,18 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
             self.post_message(self.Saved(EditResult(())))
             return
         contact_id = self.contact_id
+        before = self.before
+        edited = [name for name, value in after.items() if value != before.get(name)]
 
         def write(tx: WriteTx) -> list[str]:
+            # The stale-read guard (read_guard): the contact as stored now, read the way
+            # the card read it, must still hold what this form started from.
+            card = contact_card(tx.db, contact_id)
+            if card is not None:
+                stored = initial_values(card.contact, (card.account or {}).get("name"))
+                stale = changed_since(before, stored, edited)
+                if stale is not None:
+                    raise InvalidInput(stale, changed_since_message(stored[stale]))
             changed = []
             if data.model_fields_set:
                 changed = update_contact(tx=tx, contact_id=contact_id, data=data, region=region)

@@ -147,8 +147,10 @@ class DealCardScreen(CardKeys, Screen[None]):
             tz: tzinfo | None,
             problem: str = "",
             links: tuple[str | None, str | None] = (None, None),
+            read: int = 0,
         ) -> None:
             super().__init__()
+            self.read = read
             self.links = links
             self.card = card
             self.work = work
@@ -180,6 +182,8 @@ class DealCardScreen(CardKeys, Screen[None]):
         self.card: DealCard | None = None
         self.links: tuple[str | None, str | None] = (None, None)
         """The deal's (account id, contact id)."""
+        self._reads = 0
+        """The number of the latest read started: only its result is shown."""
 
     def compose(self) -> ComposeResult:
         """Name on top, then fields, history, activities and reminders."""
@@ -238,8 +242,15 @@ class DealCardScreen(CardKeys, Screen[None]):
                 out.append((title, help, getattr(self, f"action_{action}")))
         return out + self.shared_palette()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="deal-card")
     def load_card(self) -> None:
+        """Read the card again; only the latest read is shown."""
+        # As on the contact card: a read started earlier (on resume, as a form's write
+        # starts) can finish later under load and would show the deal as it was.
+        self._reads += 1
+        self._read_card(self._reads)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="deal-card")
+    def _read_card(self, read: int) -> None:
         """Read the card off the UI thread."""
         from crmtui.reports.deal_history import DealNotFound
 
@@ -248,13 +259,17 @@ class DealCardScreen(CardKeys, Screen[None]):
         try:
             card = deal_card(self._db, self.deal_id, now=now)
         except DealNotFound as exc:
-            self.post_message(self.CardLoaded(None, None, now=now, tz=tz, problem=str(exc)))
+            self.post_message(
+                self.CardLoaded(None, None, now=now, tz=tz, problem=str(exc), read=read)
+            )
             return
         work = deal_work(self._db, card.deal.id)
         links = self._db.execute(
             "SELECT account_id, contact_id FROM deal WHERE id = ?", (card.deal.id,)
         ).fetchone()
-        self.post_message(self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links)))
+        self.post_message(
+            self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links), read=read)
+        )
 
     def selected_contact(self) -> Chosen | None:
         """The deal's contact: `l` logs against it (and the deal)."""
@@ -320,6 +335,8 @@ class DealCardScreen(CardKeys, Screen[None]):
 
     @on(CardLoaded)
     def _show(self, event: CardLoaded) -> None:
+        if event.read != self._reads:
+            return  # a newer read is on its way
         self.card = event.card
         self.links = event.links
         self.refresh_bindings()

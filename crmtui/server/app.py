@@ -328,8 +328,10 @@ def make_app(engine: Engine) -> FastAPI:
         response_model=ReseedResponse,
         responses={
             **_UNAUTHORIZED,
+            400: {"description": "The body is not JSON"},
             403: {"description": "No reseed window is open (`crm server allow-reseed`)"},
             409: {"description": "The token belongs to another database"},
+            413: {"description": "The body is larger than the limit"},
         },
     )
     def reseed(request: Request, body: ReseedRequest, who: Who) -> Response:
