@@ -39,10 +39,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from crmtui.app import make_app
-from crmtui.screens.agenda import AgendaScreen
-from crmtui.screens.contacts import ContactsScreen
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.territory import TerritoryScreen
+from crmtui.screens.sections.agenda import AgendaScreen
+from crmtui.screens.sections.contacts import ContactsScreen
+from crmtui.screens.sections.pipeline import PipelineScreen
+from crmtui.screens.sections.territory import TerritoryScreen
 from crmtui.startup import AFTER_START_UP_S, WARM_DELAY_S
 from crmtui.store.schema_version import SCHEMA_HEAD
 

@@ -24,9 +24,9 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from crmtui.reports.cache import ReportCache
-from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.daily_context import Clock, DailyContext
-from crmtui.screens.database_problem import DatabaseProblemScreen
+from crmtui.screens.dialogs.database_problem import DatabaseProblemScreen
+from crmtui.screens.sections.contacts import ContactsScreen
 from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.search.lookup import LookupDatabaseError, connect
 from crmtui.startup import Startup
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from textual.command import Provider
 
-    from crmtui.screens.new_contact import NewContactResult
-    from crmtui.screens.quick_log import Chosen, QuickLogResult
+    from crmtui.screens.dialogs.new_contact import NewContactResult
+    from crmtui.screens.dialogs.quick_log import Chosen, QuickLogResult
     from crmtui.services.undo import UndoStep
 
 # Only the Contacts screen is needed for the first paint; every other screen and
@@ -60,43 +60,43 @@ ScreenFactory = Callable[[sqlite3.Connection, AppOptions], Screen[None]]
 
 
 def _agenda(db: sqlite3.Connection) -> Screen[None]:
-    from crmtui.screens.agenda import AgendaScreen
+    from crmtui.screens.sections.agenda import AgendaScreen
 
     return AgendaScreen(db)
 
 
 def _pipeline(db: sqlite3.Connection) -> Screen[None]:
-    from crmtui.screens.pipeline import PipelineScreen
+    from crmtui.screens.sections.pipeline import PipelineScreen
 
     return PipelineScreen(db)
 
 
 def _territory(db: sqlite3.Connection) -> Screen[None]:
-    from crmtui.screens.territory import TerritoryScreen
+    from crmtui.screens.sections.territory import TerritoryScreen
 
     return TerritoryScreen(db)
 
 
 def _calls(db: sqlite3.Connection) -> Screen[None]:
-    from crmtui.screens.calls import CallListScreen
+    from crmtui.screens.sections.calls import CallListScreen
 
     return CallListScreen(db)
 
 
 def _sync(db_path: Path) -> Screen[None]:
-    from crmtui.screens.sync import SyncScreen
+    from crmtui.screens.sections.sync import SyncScreen
 
     return SyncScreen(db_path)
 
 
 def _leads(db: sqlite3.Connection) -> Screen[None]:
-    from crmtui.screens.leads import LeadsScreen
+    from crmtui.screens.sections.leads import LeadsScreen
 
     return LeadsScreen(db)
 
 
 def _duplicates(db: sqlite3.Connection, options: AppOptions) -> Screen[None]:
-    from crmtui.screens.duplicates import DuplicatesScreen
+    from crmtui.screens.sections.duplicates import DuplicatesScreen
 
     return DuplicatesScreen(db, show_timings=options.show_timings)
 
@@ -348,9 +348,9 @@ class CrmApp(App[None]):
         """
         if self.db is None:
             return
-        from crmtui.screens.account_card import AccountCardScreen
-        from crmtui.screens.contact_card import ContactCardScreen
-        from crmtui.screens.deal_card import DealCardScreen
+        from crmtui.screens.cards.account_card import AccountCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
+        from crmtui.screens.cards.deal_card import DealCardScreen
 
         if self.current_mode == mode:
             # pop_screen takes the screen off the stack at once (the rest is scheduled),
@@ -414,7 +414,7 @@ class CrmApp(App[None]):
             return
         if self.current_mode != "contacts":
             self.switch_mode("contacts")
-        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
 
         self.push_screen(ContactCardScreen(self.db, contact_id))
 
@@ -424,7 +424,7 @@ class CrmApp(App[None]):
             return
         if self.current_mode != "pipeline":
             self.switch_mode("pipeline")
-        from crmtui.screens.deal_card import DealCardScreen
+        from crmtui.screens.cards.deal_card import DealCardScreen
 
         self.push_screen(DealCardScreen(self.db, deal_id, now=self.daily.now, tz=self.daily.zone))
 
@@ -432,7 +432,7 @@ class CrmApp(App[None]):
         """Show an account's card over the screen on top (Escape comes back to it)."""
         if self.db is None:
             return
-        from crmtui.screens.account_card import AccountCardScreen
+        from crmtui.screens.cards.account_card import AccountCardScreen
 
         self.push_screen(AccountCardScreen(self.db, account_id))
 
@@ -440,7 +440,7 @@ class CrmApp(App[None]):
         """Show the keys of the screen on top, and the global ones."""
         if isinstance(self.screen, ModalScreen):
             return
-        from crmtui.screens.help import HelpScreen, key_rows
+        from crmtui.screens.dialogs.help import HelpScreen, key_rows
 
         screen = self.screen
         screen_rows, global_rows = key_rows(self, screen.active_bindings)
@@ -460,7 +460,7 @@ class CrmApp(App[None]):
             if result is not None:
                 self.notify(result.summary, title="Logged")
 
-        from crmtui.screens.quick_log import QuickLogScreen
+        from crmtui.screens.dialogs.quick_log import QuickLogScreen
 
         self.push_screen(QuickLogScreen(self.db, contact=chosen, deal=on_deal), logged)
 
@@ -476,7 +476,7 @@ class CrmApp(App[None]):
                 self.notify(result.name, title="Contact added")
             self.open_contact(result.contact_id)
 
-        from crmtui.screens.new_contact import NewContactScreen
+        from crmtui.screens.dialogs.new_contact import NewContactScreen
 
         self.push_screen(NewContactScreen(self.db), done)
 
@@ -502,7 +502,7 @@ class CrmApp(App[None]):
         self.call_from_thread(self._show_recent, steps, self.daily.now())
 
     def _show_recent(self, steps: list[UndoStep], now: datetime) -> None:
-        from crmtui.screens.recent_actions import RecentActionsScreen
+        from crmtui.screens.dialogs.recent_actions import RecentActionsScreen
 
         if isinstance(self.screen, ModalScreen):
             return  # something else opened meanwhile: no list over it
@@ -536,7 +536,7 @@ class CrmApp(App[None]):
 
     def _selected_contact(self) -> Chosen | None:
         """The contact the current screen has selected (card, agenda row, queue, list)."""
-        from crmtui.screens.quick_log import Chosen
+        from crmtui.screens.dialogs.quick_log import Chosen
 
         screen = self.screen
         selected = getattr(screen, "selected_contact", None)
@@ -604,7 +604,7 @@ class CrmApp(App[None]):
         Read from the bindings that apply where the palette was opened (as `?` reads
         them), so the palette cannot miss a key nor drift from one.
         """
-        from crmtui.screens.help import key_actions
+        from crmtui.screens.dialogs.help import key_actions
 
         for found in key_actions(self, screen.active_bindings):
             row = found.row

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # Textual reads a screen's CSS_PATH on its first visit and then restyles every
 # mounted screen (~110 ms, TARGETS.md's screen switch); already read, the first
 # visit skips that. The screens' modules are still imported only when first shown.
-SCREEN_CSS: list[str | PurePath] = sorted((Path(__file__).parent / "screens").glob("*.tcss"))
+SCREEN_CSS: list[str | PurePath] = sorted((Path(__file__).parent / "screens").rglob("*.tcss"))
 # Long enough for the first screen to show its rows (bench/startup.py), short
 # enough to come before a first section switch, which works without it anyway.
 AFTER_START_UP_S = 1.0
@@ -76,8 +76,8 @@ def first_visits(
 ) -> list[tuple[Hashable, Callable[[sqlite3.Connection], object]]]:
     """What F3 and F4 read when first shown: the whole board, and all territories this period."""
     # Imported here, in the warm-up thread: start-up imports only the Contacts screen.
-    from crmtui.screens.pipeline import BoardFilter, board_key, read_board
-    from crmtui.screens.territory import PERIODS, read_summary, summary_key
+    from crmtui.screens.sections.pipeline import BoardFilter, board_key, read_board
+    from crmtui.screens.sections.territory import PERIODS, read_summary, summary_key
 
     everyone = BoardFilter()
     period = PERIODS[0]
@@ -177,7 +177,7 @@ class Startup:
         Only new sources are read: a section opened in the meantime loaded its own.
         """
         # The contact card, left out of start-up's imports, so its first opening is quick.
-        import crmtui.screens.contact_card  # noqa: F401
+        import crmtui.screens.cards.contact_card  # noqa: F401
 
         stylesheet = self._app.stylesheet
         unread = [path for path in SCREEN_CSS if not stylesheet.has_source(str(path))]

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from crmtui.screens.record_form import RecordForm
+from crmtui.screens.dialogs.record_form import RecordForm
 from tests.app_support import settle
 
 SMALL = (80, 24)

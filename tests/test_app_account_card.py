@@ -12,11 +12,11 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from crmtui.app import make_app
-from crmtui.screens.account_card import AccountCardScreen
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.pick import PickScreen
-from crmtui.screens.record_form import RecordForm
+from crmtui.screens.cards.account_card import AccountCardScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.cards.deal_card import DealCardScreen
+from crmtui.screens.dialogs.pick import PickScreen
+from crmtui.screens.dialogs.record_form import RecordForm
 from tests import card_support
 from tests.app_support import settle
 from tests.card_support import (
@@ -203,7 +203,7 @@ async def test_account_card_and_its_edit_form_fit_at_80x24(cards_db):
 
 
 async def test_the_account_cards_keys_are_in_the_help_and_its_actions_in_the_palette(cards_db):
-    from crmtui.screens.help import HelpScreen
+    from crmtui.screens.dialogs.help import HelpScreen
 
     path, ids = cards_db
     app = make_app(db_path=path, now=fixed_clock)

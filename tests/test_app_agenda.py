@@ -9,9 +9,9 @@ import pytest
 from textual.widgets import Input, Static
 
 from crmtui.app import make_app
-from crmtui.screens.agenda import AgendaScreen, short_when
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.prompts import WhenPrompt
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.prompts import WhenPrompt
+from crmtui.screens.sections.agenda import AgendaScreen, short_when
 from tests.app_support import DAILY_NOW, build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 
@@ -194,7 +194,7 @@ def test_short_when_names_nearby_days():
 
 
 async def test_a_visit_reads_again_only_after_a_commit_or_a_refresh(daily_db, monkeypatch):
-    import crmtui.screens.agenda as agenda_module
+    import crmtui.screens.sections.agenda as agenda_module
 
     reads: list[int] = []
     real = agenda_module.load_agenda

@@ -9,9 +9,9 @@ from textual.widgets import Input, Static
 
 from crmtui.app import make_app
 from crmtui.reports.calls import CONNECT_OUTCOMES
-from crmtui.screens.calls import OUTCOME_KEYS, CallListScreen, outcome_words
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.prompts import WhenPrompt
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.prompts import WhenPrompt
+from crmtui.screens.sections.calls import OUTCOME_KEYS, CallListScreen, outcome_words
 from crmtui.store.models import ACTIVITY_OUTCOMES
 from tests.app_support import PEOPLE, build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, counts, fixed_clock, reading
@@ -179,7 +179,7 @@ async def test_call_back_leaves_the_queue_while_another_read_is_running(daily_db
 
 async def test_remaining_says_more_the_same_before_and_after_a_call(daily_db, monkeypatch):
     """At the window's limit "Remaining" reads N+ before, during and after a call."""
-    from crmtui.screens import calls
+    from crmtui.screens.sections import calls
 
     path, _ = daily_db
     monkeypatch.setattr(calls, "QUEUE_LIMIT", 1)

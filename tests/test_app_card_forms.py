@@ -12,11 +12,11 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import make_app
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.pick import PickScreen
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.record_form import RecordForm
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.cards.deal_card import DealCardScreen
+from crmtui.screens.dialogs.pick import PickScreen
+from crmtui.screens.dialogs.record_form import RecordForm
+from crmtui.screens.sections.pipeline import PipelineScreen
 from tests import card_support
 from tests.app_support import settle
 from tests.card_support import (
@@ -344,7 +344,7 @@ async def test_a_deal_changed_since_its_card_was_read_is_not_overwritten(cards_d
 
 async def test_an_older_deal_card_read_that_finishes_last_is_not_shown(cards_db, monkeypatch):
     """The contact card's read-order race on the deal card, forced (see HeldRead)."""
-    import crmtui.screens.deal_card as deal_screen
+    import crmtui.screens.cards.deal_card as deal_screen
     from crmtui.services.deals import DealUpdate, update_deal
     from crmtui.store.database import open_store
     from tests.card_support import HeldRead, until

@@ -14,10 +14,10 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, RadioSet, Static
 
 from crmtui.app import make_app
-from crmtui.screens.agenda import AgendaScreen
-from crmtui.screens.contact_card import ConfirmCardAction, ContactCardScreen
-from crmtui.screens.contact_edit import ContactEditScreen
-from crmtui.screens.recent_actions import RecentActionsScreen
+from crmtui.screens.cards.contact_card import ConfirmCardAction, ContactCardScreen
+from crmtui.screens.dialogs.contact_edit import ContactEditScreen
+from crmtui.screens.dialogs.recent_actions import RecentActionsScreen
+from crmtui.screens.sections.agenda import AgendaScreen
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, fixed_clock
 
@@ -295,7 +295,7 @@ async def test_a_contact_changed_since_its_card_was_read_is_not_overwritten(dail
 async def test_an_older_card_read_that_finishes_last_is_not_shown(daily_db, monkeypatch):
     """The read-order race, forced: read A (before a rename) is held until read B (after
     it) is shown; A's result then arrives last and must not put the old name back."""
-    import crmtui.screens.contact_card as card_screen
+    import crmtui.screens.cards.contact_card as card_screen
     from crmtui.services.contacts import ContactUpdate, update_contact
     from crmtui.store.database import open_store
     from tests.card_support import HeldRead, until

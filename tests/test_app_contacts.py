@@ -10,11 +10,11 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import CrmApp, make_app
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.contacts import RESULT_WINDOW, ContactsScreen
-from crmtui.screens.database_problem import DatabaseProblemScreen
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.sync import SyncScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.database_problem import DatabaseProblemScreen
+from crmtui.screens.sections.contacts import RESULT_WINDOW, ContactsScreen
+from crmtui.screens.sections.pipeline import PipelineScreen
+from crmtui.screens.sections.sync import SyncScreen
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.contact_table import ContactRow, ContactTable
 from tests.app_support import PEOPLE, SMITH, build_fixed_db, settle

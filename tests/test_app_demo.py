@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from crmtui.app import make_app
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.contacts import ContactsScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.sections.contacts import ContactsScreen
 from tests.app_support import copy_db, settle
 from tests.test_app_contacts import SIZE, contacts_screen
 
@@ -72,7 +72,7 @@ STARTUP_PROBE = textwrap.dedent(
     from pathlib import Path
     import crmtui.startup
     from crmtui.app import make_app
-    from crmtui.screens.contacts import ContactsScreen
+    from crmtui.screens.sections.contacts import ContactsScreen
 
     async def main() -> None:
         # Start-up alone: the idle work (tests/test_app_prebuild.py) opens the writer,

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import make_app
-from crmtui.screens.contacts import ContactsScreen
+from crmtui.screens.sections.contacts import ContactsScreen
 from crmtui.widgets.footer import FooterItem, SteadyFooter, footer_items
 from tests.app_support import build_fixed_db, settle
 
@@ -175,7 +175,7 @@ def test_footer_items_take_one_binding_per_action_and_group_runs():
 @pytest.mark.parametrize("size", [(120, 40)])
 async def test_every_section_key_fits_the_footer_at_120_columns(fixed_db, size):
     from crmtui.app import SECTIONS
-    from crmtui.screens.contact_card import ContactCardScreen
+    from crmtui.screens.cards.contact_card import ContactCardScreen
 
     app = make_app(db_path=fixed_db)
     async with app.run_test(size=size) as pilot:
@@ -201,7 +201,7 @@ def whole_keys(pilot: Pilot[None]) -> set[str]:
 async def test_every_section_key_stays_in_the_footer_at_80_columns(fixed_db):
     """Issue #16: at 80x24 the footer lost F5-F7; the section keys now stay, bare, on the right."""
     from crmtui.app import SECTIONS
-    from crmtui.screens.contact_card import ContactCardScreen
+    from crmtui.screens.cards.contact_card import ContactCardScreen
 
     app = make_app(db_path=fixed_db)
     async with app.run_test(size=(80, 24)) as pilot:

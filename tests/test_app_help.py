@@ -7,8 +7,8 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from crmtui.app import SECTIONS, make_app
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.help import HelpScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.help import HelpScreen
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import fixed_clock
 

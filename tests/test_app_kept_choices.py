@@ -9,7 +9,7 @@ import pytest
 
 from crmtui.app import make_app
 from crmtui.config import load_settings, save_view_choice
-from crmtui.screens.territory import PERIODS, TerritoryScreen
+from crmtui.screens.sections.territory import PERIODS, TerritoryScreen
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, fixed_clock
 

@@ -9,9 +9,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from crmtui.app import make_app
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.leads import LeadsScreen
-from crmtui.screens.record_form import RecordForm
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.record_form import RecordForm
+from crmtui.screens.sections.leads import LeadsScreen
 from tests import card_support
 from tests.app_support import settle
 from tests.card_support import (

@@ -18,9 +18,9 @@ from textual.widgets import Input, OptionList, Static
 
 from crmtui.app import make_app
 from crmtui.domain.validate import InvalidInput
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.contacts import ContactsScreen
-from crmtui.screens.new_contact import ConfirmDuplicate, NewContactScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.new_contact import ConfirmDuplicate, NewContactScreen
+from crmtui.screens.sections.contacts import ContactsScreen
 from crmtui.services.contacts import ContactCreate, contact_problems, create_contact
 from crmtui.store.database import open_store
 from tests.app_support import build_fixed_db, copy_db, settle

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 from crmtui.app import SECTIONS, CrmApp, make_app
-from crmtui.screens.help import HELP_ACTIONS, HelpScreen
+from crmtui.screens.dialogs.help import HELP_ACTIONS, HelpScreen
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import fixed_clock
 
@@ -77,7 +77,7 @@ async def test_every_key_of_every_section_is_in_the_palette_and_in_help(
 
 
 async def test_a_key_command_from_the_palette_runs_its_action(daily_template, tmp_path):
-    from crmtui.screens.recent_actions import RecentActionsScreen
+    from crmtui.screens.dialogs.recent_actions import RecentActionsScreen
 
     path = copy_db(daily_template, tmp_path / "crm.db")
     app = make_app(db_path=path, now=fixed_clock)

@@ -15,8 +15,8 @@ from crmtui.domain.periods import parse_period
 from crmtui.reports.deal_board import board_window
 from crmtui.reports.forecast import board
 from crmtui.reports.scope import Scope
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.pipeline import PickPrompt, PipelineScreen, ReasonPrompt
+from crmtui.screens.cards.deal_card import DealCardScreen
+from crmtui.screens.sections.pipeline import PickPrompt, PipelineScreen, ReasonPrompt
 from crmtui.widgets.card_section import CardSection
 from tests.app_support import DEMO_NOW, copy_db, settle
 
@@ -192,7 +192,7 @@ async def test_owner_filter_narrows_the_board(demo_db):
 
 
 async def test_palette_targets_find_and_open_deals_and_accounts(demo_db):
-    from crmtui.screens.account_card import AccountCardScreen
+    from crmtui.screens.cards.account_card import AccountCardScreen
     from crmtui.search.find_entities import find_accounts, find_deals
 
     with sqlite3.connect(demo_db) as db:
@@ -274,7 +274,7 @@ async def test_a_won_deal_names_its_id_and_reopens_from_its_card(demo_db):
 
 def test_column_totals_fit_a_narrow_column_with_the_weighted_sum() -> None:
     from crmtui.reports.deal_board import StageWindow
-    from crmtui.screens.pipeline import lane_summary
+    from crmtui.screens.sections.pipeline import lane_summary
 
     column = StageWindow(
         stage_id="s",

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from crmtui.app import make_app
-from crmtui.screens.calls import CallListScreen
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.pick import PickScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.pick import PickScreen
+from crmtui.screens.sections.calls import CallListScreen
 from crmtui.services.plans import publish_plan
 from crmtui.store.database import open_store
 from tests.app_support import build_daily_db, copy_db, settle

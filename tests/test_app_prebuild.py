@@ -11,8 +11,8 @@ from textual.widgets import Input
 
 from crmtui import startup as startup_module
 from crmtui.app import make_app
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.territory import TerritoryScreen
+from crmtui.screens.sections.pipeline import PipelineScreen
+from crmtui.screens.sections.territory import TerritoryScreen
 from crmtui.startup import PREBUILT_SECTIONS
 from crmtui.widgets.kanban import KanbanBoard
 from tests.app_support import DEMO_NOW, copy_db, settle

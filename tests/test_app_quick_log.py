@@ -9,9 +9,9 @@ from textual.widgets import Input, Static
 
 import crmtui.startup as startup_module
 from crmtui.app import make_app
-from crmtui.screens.agenda import AgendaScreen
-from crmtui.screens.prompts import ConfirmOverride
-from crmtui.screens.quick_log import OUTCOMES, QuickLogScreen, outcome_choices
+from crmtui.screens.dialogs.prompts import ConfirmOverride
+from crmtui.screens.dialogs.quick_log import OUTCOMES, QuickLogScreen, outcome_choices
+from crmtui.screens.sections.agenda import AgendaScreen
 from crmtui.store.models import ACTIVITY_KINDS, ACTIVITY_OUTCOMES
 from crmtui.widgets.choice_bar import ChoiceBar
 from tests.app_support import build_daily_db, copy_db, settle
@@ -245,7 +245,7 @@ async def test_ctrl_l_is_in_the_footer_while_typing_in_the_search_box(daily_db):
 
 
 async def test_l_on_a_deal_card_logs_on_the_deal_and_its_contact(daily_db):
-    from crmtui.screens.deal_card import DealCardScreen
+    from crmtui.screens.cards.deal_card import DealCardScreen
 
     path, ids = daily_db
     with reading(path) as db:
@@ -275,7 +275,7 @@ async def test_l_on_a_deal_card_logs_on_the_deal_and_its_contact(daily_db):
 
 
 async def test_digits_pick_the_outcome_like_the_call_list_and_type_in_text(daily_db):
-    from crmtui.screens.calls import OUTCOME_KEYS
+    from crmtui.screens.sections.calls import OUTCOME_KEYS
 
     path, _ = daily_db
     app = make_app(db_path=path, now=fixed_clock)

@@ -11,8 +11,8 @@ import pytest
 from textual.screen import Screen
 
 from crmtui.app import make_app
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.territory import RepDealsScreen, TerritoryScreen
+from crmtui.screens.sections.pipeline import PipelineScreen
+from crmtui.screens.sections.territory import RepDealsScreen, TerritoryScreen
 from crmtui.startup import AFTER_START_UP_S, SCREEN_CSS
 from tests.app_support import build_fixed_db, settle
 
@@ -29,7 +29,7 @@ def _css_file(screen: type[Screen[None]]) -> str:
 
 
 def test_every_screen_stylesheet_is_in_the_start_up_list() -> None:
-    on_disk = sorted((Path(__file__).parents[1] / "crmtui" / "screens").glob("*.tcss"))
+    on_disk = sorted((Path(__file__).parents[1] / "crmtui" / "screens").rglob("*.tcss"))
     assert [Path(p) for p in SCREEN_CSS] == on_disk
     assert {_css_file(PipelineScreen), _css_file(TerritoryScreen), _css_file(RepDealsScreen)} <= {
         str(p) for p in SCREEN_CSS

@@ -35,11 +35,11 @@ async def test_switching_through_every_section_without_pausing(daily_template, t
 async def test_section_keys_work_from_cards(daily_template, tmp_path):
     """From a card, the key of another section goes there and that of its own goes back
     to the section's first screen (the card is closed)."""
-    from crmtui.screens.calls import CallListScreen
-    from crmtui.screens.contact_card import ContactCardScreen
-    from crmtui.screens.contacts import ContactsScreen
-    from crmtui.screens.deal_card import DealCardScreen
-    from crmtui.screens.pipeline import PipelineScreen
+    from crmtui.screens.cards.contact_card import ContactCardScreen
+    from crmtui.screens.cards.deal_card import DealCardScreen
+    from crmtui.screens.sections.calls import CallListScreen
+    from crmtui.screens.sections.contacts import ContactsScreen
+    from crmtui.screens.sections.pipeline import PipelineScreen
 
     path = copy_db(daily_template, tmp_path / "crm.db")
     app = make_app(db_path=path, now=fixed_clock)

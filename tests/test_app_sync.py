@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import make_app
-from crmtui.screens.sync import NOT_ENROLLED, UNREACHABLE, SyncScreen, report_text
+from crmtui.screens.sections.sync import NOT_ENROLLED, UNREACHABLE, SyncScreen, report_text
 from crmtui.server import admin
 from crmtui.store.database import open_store
 from crmtui.sync.client import SyncReport, pending_count

@@ -17,7 +17,7 @@ from textual.widgets import Header
 
 from crmtui.app import SECTIONS, make_app
 from crmtui.domain.hlc import HLC
-from crmtui.screens.new_contact import NewContactScreen
+from crmtui.screens.dialogs.new_contact import NewContactScreen
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.widgets.sync_indicator import SyncBadge, SyncIndicator, badge_text

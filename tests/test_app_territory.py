@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crmtui.app import make_app
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.territory import PERIODS, RepDealsScreen, TerritoryScreen
+from crmtui.screens.cards.deal_card import DealCardScreen
+from crmtui.screens.sections.territory import PERIODS, RepDealsScreen, TerritoryScreen
 from crmtui.widgets.bar_chart import BarChart
 from tests.app_support import copy_db, settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock

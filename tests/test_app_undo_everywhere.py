@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 
 from crmtui.app import make_app
 from crmtui.demo.generator import seed_demo
-from crmtui.screens.quick_log import QuickLogScreen
+from crmtui.screens.dialogs.quick_log import QuickLogScreen
 from tests.app_support import build_daily_db, build_fixed_db, copy_db, settle
 from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 from tests.test_app_calls import call_list

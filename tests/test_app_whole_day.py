@@ -18,16 +18,16 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList
 
 from crmtui.app import make_app
-from crmtui.screens.account_card import AccountCardScreen
-from crmtui.screens.calls import CallListScreen
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.contacts import ContactsScreen
-from crmtui.screens.deal_card import DealCardScreen
-from crmtui.screens.leads import LeadsScreen
-from crmtui.screens.pipeline import PipelineScreen
-from crmtui.screens.quick_log import QuickLogScreen
-from crmtui.screens.recent_actions import RecentActionsScreen
-from crmtui.screens.record_form import RecordForm
+from crmtui.screens.cards.account_card import AccountCardScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.cards.deal_card import DealCardScreen
+from crmtui.screens.dialogs.quick_log import QuickLogScreen
+from crmtui.screens.dialogs.recent_actions import RecentActionsScreen
+from crmtui.screens.dialogs.record_form import RecordForm
+from crmtui.screens.sections.calls import CallListScreen
+from crmtui.screens.sections.contacts import ContactsScreen
+from crmtui.screens.sections.leads import LeadsScreen
+from crmtui.screens.sections.pipeline import PipelineScreen
 from tests.app_support import DEMO_NOW, copy_db, settle
 
 DEAL_STATE = "SELECT stage_id, status FROM deal WHERE id = ?"

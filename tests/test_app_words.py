@@ -10,8 +10,8 @@ import pytest
 
 from crmtui.app import SECTIONS, make_app
 from crmtui.domain.validate import InvalidInput
-from crmtui.screens.contact_card import ContactCardScreen
-from crmtui.screens.deal_card import DealCardScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.cards.deal_card import DealCardScreen
 from crmtui.services.ticklers import complete_tickler
 from crmtui.store.database import open_store
 from crmtui.store.resolve import NotFound

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.domain.identity import SAME, Who
-from crmtui.screens.new_contact import find_duplicates
+from crmtui.screens.dialogs.new_contact import find_duplicates
 from crmtui.services.contact_items import add_email, add_phone, clean_email, clean_phone
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.services.leads import (

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.identity import DIFFERENT, EVIDENCE, NONE, SAME, Who, judge, names_agree
 from crmtui.domain.identity import extension as phone_extension
-from crmtui.screens.new_contact import find_duplicates
+from crmtui.screens.dialogs.new_contact import find_duplicates
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 

@@ -135,7 +135,7 @@ def test_a_meeting_booked_leaves_the_plan_and_its_reminders_go(store: Store) -> 
 
 
 def test_the_call_list_ticks_the_reminder_then_logs_the_call(store: Store) -> None:
-    # crmtui.screens.calls writes both in one transaction, the reminder first.
+    # crmtui.screens.sections.calls writes both in one transaction, the reminder first.
     plan_id, cid = _setup(store)
     state = _enrol(store, plan_id, cid)
     with store.write() as tx:

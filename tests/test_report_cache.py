@@ -12,11 +12,11 @@ import crmtui.startup
 from crmtui.app import make_app
 from crmtui.reports.cache import MAX_AGE_S, ReportCache, warm
 from crmtui.reports.deal_board import StageWindow
-from crmtui.screens import pipeline as pipeline_screen
-from crmtui.screens import territory
 from crmtui.screens.daily_context import DailyContext
-from crmtui.screens.pipeline import BoardFilter, board_key, read_board
-from crmtui.screens.territory import PERIODS, TerritoryScreen, read_summary, summary_key
+from crmtui.screens.sections import pipeline as pipeline_screen
+from crmtui.screens.sections import territory
+from crmtui.screens.sections.pipeline import BoardFilter, board_key, read_board
+from crmtui.screens.sections.territory import PERIODS, TerritoryScreen, read_summary, summary_key
 from crmtui.search.lookup import connect
 from crmtui.startup import first_visits
 from crmtui.store.data_version import data_version

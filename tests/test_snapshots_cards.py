@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from crmtui.app import make_app
-from crmtui.screens.leads import LeadsScreen
+from crmtui.screens.sections.leads import LeadsScreen
 from tests.app_support import settle
 from tests.card_support import SMALL, build_cards_db
 from tests.daily_pilot import SIZE, fixed_clock

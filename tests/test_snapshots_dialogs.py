@@ -22,9 +22,9 @@ from textual.widgets import DataTable, Static
 
 from crmtui.app import SECTIONS, make_app
 from crmtui.screens.daily_context import DailyContext
-from crmtui.screens.duplicates import ConfirmMerge
-from crmtui.screens.help import HelpScreen
-from crmtui.screens.leads import LeadsScreen
+from crmtui.screens.dialogs.help import HelpScreen
+from crmtui.screens.sections.duplicates import ConfirmMerge
+from crmtui.screens.sections.leads import LeadsScreen
 from crmtui.services.deals import win_deal
 from crmtui.services.ticklers import snooze_tickler
 from tests.app_support import build_fixed_db, settle

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from crmtui.app import make_app
 from crmtui.domain.hlc import HLC
-from crmtui.screens.new_contact import NewContactScreen
+from crmtui.screens.dialogs.new_contact import NewContactScreen
 from crmtui.store.database import open_store
 from tests.app_support import build_fixed_db, settle
 from tests.daily_pilot import SIZE, fixed_clock
@@ -89,7 +89,7 @@ def test_sync_indicator_in_the_header(snap_compare, synced_db):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_contact_edit_form(snap_compare, fixed_db, size):
     """The edit form over John Smith's card: every field, consent flags, cap and cadence."""
-    from crmtui.screens.contact_edit import ContactEditScreen
+    from crmtui.screens.dialogs.contact_edit import ContactEditScreen
     from tests.app_support import SMITH
 
     app = make_app(db_path=fixed_db, show_timings=False, now=fixed_clock)

@@ -32,7 +32,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from crmtui.quality.dedupe import DEFAULT_THRESHOLD, Candidate
 from crmtui.screens.daily_context import DailyApp
-from crmtui.screens.pair_view import (
+from crmtui.screens.dialogs.prompts import PROMPT_CSS
+from crmtui.screens.sections.pair_view import (
     FIELD_ROWS,
     LABEL_WIDTH,
     RULES,
@@ -41,7 +42,6 @@ from crmtui.screens.pair_view import (
     row_cells,
     shown_value,
 )
-from crmtui.screens.prompts import PROMPT_CSS
 from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:

@@ -30,8 +30,8 @@ from crmtui.domain.periods import parse_period
 from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
 from crmtui.reports.scope import Scope
+from crmtui.screens.cards.deal_card import DealCardScreen
 from crmtui.screens.daily_context import DailyApp, DailyContext
-from crmtui.screens.deal_card import DealCardScreen
 from crmtui.store.data_version import data_version
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
@@ -534,8 +534,8 @@ class PipelineScreen(Screen[None]):
         self.reload()
 
     def action_new_deal(self) -> None:
-        """The new-deal form (crmtui/screens/card_forms.py); the new deal is then shown pinned."""
-        from crmtui.screens.card_forms import open_new_deal
+        """The new-deal form (crmtui/screens/cards/card_forms.py); the new deal is then shown pinned."""
+        from crmtui.screens.cards.card_forms import open_new_deal
 
         open_new_deal(self, lambda deal_id: self.reload(pin=deal_id))
 

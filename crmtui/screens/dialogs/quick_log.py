@@ -23,8 +23,8 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.plan_enrol import plan_clock_of
-from crmtui.screens.prompts import ConfirmOverride, SavingForm, show_moment
+from crmtui.screens.dialogs.plan_enrol import plan_clock_of
+from crmtui.screens.dialogs.prompts import ConfirmOverride, SavingForm, show_moment
 from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
 

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.agenda import short_when
-from crmtui.screens.prompts import PROMPT_CSS
+from crmtui.screens.dialogs.prompts import PROMPT_CSS
+from crmtui.screens.sections.agenda import short_when
 
 if TYPE_CHECKING:
     from crmtui.services.undo import UndoStep

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.record_form import DIALOG_CSS
+from crmtui.screens.dialogs.record_form import DIALOG_CSS
 
 
 def one_line(text: Text | str, width: int) -> Text:

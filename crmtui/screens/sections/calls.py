@@ -46,12 +46,12 @@ from crmtui.reports.calls import (
     call_queue,
     call_stats,
 )
-from crmtui.screens.agenda import short_when
-from crmtui.screens.contact_card import ContactCardScreen, format_amount
+from crmtui.screens.cards.contact_card import ContactCardScreen, format_amount
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
-from crmtui.screens.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
-from crmtui.screens.quick_log import Chosen
+from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
+from crmtui.screens.dialogs.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
+from crmtui.screens.dialogs.quick_log import Chosen
+from crmtui.screens.sections.agenda import short_when
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from crmtui.screens.daily_context import DailyApp
-from crmtui.screens.pick import PickScreen
+from crmtui.screens.dialogs.pick import PickScreen
 
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext

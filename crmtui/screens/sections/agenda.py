@@ -25,10 +25,10 @@ from textual.worker import Worker, WorkerState
 from crmtui.domain.when import defer_target, parse_when
 from crmtui.reports.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
 from crmtui.reports.cache import report_cache
-from crmtui.screens.contact_card import ContactCardScreen
+from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.prompts import WhenPrompt, show_moment
-from crmtui.screens.quick_log import Chosen
+from crmtui.screens.dialogs.prompts import WhenPrompt, show_moment
+from crmtui.screens.dialogs.quick_log import Chosen
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
 
@@ -288,7 +288,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def mark_done(self, tickler_id: str, text: str) -> None:
         """Complete the reminder (a series gets its next occurrence)."""
-        from crmtui.screens.plan_enrol import plan_clock_of
+        from crmtui.screens.dialogs.plan_enrol import plan_clock_of
         from crmtui.services.ticklers import complete_tickler
 
         daily = self.daily

@@ -2,7 +2,7 @@
 
 Mixed into the contact, account and deal cards. A card says what it is about
 (`card_subject`); the lists to choose from are read in a worker, then a picker
-(when there is more than one row) and a `RecordForm` (crmtui/screens/card_forms.py)
+(when there is more than one row) and a `RecordForm` (crmtui/screens/cards/card_forms.py)
 do the rest. After a save the card reads itself again.
 """
 
@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from crmtui.screens.daily_context import DailyApp
-from crmtui.screens.record_form import RecordForm, Saved
+from crmtui.screens.dialogs.record_form import RecordForm, Saved
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class CardKeys:
 
     def action_add_reminder(self) -> None:
         """A new reminder about what the card shows."""
-        from crmtui.screens.card_forms import add_reminder_form
+        from crmtui.screens.cards.card_forms import add_reminder_form
 
         subject = self.card_subject()
         if subject is None:
@@ -119,7 +119,7 @@ class CardKeys:
 
     def action_add_deal(self) -> None:
         """A new deal at the account (and with the contact) the card shows."""
-        from crmtui.screens.card_forms import add_deal_form
+        from crmtui.screens.cards.card_forms import add_deal_form
 
         subject = self.card_subject()
         if subject is None:
@@ -130,7 +130,7 @@ class CardKeys:
 
         def opened(result: Saved) -> None:
             # Over this card, so Escape comes back to it.
-            from crmtui.screens.deal_card import DealCardScreen
+            from crmtui.screens.cards.deal_card import DealCardScreen
 
             daily = cast(DailyApp, self._screen.app).daily
             self._screen.app.push_screen(
@@ -190,8 +190,8 @@ class CardKeys:
         self, what: str, rows: list[dict[str, Any]], then: Callable[[dict[str, Any]], None]
     ) -> None:
         # Here, not at the top: the contact card imports this module.
-        from crmtui.screens.contact_card import activity_line, tickler_line
-        from crmtui.screens.pick import PickScreen
+        from crmtui.screens.cards.contact_card import activity_line, tickler_line
+        from crmtui.screens.dialogs.pick import PickScreen
 
         if not rows:
             self._screen.notify(
@@ -225,11 +225,11 @@ class CardKeys:
         )
 
     def _edit_reminder(self, row: dict[str, Any]) -> None:
-        from crmtui.screens.card_forms import edit_reminder_form
+        from crmtui.screens.cards.card_forms import edit_reminder_form
 
         self.open_form(edit_reminder_form(row, now=self._card_now()))
 
     def _edit_activity(self, row: dict[str, Any]) -> None:
-        from crmtui.screens.card_forms import edit_activity_form
+        from crmtui.screens.cards.card_forms import edit_activity_form
 
         self.open_form(edit_activity_form(row, now=self._card_now()))

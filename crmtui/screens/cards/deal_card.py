@@ -27,14 +27,14 @@ from textual.worker import Worker, WorkerState
 from crmtui.domain.money import format_money
 from crmtui.reports.deal_board import DealWork, deal_work
 from crmtui.reports.deal_history import DealCard, deal_card
-from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
-from crmtui.screens.contact_card import activity_line, format_day, format_when, tickler_line
+from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
+from crmtui.screens.cards.contact_card import activity_line, format_day, format_when, tickler_line
 from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
-    from crmtui.screens.quick_log import Chosen
+    from crmtui.screens.dialogs.quick_log import Chosen
 
 
 def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
@@ -217,14 +217,14 @@ class DealCardScreen(CardKeys, Screen[None]):
 
     def action_edit(self) -> None:
         """The deal's edit form."""
-        from crmtui.screens.card_forms import edit_deal_form
+        from crmtui.screens.cards.card_forms import edit_deal_form
 
         if self.card is not None:
             self.open_form(edit_deal_form(self.card.deal, now=self._card_now()))
 
     def action_go_contact(self) -> None:
         """Open the deal's contact."""
-        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
 
         if self.links[1]:
             self.app.push_screen(ContactCardScreen(self._db, self.links[1]))
@@ -273,7 +273,7 @@ class DealCardScreen(CardKeys, Screen[None]):
 
     def selected_contact(self) -> Chosen | None:
         """The deal's contact: `l` logs against it (and the deal)."""
-        from crmtui.screens.quick_log import Chosen
+        from crmtui.screens.dialogs.quick_log import Chosen
 
         deal = self.card.deal if self.card is not None else None
         if deal is None or deal.contact_id is None:
@@ -282,7 +282,7 @@ class DealCardScreen(CardKeys, Screen[None]):
 
     def selected_deal(self) -> Chosen | None:
         """The deal on screen: `l` logs the activity on it."""
-        from crmtui.screens.quick_log import Chosen
+        from crmtui.screens.dialogs.quick_log import Chosen
 
         if self.card is None:
             return None

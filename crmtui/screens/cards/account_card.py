@@ -24,8 +24,8 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.reports.account_card import AccountCard, account_card
-from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
-from crmtui.screens.contact_card import activity_line, deal_line, tickler_line
+from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
+from crmtui.screens.cards.contact_card import activity_line, deal_line, tickler_line
 from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
@@ -210,7 +210,7 @@ class AccountCardScreen(CardKeys, Screen[None]):
 
     def action_edit(self) -> None:
         """The account's edit form."""
-        from crmtui.screens.card_forms import edit_account_form
+        from crmtui.screens.cards.card_forms import edit_account_form
 
         if self.card is not None:
             self.open_form(edit_account_form(self.card.account))
@@ -230,7 +230,7 @@ class AccountCardScreen(CardKeys, Screen[None]):
         self._open_one("Open which deal?", rows, "open_deal")
 
     def _open_one(self, title: str, rows: list[tuple[str, Text]], opener: str) -> None:
-        from crmtui.screens.pick import PickScreen
+        from crmtui.screens.dialogs.pick import PickScreen
 
         def chosen(row_id: str | None) -> None:
             if row_id is not None:
@@ -243,8 +243,8 @@ class AccountCardScreen(CardKeys, Screen[None]):
 
     def _open_here(self, opener: str, row_id: str) -> None:
         # Pushed over this card, in this section, so Escape comes back here.
-        from crmtui.screens.contact_card import ContactCardScreen
-        from crmtui.screens.deal_card import DealCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
+        from crmtui.screens.cards.deal_card import DealCardScreen
 
         if opener == "open_contact":
             self.app.push_screen(ContactCardScreen(self._db, row_id))

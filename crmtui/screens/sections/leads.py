@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.reports.lead_inbox import FILTERS, Inbox, LeadRow, lead_inbox
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.record_form import FieldProblem, FormField, RecordForm, Saved
+from crmtui.screens.dialogs.record_form import FieldProblem, FormField, RecordForm, Saved
 from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def disqualify_form(lead: LeadRow) -> RecordForm:
 
 def convert_form(lead: LeadRow, matches: MatchSummary) -> RecordForm:
     """The deal a conversion opens, and (when something matches) reuse or new."""
-    from crmtui.screens.card_forms import amount_preview, read_amount
+    from crmtui.screens.cards.card_forms import amount_preview, read_amount
 
     default_name = f"{lead.company} – {lead.name}" if lead.company else lead.name
     fields = [
@@ -446,7 +446,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
             self._open_contact(lead.converted_contact_id)
 
     def _open_contact(self, contact_id: str) -> None:
-        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
 
         self.app.push_screen(ContactCardScreen(self._db, contact_id))
 

@@ -256,7 +256,7 @@ class ContactsScreen(Screen[None]):
         """Show one contact's card on top of this screen."""
         # Imported on first use: the card and its quick-log form are ~16 ms of imports
         # that start-up need not pay (Startup.after_start_up loads them soon after).
-        from crmtui.screens.contact_card import ContactCardScreen
+        from crmtui.screens.cards.contact_card import ContactCardScreen
 
         self.app.push_screen(ContactCardScreen(self._db, contact_id))
 

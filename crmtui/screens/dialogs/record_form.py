@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.prompts import SavingForm
+from crmtui.screens.dialogs.prompts import SavingForm
 
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext

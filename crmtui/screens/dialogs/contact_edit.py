@@ -26,9 +26,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static, TextArea
 
-from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.new_contact import split_tags
+from crmtui.screens.dialogs.contact_form import ContactForm
+from crmtui.screens.dialogs.new_contact import split_tags
 
 if TYPE_CHECKING:
     from crmtui.services.contact_items import ItemEdit
@@ -420,7 +420,7 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
     ) -> None:
         """Validate, then write the fields and items as one undoable, stale-guarded write."""
         from crmtui.domain.validate import InvalidInput
-        from crmtui.screens.read_guard import changed_since, changed_since_message
+        from crmtui.screens.dialogs.read_guard import changed_since, changed_since_message
         from crmtui.search.lookup import contact_card
         from crmtui.services.contact_items import edit_items
         from crmtui.services.contacts import update_contact

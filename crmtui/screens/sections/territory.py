@@ -33,8 +33,8 @@ from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, StageWindow, board_window, scope_deals
 from crmtui.reports.scope import Scope
 from crmtui.reports.summary import ACTIVITY_KINDS, SummaryBlock, SummaryReport, territory_summary
+from crmtui.screens.cards.deal_card import DealCardScreen
 from crmtui.screens.daily_context import DailyApp, DailyContext
-from crmtui.screens.deal_card import DealCardScreen
 from crmtui.widgets.bar_chart import Bar, BarChart, bar_text, sparkline
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.steady_table import SteadyDataTable

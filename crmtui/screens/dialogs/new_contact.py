@@ -26,9 +26,9 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.prompts import SafeConfirm
+from crmtui.screens.dialogs.contact_form import ContactForm
+from crmtui.screens.dialogs.prompts import SafeConfirm
 
 if TYPE_CHECKING:
     from crmtui.services.contacts import ContactCreate

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from crmtui.screens.contact_card import format_day, parse_stored
-from crmtui.screens.prompts import show_moment
-from crmtui.screens.record_form import FieldProblem, FormField, RecordForm, Saved
+from crmtui.screens.cards.contact_card import format_day, parse_stored
+from crmtui.screens.dialogs.prompts import show_moment
+from crmtui.screens.dialogs.record_form import FieldProblem, FormField, RecordForm, Saved
 
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
@@ -398,7 +398,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
         from crmtui.reports.deal_history import deal_header
-        from crmtui.screens.read_guard import changed_since, changed_since_message
+        from crmtui.screens.dialogs.read_guard import changed_since, changed_since_message
         from crmtui.services.deals import DealUpdate, move_deal, update_deal
         from crmtui.services.territories import me_rep_id
         from crmtui.store.resolve import NotFound

@@ -17,11 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
-from crmtui.screens.card_keys import CardKeys, Subject, shared_bindings
+from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.daily_context import DailyApp
-from crmtui.screens.plan_enrol import PlanEnrolKeys, enrol_binding
-from crmtui.screens.prompts import SafeConfirm
-from crmtui.screens.quick_log import Chosen
+from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding
+from crmtui.screens.dialogs.prompts import SafeConfirm
+from crmtui.screens.dialogs.quick_log import Chosen
 from crmtui.search.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
@@ -242,7 +242,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
             Binding(key, action, what, id=f"card.{action}", tooltip=help, show=action == "edit")
             for action, key, what, help in CARD_ACTIONS
         ),
-        # Reminder, activity and deal keys, and g for the account (crmtui/screens/card_keys.py).
+        # Reminder, activity and deal keys, and g for the account (crmtui/screens/cards/card_keys.py).
         *shared_bindings("card", CONTACT_SHARED),
         enrol_binding("card"),
     ]
@@ -376,7 +376,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         """Open the edit form with this contact's values; the card is read again after a save."""
         if self.card is None:
             return
-        from crmtui.screens.contact_edit import ContactEditScreen, EditResult
+        from crmtui.screens.dialogs.contact_edit import ContactEditScreen, EditResult
 
         def done(result: EditResult | None) -> None:
             if result is None:

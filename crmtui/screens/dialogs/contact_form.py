@@ -16,7 +16,7 @@ from textual import on
 from textual.message import Message
 from textual.widgets import Static
 
-from crmtui.screens.prompts import FormResult, SavingForm
+from crmtui.screens.dialogs.prompts import FormResult, SavingForm
 
 
 class ContactForm(SavingForm[FormResult]):

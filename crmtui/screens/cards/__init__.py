@@ -1,0 +1,1 @@
+"""crmtui.screens.cards package."""

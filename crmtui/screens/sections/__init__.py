@@ -1,0 +1,1 @@
+"""crmtui.screens.sections package."""
