@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,8 @@ from textual.widgets import Input, Static
 from crmtui.app import make_app
 from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.dialogs.prompts import WhenPrompt
-from crmtui.screens.sections.agenda import AgendaScreen, short_when
-from tests.app_support import DAILY_NOW, build_daily_db, copy_db, settle
+from crmtui.screens.sections.agenda import AgendaScreen
+from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, counts, fixed_clock, reading
 
 
@@ -183,14 +182,6 @@ async def test_stay_in_touch_rows_offer_open_but_not_reminder_keys(daily_db):
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen
-
-
-def test_short_when_names_nearby_days():
-    assert short_when(DAILY_NOW, DAILY_NOW) == "today 08:30"
-    assert short_when(DAILY_NOW - timedelta(days=1), DAILY_NOW) == "yesterday 08:30"
-    assert short_when(DAILY_NOW + timedelta(days=1), DAILY_NOW) == "tomorrow 08:30"
-    assert short_when(DAILY_NOW + timedelta(days=3), DAILY_NOW) == "Thu 12 Mar 08:30"
-    assert short_when(DAILY_NOW + timedelta(days=300), DAILY_NOW) == "03 Jan 2027 08:30"
 
 
 async def test_a_visit_reads_again_only_after_a_commit_or_a_refresh(daily_db, monkeypatch):

@@ -14,6 +14,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
+from crmtui.domain.date_style import in_header
+
 
 @dataclass(frozen=True)
 class SyncBadge:
@@ -31,15 +33,6 @@ class SyncStateChanged(Message):
     """Pending ops or the last sync may have changed: whoever shows the indicator reads again."""
 
 
-def when_synced(last: datetime, now: datetime | None) -> str:
-    """A short wall-clock time: "14:02" today, "21 Nov 14:02" this year, else "21 Nov 2025"."""
-    if now is None or last.date() == now.date():
-        return last.strftime("%H:%M")
-    if last.year == now.year:
-        return last.strftime("%d %b %H:%M")
-    return last.strftime("%d %b %Y")
-
-
 def badge_text(badge: SyncBadge) -> Text:
     """What the indicator says: "↑ 12 pending · synced 14:02", "not enrolled", "✓ synced 14:02"."""
     text = Text()
@@ -55,7 +48,7 @@ def badge_text(badge: SyncBadge) -> Text:
     else:
         if not badge.pending:
             text.append("✓ ", style="bold")
-        text.append(f"synced {when_synced(badge.last_sync, badge.now)}")
+        text.append(f"synced {in_header(badge.last_sync, badge.now)}")
     return text
 
 

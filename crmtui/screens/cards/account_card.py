@@ -280,7 +280,7 @@ class AccountCardScreen(CardKeys, Screen[None]):
         )
         activities = []
         for x in event.card.activities:
-            line = activity_line(x, event.tz)
+            line = activity_line(x, event.tz, event.now)
             if x.get("contact_name"):
                 line.append(f"  ({x['contact_name']})", style="dim")
             activities.append(line)

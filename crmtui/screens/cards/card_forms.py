@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from crmtui.screens.cards.contact_card import format_day, parse_stored
-from crmtui.screens.dialogs.prompts import show_moment
+from crmtui.domain.date_style import a_day, in_full, stored_day, to_edit
+from crmtui.screens.cards.contact_card import parse_stored
 from crmtui.screens.dialogs.record_form import FieldProblem, FormField, RecordForm, Saved
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def moment_preview(now: datetime) -> Any:
     """A preview that reads the text as a moment in `now`'s zone."""
 
     def preview(text: str) -> str:
-        return f"→ {show_moment(read_moment(text, now, '', 'When'))}"
+        return f"→ {in_full(read_moment(text, now, '', 'When'))}"
 
     return preview
 
@@ -66,7 +66,7 @@ def read_day(text: str, name: str, label: str, now: datetime) -> date | None:
 
 def _day_preview(text: str, now: datetime) -> str:
     day = read_day(text, "close", "Closes", now)
-    return "" if day is None else f"→ {day:%a %d %b %Y}"
+    return "" if day is None else f"→ {a_day(day)}"
 
 
 def read_amount(text: str, currency: str) -> tuple[int | None, str]:
@@ -104,7 +104,7 @@ def read_probability(text: str) -> int | None:
 
 def _local(value: Any, tz: tzinfo) -> str:
     moment = value if isinstance(value, datetime) else parse_stored(value)
-    return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return "" if moment is None else to_edit(moment.astimezone(tz))
 
 
 # ------------------------------------------------------------------ reminders
@@ -138,7 +138,7 @@ def add_reminder_form(
             return create_tickler(tx=tx, data=data).id
 
         made = daily.write_undoable(f"Reminder: {v['text'].strip()}", write)
-        return Saved(f"Reminder due {show_moment(due)} · ctrl+z undoes", made)
+        return Saved(f"Reminder due {in_full(due)} · ctrl+z undoes", made)
 
     for_what = {"contact": "Reminder about", "account": "Reminder for", "deal": "Reminder on"}[
         about
@@ -351,7 +351,7 @@ def deal_form_values(deal: Any) -> dict[str, str]:
     return {
         "name": deal.name,
         "amount": amount,
-        "close": format_day(deal.expected_close) if deal.expected_close else "",
+        "close": stored_day(deal.expected_close, to_edit),
         "probability": "" if own is None else str(own),
         "stage": deal.stage_name or "",
     }

@@ -210,7 +210,7 @@ class CardKeys:
         def line(r: dict[str, Any]) -> Text:
             if what == "reminders":
                 return tickler_line(r, tz, now)
-            text = activity_line(r, tz)
+            text = activity_line(r, tz, now)
             if r.get("contact_name") and subject_about != "contact":
                 text.append(f"  ({r['contact_name']})", style="dim")
             return text

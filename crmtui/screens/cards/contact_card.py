@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, cast
 
 from rich.table import Table
@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import in_list, stored_day
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding
@@ -39,12 +40,13 @@ def parse_stored(value: str | None) -> datetime | None:
         return None
 
 
-def format_when(value: str | None, tz: tzinfo | None = None) -> str:
-    """A stored UTC timestamp as 'YYYY-MM-DD HH:MM' in `tz` (the system zone when None)."""
+def format_when(value: str | None, tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """A stored UTC timestamp in `tz` (the system zone when None), as a list row shows it
+    against `now` ("today 10:20"), or in full without `now` (crmtui/domain/date_style.py)."""
     moment = parse_stored(value)
     if moment is None:
         return value or ""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return in_list(moment.astimezone(tz), now)
 
 
 def format_duration(seconds: int | None) -> str:
@@ -57,16 +59,6 @@ def format_duration(seconds: int | None) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
-def format_day(value: str | None) -> str:
-    """A stored date as 'YYYY-MM-DD' (the text itself if unreadable)."""
-    if not value:
-        return ""
-    try:
-        return date.fromisoformat(value[:10]).isoformat()
-    except ValueError:
-        return value
-
-
 def format_amount(minor: int | None, currency: str | None) -> str:
     """An amount in minor units as '12,500.00 EUR'."""
     if minor is None:
@@ -74,9 +66,11 @@ def format_amount(minor: int | None, currency: str | None) -> str:
     return f"{minor / 100:,.2f} {currency or ''}".strip()
 
 
-def activity_line(activity: dict[str, Any], tz: tzinfo | None = None) -> Text:
+def activity_line(
+    activity: dict[str, Any], tz: tzinfo | None = None, now: datetime | None = None
+) -> Text:
     """One activity: when (in the user's zone), what, how it went, how long, what was said."""
-    line = Text(format_when(activity.get("occurred_at"), tz), style="dim")
+    line = Text(format_when(activity.get("occurred_at"), tz, now), style="dim")
     line.append(f"  {activity.get('kind') or 'activity'}", style="bold")
     if activity.get("outcome"):
         line.append(f" · {activity['outcome'].replace('-', ' ')}")
@@ -95,12 +89,13 @@ def tickler_line(
     """One open follow-up: due when (overdue marked), snoozed or repeating, and what to do."""
     due = parse_stored(tickler.get("due_at"))
     overdue = now is not None and due is not None and due < now
-    line = Text(f"due {format_when(tickler.get('due_at'), tz)}", style="bold")
+    line = Text(f"due {format_when(tickler.get('due_at'), tz, now)}", style="bold")
     if overdue:
         line.append(" overdue", style="bold red")
     snoozed = parse_stored(tickler.get("snoozed_until"))
     if snoozed is not None and (now is None or snoozed > now):
-        line.append(f" (snoozed until {format_when(tickler['snoozed_until'], tz)})", style="dim")
+        until = format_when(tickler["snoozed_until"], tz, now)
+        line.append(f" (snoozed until {until})", style="dim")
     line.append(f"  {tickler.get('text') or ''}")
     if tickler.get("recurrence") or tickler.get("recur_after_days"):
         line.append("  ↻ repeats", style="dim")
@@ -114,7 +109,7 @@ def deal_line(deal: dict[str, Any]) -> Text:
     if deal.get("stage_name"):
         line.append(f" · {deal['stage_name']}")
     if deal.get("expected_close"):
-        line.append(f" · closes {format_day(deal['expected_close'])}")
+        line.append(f" · closes {stored_day(deal['expected_close'])}")
     return line
 
 
@@ -528,7 +523,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         notes = c.get("notes")
         self.query_one("#notes", CardSection).show(Text(notes) if notes else None)
         self.query_one("#activities", CardSection).show_lines(
-            [activity_line(a, event.tz) for a in event.card.activities]
+            [activity_line(a, event.tz, event.now) for a in event.card.activities]
         )
         self.query_one("#ticklers", CardSection).show_lines(
             [tickler_line(t, event.tz, event.now) for t in event.card.ticklers]

@@ -24,11 +24,12 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import stored_day
 from crmtui.domain.money import format_money
 from crmtui.reports.deal_board import DealWork, deal_work
 from crmtui.reports.deal_history import DealCard, deal_card
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
-from crmtui.screens.cards.contact_card import activity_line, format_day, format_when, tickler_line
+from crmtui.screens.cards.contact_card import activity_line, format_when, tickler_line
 from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
@@ -55,7 +56,7 @@ def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
             "Probability",
             f"{d.probability}% ({'this deal' if d.probability_source == 'deal' else 'stage default'})",
         ),
-        ("Expected close", format_day(d.expected_close) or None),
+        ("Expected close", stored_day(d.expected_close) or None),
         ("Owner", d.owner_name),
         ("Territory", d.territory_name),
         ("Account", d.account_name),
@@ -66,7 +67,7 @@ def deal_fields(card: DealCard, tz: tzinfo | None) -> Table:
     return grid
 
 
-def history_table(card: DealCard, tz: tzinfo | None) -> Table | None:
+def history_table(card: DealCard, tz: tzinfo | None, now: datetime | None = None) -> Table | None:
     """Every stage change: when, from, to, who, and the days spent in the stage entered."""
     if not card.history:
         return None
@@ -81,7 +82,7 @@ def history_table(card: DealCard, tz: tzinfo | None) -> Table | None:
         table.add_column(name, justify=justify, style="dim" if name == "When" else "")  # type: ignore[arg-type]
     for visit in card.history:
         table.add_row(
-            format_when(visit.changed_at, tz),
+            format_when(visit.changed_at, tz, now),
             visit.from_stage or "(opened)",
             visit.to_stage,
             visit.changed_by or "—",
@@ -352,10 +353,10 @@ class DealCardScreen(CardKeys, Screen[None]):
         name.update(title)
         tz = event.tz
         self.query_one("#details", CardSection).show(deal_fields(event.card, tz))
-        self.query_one("#history", CardSection).show(history_table(event.card, tz))
+        self.query_one("#history", CardSection).show(history_table(event.card, tz, event.now))
         activities = []
         for a in event.work.activities:
-            line = activity_line(a, tz)
+            line = activity_line(a, tz, event.now)
             if a.get("contact_name"):
                 line.append(f"  ({a['contact_name']})", style="dim")
             activities.append(line)

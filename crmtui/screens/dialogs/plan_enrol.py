@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.binding import Binding
 from textual.screen import Screen
 
+from crmtui.domain.date_style import in_full
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.dialogs.pick import PickScreen
 
@@ -129,7 +130,7 @@ class PlanEnrolKeys:
         if position.state == "waiting" and position.step is not None and state.due_at:
             where = (
                 f"step {position.step_number} ({position.step.kind}) due"
-                f" {state.due_at.astimezone(clock.tz):%a %d %b %H:%M}"
+                f" {in_full(state.due_at.astimezone(clock.tz))}"
             )
         skipped = f" · {state.notes[-1]}" if state.notes else ""
         summary = f"{name} is on {state.plan_name}: {where}{skipped} · ctrl+z undoes"

@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import in_full
+
 PROMPT_CSS = """
 {name} {{
     align: center middle;
@@ -40,11 +42,6 @@ PROMPT_CSS = """
     color: $text-error;
 }}
 """
-
-
-def show_moment(moment: datetime) -> str:
-    """A moment on its own wall clock, short and unambiguous: "Tue 10 Mar 2026 09:00"."""
-    return moment.strftime("%a %d %b %Y %H:%M")
 
 
 class WhenPrompt(ModalScreen[datetime | None]):
@@ -93,7 +90,7 @@ class WhenPrompt(ModalScreen[datetime | None]):
         reading = self.query_one("#reading", Static)
         reading.set_class(bool(error), "prompt--error")
         if moment is not None:
-            reading.update(Text(f"→ {show_moment(moment)}"))
+            reading.update(Text(f"→ {in_full(moment)}"))
         else:
             reading.update(Text(error))
 

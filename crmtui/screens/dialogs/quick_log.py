@@ -22,9 +22,10 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crmtui.domain.date_style import in_full
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.plan_enrol import plan_clock_of
-from crmtui.screens.dialogs.prompts import ConfirmOverride, SavingForm, show_moment
+from crmtui.screens.dialogs.prompts import ConfirmOverride, SavingForm
 from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
 
@@ -91,7 +92,7 @@ def describe_logged(kind: str, outcome: str | None, name: str, next_due: datetim
     """One line saying what was logged: "Call · no answer · Carla Rossi; next Tue 10 Mar 09:00"."""
     text = f"{kind.capitalize()}{' · ' + outcome.replace('-', ' ') if outcome else ''} · {name}"
     if next_due is not None:
-        text += f"; next touch {show_moment(next_due)}"
+        text += f"; next touch {in_full(next_due)}"
     return text
 
 
@@ -322,7 +323,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             reading.update(Text(str(exc)))
             return
         reading.set_class(False, "-error")
-        reading.update(Text(f"→ {show_moment(due)}"))
+        reading.update(Text(f"→ {in_full(due)}"))
 
     # ----------------------------------------------------------------- contact
 

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from crmtui.domain.date_style import in_list
 from crmtui.screens.dialogs.prompts import PROMPT_CSS
-from crmtui.screens.sections.agenda import short_when
 
 if TYPE_CHECKING:
     from crmtui.services.undo import UndoStep
@@ -50,7 +50,7 @@ class RecentActionsScreen(ModalScreen["UndoStep | None"]):
     def _when(self, step: UndoStep) -> str:
         if step.made_at is None or self._now is None:
             return ""
-        return short_when(step.made_at.astimezone(self._now.tzinfo), self._now)
+        return in_list(step.made_at.astimezone(self._now.tzinfo), self._now)
 
     def _lines(self) -> list[Text]:
         whens = [self._when(s) for s in self._steps]

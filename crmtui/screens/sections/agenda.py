@@ -22,12 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import in_full, in_list
 from crmtui.domain.when import defer_target, parse_when
 from crmtui.reports.agenda import Agenda, AgendaItem, StayInTouch, load_agenda
 from crmtui.reports.cache import report_cache
 from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.daily_context import UsesDaily
-from crmtui.screens.dialogs.prompts import WhenPrompt, show_moment
+from crmtui.screens.dialogs.prompts import WhenPrompt
 from crmtui.screens.dialogs.quick_log import Chosen
 from crmtui.widgets.agenda_list import AgendaList, AgendaRow
 from crmtui.widgets.footer import SteadyFooter
@@ -49,28 +50,13 @@ EMPTY = {
 }
 
 
-def short_when(moment: datetime, now: datetime) -> str:
-    """A due moment relative to today: "09:00", "yesterday 14:00", "Thu 12 Mar 10:00"."""
-    days = (moment.date() - now.date()).days
-    clock = moment.strftime("%H:%M")
-    if days == 0:
-        return f"today {clock}"
-    if days == -1:
-        return f"yesterday {clock}"
-    if days == 1:
-        return f"tomorrow {clock}"
-    if moment.year != now.year:
-        return moment.strftime("%d %b %Y %H:%M")
-    return moment.strftime("%a %d %b %H:%M")
-
-
 def item_row(item: AgendaItem, bucket: str, now: datetime) -> AgendaRow:
     """An agenda reminder as a list row."""
     was_snoozed = item.snoozed_until is not None and item.snoozed_until <= now
     return AgendaRow(
         key=item.tickler_id,
         bucket=bucket,
-        when=short_when(item.due_at, now),
+        when=in_list(item.due_at, now),
         about=item.about,
         text=item.text,
         phone=item.contact_phone,
@@ -78,7 +64,7 @@ def item_row(item: AgendaItem, bucket: str, now: datetime) -> AgendaRow:
         tickler_id=item.tickler_id,
         do_not_call=item.do_not_call,
         recurring=item.recurring,
-        snoozed=short_when(item.snoozed_until, now) if was_snoozed and item.snoozed_until else None,
+        snoozed=in_list(item.snoozed_until, now) if was_snoozed and item.snoozed_until else None,
     )
 
 
@@ -118,7 +104,7 @@ def agenda_counts(agenda: Agenda) -> Text:
     line.append(f"  ·  {len(agenda.today)} today", style="bold")
     line.append(f"  ·  {len(agenda.upcoming)} upcoming")
     line.append(f"  ·  {len(agenda.stay_in_touch)} to stay in touch with")
-    line.append(f"      {show_moment(agenda.now)}", style="dim")
+    line.append(f"      {in_full(agenda.now)}", style="dim")
     return line
 
 
@@ -299,7 +285,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
         )
         summary = f"Done: {text}"
         if nxt is not None:
-            summary += f" · next {show_moment(nxt.due_at.astimezone(tz))}"
+            summary += f" · next {in_full(nxt.due_at.astimezone(tz))}"
         self.post_message(self.Changed(summary))
 
     def _ask_when(self, title: str, default: str, then: Callable[[datetime], None]) -> None:
@@ -338,7 +324,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
         self.daily.write_undoable(
             f"Snooze: {text}", lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until)
         )
-        self.post_message(self.Changed(f"Snoozed until {show_moment(until)}: {text}"))
+        self.post_message(self.Changed(f"Snoozed until {in_full(until)}: {text}"))
 
     def action_defer(self) -> None:
         """Ask for the new due date ("3d" keeps the time of day), then move the reminder."""
@@ -376,7 +362,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
             defer_tickler(tx=tx, tickler_id=tickler_id, due_at=due_at)
 
         self.daily.write_undoable(f"Defer: {text}", write)
-        self.post_message(self.Changed(f"Due {show_moment(due_at)}: {text}"))
+        self.post_message(self.Changed(f"Due {in_full(due_at)}: {text}"))
 
     @on(Changed)
     def _changed(self, event: Changed) -> None:

@@ -37,6 +37,7 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import in_full, in_list
 from crmtui.domain.when import BadWhen, parse_duration, parse_when
 from crmtui.reports.calls import (
     CONNECT_OUTCOMES,
@@ -49,9 +50,8 @@ from crmtui.reports.calls import (
 from crmtui.screens.cards.contact_card import ContactCardScreen, format_amount
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
-from crmtui.screens.dialogs.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt, show_moment
+from crmtui.screens.dialogs.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt
 from crmtui.screens.dialogs.quick_log import Chosen
-from crmtui.screens.sections.agenda import short_when
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
@@ -119,7 +119,7 @@ def why_line(item: CallItem, now: datetime) -> Text:
         line.append("From the list", style="bold")
     else:
         style = "bold red" if item.reason == "overdue" else "bold"
-        due = short_when(item.due_at, now) if item.due_at else ""
+        due = in_list(item.due_at, now) if item.due_at else ""
         line.append(f"{item.reason.capitalize()}: due {due}", style=style)
         if item.tickler_text:
             line.append(f" — {item.tickler_text}")
@@ -475,7 +475,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self.query_one("#call-recent", CardSection).show_lines(
             [
                 Text.assemble(
-                    (short_when(a.occurred_at, now), "dim"),
+                    (in_list(a.occurred_at, now), "dim"),
                     (f"  {a.kind}", "bold"),
                     f" · {a.outcome.replace('-', ' ')}" if a.outcome else "",
                     f" — {a.text}" if a.text else "",
@@ -628,7 +628,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if planned:
             summary += " · next touch from the follow-up plan"
         else:
-            summary += f" · next touch {show_moment(due)}" if due else " · no next touch"
+            summary += f" · next touch {in_full(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
         self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import short_day, stored_day
 from crmtui.reports.lead_inbox import FILTERS, Inbox, LeadRow, lead_inbox
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.record_form import FieldProblem, FormField, RecordForm, Saved
@@ -226,7 +227,7 @@ def lead_cells(lead: LeadRow) -> tuple[Text, ...]:
         Text(lead.email or lead.phone or "", overflow="ellipsis", no_wrap=True),
         Text(lead.source or "", overflow="ellipsis", no_wrap=True),
         Text(status, overflow="ellipsis", no_wrap=True),
-        Text(lead.created_at[:10], style="dim"),
+        Text(stored_day(lead.created_at, short_day), style="dim"),
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import cast
 
 from rich.text import Text
@@ -25,6 +24,7 @@ from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import short_day, stored_day
 from crmtui.domain.money import card_money, compact_money
 from crmtui.domain.periods import parse_period
 from crmtui.reports.cache import report_cache
@@ -64,19 +64,9 @@ CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 """Currencies short enough as a sign for a board column's totals; the others keep their code."""
 
 
-def short_day(text: str | None) -> str:
-    """A stored date as "30 May 26" (the text itself if unreadable)."""
-    if not text:
-        return ""
-    try:
-        return date.fromisoformat(text[:10]).strftime("%d %b %y")
-    except ValueError:
-        return text
-
-
 def to_card(deal: BoardDeal) -> KanbanCard:
     """A deal as the board shows it: name; amount; close date, account and owner."""
-    when = short_day(deal.expected_close) if deal.status == "open" else ""
+    when = stored_day(deal.expected_close, short_day) if deal.status == "open" else ""
     note = " · ".join(x for x in (when, deal.account_name, deal.owner_name) if x)
     if deal.stale:
         note = f"stale · {note}" if note else "stale"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +24,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import in_full
+from crmtui.screens.daily_context import DailyApp
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
@@ -100,8 +103,8 @@ def _credentials(store: Store) -> tuple[str | None, str | None]:
     return _meta(store, "sync_server"), load_token(device) if device else None
 
 
-def read_status(db_path: Path) -> SyncStatus:
-    """Read the sync state of the database at `db_path` (from a thread worker)."""
+def read_status(db_path: Path, tz: tzinfo | None = None) -> SyncStatus:
+    """Read the sync state of the database at `db_path` (from a thread worker); times in `tz`."""
     from datetime import UTC, datetime
 
     from crmtui.domain.hlc import HLC
@@ -115,7 +118,7 @@ def read_status(db_path: Path) -> SyncStatus:
         when = "never"
         if last:
             moment = datetime.fromtimestamp(HLC.decode(last).millis / 1000, UTC)
-            when = moment.isoformat(timespec="seconds")
+            when = in_full(moment.astimezone(tz))
         demo = None
         try:
             check_syncable(store)
@@ -277,7 +280,8 @@ class SyncScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sync-load")
     def _load(self) -> None:
-        self.post_message(self.StatusLoaded(read_status(self.db_path)))
+        zone = cast(DailyApp, self.app).daily.zone()
+        self.post_message(self.StatusLoaded(read_status(self.db_path, zone)))
 
     @on(StatusLoaded)
     def _show_status(self, event: StatusLoaded) -> None:

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.date_style import a_day, short_day, stored_day
 from crmtui.domain.money import card_money, compact_money, format_money
 from crmtui.domain.periods import parse_period
 from crmtui.reports.cache import report_cache
@@ -141,7 +142,7 @@ def activity_table(report: SummaryReport, today: date) -> RenderableType:
     each = "weeks" if step == 1 else f"{step} weeks a mark"
     # Under the grid, not in its chart column: a caption wider than the chart would
     # widen that column and squeeze the labels and totals.
-    caption = Text(f"{each} from {weeks[0]:%d %b}", style="dim", overflow="ellipsis")
+    caption = Text(f"{each} from {a_day(weeks[0])}", style="dim", overflow="ellipsis")
     caption.no_wrap = True
     return Group(grid, caption)
 
@@ -356,7 +357,7 @@ class TerritoryScreen(Screen[None]):
         ):
             p = self.report.period
             last = p.end - timedelta(days=1)  # periods are half-open: show the last day
-            text.append(f" · {p.label} ({p.start:%d %b %Y} – {last:%d %b %Y})")
+            text.append(f" · {p.label} ({a_day(p.start)} – {a_day(last)})")
             if loading:
                 text.append(" · updating…", style="italic")
         else:
@@ -523,7 +524,7 @@ class RepDealsScreen(Screen[None]):
                 Text(deal.name),
                 deal.stage_name,
                 Text(card_money(deal.amount_minor, deal.currency), justify="right"),
-                (deal.expected_close or "")[:10],
+                stored_day(deal.expected_close, short_day),
                 Text(deal.account_name or ""),
                 Text(deal.owner_name or ""),
                 key=deal.id,
