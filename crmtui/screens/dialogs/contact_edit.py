@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -393,25 +393,8 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
         out["stay_in_touch"] = self.query_one("#f-stay_in_touch", Input).value
         return out
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_save(self) -> None:
+    def save_values(self) -> None:
         """Check and save the changed fields in one transaction (in a worker)."""
-        if self.saving:
-            return
-        self.saving = True
-        self._status("Saving…")
         self.save(self.values(), self.item_values())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contact-edit-save")
@@ -479,8 +462,3 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
         if "stay_in_touch_days" in problems:
             problems["stay_in_touch"] = problems.pop("stay_in_touch_days")
         return problems
-
-    def action_cancel(self) -> None:
-        """Escape: close, writing nothing (not while a save is under way)."""
-        if not self.saving:
-            self.dismiss(None)

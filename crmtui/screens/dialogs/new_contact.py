@@ -352,11 +352,6 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
 
     # ----------------------------------------------------------------- saving
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
     def action_save(self) -> None:
         """Enter: check, look for duplicates (asking first if one is found), then write."""
         if not self.saving:
@@ -421,8 +416,3 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
         self._status("Probably already here: save anyway?")
         name = self.query_one("#f-name", Input).value.strip()
         self.app.push_screen(ConfirmDuplicate(name, event.duplicates), answered)
-
-    def action_cancel(self) -> None:
-        """Escape: close, writing nothing (not while a save is under way)."""
-        if not self.saving:
-            self.dismiss(None)

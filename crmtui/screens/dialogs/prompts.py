@@ -200,13 +200,49 @@ FormResult = TypeVar("FormResult")
 
 
 class SavingForm(ModalScreen[FormResult]):
-    """A modal form that saves in a worker: one status line, and failures said there."""
+    """A modal form that saves in a worker: one status line, and failures said there.
+
+    Enter in a field and a `#save` button save, a `#cancel` button cancels; a save
+    runs once at a time (`saving`) and Escape does nothing while one is under way.
+    A form starts its worker in `save_values`, or overrides `action_save` when it
+    checks more before saving.
+    """
 
     STATUS_ID: ClassVar[str]
     """The id of the form's status Static."""
     WHAT: ClassVar[str]
     """What the form does, for the failure notification ("Quick log failed: ...")."""
     saving: bool
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_save(self) -> None:
+        """Save in a worker (once at a time)."""
+        if self.saving:
+            return
+        self.saving = True
+        self._status("Saving…")
+        self.save_values()
+
+    def save_values(self) -> None:
+        """Start the form's save worker with what the form holds."""
+        raise NotImplementedError(f"{type(self).__name__} saves through its own action_save")
+
+    def action_cancel(self) -> None:
+        """Escape: close, writing nothing (not while a save is under way)."""
+        if not self.saving:
+            self.dismiss(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed worker is said in the form and as a notification."""

@@ -426,11 +426,6 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             return self.query_one("#search", Input).has_focus and bool(self._hits)
         return True
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
     def action_save(self) -> None:
         """Enter: pick the highlighted contact first if needed, else write."""
         if self.saving:

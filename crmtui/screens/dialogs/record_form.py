@@ -234,25 +234,8 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
             if f.name == name:
                 self._show_reading(f, event.value)
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_save(self) -> None:
-        """Save in a worker (once at a time)."""
-        if self.saving:
-            return
-        self.saving = True
-        self._status("Saving…")
+    def save_values(self) -> None:
+        """Save the fields' texts in a worker."""
         self.save(self.values())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="record-form-save")
@@ -300,8 +283,3 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
         self._status(
             f"Not saved: {event.message}" if not label else f"Not saved: check {label}.", error=True
         )
-
-    def action_cancel(self) -> None:
-        """Escape: close, writing nothing (not while a save is under way)."""
-        if not self.saving:
-            self.dismiss(None)
