@@ -29,6 +29,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.contact_form import ContactForm
 from crmtui.screens.dialogs.new_contact import split_tags
+from crmtui.widgets.text_fields import FieldArea, FieldInput
 
 if TYPE_CHECKING:
     from crmtui.services.contact_items import ItemEdit
@@ -283,11 +284,13 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                 for name, label, placeholder in TEXT_FIELDS:
                     with Horizontal(classes="row"):
                         yield Label(label)
-                        yield Input(v[name], placeholder=placeholder, id=f"f-{name}", compact=True)
+                        yield FieldInput(
+                            v[name], placeholder=placeholder, id=f"f-{name}", compact=True
+                        )
                     yield Static("", id=f"p-{name}", classes="problem")
                 with Horizontal(classes="row notes-row"):
                     yield Label("Notes")
-                    yield TextArea(v["notes"], id="f-notes", compact=True, soft_wrap=True)
+                    yield FieldArea(v["notes"], id="f-notes", compact=True, soft_wrap=True)
                 yield Static("", id="p-notes", classes="problem")
                 with Horizontal(classes="row"):
                     yield Label("Consent")
@@ -299,7 +302,7 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                     )
                 with Horizontal(classes="row"):
                     yield Label("Call cap")
-                    yield Input(
+                    yield FieldInput(
                         v["call_cap"],
                         placeholder="3/30d (blank: the default)",
                         id="f-call_cap",
@@ -308,7 +311,7 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                 yield Static("", id="p-call_cap", classes="problem")
                 with Horizontal(classes="row"):
                     yield Label("In touch")
-                    yield Input(
+                    yield FieldInput(
                         v["stay_in_touch"],
                         placeholder="every 30d, 2 weeks (blank: no cadence)",
                         id="f-stay_in_touch",
@@ -346,7 +349,7 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
         for name, label, placeholder in ADD_FIELDS:
             with Horizontal(classes="row"):
                 yield Label(label)
-                yield Input("", placeholder=placeholder, id=f"f-{name}", compact=True)
+                yield FieldInput("", placeholder=placeholder, id=f"f-{name}", compact=True)
             yield Static("", id=f"p-{name}", classes="problem")
 
     def item_values(self) -> tuple[set[str], str | None, dict[str, str]]:

@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.contact_form import ContactForm
 from crmtui.screens.dialogs.prompts import SafeConfirm
+from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
     from crmtui.services.contacts import ContactCreate
@@ -245,7 +246,7 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
             for name, label, placeholder in FIELDS:
                 with Horizontal(classes="row"):
                     yield Label(label)
-                    yield Input(placeholder=placeholder, id=f"f-{name}", compact=True)
+                    yield FieldInput(placeholder=placeholder, id=f"f-{name}", compact=True)
                 yield Static("", id=f"p-{name}", classes="problem")
             yield Static("", id="dupes-title")
             yield OptionList(id="dupes")

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import in_full
+from crmtui.widgets.text_fields import FieldInput
 
 PROMPT_CSS = """
 {name} {{
@@ -68,7 +69,7 @@ class WhenPrompt(ModalScreen[datetime | None]):
         """Title, the words, and what they mean."""
         with Vertical():
             yield Label(self._title, classes="prompt--title")
-            yield Input(value=self._default, placeholder="when?", id="when")
+            yield FieldInput(value=self._default, placeholder="when?", id="when")
             yield Static("", id="reading", classes="prompt--hint")
             yield Static(self._hint, classes="prompt--hint")
 

@@ -28,6 +28,7 @@ from crmtui.screens.dialogs.plan_enrol import plan_clock_of
 from crmtui.screens.dialogs.prompts import ConfirmOverride, SavingForm
 from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.widgets.choice_bar import ChoiceBar
+from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
@@ -245,7 +246,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             yield Label("Log an activity", id="form-title")
             with Horizontal(classes="row"):
                 yield Label("Contact")
-                yield Input(
+                yield FieldInput(
                     placeholder="Search a contact by name, company, phone…",
                     id="search",
                     compact=True,
@@ -262,10 +263,10 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 yield ChoiceBar(outcome_choices(self._kind), value=self._outcome, id="outcome")
             with Horizontal(classes="row"):
                 yield Label("Notes")
-                yield Input(placeholder="What was said (optional)", id="text", compact=True)
+                yield FieldInput(placeholder="What was said (optional)", id="text", compact=True)
             with Horizontal(classes="row -next"):
                 yield Label("Next touch")
-                yield Input(
+                yield FieldInput(
                     placeholder='optional: "in 2 days", "tomorrow 9am"',
                     id="next-when",
                     compact=True,
@@ -273,7 +274,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             yield Static("", id="next-reading")
             with Horizontal(classes="row"):
                 yield Label("About")
-                yield Input(placeholder=DEFAULT_NEXT_TEXT, id="next-text", compact=True)
+                yield FieldInput(placeholder=DEFAULT_NEXT_TEXT, id="next-text", compact=True)
             yield Static(
                 "Enter saves · Esc cancels · Tab moves · ←/→ or 1-9 pick a choice", id="log-status"
             )

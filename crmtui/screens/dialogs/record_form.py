@@ -25,6 +25,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.prompts import SavingForm
+from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
@@ -189,7 +190,7 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
                         yield Label(f.label)
                         # No select-on-focus: a key typed ahead of the form's first
                         # focus must not replace a prefilled value (seen under load).
-                        yield Input(
+                        yield FieldInput(
                             f.value,
                             placeholder=f.placeholder,
                             id=f"f-{f.name}",

@@ -55,6 +55,7 @@ from crmtui.screens.dialogs.quick_log import Chosen
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
+from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
@@ -171,7 +172,7 @@ class FilterPrompt(ModalScreen[FilterWords | None]):
             ):
                 with Horizontal():
                     yield Label(label)
-                    yield Input(getattr(self._current, field), placeholder=hint, id=field)
+                    yield FieldInput(getattr(self._current, field), placeholder=hint, id=field)
             yield Static(
                 "Enter applies · empty fields are ignored · Esc cancels", classes="prompt--hint"
             )

@@ -24,6 +24,7 @@ from crmtui.search.lookup import ContactHit, search_contacts
 from crmtui.search.recent import recent_contacts
 from crmtui.widgets.contact_table import ContactRow, ContactTable
 from crmtui.widgets.footer import SteadyFooter
+from crmtui.widgets.text_fields import FieldInput
 
 # Never load every row: DataTable measures each row it holds (TARGETS.md).
 RESULT_WINDOW = 50
@@ -153,7 +154,7 @@ class ContactsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Search box, results, status line."""
         yield Header()
-        yield Input(
+        yield FieldInput(
             placeholder="Search name, company, email, phone, city or tag…",
             id="search",
         )

@@ -35,6 +35,7 @@ from crmtui.screens.daily_context import DailyApp, DailyContext
 from crmtui.store.data_version import data_version
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.kanban import KanbanBoard, KanbanCard, KanbanLane
+from crmtui.widgets.text_fields import FieldInput
 
 CARDS_PER_COLUMN = 25
 CLOSED_PERIOD = "this-quarter"  # which won and lost deals the closed columns show
@@ -218,7 +219,7 @@ class ReasonPrompt(ModalScreen[str | None]):
         with Vertical():
             yield Label(self._title, classes="prompt--title")
             if self._ask_reason:
-                yield Input(
+                yield FieldInput(
                     placeholder="why was it lost? (price, competitor, timing …)", id="reason"
                 )
                 yield Static("Enter to save · Escape to cancel", classes="prompt--hint", id="hint")
