@@ -47,6 +47,8 @@ class Settings:
     theme: str | None = None
     """The app's colour theme, as last chosen in the app (Ctrl+P "Change theme")."""
     territory_period: str | None = None
+    company_currency: str | None = None
+    """The ISO 4217 code forecasts convert into (e.g. "EUR"); unset: no converted total."""
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
@@ -102,6 +104,13 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
     _check_calendar(path, raw)
+    if "company_currency" in raw:
+        from crmtui.domain.money import BadMoney, check_currency
+
+        try:
+            raw["company_currency"] = check_currency(raw["company_currency"])
+        except BadMoney as exc:
+            raise ConfigError(f"{path}: company_currency: {exc}") from exc
     if "holidays" in raw:
         raw["holidays"] = tuple(raw["holidays"])
     return Settings(**raw, default_region_set="default_region" in raw)
