@@ -22,6 +22,7 @@ from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
+from crmtui.commands import products as product_commands
 from crmtui.commands import rates as rate_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
@@ -96,6 +97,7 @@ territory_commands.register(app)
 daily_commands.register(app)
 undo_commands.register(app)
 rate_commands.register(app)
+product_commands.register(app)
 app.command("demo")(demo_commands.demo)
 
 
