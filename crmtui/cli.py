@@ -13,6 +13,7 @@ from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
 from crmtui.commands import daily as daily_commands
 from crmtui.commands import db as db_commands
+from crmtui.commands import deal_lines as deal_line_commands
 from crmtui.commands import deals as deal_commands
 from crmtui.commands import dedupe as dedupe_commands
 from crmtui.commands import demo as demo_commands
@@ -98,6 +99,7 @@ daily_commands.register(app)
 undo_commands.register(app)
 rate_commands.register(app)
 product_commands.register(app)
+deal_line_commands.register(deal_commands.app)
 app.command("demo")(demo_commands.demo)
 
 
