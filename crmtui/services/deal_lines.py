@@ -162,6 +162,8 @@ def remove_line(*, tx: WriteTx, line_ref: str) -> DealLine:
 def use_lines_sum(*, tx: WriteTx, deal_ref: str) -> Deal:
     """Drop a typed amount's override: the deal's amount is its lines' sum again."""
     deal = get_live(tx, Deal, deal_ref)
+    if not deal_has_lines(tx, deal.id):
+        raise InvalidInput("deal", "has no lines: its amount is the one typed")
     tx.update(deal, {"amount_override": False})
     _rederive(tx, deal)
     return deal
