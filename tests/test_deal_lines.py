@@ -74,12 +74,12 @@ def test_lines_priced_from_the_list_and_the_override_is_shown(db_path: Path) -> 
         _catalogue(tx)
         deal_id = _deal(tx)
     store.close()
-    code, out, err = crm(
+    code, _, err = crm(
         db_path, "deal", "line", "add", deal_id, "WID-1", "-q", "12", "--discount", "5"
     )
     assert code == 0, err
     assert "from 10 on" in err  # the 10-unit break: 12 x 90.00 less 5% = 1,026.00
-    code, out, err = crm(
+    code, _out, err = crm(
         db_path, "deal", "line", "add", deal_id, "--description", "Setup", "--price", "99.99"
     )
     assert code == 0, err
@@ -87,7 +87,7 @@ def test_lines_priced_from_the_list_and_the_override_is_shown(db_path: Path) -> 
     assert data["amount_minor"] == data["net_minor"] == 102_600 + 9_999
     assert data["taxes"][1]["tax_minor"] == 19_494  # 1,026.00 x 19% (Setup has no tax class)
     assert crm(db_path, "deal", "edit", deal_id, "--amount", "1,000 EUR")[0] == 0
-    code, out, err = crm(db_path, "deal", "line", "list", deal_id)
+    code, _, err = crm(db_path, "deal", "line", "list", deal_id)
     assert "override" in err and "1,000.00 EUR" in err
     data = json.loads(crm(db_path, "deal", "line", "list", deal_id, "--format", "json")[1])
     assert data["amount_override"] and data["amount_minor"] == 100_000
