@@ -24,6 +24,7 @@ from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
 from crmtui.commands import products as product_commands
+from crmtui.commands import quotes as quote_commands
 from crmtui.commands import rates as rate_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
@@ -99,6 +100,7 @@ daily_commands.register(app)
 undo_commands.register(app)
 rate_commands.register(app)
 product_commands.register(app)
+quote_commands.register(app)
 deal_line_commands.register(deal_commands.app)
 app.command("demo")(demo_commands.demo)
 

@@ -48,6 +48,7 @@ TERRITORY_RULE_KINDS = ("country", "postcode_prefix", "industry", "employees_min
 # How a tax class rounds (0015): each line's tax rounded, then added ("line"), or the
 # class's net total taxed and rounded once ("total").
 TAX_ROUNDINGS = ("line", "total")
+QUOTE_STATUSES = ("draft", "sent", "accepted", "declined", "expired")
 
 
 def _id_field() -> Any:
@@ -687,6 +688,56 @@ class DealLine(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
+class Quote(SQLModel, table=True):
+    """One version of a deal's quote: a snapshot of its lines with validity, terms, status.
+
+    `number` is made on the laptop without a server (`crmtui.services.quotes`); later
+    versions of a deal's quote keep the number and count `version` up (0015).
+    """
+
+    __table_args__ = (Index("ix_quote_number_version", "number", "version"),)
+    id: str = _id_field()
+    deal_id: str = Field(foreign_key="deal.id", index=True, max_length=36)
+    number: str = Field(max_length=40)
+    version: int = 1
+    status: str = Field(default="draft", max_length=10)
+    currency: str = Field(max_length=3)
+    valid_until: date
+    terms: str | None = Field(default=None, max_length=4000)
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_address: str | None = Field(default=None, max_length=1000)
+    net_minor: int = 0
+    tax_minor: int = 0
+    gross_minor: int = 0
+    status_changed_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class QuoteLine(SQLModel, table=True):
+    """One line of a quote as it was quoted (a copy, not a link: later edits of the deal's
+    lines leave a sent quote as it was)."""
+
+    __tablename__ = "quote_line"
+    id: str = _id_field()
+    quote_id: str = Field(foreign_key="quote.id", index=True, max_length=36)
+    position: int = 0
+    sku: str | None = Field(default=None, max_length=64)
+    description: str = Field(max_length=200)
+    unit: str | None = Field(default=None, max_length=20)
+    quantity_milli: int
+    unit_price_minor: int
+    discount_bp: int = 0
+    tax_class: str | None = Field(default=None, max_length=40)
+    tax_rate_bp: int = 0
+    tax_rounding: str = Field(default="line", max_length=10)
+    net_minor: int
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
 # Entities the journal may name, mapped to their table classes.
 ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
@@ -715,6 +766,8 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "price_list": PriceList,
     "price": Price,
     "deal_line": DealLine,
+    "quote": Quote,
+    "quote_line": QuoteLine,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

@@ -52,6 +52,8 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("plan_event", "outcome"): m.ACTIVITY_OUTCOMES,
     ("tax_class", "rounding"): m.TAX_ROUNDINGS,
     ("deal_line", "tax_rounding"): m.TAX_ROUNDINGS,
+    ("quote", "status"): m.QUOTE_STATUSES,
+    ("quote_line", "tax_rounding"): m.TAX_ROUNDINGS,
 }
 """Enumerated fields: the values the services allow (the models' constants)."""
 

@@ -8,6 +8,7 @@ Create Date: 2026-12-07 15:05:54.594998
   read by every laptop; the local CLI may add them for a catalogue without a server).
 - deal_line: a deal's lines, each a synced customer record scoped by its deal.
 - deal.amount_override: the typed amount wins over the lines' sum.
+- quote, quote_line: numbered, versioned snapshots of a deal's lines (customer records).
 """
 
 from collections.abc import Sequence
@@ -162,6 +163,62 @@ def upgrade() -> None:
     with op.batch_alter_table("deal_line", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deal_line_deal_id"), ["deal_id"], unique=False)
 
+    op.create_table(
+        "quote",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("deal_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("terms", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+        sa.Column("customer_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("customer_address", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+        sa.Column("net_minor", sa.Integer(), nullable=False),
+        sa.Column("tax_minor", sa.Integer(), nullable=False),
+        sa.Column("gross_minor", sa.Integer(), nullable=False),
+        sa.Column("status_changed_at", crmtui.store.types.UTCDateTime(length=27), nullable=True),
+        sa.Column("created_at", crmtui.store.types.UTCDateTime(length=27), nullable=False),
+        sa.Column("updated_at", crmtui.store.types.UTCDateTime(length=27), nullable=False),
+        sa.Column("deleted_at", crmtui.store.types.UTCDateTime(length=27), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["deal_id"],
+            ["deal.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("quote", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quote_deal_id"), ["deal_id"], unique=False)
+        batch_op.create_index("ix_quote_number_version", ["number", "version"], unique=False)
+
+    op.create_table(
+        "quote_line",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("quote_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("sku", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("unit", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column("quantity_milli", sa.Integer(), nullable=False),
+        sa.Column("unit_price_minor", sa.Integer(), nullable=False),
+        sa.Column("discount_bp", sa.Integer(), nullable=False),
+        sa.Column("tax_class", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("tax_rate_bp", sa.Integer(), nullable=False),
+        sa.Column("tax_rounding", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("net_minor", sa.Integer(), nullable=False),
+        sa.Column("created_at", crmtui.store.types.UTCDateTime(length=27), nullable=False),
+        sa.Column("updated_at", crmtui.store.types.UTCDateTime(length=27), nullable=False),
+        sa.Column("deleted_at", crmtui.store.types.UTCDateTime(length=27), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["quote_id"],
+            ["quote.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("quote_line", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quote_line_quote_id"), ["quote_id"], unique=False)
+
     # A plain ADD COLUMN (no table copy): every existing deal's amount was typed, and
     # none has lines yet, so False is right for all of them.
     op.add_column(
@@ -172,6 +229,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("quote_line", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quote_line_quote_id"))
+
+    op.drop_table("quote_line")
+    with op.batch_alter_table("quote", schema=None) as batch_op:
+        batch_op.drop_index("ix_quote_number_version")
+        batch_op.drop_index(batch_op.f("ix_quote_deal_id"))
+
+    op.drop_table("quote")
     with op.batch_alter_table("deal", schema=None) as batch_op:
         batch_op.drop_column("amount_override")
 
