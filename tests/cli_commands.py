@@ -161,6 +161,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("product import", "path"): str(files / "in-products.csv"),
         ("price-list import", "path"): str(files / "in-prices.csv"),
         ("tax-class set", "rate"): "19",
+        ("product cross-sell", "missing"): "y",
     }
     key = (command.name, param.name)
     if key in specific:

@@ -200,3 +200,31 @@ def test_two_laptops_editing_lines_offline_agree_on_the_amount(team: Team) -> No
         assert (amount, total, override) == (123_050, 123_050, False)
     with a.read() as s:
         assert s.connection().exec_driver_sql("SELECT count(*) FROM sync_conflict").scalar() == 0
+
+
+def test_cross_sell_lists_accounts_that_bought_a_but_not_b(db_path: Path) -> None:
+    from crmtui.services.accounts import AccountCreate, create_account
+    from crmtui.services.deals import win_deal
+
+    store = open_store(db_path)
+    with store.write() as tx:
+        _catalogue(tx)
+        save_product(tx=tx, data=ProductData("SVC", "Service", tax_class="standard"))
+        for name, skus, won in (("Acme", ["WID-1"], True), ("Beta", ["WID-1", "SVC"], True),
+                                ("Gamma", ["WID-1"], False), ("Delta", ["SVC"], True)):  # fmt: skip
+            account = create_account(tx=tx, data=AccountCreate(name=name), region="DE")
+            deal = create_deal(tx=tx, data=DealCreate(name=name, account_id=account.id))
+            for sku in skus:
+                add_line(
+                    tx=tx, data=LineInput(deal.id, sku, 1_000, unit_price_minor=100), today=TODAY
+                )
+            if won:
+                win_deal(tx=tx, deal_id=deal.id)
+    store.close()
+    code, out, err = crm(
+        db_path, "product", "cross-sell", "WID-1", "--not", "SVC", "--format", "json"
+    )
+    assert code == 0, err
+    # Beta bought both, Gamma's deal is not won, Delta never bought a widget.
+    assert [r["account"] for r in json.loads(out)] == ["Acme"]
+    assert crm(db_path, "product", "cross-sell", "WID-1", "--not", "NOPE")[0] == 1

@@ -127,6 +127,18 @@ def show_multi(multi: MultiForecast, *, fmt: str, explain: bool) -> bool:
                 "deal's close date (--explain lists them)",
                 err=True,
             )
+            old = [
+                line for line in converted.lines
+                if line.amount.rate_day is not None and (line.day - line.amount.rate_day).days > 7
+            ]  # fmt: skip
+            if old:
+                newest = max(line.amount.rate_day for line in old if line.amount.rate_day)
+                typer.echo(
+                    f"{len(old)} deal(s) converted at a rate more than a week older than their "
+                    f"close date (the newest rate used is of {newest}; close dates ahead have "
+                    "no rate yet)",
+                    err=True,
+                )
             for row, why in converted.unconverted:
                 typer.echo(f"not in the converted total: {row.name} ({why})", err=True)
     return True

@@ -264,6 +264,39 @@ def product_price(
     write_records([record], fmt, columns=tuple(record))
 
 
+@app.command("cross-sell")
+def cross_sell(
+    ctx: typer.Context,
+    bought: Annotated[str, typer.Argument(help="SKU the accounts bought (a won deal's line).")],
+    missing: Annotated[str, typer.Option("--not", help="SKU they have not bought.")],
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Accounts that bought one product and not another (lines of won deals).
+
+    Exit codes: 0 ok (also when no account matches), 1 unknown SKU.
+    """
+    from crmtui.output import write_records
+    from crmtui.reports.cross_sell import bought_but_not
+
+    with read_db(ctx, db, fmt) as con:
+        ids = []
+        for ref in (bought, missing):
+            row = con.execute(
+                _PRODUCT_SQL + " AND (lower(sku) = ? OR id = ?)", (ref.lower(), ref)
+            ).fetchone()
+            if row is None:
+                fail(f"no product {ref!r}", EXIT_NOT_FOUND)
+            ids.append(row[0])
+        rows = bought_but_not(con, bought=ids[0], missing=ids[1])
+    records = [
+        {"account": r.account_name, "territory": r.territory, "last_won": r.last_won,
+         "id": r.account_id}
+        for r in rows
+    ]  # fmt: skip
+    write_records(records, fmt, columns=("account", "territory", "last_won", "id"))
+
+
 @lists_app.command("add")
 def add_list(
     ctx: typer.Context,
