@@ -13,7 +13,6 @@ from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
     from crmtui.formats.quote_pdf import QuoteDocument
-    from crmtui.store.journal import WriteTx
     from crmtui.store.models import Quote, QuoteLine
 
 app = typer.Typer(help="Quotes: numbered on the laptop, versioned, PDF.", no_args_is_help=True)
@@ -86,14 +85,21 @@ def new(
 
 
 def _read(ctx: typer.Context, db: Path | None, ref: str) -> tuple[Quote, list[QuoteLine]]:
+    from crmtui.commands.common import EXIT_NOT_FOUND, open_db
     from crmtui.services.quotes import find_quote, quote_lines
+    from crmtui.store.resolve import NotFound
 
-    def action(tx: WriteTx) -> tuple[Quote, list[QuoteLine]]:
-        quote = find_quote(tx, ref)
-        return quote, quote_lines(tx, quote.id)
-
-    # A read through the services' lookup (number, version, id prefix); nothing is written.
-    return run_write(ctx, db, action)
+    store = open_db(ctx, db, "read")
+    try:
+        with store.read() as session:
+            quote = find_quote(session, ref)
+            lines = quote_lines(session, quote.id)
+            session.expunge_all()  # read after the session closes
+            return quote, lines
+    except NotFound as exc:
+        fail(str(exc), EXIT_NOT_FOUND)
+    finally:
+        store.close()
 
 
 @app.command("show")

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from crmtui.domain.lines import LineValues, line_net, totals
 from crmtui.domain.validate import InvalidInput
@@ -146,14 +146,15 @@ def new_quote(*, tx: WriteTx, data: QuoteInput, today: date) -> Quote:
     return quote
 
 
-def find_quote(tx: WriteTx, ref: str) -> Quote:
+def find_quote(tx: WriteTx | Session, ref: str) -> Quote:
     """A quote by number (its latest version, or "NUMBER v2"), or by id or id prefix."""
     text = ref.strip().upper()
     number, _, version = text.partition(" V")
     query = select(Quote).where(Quote.number == number, col(Quote.deleted_at).is_(None))
     if version.isdigit():
         query = query.where(Quote.version == int(version))
-    row = tx.session.exec(query.order_by(col(Quote.version).desc())).first()
+    session = tx.session if isinstance(tx, WriteTx) else tx
+    row = session.exec(query.order_by(col(Quote.version).desc())).first()
     return row if row is not None else get_live(tx, Quote, ref)
 
 
@@ -175,10 +176,11 @@ def set_status(*, tx: WriteTx, quote_ref: str, status: str, today: date, win: bo
     return quote
 
 
-def quote_lines(tx: WriteTx, quote_id: str) -> list[QuoteLine]:
+def quote_lines(tx: WriteTx | Session, quote_id: str) -> list[QuoteLine]:
     """A quote's lines in order."""
+    session = tx.session if isinstance(tx, WriteTx) else tx
     return list(
-        tx.session.exec(
+        session.exec(
             select(QuoteLine)
             .where(QuoteLine.quote_id == quote_id, col(QuoteLine.deleted_at).is_(None))
             .order_by(col(QuoteLine.position))
