@@ -137,3 +137,25 @@ def test_rates_import_refuses_a_bad_file_and_stores_nothing(db_path: Path, tmp_p
     assert code == 2 and "line 3, column 2 (USD)" in err and "nothing was imported" in err
     code, out, _ = crm(db_path, "rates", "list", "--format", "json")
     assert json.loads(out) == []
+
+
+def test_reimport_changes_only_revised_rates_and_journals_them(
+    db_path: Path, tmp_path: Path
+) -> None:
+    open_store(db_path).close()
+    assert crm(db_path, "rates", "import", str(HIST))[0] == 0
+    revised = tmp_path / "revised.csv"
+    revised.write_text(HIST.read_text().replace("2025-04-25,1.1357,", "2025-04-25,1.1358,"))
+    code, _, err = crm(db_path, "rates", "import", str(revised))
+    assert code == 0 and "0 rate(s) added, 1 changed, 149 unchanged" in err
+    import sqlite3
+
+    db = sqlite3.connect(db_path)
+    ops = db.execute(
+        "SELECT op, field, value FROM journal WHERE entity = 'exchange_rate' AND op = 'set'"
+    ).fetchall()
+    assert ("set", "rate", '"1.1358"') in ops
+    code, out, _ = crm(
+        db_path, "rates", "list", "--currency", "USD", "--on", "2025-04-26", "--format", "json"
+    )
+    assert json.loads(out)[0]["rate"] == "1.1358"

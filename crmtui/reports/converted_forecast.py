@@ -24,15 +24,15 @@ from crmtui.store.types import parse_timestamp
 
 
 def load_rates(db: sqlite3.Connection, currencies: set[str]) -> RateTable:
-    """The live rates that touch any of `currencies` (both sides of a cross rate)."""
+    """The live rates quoting any of `currencies`: every leg a conversion between them
+    can use (a direct pair quotes one of them; a cross rate's two legs quote both)."""
     if not currencies:
         return RateTable([])
     marks = ",".join("?" * len(currencies))
-    names = sorted(currencies)
     rows = db.execute(
         "SELECT base, quote, day, rate FROM exchange_rate WHERE deleted_at IS NULL"
-        f" AND (quote IN ({marks}) OR base IN ({marks}))",
-        (*names, *names),
+        f" AND quote IN ({marks})",
+        sorted(currencies),
     ).fetchall()
     return RateTable([Rate(b, q, date.fromisoformat(d), parse_rate(r)) for b, q, d, r in rows])
 
