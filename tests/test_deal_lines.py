@@ -89,6 +89,8 @@ def test_lines_priced_from_the_list_and_the_override_is_shown(db_path: Path) -> 
     assert crm(db_path, "deal", "edit", deal_id, "--amount", "1,000 EUR")[0] == 0
     code, _, err = crm(db_path, "deal", "line", "list", deal_id)
     assert "override" in err and "1,000.00 EUR" in err
+    code, _, err = crm(db_path, "deal", "edit", deal_id, "--amount", "1,000 USD")
+    assert code == 2 and "priced in EUR" in err
     shown = crm(db_path, "deal", "show", deal_id)[1]
     assert "1,000.00 EUR (typed over its 2 line(s)" in shown
     data = json.loads(crm(db_path, "deal", "line", "list", deal_id, "--format", "json")[1])

@@ -137,11 +137,15 @@ def update_deal(*, tx: WriteTx, deal_id: str, data: DealUpdate) -> list[str]:
     """Change a deal's fields (not its stage: use `move_deal`); returns what changed."""
     deal = get_live(tx, Deal, deal_id)
     values = _clean(tx, data.model_dump(exclude_unset=True))
-    if "amount_minor" in values and not deal.amount_override:
+    if "amount_minor" in values or values.get("currency", deal.currency) != deal.currency:
         from crmtui.services.deal_lines import deal_has_lines
 
-        # A typed amount over lines overrides their sum (`crm deal line use-sum` undoes it).
         if deal_has_lines(tx, deal.id):
+            if values.get("currency", deal.currency) != deal.currency:
+                raise InvalidInput(
+                    "currency", f"the deal's lines are priced in {deal.currency}; remove them first"
+                )
+            # A typed amount over lines overrides their sum (`crm deal line use-sum` undoes it).
             values["amount_override"] = True
     return tx.update(deal, values)
 
