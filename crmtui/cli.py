@@ -13,6 +13,7 @@ from crmtui.commands import accounts as account_commands
 from crmtui.commands import contacts as contact_commands
 from crmtui.commands import daily as daily_commands
 from crmtui.commands import db as db_commands
+from crmtui.commands import deal_lines as deal_line_commands
 from crmtui.commands import deals as deal_commands
 from crmtui.commands import dedupe as dedupe_commands
 from crmtui.commands import demo as demo_commands
@@ -22,6 +23,9 @@ from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
+from crmtui.commands import products as product_commands
+from crmtui.commands import quotes as quote_commands
+from crmtui.commands import rates as rate_commands
 from crmtui.commands import server as server_commands
 from crmtui.commands import sync as sync_commands
 from crmtui.commands import territory as territory_commands
@@ -94,6 +98,10 @@ lead_commands.register(app)
 territory_commands.register(app)
 daily_commands.register(app)
 undo_commands.register(app)
+rate_commands.register(app)
+product_commands.register(app)
+quote_commands.register(app)
+deal_line_commands.register(deal_commands.app)
 app.command("demo")(demo_commands.demo)
 
 

@@ -47,6 +47,15 @@ class Settings:
     theme: str | None = None
     """The app's colour theme, as last chosen in the app (Ctrl+P "Change theme")."""
     territory_period: str | None = None
+    company_currency: str | None = None
+    """The ISO 4217 code forecasts convert into (e.g. "EUR"); unset: no converted total."""
+    company_name: str | None = None
+    """Printed at the top of quote PDFs."""
+    company_address: str | None = None
+    """Printed under the company's name on quote PDFs (lines separated by newlines)."""
+    quote_fallback_fonts: tuple[str, ...] | None = None
+    """TTF files for characters DejaVu Sans lacks (CJK) in quote PDFs; unset: Droid Sans
+    Fallback when installed (Debian fonts-droid-fallback)."""
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
@@ -94,6 +103,10 @@ def load_settings(path: Path | None = None) -> Settings:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")
             continue
+        if name == "quote_fallback_fonts":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {name} must be a list of font file paths")
+            continue
         expected = int if name in ("call_cap", "call_cap_days") else str
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
@@ -102,8 +115,17 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
     _check_calendar(path, raw)
+    if "company_currency" in raw:
+        from crmtui.domain.money import BadMoney, check_currency
+
+        try:
+            raw["company_currency"] = check_currency(raw["company_currency"])
+        except BadMoney as exc:
+            raise ConfigError(f"{path}: company_currency: {exc}") from exc
     if "holidays" in raw:
         raw["holidays"] = tuple(raw["holidays"])
+    if "quote_fallback_fonts" in raw:
+        raw["quote_fallback_fonts"] = tuple(raw["quote_fallback_fonts"])
     return Settings(**raw, default_region_set="default_region" in raw)
 
 

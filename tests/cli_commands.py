@@ -155,6 +155,13 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import deals", "file"): str(files / "in-deals.csv"),
         ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
         ("plan add", "file"): str(files / "in-plan.toml"),
+        ("rates import", "path"): str(files / "in-rates.csv"),
+        ("rates convert", "amount"): "10 EUR",
+        ("rates convert", "to"): "USD",
+        ("product import", "path"): str(files / "in-products.csv"),
+        ("price-list import", "path"): str(files / "in-prices.csv"),
+        ("tax-class set", "rate"): "19",
+        ("product cross-sell", "missing"): "y",
     }
     key = (command.name, param.name)
     if key in specific:
@@ -181,6 +188,9 @@ def write_input_files(files: Path) -> None:
     (files / "in-plan.toml").write_text(
         'name = "Intro"\n\n[[step]]\nkind = "call"\nwait = 0\n', encoding="utf-8"
     )
+    (files / "in-rates.csv").write_text("Date,USD\n2025-04-25,1.1357\n", encoding="utf-8")
+    (files / "in-products.csv").write_text("sku,name\nW-1,Widget\n", encoding="utf-8")
+    (files / "in-prices.csv").write_text("sku,price\nW-1,10.00\n", encoding="utf-8")
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )

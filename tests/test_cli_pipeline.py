@@ -58,8 +58,10 @@ def test_exit_codes(db_path: Path) -> None:
     assert crm(db_path, "pipeline", "--format", "xml")[0] == 2
     crm(db_path, "deal", "add", "E", "--amount", "10 EUR")
     crm(db_path, "deal", "add", "G", "--amount", "10 GBP")
-    code, _, err = crm(db_path, "forecast")
+    code, _, err = crm(db_path, "forecast", "--no-convert")
     assert code == 2 and "--currency" in err
+    code, out, err = crm(db_path, "forecast")  # one section per currency, no refusal
+    assert code == 0 and "GBP" in out and "company_currency" in err
     code, out, _ = crm(db_path, "forecast", "--currency", "GBP", "--format", "json")
     assert code == 0 and json.loads(out)["excluded"][0]["name"] == "E"
 

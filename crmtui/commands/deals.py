@@ -244,10 +244,17 @@ def show(
             card = deal_card(con, deal_id, now=now())
         except DealNotFound as exc:
             fail(str(exc), 1)
+        # 0015: how many lines the amount comes from, and whether it was typed over them.
+        line_count, override = con.execute(
+            "SELECT (SELECT count(*) FROM deal_line WHERE deal_id = d.id AND deleted_at IS NULL),"
+            " amount_override FROM deal d WHERE id = ?",
+            (card.deal.id,),
+        ).fetchone()
     if fmt == "json":
         import json
 
-        typer.echo(json.dumps(card.as_dict(), ensure_ascii=False, indent=2, default=str))
+        payload = {**card.as_dict(), "lines": line_count, "amount_override": bool(override)}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
         return
     if fmt == "csv":
         write_records([h.as_dict() for h in card.history], "csv")
@@ -256,6 +263,10 @@ def show(
 
     d = card.deal
     amount = format_money(d.amount_minor, d.currency) if d.amount_minor is not None else ""
+    if override:
+        amount += f" (typed over its {line_count} line(s): crm deal line list)"
+    elif line_count:
+        amount += f" (sum of {line_count} line(s): crm deal line list)"
     lines = [
         d.name,
         f"status       {d.status}" + (f" ({d.lost_reason})" if d.lost_reason else ""),

@@ -8,7 +8,7 @@ import typer
 
 from crmtui.commands.common import EXIT_USAGE, DbOption, FormatOption, fail
 from crmtui.commands.reading import now, period_or_exit, read_db, user_zone
-from crmtui.commands.writing import run_write
+from crmtui.commands.writing import run_write, settings_or_exit
 
 app = typer.Typer(
     help="The pipeline board, and its stages.", invoke_without_command=True, no_args_is_help=False
@@ -251,7 +251,20 @@ def forecast(
     owner: OwnerOption = None,
     currency: CurrencyOption = None,
     explain: Annotated[
-        bool, typer.Option("--explain", help="List every deal: amount × probability = weighted.")
+        bool,
+        typer.Option(
+            "--explain",
+            help="List every deal: amount × probability = weighted (and the rate it was "
+            "converted at).",
+        ),
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Convert into this currency (default: company_currency)."),
+    ] = None,
+    no_convert: Annotated[
+        bool,
+        typer.Option("--no-convert", help="Refuse to show deals in several currencies together."),
     ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
@@ -259,9 +272,12 @@ def forecast(
     """Forecast per category (pipeline, best case, commit, closed won/lost), weighted.
 
     Open deals count when their expected close is in the period, closed deals when
-    they were won or lost in it. Amounts in different currencies are never added:
-    choose one with --currency. Exit codes: 0 ok, 1 unknown territory or rep,
-    2 bad option or mixed currencies.
+    they were won or lost in it. Deals in several currencies get one section per
+    currency, plus a total converted into the company currency (`company_currency`
+    in the config, or --to) at the rate of each deal's close date: the latest rate
+    on or before it (`crm rates import`). --currency shows one currency only;
+    --no-convert refuses a mix. Exit codes: 0 ok, 1 unknown territory or rep,
+    2 bad option or (with --no-convert) mixed currencies.
     """
     from crmtui.domain.money import BadMoney, check_currency, format_amount
     from crmtui.output import write_records
@@ -270,17 +286,26 @@ def forecast(
     from crmtui.reports.scope import make_scope
 
     tz = user_zone()
-    if currency is not None:
-        try:
-            currency = check_currency(currency)
-        except BadMoney as exc:
-            fail(str(exc))
+    try:
+        currency = check_currency(currency) if currency is not None else None
+        target = check_currency(to) if to is not None else settings_or_exit().company_currency
+    except BadMoney as exc:
+        fail(str(exc))
     with read_db(ctx, db, fmt) as con:
         scope = make_scope(con, territory=territory, owner=owner)
+        span = period_or_exit(period, tz)
+        if currency is None and not no_convert:
+            from crmtui.commands.forecast_money import show_multi
+            from crmtui.reports.converted_forecast import forecast_by_currency
+
+            multi = forecast_by_currency(
+                con, scope=scope, period=span, tz=tz, company_currency=target,
+                today=now().astimezone(tz).date(),
+            )  # fmt: skip
+            if show_multi(multi, fmt=fmt, explain=explain):
+                return
         try:
-            result = make_forecast(
-                con, scope=scope, period=period_or_exit(period, tz), tz=tz, currency=currency
-            )
+            result = make_forecast(con, scope=scope, period=span, tz=tz, currency=currency)
         except MixedCurrencies as exc:
             fail(str(exc))
     code = result.currency or currency or ""

@@ -23,7 +23,8 @@ class MixedCurrencies(ValueError):
     def __init__(self, currencies: list[str]) -> None:
         super().__init__(
             f"these deals are in {', '.join(currencies)}; amounts in different currencies "
-            "are not added up (no exchange rates): choose one with --currency"
+            "are not added up (--no-convert): choose one with --currency, or leave out "
+            "--no-convert for one section per currency and a converted total"
         )
         self.currencies = currencies
 
@@ -90,10 +91,16 @@ def forecast(
     period: Period | None,
     tz: tzinfo,
     currency: str | None = None,
+    mixed_ok: bool = False,
+    rows: list[DealRow] | None = None,
 ) -> Forecast:
     """Totals per forecast category for the scope: open deals expected to close in the
-    period, and deals won or lost in it (every deal when `period` is None)."""
-    rows = deal_rows(db, scope, period=period, tz=tz)
+    period, and deals won or lost in it (every deal when `period` is None).
+
+    With `mixed_ok` and no currency the totals add across currencies (only for a
+    caller that converts the lines itself); `rows` reuses deals already read."""
+    if rows is None:
+        rows = deal_rows(db, scope, period=period, tz=tz)
     excluded: list[DealRow] = []
     code: str | None
     if currency is not None:
@@ -102,9 +109,9 @@ def forecast(
         rows = [r for r in rows if r.currency == code]
     else:
         found = sorted({r.currency for r in rows})
-        if len(found) > 1:
+        if len(found) > 1 and not mixed_ok:
             raise MixedCurrencies(found)
-        code = found[0] if found else None
+        code = found[0] if len(found) == 1 else None
     sums: dict[str, list[int]] = {c: [0, 0, 0] for c in FORECAST_CATEGORIES}
     for row in rows:
         entry = sums.setdefault(row.forecast_category, [0, 0, 0])

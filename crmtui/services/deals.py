@@ -136,7 +136,18 @@ def create_deal(*, tx: WriteTx, data: DealCreate, by: str | None = None) -> Deal
 def update_deal(*, tx: WriteTx, deal_id: str, data: DealUpdate) -> list[str]:
     """Change a deal's fields (not its stage: use `move_deal`); returns what changed."""
     deal = get_live(tx, Deal, deal_id)
-    return tx.update(deal, _clean(tx, data.model_dump(exclude_unset=True)))
+    values = _clean(tx, data.model_dump(exclude_unset=True))
+    if "amount_minor" in values or values.get("currency", deal.currency) != deal.currency:
+        from crmtui.services.deal_lines import deal_has_lines
+
+        if deal_has_lines(tx, deal.id):
+            if values.get("currency", deal.currency) != deal.currency:
+                raise InvalidInput(
+                    "currency", f"the deal's lines are priced in {deal.currency}; remove them first"
+                )
+            # A typed amount over lines overrides their sum (`crm deal line use-sum` undoes it).
+            values["amount_override"] = True
+    return tx.update(deal, values)
 
 
 def _move(tx: WriteTx, deal: Deal, stage: Stage, by: str | None, extra: dict[str, Any]) -> None:

@@ -45,6 +45,10 @@ ADDRESS_KINDS = ("work", "home", "other")
 # What a territory rule compares with an account: its country, the start of its
 # postcode, its industry, or its size (employees at least / at most a number).
 TERRITORY_RULE_KINDS = ("country", "postcode_prefix", "industry", "employees_min", "employees_max")
+# How a tax class rounds (0015): each line's tax rounded, then added ("line"), or the
+# class's net total taxed and rounded once ("total").
+TAX_ROUNDINGS = ("line", "total")
+QUOTE_STATUSES = ("draft", "sent", "accepted", "declined", "expired")
 
 
 def _id_field() -> Any:
@@ -364,6 +368,9 @@ class Deal(SQLModel, table=True):
     # 0010: the source CRM's id of an imported deal (a Salesforce Opportunity ID), so a
     # re-import recognises it; synced like any field.
     external_id: str | None = Field(default=None, max_length=120)
+    # 0015: True when the amount was typed over a deal that has lines; False means a
+    # deal with lines takes the sum of its lines (derived on every replica).
+    amount_override: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
@@ -575,6 +582,162 @@ class UndoRecord(SQLModel, table=True):
     undone_at: datetime | None = _ts(index=True)
 
 
+class ExchangeRate(SQLModel, table=True):
+    """One dated rate: 1 `base` buys `rate` of `quote` (reference data, 0015).
+
+    The rate is kept as the decimal text the source published ("1.1357"), never a
+    float; the id is derived from (base, quote, day) so two laptops importing the same
+    central-bank file make the same records.
+    """
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (Index("ix_exchange_rate_pair_day", "base", "quote", "day"),)
+    id: str = _id_field()
+    base: str = Field(max_length=3)
+    quote: str = Field(max_length=3)
+    day: date
+    rate: str = Field(max_length=24)
+    source: str | None = Field(default=None, max_length=80)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class TaxClass(SQLModel, table=True):
+    """A tax class products name ("standard", "reduced"): its rate and rounding (0015)."""
+
+    __tablename__ = "tax_class"
+    id: str = _id_field()
+    code: str = Field(max_length=40, index=True)
+    name: str | None = Field(default=None, max_length=80)
+    rate_bp: int = 0  # basis points: 19% is 1900
+    rounding: str = Field(default="line", max_length=10)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Product(SQLModel, table=True):
+    """Something sold: SKU, name, unit and tax class (reference data, 0015)."""
+
+    id: str = _id_field()
+    sku: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    unit: str = Field(default="unit", max_length=20)
+    tax_class: str = Field(default="standard", max_length=40)
+    active: bool = True
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class PriceList(SQLModel, table=True):
+    """Prices in one currency, valid between two dates (inclusive, open when NULL), for
+    everyone or for one account or one territory (and the territories below it)."""
+
+    __tablename__ = "price_list"
+    id: str = _id_field()
+    name: str = Field(max_length=80)
+    currency: str = Field(max_length=3)
+    valid_from: date | None = None
+    valid_to: date | None = None
+    account_id: str | None = _fk("account.id")
+    territory_id: str | None = _fk("territory.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Price(SQLModel, table=True):
+    """A product's unit price on a list from a quantity on (a quantity break)."""
+
+    __table_args__ = (Index("ix_price_list_product", "price_list_id", "product_id"),)
+    id: str = _id_field()
+    price_list_id: str = Field(foreign_key="price_list.id", max_length=36)
+    product_id: str = Field(foreign_key="product.id", index=True, max_length=36)
+    min_quantity_milli: int = 0  # thousandths of the product's unit
+    unit_price_minor: int
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class DealLine(SQLModel, table=True):
+    """One line of a deal: a product (or free text), quantity, unit price, discount, tax.
+
+    Each line is a record of its own, so two laptops editing different lines offline
+    keep both; the deal's amount is derived from its live lines (0015).
+    """
+
+    __tablename__ = "deal_line"
+    id: str = _id_field()
+    deal_id: str = Field(foreign_key="deal.id", index=True, max_length=36)
+    product_id: str | None = _fk("product.id", index=False)
+    price_list_id: str | None = _fk("price_list.id", index=False)
+    description: str = Field(max_length=200)
+    quantity_milli: int
+    unit_price_minor: int
+    discount_bp: int = 0
+    tax_class: str | None = Field(default=None, max_length=40)
+    tax_rate_bp: int = 0
+    tax_rounding: str = Field(default="line", max_length=10)
+    position: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class Quote(SQLModel, table=True):
+    """One version of a deal's quote: a snapshot of its lines with validity, terms, status.
+
+    `number` is made on the laptop without a server (`crmtui.services.quotes`); later
+    versions of a deal's quote keep the number and count `version` up (0015).
+    """
+
+    __table_args__ = (Index("ix_quote_number_version", "number", "version"),)
+    id: str = _id_field()
+    deal_id: str = Field(foreign_key="deal.id", index=True, max_length=36)
+    number: str = Field(max_length=40)
+    version: int = 1
+    status: str = Field(default="draft", max_length=10)
+    currency: str = Field(max_length=3)
+    valid_until: date
+    terms: str | None = Field(default=None, max_length=4000)
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_address: str | None = Field(default=None, max_length=1000)
+    net_minor: int = 0
+    tax_minor: int = 0
+    gross_minor: int = 0
+    status_changed_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class QuoteLine(SQLModel, table=True):
+    """One line of a quote as it was quoted (a copy, not a link: later edits of the deal's
+    lines leave a sent quote as it was)."""
+
+    __tablename__ = "quote_line"
+    id: str = _id_field()
+    quote_id: str = Field(foreign_key="quote.id", index=True, max_length=36)
+    position: int = 0
+    sku: str | None = Field(default=None, max_length=64)
+    description: str = Field(max_length=200)
+    unit: str | None = Field(default=None, max_length=20)
+    quantity_milli: int
+    unit_price_minor: int
+    discount_bp: int = 0
+    tax_class: str | None = Field(default=None, max_length=40)
+    tax_rate_bp: int = 0
+    tax_rounding: str = Field(default="line", max_length=10)
+    net_minor: int
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
 # Entities the journal may name, mapped to their table classes.
 ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
@@ -597,6 +760,14 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "plan": Plan,
     "plan_enrolment": PlanEnrolment,
     "plan_event": PlanEvent,
+    "exchange_rate": ExchangeRate,
+    "tax_class": TaxClass,
+    "product": Product,
+    "price_list": PriceList,
+    "price": Price,
+    "deal_line": DealLine,
+    "quote": Quote,
+    "quote_line": QuoteLine,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

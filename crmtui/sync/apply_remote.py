@@ -26,6 +26,7 @@ from crmtui.domain.hlc import HLC, receive
 from crmtui.domain.ids import uuid7
 from crmtui.search.search_index import index_document, index_many, unindex
 from crmtui.services.contact_items import derived_columns, searched_values
+from crmtui.services.deal_lines import write_derived_amounts
 from crmtui.services.reindex import contact_document
 from crmtui.store.arrivals import IDENTITY_FIELDS, add_arrivals
 from crmtui.store.database import Store
@@ -54,9 +55,18 @@ class ApplyReport:
     touched_items: set[tuple[str, str]] = field(default_factory=set)
     """Phone, email and address items changed: their contacts' primaries are derived again."""
 
+    touched_deals: set[str] = field(default_factory=set)
+    touched_lines: set[str] = field(default_factory=set)
+    """Deals and deal lines changed: the deals' amounts are derived from their lines again."""
+
     def touch(self, entity: str, row_id: str) -> None:
-        """Note a changed record whose contact's search entry (and primaries) may change."""
-        if entity == "contact":
+        """Note a changed record whose contact's search entry (and primaries) may change,
+        or whose deal's amount may change."""
+        if entity == "deal":
+            self.touched_deals.add(row_id)
+        elif entity == "deal_line":
+            self.touched_lines.add(row_id)
+        elif entity == "contact":
             self.touched_contacts.add(row_id)
         elif entity in CONTACT_ITEMS:
             self.touched_items.add((entity, row_id))
@@ -429,6 +439,7 @@ class RemoteApplier:
         the same values from the same items, so they are written without a journal op.
         """
         self._derive_primaries()
+        self._derive_deal_amounts()
         names = list(_columns("contact"))
         ids = sorted(self.report.touched_contacts)
         rows = _select_in(
@@ -465,6 +476,14 @@ class RemoteApplier:
                 new.append(document)
         # Not indexed yet (records new to this laptop): one bulk insert.
         index_many(self.db, new)
+
+    def _derive_deal_amounts(self) -> None:
+        """Every laptop derives a deal's amount from the same lines (no journal op)."""
+        lines = sorted(self.report.touched_lines)
+        found = _select_in(self.db, "SELECT deal_id FROM deal_line", lines)
+        deals = self.report.touched_deals | {r[0] for r in found}
+        if deals:
+            write_derived_amounts(self.db, deals)
 
     def _derive_primaries(self) -> None:
         for entity in ITEM_TABLES:

@@ -50,6 +50,10 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("contact_address", "kind"): m.ADDRESS_KINDS,
     ("plan_event", "kind"): m.PLAN_EVENT_KINDS,
     ("plan_event", "outcome"): m.ACTIVITY_OUTCOMES,
+    ("tax_class", "rounding"): m.TAX_ROUNDINGS,
+    ("deal_line", "tax_rounding"): m.TAX_ROUNDINGS,
+    ("quote", "status"): m.QUOTE_STATUSES,
+    ("quote_line", "tax_rounding"): m.TAX_ROUNDINGS,
 }
 """Enumerated fields: the values the services allow (the models' constants)."""
 
@@ -83,8 +87,19 @@ SERVER_MANAGED_CLASS = SharedClass(
 """Managed on the server by an admin (`crm server ...`) and published to every device."""
 REFERENCE = SharedClass(
     "reference data",
-    # Later issues add products, price lists, exchange rates, quotas here.
-    frozenset({"pipeline", "stage", "plan"}),
+    # Later issues add quotas here.
+    frozenset(
+        {
+            "pipeline",
+            "stage",
+            "plan",
+            "exchange_rate",
+            "tax_class",
+            "product",
+            "price_list",
+            "price",
+        }
+    ),
     frozenset({"admin"}),
     _default_pipeline(),
 )

@@ -87,6 +87,11 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "plan": ("follow-up plan", "follow-up plans"),
     "plan_enrolment": ("plan enrolment", "plan enrolments"),
     "plan_event": ("plan step record", "plan step records"),
+    "exchange_rate": ("exchange rate", "exchange rates"),
+    "tax_class": ("tax class", "tax classes"),
+    "price_list": ("price list", "price lists"),
+    "deal_line": ("deal line", "deal lines"),
+    "quote_line": ("quote line", "quote lines"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""
 
