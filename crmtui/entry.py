@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sys
 
-FAST_COMMANDS = frozenset({"find", "who"})
+FAST_COMMANDS = frozenset({"find", "who", "email"})
+PROMPT_FLAGS = frozenset({"--count", "--prompt"})
+"""`crm due` with one of these is a prompt's question: the fast path answers it."""
 
 
 def _split_global_db(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -45,7 +47,10 @@ def _dispatch(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     head, rest = _split_global_db(argv)
     wants_help = any(a in ("-h", "--help") for a in rest)
-    if rest and rest[0] in FAST_COMMANDS and not wants_help:
+    fast = rest and (
+        rest[0] in FAST_COMMANDS or (rest[0] == "due" and PROMPT_FLAGS.intersection(rest))
+    )
+    if fast and not wants_help:
         from crmtui.fastcli import run
 
         sys.exit(run(rest + head))

@@ -510,12 +510,25 @@ def due(
     all_: Annotated[
         bool, typer.Option("--all", help="Every open reminder, snoozed ones and far ones too.")
     ] = False,
+    count: Annotated[
+        bool, typer.Option("--count", help="Print one number (overdue + due today), for a prompt.")
+    ] = False,
+    prompt: Annotated[
+        bool, typer.Option("--prompt", help='Print "3 due, 1 overdue" (empty when none).')
+    ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """The agenda: overdue, today, the next days, and contacts owed a touch."""
     from crmtui.reports.agenda import load_agenda
 
+    if count or prompt:
+        from crmtui.commands.lookup import due_prompt
+
+        if count and prompt:
+            fail("choose --count or --prompt, not both")
+        due_prompt(ctx, count=count, db=db)
+        return
     check_format(fmt)
     if not 0 <= days <= MAX_DAYS:
         fail(f"--days must be from 0 to {MAX_DAYS}, not {days}")

@@ -42,12 +42,12 @@ class MailOutbox(SQLModel, table=True):
 
 
 class MailLogged(SQLModel, table=True):
-    """A message (by Message-ID) already logged as an activity on this laptop."""
+    """A message (by Message-ID) already logged for a contact on this laptop."""
 
     __tablename__ = "mail_logged"
     message_id: str = Field(primary_key=True)
+    contact_id: str = Field(primary_key=True, max_length=36)
     activity_id: str = Field(max_length=36)
-    contact_id: str = Field(max_length=36)
     direction: str = Field(max_length=3)  # "in" or "out"
     logged_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("contact_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("direction", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("logged_at", _TS, nullable=False),
-        sa.PrimaryKeyConstraint("message_id"),
+        sa.PrimaryKeyConstraint("message_id", "contact_id"),
     )
     op.create_table(
         "reminder_notified",
