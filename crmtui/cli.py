@@ -20,6 +20,7 @@ from crmtui.commands import exports as export_commands
 from crmtui.commands import imports as import_commands
 from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
+from crmtui.commands import mail as mail_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
 from crmtui.commands import server as server_commands
@@ -85,6 +86,7 @@ app.add_typer(import_commands.app, name="import")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
+app.add_typer(mail_commands.app, name="mail")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)

@@ -256,8 +256,15 @@ def _write(
 def log(
     ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="call, email, meeting, visit or note.")],
-    who: Annotated[str, typer.Argument(help="A contact: ID, name, phone, email ...")],
-    text: Annotated[str | None, typer.Argument(help="What happened.")] = None,
+    who: Annotated[
+        str | None,
+        typer.Argument(
+            help="A contact: ID, name, phone, email ... (`crm log email` alone reads a mail on stdin)."
+        ),
+    ] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="What happened (`-` reads it from stdin).")
+    ] = None,
     outcome: Annotated[
         str | None,
         typer.Option(help="connected, no-answer, voicemail, busy, meeting-booked, ..."),
@@ -275,13 +282,42 @@ def log(
     create: Annotated[
         bool, typer.Option("--create", help="Create the contact when WHO matches nobody.")
     ] = False,
+    edit_text: Annotated[
+        bool, typer.Option("--edit", "-e", help="Write the text in $VISUAL/$EDITOR.")
+    ] = False,
+    message: Annotated[
+        Path | None,
+        typer.Option(help="`crm log email`: the mail file to log (instead of stdin)."),
+    ] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="`crm log email`: log the mail on this contact, whatever its addresses."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Log a call, email, meeting, visit or note; prints the activity id.
 
     A call to a do-not-call or capped contact, or an email to a do-not-email
     contact, is refused with exit code 4 unless --force.
+
+    `crm log email` with no WHO reads an RFC 822 message on stdin (a mutt or aerc
+    pipe) or from --message FILE, finds the contact by its address (the direction
+    from the [mail] addresses of the config) and logs subject, date and the first
+    part of the body; attachments are named, not stored. An unknown address exits 1
+    with the contacts of a similar name; --create makes the contact.
     """
+    if who is None or message is not None:
+        if kind != "email" or who is not None:
+            fail("give WHO (only `crm log email` reads a mail message instead)")
+        from crmtui.commands.mail import log_email_message
+
+        log_email_message(ctx, source=message, contact=contact, create=create, db=db)
+        return
+    from crmtui.commands.long_text import edit, text_argument
+
+    text = text_argument(text, "TEXT")
+    if edit_text:
+        text = edit(text or "").strip() or None
     from crmtui.domain.when import BadWhen, parse_duration
     from crmtui.services.activities import ActivityCreate, log_activity
     from crmtui.services.contacts import ContactCreate, create_contact

@@ -47,7 +47,18 @@ class MailTemplate:
 
 
 def parse_template(text: str, where: str = "template") -> MailTemplate:
-    """Read a template (or an edited mail) from its text; raises TemplateError."""
+    """Read a template from its text (merge fields checked); raises TemplateError."""
+    template = parse_mail(text, where)
+    unknown = [f for f in template.fields() if f not in FIELDS]
+    if unknown:
+        raise TemplateError(
+            f"{where}: unknown merge field {{{unknown[0]}}} (known: {', '.join(FIELDS)})"
+        )
+    return template
+
+
+def parse_mail(text: str, where: str = "the mail") -> MailTemplate:
+    """Read a Subject line, a blank line and a body (no field checks); raises TemplateError."""
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     head, sep, body = text.partition("\n\n")
     first = head.split("\n")
@@ -60,13 +71,7 @@ def parse_template(text: str, where: str = "template") -> MailTemplate:
         raise TemplateError(f"{where}: the subject is empty")
     if not sep or not body.strip():
         raise TemplateError(f"{where}: the body is empty")
-    template = MailTemplate(subject, body.rstrip() + "\n")
-    unknown = [f for f in template.fields() if f not in FIELDS]
-    if unknown:
-        raise TemplateError(
-            f"{where}: unknown merge field {{{unknown[0]}}} (known: {', '.join(FIELDS)})"
-        )
-    return template
+    return MailTemplate(subject, body.rstrip() + "\n")
 
 
 def _fill(text: str, values: dict[str, str | None], where: str) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import SQLModel
 
-from crmtui.domain.validate import InvalidInput, optional_text
+from crmtui.domain.validate import InvalidInput, long_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
 from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
@@ -97,7 +97,7 @@ def log_activity(
         occurred_at=occurred,
         duration_s=data.duration_s,
         outcome=data.outcome,
-        text=optional_text(data.text, "text", max_len=20_000) if data.text else None,
+        text=long_text(data.text, "text", max_len=20_000),
         contact_id=data.contact_id,
         account_id=account_id,
         deal_id=data.deal_id,
@@ -148,7 +148,7 @@ def update_activity(*, tx: WriteTx, activity_id: str, data: ActivityUpdate) -> l
             )
         values["outcome"] = outcome
     if "text" in given:
-        values["text"] = optional_text(given["text"] or None, "text", max_len=20_000)
+        values["text"] = long_text(given["text"] or None, "text", max_len=20_000)
     return tx.update(activity, values)
 
 
