@@ -21,6 +21,7 @@ from crmtui.commands import imports as import_commands
 from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
 from crmtui.commands import mail as mail_commands
+from crmtui.commands import notify as notify_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
 from crmtui.commands import server as server_commands
@@ -95,6 +96,7 @@ deal_commands.register(app)
 lead_commands.register(app)
 territory_commands.register(app)
 daily_commands.register(app)
+notify_commands.register(app)
 undo_commands.register(app)
 app.command("demo")(demo_commands.demo)
 
