@@ -74,7 +74,9 @@ app = typer.Typer(
     name="crm",
     help="crmtui: a terminal sales workstation. Run `crm` alone to open the app.",
     no_args_is_help=False,
-    add_completion=False,
+    # `crm --install-completion` / `--show-completion` (bash, zsh, fish); the entry point
+    # sends a shell's completion request (_CRM_COMPLETE) here, past the fast paths.
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_commands.app, name="db")

@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def _dispatch(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    import os
+
+    if os.environ.get("_CRM_COMPLETE"):
+        # A shell asking for completions (COMP_WORDS, not argv, holds the words).
+        from crmtui.cli import app as completing
+
+        completing(args=argv, prog_name="crm")
+        return
     head, rest = _split_global_db(argv)
     wants_help = any(a in ("-h", "--help") for a in rest)
     fast = rest and (

@@ -32,6 +32,7 @@ from crmtui.commands.common import (
     db_path,
     fail,
 )
+from crmtui.commands.completion import complete_contact, complete_kind
 from crmtui.commands.plan_settings import plan_clock
 from crmtui.commands.writing import run_write, settings_or_exit
 
@@ -255,11 +256,15 @@ def _write(
 
 def log(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="call, email, meeting, visit or note.")],
+    kind: Annotated[
+        str,
+        typer.Argument(help="call, email, meeting, visit or note.", autocompletion=complete_kind),
+    ],
     who: Annotated[
         str | None,
         typer.Argument(
-            help="A contact: ID, name, phone, email ... (`crm log email` alone reads a mail on stdin)."
+            help="A contact: ID, name, phone, email ... (`crm log email` alone reads a mail on stdin).",
+            autocompletion=complete_contact,
         ),
     ] = None,
     text: Annotated[
@@ -431,7 +436,10 @@ ACTIVITY_COLUMNS = ("when", "kind", "outcome", "who", "text", "id")
 
 def activities(
     ctx: typer.Context,
-    who: Annotated[str | None, typer.Argument(help="Only this contact (ID or NAME).")] = None,
+    who: Annotated[
+        str | None,
+        typer.Argument(help="Only this contact (ID or NAME).", autocompletion=complete_contact),
+    ] = None,
     since: Annotated[
         str | None, typer.Option(help='"14d" (that long ago), "yesterday", "2026-01-01".')
     ] = None,

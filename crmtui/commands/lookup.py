@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from crmtui.commands.common import DbOption, FormatOption
+from crmtui.commands.completion import complete_contact
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many results.")]
 
@@ -67,7 +68,12 @@ def who(
 
 def show(
     ctx: typer.Context,
-    ref: Annotated[list[str], typer.Argument(help="A contact ID, or a NAME to search for.")],
+    ref: Annotated[
+        list[str],
+        typer.Argument(
+            help="A contact ID, or a NAME to search for.", autocompletion=complete_contact
+        ),
+    ],
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:

@@ -28,6 +28,7 @@ from crmtui.commands.common import (
     one_line,
     open_db,
 )
+from crmtui.commands.completion import complete_contact
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
@@ -228,6 +229,7 @@ def scan(
     """
     from crmtui.mail.scan import NotAMaildir, scan_folder
 
+    db_path(ctx, db)  # the database's problems first, as every command says them
     chosen = [Path(f).expanduser() for f in (folders or mail_settings().scan_folders)]
     if not chosen:
         fail("name a Maildir folder (or set [mail] scan_folders in the config)")
@@ -355,7 +357,10 @@ def _tagged(ctx: typer.Context, db: Path | None, tag: str) -> list[str]:
 def write(
     ctx: typer.Context,
     who: Annotated[
-        list[str] | None, typer.Argument(help="Contacts (ID, name, email ...), one or more.")
+        list[str] | None,
+        typer.Argument(
+            help="Contacts (ID, name, email ...), one or more.", autocompletion=complete_contact
+        ),
     ] = None,
     template_name: Annotated[
         str | None, typer.Option("--template", "-t", help="A template name (crm mail templates).")
@@ -386,6 +391,7 @@ def write(
     from crmtui.mail.merge import merge_values
     from crmtui.services.outbox import Draft
 
+    db_path(ctx, db)  # the database's problems first, as every command says them
     sender = mail_settings().sender
     if not sender or "@" not in sender:
         fail("set [mail] addresses (or from_address) in the config: mail needs a sender")
