@@ -206,6 +206,10 @@ def test_log_text_from_stdin_and_from_the_editor(
         for r in db().execute("SELECT text FROM activity WHERE contact_id = ? ORDER BY id", (anna,))
     ]
     assert texts == ["Line one\nline two", "From the editor\nsecond line"]
+    crm("contact", "edit", anna, "--notes", "-", input="met at the fair\nlikes tea\n")
+    assert db().execute("SELECT notes FROM contact WHERE id = ?", (anna,)).fetchone() == (
+        "met at the fair\nlikes tea",
+    )
     monkeypatch.setenv("EDITOR", f"{sys.executable} -c 'import sys; sys.exit(3)'")
     _, err = crm("log", "note", "anna", "--edit", code=2)
     assert "exited with 3; nothing was saved" in err

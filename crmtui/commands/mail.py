@@ -289,11 +289,14 @@ Best regards,
 
 @app.command("template")
 def template(
+    ctx: typer.Context,
     name: Annotated[
         str, typer.Argument(help="Template name (a file NAME.txt in the templates folder).")
     ],
+    db: DbOption = None,
 ) -> None:
     """Write or change a template in $EDITOR (checked before it is saved)."""
+    db_path(ctx, db, "read")  # templates are files, but a wrong --db is said, never ignored
     from crmtui.commands.long_text import edit
     from crmtui.formats.mail_template import TemplateError, parse_template
 
@@ -316,8 +319,9 @@ def template(
 
 
 @app.command("templates")
-def templates() -> None:
+def templates(ctx: typer.Context, db: DbOption = None) -> None:
     """List the templates and their subjects."""
+    db_path(ctx, db, "read")  # templates are files, but a wrong --db is said, never ignored
     from crmtui.formats.mail_template import TemplateError, parse_template
 
     folder = templates_dir()
@@ -607,6 +611,41 @@ def send_now(ctx: typer.Context, db: Path | None, *, retry_unclear: bool = False
     if report.refused:
         return EXIT_REFUSED
     return EXIT_TEMPFAIL if report.failed else 0
+
+
+def at_sync(ctx: typer.Context, db: Path | None) -> None:
+    """With `[mail] at_sync = true`: scan the configured folders and send the outbox.
+
+    A mail problem is reported and never stops the sync (the outbox is kept).
+    """
+    settings = mail_settings()
+    if not settings.at_sync:
+        return
+    from crmtui.mail.scan import NotAMaildir, scan_folder
+
+    if settings.scan_folders:
+        store = open_db(ctx, db)
+        try:
+            for folder in settings.scan_folders:
+                try:
+                    report = scan_folder(
+                        store,
+                        Path(folder).expanduser(),
+                        mine=settings.addresses,
+                        cap=_cap(),
+                        rep_name=settings_or_exit().rep_name,
+                    )
+                except NotAMaildir as exc:
+                    typer.echo(f"crm: mail scan skipped: {exc}", err=True)
+                    continue
+                typer.echo(f"mail: {folder}: {report.logged} logged", err=True)
+        finally:
+            store.close()
+    try:
+        send_now(ctx, db)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            typer.echo("crm: mail: not everything was sent (see above); syncing on", err=True)
 
 
 @app.command("send")
