@@ -115,6 +115,10 @@ def test_log_email_from_stdin_finds_the_sender_and_is_logged_once() -> None:
     _, err = crm("log", "email", "--message", str(DATA / "gitlist_rene_haber.eml"))
     assert "already logged" in err
     assert len(email_activities(rene)) == 1
+    crm("undo")  # the log taken back: the same mail may be logged again
+    assert email_activities(rene) == []
+    crm("log", "email", "--message", str(DATA / "gitlist_rene_haber.eml"))
+    assert len(email_activities(rene)) == 1
 
 
 def test_unknown_sender_exits_1_with_candidates_then_create() -> None:

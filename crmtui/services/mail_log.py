@@ -77,11 +77,13 @@ def activity_text(message: MailMessage, direction: str) -> str:
 
 
 def already_logged(tx: WriteTx, message_id: str | None, contact_id: str) -> bool:
-    """Whether this Message-ID was logged for this contact before."""
+    """Whether this Message-ID is logged for this contact (an activity undone or unlogged since
+    does not count: the mail may be logged again)."""
     if not message_id:
         return False
     row = tx.db.execute(
-        "SELECT 1 FROM mail_logged WHERE message_id = ? AND contact_id = ?",
+        "SELECT 1 FROM mail_logged m JOIN activity a ON a.id = m.activity_id "
+        "WHERE m.message_id = ? AND m.contact_id = ? AND a.deleted_at IS NULL",
         (message_id, contact_id),
     ).fetchone()
     return row is not None
@@ -121,7 +123,7 @@ def log_mail(
             consent_applies=direction == "out",
         )
         if message.message_id:
-            tx.session.add(
+            tx.session.merge(  # replaces the row of an activity undone since
                 MailLogged(
                     message_id=message.message_id,
                     contact_id=activity.contact_id or contact_id,
