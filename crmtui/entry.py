@@ -48,7 +48,14 @@ def _dispatch(argv: list[str] | None) -> None:
     import os
 
     if os.environ.get("_CRM_COMPLETE"):
-        # A shell asking for completions (COMP_WORDS, not argv, holds the words).
+        # A shell asking for completions (COMP_WORDS, not argv, holds the words). A
+        # contact name is answered here with sqlite3; the rest (commands, options) by Typer.
+        from crmtui.quickcli import complete_fast
+
+        answer = complete_fast(dict(os.environ))
+        if answer is not None:
+            sys.stdout.write(answer[0] + ("\n" if answer[0] else ""))
+            sys.exit(answer[1])
         from crmtui.cli import app as completing
 
         completing(args=argv, prog_name="crm")

@@ -78,3 +78,39 @@ def test_show_completion_prints_a_script_for_each_shell() -> None:
 
 def test_a_missing_database_completes_nothing_quietly(tmp_path: Path) -> None:
     assert complete("bash", f"crm --db {tmp_path / 'none.db'} show Ren").strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("shell", "words"),
+    [
+        ("bash", "crm log call Ren"),
+        ("bash", "crm show "),
+        ("zsh", "crm show Ren"),
+        ("zsh", "crm mail write Xy"),
+        ("fish", "crm activities Bo"),
+    ],
+)
+def test_the_fast_answer_is_what_typer_would_print(shell: str, words: str) -> None:
+    """Contact words are answered by `quickcli.complete_fast` (no Typer): same output."""
+    from crmtui.quickcli import complete_fast
+
+    env = {"_CRM_COMPLETE": f"complete_{shell}"}
+    if shell == "bash":
+        env |= {
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        }
+    else:
+        env |= {"_TYPER_COMPLETE_ARGS": words, "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
+    fast = complete_fast({**os.environ, **env})
+    assert fast is not None
+    typer_said = runner.invoke(app, [], env=env, prog_name="crm")
+    assert (fast[0], fast[1]) == (typer_said.stdout.rstrip("\n"), typer_said.exit_code)
+
+
+def test_commands_and_options_are_left_to_typer() -> None:
+    from crmtui.quickcli import complete_fast
+
+    for words in ("crm ma", "crm log ca", "crm show --fo", "crm find Ren"):
+        env = {"_CRM_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": words}
+        assert complete_fast(env) is None, words
