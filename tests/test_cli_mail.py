@@ -13,6 +13,8 @@ import os
 import shutil
 import socket
 import sqlite3
+import ssl
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -425,3 +427,57 @@ def test_due_count_and_prompt() -> None:
     crm("remind", "anna", "later", "--due", "tomorrow 9am")
     assert crm("due", "--count")[0] == "2\n"
     assert crm("due", "--prompt")[0] == "1 due, 1 overdue\n"
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl for this test."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
+def test_starttls_with_the_configured_ca_and_a_refusal_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls,
+        require_starttls=True,  # nothing, not even AUTH, before STARTTLS
+        authenticator=inbox.authenticate,
+    )
+    controller.start()
+    try:
+        monkeypatch.setenv("CRM_TEST_SMTP_PASSWORD", PASSWORD)
+        settings = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_security": "starttls",
+            "smtp_user": "jeff",
+            "password_env": "CRM_TEST_SMTP_PASSWORD",
+        }
+        config(**settings)  # the system's CAs only: our test certificate is not trusted
+        add("Anna Müller", "--email", "anna@acme.example")
+        template("hi", "Subject: Hi\n\nHello {name}\n")
+        crm("mail", "write", "anna", "-t", "hi")
+        crm("mail", "send", code=75)
+        ((status, _, reason, _),) = outbox()
+        assert status == "failed" and "CERTIFICATE_VERIFY_FAILED" in (reason or "")
+        config(**settings, smtp_cafile=str(cert))
+        crm("mail", "send")
+        assert len(inbox.messages) == 1 and inbox.logins == [(b"jeff", PASSWORD.encode())]
+        assert outbox()[0][0] == "sent"
+    finally:
+        controller.stop()

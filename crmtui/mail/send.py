@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 from crmtui.mail.settings import MailSettings
 from crmtui.services.outbox import begin_send, mark_failed, mark_sent, sendable
@@ -117,15 +118,17 @@ def transport(settings: MailSettings) -> Callable[[EmailMessage], None]:
     def via_smtp(msg: EmailMessage) -> None:
         host, port = settings.smtp_host or "", settings.smtp_port
         try:
+            cafile = str(Path(settings.smtp_cafile).expanduser()) if settings.smtp_cafile else None
+            context = ssl.create_default_context(cafile=cafile)
             if settings.smtp_security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+                    host, port, timeout=SMTP_TIMEOUT, context=context
                 )
             else:
                 client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
             with client:
                 if settings.smtp_security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
                 if settings.smtp_user and secret is not None:
                     client.login(settings.smtp_user, secret)
                 client.send_message(msg)

@@ -28,6 +28,8 @@ class MailSettings:
     smtp_security: str = "starttls"
     """starttls (port 587), tls (implicit TLS, port 465) or none (a local relay only)."""
     smtp_user: str | None = None
+    smtp_cafile: str | None = None
+    """A CA certificate file to trust for the server (a company CA); default: the system's."""
     password_env: str | None = None
     """Name of the environment variable holding the SMTP password."""
     password_command: str | None = None
