@@ -110,6 +110,9 @@ def test_log_email_from_stdin_finds_the_sender_and_is_logged_once() -> None:
     assert when.startswith("2012-03-05T12:46:39")
     assert text.startswith("Email received: Re: Bug: pull --rebase with é in name\n")
     assert "Attachments (not stored): 16b9441.commit" in text
+    assert db().execute(
+        "SELECT outcome FROM activity WHERE contact_id = ?", (rene,)
+    ).fetchone() == ("replied",)
     assert (
         out.strip()
         == db().execute("SELECT id FROM activity WHERE contact_id = ?", (rene,)).fetchone()[0]
@@ -481,3 +484,18 @@ def test_starttls_with_the_configured_ca_and_a_refusal_without_it(
         assert outbox()[0][0] == "sent"
     finally:
         controller.stop()
+
+
+def test_a_reply_piped_in_ends_the_contact_s_plan_as_the_plan_says(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        'name = "Outreach"\n\n[[step]]\nkind = "email"\n\n[[step]]\nkind = "call"\nwait = 3\n',
+        encoding="utf-8",
+    )
+    crm("plan", "add", str(plan))
+    add("René Haber", "--email", "rene@habr.de")
+    crm("plan", "enrol", "outreach", "rené")
+    crm("log", "email", input=(DATA / "gitlist_rene_haber.eml").read_bytes())  # he wrote to us
+    out, _ = crm("plan", "status", "--all", "--format", "json")
+    (row,) = json.loads(out)
+    assert (row["state"], row["why"]) == ("left", "left at step 1: email replied")

@@ -115,7 +115,12 @@ def log_mail(
         activity, _ = log_activity(
             tx=tx,
             data=ActivityCreate(
-                kind="email", contact_id=contact_id, occurred_at=_aware(occurred), text=text
+                kind="email",
+                contact_id=contact_id,
+                occurred_at=_aware(occurred),
+                # The outcomes a plan's email step reads: "replied" may end an enrolment.
+                outcome="sent" if direction == "out" else "replied",
+                text=text,
             ),
             cap=cap,
             force=True,

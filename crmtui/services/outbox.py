@@ -123,7 +123,9 @@ def mark_sent(*, tx: WriteTx, outbox_id: str, rep_name: str | None = None) -> Ac
     # logged as the fact it is (force: never a lost record of a sent mail).
     activity, _ = log_activity(
         tx=tx,
-        data=ActivityCreate(kind="email", contact_id=row.contact_id, text=text[:20_000]),
+        data=ActivityCreate(
+            kind="email", contact_id=row.contact_id, outcome="sent", text=text[:20_000]
+        ),
         cap=CallCap(),
         force=True,
         rep_name=rep_name,
