@@ -21,6 +21,8 @@ from crmtui.commands import exports as export_commands
 from crmtui.commands import imports as import_commands
 from crmtui.commands import leads as lead_commands
 from crmtui.commands import lookup as lookup_commands
+from crmtui.commands import mail as mail_commands
+from crmtui.commands import notify as notify_commands
 from crmtui.commands import pipeline as pipeline_commands
 from crmtui.commands import plans as plan_commands
 from crmtui.commands import products as product_commands
@@ -76,7 +78,9 @@ app = typer.Typer(
     name="crm",
     help="crmtui: a terminal sales workstation. Run `crm` alone to open the app.",
     no_args_is_help=False,
-    add_completion=False,
+    # `crm --install-completion` / `--show-completion` (bash, zsh, fish); the entry point
+    # sends a shell's completion request (_CRM_COMPLETE) here, past the fast paths.
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_commands.app, name="db")
@@ -89,6 +93,7 @@ app.add_typer(import_commands.app, name="import")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
+app.add_typer(mail_commands.app, name="mail")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)
@@ -97,6 +102,7 @@ deal_commands.register(app)
 lead_commands.register(app)
 territory_commands.register(app)
 daily_commands.register(app)
+notify_commands.register(app)
 undo_commands.register(app)
 rate_commands.register(app)
 product_commands.register(app)

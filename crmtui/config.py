@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from crmtui.domain.business_days import WorkCalendar
+    from crmtui.mail.settings import MailSettings
 
 APP_NAME = "crmtui"
 
@@ -59,6 +60,8 @@ class Settings:
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
+    mail: MailSettings | None = None
+    """The `[mail]` table (`crmtui.mail.settings`); None when the file has none."""
 
     @property
     def import_region(self) -> str | None:
@@ -98,7 +101,16 @@ def load_settings(path: Path | None = None) -> Settings:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+    if "mail" in raw:
+        from crmtui.mail.settings import mail_settings
+
+        try:
+            raw["mail"] = mail_settings(raw["mail"], str(path))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     for name, value in raw.items():
+        if name == "mail":
+            continue
         if name == "holidays":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sys
 
-FAST_COMMANDS = frozenset({"find", "who"})
+FAST_COMMANDS = frozenset({"find", "who", "email"})
+PROMPT_FLAGS = frozenset({"--count", "--prompt"})
+"""`crm due` with one of these is a prompt's question: the fast path answers it."""
 
 
 def _split_global_db(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -43,9 +45,27 @@ def main(argv: list[str] | None = None) -> None:
 
 def _dispatch(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    import os
+
+    if os.environ.get("_CRM_COMPLETE"):
+        # A shell asking for completions (COMP_WORDS, not argv, holds the words). A
+        # contact name is answered here with sqlite3; the rest (commands, options) by Typer.
+        from crmtui.quickcli import complete_fast
+
+        answer = complete_fast(dict(os.environ))
+        if answer is not None:
+            sys.stdout.write(answer[0] + ("\n" if answer[0] else ""))
+            sys.exit(answer[1])
+        from crmtui.cli import app as completing
+
+        completing(args=argv, prog_name="crm")
+        return
     head, rest = _split_global_db(argv)
     wants_help = any(a in ("-h", "--help") for a in rest)
-    if rest and rest[0] in FAST_COMMANDS and not wants_help:
+    fast = rest and (
+        rest[0] in FAST_COMMANDS or (rest[0] == "due" and PROMPT_FLAGS.intersection(rest))
+    )
+    if fast and not wants_help:
         from crmtui.fastcli import run
 
         sys.exit(run(rest + head))

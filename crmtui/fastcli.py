@@ -1,4 +1,4 @@
-"""The shell fast path: `crm find`, `crm who` and `crm show` with argparse and sqlite3.
+"""The shell fast path: `crm find`, `who`, `show`, `email` and `due --count` with argparse and sqlite3.
 
 `crmtui.entry` routes `find` and `who` here without loading Typer; the Typer
 commands in `crmtui.commands.lookup` call `run` too, so there is one
@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="a contact's card, by ID or NAME")
     show.add_argument("ref", nargs="+")
     common(show)
+    email = commands.add_parser("email", help="mail addresses for a mail client's address query")
+    email.add_argument("query", nargs="+")
+    email.add_argument("--parsable", action="store_true", help="mutt's query_command format")
+    email.add_argument("--aerc", action="store_true", help="aerc's address-book-cmd format")
+    common(email)
+    due = commands.add_parser("due", help="how many reminders are due (for a prompt)")
+    shape = due.add_mutually_exclusive_group(required=True)
+    shape.add_argument("--count", action="store_true", help="one number: overdue + due today")
+    shape.add_argument("--prompt", action="store_true", help='"3 due, 1 overdue"')
+    due.add_argument("--db", type=Path, default=None, help="database file")
     return parser
 
 
@@ -114,6 +124,10 @@ def run(argv: list[str]) -> int:
             return _find(db, " ".join(args.query), args)
         if args.command == "who":
             return _who(db, " ".join(args.phone), args)
+        if args.command in ("email", "due"):
+            from crmtui.quickcli import address_query, due_line
+
+            return address_query(db, args) if args.command == "email" else due_line(db, args)
         return _show(db, " ".join(args.ref), args)
     except sqlite3.Error as exc:
         _message(f"cannot read database {path}: {exc}")

@@ -218,4 +218,6 @@ def base_args(command: Command, files: Path) -> list[str]:
             args.append(value)
         else:
             args += [param.opts[0], value]
+    if command.name == "log":
+        args.append("x")  # WHO: optional only for `crm log email`, which reads a mail instead
     return args

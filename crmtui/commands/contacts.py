@@ -44,7 +44,18 @@ Email = Annotated[str | None, typer.Option(help="Email address.")]
 City = Annotated[str | None, typer.Option(help="City.")]
 Country = Annotated[str | None, typer.Option(help="ISO country code, e.g. DE.")]
 Title = Annotated[str | None, typer.Option(help="Job title.")]
-Notes = Annotated[str | None, typer.Option(help="Free text notes.")]
+Notes = Annotated[
+    str | None, typer.Option(help="Free text notes (several lines; `-` reads them from stdin).")
+]
+
+
+def _notes(value: str | None) -> str | None:
+    """`--notes -` reads the notes from stdin."""
+    from crmtui.commands.long_text import text_argument
+
+    return text_argument(value, "--notes")
+
+
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat for several).")]
 PhoneSpecs = Annotated[
     list[str] | None,
@@ -152,7 +163,7 @@ def add(
             "country": country,
             "title": title,
             "tags": tag or [],
-            "notes": notes,
+            "notes": _notes(notes),
             "do_not_call": do_not_call,
             "do_not_email": do_not_email,
             "phones": phones,
@@ -245,7 +256,7 @@ def edit(
         "city": city,
         "country": country,
         "title": title,
-        "notes": notes,
+        "notes": _notes(notes),
         "do_not_call": do_not_call,
         "do_not_email": do_not_email,
     }

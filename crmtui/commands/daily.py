@@ -32,6 +32,7 @@ from crmtui.commands.common import (
     db_path,
     fail,
 )
+from crmtui.commands.completion import complete_contact, complete_kind
 from crmtui.commands.plan_settings import plan_clock
 from crmtui.commands.writing import run_write, settings_or_exit
 
@@ -255,9 +256,20 @@ def _write(
 
 def log(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="call, email, meeting, visit or note.")],
-    who: Annotated[str, typer.Argument(help="A contact: ID, name, phone, email ...")],
-    text: Annotated[str | None, typer.Argument(help="What happened.")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(help="call, email, meeting, visit or note.", autocompletion=complete_kind),
+    ],
+    who: Annotated[
+        str | None,
+        typer.Argument(
+            help="A contact: ID, name, phone, email ... (`crm log email` alone reads a mail on stdin).",
+            autocompletion=complete_contact,
+        ),
+    ] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="What happened (`-` reads it from stdin).")
+    ] = None,
     outcome: Annotated[
         str | None,
         typer.Option(help="connected, no-answer, voicemail, busy, meeting-booked, ..."),
@@ -275,13 +287,42 @@ def log(
     create: Annotated[
         bool, typer.Option("--create", help="Create the contact when WHO matches nobody.")
     ] = False,
+    edit_text: Annotated[
+        bool, typer.Option("--edit", "-e", help="Write the text in $VISUAL/$EDITOR.")
+    ] = False,
+    message: Annotated[
+        Path | None,
+        typer.Option(help="`crm log email`: the mail file to log (instead of stdin)."),
+    ] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="`crm log email`: log the mail on this contact, whatever its addresses."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Log a call, email, meeting, visit or note; prints the activity id.
 
     A call to a do-not-call or capped contact, or an email to a do-not-email
     contact, is refused with exit code 4 unless --force.
+
+    `crm log email` with no WHO reads an RFC 822 message on stdin (a mutt or aerc
+    pipe) or from --message FILE, finds the contact by its address (the direction
+    from the [mail] addresses of the config) and logs subject, date and the first
+    part of the body; attachments are named, not stored. An unknown address exits 1
+    with the contacts of a similar name; --create makes the contact.
     """
+    if who is None or message is not None:
+        if kind != "email" or who is not None:
+            fail("give WHO (only `crm log email` reads a mail message instead)")
+        from crmtui.commands.mail import log_email_message
+
+        log_email_message(ctx, source=message, contact=contact, create=create, db=db)
+        return
+    from crmtui.commands.long_text import edit, text_argument
+
+    text = text_argument(text, "TEXT")
+    if edit_text:
+        text = edit(text or "").strip() or None
     from crmtui.domain.when import BadWhen, parse_duration
     from crmtui.services.activities import ActivityCreate, log_activity
     from crmtui.services.contacts import ContactCreate, create_contact
@@ -395,7 +436,10 @@ ACTIVITY_COLUMNS = ("when", "kind", "outcome", "who", "text", "id")
 
 def activities(
     ctx: typer.Context,
-    who: Annotated[str | None, typer.Argument(help="Only this contact (ID or NAME).")] = None,
+    who: Annotated[
+        str | None,
+        typer.Argument(help="Only this contact (ID or NAME).", autocompletion=complete_contact),
+    ] = None,
     since: Annotated[
         str | None, typer.Option(help='"14d" (that long ago), "yesterday", "2026-01-01".')
     ] = None,
@@ -510,12 +554,25 @@ def due(
     all_: Annotated[
         bool, typer.Option("--all", help="Every open reminder, snoozed ones and far ones too.")
     ] = False,
+    count: Annotated[
+        bool, typer.Option("--count", help="Print one number (overdue + due today), for a prompt.")
+    ] = False,
+    prompt: Annotated[
+        bool, typer.Option("--prompt", help='Print "3 due, 1 overdue" (empty when none).')
+    ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """The agenda: overdue, today, the next days, and contacts owed a touch."""
     from crmtui.reports.agenda import load_agenda
 
+    if count or prompt:
+        from crmtui.commands.lookup import due_prompt
+
+        if count and prompt:
+            fail("choose --count or --prompt, not both")
+        due_prompt(ctx, count=count, db=db)
+        return
     check_format(fmt)
     if not 0 <= days <= MAX_DAYS:
         fail(f"--days must be from 0 to {MAX_DAYS}, not {days}")

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from crmtui.commands.common import DbOption, FormatOption
+from crmtui.commands.completion import complete_contact
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many results.")]
 
@@ -67,7 +68,12 @@ def who(
 
 def show(
     ctx: typer.Context,
-    ref: Annotated[list[str], typer.Argument(help="A contact ID, or a NAME to search for.")],
+    ref: Annotated[
+        list[str],
+        typer.Argument(
+            help="A contact ID, or a NAME to search for.", autocompletion=complete_contact
+        ),
+    ],
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -80,8 +86,35 @@ def show(
     _run(ctx, ["show", *ref, "--format", fmt], db)
 
 
+def email(
+    ctx: typer.Context,
+    query: Annotated[list[str], typer.Argument(help="Words of a name, company or address.")],
+    parsable: Annotated[
+        bool, typer.Option("--parsable", help="mutt's query_command format (a message line first).")
+    ] = False,
+    aerc: Annotated[
+        bool, typer.Option("--aerc", help="aerc's address-book-cmd format (address, name).")
+    ] = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Mail addresses of the contacts a query finds, for mutt, aerc or alot address lookups.
+
+    Exit codes: 0 found, 1 nothing matched, 2 usage error, 3 database missing.
+    """
+    argv = ["email", *query, "--format", fmt]
+    argv += ["--parsable"] if parsable else []
+    _run(ctx, argv + (["--aerc"] if aerc else []), db)
+
+
+def due_prompt(ctx: typer.Context, *, count: bool, db: Path | None) -> None:
+    """`crm due --count` / `--prompt` through the fast path (see `crmtui.quickcli`)."""
+    _run(ctx, ["due", "--count" if count else "--prompt"], db)
+
+
 def register(app: typer.Typer) -> None:
     """Add the lookup commands to the root app."""
+    app.command("email")(email)
     app.command("find")(find)
     app.command("who")(who)
     app.command("show")(show)

@@ -161,6 +161,9 @@ def sync(
         token = load_token(device_id(store))
         if not server or not token:
             fail("not enrolled: run `crm sync login --server URL --token TOKEN` first")
+        from crmtui.commands.mail import at_sync
+
+        at_sync(ctx, db)  # before the push, so the mail it logs travels in this sync
         with httpx.Client(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
@@ -408,6 +411,9 @@ def replay(
         token = load_token(me)
         if not server or not token:
             fail("not enrolled: run `crm sync login --server URL --token TOKEN` first")
+        from crmtui.commands.mail import at_sync
+
+        at_sync(ctx, db)  # before the push, so the mail it logs travels in this sync
         report = SyncReport()
         with httpx.Client(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60

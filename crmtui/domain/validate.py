@@ -82,6 +82,22 @@ def optional_text(raw: str | None, field: str, *, max_len: int = 200) -> str | N
     return require_text(raw, field, max_len=max_len)
 
 
+def long_text(raw: str | None, field: str, *, max_len: int = 10_000) -> str | None:
+    """An optional text of several lines (a note, a mail's first part): line ends made
+    `\n`, trailing blanks dropped; empty means none."""
+    if raw is None:
+        return None
+    lines = [line.rstrip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = "\n".join(lines).strip("\n")
+    if not text.strip():
+        return None
+    if len(text) > max_len:
+        raise InvalidInput(field, f"is longer than {max_len} characters")
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+        raise InvalidInput(field, "holds control characters")
+    return text
+
+
 def clean_tags(raw: list[str] | tuple[str, ...]) -> list[str]:
     """Trim, lowercase and de-duplicate tags, keeping their order."""
     seen: list[str] = []

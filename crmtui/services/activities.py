@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import SQLModel
 
-from crmtui.domain.validate import InvalidInput, optional_text
+from crmtui.domain.validate import InvalidInput, long_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
 from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
@@ -59,6 +59,7 @@ def log_activity(
     follow_up: TicklerCreate | None = None,
     rep_name: str | None = None,
     plan_clock: PlanClock | None = None,
+    consent_applies: bool = True,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
@@ -69,7 +70,9 @@ def log_activity(
     else the rep this laptop is enrolled as), so summaries can count it per rep.
     An activity matching an enrolled contact's plan step is that step's outcome:
     the plan moves on in the same transaction (`plan_progress.after_activity`).
-    Returns the activity and the consent reasons that were overridden.
+    `consent_applies=False` logs something the contact did (a mail they sent us):
+    no consent rule is about it. Returns the activity and the consent reasons that
+    were overridden.
     """
     _check(data, tx.now)
     occurred = data.occurred_at or tx.now
@@ -79,7 +82,9 @@ def log_activity(
         contact = get_live(tx, Contact, data.contact_id)
         data.contact_id = contact.id
         account_id = account_id or contact.account_id
-        reasons = blockers(tx.db, contact.id, data.kind, now=occurred, cap=cap)
+        reasons = (
+            blockers(tx.db, contact.id, data.kind, now=occurred, cap=cap) if consent_applies else []
+        )
         if reasons and not force:
             raise ConsentRefused(reasons)
         overridden = reasons
@@ -92,7 +97,7 @@ def log_activity(
         occurred_at=occurred,
         duration_s=data.duration_s,
         outcome=data.outcome,
-        text=optional_text(data.text, "text", max_len=20_000) if data.text else None,
+        text=long_text(data.text, "text", max_len=20_000),
         contact_id=data.contact_id,
         account_id=account_id,
         deal_id=data.deal_id,
@@ -143,7 +148,7 @@ def update_activity(*, tx: WriteTx, activity_id: str, data: ActivityUpdate) -> l
             )
         values["outcome"] = outcome
     if "text" in given:
-        values["text"] = optional_text(given["text"] or None, "text", max_len=20_000)
+        values["text"] = long_text(given["text"] or None, "text", max_len=20_000)
     return tx.update(activity, values)
 
 

@@ -24,6 +24,7 @@ from crmtui.domain.contact_details import (
 from crmtui.domain.validate import (
     InvalidInput,
     clean_tags,
+    long_text,
     normalize_email,
     normalize_phone,
     optional_text,
@@ -158,7 +159,7 @@ def _clean_fields(values: dict[str, Any], *, region: str) -> dict[str, Any]:
         elif key in _TEXT:
             out[key] = optional_text(value, key, max_len=_TEXT[key])
         elif key == "notes":
-            out[key] = optional_text(value, key, max_len=10_000)
+            out[key] = long_text(value, key, max_len=10_000)
         elif key in ("phone", "mobile"):
             if value is None or not value.strip():
                 out[key], out[f"{key}_e164"] = None, None

@@ -77,7 +77,10 @@ def activity_line(
     if duration := format_duration(activity.get("duration_s")):
         line.append(f" · {duration}")
     if activity.get("text"):
-        line.append(f" — {activity['text']}")
+        # A logged mail or a long note: its first lines here, the whole text on `v`.
+        lines = activity["text"].split("\n")
+        shown = "\n".join(lines[:3]) + (" …" if len(lines) > 3 else "")
+        line.append(f" — {shown}")
     if activity.get("consent_override"):
         line.append("  consent override", style="bold italic")
     return line
