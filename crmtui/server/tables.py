@@ -77,7 +77,7 @@ field_state = Table(
     Column("device_id", String(ID), nullable=False),
 )
 
-LINK_FIELDS = ("contact_id", "deal_id", "account_id")
+LINK_FIELDS = ("contact_id", "deal_id", "account_id", "lead_id")
 """The links a record without a territory of its own takes its territory from."""
 
 Index(

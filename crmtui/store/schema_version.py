@@ -3,4 +3,4 @@
 A test asserts it equals alembic's head, so forgetting to bump it fails CI.
 """
 
-SCHEMA_HEAD = "0013_follow_up_plans"
+SCHEMA_HEAD = "0014_intake"
