@@ -4,6 +4,7 @@ enrolment, events and reminders placed in the lead's territory by the server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,12 +43,12 @@ wait = 1
 """
 
 
-def _lead(store: Store, **values: object) -> tuple[str, str]:
+def _lead(store: Store) -> tuple[str, str]:
     with store.write() as tx:
         plan, _ = publish_plan(tx=tx, text=PLAN, source="web.toml")
         lead = create_lead(
             tx=tx,
-            data=LeadCreate(name="Lena Vogel", email="lena@vogel.example", **values),
+            data=LeadCreate(name="Lena Vogel", email="lena@vogel.example"),
             region="DE",
         )
         return plan.id, lead.id
@@ -128,7 +129,7 @@ def test_disqualifying_the_lead_ends_its_plan_and_removes_the_open_reminder(stor
 
 
 @pytest.fixture
-def team(tmp_path: Path):  # type: ignore[no-untyped-def]
+def team(tmp_path: Path) -> Iterator[Team]:
     t = Team(str(tmp_path / "server.db"), tmp_path)
     yield t
     t.close()
