@@ -414,6 +414,8 @@ class Activity(SQLModel, table=True):
     consent_override: bool = False
     created_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+    # 0014: an activity about a lead (a web form's post, a call before conversion).
+    lead_id: str | None = _fk("lead.id")
 
 
 class Tickler(SQLModel, table=True):

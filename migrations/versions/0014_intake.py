@@ -1,10 +1,11 @@
-"""leads on follow-up plans: tickler.lead_id, plan_enrolment.lead_id, plan_event.lead_id
+"""leads on follow-up plans and web intake: lead_id on activity, tickler, plan_enrolment, plan_event
 
 Revision ID: 0014_intake
 Revises: 0013_follow_up_plans
 Create Date: 2026-12-07 15:20:00
 
-A reminder, an enrolment and its events may now be about a lead instead of a
+An activity (a web form's post, a duplicate post attached to a lead), a reminder, an
+enrolment and its events may now be about a lead instead of a
 contact (a web lead arrives already on its form's plan). An enrolment's and an
 event's contact_id become optional: exactly one of contact_id and lead_id names
 whom it is about, or both once the lead was converted (the plan continues on the
@@ -29,6 +30,10 @@ def _lead_column() -> sa.Column:  # type: ignore[type-arg]
 
 def upgrade() -> None:
     """Apply this revision."""
+    with op.batch_alter_table("activity", schema=None) as batch_op:
+        batch_op.add_column(_lead_column())
+        batch_op.create_index(batch_op.f("ix_activity_lead_id"), ["lead_id"], unique=False)
+        batch_op.create_foreign_key("fk_activity_lead_id_lead", "lead", ["lead_id"], ["id"])
     with op.batch_alter_table("tickler", schema=None) as batch_op:
         batch_op.add_column(_lead_column())
         batch_op.create_index(batch_op.f("ix_tickler_lead_id"), ["lead_id"], unique=False)
@@ -68,4 +73,8 @@ def downgrade() -> None:
     with op.batch_alter_table("tickler", schema=None) as batch_op:
         batch_op.drop_constraint("fk_tickler_lead_id_lead", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_tickler_lead_id"))
+        batch_op.drop_column("lead_id")
+    with op.batch_alter_table("activity", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_activity_lead_id_lead", type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_activity_lead_id"))
         batch_op.drop_column("lead_id")
