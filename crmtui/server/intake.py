@@ -222,6 +222,11 @@ def _take(
     duplicate = find_duplicate(conn, _who(values))
     if duplicate is not None:
         entity, row_id, territory = duplicate
+        creator = conn.execute(
+            select(t.row_scope.c.created_device).where(
+                t.row_scope.c.entity == entity, t.row_scope.c.row_id == row_id
+            )
+        ).scalar_one()
         changes = make_record(
             conn,
             "activity",
@@ -230,6 +235,7 @@ def _take(
             territory_id=territory,
             owner_id=None,
             hlc=hlc,
+            created_device=str(creator),
         )
         return Accepted(reference, "duplicate", entity, row_id), changes
     fallback = territory_id(conn, spec.territory)

@@ -47,8 +47,14 @@ def make_record(
     territory_id: str | None,
     owner_id: str | None,
     hlc: str,
+    created_device: str = SERVER_DEVICE,
 ) -> list[PendingChange]:
-    """Store a new record made by the server; its feed entries (numbered by the caller)."""
+    """Store a new record made by the server; its feed entries (numbered by the caller).
+
+    `created_device` decides who reads an unplaced record (its creator's laptops): a
+    note on an unplaced contact names the contact's creator, so whoever reads the
+    contact reads the note.
+    """
     encoded = {
         name: json.dumps(value, ensure_ascii=False)
         for name, value in values.items()
@@ -64,7 +70,7 @@ def make_record(
     insert_rows(
         conn,
         t.row_scope,
-        [(entity, row_id, territory_id, owner_id, False, False, hlc, hlc, SERVER_DEVICE)],
+        [(entity, row_id, territory_id, owner_id, False, False, hlc, hlc, created_device)],
     )
     insert_rows(
         conn,
