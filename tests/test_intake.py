@@ -84,7 +84,7 @@ def test_bad_posts_get_clear_answers_and_store_nothing(team: Team, web: TestClie
     r = web.post(url, json={"name": "A\x00B"}, headers=ok)
     assert r.json()["detail"] == [{"field": "name", "msg": "holds control characters"}]
     r = web.post(url, json={"name": ["A"]}, headers=ok)
-    assert r.json()["detail"] == [{"field": "name", "msg": "must be text"}]
+    assert r.json()["detail"] == [{"field": "name", "msg": "must be text, a whole number or null"}]
     r = web.post(url, content=b"{nope", headers={**ok, "Content-Type": "application/json"})
     assert r.status_code == 400
     r = web.post(url, content=b"x" * (MAX_INTAKE_BYTES + 1), headers=ok)

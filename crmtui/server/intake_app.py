@@ -28,14 +28,29 @@ MAX_INTAKE_BYTES = 32 * 1024
 """A form post is a few fields; anything larger is refused (413) before it is read whole."""
 FORM_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 KEY_FIELD = "_key"
+MAX_VALUE_CHARS = 10_000
+"""The longest value of any field (a form's own fields may set a lower `max`)."""
 
+_VALUE: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_VALUE_CHARS},
+        {"type": "integer"},
+        {"type": "null"},
+    ]
+}
+"""A field's value: text, a whole number, or null (not given)."""
 _BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "maxProperties": MAX_FIELDS + 4,
-    "additionalProperties": {"type": "string", "maxLength": 10_000},
+    # The fields a form may have are the admin's; these are the usual ones.
+    "properties": {
+        name: _VALUE for name in ("name", "email", "phone", "company", "country", "message", "_key")
+    },
+    "additionalProperties": _VALUE,
     "example": {"name": "Lena Vogel", "email": "lena@vogel.example", "message": "Call me"},
 }
 _ANSWERS: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Taken (a new lead, a note on a known person, or a bot's post dropped)"},
     400: {"description": "The body is not a JSON object or a form post"},
     401: {"description": "Unknown form or wrong key"},
     413: {"description": "The body is larger than the limit"},
@@ -68,7 +83,10 @@ def _parse(content_type: str, body: bytes) -> dict[str, object] | JSONResponse:
     except UnicodeDecodeError:
         return _refusal(400, "the body is not UTF-8")
     if kind == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS + 4)
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS + 4)
+        except ValueError:
+            return _refusal(422, [{"field": "", "msg": f"more than {MAX_FIELDS} fields"}])
         values: dict[str, object] = {}
         for name, value in pairs:
             if name in values:
@@ -84,6 +102,17 @@ def _parse(content_type: str, body: bytes) -> dict[str, object] | JSONResponse:
             return _refusal(400, "the body must be a JSON object of field names and values")
         if len(data) > MAX_FIELDS + 4:
             return _refusal(422, [{"field": "", "msg": f"more than {MAX_FIELDS} fields"}])
+        # Every value is text, a whole number or null, whatever field it is for (the
+        # form's own fields are checked after the key; a bad `_key` is refused here).
+        bad = [
+            {"field": str(name)[:40], "msg": "must be text, a whole number or null"}
+            for name, value in sorted(data.items())
+            if isinstance(value, bool)
+            or not isinstance(value, str | int | type(None))
+            or (isinstance(value, str) and len(value) > MAX_VALUE_CHARS)
+        ]
+        if bad:
+            return _refusal(422, bad)
         return data
     return _refusal(415, "send JSON or an HTML form post (application/x-www-form-urlencoded)")
 
