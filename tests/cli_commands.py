@@ -155,6 +155,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import deals", "file"): str(files / "in-deals.csv"),
         ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
         ("plan add", "file"): str(files / "in-plan.toml"),
+        ("server form add", "file"): str(files / "in-form.toml"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -181,6 +182,10 @@ def write_input_files(files: Path) -> None:
     (files / "in-plan.toml").write_text(
         'name = "Intro"\n\n[[step]]\nkind = "call"\nwait = 0\n', encoding="utf-8"
     )
+    (files / "in-form.toml").write_text(
+        'name = "web"\nterritory = "North"\n\n[[field]]\nname = "name"\nrequired = true\n',
+        encoding="utf-8",
+    )
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )
@@ -199,6 +204,7 @@ def base_args(command: Command, files: Path) -> list[str]:
         "pipeline stage-edit": ["--name", "x"],
         "territory assign": ["--rep", "x"],
         "plan enrol": ["x"],
+        "server rep leave": ["--clear"],
     }.get(command.name, [])
     for param in command.params:
         if not param.required or param.name == "db":

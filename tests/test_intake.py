@@ -233,3 +233,15 @@ def test_a_form_file_is_checked_whole_naming_the_field() -> None:
     with pytest.raises(FormFileError, match="rate must be"):
         parse_form(FORM.format(rate=0), source="f.toml")
     assert parse_form(FORM.format(rate=5), source="f.toml").plan == "Web lead"
+
+
+def test_a_form_whose_territory_was_renamed_answers_503_until_the_admin_fixes_it(
+    team: Team, web: TestClient
+) -> None:
+    from crmtui.server import admin
+
+    key = publish_form(team.engine)
+    admin.rename_territory(team.engine, "North", "Nord")
+    r = web.post("/v1/intake/contact-us", json={"name": "A"}, headers={"X-Intake-Key": key})
+    assert r.status_code == 503 and "tell the admin" in r.json()["detail"]
+    assert leads(team.engine) == {}

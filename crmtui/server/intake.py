@@ -29,6 +29,7 @@ from crmtui.domain.identity import EVIDENCE, SAME, Who, judge, phone_key
 from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import InvalidInput, normalize_email, normalize_phone
 from crmtui.server import tables as t
+from crmtui.server.admin import AdminNotFound
 from crmtui.server.auth import hash_token
 from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.server.intake_forms import FormSpec, parse_form, territory_id
@@ -238,7 +239,13 @@ def _take(
             created_device=str(creator),
         )
         return Accepted(reference, "duplicate", entity, row_id), changes
-    fallback = territory_id(conn, spec.territory)
+    try:
+        fallback = territory_id(conn, spec.territory)
+    except AdminNotFound:
+        # Removed or renamed since the form was published: the admin must fix the form.
+        raise IntakeRefused(
+            503, f"form {spec.name} names a territory the server no longer has: tell the admin"
+        ) from None
     employees = values.get("employees")
     place = Place(
         country=_str(values.get("country")),

@@ -57,6 +57,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Neither JSON nor a form post"},
     422: {"description": "Fields that do not fit the form, each named"},
     429: {"description": "Too many posts from this address; see Retry-After"},
+    503: {"description": "The form names a territory the server no longer has"},
 }
 
 
