@@ -116,3 +116,42 @@ def test_twenty_concurrent_posts_lose_nothing_double_nothing_and_stay_fair(
     # Every assignment logged, each at its own rotation position.
     assert sorted(json.loads(w)["rotation"] for w in rotations) == list(range(1, POSTS + 1))
     assert posts == POSTS and creates == POSTS
+
+
+def test_intake_only_serves_the_intake_and_not_the_sync_api(tmp_path: Path) -> None:
+    """`crm server run --intake-only`: the listener the web faces has no sync API."""
+    url = str(tmp_path / "server.db")
+    engine = make_server_engine(url)
+    upgrade_server(engine)
+    admin.add_territory(engine, "North")
+    admin.add_rep(engine, "ann", "rep", ["North"])
+    key = publish_form(engine)
+    port = _free_port()
+    crm = Path(sys.executable).with_name("crm")
+    with (tmp_path / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [str(crm), "server", "run", "--intake-only", "--db", url, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert httpx.post(f"{base}/v1/push", json={}).status_code == 404
+            assert httpx.get(f"{base}/v1/pull").status_code == 404
+            r = httpx.post(
+                f"{base}/v1/intake/contact-us",
+                json={"name": "Lena Vogel"},
+                headers={"X-Intake-Key": key},
+            )
+            assert r.status_code == 202, r.text
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert [lead["name"] for lead in leads(engine).values()] == ["Lena Vogel"]
+    engine.dispose()
