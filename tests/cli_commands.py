@@ -162,6 +162,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("price-list import", "path"): str(files / "in-prices.csv"),
         ("tax-class set", "rate"): "19",
         ("product cross-sell", "missing"): "y",
+        ("server form add", "file"): str(files / "in-form.toml"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -191,6 +192,10 @@ def write_input_files(files: Path) -> None:
     (files / "in-rates.csv").write_text("Date,USD\n2025-04-25,1.1357\n", encoding="utf-8")
     (files / "in-products.csv").write_text("sku,name\nW-1,Widget\n", encoding="utf-8")
     (files / "in-prices.csv").write_text("sku,price\nW-1,10.00\n", encoding="utf-8")
+    (files / "in-form.toml").write_text(
+        'name = "web"\nterritory = "North"\n\n[[field]]\nname = "name"\nrequired = true\n',
+        encoding="utf-8",
+    )
     (files / "in.vcf").write_text(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo Bloggs\r\nEND:VCARD\r\n", encoding="utf-8"
     )
@@ -209,6 +214,7 @@ def base_args(command: Command, files: Path) -> list[str]:
         "pipeline stage-edit": ["--name", "x"],
         "territory assign": ["--rep", "x"],
         "plan enrol": ["x"],
+        "server rep leave": ["--clear"],
     }.get(command.name, [])
     for param in command.params:
         if not param.required or param.name == "db":

@@ -211,3 +211,44 @@ def register(root: typer.Typer) -> None:
     """Add `crm lead` and `crm leads` to the root app."""
     root.add_typer(app, name="lead")
     root.command("leads")(leads_list)
+
+
+@app.command()
+def reassign(
+    ctx: typer.Context,
+    from_rep: Annotated[str, typer.Option("--from", help="The rep whose open leads move.")],
+    to_rep: Annotated[str, typer.Option("--to", help="The rep who gets them.")],
+    territory: Annotated[
+        str | None, typer.Option(help="Only leads in this territory (name or id).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Give a rep's open leads (with their plans and reminders) to another rep, in one go.
+
+    A manager's step: the server takes it at sync for the leads in the manager's
+    territories whose new owner works there, and refuses the rest with the reason
+    (`crm conflicts`). Prints the ids of the leads moved; undo with `crm undo`.
+    """
+    from crmtui.services.lead_assign import reassign_leads
+    from crmtui.services.territories import find_rep, find_territory
+
+    def action(tx: WriteTx) -> Any:
+        return reassign_leads(
+            tx=tx,
+            from_rep_id=find_rep(tx, from_rep).id,
+            to_rep_id=find_rep(tx, to_rep).id,
+            territory_id=find_territory(tx, territory).id if territory else None,
+        )
+
+    done = run_write(
+        ctx, db, action, undo=lambda r: f"Reassign {len(r.lead_ids)} lead(s) to {to_rep}"
+    )
+    for lead_id in done.lead_ids:
+        typer.echo(lead_id)
+    typer.echo(
+        f"{len(done.lead_ids)} lead(s) from {from_rep} to {to_rep}"
+        f" ({done.enrolments} plan enrolment(s), {done.reminders} reminder(s))",
+        err=True,
+    )
+    if not done.lead_ids:
+        raise typer.Exit(1)

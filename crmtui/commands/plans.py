@@ -33,12 +33,37 @@ from crmtui.commands.plan_settings import plan_clock
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
-    from crmtui.services.plan_progress import EnrolmentState
+    from crmtui.services.plan_progress import EnrolmentState, PlanClock
     from crmtui.store.journal import WriteTx
 
 app = typer.Typer(help="Follow-up plans: steps, enrolments and where each one is.")
 
 PlanArg = Annotated[str, typer.Argument(help="Plan name (or id).")]
+LEAD_PREFIX = "lead:"
+"""How WHO names a lead rather than a contact: `lead:ID` (an id or a 6+ character prefix)."""
+
+
+def _is_lead(ref: str) -> bool:
+    return ref.lower().startswith(LEAD_PREFIX)
+
+
+def _lead_id(ctx: typer.Context, db: Path | None, ref: str) -> str:
+    """A lead's full id from an id or prefix (exit 1 naming it when there is none)."""
+    with _reading(ctx, db) as conn:
+        ref = ref.strip().lower()
+        rows = conn.execute(
+            "SELECT id FROM lead WHERE deleted_at IS NULL AND (id = ? OR (length(?) >= 6"
+            " AND id LIKE ? || '%')) LIMIT 2",
+            (ref, ref, ref),
+        ).fetchall()
+    if len(rows) != 1:
+        fail(
+            f"no lead with id {ref!r}" if not rows else f"lead id {ref!r} is ambiguous",
+            EXIT_NOT_FOUND,
+        )
+    return str(rows[0][0])
+
+
 STATUS_COLUMNS = ("contact", "plan", "state", "step", "attempt", "due", "why", "id")
 
 
@@ -61,6 +86,7 @@ def _state_row(state: EnrolmentState, tz: tzinfo) -> dict[str, Any]:
         "why": why,
         "id": state.id,
         "contact_id": state.contact_id,
+        "lead_id": state.lead_id,
         "notes": list(state.notes),
     }
 
@@ -185,12 +211,56 @@ class _DryRun(Exception):
         self.states, self.skipped = states, skipped
 
 
+def _enrol_each(
+    tx: WriteTx,
+    plan: str,
+    ids: list[str],
+    lead_refs: list[str],
+    clock: PlanClock,
+    rep_name: str | None,
+) -> tuple[list[EnrolmentState], list[str]]:
+    """Enrol the contacts and leads that may be; the others' refusals, in words."""
+    from crmtui.services.plans import (
+        enrol_contact,
+        enrol_lead,
+        enrol_refusal,
+        find_plan,
+        lead_enrol_refusal,
+    )
+    from crmtui.store.models import Lead
+    from crmtui.store.resolve import get_live
+
+    target = find_plan(tx, plan)
+    done: list[EnrolmentState] = []
+    skipped: list[str] = []
+    for contact_id in ids:
+        refusal = enrol_refusal(tx, target.id, contact_id)
+        if refusal is not None:
+            skipped.append(refusal)
+            continue
+        state = enrol_contact(
+            tx=tx, plan_id=target.id, contact_id=contact_id, clock=clock, rep_name=rep_name
+        )
+        done.append(state)
+    for ref in dict.fromkeys(lead_refs):
+        lead = get_live(tx, Lead, ref)
+        refusal = lead_enrol_refusal(tx, target.id, lead.id)
+        if refusal is not None:
+            skipped.append(refusal)
+            continue
+        done.append(
+            enrol_lead(tx=tx, plan_id=target.id, lead_id=lead.id, clock=clock, rep_name=rep_name)
+        )
+    return done, skipped
+
+
 @app.command("enrol")
 def enrol(
     ctx: typer.Context,
     plan: PlanArg,
     who: Annotated[
-        list[str] | None, typer.Argument(help="Contacts: ID, name, phone, email ...")
+        list[str] | None,
+        typer.Argument(help="Contacts: ID, name, phone, email ...; a lead as lead:ID."),
     ] = None,
     query: Annotated[
         str | None,
@@ -202,15 +272,18 @@ def enrol(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Put contacts on a plan (all in one transaction; undo with `crm undo`)."""
+    """Put contacts or leads on a plan (all in one transaction; undo with `crm undo`)."""
     from crmtui.search import lookup
-    from crmtui.services.plans import enrol_contact, enrol_refusal, find_plan
     from crmtui.services.undo import record
 
     if not who and not query:
         fail("name at least one contact, or give --query")
     ids: list[str] = []
+    lead_refs: list[str] = []
     for ref in who or []:
+        if ref.lower().startswith(LEAD_PREFIX):
+            lead_refs.append(ref[len(LEAD_PREFIX) :])
+            continue
         found = pick_contact(ctx, db, ref, create=False)
         assert found is not None
         ids.append(found)
@@ -218,30 +291,19 @@ def enrol(
         with _reading(ctx, db) as conn:
             ids += [h.id for h in lookup.search_contacts(conn, query, limit=limit)]
     ids = list(dict.fromkeys(ids))
-    if not ids:
+    if not ids and not lead_refs:
         fail(f"no contact matches {query!r}", EXIT_NOT_FOUND)
     clock = plan_clock()
     rep_name = settings_or_exit().rep_name
 
     def each(tx: WriteTx) -> tuple[list[EnrolmentState], list[str]]:
-        target = find_plan(tx, plan)
-        done: list[EnrolmentState] = []
-        skipped: list[str] = []
-        for contact_id in ids:
-            refusal = enrol_refusal(tx, target.id, contact_id)
-            if refusal is not None:
-                skipped.append(refusal)
-                continue
-            state = enrol_contact(
-                tx=tx, plan_id=target.id, contact_id=contact_id, clock=clock, rep_name=rep_name
-            )
-            done.append(state)
-        return done, skipped
+        return _enrol_each(tx, plan, ids, lead_refs, clock, rep_name)
 
     def action(tx: WriteTx) -> tuple[list[EnrolmentState], list[str], str]:
         if dry_run:
             raise _DryRun(*each(tx))  # rolls the transaction back
-        (done, skipped), step = record(tx, f"Enrol {len(ids)} contact(s) in plan {plan}", each)
+        count = f"{len(ids)} contact(s)" + (f" and {len(lead_refs)} lead(s)" if lead_refs else "")
+        (done, skipped), step = record(tx, f"Enrol {count} in plan {plan}", each)
         return done, skipped, step.record_id or ""
 
     try:
@@ -264,7 +326,9 @@ def enrol(
 def status(
     ctx: typer.Context,
     plan: Annotated[str | None, typer.Argument(help="Only this plan.")] = None,
-    who: Annotated[str | None, typer.Option("--who", help="Only this contact.")] = None,
+    who: Annotated[
+        str | None, typer.Option("--who", help="Only this contact (a lead as lead:ID).")
+    ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Also enrolments that left, ended or were stopped.")
     ] = False,
@@ -275,7 +339,8 @@ def status(
     from crmtui.services.plans import enrolment_states
 
     check_format(fmt)
-    contact_id = pick_contact(ctx, db, who, create=False) if who else None
+    lead_id = _lead_id(ctx, db, who[len(LEAD_PREFIX) :]) if who and _is_lead(who) else None
+    contact_id = pick_contact(ctx, db, who, create=False) if who and not lead_id else None
     tz = plan_clock().tz
     with _reading(ctx, db) as conn:
         if plan is not None:
@@ -285,7 +350,7 @@ def status(
             ).fetchone()
             if known is None:
                 fail(f"no plan {plan!r} (see `crm plan list`)", EXIT_NOT_FOUND)
-        states = enrolment_states(conn, plan_name=plan, contact_id=contact_id)
+        states = enrolment_states(conn, plan_name=plan, contact_id=contact_id, lead_id=lead_id)
     rows = [_state_row(s, tz) for s in states if all_ or s.position.running or who]
     if not rows and fmt == "table":
         typer.echo("no running enrolments" + ("" if all_ else " (--all shows the rest)"), err=True)
@@ -296,7 +361,7 @@ def status(
 @app.command("stop")
 def stop(
     ctx: typer.Context,
-    who: Annotated[str, typer.Argument(help="The contact to take off a plan.")],
+    who: Annotated[str, typer.Argument(help="The contact (or lead:ID) to take off a plan.")],
     plan: Annotated[str | None, typer.Option("--plan", help="Which plan, when on several.")] = None,
     reason: Annotated[str, typer.Option(help="Why (kept on the enrolment).")] = "",
     db: DbOption = None,
@@ -305,12 +370,12 @@ def stop(
     from crmtui.services.plans import find_enrolment, stop_enrolment
     from crmtui.services.undo import record
 
-    contact_id = pick_contact(ctx, db, who, create=False)
-    assert contact_id is not None
+    lead_id = _lead_id(ctx, db, who[len(LEAD_PREFIX) :]) if _is_lead(who) else None
+    contact_id = None if lead_id else pick_contact(ctx, db, who, create=False)
     clock = plan_clock()
 
     def action(tx: WriteTx) -> str:
-        enrolment_id = find_enrolment(tx, contact_id, plan)
+        enrolment_id = find_enrolment(tx, contact_id, plan, lead_id=lead_id)
         _, step = record(
             tx,
             "Stop a plan",

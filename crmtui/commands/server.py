@@ -110,8 +110,15 @@ def run(
     workers: Annotated[
         int, typer.Option(help="Worker processes (PostgreSQL only; SQLite has one writer).")
     ] = 1,
+    intake_only: Annotated[
+        bool,
+        typer.Option(
+            "--intake-only",
+            help="Serve only the web lead intake (POST /v1/intake/FORM), not the sync API.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the sync API (uvicorn)."""
+    """Serve the sync API and the web lead intake (uvicorn); --intake-only: the intake alone."""
     import os
 
     import uvicorn
@@ -122,7 +129,8 @@ def run(
         fail("several workers need PostgreSQL; SQLite runs with one", EXIT_USAGE)
     _engine(db, create=True).dispose()  # migrate once, before the workers start
     os.environ["CRMTUI_SERVER_DB"] = db
-    uvicorn.run("crmtui.server.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
+    target = "crmtui.server.asgi:intake_app" if intake_only else "crmtui.server.asgi:app"
+    uvicorn.run(target, host=host, port=port, workers=workers, proxy_headers=True)
 
 
 @app.command("add-territory")
@@ -377,3 +385,15 @@ def allow_reseed(
         " everything it holds",
         err=True,
     )
+
+
+def _join_intake() -> None:
+    """The intake's commands (`form`, `rep`, `assignments`) under `crm server`."""
+    from crmtui.commands import server_intake
+
+    app.add_typer(server_intake.form_app, name="form")
+    app.add_typer(server_intake.rep_app, name="rep")
+    app.command("assignments")(server_intake.assignments)
+
+
+_join_intake()

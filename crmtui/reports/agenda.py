@@ -137,10 +137,12 @@ class Agenda:
 
 _ITEM_SQL = """
 SELECT t.id, t.text, t.due_at, t.snoozed_until, t.recurrence, t.recur_after_days,
-       c.id, c.name, coalesce(c.phone, c.mobile), coalesce(c.do_not_call, 0),
-       a.id, a.name, d.id, d.name
+       c.id, coalesce(c.name, l.name), coalesce(c.phone, c.mobile, l.phone),
+       coalesce(c.do_not_call, 0), a.id, a.name, d.id, d.name
 FROM tickler t
 LEFT JOIN deal d ON d.id = t.deal_id AND d.deleted_at IS NULL
+-- A reminder about a lead (a web lead's plan step) shows the lead's name and phone.
+LEFT JOIN lead l ON l.id = t.lead_id AND l.deleted_at IS NULL
 LEFT JOIN contact c ON c.id = coalesce(t.contact_id, d.contact_id) AND c.deleted_at IS NULL
 LEFT JOIN account a ON a.id = coalesce(t.account_id, c.account_id, d.account_id)
      AND a.deleted_at IS NULL

@@ -77,7 +77,7 @@ field_state = Table(
     Column("device_id", String(ID), nullable=False),
 )
 
-LINK_FIELDS = ("contact_id", "deal_id", "account_id")
+LINK_FIELDS = ("contact_id", "deal_id", "account_id", "lead_id")
 """The links a record without a territory of its own takes its territory from."""
 
 Index(
@@ -208,3 +208,71 @@ device_scope = Table(
     Column("scope", Text, nullable=False),
 )
 """The scope each device's last pull was filtered with (`crmtui.server.scope.Scope`)."""
+
+
+# Web lead intake (s0006): forms, posts, routing and its log (`crmtui.server.intake`).
+
+intake_form = Table(
+    "srv_intake_form",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("key_sha256", String(64), nullable=False),
+    # The form file's text (TOML, `crmtui.server.intake_forms.parse_form`): fields,
+    # honeypot, rate, the territory and plan it feeds.
+    Column("source", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("key_rotated_at", String(32), nullable=True),
+)
+"""A web form an admin published; only its key's SHA-256 is stored."""
+
+intake_post = Table(
+    "srv_intake_post",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("form_id", String(ID), ForeignKey("srv_intake_form.id"), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("received_at", String(32), nullable=False),
+    # lead (a new lead), duplicate (attached to an existing lead or contact), bot
+    # (the honeypot was filled: answered 2xx, discarded).
+    Column("outcome", String(12), nullable=False),
+    Column("entity", String(60), nullable=True),
+    Column("row_id", String(ID), nullable=True),
+    Index("ix_srv_intake_post_rate", "form_id", "client", "received_at"),
+)
+"""Every accepted post (the rate limit counts them; the bot count is read here)."""
+
+rep_routing = Table(
+    "srv_rep_routing",
+    metadata,
+    Column("rep_id", String(ID), ForeignKey("srv_rep.id"), primary_key=True),
+    Column("max_open_leads", BigInteger, nullable=True),
+    Column("leave_from", String(10), nullable=True),
+    Column("leave_to", String(10), nullable=True),
+)
+"""A rep's capacity (open leads at most) and leave (dates, inclusive) for lead routing."""
+
+rotation = Table(
+    "srv_rotation",
+    metadata,
+    Column("territory_id", String(ID), primary_key=True),
+    Column("last_rep_id", String(ID), nullable=True),
+    Column("turns", BigInteger, nullable=False),
+)
+"""Per territory, the rep the round-robin gave the last lead to (read under the feed lock)."""
+
+assignment = Table(
+    "srv_assignment",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("lead_id", String(ID), nullable=False),
+    Index("ix_srv_assignment_lead_id", "lead_id"),
+    Column("rep_id", String(ID), nullable=True),
+    Column("territory_id", String(ID), nullable=True),
+    Column("at", String(32), nullable=False),
+    Column("by", String(200), nullable=False),
+    # JSON: the rule matched (or the form's territory), the rotation position, the
+    # reps skipped and why (on leave, at capacity).
+    Column("why", Text, nullable=False),
+)
+"""The assignment log: who got each routed lead, and why."""

@@ -32,6 +32,7 @@ from crmtui.services.contact_items import add_email, add_phone, emails_of, phone
 from crmtui.services.contacts import ContactCreate, create_contact
 from crmtui.services.deals import DealCreate, create_deal
 from crmtui.services.people import identity_matches
+from crmtui.services.plan_progress import lead_changed
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, Lead, Rep, Territory
@@ -155,6 +156,7 @@ def disqualify_lead(*, tx: WriteTx, lead_id: str, reason: str) -> Lead:
         raise InvalidInput("reason", "say why the lead is disqualified (--reason)")
     lead = _not_converted(tx, lead_id)
     tx.update(lead, {"status": "disqualified", "disqualify_reason": text})
+    lead_changed(tx, lead.id)  # its follow-up plans end
     return lead
 
 
@@ -312,4 +314,5 @@ def convert_lead(
             "converted_at": tx.now,
         },
     )
+    lead_changed(tx, lead.id, contact.id)  # its follow-up plans continue on the contact
     return Conversion(lead, account, contact, deal, reused_account, reused_contact, filled)

@@ -30,7 +30,7 @@ from crmtui.domain.plan_steps import (
 from crmtui.domain.when import zone
 from crmtui.services.consent import CallCap, effective_cap, format_timestamp
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import ACTIVITY_OUTCOMES, Activity, PlanEvent, Tickler
+from crmtui.store.models import ACTIVITY_OUTCOMES, Activity, PlanEnrolment, PlanEvent, Tickler
 from crmtui.store.types import parse_timestamp
 
 MAX_SETTLE_ROUNDS = 200
@@ -51,8 +51,10 @@ class EnrolmentState:
     """An enrolment with its plan and derived position (what `crm plan status` shows)."""
 
     id: str
-    contact_id: str
+    contact_id: str | None
+    """The contact on the plan (None for a lead not converted yet: `lead_id`)."""
     contact_name: str
+    """The name of whoever is on the plan: the contact, else the lead."""
     plan_id: str
     plan_name: str
     plan_version: int
@@ -62,6 +64,8 @@ class EnrolmentState:
     """The open step reminder's due moment (state "waiting")."""
     notes: tuple[str, ...]
     """Skips and pauses recorded on the way, newest last (the reasons consent gave)."""
+    lead_id: str | None = None
+    """The lead on the plan (a web lead; kept after conversion, when `contact_id` is set)."""
 
 
 @lru_cache(maxsize=64)
@@ -74,8 +78,26 @@ def _ts(value: str | None) -> datetime | None:
     return parse_timestamp(value) if value else None
 
 
-def _ended(db: sqlite3.Connection, contact_id: str, enrolled_at: datetime) -> str | None:
-    """Why the contact can no longer be on a plan (archived, opted out, a deal closed)."""
+def _lead_ended(db: sqlite3.Connection, lead_id: str) -> str | None:
+    """Why a lead (not converted onto a contact) can no longer be on a plan."""
+    row = db.execute(
+        "SELECT name, status, deleted_at, disqualify_reason FROM lead WHERE id = ?", (lead_id,)
+    ).fetchone()
+    if row is None or row[2] is not None:
+        return "the lead was deleted"
+    if row[1] == "disqualified":
+        return f"lead {row[0]} was disqualified" + (f" ({row[3]})" if row[3] else "")
+    if row[1] == "converted":
+        return f"lead {row[0]} was converted"
+    return None
+
+
+def _ended(
+    db: sqlite3.Connection, contact_id: str | None, enrolled_at: datetime, lead_id: str | None
+) -> str | None:
+    """Why the contact (or lead) can no longer be on a plan (archived, opted out, a deal closed)."""
+    if contact_id is None:
+        return _lead_ended(db, lead_id) if lead_id else "the enrolment names nobody"
     row = db.execute(
         "SELECT name, archived_at, deleted_at, do_not_call, do_not_email FROM contact WHERE id = ?",
         (contact_id,),
@@ -100,9 +122,11 @@ def _ended(db: sqlite3.Connection, contact_id: str, enrolled_at: datetime) -> st
 def load_state(db: sqlite3.Connection, enrolment_id: str) -> EnrolmentState | None:
     """An enrolment's derived state (None when it does not exist or was deleted)."""
     row = db.execute(
-        "SELECT e.id, e.contact_id, c.name, p.id, p.name, p.version, p.source, e.enrolled_at,"
-        " e.stop_reason, e.stopped_at FROM plan_enrolment e JOIN plan p ON p.id = e.plan_id"
-        " JOIN contact c ON c.id = e.contact_id WHERE e.id = ? AND e.deleted_at IS NULL",
+        "SELECT e.id, e.contact_id, coalesce(c.name, l.name, ''), p.id, p.name, p.version,"
+        " p.source, e.enrolled_at, e.stop_reason, e.stopped_at, e.lead_id"
+        " FROM plan_enrolment e JOIN plan p ON p.id = e.plan_id"
+        " LEFT JOIN contact c ON c.id = e.contact_id LEFT JOIN lead l ON l.id = e.lead_id"
+        " WHERE e.id = ? AND e.deleted_at IS NULL",
         (enrolment_id,),
     ).fetchone()
     if row is None:
@@ -143,7 +167,7 @@ def load_state(db: sqlite3.Connection, enrolment_id: str) -> EnrolmentState | No
         events=[e for e in events if e.tickler_id is None or e.tickler_id in reminders],
         reminders=reminders,
         stopped=stopped,
-        ended=_ended(db, row[1], enrolled_at),
+        ended=_ended(db, row[1], enrolled_at, row[10]),
     )
     return EnrolmentState(
         row[0],
@@ -156,12 +180,19 @@ def load_state(db: sqlite3.Connection, enrolment_id: str) -> EnrolmentState | No
         position,
         due.get(position.tickler_id or ""),
         tuple(notes),
+        row[10],
     )
 
 
 def _event(tx: WriteTx, state: EnrolmentState, kind: str, **values: object) -> PlanEvent:
     event = PlanEvent.model_validate(
-        {"enrolment_id": state.id, "contact_id": state.contact_id, "kind": kind, "at": tx.now}
+        {
+            "enrolment_id": state.id,
+            "contact_id": state.contact_id,
+            "lead_id": state.lead_id,
+            "kind": kind,
+            "at": tx.now,
+        }
         | values
     )
     tx.add(event)
@@ -172,6 +203,8 @@ def _gate(tx: WriteTx, state: EnrolmentState) -> tuple[str, str] | None:
     """("skipped" or "paused", reason) when consent stops the current step now, else None."""
     step = state.position.step
     assert step is not None
+    if state.contact_id is None:
+        return None  # a lead has no consent flags of its own until it is a contact
     row = tx.db.execute(
         "SELECT name, do_not_call, do_not_email, max_calls, max_calls_days FROM contact"
         " WHERE id = ?",
@@ -215,7 +248,7 @@ def _schedule(tx: WriteTx, state: EnrolmentState, clock: PlanClock) -> None:
         _event(tx, state, gate[0], step=step.key, attempt=position.attempt, reason=gate[1])
         return
     due = clock.calendar.due_after(position.since, position.wait, clock.tz)
-    if step.kind == "call":
+    if step.kind == "call" and state.contact_id is not None:
         frees = _cap_frees(tx, state.contact_id, due, clock.cap)
         if frees is not None:
             due = clock.calendar.due_after(frees, 0, clock.tz)
@@ -232,6 +265,7 @@ def _schedule(tx: WriteTx, state: EnrolmentState, clock: PlanClock) -> None:
         text=f"{state.plan_name} · {step.text}{attempt}"[:500],
         due_at=due,
         contact_id=state.contact_id,
+        lead_id=state.lead_id if state.contact_id is None else None,
         owner_id=_owner(tx, state.id),
     )
     tx.add(tickler)
@@ -310,6 +344,47 @@ def running_enrolments(db: sqlite3.Connection, contact_id: str) -> list[str]:
             (contact_id,),
         )
     ]
+
+
+def running_lead_enrolments(db: sqlite3.Connection, lead_id: str) -> list[str]:
+    """Ids of the lead's enrolments nobody stopped (they may have ended by derivation)."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM plan_enrolment WHERE lead_id = ? AND deleted_at IS NULL"
+            " AND stopped_at IS NULL ORDER BY id",
+            (lead_id,),
+        )
+    ]
+
+
+def lead_changed(tx: WriteTx, lead_id: str, contact_id: str | None = None) -> None:
+    """A lead was converted (onto `contact_id`) or disqualified: its plans continue or end.
+
+    A converted lead's running enrolments continue on the contact: the enrolment and
+    its open step reminder name the contact from now on (consent then gates its
+    steps). A disqualified or deleted lead's enrolments end (derived) and their open
+    reminders go.
+    """
+    enrolments = running_lead_enrolments(tx.db, lead_id)
+    if not enrolments:
+        return
+    for enrolment_id in enrolments:
+        if contact_id is not None:
+            enrolment = tx.session.get(PlanEnrolment, enrolment_id)
+            assert enrolment is not None
+            if enrolment.contact_id is None:
+                tx.update(enrolment, {"contact_id": contact_id})
+                for (tickler_id,) in tx.db.execute(
+                    "SELECT DISTINCT t.id FROM plan_event e JOIN tickler t ON t.id = e.tickler_id"
+                    " WHERE e.enrolment_id = ? AND e.deleted_at IS NULL AND t.deleted_at IS NULL"
+                    " AND t.status = 'open'",
+                    (enrolment_id,),
+                ).fetchall():
+                    tickler = tx.session.get(Tickler, tickler_id)
+                    assert tickler is not None
+                    tx.update(tickler, {"contact_id": contact_id})
+        settle(tx=tx, enrolment_id=enrolment_id, clock=PlanClock())
 
 
 def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:

@@ -20,11 +20,12 @@ from crmtui.services.plan_progress import (
     PlanClock,
     load_state,
     running_enrolments,
+    running_lead_enrolments,
     settle,
 )
 from crmtui.services.territories import me_rep_id
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import ACTIVITY_OUTCOMES, Contact, Plan, PlanEnrolment, PlanEvent
+from crmtui.store.models import ACTIVITY_OUTCOMES, Contact, Lead, Plan, PlanEnrolment, PlanEvent
 from crmtui.store.resolve import NotFound, get_live
 
 
@@ -132,14 +133,65 @@ def enrol_contact(
     return state
 
 
-def find_enrolment(tx: WriteTx | Session, contact_id: str, plan_name: str | None) -> str:
-    """The id of a contact's running enrolment (on `plan_name`, when given)."""
+def lead_enrol_refusal(tx: WriteTx, plan_id: str, lead_id: str) -> str | None:
+    """Why a lead cannot be put on a plan now (converted, disqualified, on it already), or None."""
+    plan = get_live(tx, Plan, plan_id)
+    lead = get_live(tx, Lead, lead_id)
+    if lead.status == "converted":
+        return f"lead {lead.name} was converted: enrol its contact instead"
+    if lead.status == "disqualified":
+        return f"lead {lead.name} is disqualified"
+    for other in running_lead_enrolments(tx.db, lead.id):
+        state = load_state(tx.db, other)
+        if (
+            state is not None
+            and state.position.running
+            and state.plan_name.lower() == plan.name.lower()
+        ):
+            return f"lead {lead.name} is on plan {plan.name} already"
+    return None
+
+
+def enrol_lead(
+    *, tx: WriteTx, plan_id: str, lead_id: str, clock: PlanClock, rep_name: str | None = None
+) -> EnrolmentState:
+    """Put a lead on a plan version and make its first step's reminder (about the lead)."""
+    refusal = lead_enrol_refusal(tx, plan_id, lead_id)
+    if refusal is not None:
+        raise InvalidInput("lead", refusal)
+    plan = get_live(tx, Plan, plan_id)
+    lead = get_live(tx, Lead, lead_id)
+    enrolment = PlanEnrolment(
+        plan_id=plan.id,
+        lead_id=lead.id,
+        enrolled_at=tx.now,
+        owner_id=lead.owner_id or me_rep_id(tx, rep_name),
+    )
+    tx.add(enrolment)
+    state = settle(tx=tx, enrolment_id=enrolment.id, clock=clock)
+    assert state is not None
+    return state
+
+
+def find_enrolment(
+    tx: WriteTx | Session,
+    contact_id: str | None,
+    plan_name: str | None,
+    *,
+    lead_id: str | None = None,
+) -> str:
+    """The id of a contact's (or a lead's) running enrolment (on `plan_name`, when given)."""
     session = _session(tx)
+    whose = (
+        PlanEnrolment.contact_id == contact_id
+        if contact_id is not None
+        else PlanEnrolment.lead_id == lead_id
+    )
     stmt = (
         select(PlanEnrolment.id, Plan.name)
         .join(Plan, col(Plan.id) == PlanEnrolment.plan_id)
         .where(
-            PlanEnrolment.contact_id == contact_id,
+            whose,
             col(PlanEnrolment.stopped_at).is_(None),
             col(PlanEnrolment.deleted_at).is_(None),
         )
@@ -197,6 +249,7 @@ def migrate_plan(*, tx: WriteTx, name: str, clock: PlanClock) -> list[str]:
             PlanEvent(
                 enrolment_id=enrolment.id,
                 contact_id=enrolment.contact_id,
+                lead_id=enrolment.lead_id,
                 kind="migrated",
                 at=tx.now,
                 reason=f"v{state.plan_version} -> v{latest.version}",
@@ -208,9 +261,13 @@ def migrate_plan(*, tx: WriteTx, name: str, clock: PlanClock) -> list[str]:
 
 
 def enrolment_states(
-    db: sqlite3.Connection, *, plan_name: str | None = None, contact_id: str | None = None
+    db: sqlite3.Connection,
+    *,
+    plan_name: str | None = None,
+    contact_id: str | None = None,
+    lead_id: str | None = None,
 ) -> list[EnrolmentState]:
-    """Every enrolment (of one plan or one contact) with its derived position, newest first."""
+    """Every enrolment (of one plan, contact or lead) with its derived position, newest first."""
     sql = (
         "SELECT e.id FROM plan_enrolment e JOIN plan p ON p.id = e.plan_id"
         " WHERE e.deleted_at IS NULL"
@@ -222,6 +279,9 @@ def enrolment_states(
     if contact_id is not None:
         sql += " AND e.contact_id = ?"
         params.append(contact_id)
+    if lead_id is not None:
+        sql += " AND e.lead_id = ?"
+        params.append(lead_id)
     sql += " ORDER BY e.enrolled_at DESC, e.id DESC"
     states = [load_state(db, r[0]) for r in db.execute(sql, params).fetchall()]
     return [s for s in states if s is not None]

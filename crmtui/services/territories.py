@@ -1,13 +1,7 @@
 """Territory services: the hierarchy, reps and their assignments, rules and realignment.
 
-How rules place an account (evaluated locally, no server needed):
-
-- each rule is one condition: `country` equals, `postcode_prefix` starts the
-  postcode, `industry` equals (case-insensitive), `employees_min` / `employees_max`
-  bound the head count;
-- among the rules an account matches, the highest `priority` wins; a tie goes to
-  the more specific rule (a longer postcode prefix), then to the deeper territory,
-  then to the smaller rule id, so every replica decides the same way;
+How rules place an account (evaluated locally, no server needed): the one rule
+in `crmtui.domain.territory_rules` (the server routes web leads with it too);
 - an account placed by hand (`territory_pinned`) is never moved by rules, and an
   account no rule matches keeps its territory.
 
@@ -22,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from crmtui.domain.territory_rules import choose_rule, describe_rule
 from crmtui.domain.validate import InvalidInput, optional_text, require_text
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import (
@@ -286,33 +281,6 @@ def delete_rule(*, tx: WriteTx, rule_id: str) -> TerritoryRule:
     return rule
 
 
-def rule_matches(rule: TerritoryRule, account: Account) -> bool:
-    """Tell whether one rule's condition holds for an account."""
-    if rule.kind == "country":
-        return (account.country or "").upper() == rule.value
-    if rule.kind == "postcode_prefix":
-        return (account.postcode or "").upper().replace(" ", "").startswith(rule.value)
-    if rule.kind == "industry":
-        return (account.industry or "").strip().lower() == rule.value.lower()
-    if rule.kind == "employees_min":
-        return account.employees is not None and account.employees >= int(rule.value)
-    if rule.kind == "employees_max":
-        return account.employees is not None and account.employees <= int(rule.value)
-    return False
-
-
-def describe_rule(rule: TerritoryRule) -> str:
-    """A rule in words: "postcode starts with 80 (priority 5)"."""
-    words = {
-        "country": "country is",
-        "postcode_prefix": "postcode starts with",
-        "industry": "industry is",
-        "employees_min": "employees at least",
-        "employees_max": "employees at most",
-    }[rule.kind]
-    return f"{words} {rule.value} (priority {rule.priority})"
-
-
 def _depths(territories: list[Territory]) -> dict[str, int]:
     parent = {t.id: t.parent_id for t in territories}
     depth: dict[str, int] = {}
@@ -324,19 +292,6 @@ def _depths(territories: list[Territory]) -> dict[str, int]:
             cur = parent.get(cur)
         depth[tid] = n
     return depth
-
-
-def choose_rule(
-    account: Account, rules: list[TerritoryRule], depth: dict[str, int]
-) -> TerritoryRule | None:
-    """The rule that decides an account's territory, or None when none matches."""
-    matching = [r for r in rules if rule_matches(r, account)]
-    if not matching:
-        return None
-    return min(
-        matching,
-        key=lambda r: (-r.priority, -len(r.value), -depth.get(r.territory_id, 0), r.id),
-    )
 
 
 def plan_realign(tx: WriteTx | Session) -> list[Move]:

@@ -15,7 +15,7 @@ from crmtui.domain.recurrence import check_rule, next_occurrence
 from crmtui.domain.validate import InvalidInput, require_text
 from crmtui.services.plan_progress import PlanClock, after_reminder_done
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import Account, Contact, Deal, Tickler
+from crmtui.store.models import Account, Contact, Deal, Lead, Tickler
 from crmtui.store.resolve import get_live
 
 
@@ -30,15 +30,16 @@ class TicklerCreate(SQLModel):
     recurrence: str | None = None
     recur_after_days: int | None = None
     owner_id: str | None = None
+    lead_id: str | None = None
 
 
 def create_tickler(*, tx: WriteTx, data: TicklerCreate, series_id: str | None = None) -> Tickler:
-    """Create a reminder about a contact, an account or a deal."""
+    """Create a reminder about a contact, an account, a deal or a lead."""
     text = require_text(data.text, "text", max_len=500)
     if data.due_at.tzinfo is None:
         raise InvalidInput("due", "needs a time zone")
-    if not (data.contact_id or data.account_id or data.deal_id):
-        raise InvalidInput("about", "a reminder needs a contact, an account or a deal")
+    if not (data.contact_id or data.account_id or data.deal_id or data.lead_id):
+        raise InvalidInput("about", "a reminder needs a contact, an account, a deal or a lead")
     if data.recurrence and data.recur_after_days:
         raise InvalidInput("repeat", "choose a calendar rule or 'days after done', not both")
     if data.recurrence:
@@ -48,7 +49,9 @@ def create_tickler(*, tx: WriteTx, data: TicklerCreate, series_id: str | None = 
     contact_id = get_live(tx, Contact, data.contact_id).id if data.contact_id else None
     account_id = get_live(tx, Account, data.account_id).id if data.account_id else None
     deal_id = get_live(tx, Deal, data.deal_id).id if data.deal_id else None
+    lead_id = get_live(tx, Lead, data.lead_id).id if data.lead_id else None
     tickler = Tickler(
+        lead_id=lead_id,
         text=text,
         due_at=data.due_at,
         contact_id=contact_id,

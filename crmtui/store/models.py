@@ -421,10 +421,12 @@ class Activity(SQLModel, table=True):
     consent_override: bool = False
     created_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+    # 0014: an activity about a lead (a web form's post, a call before conversion).
+    lead_id: str | None = _fk("lead.id")
 
 
 class Tickler(SQLModel, table=True):
-    """A follow-up reminder about a contact, account or deal."""
+    """A follow-up reminder about a contact, account, deal or lead."""
 
     __table_args__ = (Index("ix_tickler_status_due", "status", "due_at"),)
     id: str = _id_field()
@@ -443,6 +445,8 @@ class Tickler(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+    # 0014: a reminder about a lead (a plan step of a web lead not yet converted).
+    lead_id: str | None = _fk("lead.id")
 
 
 PLAN_EVENT_KINDS = ("scheduled", "outcome", "skipped", "paused", "migrated", "left")
@@ -462,12 +466,16 @@ class Plan(SQLModel, table=True):
 
 
 class PlanEnrolment(SQLModel, table=True):
-    """A contact working through one version of a plan; its position is derived from events."""
+    """A contact or lead working through one version of a plan; its position is derived.
+
+    A lead's enrolment (0014) names the lead; when the lead is converted its contact
+    is set too and the plan continues on the contact.
+    """
 
     __tablename__ = "plan_enrolment"
     id: str = _id_field()
     plan_id: str = Field(foreign_key="plan.id", index=True, max_length=36)
-    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    contact_id: str | None = _fk("contact.id")
     enrolled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     stopped_at: datetime | None = _ts()
     stop_reason: str | None = Field(default=None, max_length=200)
@@ -475,19 +483,20 @@ class PlanEnrolment(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+    lead_id: str | None = _fk("lead.id")
 
 
 class PlanEvent(SQLModel, table=True):
     """An append-only fact about an enrolment: a step's reminder made, an outcome, a skip.
 
-    `contact_id` repeats the enrolment's, so the server places the event in the
-    contact's territory like any record linked to a contact.
+    `contact_id` (or `lead_id`) repeats the enrolment's, so the server places the
+    event in its territory like any record linked to a contact or lead.
     """
 
     __tablename__ = "plan_event"
     id: str = _id_field()
     enrolment_id: str = Field(foreign_key="plan_enrolment.id", index=True, max_length=36)
-    contact_id: str = Field(foreign_key="contact.id", index=False, max_length=36)
+    contact_id: str | None = _fk("contact.id", index=False)
     kind: str = Field(max_length=20)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     step: str | None = Field(default=None, max_length=40)
@@ -498,6 +507,7 @@ class PlanEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+    lead_id: str | None = _fk("lead.id", index=False)
 
 
 class JournalOp(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """prices: exchange rates, tax classes, products, price lists and prices, deal lines
 
 Revision ID: 0015_prices
-Revises: 0013_follow_up_plans
+Revises: 0014_intake
 Create Date: 2026-12-07 15:05:54.594998
 
 - exchange_rate, tax_class, product, price_list, price: reference data (admin-published,
@@ -20,7 +20,7 @@ from alembic import op
 import crmtui.store.types
 
 revision: str = "0015_prices"
-down_revision: str | None = "0013_follow_up_plans"
+down_revision: str | None = "0014_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
