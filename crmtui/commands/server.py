@@ -110,6 +110,13 @@ def run(
     workers: Annotated[
         int, typer.Option(help="Worker processes (PostgreSQL only; SQLite has one writer).")
     ] = 1,
+    replica: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CRMTUI_SERVER_REPLICA_DB",
+            help="A hot standby of the --db PostgreSQL database to serve pulls from.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the sync API (uvicorn)."""
     import os
@@ -121,7 +128,11 @@ def run(
     if workers > 1 and is_sqlite(db):
         fail("several workers need PostgreSQL; SQLite runs with one", EXIT_USAGE)
     _engine(db, create=True).dispose()  # migrate once, before the workers start
+    if replica and is_sqlite(db):
+        fail("a replica needs PostgreSQL", EXIT_USAGE)
     os.environ["CRMTUI_SERVER_DB"] = db
+    if replica:
+        os.environ["CRMTUI_SERVER_REPLICA_DB"] = replica
     uvicorn.run("crmtui.server.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
 
 

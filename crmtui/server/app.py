@@ -23,7 +23,7 @@ from crmtui import __version__
 from crmtui.domain.hlc import HLC
 from crmtui.server.auth import Principal, authenticate
 from crmtui.server.db import current_server_revision, make_server_engine, server_head
-from crmtui.server.feed import feed_head
+from crmtui.server.feed import feed_head, settle
 from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
 from crmtui.server.reseed import ReseedClosed, apply_reseed, server_id
@@ -63,11 +63,11 @@ def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _json(data: dict[str, Any]) -> Response:
+def _json(data: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     # Answers of thousands of items, built from validated input: sent as they are
     # (the route's response model still documents them) rather than validated again.
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode(), media_type="application/json")
+    return Response(body.encode(), media_type="application/json", headers=headers)
 
 
 def _engine(request: Request) -> Engine:
@@ -231,8 +231,41 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def make_app(engine: Engine) -> FastAPI:
-    """Build the application over an engine whose schema is already at head."""
+def _pull_answer(
+    request: Request, who: Principal, cursor: int, limit: int, ranges: Any
+) -> Response:
+    """A pull's page: from the replica when it has replayed far enough, else the primary."""
+    engine = _engine(request)
+    # Entries a push committed but could not number (its worker died) are numbered now.
+    settle(engine, [])
+    # A scope that changed since the device's last pull: its snapshot and removals first.
+    catch_up(engine, who, cursor)
+    server_hlc = HLC(_now_ms(), 0).encode()
+    replica: Engine | None = request.app.state.replica
+    if replica is not None:
+        # The replica's counter and entries are replayed in one commit, so its page
+        # is exact up to its own head; a head behind the cursor (the device read
+        # further on the primary) would move the cursor back: the primary answers.
+        try:
+            page = pull_page(replica, who, cursor, limit, server_hlc, ranges)
+        except SQLAlchemyError:
+            page = None  # the replica is down or restarting: the primary answers
+        if page is not None and page["cursor"] >= cursor:
+            return _json(page, {READ_FROM_HEADER: "replica"})
+    page = pull_page(engine, who, cursor, limit, server_hlc, ranges)
+    return _json(page, {READ_FROM_HEADER: "primary"})
+
+
+READ_FROM_HEADER = "X-Crm-Read-From"
+"""On a pull's answer: `replica` or `primary`, the database the page was read from."""
+
+
+def make_app(engine: Engine, replica: Engine | None = None) -> FastAPI:
+    """Build the application over an engine whose schema is already at head.
+
+    `replica`: a hot standby of the same database, which serves pulls it has
+    replayed far enough for (docs/sync.md, "Pulls from a replica").
+    """
     app = FastAPI(
         title="crmtui sync server",
         version=__version__,
@@ -240,6 +273,7 @@ def make_app(engine: Engine) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.engine = engine
+    app.state.replica = replica
 
     # The identity lets a laptop tell a reset (rebuilt) server from the one it synced with.
     app.add_middleware(_RequestLimits, server_id=server_id(engine))
@@ -372,19 +406,21 @@ def make_app(engine: Engine) -> FastAPI:
             raise HTTPException(
                 409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
             )
-        ranges = parse_ranges(own)
-        # A scope that changed since the device's last pull: its snapshot and removals first.
-        catch_up(engine, who, cursor)
-        return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode(), ranges))
+        return _pull_answer(request, who, cursor, limit, parse_ranges(own))
 
     return app
 
 
-def make_server(db_url: str, *, migrate: bool = True) -> FastAPI:
-    """Build the server for a database URL (a SQLite path or a PostgreSQL URL)."""
+def make_server(db_url: str, *, migrate: bool = True, replica_url: str | None = None) -> FastAPI:
+    """Build the server for a database URL (a SQLite path or a PostgreSQL URL).
+
+    `replica_url`: a streaming-replication standby of that PostgreSQL database,
+    for pulls.
+    """
     from crmtui.server.db import upgrade_server
 
     engine = make_server_engine(db_url)
     if migrate:
         upgrade_server(engine)
-    return make_app(engine)
+    replica = make_server_engine(replica_url) if replica_url else None
+    return make_app(engine, replica)

@@ -14,5 +14,9 @@ from crmtui.server.app import make_server
 def __getattr__(name: str) -> object:
     # Built on first access rather than at import, so importing is free of I/O.
     if name == "app":
-        return make_server(os.environ.get("CRMTUI_SERVER_DB", "crmtui-server.db"), migrate=False)
+        return make_server(
+            os.environ.get("CRMTUI_SERVER_DB", "crmtui-server.db"),
+            migrate=False,
+            replica_url=os.environ.get("CRMTUI_SERVER_REPLICA_DB") or None,
+        )
     raise AttributeError(name)
