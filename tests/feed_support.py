@@ -128,21 +128,10 @@ class Reader:
 
 
 def feed_for(engine: Engine, who: Principal) -> set[int]:
-    """Every feed number a device in `who`'s scope must be sent (the whole shared feed)."""
-    from sqlalchemy import or_, select
-
-    from crmtui.server import tables as t
-
-    c = t.change.c
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(c.seq).where(
-                c.kind != t.LOGGED,
-                c.seq > 0,
-                or_(c.for_device.is_(None), c.for_device == who.device_id),
-            )
-        ).scalars()
-        return set(rows)
+    """Every feed number `who` is sent when it pulls everything from 0 on `engine` now."""
+    fresh = Reader(who)
+    fresh.pull_all(engine)
+    return set(fresh.seqs)
 
 
 def server_values(engine: Engine) -> dict[tuple[str, str, str], str | None]:
