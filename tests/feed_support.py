@@ -67,12 +67,17 @@ class Team:
 
 
 def op(
-    row: str, kind: str, entity: str = "contact", fld: str | None = None, value: object = None
+    row: str,
+    kind: str,
+    entity: str = "contact",
+    fld: str | None = None,
+    value: object = None,
+    tx: str | None = None,
 ) -> Op:
-    """One op stamped now (a create, or a set of `fld` to `value`)."""
+    """One op stamped now (a create, or a set of `fld` to `value`), in transaction `tx`."""
     return Op(
         op_id=uuid7(),
-        tx_id=uuid7(),
+        tx_id=tx or uuid7(),
         hlc=HLC(now_ms(), 0).encode(),
         entity=entity,
         row_id=row,
@@ -84,11 +89,11 @@ def op(
 
 def new_contact(territory: str, name: str | None = None) -> tuple[str, list[Op]]:
     """The ops that create a contact in a territory."""
-    row = uuid7()
+    row, tx = uuid7(), uuid7()
     return row, [
-        op(row, "create"),
-        op(row, "set", fld="name", value=name or row),
-        op(row, "set", fld="territory_id", value=territory),
+        op(row, "create", tx=tx),
+        op(row, "set", fld="name", value=name or row, tx=tx),
+        op(row, "set", fld="territory_id", value=territory, tx=tx),
     ]
 
 

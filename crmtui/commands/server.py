@@ -130,6 +130,13 @@ def run(
     _engine(db, create=True).dispose()  # migrate once, before the workers start
     if replica and is_sqlite(db):
         fail("a replica needs PostgreSQL", EXIT_USAGE)
+    from crmtui.server.ratelimit import DEFAULT, ENV, RateLimit
+
+    os.environ.setdefault(ENV, DEFAULT)  # the per-device request limit, read by each worker
+    try:
+        RateLimit.from_env()
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
     os.environ["CRMTUI_SERVER_DB"] = db
     if replica:
         os.environ["CRMTUI_SERVER_REPLICA_DB"] = replica

@@ -14,6 +14,9 @@ from crmtui.server.app import make_server
 def __getattr__(name: str) -> object:
     # Built on first access rather than at import, so importing is free of I/O.
     if name == "app":
+        from crmtui.server.logs import install
+
+        install()  # each worker process logs JSON lines
         return make_server(
             os.environ.get("CRMTUI_SERVER_DB", "crmtui-server.db"),
             migrate=False,
