@@ -29,13 +29,15 @@ from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contac
 from crmtui.store.database import open_store
 from tests.budget import examples
 from tests.journal_support import logical_journal
+from tests.sync_support import RIG, replica_of, server_url
 
 KILLS = examples(20, least=5)  # 5 in CI, 20 under `make test-full`; bench/sync_crash.py: 100+
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[tuple[str, object]]:
-    app = make_server(str(tmp_path / "server.db"))
+@pytest.fixture(params=["sqlite", RIG])
+def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, object]]:
+    url = server_url(request, tmp_path)
+    app = make_server(url, replica_url=replica_of(url))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -49,6 +51,8 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, object]]:
     server.should_exit = True
     thread.join(10)
     app.state.engine.dispose()
+    if app.state.replica is not None:
+        app.state.replica.dispose()
 
 
 def _verify(db: Path, engine: object, ids: list[str]) -> set[str]:

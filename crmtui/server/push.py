@@ -19,6 +19,7 @@ unknown names -- goes through `_apply_one` and `decide` itself.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,10 @@ class _Batch:
         self.clamp_above = f"{self.now_ms + MAX_CLOCK_SKEW_MS:013d}"
 
 
+_ID_TEXT = re.compile(r"[0-9A-Za-z-]{1,36}")
+"""What an id may be (`crmtui.sync.fields`): the only link values worth looking up."""
+
+
 def _link_keys(ops: list[Op]) -> set[RowKey]:
     """The records the batch's link values name (checked by `_refuse_link`): read with the rest."""
     keys: set[RowKey] = set()
@@ -146,9 +151,13 @@ def _link_keys(ops: list[Op]) -> set[RowKey]:
         # An id is at most 36 characters: its JSON text at most 38.
         if target is not None and op.value and op.value[:1] == '"' and len(op.value) <= 38:
             try:
-                keys.add((target, str(_decode(op.value))))
+                name = _decode(op.value)
             except ValueError:
                 continue  # malformed: refused by `_malformed` before it is looked at
+            # Only an id can name a record; anything else (a lone surrogate, which the
+            # database driver cannot even encode) is refused by `_malformed`.
+            if isinstance(name, str) and _ID_TEXT.fullmatch(name):
+                keys.add((target, name))
     return keys
 
 
