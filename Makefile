@@ -59,8 +59,8 @@ test-full: $(STAMP) lint typecheck
 
 # The layer contracts (import-linter) are checked once pyproject.toml has them.
 lint: $(STAMP)
-	$(BIN)/ruff check crmtui migrations tests bench
-	$(BIN)/ruff format --check crmtui migrations tests bench
+	$(BIN)/ruff check crmtui migrations tests bench scripts
+	$(BIN)/ruff format --check crmtui migrations tests bench scripts
 	if grep -q '^\[tool.importlinter\]' pyproject.toml; then $(BIN)/lint-imports; fi
 
 typecheck: $(STAMP)

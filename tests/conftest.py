@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.store.database import Store, open_store
+from tests.rig_support import rig, rig_db  # noqa: F401 (fixtures: the scale-out rig)
 
 
 @pytest.fixture(autouse=True)

@@ -15,20 +15,37 @@ from crmtui.store.database import Store, open_store
 from crmtui.sync.client import SyncClient
 
 BACKENDS = ["sqlite", "pg"]
+RIG = "rig"
+"""The scale-out rig (tests/rig_support.py): PgBouncer in front, pulls from a standby."""
+RIG_BACKENDS = [*BACKENDS, RIG]
+
+_REPLICAS: dict[str, str] = {}
+"""The standby URL of each rig database URL handed out (for `Team`)."""
 
 
 def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The database URL for the parametrised backend."""
     if request.param == "pg":
         return str(request.getfixturevalue("pg_url"))
+    if request.param == RIG:
+        rig = request.getfixturevalue("rig")
+        name = request.getfixturevalue("rig_db")
+        url = str(rig.url("bouncer", name))
+        _REPLICAS[url] = str(rig.url("replica", name))
+        return url
     return str(tmp_path / "server.db")
+
+
+def replica_of(url: str) -> str | None:
+    """The standby a rig database URL reads pulls from (None off the rig)."""
+    return _REPLICAS.get(url)
 
 
 class Team:
     """A server with territories Region > North, South; reps and their laptops."""
 
     def __init__(self, url: str, tmp: Path) -> None:
-        self.app = make_server(url)
+        self.app = make_server(url, replica_url=replica_of(url))
         self.engine = self.app.state.engine
         self.tmp = tmp
         self.region = admin.add_territory(self.engine, "Region")
@@ -78,6 +95,8 @@ class Team:
         for c in self.clients:
             c.close()
         self._inner.close()
+        if self.app.state.replica is not None:
+            self.app.state.replica.dispose()
         self.engine.dispose()
 
 

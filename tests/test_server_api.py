@@ -22,7 +22,7 @@ from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.store.models import Contact
 from crmtui.sync.client import NetworkError, UnknownDevice, pending_count
 from crmtui.sync.merge import MAX_CLOCK_SKEW_MS
-from tests.sync_support import BACKENDS, Team, make_team
+from tests.sync_support import BACKENDS, RIG_BACKENDS, Team, make_team
 
 
 @pytest.fixture(params=BACKENDS)
@@ -308,6 +308,7 @@ class Faulty(httpx.BaseTransport):
         )
 
 
+@pytest.mark.parametrize("team", RIG_BACKENDS, indirect=True)
 @pytest.mark.parametrize("mode", ["before-send", "after-commit", "mid-response"])
 def test_lost_responses_apply_every_op_exactly_once(team: Team, mode: str) -> None:
     store, token = team.laptop("ann")

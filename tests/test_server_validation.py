@@ -90,6 +90,11 @@ def test_every_malformed_set_is_rejected_and_changes_nothing(team: Team) -> None
     body = json.dumps({"device_id": device, "ops": [raw]}).encode()
     r = http.post("/v1/push", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and "unicode" in r.text  # refused by the wire model
+    # One escaped in a link's JSON text decodes to a lone surrogate: never looked up
+    # (the driver cannot encode it), refused like any malformed link.
+    link = wire_op("contact", contact, "set", "account_id", raw='"\\ud800"')
+    [result] = push_ops(http, device, [link])
+    assert result["status"] == "rejected" and "account_id" in result["reason"]
     # Every other laptop still syncs and holds the good values.
     other, other_token = team.laptop("bob")
     report = team.sync_client(other, other_token).sync()

@@ -29,13 +29,22 @@ from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contac
 from crmtui.store.database import open_store
 from tests.budget import examples
 from tests.journal_support import logical_journal
+from tests.sync_support import RIG
 
 KILLS = examples(20, least=5)  # 5 in CI, 20 under `make test-full`; bench/sync_crash.py: 100+
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[tuple[str, object]]:
-    app = make_server(str(tmp_path / "server.db"))
+def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, object]]:
+    # SQLite unless a test names another backend (indirect parametrisation).
+    if getattr(request, "param", "sqlite") == RIG:
+        rig = request.getfixturevalue("rig")
+        name = request.getfixturevalue("rig_db")
+        url = rig.url("bouncer", name)
+        replica = rig.url("replica", name)
+    else:
+        url, replica = str(tmp_path / "server.db"), None
+    app = make_server(url, replica_url=replica)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -49,6 +58,8 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, object]]:
     server.should_exit = True
     thread.join(10)
     app.state.engine.dispose()
+    if app.state.replica is not None:
+        app.state.replica.dispose()
 
 
 def _verify(db: Path, engine: object, ids: list[str]) -> set[str]:
@@ -155,6 +166,7 @@ def crash_loop(
     return {"kills": killed, "ops": len(mine), "rounds": round_}
 
 
+@pytest.mark.parametrize("live_server", ["sqlite", RIG], indirect=True)
 def test_kill_9_during_sync_loses_and_doubles_nothing(live_server, tmp_path: Path) -> None:
     url, engine = live_server
     result = crash_loop(url, engine, tmp_path, KILLS, seed=7)

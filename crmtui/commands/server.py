@@ -117,6 +117,13 @@ def run(
             help="Serve only the web lead intake (POST /v1/intake/FORM), not the sync API.",
         ),
     ] = False,
+    replica: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CRMTUI_SERVER_REPLICA_DB",
+            help="A hot standby of the --db PostgreSQL database to serve pulls from.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the sync API and the web lead intake (uvicorn); --intake-only: the intake alone."""
     import os
@@ -128,7 +135,18 @@ def run(
     if workers > 1 and is_sqlite(db):
         fail("several workers need PostgreSQL; SQLite runs with one", EXIT_USAGE)
     _engine(db, create=True).dispose()  # migrate once, before the workers start
+    if replica and is_sqlite(db):
+        fail("a replica needs PostgreSQL", EXIT_USAGE)
+    from crmtui.server.ratelimit import DEFAULT, ENV, RateLimit
+
+    os.environ.setdefault(ENV, DEFAULT)  # the per-device request limit, read by each worker
+    try:
+        RateLimit.from_env()
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
     os.environ["CRMTUI_SERVER_DB"] = db
+    if replica:
+        os.environ["CRMTUI_SERVER_REPLICA_DB"] = replica
     target = "crmtui.server.asgi:intake_app" if intake_only else "crmtui.server.asgi:app"
     uvicorn.run(target, host=host, port=port, workers=workers, proxy_headers=True)
 

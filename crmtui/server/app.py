@@ -21,11 +21,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmtui import __version__
 from crmtui.domain.hlc import HLC
+from crmtui.server import metrics
 from crmtui.server.auth import Principal, authenticate
 from crmtui.server.db import current_server_revision, make_server_engine, server_head
-from crmtui.server.feed import feed_head
+from crmtui.server.feed import feed_head, settle
+from crmtui.server.logs import LOGGER
 from crmtui.server.pull import parse_ranges, pull_page
 from crmtui.server.push import DeviceMismatch, apply_batch
+from crmtui.server.ratelimit import RateLimit, retry_after
 from crmtui.server.reseed import ReseedClosed, apply_reseed, server_id
 from crmtui.server.scope import catch_up
 from crmtui.sync.wire import (
@@ -63,11 +66,11 @@ def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _json(data: dict[str, Any]) -> Response:
+def _json(data: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     # Answers of thousands of items, built from validated input: sent as they are
     # (the route's response model still documents them) rather than validated again.
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode(), media_type="application/json")
+    return Response(body.encode(), media_type="application/json", headers=headers)
 
 
 def _engine(request: Request) -> Engine:
@@ -87,6 +90,18 @@ def _principal(
         who = authenticate(conn, credentials.credentials)
     if who is None:
         raise HTTPException(401, "unknown or revoked device token", {"WWW-Authenticate": "Bearer"})
+    request.state.device = who.device_id
+    limit: RateLimit | None = request.app.state.rate_limit
+    wait = limit.wait_for(who.device_id) if limit is not None else 0.0
+    if wait:
+        metrics.LIMITED.inc()
+        after = retry_after(wait)
+        raise HTTPException(
+            429,
+            f"too many requests from this device ({limit.burst:g} at once, then"  # type: ignore[union-attr]
+            f" {limit.per_second:g} a second): retry in {after} s",  # type: ignore[union-attr]
+            {"Retry-After": after},
+        )
     return who
 
 
@@ -101,6 +116,51 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
+
+
+class _Observed:
+    """Count, time and log every request (`crmtui.server.metrics`, `crmtui.server.logs`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the request on, noting its status, time, device and size."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - started
+            route = metrics.route_of(scope["path"])
+            metrics.REQUESTS.labels(route, str(status[0])).inc()
+            metrics.LATENCY.labels(route).observe(seconds)
+            state = scope.get("state") or {}
+            LOGGER.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status[0],
+                extra={
+                    "event": "request",
+                    "route": route,
+                    "method": scope["method"],
+                    "status": status[0],
+                    "ms": round(seconds * 1000, 1),
+                    "device": state.get("device"),
+                    "ops": state.get("ops"),
+                    "read_from": state.get("read_from"),
+                },
+            )
 
 
 class _RequestLimits:
@@ -231,37 +291,53 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def make_app(engine: Engine) -> FastAPI:
-    """Build the application over an engine whose schema is already at head."""
-    app = FastAPI(
-        title="crmtui sync server",
-        version=__version__,
-        description="Push and pull of journal operations between crmtui devices.",
-        lifespan=_lifespan,
-    )
-    app.state.engine = engine
+def _pull_answer(
+    request: Request, who: Principal, cursor: int, limit: int, ranges: Any
+) -> Response:
+    """A pull's page: from the replica when it has replayed far enough, else the primary."""
+    engine = _engine(request)
+    # Entries a push committed but could not number (its worker died) are numbered now.
+    settle(engine, [])
+    # A scope that changed since the device's last pull: its snapshot and removals first.
+    catch_up(engine, who, cursor)
+    server_hlc = HLC(_now_ms(), 0).encode()
+    replica: Engine | None = request.app.state.replica
+    if replica is not None:
+        # The replica's counter and entries are replayed in one commit, so its page
+        # is exact up to its own head; a head behind the cursor (the device read
+        # further on the primary) would move the cursor back: the primary answers.
+        try:
+            page = pull_page(replica, who, cursor, limit, server_hlc, ranges)
+        except SQLAlchemyError:
+            page = None  # the replica is down or restarting: the primary answers
+        if page is not None and page["cursor"] >= cursor:
+            return _pulled(request, page, "replica")
+    return _pulled(request, pull_page(engine, who, cursor, limit, server_hlc, ranges), "primary")
 
-    # The identity lets a laptop tell a reset (rebuilt) server from the one it synced with.
-    app.add_middleware(_RequestLimits, server_id=server_id(engine))
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
-        """422 naming what is wrong, without echoing the input.
+def _pulled(request: Request, page: dict[str, Any], where: str) -> Response:
+    metrics.PULLS.labels(where).inc()
+    request.state.read_from = where
+    return _json(page, {READ_FROM_HEADER: where})
 
-        FastAPI's own answer repeats each bad input: up to the whole body, and a
-        lone surrogate in it cannot even be encoded (a 500).
-        """
-        detail = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
-        return Response(body.encode(), status_code=422, media_type="application/json")
+
+READ_FROM_HEADER = "X-Crm-Read-From"
+"""On a pull's answer: `replica` or `primary`, the database the page was read from."""
+
+
+def _add_service_routes(app: FastAPI) -> None:
+    """The routes for the operator: liveness, readiness and metrics."""
 
     @app.get("/healthz", response_model=Health)
     def healthz() -> Health:
         """The process is up."""
         return Health(status="ok")
+
+    @app.get("/metrics", response_class=Response)
+    def metrics_page(request: Request) -> Response:
+        """Counters and the feed's state in Prometheus text format (keep it off the internet)."""
+        body, content_type = metrics.exposition(_engine(request), request.app.state.replica)
+        return Response(body, media_type=content_type)
 
     @app.get("/readyz", response_model=Health, responses={503: {"model": Health}})
     def readyz(request: Request) -> Response:
@@ -281,6 +357,43 @@ def make_app(engine: Engine) -> FastAPI:
                 Health(status="unavailable", detail=detail).model_dump(), status_code=503
             )
         return JSONResponse(Health(status="ok").model_dump())
+
+
+def make_app(engine: Engine, replica: Engine | None = None) -> FastAPI:
+    """Build the application over an engine whose schema is already at head.
+
+    `replica`: a hot standby of the same database, which serves pulls it has
+    replayed far enough for (docs/sync.md, "Pulls from a replica").
+    """
+    app = FastAPI(
+        title="crmtui sync server",
+        version=__version__,
+        description="Push and pull of journal operations between crmtui devices.",
+        lifespan=_lifespan,
+    )
+    app.state.engine = engine
+    app.state.replica = replica
+    app.state.rate_limit = RateLimit.from_env()
+
+    # The identity lets a laptop tell a reset (rebuilt) server from the one it synced with.
+    app.add_middleware(_RequestLimits, server_id=server_id(engine))
+    app.add_middleware(_Observed)  # outermost: refusals are counted and logged too
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        """422 naming what is wrong, without echoing the input.
+
+        FastAPI's own answer repeats each bad input: up to the whole body, and a
+        lone surrogate in it cannot even be encoded (a 500).
+        """
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
+        return Response(body.encode(), status_code=422, media_type="application/json")
+
+    _add_service_routes(app)
 
     @app.get("/v1/whoami", response_model=WhoAmI, responses=_UNAUTHORIZED)
     def whoami(who: Who) -> WhoAmI:
@@ -319,6 +432,8 @@ def make_app(engine: Engine) -> FastAPI:
             answer = apply_batch(_engine(request), who, body, _now_ms(), _now_text())
         except DeviceMismatch as exc:
             raise HTTPException(409, str(exc)) from exc
+        request.state.ops = len(body.ops)
+        metrics.count_push(answer["results"])
         if x_crm_feed_range != "1":
             del answer["feed"]
         return _json(answer)
@@ -372,19 +487,21 @@ def make_app(engine: Engine) -> FastAPI:
             raise HTTPException(
                 409, f"cursor {cursor} is ahead of the server ({head}): was the server reset?"
             )
-        ranges = parse_ranges(own)
-        # A scope that changed since the device's last pull: its snapshot and removals first.
-        catch_up(engine, who, cursor)
-        return _json(pull_page(engine, who, cursor, limit, HLC(_now_ms(), 0).encode(), ranges))
+        return _pull_answer(request, who, cursor, limit, parse_ranges(own))
 
     return app
 
 
-def make_server(db_url: str, *, migrate: bool = True) -> FastAPI:
-    """Build the server for a database URL (a SQLite path or a PostgreSQL URL)."""
+def make_server(db_url: str, *, migrate: bool = True, replica_url: str | None = None) -> FastAPI:
+    """Build the server for a database URL (a SQLite path or a PostgreSQL URL).
+
+    `replica_url`: a streaming-replication standby of that PostgreSQL database,
+    for pulls.
+    """
     from crmtui.server.db import upgrade_server
 
     engine = make_server_engine(db_url)
     if migrate:
         upgrade_server(engine)
-    return make_app(engine)
+    replica = make_server_engine(replica_url) if replica_url else None
+    return make_app(engine, replica)

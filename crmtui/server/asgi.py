@@ -42,10 +42,19 @@ def __getattr__(name: str) -> object:
     from crmtui.server.intake_app import make_intake_app
 
     if name == "app":
-        sync = make_server(_url(), migrate=False)
+        from crmtui.server.logs import install
+
+        install()  # each worker process logs JSON lines
+        sync = make_server(
+            _url(),
+            migrate=False,
+            replica_url=os.environ.get("CRMTUI_SERVER_REPLICA_DB") or None,
+        )
         return WithIntake(sync, make_intake_app(sync.state.engine))
     if name == "intake_app":
         from crmtui.server.db import make_server_engine
+        from crmtui.server.logs import install
 
+        install()
         return make_intake_app(make_server_engine(_url()))
     raise AttributeError(name)

@@ -6,12 +6,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 DEFAULT_SQLITE_BUSY_MS = 30_000
+POOLER_PARAM = "pooler"
+"""`?pooler=transaction` on a PostgreSQL URL: it goes through PgBouncer in transaction pooling."""
 
 
 def normalise_url(url: str) -> str:
@@ -58,7 +60,20 @@ def make_server_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.query.get(POOLER_PARAM) == "transaction":
+        # PgBouncer in transaction pooling hands each transaction any server
+        # connection: a statement prepared on one is unknown on the next.
+        connect_args["prepare_threshold"] = None
+        url = parsed.difference_update_query([POOLER_PARAM]).render_as_string(hide_password=False)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
 def _alembic_config(url: str) -> Config:

@@ -2,30 +2,123 @@
 
 On PostgreSQL a sequence value becomes visible when its transaction commits, not
 when it is drawn, so two concurrent writers can make `seq = 11` visible before
-`seq = 10`, and a reader that moved its cursor to 11 would never see 10. Every
-push therefore starts by locking the one `sync_counter` row (an UPDATE holds
-its row lock until commit) and draws its numbers from it at the end: writers
-that touch the feed are serialised, so numbers are committed in the order they
-are handed out. On SQLite `BEGIN IMMEDIATE` gives the same order. Readers also
-bound each page by the counter's committed value, so they never look past what
-is complete.
+`seq = 10`, and a reader that moved its cursor to 11 would never see 10. Feed
+numbers are therefore only ever handed out under the one `sync_counter` row lock
+(an UPDATE holds it until commit), in a transaction that commits the numbers and
+the counter together; readers bound each page by the counter's committed value,
+so they never look past what is complete, on the primary or on a replica (which
+replays the two in the same commit).
+
+A push on PostgreSQL does not hold that lock while it decides its ops (that was
+one push at a time for the whole team). It holds locks on the territories it may
+write (`crmtui.server.locks`), writes its entries with provisional negative
+numbers (`-(batch << BATCH_SHIFT | i)`, the batch drawn from the `sync_batch`
+sequence under those locks, so a push that depends on another's rows has a
+later batch) and commits; then `settle` numbers every committed provisional
+entry in batch order, in a short transaction under the counter lock. Entries of
+one batch stay contiguous. Admin commands, reseeds and scope catch-ups number
+directly under `lock_feed` (which also waits for every push in flight and
+numbers what they left first); so does every push on SQLite, where `BEGIN
+IMMEDIATE` already makes writers take turns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 
 from crmtui.server import tables as t
 from crmtui.server.bulk import insert_rows
+from crmtui.server.locks import lock_everything
 
 FEED = "feed"
 
+BATCH_SHIFT = 24
+"""Provisional numbers leave 2**24 entries to a batch (a batch is at most 1,000 ops)."""
+
+
+def lock_counter(conn: Connection) -> None:
+    """Take the counter's row lock for the rest of this transaction (a no-op write)."""
+    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=t.counter.c.value))
+
 
 def lock_feed(conn: Connection) -> None:
-    """Take the feed lock for the rest of this transaction (a no-op write on its row)."""
-    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=t.counter.c.value))
+    """Take the feed lock: no push in flight, the counter locked, leftovers numbered."""
+    lock_everything(conn)
+    lock_counter(conn)
+    number_pending(conn)
+
+
+def number_pending(conn: Connection) -> int:
+    """Number every committed provisional entry in batch order (counter lock held).
+
+    Returns how many entries were numbered. On SQLite there are none.
+    """
+    if conn.dialect.name != "postgresql":
+        return 0
+    pending = list(
+        conn.execute(
+            text(
+                "SELECT seq FROM sync_change WHERE seq < 0"
+                " UNION ALL SELECT seq FROM srv_conflict WHERE seq < 0 ORDER BY 1 DESC"
+            )
+        ).scalars()
+    )
+    if not pending:
+        return 0
+    head = feed_head(conn)
+    numbers = list(range(head + 1, head + 1 + len(pending)))
+    for table in ("sync_change", "srv_conflict"):
+        conn.execute(
+            text(
+                f"UPDATE {table} SET seq = m.new"
+                " FROM unnest(CAST(:old AS bigint[]), CAST(:new AS bigint[])) AS m(old, new)"
+                f" WHERE {table}.seq = m.old"
+            ),
+            {"old": pending, "new": numbers},
+        )
+    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=numbers[-1]))
+    return len(pending)
+
+
+def has_pending(conn: Connection) -> bool:
+    """Tell whether a committed push left entries not numbered yet (PostgreSQL only)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    found = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM sync_change WHERE seq < 0)"
+            " OR EXISTS (SELECT 1 FROM srv_conflict WHERE seq < 0)"
+        )
+    ).scalar()
+    return bool(found)
+
+
+def settle(engine: Engine, op_ids: list[str]) -> tuple[int, int] | None:
+    """Number what committed pushes left, then the feed range of `op_ids`' log rows.
+
+    Entries of one batch are numbered together, so every entry between the first
+    and last of its ops' rows is the batch's (what `PushResponse.feed` promises
+    for its use: which of a device's echoes it holds).
+    """
+    if engine.dialect.name != "postgresql":
+        return None  # SQLite pushes number their entries in their own transaction
+    with engine.connect() as conn:
+        pending = has_pending(conn)
+    if pending:
+        with engine.begin() as conn:
+            lock_counter(conn)
+            number_pending(conn)
+    if not op_ids:
+        return None
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(t.change.c.seq), func.max(t.change.c.seq)).where(
+                t.change.c.op_id.in_(op_ids), t.change.c.seq > 0
+            )
+        ).one()
+    return None if first is None else (int(first), int(last))
 
 
 def feed_head(conn: Connection) -> int:
@@ -65,17 +158,30 @@ class PendingChange:
     """Set on an entry made for one device's pull only (`crmtui.server.scope`)."""
 
 
-def write_changes(conn: Connection, changes: list[PendingChange]) -> tuple[int, int] | None:
+def write_changes(
+    conn: Connection, changes: list[PendingChange], *, provisional: bool = False
+) -> tuple[int, int] | None:
     """Number and insert the changes of this transaction (feed lock held).
 
     Returns the first and last feed numbers drawn (None when there was nothing):
-    every entry in that range was written by this transaction.
+    every entry in that range was written by this transaction. `provisional`
+    (PostgreSQL, territory locks held instead of the feed lock): the entries get
+    negative numbers of a new batch, numbered by `settle` after commit; returns None.
     """
     if not changes:
         return None
-    first = draw(conn, len(changes))
+    if provisional:
+        if len(changes) >= 1 << BATCH_SHIFT:
+            raise ValueError(f"a batch of {len(changes)} feed entries is over the limit")
+        batch = int(conn.execute(text("SELECT nextval('sync_batch')")).scalar_one())
+        first = -(batch << BATCH_SHIFT)
+        step = -1
+    else:
+        first = draw(conn, len(changes))
+        step = 1
     rows = []
-    for seq, c in enumerate(changes, start=first):
+    for index, c in enumerate(changes):
+        seq = first + step * index
         if c.conflict_id is not None:
             conn.execute(update(t.conflict).where(t.conflict.c.id == c.conflict_id).values(seq=seq))
             continue
@@ -100,4 +206,4 @@ def write_changes(conn: Connection, changes: list[PendingChange]) -> tuple[int, 
             )
         )  # in the column order of sync_change
     insert_rows(conn, t.change, rows)
-    return first, first + len(changes) - 1
+    return None if provisional else (first, first + len(changes) - 1)

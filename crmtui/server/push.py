@@ -19,6 +19,7 @@ unknown names -- goes through `_apply_one` and `decide` itself.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,8 @@ from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
-from crmtui.server.feed import PendingChange, lock_feed, write_changes
+from crmtui.server.feed import PendingChange, lock_feed, settle, write_changes
+from crmtui.server.locks import lock_for_push
 from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
     BUILTIN,
@@ -137,6 +139,10 @@ class _Batch:
         self.clamp_above = f"{self.now_ms + MAX_CLOCK_SKEW_MS:013d}"
 
 
+_ID_TEXT = re.compile(r"[0-9A-Za-z-]{1,36}")
+"""What an id may be (`crmtui.sync.fields`): the only link values worth looking up."""
+
+
 def _link_keys(ops: list[Op]) -> set[RowKey]:
     """The records the batch's link values name (checked by `_refuse_link`): read with the rest."""
     keys: set[RowKey] = set()
@@ -145,9 +151,13 @@ def _link_keys(ops: list[Op]) -> set[RowKey]:
         # An id is at most 36 characters: its JSON text at most 38.
         if target is not None and op.value and op.value[:1] == '"' and len(op.value) <= 38:
             try:
-                keys.add((target, str(_decode(op.value))))
+                name = _decode(op.value)
             except ValueError:
                 continue  # malformed: refused by `_malformed` before it is looked at
+            # Only an id can name a record; anything else (a lone surrogate, which the
+            # database driver cannot even encode) is refused by `_malformed`.
+            if isinstance(name, str) and _ID_TEXT.fullmatch(name):
+                keys.add((target, name))
     return keys
 
 
@@ -916,7 +926,11 @@ def apply_batch(
 ) -> dict[str, Any]:
     """`apply_push` answering with the plain data of a `PushResponse` (for the route)."""
     with engine.begin() as conn:
-        lock_feed(conn)
+        # A rep's push locks its territories only (crmtui.server.locks); its entries
+        # are numbered after commit (crmtui.server.feed.settle).
+        parallel = lock_for_push(conn, who)
+        if not parallel:
+            lock_feed(conn)
         bind_client(conn, who, request.device_id)
         b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
         ops = list(request.ops)
@@ -928,6 +942,7 @@ def apply_batch(
             for r in existing_ids(conn, t.change, "op_id", [op.op_id for op in ops])
         }
         results: list[Result] = []
+        decided: list[str] = []  # the op ids logged by this batch
         newest = "0000000000000-00000"
         for op in ops:
             before = seen.get(op.op_id)
@@ -960,15 +975,18 @@ def apply_batch(
             # A duplicate inside the batch is a no-op too.
             seen[op.op_id] = (result["status"], result["reason"], hlc)
             _log(b, op, hlc, result, emitted, now_text)
+            decided.append(op.op_id)
             # HLC texts are fixed-width, so the text order is the clock order.
             newest = max(newest, hlc)
         _write_back(b)
         _resolve(b, list(request.resolved_conflicts), now_text)
-        drawn = write_changes(conn, b.changes)
+        drawn = write_changes(conn, b.changes, provisional=parallel)
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
         newest = max(newest, b.newest_published or newest)
+    if parallel:
+        drawn = settle(engine, decided)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
     # `feed`: the feed numbers this batch drew; its echoes are the ops answered here.
     return {"results": results, "server_hlc": server_hlc, "feed": drawn}

@@ -396,6 +396,12 @@ class SyncClient:
             raise UnknownDevice(f"the server refused: {response.json().get('detail')}")
         if response.status_code == 403:  # only a reseed outside its window
             raise ServerReset(RESET_MESSAGE)
+        if response.status_code == 429:  # this device's request limit: nothing was done
+            try:
+                detail = str(response.json().get("detail"))
+            except ValueError:
+                detail = f"retry in {response.headers.get('retry-after', '?')} s"
+            raise NetworkError(f"the sync server is busy for this device: {detail}")
         if response.status_code >= 400:
             raise SyncError(f"the server answered {response.status_code}: {response.text[:200]}")
         return response
