@@ -4,7 +4,10 @@
 
 Times, in-process, each unit of work from `Store.write()` to its commit
 (journal mode WAL, synchronous=FULL, so every commit waits for an fsync):
-log a call with a follow-up reminder, complete a reminder, edit a contact.
+log a call with a follow-up reminder, complete a reminder, edit a contact; and each
+again as the app and `crm` write it, undoable (`services.undo.record`: the rows it
+touches noted, and an undo record stored in the same transaction), plain and undoable
+alternating on their own contacts and reminders so both meet the same load.
 The baseline in the same run is a raw sqlite3 INSERT + COMMIT of one row
 with the same pragmas on the same file. Target (TARGETS.md): p95 <= 10 ms.
 
@@ -30,6 +33,7 @@ from crmtui.services.activities import ActivityCreate, log_activity
 from crmtui.services.consent import CallCap
 from crmtui.services.contacts import ContactUpdate, update_contact
 from crmtui.services.ticklers import TicklerCreate, complete_tickler
+from crmtui.services.undo import record
 from crmtui.store.database import open_store
 from crmtui.store.engine import PRAGMAS
 from crmtui.store.journal import WriteTx
@@ -61,6 +65,32 @@ def _time(runs: int, one: Callable[[int], None]) -> list[float]:
     return samples
 
 
+OPEN_TICKLERS = "SELECT id FROM tickler WHERE status = 'open' AND deleted_at IS NULL ORDER BY id"
+
+
+def _read(path: Path, query: str, count: int) -> list[str]:
+    """The first `count` ids a query gives."""
+    db = sqlite3.connect(path)
+    try:
+        return [r[0] for r in db.execute(f"{query} LIMIT ?", (count,))]
+    finally:
+        db.close()
+
+
+def _print_table(rows: list[tuple[str, list[float]]], size: int, runs: int) -> None:
+    base_p95 = _percentile(rows[-1][1], 0.95)
+    print(f"| write ({size:,} contacts, {runs} runs each) | p50 ms | p95 ms | "
+          "p95 / baseline p95 | target p95 |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- |")
+    for name, samples in rows:
+        p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
+        ratio = f"{p95 / base_p95:.1f}x" if not name.startswith("baseline") else "1.0x"
+        target = "<= 10 ms" if not name.startswith("baseline") else ""
+        print(f"| {name} | {p50:.2f} | {p95:.2f} | {ratio} | {target} |")
+    print(f"\n{datetime.now(UTC):%Y-%m-%d}, {platform.node()}, {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}")  # fmt: skip
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,48 +100,41 @@ def main() -> int:
     source = ensure_database(args.size)
     path = CACHE / f"writes-{args.size}.db"
     _copy(source, path)
-    raw = sqlite3.connect(path, isolation_level=None)
-    ids = [
-        r[0]
-        for r in raw.execute(
-            "SELECT id FROM contact WHERE deleted_at IS NULL AND NOT do_not_call LIMIT ?",
-            (args.runs,),
-        )
-    ]
-    ticklers = [
-        r[0]
-        for r in raw.execute(
-            "SELECT id FROM tickler WHERE status = 'open' AND deleted_at IS NULL LIMIT ?",
-            (args.runs,),
-        )
-    ]
-    raw.close()
-    if len(ids) < args.runs or len(ticklers) < args.runs:
+    # Each write alternates plain and undoable, on its own contact or reminder.
+    ids = _read(
+        path, "SELECT id FROM contact WHERE deleted_at IS NULL AND NOT do_not_call", 2 * args.runs
+    )
+    ticklers = _read(path, OPEN_TICKLERS, 2 * args.runs)
+    if len(ids) < 2 * args.runs or len(ticklers) < 2 * args.runs:
         sys.exit("the demo database has too few contacts or open reminders for --runs")
 
     store = open_store(path)
     due = datetime.now(UTC) + timedelta(days=2)
 
-    def run(action: Callable[[WriteTx], object]) -> None:
+    def run(action: Callable[[WriteTx], object], undoable: bool) -> None:
         with store.write() as tx:
-            action(tx)
+            if undoable:
+                record(tx, "bench", action)
+            else:
+                action(tx)
 
-    def log_call(i: int) -> None:
+    def log_call(i: int, undoable: bool) -> None:
         run(
             lambda tx: log_activity(
                 tx=tx,
                 data=ActivityCreate(kind="call", contact_id=ids[i], outcome="connected", text="hi"),
                 cap=BERLIN_CAP,
                 follow_up=TicklerCreate(text="call back", due_at=due),
-            )
+            ),
+            undoable,
         )
 
-    def complete(i: int) -> None:
-        run(lambda tx: complete_tickler(tx=tx, tickler_id=ticklers[i], tz=UTC))
+    def complete(i: int, undoable: bool) -> None:
+        run(lambda tx: complete_tickler(tx=tx, tickler_id=ticklers[i], tz=UTC), undoable)
 
-    def edit(i: int) -> None:
+    def edit(i: int, undoable: bool) -> None:
         data = ContactUpdate(notes=f"benchmark edit {i}")
-        run(lambda tx: update_contact(tx=tx, contact_id=ids[i], data=data, region="DE"))
+        run(lambda tx: update_contact(tx=tx, contact_id=ids[i], data=data, region="DE"), undoable)
 
     baseline_db = sqlite3.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
@@ -126,25 +149,21 @@ def main() -> int:
     baseline(0)  # first-use costs (table pages, statement cache) out of the figures
     rows = []
     base = _time(args.runs, baseline)
-    for name, one in (
+    actions = (
         ("log a call + follow-up", log_call),
         ("complete a reminder", complete),
         ("edit a contact", edit),
-    ):
-        samples = _time(args.runs, one)
-        rows.append((name, samples))
+    )
+    for name, one in actions:
+        plain: list[float] = []
+        undoable: list[float] = []
+        for i in range(2 * args.runs):  # interleaved, so both meet the same load
+            started = time.perf_counter()
+            one(i, i % 2 == 1)
+            (undoable if i % 2 else plain).append((time.perf_counter() - started) * 1000)
+        rows += [(name, plain), (f"{name}, undoable", undoable)]
     rows.append(("baseline: raw INSERT + COMMIT", base))
-    base_p95 = _percentile(base, 0.95)
-    print(f"| write ({args.size:,} contacts, {args.runs} runs each) | p50 ms | p95 ms | "
-          "p95 / baseline p95 | target p95 |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- |")
-    for name, samples in rows:
-        p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
-        ratio = f"{p95 / base_p95:.1f}x" if not name.startswith("baseline") else "1.0x"
-        target = "<= 10 ms" if not name.startswith("baseline") else ""
-        print(f"| {name} | {p50:.2f} | {p95:.2f} | {ratio} | {target} |")
-    print(f"\n{datetime.now(UTC):%Y-%m-%d}, {platform.node()}, {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}")  # fmt: skip
+    _print_table(rows, args.size, args.runs)
     store.close()
     baseline_db.close()
     return 0

@@ -10,8 +10,10 @@ import pytest
 from sqlmodel import select
 
 from crmtui.domain.contact_details import (
+    _NAMESPACE,
     PhoneItem,
     dialled,
+    item_id,
     parse_address_spec,
     parse_phone_spec,
 )
@@ -283,6 +285,16 @@ def test_migration_moves_columns_into_items_and_back(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM contact_phone").fetchone()[0] == 2
     db.close()
+
+
+def test_item_ids_are_the_uuid5_every_laptop_makes() -> None:
+    # item_id builds the UUIDv5 text itself (fast path); it must stay uuid.uuid5's.
+    import uuid
+
+    for contact_id in ("0193a6b2-7c1d-7e00-8000-000000000001", str(uuid.uuid4()), "é/ü"):
+        for slot in ("phone", "mobile", "email", "address"):
+            expected = str(uuid.uuid5(_NAMESPACE, f"{contact_id}/{slot}"))
+            assert item_id(contact_id, slot) == expected
 
 
 def test_two_migrations_of_one_contact_make_the_same_item_ids(tmp_path: Path) -> None:

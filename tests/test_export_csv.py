@@ -131,3 +131,60 @@ def test_excel_export_starts_with_a_bom(db_path: Path, tmp_path: Path) -> None:
     plain = tmp_path / "plain.csv"
     runner.invoke(app, ["--db", str(db_path), "export", "csv", "contacts", str(plain)])
     assert plain.read_bytes().startswith(b"id,")
+
+
+_ADDRESS = "SELECT c.name, a.street, a.city, a.region, a.postcode, a.country"
+
+
+def _addresses(db: Path) -> set[tuple[str | None, ...]]:
+    """Each live contact's name with its primary address (the one its city comes from)."""
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        f"{_ADDRESS} FROM contact c JOIN contact_address a ON a.contact_id = c.id "
+        "WHERE a.deleted_at IS NULL AND a.city IS c.city AND a.country IS c.country"
+    ).fetchall()
+    con.close()
+    return set(rows)
+
+
+def test_export_keeps_street_and_postcode(store: Store, db_path: Path, tmp_path: Path) -> None:
+    with store.write() as tx:
+        create_contact(
+            tx=tx,
+            data=ContactCreate(
+                name="Anna Müller",
+                addresses=["work:street=Hauptstraße 5, Hof;city=Berlin;postcode=10115;country=DE"],
+            ),
+            region="DE",
+        )
+        create_contact(
+            tx=tx,
+            data=ContactCreate(
+                name="Bob Stone",
+                addresses=[
+                    "home:street=1 Elm St;city=Springfield;region=IL;postcode=62701;country=US",
+                    "work:street=9 Main St;city=Chicago;region=IL;postcode=60601;country=US;"
+                    "primary",
+                ],
+            ),
+            region="US",
+        )
+        create_contact(tx=tx, data=ContactCreate(name="Cleo Nohome"), region="DE")
+    out = tmp_path / "contacts.csv"
+    result = runner.invoke(app, ["--db", str(db_path), "export", "csv", "contacts", str(out)])
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    # The primary address (Bob's work one, marked), the one the city column shows.
+    assert (rows["Bob Stone"]["street"], rows["Bob Stone"]["postcode"]) == ("9 Main St", "60601")
+    assert rows["Anna Müller"]["street"] == "Hauptstraße 5, Hof"
+    assert rows["Cleo Nohome"]["street"] == rows["Cleo Nohome"]["postcode"] == ""
+    before = _addresses(db_path)
+    assert ("Anna Müller", "Hauptstraße 5, Hof", "Berlin", None, "10115", "DE") in before
+    other = tmp_path / "empty.db"
+    result = runner.invoke(app, ["--db", str(other), "import", "csv", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert _addresses(other) == {a for a in before if a[0] != "Bob Stone" or a[2] == "Chicago"}
+    # And into the same database it changes nothing.
+    result = runner.invoke(app, ["--db", str(db_path), "import", "csv", str(out), "-n"])
+    assert result.exit_code == 0, result.stderr
+    assert "0 new" in result.stderr and "3 unchanged" in result.stderr

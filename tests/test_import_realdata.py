@@ -241,3 +241,24 @@ def test_vcard_export_keeps_the_extension_and_comes_back(db_path: Path, tmp_path
     assert "TEL;TYPE=WORK,VOICE,PREF:+1 212 555 0100 ext. 12" in out.read_text(encoding="utf-8")
     code, _out, err = _crm(db_path, "import", "vcard", str(out))
     assert code == 0 and "1 unchanged" in err, err
+
+
+def test_usual_country_names_need_no_geocoder_and_rarer_ones_still_use_it() -> None:
+    # phonenumbers' geocoder names take seconds to import; they are read only for a name
+    # pycountry's catalogues and our colloquial list lack, and still recognised then.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from crmtui.formats.countries import country_code\n"
+        "assert [country_code(n) for n in ('Germany', 'Österreich', 'DEU', 'uk')]"
+        " == ['DE', 'AT', 'DE', 'GB']\n"
+        "assert 'phonenumbers.geocoder' not in sys.modules\n"
+        "assert country_code('Cook Inseln') == 'CK' and country_code('St. Helena') == 'SH'\n"
+        "assert 'phonenumbers.geocoder' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

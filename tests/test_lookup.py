@@ -105,6 +105,14 @@ def test_search_finds(seeded, query: str, expected: str) -> None:
     assert expected in _names(lookup.search_contacts(db, query))
 
 
+def test_the_lookup_connection_keeps_a_searchs_pages_cached(seeded) -> None:
+    # The default 2 MiB cache is smaller than one search's pages at 1M contacts
+    # (docs/performance.md, in-app search); the connection asks for more.
+    db, _, _ = seeded
+    assert db.execute("PRAGMA cache_size").fetchone() == (-lookup.LOOKUP_CACHE_KIB,)
+    assert lookup.LOOKUP_CACHE_KIB * 1024 > 2_000 * 4096  # ~2,000 pages of 4 KiB
+
+
 def test_jon_ranks_exact_first_and_a_short_word_carries_no_typo(seeded) -> None:
     db, _, _ = seeded
     names = _names(lookup.search_contacts(db, "jon"))

@@ -66,13 +66,18 @@ def _table() -> dict[str, str]:
         names[country.alpha_3.lower()] = code
     for key, code in _COLLOQUIAL.items():
         names.setdefault(key, code)
-    from crmtui.formats.import_checks import phonenumbers_country_names
-
-    for name, code in phonenumbers_country_names().items():
-        names.setdefault(_key(name), code)
     for country in pycountry.countries:
         names[country.alpha_2.lower()] = country.alpha_2  # a code always means itself
     return names
+
+
+@lru_cache(maxsize=1)
+def _more_names() -> dict[str, str]:
+    """phonenumbers' display names, read only for a name `_table` lacks: importing its
+    geocoder data takes seconds (most files name their countries the usual way)."""
+    from crmtui.formats.import_checks import phonenumbers_country_names
+
+    return {_key(name): code for name, code in reversed(phonenumbers_country_names().items())}
 
 
 @lru_cache(maxsize=4096)
@@ -81,4 +86,5 @@ def country_code(raw: str) -> str | None:
     key = _key(raw)
     if not key:
         return None
-    return _table().get(key)
+    # `_table` first: its names win over phonenumbers' (and every alpha-2 code is in it).
+    return _table().get(key) or _more_names().get(key)

@@ -31,6 +31,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -1186,7 +1187,11 @@ def apply_import(
     result.accounts = writer.insert(Account, new_accounts)
     result.created_ids += [("account", a["id"]) for a in new_accounts]
     total = len(new_rows)
-    with deferred_indexes(tx.db, "contact", total):
+    with ExitStack() as deferred:
+        # The contact's and its items' indexes (each item table gets about one row per
+        # contact and kind): built once after the insert when the table is no bigger.
+        for table in ("contact", *CONTACT_ITEMS):
+            deferred.enter_context(deferred_indexes(tx.db, table, total))
         for start in range(0, total, CHUNK):
             chunk = new_rows[start : start + CHUNK]
             result.created_ids += _insert_new(

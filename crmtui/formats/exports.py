@@ -21,8 +21,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _QUERIES = {
     "contacts": (
-        "SELECT c.*, a.name AS company FROM contact c "
+        "SELECT c.*, a.name AS company, ad.street, ad.region, ad.postcode FROM contact c "
         "LEFT JOIN account a ON a.id = c.account_id "
+        # The primary address item, the one city and country are derived from
+        # (`contact_details.primary_columns`): the marked one with the greatest id,
+        # else the oldest. Its street, region and postcode are no contact columns.
+        "LEFT JOIN contact_address ad ON ad.id = ("
+        " SELECT x.id FROM contact_address x WHERE x.contact_id = c.id AND x.deleted_at IS NULL"
+        " ORDER BY x.is_primary DESC, CASE WHEN x.is_primary THEN x.id END DESC, x.id LIMIT 1) "
         "WHERE c.deleted_at IS NULL ORDER BY c.name, c.id"
     ),
     "accounts": "SELECT * FROM account WHERE deleted_at IS NULL ORDER BY name, id",

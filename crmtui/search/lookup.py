@@ -35,6 +35,11 @@ CANDIDATES = 1000
 MAX_EXPANSIONS = 30
 MIN_PHONE_DIGITS = 3
 MIN_VOCAB_LEN = 3  # the index stores no correction vocabulary for shorter words
+LOOKUP_CACHE_KIB = 32 * 1024
+"""The lookup connection's page cache. One search reads up to CANDIDATES rows of the FTS
+content table and of `search_doc`, each on its own page: about 2,000 pages at 1M
+contacts, more than SQLite's default 2 MiB (500 pages) holds, so every search read them
+all again from the OS. The cache fills only as pages are read (docs/performance.md)."""
 # Relative weight of each FTS column in the rerank: who a person *is* counts
 # more than where they work, which counts more than where they live.
 WEIGHTS: dict[str, float] = {
@@ -159,6 +164,7 @@ def connect(path: Path) -> sqlite3.Connection:
             f"{path} is at schema {version or 'none'}, this crm reads {SCHEMA_HEAD}; "
             "run `crm db upgrade`"
         )
+    db.execute(f"PRAGMA cache_size = -{LOOKUP_CACHE_KIB}")
     return db
 
 
