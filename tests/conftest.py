@@ -100,6 +100,48 @@ def fixed_day() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A new local database is a copy of one migrated once per xdist worker.
+
+    Running the 13 migrations on a new file costs ~0.2 s of CPU (alembic loads every
+    script), and hundreds of tests open a new store (`store`, `open_store`, `crm demo`,
+    the app's first start). A new, empty database is the same whatever its path (no
+    random value is made before the first write: the device id comes then), so the
+    first `upgrade` to head of a missing or empty file runs the real migrations into a
+    template and every later one copies it. Anything else (a database behind, a
+    revision below head, a parent folder missing) goes to the real `upgrade`, and a
+    test module that imported `upgrade` itself (tests/test_migrations.py) keeps the real
+    one. A test's own monkeypatch of `upgrade` still applies (it runs after this).
+    """
+    import shutil
+
+    import crmtui.store.database
+    import crmtui.store.migrate
+    from crmtui.store.schema_version import SCHEMA_HEAD
+
+    real = crmtui.store.migrate.upgrade
+    template = tmp_path_factory.mktemp("migrated") / "empty.db"
+
+    def upgrade(path: Path, revision: str = "head") -> Path | None:
+        path = Path(path)
+        new = not path.exists() or path.stat().st_size == 0
+        sidecars = any(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))
+        if revision not in ("head", SCHEMA_HEAD) or not new or sidecars:
+            return real(path, revision)
+        if not path.parent.is_dir():
+            return real(path, revision)  # the real error, not a copy's
+        if not template.exists():
+            real(template, revision)
+        shutil.copyfile(template, path)
+        return None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crmtui.store.migrate, "upgrade", upgrade)
+        patch.setattr(crmtui.store.database, "upgrade", upgrade)
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 300-contact demo database (seed 1, at `app_support.DEMO_NOW`), seeded once per
