@@ -236,3 +236,32 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """With CRMTUI_CPU_LOG=FILE, append each test's CPU-seconds (set-up, call, tear-down).
+
+    Wall time (`--durations`) on a shared machine measures the other load as much as
+    the test; CPU time does not. The figure is this process's user+system time (every
+    thread) plus that of the child processes it waited for (`crm` runs). One line per
+    test, `seconds<TAB>nodeid`; xdist workers append to the same file.
+    """
+    import os
+
+    log = os.environ.get("CRMTUI_CPU_LOG")
+    if not log:
+        return (yield)
+    import resource
+    import time
+
+    def used() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    start = used()
+    try:
+        return (yield)
+    finally:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{used() - start:.3f}\t{item.nodeid}\n")
