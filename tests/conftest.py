@@ -265,3 +265,32 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     finally:
         with open(log, "a", encoding="utf-8") as out:
             out.write(f"{used() - start:.3f}\t{item.nodeid}\n")
+
+
+RUN_FIRST = (
+    "tests/test_sync_fuzz_stateful.py::test_stateful_fuzz_through_the_api",
+    "tests/test_sync_statemachine.py::",
+    "tests/test_app_whole_day.py::test_a_whole_day_in_the_app",
+    "tests/test_snapshots_dialogs.py::test_every_dialog_fits_at_80x24",
+    "tests/test_sync_crash.py::test_kill_9_during_sync_loses_and_doubles_nothing",
+    "tests/test_install.py::",
+)
+"""Node-id prefixes of the longest tests (10-30 CPU-seconds each), run first.
+
+`--dist worksteal` hands each worker a contiguous share of the collection and lets an
+idle worker take from the end of the other's. A long test near the end of the order ran
+alone at the end of the run while the other core idled; first in the order, the short
+tests behind it are what gets shared out. Find the long ones with CRMTUI_CPU_LOG.
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the RUN_FIRST tests to the front, keeping every other test's order."""
+
+    def rank(item: pytest.Item) -> int:
+        for at, prefix in enumerate(RUN_FIRST):
+            if item.nodeid.startswith(prefix):
+                return at
+        return len(RUN_FIRST)
+
+    items.sort(key=rank)  # stable: the same order on every xdist worker
