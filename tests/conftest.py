@@ -274,6 +274,8 @@ RUN_FIRST = (
     "tests/test_snapshots_dialogs.py::test_every_dialog_fits_at_80x24",
     "tests/test_sync_crash.py::test_kill_9_during_sync_loses_and_doubles_nothing",
     "tests/test_install.py::",
+    "tests/test_server_fuzz.py::",
+    "tests/test_sync_bulk.py::test_batched_push_answers_and_stores_like_per_op",
 )
 """Node-id prefixes of the longest tests (10-30 CPU-seconds each), run first.
 
