@@ -104,7 +104,7 @@ def fixed_day() -> Iterator[None]:
 def _migrated_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A new local database is a copy of one migrated once per xdist worker.
 
-    Running the 13 migrations on a new file costs ~0.2 s of CPU (alembic loads every
+    Running every migration on a new file costs ~0.2 s of CPU (alembic loads every
     script), and hundreds of tests open a new store (`store`, `open_store`, `crm demo`,
     the app's first start). A new, empty database is the same whatever its path (no
     random value is made before the first write: the device id comes then), so the
