@@ -101,6 +101,48 @@ def fixed_day() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A new local database is a copy of one migrated once per xdist worker.
+
+    Running every migration on a new file costs ~0.2 s of CPU (alembic loads every
+    script), and hundreds of tests open a new store (`store`, `open_store`, `crm demo`,
+    the app's first start). A new, empty database is the same whatever its path (no
+    random value is made before the first write: the device id comes then), so the
+    first `upgrade` to head of a missing or empty file runs the real migrations into a
+    template and every later one copies it. Anything else (a database behind, a
+    revision below head, a parent folder missing) goes to the real `upgrade`, and a
+    test module that imported `upgrade` itself (tests/test_migrations.py) keeps the real
+    one. A test's own monkeypatch of `upgrade` still applies (it runs after this).
+    """
+    import shutil
+
+    import crmtui.store.database
+    import crmtui.store.migrate
+    from crmtui.store.schema_version import SCHEMA_HEAD
+
+    real = crmtui.store.migrate.upgrade
+    template = tmp_path_factory.mktemp("migrated") / "empty.db"
+
+    def upgrade(path: Path, revision: str = "head") -> Path | None:
+        path = Path(path)
+        new = not path.exists() or path.stat().st_size == 0
+        sidecars = any(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))
+        if revision not in ("head", SCHEMA_HEAD) or not new or sidecars:
+            return real(path, revision)
+        if not path.parent.is_dir():
+            return real(path, revision)  # the real error, not a copy's
+        if not template.exists():
+            real(template, revision)
+        shutil.copyfile(template, path)
+        return None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crmtui.store.migrate, "upgrade", upgrade)
+        patch.setattr(crmtui.store.database, "upgrade", upgrade)
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 300-contact demo database (seed 1, at `app_support.DEMO_NOW`), seeded once per
@@ -195,3 +237,63 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """With CRMTUI_CPU_LOG=FILE, append each test's CPU-seconds (set-up, call, tear-down).
+
+    Wall time (`--durations`) on a shared machine measures the other load as much as
+    the test; CPU time does not. The figure is this process's user+system time (every
+    thread) plus that of the child processes it waited for (`crm` runs). One line per
+    test, `seconds<TAB>nodeid`; xdist workers append to the same file.
+    """
+    import os
+
+    log = os.environ.get("CRMTUI_CPU_LOG")
+    if not log:
+        return (yield)
+    import resource
+    import time
+
+    def used() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    start = used()
+    try:
+        return (yield)
+    finally:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{used() - start:.3f}\t{item.nodeid}\n")
+
+
+RUN_FIRST = (
+    "tests/test_sync_fuzz_stateful.py::test_stateful_fuzz_through_the_api",
+    "tests/test_sync_statemachine.py::",
+    "tests/test_app_whole_day.py::test_a_whole_day_in_the_app",
+    "tests/test_snapshots_dialogs.py::test_every_dialog_fits_at_80x24",
+    "tests/test_sync_crash.py::test_kill_9_during_sync_loses_and_doubles_nothing",
+    "tests/test_install.py::",
+    "tests/test_server_fuzz.py::",
+    "tests/test_sync_bulk.py::test_batched_push_answers_and_stores_like_per_op",
+)
+"""Node-id prefixes of the longest tests (10-30 CPU-seconds each), run first.
+
+`--dist worksteal` hands each worker a contiguous share of the collection and lets an
+idle worker take from the end of the other's. A long test near the end of the order ran
+alone at the end of the run while the other core idled; first in the order, the short
+tests behind it are what gets shared out. Find the long ones with CRMTUI_CPU_LOG.
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the RUN_FIRST tests to the front, keeping every other test's order."""
+
+    def rank(item: pytest.Item) -> int:
+        for at, prefix in enumerate(RUN_FIRST):
+            if item.nodeid.startswith(prefix):
+                return at
+        return len(RUN_FIRST)
+
+    items.sort(key=rank)  # stable: the same order on every xdist worker

@@ -44,18 +44,28 @@ def replica_of(url: str) -> str | None:
 class Team:
     """A server with territories Region > North, South; reps and their laptops."""
 
-    def __init__(self, url: str, tmp: Path) -> None:
-        self.app = make_server(url, replica_url=replica_of(url))
+    def __init__(self, url: str, tmp: Path, *, seeded: bool = False) -> None:
+        """A new team on the server database at `url`.
+
+        `seeded`: the database is a copy of one a Team was already made on (migrated,
+        territories and reps in place): it is opened as it is, as a test that makes
+        many servers does to skip the migrations and the set-up each time.
+        """
+        self.app = make_server(url, migrate=not seeded, replica_url=replica_of(url))
         self.engine = self.app.state.engine
         self.tmp = tmp
-        self.region = admin.add_territory(self.engine, "Region")
-        self.north = admin.add_territory(self.engine, "North", parent="Region")
-        self.south = admin.add_territory(self.engine, "South", parent="Region")
-        admin.add_rep(self.engine, "ann", "rep", ["North"])
-        admin.add_rep(self.engine, "bob", "rep", ["North"])
-        admin.add_rep(self.engine, "sue", "rep", ["South"])
-        admin.add_rep(self.engine, "max", "manager", ["Region"])
-        admin.add_rep(self.engine, "root", "admin", [])
+        if seeded:
+            ids = {str(r["name"]): str(r["id"]) for r in admin.territories(self.engine)}
+            self.region, self.north, self.south = ids["Region"], ids["North"], ids["South"]
+        else:
+            self.region = admin.add_territory(self.engine, "Region")
+            self.north = admin.add_territory(self.engine, "North", parent="Region")
+            self.south = admin.add_territory(self.engine, "South", parent="Region")
+            admin.add_rep(self.engine, "ann", "rep", ["North"])
+            admin.add_rep(self.engine, "bob", "rep", ["North"])
+            admin.add_rep(self.engine, "sue", "rep", ["South"])
+            admin.add_rep(self.engine, "max", "manager", ["Region"])
+            admin.add_rep(self.engine, "root", "admin", [])
         self._inner = TestClient(self.app)
         self.stores: list[Store] = []
         self.clients: list[httpx.Client] = []
