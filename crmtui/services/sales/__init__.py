@@ -1,0 +1,1 @@
+"""The sales services: deals and their lines, the catalogue, prices, rates, quotes, leads, pipelines."""
