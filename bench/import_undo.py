@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.imports import write_csv
 from crmtui.formats.csv_import import apply_import, plan_import, read_csv
-from crmtui.services.import_batches import record_batch, undo_batch
+from crmtui.services.upkeep.import_batches import record_batch, undo_batch
 from crmtui.store.database import open_store
 from crmtui.store.journal import RowChange
 

@@ -6,7 +6,7 @@ On the cached demo database of `--size` contacts (bench/search.py's cache), for
 `--people` stored contacts picked deterministically, it replays what the form
 checks while a duplicate of each is typed: the name growing word by word, then
 the email, then the phone. Each state is timed through the form's own functions
-(`screens.dialogs.new_contact.find_duplicates`, `services.contacts.contact_problems`) and,
+(`screens.dialogs.new_contact.find_duplicates`, `services.address_book.contacts.contact_problems`) and,
 as the same-run baseline, through the Contacts screen's search on the same text
 (`search.lookup.search_contacts`, what every keystroke in the search box costs).
 The last row times `sync.sync_summary.read_sync_summary` (the header's indicator).
@@ -29,7 +29,7 @@ from search import ensure_database  # the shared cache of demo databases
 
 from crmtui.screens.dialogs.new_contact import find_duplicates, form_data
 from crmtui.search.lookup import connect, search_contacts
-from crmtui.services.contacts import contact_problems
+from crmtui.services.address_book.contacts import contact_problems
 from crmtui.sync.sync_summary import read_sync_summary
 
 REGION = "DE"

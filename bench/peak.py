@@ -38,7 +38,7 @@ from sqlmodel import select as sql_select
 from crmtui.server import admin
 from crmtui.server import tables as t
 from crmtui.server.db import make_server_engine
-from crmtui.services.accounts import AccountCreate, create_account
+from crmtui.services.address_book.accounts import AccountCreate, create_account
 from crmtui.store.database import Store, open_store
 from crmtui.store.models import Account
 from crmtui.sync.client import SyncClient, pending_count

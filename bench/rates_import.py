@@ -1,7 +1,7 @@
 """`crm rates import` speed: the service (rows + journal) vs a bare sqlite3 executemany.
 
 Makes a year of ECB-shaped rates (260 days x 30 currencies = 7,800), imports them into a
-fresh database through `services.exchange_rates.import_rates` in one transaction, and
+fresh database through `services.sales.exchange_rates.import_rates` in one transaction, and
 inserts the same rows with `executemany` into a bare table, in the same run; medians of
 5 runs and the ratio. Usage: .venv/bin/python bench/rates_import.py
 """
@@ -16,7 +16,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from crmtui.services.exchange_rates import NewRate, import_rates, rate_id
+from crmtui.services.sales.exchange_rates import NewRate, import_rates, rate_id
 from crmtui.store.database import open_store
 
 CURRENCIES = ["USD", "JPY", "BGN", "CZK", "DKK", "GBP", "HUF", "PLN", "RON", "SEK", "CHF", "ISK", "NOK", "TRY", "AUD", "BRL", "CAD", "CNY", "HKD", "IDR", "ILS", "INR", "KRW", "MXN", "MYR", "NZD", "PHP", "SGD", "THB", "ZAR"]  # fmt: skip

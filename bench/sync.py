@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crmtui.server import admin
 from crmtui.server.app import make_server
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store, open_store
 from crmtui.sync.client import SyncClient, pending_ops
 

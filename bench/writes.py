@@ -5,7 +5,7 @@
 Times, in-process, each unit of work from `Store.write()` to its commit
 (journal mode WAL, synchronous=FULL, so every commit waits for an fsync):
 log a call with a follow-up reminder, complete a reminder, edit a contact; and each
-again as the app and `crm` write it, undoable (`services.undo.record`: the rows it
+again as the app and `crm` write it, undoable (`services.upkeep.undo.record`: the rows it
 touches noted, and an undo record stored in the same transaction), plain and undoable
 alternating on their own contacts and reminders so both meet the same load.
 The baseline in the same run is a raw sqlite3 INSERT + COMMIT of one row
@@ -29,11 +29,11 @@ from pathlib import Path
 
 from search import CACHE, ensure_database
 
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import ContactUpdate, update_contact
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactUpdate, update_contact
-from crmtui.services.ticklers import TicklerCreate, complete_tickler
-from crmtui.services.undo import record
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.ticklers import TicklerCreate, complete_tickler
+from crmtui.services.upkeep.undo import record
 from crmtui.store.database import open_store
 from crmtui.store.engine import PRAGMAS
 from crmtui.store.journal import WriteTx

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from crmtui.screens.dialogs.new_contact import NewContactResult
     from crmtui.screens.dialogs.quick_log import Chosen, QuickLogResult
-    from crmtui.services.undo import UndoStep
+    from crmtui.services.upkeep.undo import UndoStep
 
 # Only the Contacts screen is needed for the first paint; every other screen and
 # the palette's providers are imported when first used (cold start, TARGETS.md).

@@ -9,30 +9,30 @@ import typer
 from typer.core import TyperGroup
 
 from crmtui import __version__
-from crmtui.commands import accounts as account_commands
-from crmtui.commands import contacts as contact_commands
-from crmtui.commands import daily as daily_commands
-from crmtui.commands import db as db_commands
-from crmtui.commands import deal_lines as deal_line_commands
-from crmtui.commands import deals as deal_commands
-from crmtui.commands import dedupe as dedupe_commands
-from crmtui.commands import demo as demo_commands
-from crmtui.commands import exports as export_commands
-from crmtui.commands import imports as import_commands
-from crmtui.commands import leads as lead_commands
-from crmtui.commands import lookup as lookup_commands
-from crmtui.commands import mail as mail_commands
-from crmtui.commands import notify as notify_commands
-from crmtui.commands import pipeline as pipeline_commands
-from crmtui.commands import plans as plan_commands
-from crmtui.commands import products as product_commands
-from crmtui.commands import quotes as quote_commands
-from crmtui.commands import rates as rate_commands
-from crmtui.commands import server as server_commands
-from crmtui.commands import sync as sync_commands
-from crmtui.commands import territory as territory_commands
-from crmtui.commands import undo as undo_commands
 from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, fail, one_line
+from crmtui.commands.data import db as db_commands
+from crmtui.commands.data import demo as demo_commands
+from crmtui.commands.data import exports as export_commands
+from crmtui.commands.data import imports as import_commands
+from crmtui.commands.data import undo as undo_commands
+from crmtui.commands.everyday import accounts as account_commands
+from crmtui.commands.everyday import contacts as contact_commands
+from crmtui.commands.everyday import daily as daily_commands
+from crmtui.commands.everyday import dedupe as dedupe_commands
+from crmtui.commands.everyday import lookup as lookup_commands
+from crmtui.commands.everyday import mail as mail_commands
+from crmtui.commands.everyday import notify as notify_commands
+from crmtui.commands.everyday import plans as plan_commands
+from crmtui.commands.sales import deal_lines as deal_line_commands
+from crmtui.commands.sales import deals as deal_commands
+from crmtui.commands.sales import leads as lead_commands
+from crmtui.commands.sales import pipeline as pipeline_commands
+from crmtui.commands.sales import products as product_commands
+from crmtui.commands.sales import quotes as quote_commands
+from crmtui.commands.sales import rates as rate_commands
+from crmtui.commands.sales import territory as territory_commands
+from crmtui.commands.team import server as server_commands
+from crmtui.commands.team import sync as sync_commands
 
 
 class CrmGroup(TyperGroup):

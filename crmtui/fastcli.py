@@ -1,7 +1,7 @@
 """The shell fast path: `crm find`, `who`, `show`, `email` and `due --count` with argparse and sqlite3.
 
 `crmtui.entry` routes `find` and `who` here without loading Typer; the Typer
-commands in `crmtui.commands.lookup` call `run` too, so there is one
+commands in `crmtui.commands.everyday.lookup` call `run` too, so there is one
 implementation. Exit codes: 0 found, 1 nothing matched (or a NAME fits several
 contacts), 2 usage error, 3 database missing or unopenable.
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.store.models import Activity, Deal, Pipeline, Stage, Tickler
 
@@ -223,7 +223,7 @@ def build_daily_db(path: Path) -> dict[str, str]:
     """
     from sqlmodel import select
 
-    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.services.address_book.contacts import ContactUpdate, update_contact
 
     ids = build_fixed_db(path)
     store = open_store(path)

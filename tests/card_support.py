@@ -90,9 +90,9 @@ def build_cards_db(path: Path) -> dict[str, str]:
     """
     from sqlmodel import select
 
-    from crmtui.services.accounts import AccountCreate, create_account
-    from crmtui.services.deals import win_deal
-    from crmtui.services.leads import LeadCreate, create_lead
+    from crmtui.services.address_book.accounts import AccountCreate, create_account
+    from crmtui.services.sales.deals import win_deal
+    from crmtui.services.sales.leads import LeadCreate, create_lead
     from crmtui.services.territories import RepCreate, TerritoryCreate, create_rep, create_territory
     from crmtui.store.database import open_store
     from crmtui.store.models import Account, Activity, Deal, Stage

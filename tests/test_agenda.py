@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from crmtui.reports.agenda import day_start, list_activities, load_agenda
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.ticklers import (
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.ticklers import (
     TicklerCreate,
     complete_tickler,
     create_tickler,

@@ -309,7 +309,7 @@ async def test_an_unknown_stage_is_said_under_it_and_nothing_is_written(cards_db
 
 async def test_a_deal_changed_since_its_card_was_read_is_not_overwritten(cards_db):
     """The stale-read guard: another write changed the amount while the form was open."""
-    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.services.sales.deals import DealUpdate, update_deal
     from crmtui.store.database import open_store
 
     path, ids = cards_db
@@ -345,7 +345,7 @@ async def test_a_deal_changed_since_its_card_was_read_is_not_overwritten(cards_d
 async def test_an_older_deal_card_read_that_finishes_last_is_not_shown(cards_db, monkeypatch):
     """The contact card's read-order race on the deal card, forced (see HeldRead)."""
     import crmtui.screens.cards.deal_card as deal_screen
-    from crmtui.services.deals import DealUpdate, update_deal
+    from crmtui.services.sales.deals import DealUpdate, update_deal
     from crmtui.store.database import open_store
     from tests.card_support import HeldRead, until
 

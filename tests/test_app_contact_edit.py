@@ -253,7 +253,7 @@ async def test_the_edit_form_fits_at_80x24(daily_db):
 
 async def test_a_contact_changed_since_its_card_was_read_is_not_overwritten(daily_db):
     """The stale-read guard: another write changed the city while the form was open."""
-    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.services.address_book.contacts import ContactUpdate, update_contact
     from crmtui.store.database import open_store
 
     path, ids = daily_db
@@ -296,7 +296,7 @@ async def test_an_older_card_read_that_finishes_last_is_not_shown(daily_db, monk
     """The read-order race, forced: read A (before a rename) is held until read B (after
     it) is shown; A's result then arrives last and must not put the old name back."""
     import crmtui.screens.cards.contact_card as card_screen
-    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.services.address_book.contacts import ContactUpdate, update_contact
     from crmtui.store.database import open_store
     from tests.card_support import HeldRead, until
 

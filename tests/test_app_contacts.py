@@ -351,7 +351,7 @@ async def test_a_file_that_is_not_a_crm_database_is_explained(tmp_path):
 
 async def test_the_result_window_is_bounded(tmp_path):
     """Recent contacts and searches never load more than one window of rows."""
-    from crmtui.services.contacts import ContactCreate, create_contact
+    from crmtui.services.address_book.contacts import ContactCreate, create_contact
     from crmtui.store.database import open_store
 
     path = tmp_path / "many.db"

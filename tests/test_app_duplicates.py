@@ -14,7 +14,7 @@ from textual.widgets import Static
 from crmtui.app import make_app
 from crmtui.quality.dedupe import load_people, scan
 from crmtui.screens.sections.duplicates import ConfirmMerge, DuplicatesScreen
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.store.models import Activity, Tickler
 from tests.app_support import SMITH, build_fixed_db, copy_db, settle

@@ -218,7 +218,7 @@ async def test_leads_and_its_dialogs_fit_at_80x24_and_f8_is_reachable(cards_db):
 async def test_convert_offers_the_contact_of_a_second_email_and_reuses_it(cards_db):
     """Identity over every item: the lead's address is Anna Müller's second email."""
     from crmtui.services.contact_items import add_email, clean_email
-    from crmtui.services.leads import LeadCreate, create_lead
+    from crmtui.services.sales.leads import LeadCreate, create_lead
     from crmtui.store.database import open_store
     from crmtui.store.models import Contact
     from crmtui.store.resolve import get_live

@@ -21,7 +21,7 @@ from crmtui.domain.validate import InvalidInput
 from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.dialogs.new_contact import ConfirmDuplicate, NewContactScreen
 from crmtui.screens.sections.contacts import ContactsScreen
-from crmtui.services.contacts import ContactCreate, contact_problems, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, contact_problems, create_contact
 from crmtui.store.database import open_store
 from tests.app_support import build_fixed_db, copy_db, settle
 

@@ -14,7 +14,7 @@ from crmtui.app import make_app
 from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.dialogs.pick import PickScreen
 from crmtui.screens.sections.calls import CallListScreen
-from crmtui.services.plans import publish_plan
+from crmtui.services.follow_ups.plans import publish_plan
 from crmtui.store.database import open_store
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.card_support import one, rows

@@ -18,7 +18,7 @@ from textual.widgets import Header
 from crmtui.app import SECTIONS, make_app
 from crmtui.domain.hlc import HLC
 from crmtui.screens.dialogs.new_contact import NewContactScreen
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.widgets.sync_indicator import SyncBadge, SyncIndicator, badge_text
 from tests.app_support import build_fixed_db, copy_db, settle

@@ -12,7 +12,7 @@ from crmtui.app import SECTIONS, make_app
 from crmtui.domain.validate import InvalidInput
 from crmtui.screens.cards.contact_card import ContactCardScreen
 from crmtui.screens.cards.deal_card import DealCardScreen
-from crmtui.services.ticklers import complete_tickler
+from crmtui.services.follow_ups.ticklers import complete_tickler
 from crmtui.store.database import open_store
 from crmtui.store.resolve import NotFound
 from tests.app_support import SMITH, build_daily_db, copy_db, settle

@@ -9,19 +9,29 @@ import pytest
 
 from crmtui.domain.validate import InvalidInput
 from crmtui.reports.lead_inbox import lead_inbox
-from crmtui.services.accounts import AccountCreate, AccountUpdate, create_account, update_account
-from crmtui.services.activities import ActivityCreate, ActivityUpdate, log_activity, update_activity
+from crmtui.services.address_book.accounts import (
+    AccountCreate,
+    AccountUpdate,
+    create_account,
+    update_account,
+)
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.leads import LeadCreate, create_lead, disqualify_lead
-from crmtui.services.territories import RepCreate, create_rep
-from crmtui.services.ticklers import (
+from crmtui.services.follow_ups.activities import (
+    ActivityCreate,
+    ActivityUpdate,
+    log_activity,
+    update_activity,
+)
+from crmtui.services.follow_ups.ticklers import (
     TicklerCreate,
     TicklerUpdate,
     complete_tickler,
     create_tickler,
     update_tickler,
 )
+from crmtui.services.sales.leads import LeadCreate, create_lead, disqualify_lead
+from crmtui.services.territories import RepCreate, create_rep
 from crmtui.store.database import Store
 from crmtui.store.models import Account, Activity, Tickler
 from crmtui.store.resolve import NotFound

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from crmtui import output
 from crmtui.cli import app
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 
 HIT_KEYS = {"id", "name", "company", "email", "phone", "city"}

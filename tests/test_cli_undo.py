@@ -7,7 +7,12 @@ import sqlite3
 from pathlib import Path
 
 from crmtui.screens.daily_context import DailyContext
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import open_store
 from tests.cli_commands import run
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crmtui.screens.daily_context import DailyContext
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.sales.deals import DealCreate, create_deal
 from crmtui.store.database import open_store
 from tests.cli_commands import Ran, run
 

@@ -19,7 +19,12 @@ from crmtui.domain.contact_details import (
 )
 from crmtui.domain.validate import InvalidInput
 from crmtui.search.lookup import connect, find_by_phone, search_contacts
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import Store, open_store
 from crmtui.store.migrate import upgrade
 from crmtui.store.models import PHONE_KINDS, Contact, ContactAddress, ContactEmail, ContactPhone

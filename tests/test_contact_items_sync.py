@@ -9,7 +9,12 @@ from sqlmodel import select
 
 from crmtui.domain.ids import uuid7
 from crmtui.search.lookup import connect, search_contacts
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import Store
 from crmtui.store.models import Contact, ContactEmail, ContactPhone
 from crmtui.sync.client import SyncClient

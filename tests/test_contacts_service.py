@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from crmtui.domain.validate import InvalidInput
-from crmtui.services.accounts import AccountUpdate, update_account
-from crmtui.services.contacts import (
+from crmtui.services.address_book.accounts import AccountUpdate, update_account
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     archive_contact,

@@ -11,10 +11,10 @@ import pytest
 from crmtui.domain.recurrence import parse_every
 from crmtui.domain.validate import InvalidInput
 from crmtui.domain.when import BadWhen
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap, ConsentRefused
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.ticklers import (
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.ticklers import (
     TicklerCreate,
     cancel_tickler,
     complete_tickler,
@@ -135,7 +135,7 @@ def test_call_cap_counts_calls_in_the_window(store: Store) -> None:
     ):
         log_activity(tx=tx, data=ActivityCreate(kind="call", contact_id=cid), cap=CAP)
     # The contact's own cap wins over the default.
-    from crmtui.services.contacts import ContactUpdate, update_contact
+    from crmtui.services.address_book.contacts import ContactUpdate, update_contact
 
     with store.write() as tx:
         update_contact(tx=tx, contact_id=cid, data=ContactUpdate(max_calls=5), region="DE")

@@ -15,15 +15,15 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.domain.lines import LineValues, line_net
-from crmtui.services.catalogue import (
+from crmtui.services.sales.catalogue import (
     ProductData,
     add_price_list,
     save_product,
     set_price,
     set_tax_class,
 )
-from crmtui.services.deal_lines import LineInput, add_line, remove_line, use_lines_sum
-from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.services.sales.deal_lines import LineInput, add_line, remove_line, use_lines_sum
+from crmtui.services.sales.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store, open_store
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Deal, DealLine
@@ -207,8 +207,8 @@ def test_two_laptops_editing_lines_offline_agree_on_the_amount(team: Team) -> No
 
 
 def test_cross_sell_lists_accounts_that_bought_a_but_not_b(db_path: Path) -> None:
-    from crmtui.services.accounts import AccountCreate, create_account
-    from crmtui.services.deals import win_deal
+    from crmtui.services.address_book.accounts import AccountCreate, create_account
+    from crmtui.services.sales.deals import win_deal
 
     store = open_store(db_path)
     with store.write() as tx:

@@ -11,7 +11,7 @@ from crmtui.domain.validate import InvalidInput
 from crmtui.reports.deal_history import deal_card
 from crmtui.reports.forecast import stale_deals
 from crmtui.reports.scope import Scope
-from crmtui.services.deals import (
+from crmtui.services.sales.deals import (
     DealCreate,
     DealUpdate,
     create_deal,
@@ -105,9 +105,9 @@ def _age(store: Store, deal_id: str, days: int) -> None:
 
 
 def test_stale_means_no_open_tickler_and_no_recent_activity(store: Store) -> None:
-    from crmtui.services.activities import ActivityCreate, log_activity
     from crmtui.services.consent import CallCap
-    from crmtui.services.ticklers import TicklerCreate, create_tickler
+    from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+    from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 
     with store.write() as tx:
         # Lead In is stale after 14 days.

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.quality import dedupe
 from crmtui.quality.dedupe import Person, compare, name_similarity, scan
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 
 runner = CliRunner()

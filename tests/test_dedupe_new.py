@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.quality.dedupe import new_pairs
 from crmtui.server import admin
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.arrivals import MAX_IDS, add_arrivals, arrivals, take_reviewed
 from crmtui.store.database import Store, open_store
 from crmtui.sync.apply_remote import arrived_contacts
@@ -172,8 +172,8 @@ def test_new_pairs_are_those_a_full_scan_finds_for_the_arrived_contacts(store: S
 
 def test_a_phone_or_email_added_elsewhere_makes_its_contact_arrive(store: Store) -> None:
     """A second email pulled from another laptop changes no column, yet is a new key."""
+    from crmtui.services.address_book.contacts import ContactCreate, create_contact
     from crmtui.services.contact_items import add_email, add_phone, clean_email, clean_phone
-    from crmtui.services.contacts import ContactCreate, create_contact
     from crmtui.sync.apply_remote import arrived_by_items
 
     with store.write() as tx:

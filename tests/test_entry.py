@@ -89,7 +89,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     db = tmp_path / "pipe.db"
     code = (
         "from crmtui.store.database import open_store\n"
-        "from crmtui.services.contacts import ContactCreate, create_contact\n"
+        "from crmtui.services.address_book.contacts import ContactCreate, create_contact\n"
         f"s = open_store({str(db)!r})\n"
         "with s.write() as tx:\n"
         "    for i in range(300):\n"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.formats.exports import export_csv, neutralise, plain_amount
-from crmtui.services.contacts import ContactCreate, create_contact, delete_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact, delete_contact
 from crmtui.store.database import Store
 
 runner = CliRunner()

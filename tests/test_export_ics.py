@@ -12,10 +12,15 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.formats.icalendar_export import export_ics
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.ticklers import TicklerCreate, complete_tickler, create_tickler, snooze_tickler
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.ticklers import (
+    TicklerCreate,
+    complete_tickler,
+    create_tickler,
+    snooze_tickler,
+)
 from crmtui.store.database import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")

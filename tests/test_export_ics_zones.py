@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.when import system_zone_name, zone
 from crmtui.formats.icalendar_export import export_ics
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.ticklers import TicklerCreate, create_tickler, snooze_tickler
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler, snooze_tickler
 from crmtui.store.database import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")

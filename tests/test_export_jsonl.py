@@ -12,7 +12,7 @@ import pytest
 from crmtui.demo.generator import seed_demo
 from crmtui.formats.jsonl import JsonlError, export_jsonl, import_jsonl
 from crmtui.search.lookup import search_contacts
-from crmtui.services.contacts import ContactCreate, create_contact, delete_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact, delete_contact
 from crmtui.store.database import open_store
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ from crmtui.reports.forecast import MixedCurrencies, board, forecast
 from crmtui.reports.scope import FORECAST_CATEGORIES as READ_CATEGORIES
 from crmtui.reports.scope import Scope, make_scope, weighted
 from crmtui.reports.summary import territory_summary
-from crmtui.services.deals import DealCreate, create_deal, lose_deal, win_deal
+from crmtui.services.sales.deals import DealCreate, create_deal, lose_deal, win_deal
 from crmtui.services.territories import (
     RepCreate,
     TerritoryCreate,

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.identity import SAME, Who
 from crmtui.screens.dialogs.new_contact import find_duplicates
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.people import identity_matches, stored_whos
 from crmtui.services.contact_items import add_email, add_phone, clean_email, clean_phone
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.leads import (
+from crmtui.services.sales.leads import (
     LeadConversion,
     LeadCreate,
     MatchNeedsDecision,
@@ -24,7 +25,6 @@ from crmtui.services.leads import (
     convert_lead,
     create_lead,
 )
-from crmtui.services.people import identity_matches, stored_whos
 from crmtui.store.database import Store
 
 runner = CliRunner()

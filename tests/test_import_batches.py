@@ -13,9 +13,14 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.hlc import HLC
 from crmtui.search.lookup import search_contacts
-from crmtui.services.accounts import AccountUpdate, update_account
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.address_book.accounts import AccountUpdate, update_account
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.deals import DealCreate, create_deal
 from crmtui.store.database import Store
 from crmtui.store.migrate import upgrade
 from crmtui.sync.apply_remote import apply_changes

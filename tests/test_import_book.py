@@ -281,7 +281,7 @@ def test_close_dates_and_grouping_that_is_not_grouping() -> None:
 def test_a_deals_contact_person_links_only_when_one_contact_has_that_name(
     store: Store, db_path: Path, tmp_path: Path
 ) -> None:
-    from crmtui.services.contacts import ContactCreate, create_contact
+    from crmtui.services.address_book.contacts import ContactCreate, create_contact
 
     with store.write() as tx:
         kari = create_contact(tx=tx, data=ContactCreate(name="Kari Nordmann"), region="NO").id

@@ -15,7 +15,7 @@ from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import,
 from crmtui.formats.csv_profiles import detect_profile, map_headers
 from crmtui.formats.import_checks import check_email
 from crmtui.search.lookup import search_contacts
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.reindex import contact_document
 from crmtui.store.database import Store
 from crmtui.store.models import Account, Contact

@@ -14,7 +14,7 @@ from crmtui.cli import app
 from crmtui.domain.identity import DIFFERENT, EVIDENCE, NONE, SAME, Who, judge, names_agree
 from crmtui.domain.identity import extension as phone_extension
 from crmtui.screens.dialogs.new_contact import find_duplicates
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 
 runner = CliRunner()

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from crmtui.server.intake_app import MAX_INTAKE_BYTES, make_intake_app
 from crmtui.server.intake_forms import FormFileError, forms, parse_form, set_capacity, set_leave
 from crmtui.server.routing import assignments
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.territories import TerritoryRuleCreate, add_rule
 from tests.intake_support import FORM, leads, publish_form, records, rep_ids
 from tests.sync_support import BACKENDS, Team, make_team

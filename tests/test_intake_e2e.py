@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.server.intake_app import make_intake_app
-from crmtui.services.plans import publish_plan
+from crmtui.services.follow_ups.plans import publish_plan
 from crmtui.store.models import Lead, PlanEnrolment, Tickler
 from tests.intake_support import FORM, PLAN, rep_ids
 from tests.sync_support import BACKENDS, Team, server_url

@@ -17,8 +17,13 @@ from sqlalchemy import select
 
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.deals import DealCreate, create_deal
 from crmtui.store.bulk import uuid7_batch
 from crmtui.store.database import Store
 from crmtui.store.journal import (

@@ -15,7 +15,9 @@ PACKAGE_DIR = Path(crmtui.__file__).parent
 
 def _modules(package: str) -> list[str]:
     path = PACKAGE_DIR / package.split(".", 1)[1]
-    return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(path)])]
+    # walk_packages, not iter_modules: services/ has subpackages (sales/, upkeep/, ...).
+    found = pkgutil.walk_packages([str(path)], prefix=f"{package}.")
+    return [package] + [m.name for m in found]
 
 
 # Everything below the UI (docs/architecture.md); import-linter checks the same statically.

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from crmtui.server.intake_app import make_intake_app
-from crmtui.services.lead_assign import reassign_leads
+from crmtui.services.sales.lead_assign import reassign_leads
 from crmtui.services.territories import find_rep
 from crmtui.store.models import Lead
 from tests.intake_support import leads, publish_form, rep_ids

@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 
 from crmtui.domain.validate import InvalidInput
-from crmtui.services.accounts import AccountCreate, create_account
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.leads import (
+from crmtui.services.address_book.accounts import AccountCreate, create_account
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.sales.leads import (
     LeadConversion,
     LeadCreate,
     MatchNeedsDecision,

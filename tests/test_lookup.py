@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.search import lookup
-from crmtui.services.contacts import (
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     archive_contact,
     create_contact,

@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.validate import InvalidInput
 from crmtui.search.lookup import search_contacts
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.deals import DealCreate, create_deal
-from crmtui.services.merge import MergeError, merge_contacts, undo_merge
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID
-from crmtui.services.ticklers import TicklerCreate, create_tickler
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
+from crmtui.services.sales.deals import DealCreate, create_deal
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID
+from crmtui.services.upkeep.merge import MergeError, merge_contacts, undo_merge
 from crmtui.store.database import Store
 
 NO_CAP = CallCap(10**6, 30)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.quality.merge_preview import PairChoice, choosable, preview_merge, read_side
-from crmtui.services.merge import CHOOSABLE, merge_contacts
+from crmtui.services.upkeep.merge import CHOOSABLE, merge_contacts
 from crmtui.store.database import open_store
 from tests.app_support import SMITH, build_fixed_db, copy_db
 from tests.test_app_duplicates import J_SMITH, add_duplicates

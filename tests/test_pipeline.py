@@ -8,7 +8,7 @@ import pytest
 
 from crmtui.domain.money import BadMoney, format_money, parse_money
 from crmtui.domain.validate import InvalidInput
-from crmtui.services.pipelines import (
+from crmtui.services.sales.pipelines import (
     DEFAULT_PIPELINE_ID,
     DEFAULT_STAGES,
     StageCreate,

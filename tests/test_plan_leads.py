@@ -14,16 +14,16 @@ from sqlmodel import select
 from crmtui.domain.business_days import WorkCalendar
 from crmtui.domain.validate import InvalidInput
 from crmtui.services.consent import CallCap
-from crmtui.services.leads import (
+from crmtui.services.follow_ups.plans import enrol_lead, enrolment_states, find_plan, publish_plan
+from crmtui.services.follow_ups.ticklers import complete_tickler
+from crmtui.services.plan_progress import PlanClock, load_state
+from crmtui.services.sales.leads import (
     LeadConversion,
     LeadCreate,
     convert_lead,
     create_lead,
     disqualify_lead,
 )
-from crmtui.services.plan_progress import PlanClock, load_state
-from crmtui.services.plans import enrol_lead, enrolment_states, find_plan, publish_plan
-from crmtui.services.ticklers import complete_tickler
 from crmtui.store.database import Store
 from crmtui.store.models import PlanEnrolment, Tickler
 from tests.sync_support import Team, new_record, push_ops

@@ -11,18 +11,16 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from crmtui.domain.business_days import WorkCalendar
-from crmtui.services.activities import ActivityCreate, log_activity
-from crmtui.services.consent import CallCap
-from crmtui.services.contacts import (
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     archive_contact,
     create_contact,
     update_contact,
 )
-from crmtui.services.deals import DealCreate, create_deal, win_deal
-from crmtui.services.plan_progress import EnrolmentState, PlanClock, load_state
-from crmtui.services.plans import (
+from crmtui.services.consent import CallCap
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.plans import (
     enrol_contact,
     find_enrolment,
     latest_version,
@@ -30,8 +28,10 @@ from crmtui.services.plans import (
     publish_plan,
     stop_enrolment,
 )
-from crmtui.services.ticklers import cancel_tickler, complete_tickler
-from crmtui.services.undo import record, undo
+from crmtui.services.follow_ups.ticklers import cancel_tickler, complete_tickler
+from crmtui.services.plan_progress import EnrolmentState, PlanClock, load_state
+from crmtui.services.sales.deals import DealCreate, create_deal, win_deal
+from crmtui.services.upkeep.undo import record, undo
 from crmtui.store.database import Store
 from crmtui.store.models import ACTIVITY_OUTCOMES, JournalOp, PlanEvent, Tickler
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from crmtui.services.activities import ActivityCreate, log_activity
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.plans import enrol_contact, find_plan, publish_plan
 from crmtui.services.plan_progress import EnrolmentState, PlanClock, load_state
-from crmtui.services.plans import enrol_contact, find_plan, publish_plan
 from crmtui.store.database import Store
 from crmtui.store.models import Tickler
 from tests.sync_support import Team

@@ -16,17 +16,17 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.formats.quote_pdf import DROID_FALLBACK
-from crmtui.services.accounts import AccountCreate, create_account
-from crmtui.services.catalogue import (
+from crmtui.services.address_book.accounts import AccountCreate, create_account
+from crmtui.services.sales.catalogue import (
     ProductData,
     add_price_list,
     save_product,
     set_price,
     set_tax_class,
 )
-from crmtui.services.deal_lines import LineInput, add_line
-from crmtui.services.deals import DealCreate, create_deal
-from crmtui.services.quotes import QuoteInput, new_quote
+from crmtui.services.sales.deal_lines import LineInput, add_line
+from crmtui.services.sales.deals import DealCreate, create_deal
+from crmtui.services.sales.quotes import QuoteInput, new_quote
 from crmtui.store.database import Store, open_store
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Deal, Quote

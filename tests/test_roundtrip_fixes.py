@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 
 runner = CliRunner()

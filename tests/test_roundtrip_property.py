@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from crmtui.cli import app
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 
 FIELDS = ("name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes")

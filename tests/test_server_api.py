@@ -17,8 +17,13 @@ from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.admin import issue_token, revoke_token
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.store.models import Contact
 from crmtui.sync.client import NetworkError, UnknownDevice, pending_count
 from crmtui.sync.merge import MAX_CLOCK_SKEW_MS

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.domain.ids import uuid7
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.sync.fields import REFERENCE, SHARED_CLASSES, shared_class
 from tests.sync_support import BACKENDS, Team, make_team, new_record, wire_op
 from tests.test_server_scope import Laptop, _team

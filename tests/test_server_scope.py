@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from crmtui.domain.ids import uuid7
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from tests.sync_support import BACKENDS, Team, make_team, new_record, push_ops, wire_op
 
 # The default pipeline: a link must name a record the server knows (every replica has it).

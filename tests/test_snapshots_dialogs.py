@@ -25,8 +25,8 @@ from crmtui.screens.daily_context import DailyContext
 from crmtui.screens.dialogs.help import HelpScreen
 from crmtui.screens.sections.duplicates import ConfirmMerge
 from crmtui.screens.sections.leads import LeadsScreen
-from crmtui.services.deals import win_deal
-from crmtui.services.ticklers import snooze_tickler
+from crmtui.services.follow_ups.ticklers import snooze_tickler
+from crmtui.services.sales.deals import win_deal
 from tests.app_support import build_fixed_db, settle
 from tests.card_support import SMALL, build_cards_db
 from tests.daily_pilot import SIZE, fixed_clock

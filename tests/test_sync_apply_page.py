@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmtui.domain.hlc import HLC
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.sync.apply_remote import (
     ApplyReport,

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crmtui.server import admin
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.sync.client import pending_count
 from tests.cli_commands import Ran, run

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.services.contacts import (
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,

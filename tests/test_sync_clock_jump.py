@@ -12,7 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from crmtui.domain.hlc import HLC
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store import journal
 from crmtui.sync.merge import MAX_CLOCK_SKEW_MS
 from tests.sync_support import BACKENDS, Team, make_team

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.sync.conflicts import list_conflicts
 from tests.sync_support import BACKENDS, Team, make_team
 

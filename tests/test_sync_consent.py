@@ -15,7 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from crmtui.server import tables as t
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import Store
 from crmtui.store.models import Contact
 from crmtui.sync.client import SyncClient, pending_count

@@ -25,7 +25,12 @@ from sqlalchemy import select
 from crmtui.server import admin
 from crmtui.server import tables as t
 from crmtui.server.app import make_server
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import open_store
 from tests.budget import examples
 from tests.journal_support import logical_journal

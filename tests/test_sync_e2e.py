@@ -11,8 +11,13 @@ from sqlmodel import select
 
 from crmtui.server import admin
 from crmtui.server.app import make_server
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store, open_store
 from crmtui.store.models import Contact, Deal
 from crmtui.store.sync_state import SyncConflict
@@ -100,7 +105,7 @@ def test_a_demo_database_is_refused(tmp_path: Path, team) -> None:
 
 
 def test_a_not_a_duplicate_decision_syncs_to_the_other_laptop(tmp_path: Path, team) -> None:
-    from crmtui.services.duplicate_decisions import mark_not_duplicate, not_duplicate_pairs
+    from crmtui.services.upkeep.duplicate_decisions import mark_not_duplicate, not_duplicate_pairs
 
     http, tokens, north = team
     ann = open_store(tmp_path / "ann.db")

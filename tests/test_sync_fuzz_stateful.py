@@ -49,8 +49,13 @@ from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
 from crmtui.server import admin
 from crmtui.server import tables as t
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.sync.client import device_id
 from crmtui.sync.fields import LINK_TARGETS, SHARED, SPECS, required_fields
 from tests.app_support import copy_db

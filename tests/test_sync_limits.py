@@ -12,9 +12,14 @@ import pytest
 
 from crmtui.domain.validate import InvalidInput
 from crmtui.server import admin
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
 from crmtui.store import journal
 from crmtui.store.database import open_store
 from crmtui.store.models import Contact

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from alembic import command
 
-from crmtui.services.accounts import AccountCreate, create_account
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.accounts import AccountCreate, create_account
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store, open_store
 from crmtui.store.migrate import _alembic_config
 from crmtui.sync.client import _SELECT_PENDING, SyncClient, pending_count, pending_records

@@ -20,7 +20,12 @@ import pytest
 
 from crmtui.domain.hlc import HLC
 from crmtui.domain.ids import uuid7
-from crmtui.services.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import open_store
 from crmtui.store.models import Contact
 from crmtui.sync.client import OWN_FEED, own_ranges

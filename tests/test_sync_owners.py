@@ -16,10 +16,10 @@ from sqlalchemy import select
 from crmtui.server import admin
 from crmtui.server import tables as t
 from crmtui.server.db import make_server_engine, upgrade_server
-from crmtui.services.activities import ActivityCreate, log_activity
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap
-from crmtui.services.contacts import ContactCreate, create_contact
-from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.sales.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.services.territories import ENROLLED_REP_ID_KEY, RepCreate, create_rep, find_rep
 from crmtui.store.models import Activity, Deal, Rep
 from tests.sync_support import BACKENDS, Team, make_team

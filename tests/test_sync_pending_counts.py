@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 from crmtui.formats.csv_import import apply_import, plan_import, read_csv
-from crmtui.services.accounts import AccountCreate, create_account
-from crmtui.services.contacts import (
+from crmtui.services.address_book.accounts import AccountCreate, create_account
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,

@@ -15,7 +15,7 @@ import pytest
 
 from crmtui.server import admin
 from crmtui.server import app as server_app
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 from crmtui.sync import client as sync_client
 from crmtui.sync.client import ProtocolMismatch, pending_count

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from crmtui.services.accounts import AccountCreate, AccountUpdate, create_account, update_account
+from crmtui.services.address_book.accounts import (
+    AccountCreate,
+    AccountUpdate,
+    create_account,
+    update_account,
+)
 from crmtui.store.database import Store, open_store
 from crmtui.store.models import Account
 from crmtui.sync.client import SyncClient, SyncReport, device_id, pending_count, write_rescue

@@ -17,8 +17,13 @@ from sqlalchemy import text
 from crmtui.server import admin
 from crmtui.server import tables as t
 from crmtui.server.reseed import allow_reseed, close_reseed, server_id
-from crmtui.services.accounts import AccountCreate, AccountUpdate, create_account, update_account
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.accounts import (
+    AccountCreate,
+    AccountUpdate,
+    create_account,
+    update_account,
+)
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 from crmtui.sync.client import ServerReset, SyncClient, SyncReport, pending_count
 from tests.budget import FULL

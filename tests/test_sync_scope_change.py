@@ -16,8 +16,13 @@ import pytest
 
 from crmtui.formats.jsonl import export_jsonl
 from crmtui.server import admin
-from crmtui.services.accounts import AccountCreate, AccountUpdate, create_account, update_account
-from crmtui.services.contacts import ContactCreate, create_contact
+from crmtui.services.address_book.accounts import (
+    AccountCreate,
+    AccountUpdate,
+    create_account,
+    update_account,
+)
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import Store
 from crmtui.store.models import Account, Contact
 from crmtui.sync import client as sync_client

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from sqlmodel import select as sql_select
 
 from crmtui.server import tables as t
-from crmtui.services.contacts import (
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,
     delete_contact,
     update_contact,
 )
-from crmtui.services.deals import DealCreate, DealUpdate, create_deal, update_deal
+from crmtui.services.sales.deals import DealCreate, DealUpdate, create_deal, update_deal
 from crmtui.store.database import Store
 from crmtui.store.models import Contact, ContactEmail, ContactPhone, Deal
 from crmtui.sync.client import SyncClient, pending_count

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from crmtui.services.accounts import AccountCreate, create_account
-from crmtui.services.deals import DealCreate, create_deal
+from crmtui.services.address_book.accounts import AccountCreate, create_account
+from crmtui.services.sales.deals import DealCreate, create_deal
 from crmtui.services.territories import (
     TerritoryCreate,
     TerritoryRuleCreate,

@@ -11,7 +11,7 @@ import pytest
 from crmtui.domain.recurrence import parse_every
 from crmtui.domain.validate import InvalidInput
 from crmtui.search.lookup import search_contacts
-from crmtui.services.contacts import (
+from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
     create_contact,
@@ -19,14 +19,14 @@ from crmtui.services.contacts import (
     tag_contact,
     update_contact,
 )
-from crmtui.services.ticklers import (
+from crmtui.services.follow_ups.ticklers import (
     TicklerCreate,
     complete_tickler,
     create_tickler,
     defer_tickler,
     snooze_tickler,
 )
-from crmtui.services.undo import record, undo
+from crmtui.services.upkeep.undo import record, undo
 from crmtui.store.database import Store
 from crmtui.store.models import Contact, Tickler
 
@@ -159,8 +159,8 @@ def test_undo_snooze_and_defer_restore_the_dates(store: Store) -> None:
 
 
 def test_a_lead_conversion_is_undone_whole_and_search_forgets_the_contact(store: Store) -> None:
-    from crmtui.services.leads import LeadConversion, LeadCreate, create_lead
-    from crmtui.services.undo import record_convert
+    from crmtui.services.sales.leads import LeadConversion, LeadCreate, create_lead
+    from crmtui.services.upkeep.undo import record_convert
     from crmtui.store.models import Account, Deal, Lead
 
     with store.write() as tx:

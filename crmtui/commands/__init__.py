@@ -1,1 +1,1 @@
-"""Typer command groups, one module per group, joined in `crmtui.cli`."""
+"""Typer command groups in four folders by use (see docs/architecture.md), joined in `crmtui.cli`."""

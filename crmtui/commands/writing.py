@@ -57,7 +57,7 @@ def run_write(
         with _errors_to_exit(), store.write() as tx:
             if undo is None:
                 return action(tx)
-            from crmtui.services.undo import record
+            from crmtui.services.upkeep.undo import record
 
             return record(tx, undo, action)[0]
     finally:

@@ -46,7 +46,7 @@ from crmtui.domain.contact_details import items_from_columns
 from crmtui.domain.ids import uuid7
 from crmtui.domain.text import fold
 from crmtui.search.search_index import SearchDocument, index_many
-from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from crmtui.store.types import format_timestamp
 
 Progress = Callable[[int, int], None]

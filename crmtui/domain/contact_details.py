@@ -288,7 +288,7 @@ def merged_primaries(
     merged: tuple[Sequence[PhoneItem], Sequence[EmailItem], Sequence[AddressItem]],
     chosen: dict[str, object],
 ) -> dict[str, str | None]:
-    """The survivor's primary columns after a merge (what `services.merge` makes of the items).
+    """The survivor's primary columns after a merge (what `services.upkeep.merge` makes of the items).
 
     The merged side's items join the survivor's unmarked (a repeat of one of the
     survivor's goes); then the items holding the chosen phone, email and city are

@@ -1,7 +1,7 @@
 """Who is who: the one rule deciding whether two contact records are one person.
 
 `judge` is the one rule. Stored contacts are read as `Who` over all their items by
-`crmtui.services.people` (`stored_whos`, `identity_matches`), which CSV and vCard
+`crmtui.services.address_book.people` (`stored_whos`, `identity_matches`), which CSV and vCard
 import (`csv_import.plan_records`), `crm dedupe scan` and the new-contact duplicate
 warning (`dedupe.compare`), and lead conversion (`leads.conversion_matches`) use.
 

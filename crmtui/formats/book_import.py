@@ -41,9 +41,9 @@ from crmtui.formats.countries import country_code
 from crmtui.formats.csv_import import CsvFile, CsvImportError, _tags, mapped_records
 from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.import_checks import check_phone
-from crmtui.services.deals import DealCreate, import_deal
-from crmtui.services.people import stored_whos
-from crmtui.services.pipelines import find_pipeline, stages_of
+from crmtui.services.address_book.people import stored_whos
+from crmtui.services.sales.deals import DealCreate, import_deal
+from crmtui.services.sales.pipelines import find_pipeline, stages_of
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Stage
 

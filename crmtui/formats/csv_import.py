@@ -62,8 +62,8 @@ from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.search.search_index import index_contact_rows
+from crmtui.services.address_book.people import stored_whos
 from crmtui.services.contact_items import add_item, derive_columns, item_rows
-from crmtui.services.people import stored_whos
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.bulk import (
     BulkWriter,

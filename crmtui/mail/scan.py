@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crmtui.formats.mail_message import MailFormatError, parse_message
 from crmtui.services.consent import CallCap
-from crmtui.services.mail_log import log_mail, route
+from crmtui.services.follow_ups.mail_log import log_mail, route
 from crmtui.store.database import Store
 
 

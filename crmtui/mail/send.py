@@ -2,7 +2,7 @@
 
 The password is read at send time from the environment variable or the command
 the config names, and never written anywhere. A transport error leaves the row
-`failed` with the reason; `crmtui.services.outbox` explains why an interrupted
+`failed` with the reason; `crmtui.services.follow_ups.outbox` explains why an interrupted
 send is not retried on its own.
 """
 
@@ -21,7 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from crmtui.mail.settings import MailSettings
-from crmtui.services.outbox import begin_send, mark_failed, mark_sent, sendable
+from crmtui.services.follow_ups.outbox import begin_send, mark_failed, mark_sent, sendable
 from crmtui.store.database import Store
 from crmtui.store.mail_state import MailOutbox
 

@@ -94,7 +94,7 @@ class Person:
 
     @classmethod
     def from_who(cls, cid: str, who: Who, account_id: str | None, city: str | None) -> Person:
-        """From a stored contact's identity (`services.people.stored_whos`)."""
+        """From a stored contact's identity (`services.address_book.people.stored_whos`)."""
         return cls(
             cid,
             who.name,
@@ -238,7 +238,7 @@ def load_people(db: sqlite3.Connection) -> list[Person]:
 
 def _people(db: sqlite3.Connection, ids: Iterable[str] | None) -> list[Person]:
     """Contacts as duplicate detection compares them (all live ones, or those of `ids`)."""
-    from crmtui.services.people import stored_whos
+    from crmtui.services.address_book.people import stored_whos
     from crmtui.store.sql_in import select_in
 
     whos = stored_whos(db, ids)
@@ -337,7 +337,7 @@ def duplicates_of(
     the name), so the check before an add stays in milliseconds on a million contacts.
     """
     from crmtui.search.lookup import search_contacts
-    from crmtui.services.people import candidate_ids
+    from crmtui.services.address_book.people import candidate_ids
 
     ids = candidate_ids(db, person.who())
     words = name_words(person.name)

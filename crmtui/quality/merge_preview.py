@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmtui.domain.contact_details import AddressItem, EmailItem, PhoneItem, merged_primaries
-from crmtui.services.merge import CHOOSABLE, plan_merge
+from crmtui.services.upkeep.merge import CHOOSABLE, plan_merge
 from crmtui.store.models import Contact
 
 COLUMNS = ("A", "B")
 _BOOLEANS = ("do_not_call", "do_not_email")
-# What a merge decides besides the choosable fields (see crmtui/services/merge.py).
+# What a merge decides besides the choosable fields (see crmtui/services/upkeep/merge.py).
 _RULED = ("phone_e164", "mobile_e164", "given_name", "family_name", "tags", *_BOOLEANS)
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from crmtui.config import Settings
     from crmtui.services.consent import CallCap
-    from crmtui.services.undo import UndoStep
+    from crmtui.services.upkeep.undo import UndoStep
     from crmtui.store.database import Store
     from crmtui.store.journal import WriteTx
 
@@ -147,7 +147,7 @@ class DailyContext:
 
     def write_undoable(self, label: str, action: Callable[[WriteTx], T]) -> T:
         """`write`, noting how to undo it under `label` in the recent actions."""
-        from crmtui.services.undo import record
+        from crmtui.services.upkeep.undo import record
 
         return self.write_recorded(lambda tx: record(tx, label, action))
 
@@ -162,7 +162,7 @@ class DailyContext:
 
     def kept(self, limit: int = RECENT_ACTIONS) -> list[UndoStep]:
         """The device's undoable changes, most recent first: the app's and `crm`'s (thread)."""
-        from crmtui.services.undo import kept_steps, step_of
+        from crmtui.services.upkeep.undo import kept_steps, step_of
 
         with self._lock:
             if self._closed:
@@ -177,7 +177,7 @@ class DailyContext:
         none, the device's (a `crm` command's, say; `crm undo` reads the same records).
         Raises `InvalidInput` when there is nothing to undo or a row changed since.
         """
-        from crmtui.services.undo import undo, undo_kept
+        from crmtui.services.upkeep.undo import undo, undo_kept
 
         with self._lock:
             if step is None and self.recent:

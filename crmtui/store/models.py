@@ -580,7 +580,7 @@ class DuplicateDecision(SQLModel, table=True):
 class UndoRecord(SQLModel, table=True):
     """One undoable write, kept on this device so `crm undo` can reverse it (not synced).
 
-    `step` is `crmtui.services.undo.UndoStep` as JSON: the rows the write touched,
+    `step` is `crmtui.services.upkeep.undo.UndoStep` as JSON: the rows the write touched,
     their fields before it, and how it left them.
     """
 
@@ -701,7 +701,7 @@ class DealLine(SQLModel, table=True):
 class Quote(SQLModel, table=True):
     """One version of a deal's quote: a snapshot of its lines with validity, terms, status.
 
-    `number` is made on the laptop without a server (`crmtui.services.quotes`); later
+    `number` is made on the laptop without a server (`crmtui.services.sales.quotes`); later
     versions of a deal's quote keep the number and count `version` up (0015).
     """
 

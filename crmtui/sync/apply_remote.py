@@ -26,8 +26,8 @@ from crmtui.domain.hlc import HLC, receive
 from crmtui.domain.ids import uuid7
 from crmtui.search.search_index import index_document, index_many, unindex
 from crmtui.services.contact_items import derived_columns, searched_values
-from crmtui.services.deal_lines import write_derived_amounts
 from crmtui.services.reindex import contact_document
+from crmtui.services.sales.deal_lines import write_derived_amounts
 from crmtui.store.arrivals import IDENTITY_FIELDS, add_arrivals
 from crmtui.store.database import Store
 from crmtui.store.journal import unpack_created

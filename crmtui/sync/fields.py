@@ -72,7 +72,7 @@ class SharedClass:
 
 def _default_pipeline() -> frozenset[tuple[str, str]]:
     # The 0002 migration makes the default pipeline and stages on every replica.
-    from crmtui.services.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+    from crmtui.services.sales.pipelines import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 
     return frozenset(
         {("pipeline", DEFAULT_PIPELINE_ID), *(("stage", stage.id) for stage in DEFAULT_STAGES)}

@@ -4,7 +4,7 @@ The default pipeline and its stages have fixed ids, the same on every laptop and
 on the server, so two devices never make two "Sales" pipelines that sync would
 have to merge. Every replica makes these rows itself, so they are not journaled.
 The values are frozen here (a migration must not change when the code does);
-`crmtui.services.pipelines.DEFAULT_STAGES` holds the same values and a test checks
+`crmtui.services.sales.pipelines.DEFAULT_STAGES` holds the same values and a test checks
 that they agree.
 
 Revision ID: 0002_territory_rules

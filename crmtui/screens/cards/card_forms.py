@@ -121,8 +121,8 @@ def add_reminder_form(
     ]
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
+        from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
         from crmtui.services.territories import me_rep_id
-        from crmtui.services.ticklers import TicklerCreate, create_tickler
 
         due = read_moment(v["due"], daily.now(), "due", "Due")
         rule = read_repeat(v["repeat"])
@@ -167,7 +167,7 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
     about = f"Repeats {after_days} days after done" if after_days else ""
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.ticklers import TicklerUpdate, update_tickler
+        from crmtui.services.follow_ups.ticklers import TicklerUpdate, update_tickler
 
         given: dict[str, Any] = {}
         if v["text"] != before["text"]:
@@ -221,7 +221,7 @@ def edit_activity_form(activity: dict[str, Any], *, now: datetime) -> RecordForm
     kind = activity.get("kind") or "activity"
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.activities import ActivityUpdate, update_activity
+        from crmtui.services.follow_ups.activities import ActivityUpdate, update_activity
 
         given: dict[str, Any] = {}
         if v["at"] != before["at"]:
@@ -277,7 +277,7 @@ def add_deal_form(
     ]
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.deals import DealCreate, create_deal
+        from crmtui.services.sales.deals import DealCreate, create_deal
         from crmtui.services.territories import me_rep_id
 
         minor, code = read_amount(v["amount"], currency)
@@ -399,7 +399,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
         from crmtui.reports.deal_history import deal_header
         from crmtui.screens.dialogs.read_guard import changed_since, changed_since_message
-        from crmtui.services.deals import DealUpdate, move_deal, update_deal
+        from crmtui.services.sales.deals import DealUpdate, move_deal, update_deal
         from crmtui.services.territories import me_rep_id
         from crmtui.store.resolve import NotFound
 
@@ -472,7 +472,7 @@ def edit_account_form(account: dict[str, Any]) -> RecordForm:
     account_id = str(account["id"])
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.accounts import AccountUpdate, update_account
+        from crmtui.services.address_book.accounts import AccountUpdate, update_account
         from crmtui.services.territories import assign_account, find_rep, find_territory
         from crmtui.store.resolve import NotFound
 

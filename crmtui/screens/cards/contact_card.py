@@ -451,7 +451,11 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
     def write_card(self, what: str, flag: bool) -> None:
         """Archive, delete or restore through the contact services, as one undoable write."""
         from crmtui.domain.validate import InvalidInput
-        from crmtui.services.contacts import archive_contact, delete_contact, restore_contact
+        from crmtui.services.address_book.contacts import (
+            archive_contact,
+            delete_contact,
+            restore_contact,
+        )
         from crmtui.store.resolve import NotFound
 
         daily = cast(DailyApp, self.app).daily

@@ -313,7 +313,7 @@ class DealCardScreen(CardKeys, Screen[None]):
         rep_name = daily.settings().rep_name
 
         def action(tx: object) -> tuple[str, str]:
-            from crmtui.services.deals import reopen_deal
+            from crmtui.services.sales.deals import reopen_deal
             from crmtui.services.territories import me_rep_id
             from crmtui.store.journal import WriteTx
             from crmtui.store.models import Stage

@@ -1,7 +1,7 @@
 """Edit a contact: every field, tags, consent and cadence, saved in one undoable transaction.
 
 The form starts from the card's values and saves only what was changed, through
-`services.contacts.update_contact` (the service `crm contact edit` uses), inside
+`services.address_book.contacts.update_contact` (the service `crm contact edit` uses), inside
 `DailyContext.write_undoable`, so Ctrl+Z puts the old values back. Problems are
 checked with the service's own rules and shown under the field they are about.
 
@@ -32,8 +32,8 @@ from crmtui.screens.dialogs.new_contact import split_tags
 from crmtui.widgets.text_fields import FieldArea, FieldInput
 
 if TYPE_CHECKING:
+    from crmtui.services.address_book.contacts import ContactUpdate
     from crmtui.services.contact_items import ItemEdit
-    from crmtui.services.contacts import ContactUpdate
     from crmtui.store.journal import WriteTx
 
 # (field, label, placeholder): the text fields, in the order of the form.
@@ -131,7 +131,7 @@ def initial_values(contact: dict[str, Any], company: str | None) -> dict[str, An
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[ContactUpdate, dict[str, str]]:
     """The ContactUpdate for what differs, and {field: problem} for what cannot be read."""
-    from crmtui.services.contacts import ContactUpdate
+    from crmtui.services.address_book.contacts import ContactUpdate
 
     given: dict[str, Any] = {}
     problems: dict[str, str] = {}
@@ -231,7 +231,7 @@ def item_edit(
 
 def field_problems(data: ContactUpdate, *, region: str) -> dict[str, str]:
     """The service's objections to the changed fields, one per field, naming it."""
-    from crmtui.services.contacts import ContactCreate, contact_problems
+    from crmtui.services.address_book.contacts import ContactCreate, contact_problems
 
     given = data.model_dump(exclude_unset=True)
     probe: dict[str, Any] = {"name": given.get("name", "x")}
@@ -408,8 +408,8 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
         from crmtui.domain.validate import InvalidInput
         from crmtui.screens.dialogs.read_guard import changed_since, changed_since_message
         from crmtui.search.lookup import contact_card
+        from crmtui.services.address_book.contacts import update_contact
         from crmtui.services.contact_items import edit_items
-        from crmtui.services.contacts import update_contact
         from crmtui.store.resolve import NotFound
 
         daily = self.daily

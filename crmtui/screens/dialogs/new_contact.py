@@ -1,7 +1,7 @@
 """New contact: a form that shows probable duplicates while it is filled in, offline.
 
 As the name, email or phones are typed, a debounced worker checks the form with
-the service's own rules (`services.contacts.contact_problems`, shown under each
+the service's own rules (`services.address_book.contacts.contact_problems`, shown under each
 field) and looks for stored contacts it may duplicate (`quality.dedupe.duplicates_of`:
 index lookups only, milliseconds on a million contacts). Enter saves through the
 app's writer; when a probable duplicate is found (the CLI's threshold, where
@@ -32,7 +32,7 @@ from crmtui.screens.dialogs.prompts import SafeConfirm
 from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
-    from crmtui.services.contacts import ContactCreate
+    from crmtui.services.address_book.contacts import ContactCreate
     from crmtui.store.journal import WriteTx
 
 # (field, label, placeholder), in the order of the form and of ContactCreate.
@@ -86,7 +86,7 @@ def split_tags(text: str) -> list[str]:
 
 def form_data(values: dict[str, str]) -> ContactCreate:
     """The service's input from the form's texts (blank means not given)."""
-    from crmtui.services.contacts import ContactCreate
+    from crmtui.services.address_book.contacts import ContactCreate
 
     given: dict[str, Any] = {
         k: v.strip() or None for k, v in values.items() if k not in {"tags", "name"}
@@ -263,7 +263,7 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
     def _warm_up(self) -> None:
         """Import the validation and dedupe code before the first check needs it."""
         import crmtui.quality.dedupe
-        import crmtui.services.contacts  # noqa: F401
+        import crmtui.services.address_book.contacts  # noqa: F401
 
         self.daily.settings()
 
@@ -296,7 +296,7 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-contact-check")
     def check(self, generation: int, values: dict[str, str], lookup: bool) -> None:
         """Problems and probable duplicates of the form as it is (from a worker)."""
-        from crmtui.services.contacts import contact_problems
+        from crmtui.services.address_book.contacts import contact_problems
 
         region = self.daily.settings().default_region
         problems = contact_problems(form_data(values), region=region)
@@ -371,7 +371,7 @@ class NewContactScreen(UsesDaily, ContactForm[NewContactResult | None]):
     def save(self, values: dict[str, str], *, force: bool) -> None:
         """Check, look for duplicates unless `force`, then create in one transaction."""
         from crmtui.domain.validate import InvalidInput
-        from crmtui.services.contacts import contact_problems, create_contact
+        from crmtui.services.address_book.contacts import contact_problems, create_contact
 
         daily = self.daily
         region = daily.settings().default_region

@@ -70,7 +70,7 @@ class PlanEnrolKeys:
         )
 
     def _read_plans(self, who: tuple[str, str]) -> None:
-        from crmtui.services.plans import plan_names
+        from crmtui.services.follow_ups.plans import plan_names
 
         rows = [
             (plan_id, f"{name} (v{version})") for name, version, plan_id, _ in plan_names(self._db)
@@ -104,7 +104,7 @@ class PlanEnrolKeys:
 
     def _write_enrolment(self, who: tuple[str, str], plan_id: str) -> None:
         from crmtui.domain.validate import InvalidInput
-        from crmtui.services.plans import enrol_contact
+        from crmtui.services.follow_ups.plans import enrol_contact
         from crmtui.store.resolve import NotFound
 
         screen = self._plan_screen

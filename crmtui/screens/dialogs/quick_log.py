@@ -471,9 +471,9 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         """Read the next touch, then log the activity and its follow-up in one transaction."""
         from crmtui.domain.validate import InvalidInput
         from crmtui.domain.when import BadWhen, parse_when
-        from crmtui.services.activities import ActivityCreate, log_activity
         from crmtui.services.consent import ConsentRefused
-        from crmtui.services.ticklers import TicklerCreate
+        from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+        from crmtui.services.follow_ups.ticklers import TicklerCreate
 
         daily = self.daily
         due: datetime | None = None

@@ -18,7 +18,7 @@ from crmtui.domain.date_style import in_list
 from crmtui.screens.dialogs.prompts import PROMPT_CSS
 
 if TYPE_CHECKING:
-    from crmtui.services.undo import UndoStep
+    from crmtui.services.upkeep.undo import UndoStep
 
 
 class RecentActionsScreen(ModalScreen["UndoStep | None"]):

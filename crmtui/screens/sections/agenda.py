@@ -275,7 +275,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     def mark_done(self, tickler_id: str, text: str) -> None:
         """Complete the reminder (a series gets its next occurrence)."""
         from crmtui.screens.dialogs.plan_enrol import plan_clock_of
-        from crmtui.services.ticklers import complete_tickler
+        from crmtui.services.follow_ups.ticklers import complete_tickler
 
         daily = self.daily
         tz, clock = daily.zone(), plan_clock_of(daily)
@@ -319,7 +319,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def snooze(self, tickler_id: str, text: str, until: datetime) -> None:
         """Hide the reminder until a moment."""
-        from crmtui.services.ticklers import snooze_tickler
+        from crmtui.services.follow_ups.ticklers import snooze_tickler
 
         self.daily.write_undoable(
             f"Snooze: {text}", lambda tx: snooze_tickler(tx=tx, tickler_id=tickler_id, until=until)
@@ -356,7 +356,7 @@ class AgendaScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="agenda-write")
     def defer(self, tickler_id: str, text: str, due_at: datetime) -> None:
         """Move the reminder's due date."""
-        from crmtui.services.ticklers import defer_tickler
+        from crmtui.services.follow_ups.ticklers import defer_tickler
 
         def write(tx: WriteTx) -> None:
             defer_tickler(tx=tx, tickler_id=tickler_id, due_at=due_at)

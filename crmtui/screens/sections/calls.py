@@ -582,10 +582,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="calls-write")
     def log_call(self, item: CallItem, key: str, due: datetime | None, force: bool) -> None:
         """Write the outcome, the next touch, and close the reminder that queued the call."""
-        from crmtui.services.activities import ActivityCreate, log_activity
         from crmtui.services.consent import ConsentRefused
+        from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+        from crmtui.services.follow_ups.ticklers import TicklerCreate, complete_tickler
         from crmtui.services.plan_progress import on_running_plan
-        from crmtui.services.ticklers import TicklerCreate, complete_tickler
 
         spec = OUTCOME_BY_KEY[key]
         daily = self.daily

@@ -1,7 +1,7 @@
 """The Duplicates section: probable duplicate pairs, side by side, merged with a few keys, undone.
 
 The pairs are `crm dedupe scan`'s (`quality.dedupe.scan`), best first; the merge is
-`crm merge`'s (`services.merge.merge_contacts`, shown beforehand by the same
+`crm merge`'s (`services.upkeep.merge.merge_contacts`, shown beforehand by the same
 `plan_merge` through `quality.merge_preview`), and `u` is `crm merge --undo`.
 
 Threading invariant: the scan, the pair reads and every write run in thread
@@ -46,7 +46,7 @@ from crmtui.widgets.footer import SteadyFooter
 
 if TYPE_CHECKING:
     from crmtui.quality.merge_preview import PairChoice, PairSide
-    from crmtui.services.undo import UndoStep
+    from crmtui.services.upkeep.undo import UndoStep
     from crmtui.store.journal import WriteTx
 
 SHORT_SCREEN = 30
@@ -368,7 +368,7 @@ class DuplicatesScreen(Screen[None]):
             cancelled=lambda: worker.is_cancelled,
         )
         if found is not None:
-            from crmtui.services.duplicate_decisions import not_duplicate_pairs, pair_ids
+            from crmtui.services.upkeep.duplicate_decisions import not_duplicate_pairs, pair_ids
 
             # Pairs someone said are different people (here, or on a synced laptop).
             decided = not_duplicate_pairs(self._db)
@@ -680,7 +680,7 @@ class DuplicatesScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="dupes-decide")
     def _decide(self, pair: Candidate) -> None:
-        from crmtui.services.duplicate_decisions import mark_not_duplicate
+        from crmtui.services.upkeep.duplicate_decisions import mark_not_duplicate
 
         def action(tx: WriteTx) -> None:
             mark_not_duplicate(tx=tx, contact_id=pair.a.id, other_id=pair.b.id)
@@ -720,7 +720,7 @@ class DuplicatesScreen(Screen[None]):
         names = (a_label, b_label) if choice.survivor == "A" else (b_label, a_label)
 
         def action(tx: WriteTx) -> tuple[str, UndoStep]:
-            from crmtui.services.undo import record_merge
+            from crmtui.services.upkeep.undo import record_merge
 
             merged, step = record_merge(
                 tx,
@@ -767,7 +767,7 @@ class DuplicatesScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="dupes-undo")
     def _undo(self, done: DoneMerge) -> None:
         from crmtui.domain.validate import InvalidInput
-        from crmtui.services.merge import MergeError, undo_merge
+        from crmtui.services.upkeep.merge import MergeError, undo_merge
 
         def action(tx: WriteTx) -> None:
             undo_merge(tx=tx, merge_id=done.merge_id)

@@ -1,6 +1,6 @@
 """The Leads section: an inbox by status; add, work, qualify, disqualify and convert a lead.
 
-Every write goes through `crmtui.services.leads` (what `crm lead` uses) inside
+Every write goes through `crmtui.services.sales.leads` (what `crm lead` uses) inside
 `write_undoable`. Conversion never duplicates: the service's own matching runs
 first in a transaction that is rolled back (nothing written), the form shows the
 existing account and contact it found, and the user says reuse or new. After a
@@ -63,7 +63,7 @@ class _Probe(Exception):
 
 def find_matches(daily: DailyContext, lead_id: str) -> MatchSummary:
     """The service's conversion matches for a lead, in words; writes nothing."""
-    from crmtui.services.leads import conversion_matches
+    from crmtui.services.sales.leads import conversion_matches
 
     def probe(tx: WriteTx) -> None:
         found = conversion_matches(tx=tx, lead_id=lead_id)
@@ -94,7 +94,7 @@ def add_lead_form() -> RecordForm:
     ]
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.leads import LeadCreate, create_lead
+        from crmtui.services.sales.leads import LeadCreate, create_lead
         from crmtui.services.territories import me_rep_id
 
         region = daily.settings().default_region
@@ -122,7 +122,7 @@ def disqualify_form(lead: LeadRow) -> RecordForm:
     fields = [FormField("reason", "Reason", placeholder="no budget, student, competitor…")]
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.leads import disqualify_lead
+        from crmtui.services.sales.leads import disqualify_lead
 
         daily.write_undoable(
             f"Disqualify {lead.name}",
@@ -156,7 +156,7 @@ def convert_form(lead: LeadRow, matches: MatchSummary) -> RecordForm:
         about_lines.append("Nothing matches: a new contact (and account) are made.")
 
     def save(daily: DailyContext, v: dict[str, str]) -> Saved:
-        from crmtui.services.leads import LeadConversion, convert_lead
+        from crmtui.services.sales.leads import LeadConversion, convert_lead
         from crmtui.services.territories import me_rep_id
 
         minor, currency = read_amount(v["amount"], "EUR")
@@ -488,7 +488,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
     @work(thread=True, exit_on_error=False, group="leads-write")
     def set_status(self, lead: LeadRow, status: str) -> None:
         """Set the status through the lead service, as one undoable write."""
-        from crmtui.services.leads import set_lead_status
+        from crmtui.services.sales.leads import set_lead_status
 
         self.daily.write_undoable(
             f"{lead.name}: {status}",

@@ -25,7 +25,7 @@ class FieldRow:
     key: str
     label: str
     field: str | None = None
-    """The merge field a person may pick a side for (`services.merge.CHOOSABLE`), else None."""
+    """The merge field a person may pick a side for (`services.upkeep.merge.CHOOSABLE`), else None."""
 
 
 FIELD_ROWS: tuple[FieldRow, ...] = (

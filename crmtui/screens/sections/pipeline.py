@@ -450,7 +450,7 @@ class PipelineScreen(Screen[None]):
         rep_name = daily.settings().rep_name
 
         def action(tx: object) -> tuple[str, str, str]:
-            from crmtui.services.deals import lose_deal, move_deal, win_deal
+            from crmtui.services.sales.deals import lose_deal, move_deal, win_deal
             from crmtui.services.territories import me_rep_id
             from crmtui.store.journal import WriteTx
 

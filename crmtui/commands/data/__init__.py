@@ -1,0 +1,1 @@
+"""The database's own shell commands: import, export, demo data, db upkeep, undo."""

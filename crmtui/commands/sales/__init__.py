@@ -1,0 +1,1 @@
+"""The sales shell commands: deals, deal lines, leads, pipeline, products, rates, quotes, territory."""

@@ -1,0 +1,1 @@
+"""The team server's shell commands: sync, the server and its intake."""

@@ -1,0 +1,1 @@
+"""The services for who is who: contacts, accounts, people (identity over items)."""

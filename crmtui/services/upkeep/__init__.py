@@ -1,0 +1,1 @@
+"""The data-quality services: merge, duplicate decisions, import batches, undo."""
