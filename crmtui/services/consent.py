@@ -46,13 +46,22 @@ def effective_cap(row: sqlite3.Row | dict, default: CallCap) -> CallCap:
     return CallCap(calls, days)
 
 
+LIVE_FOR_CONTACT = "+deleted_at IS NULL"
+"""A live activity, written so a per-contact query keeps the contact's index (see below)."""
+
+
+# `+deleted_at`: without statistics SQLite preferred ix_activity_period (deleted_at,
+# occurred_at, ...) and walked every activity of the window, the whole team's month:
+# 7.5 ms a call at 100k contacts against 0.01 ms through the contact's own index.
+CALLS_SINCE = (
+    "SELECT count(*) FROM activity WHERE contact_id = ? AND kind = 'call' "
+    f"AND {LIVE_FOR_CONTACT} AND occurred_at >= ?"
+)
+
+
 def calls_since(db: sqlite3.Connection, contact_id: str, since: datetime) -> int:
     """How many calls to a contact were logged since a moment."""
-    row = db.execute(
-        "SELECT count(*) FROM activity WHERE contact_id = ? AND kind = 'call' "
-        "AND deleted_at IS NULL AND occurred_at >= ?",
-        (contact_id, format_timestamp(since)),
-    ).fetchone()
+    row = db.execute(CALLS_SINCE, (contact_id, format_timestamp(since))).fetchone()
     return int(row[0])
 
 

@@ -28,7 +28,7 @@ from crmtui.domain.plan_steps import (
     parse_plan,
 )
 from crmtui.domain.when import zone
-from crmtui.services.consent import CallCap, effective_cap, format_timestamp
+from crmtui.services.consent import LIVE_FOR_CONTACT, CallCap, effective_cap, format_timestamp
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import ACTIVITY_OUTCOMES, Activity, PlanEnrolment, PlanEvent, Tickler
 from crmtui.store.types import parse_timestamp
@@ -229,7 +229,7 @@ def _cap_frees(tx: WriteTx, contact_id: str, due: datetime, cap: CallCap) -> dat
         parse_timestamp(r[0])
         for r in tx.db.execute(
             "SELECT occurred_at FROM activity WHERE contact_id = ? AND kind = 'call'"
-            " AND deleted_at IS NULL AND occurred_at >= ? ORDER BY occurred_at DESC",
+            f" AND {LIVE_FOR_CONTACT} AND occurred_at >= ? ORDER BY occurred_at DESC",
             (contact_id, format_timestamp(due - window)),
         )
     ]
