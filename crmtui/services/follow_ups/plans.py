@@ -104,12 +104,30 @@ def enrol_refusal(tx: WriteTx, plan_id: str, contact_id: str) -> str | None:
     contact = get_live(tx, Contact, contact_id)
     if contact.archived_at is not None:
         return f"{contact.name} is archived"
-    for other in running_enrolments(tx.db, contact.id):
-        state = load_state(tx.db, other)
-        same_plan = state is not None and state.plan_name.lower() == plan.name.lower()
-        if same_plan and state is not None and state.position.running:
-            return f"{contact.name} is on plan {plan.name} already"
+    if _runs_plan(tx, running_enrolments(tx.db, contact.id), plan.name):
+        return f"{contact.name} is on plan {plan.name} already"
     return None
+
+
+def _runs_plan(tx: WriteTx, enrolment_ids: list[str], plan_name: str) -> bool:
+    """Whether one of these enrolments is a running one of the plan with this name."""
+    for other in enrolment_ids:
+        state = load_state(tx.db, other)
+        if (
+            state is not None
+            and state.position.running
+            and state.plan_name.lower() == plan_name.lower()
+        ):
+            return True
+    return False
+
+
+def _start(tx: WriteTx, enrolment: PlanEnrolment, clock: PlanClock) -> EnrolmentState:
+    """Store a new enrolment and settle it: its first step's reminder, or the skip."""
+    tx.add(enrolment)
+    state = settle(tx=tx, enrolment_id=enrolment.id, clock=clock)
+    assert state is not None
+    return state
 
 
 def enrol_contact(
@@ -127,10 +145,7 @@ def enrol_contact(
         enrolled_at=tx.now,
         owner_id=contact.owner_id or me_rep_id(tx, rep_name),
     )
-    tx.add(enrolment)
-    state = settle(tx=tx, enrolment_id=enrolment.id, clock=clock)
-    assert state is not None
-    return state
+    return _start(tx, enrolment, clock)
 
 
 def lead_enrol_refusal(tx: WriteTx, plan_id: str, lead_id: str) -> str | None:
@@ -141,14 +156,8 @@ def lead_enrol_refusal(tx: WriteTx, plan_id: str, lead_id: str) -> str | None:
         return f"lead {lead.name} was converted: enrol its contact instead"
     if lead.status == "disqualified":
         return f"lead {lead.name} is disqualified"
-    for other in running_lead_enrolments(tx.db, lead.id):
-        state = load_state(tx.db, other)
-        if (
-            state is not None
-            and state.position.running
-            and state.plan_name.lower() == plan.name.lower()
-        ):
-            return f"lead {lead.name} is on plan {plan.name} already"
+    if _runs_plan(tx, running_lead_enrolments(tx.db, lead.id), plan.name):
+        return f"lead {lead.name} is on plan {plan.name} already"
     return None
 
 
@@ -167,10 +176,7 @@ def enrol_lead(
         enrolled_at=tx.now,
         owner_id=lead.owner_id or me_rep_id(tx, rep_name),
     )
-    tx.add(enrolment)
-    state = settle(tx=tx, enrolment_id=enrolment.id, clock=clock)
-    assert state is not None
-    return state
+    return _start(tx, enrolment, clock)
 
 
 def find_enrolment(
