@@ -8,7 +8,8 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Input, TextArea
 
-from crmtui.widgets.text_fields import FieldArea, FieldInput
+from crmtui.widgets.text_area_field import FieldArea
+from crmtui.widgets.text_fields import FieldInput
 
 
 class _Form(App[None]):

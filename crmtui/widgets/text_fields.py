@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from textual import events
 from textual.actions import parse
-from textual.widgets import Input, TextArea
+from textual.widget import Widget
+from textual.widgets import Input
 
 
 class KeysInOrder:
@@ -23,7 +24,7 @@ class KeysInOrder:
     async def _on_key(self, event: events.Key) -> None:
         # `self` is a Widget here (the mixin is only combined with Input and TextArea).
         widget = self
-        assert isinstance(widget, Input | TextArea)
+        assert isinstance(widget, Widget)
         for key in (event.key, *event.aliases):
             for binding in widget._bindings.key_to_bindings.get(key, ()):
                 if binding.priority:
@@ -41,7 +42,3 @@ class KeysInOrder:
 
 class FieldInput(KeysInOrder, Input):
     """A one-line text field whose keys act in the order they were typed."""
-
-
-class FieldArea(KeysInOrder, TextArea):
-    """A multi-line text field whose keys act in the order they were typed."""

@@ -29,7 +29,8 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.contact_form import ContactForm
 from crmtui.screens.dialogs.new_contact import split_tags
-from crmtui.widgets.text_fields import FieldArea, FieldInput
+from crmtui.widgets.text_area_field import FieldArea
+from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
     from crmtui.services.address_book.contacts import ContactUpdate
