@@ -9,6 +9,7 @@ writer opened early, heap freezes), is `crmtui.startup`'s.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from crmtui.screens.sections.contacts import ContactsScreen
 from crmtui.screens.sync_badge import SyncBadgeKeeper
 from crmtui.search.lookup import LookupDatabaseError, connect
 from crmtui.startup import Startup
+from crmtui.terminal_watch import CHECK_EVERY_S, HANGUP_EXIT, TerminalWatch, terminal_fd
 from crmtui.widgets.sync_indicator import SyncStateChanged
 
 if TYPE_CHECKING:
@@ -238,8 +240,13 @@ class CrmApp(App[None]):
     # ----------------------------------------------------------------- database
 
     def on_mount(self) -> None:
-        """Open the database off the UI thread."""
+        """Open the database off the UI thread; end the app if its terminal goes away."""
         self.open_database()
+        fd = None if self.is_headless else terminal_fd()
+        if fd is not None:
+            watch = TerminalWatch(partial(self.exit, return_code=HANGUP_EXIT), fd)
+            watch.install(asyncio.get_running_loop())
+            self.set_interval(CHECK_EVERY_S, watch.check, name="terminal watch")
 
     @work(thread=True, exit_on_error=False, group="database")
     def open_database(self) -> None:

@@ -59,5 +59,7 @@ def open_app(db: str | Path | None) -> int:
         sys.stderr.write(f"crm: upgraded {path}; backup written to {made}\n")
     from crmtui.app import make_app
 
-    make_app(db_path=path).run()
-    return 0
+    app = make_app(db_path=path)
+    app.run()
+    # 129 when the terminal went away (crmtui/terminal_watch.py), else 0.
+    return app.return_code or 0
