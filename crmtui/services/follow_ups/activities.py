@@ -60,6 +60,7 @@ def log_activity(
     rep_name: str | None = None,
     plan_clock: PlanClock | None = None,
     consent_applies: bool = True,
+    activity_id: str | None = None,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
@@ -71,8 +72,9 @@ def log_activity(
     An activity matching an enrolled contact's plan step is that step's outcome:
     the plan moves on in the same transaction (`plan_progress.after_activity`).
     `consent_applies=False` logs something the contact did (a mail they sent us):
-    no consent rule is about it. Returns the activity and the consent reasons that
-    were overridden.
+    no consent rule is about it. `activity_id` is for a record every laptop derives
+    the same way (a mail by its Message-ID), else a new id is made. Returns the
+    activity and the consent reasons that were overridden.
     """
     _check(data, tx.now)
     occurred = data.occurred_at or tx.now
@@ -104,6 +106,10 @@ def log_activity(
         rep_id=data.rep_id or me_rep_id(tx, rep_name),
         consent_override=bool(overridden),
     )
+    if activity_id:
+        # A derived record is made the same on every laptop, its creation time too,
+        # or the second copy to arrive would show as a conflict (as 0007's items did).
+        activity.id, activity.created_at = activity_id, occurred
     tx.add(activity)
     after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
     if follow_up is not None:

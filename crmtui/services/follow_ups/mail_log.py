@@ -5,11 +5,17 @@ from one of them is outgoing and is logged for its known To and Cc recipients;
 any other message is incoming and is logged for its known sender. A message is
 logged once per contact: its Message-ID is kept in `mail_logged` in the same
 transaction as the activity, so a second scan of the same folder logs nothing.
+
+Across laptops the activity's id is derived from the Message-ID and the contact
+(`mail_activity_id`), so two reps who log the same mail offline (a shared inbox, a
+Cc to both) make one record: the server takes the second create as the same one,
+and a laptop that already received it by sync does not log it again.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +28,13 @@ from crmtui.store.mail_state import MailLogged
 from crmtui.store.models import Activity
 
 MAX_TEXT = 20_000
+_MAIL_NAMESPACE = uuid.UUID("6f1c2b7e-3d4a-5b8c-9e0f-a1b2c3d4e5f6")
+"""Fixed for ever: changing it would make every laptop log known mails again."""
+
+
+def mail_activity_id(message_id: str, contact_id: str) -> str:
+    """The id every laptop gives the activity of this message for this contact."""
+    return str(uuid.uuid5(_MAIL_NAMESPACE, f"{message_id.strip()}\n{contact_id}"))
 
 
 @dataclass
@@ -77,16 +90,26 @@ def activity_text(message: MailMessage, direction: str) -> str:
 
 
 def already_logged(tx: WriteTx, message_id: str | None, contact_id: str) -> bool:
-    """Whether this Message-ID is logged for this contact (an activity undone or unlogged since
-    does not count: the mail may be logged again)."""
+    """Whether this Message-ID is logged for this contact, here or (by sync) on another
+    laptop; an activity undone or unlogged since does not count: it may be logged again."""
     if not message_id:
         return False
     row = tx.db.execute(
         "SELECT 1 FROM mail_logged m JOIN activity a ON a.id = m.activity_id "
-        "WHERE m.message_id = ? AND m.contact_id = ? AND a.deleted_at IS NULL",
-        (message_id, contact_id),
+        "WHERE m.message_id = ? AND m.contact_id = ? AND a.deleted_at IS NULL "
+        "UNION ALL SELECT 1 FROM activity WHERE id = ? AND deleted_at IS NULL",
+        (message_id, contact_id, mail_activity_id(message_id, contact_id)),
     ).fetchone()
     return row is not None
+
+
+def _new_id(tx: WriteTx, message_id: str | None, contact_id: str) -> str | None:
+    """The derived id, unless there is none (no Message-ID) or it was used and undone."""
+    if not message_id:
+        return None
+    derived = mail_activity_id(message_id, contact_id)
+    used = tx.db.execute("SELECT 1 FROM activity WHERE id = ?", (derived,)).fetchone()
+    return None if used else derived
 
 
 def log_mail(
@@ -126,6 +149,7 @@ def log_mail(
             force=True,
             rep_name=rep_name,
             consent_applies=direction == "out",
+            activity_id=_new_id(tx, message.message_id, contact_id),
         )
         if message.message_id:
             tx.session.merge(  # replaces the row of an activity undone since
