@@ -359,6 +359,24 @@ def test_an_interrupted_send_is_not_resent_unasked(smtp: Inbox) -> None:
     assert len(smtp.messages) == 1
 
 
+def test_a_queued_mail_can_be_withdrawn_but_not_a_sent_one(smtp: Inbox) -> None:
+    add("Anna Müller", "--email", "anna@acme.example")
+    template("hi", "Subject: Hi\n\nHello {name}\n")
+    first, _ = crm("mail", "write", "anna", "-t", "hi")
+    out, err = crm("mail", "withdraw", first.strip()[:8])
+    assert out.strip() == first.strip() and "withdrawn: Anna Müller <anna@acme.example>: Hi" in err
+    assert outbox() == []
+    crm("mail", "send")
+    assert smtp.messages == []  # nothing left to send
+    second, _ = crm("mail", "write", "anna", "-t", "hi")
+    crm("mail", "send")
+    _, err = crm("mail", "withdraw", second.strip(), code=2)
+    assert "is sent: it cannot be withdrawn" in err
+    _, err = crm("mail", "withdraw", "nothing-like-it", code=2)
+    assert "no message 'nothing-like-it' in the outbox" in err
+    assert [r[0] for r in outbox()] == ["sent"]
+
+
 def test_do_not_email_is_refused_at_queue_time_and_again_at_send_time(smtp: Inbox) -> None:
     add("Anna Müller", "--email", "anna@acme.example", "--do-not-email")
     bob = add("Bob Stone", "--email", "bob@stone.example")

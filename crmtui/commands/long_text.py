@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from crmtui.commands.common import fail
 
@@ -32,29 +27,11 @@ def text_argument(value: str | None, what: str) -> str | None:
     return from_stdin(what) if value == "-" else value
 
 
-def editor_command() -> list[str]:
-    """The user's editor as a command line: $VISUAL, then $EDITOR, then vi."""
-    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        words = shlex.split(chosen)
-    except ValueError:
-        fail(f"cannot read the editor command {chosen!r} ($VISUAL/$EDITOR)")
-    return words or ["vi"]
-
-
 def edit(initial: str, *, suffix: str = ".txt") -> str:
     """Open the editor on `initial`; the saved text (exit 2 when the editor fails)."""
-    command = editor_command()
-    with tempfile.TemporaryDirectory(prefix="crm-") as folder:
-        path = Path(folder) / f"crm-edit{suffix}"
-        path.write_text(initial, encoding="utf-8")
-        try:
-            done = subprocess.run([*command, str(path)], check=False)
-        except OSError as exc:
-            fail(f"cannot run the editor {command[0]!r}: {exc.strerror or exc}")
-        if done.returncode != 0:
-            fail(f"the editor {command[0]!r} exited with {done.returncode}; nothing was saved")
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(f"cannot read the edited text: {exc}")
+    from crmtui.editor import EditorError, edit_text
+
+    try:
+        return edit_text(initial, suffix=suffix)
+    except EditorError as exc:
+        fail(str(exc))

@@ -264,15 +264,19 @@ def scan(
 def templates_dir() -> Path:
     """Where templates live: [mail] templates_dir, else `templates` beside the config file."""
     from crmtui.config import user_config_path
+    from crmtui.mail.templates import template_folder
 
-    configured = mail_settings().templates_dir
-    return Path(configured).expanduser() if configured else user_config_path().parent / "templates"
+    return template_folder(mail_settings().templates_dir, user_config_path().parent)
 
 
 def _template_path(name: str) -> Path:
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        fail(f"invalid template name {name!r} (a plain name like 'follow-up')")
-    return templates_dir() / (name if name.endswith(".txt") else f"{name}.txt")
+    from crmtui.formats.mail_template import TemplateError
+    from crmtui.mail.templates import template_path
+
+    try:
+        return template_path(templates_dir(), name)
+    except TemplateError as exc:
+        fail(str(exc))
 
 
 SKELETON = """Subject: Following up, {company|}
@@ -322,19 +326,16 @@ def template(
 def templates(ctx: typer.Context, db: DbOption = None) -> None:
     """List the templates and their subjects."""
     db_path(ctx, db, "read")  # templates are files, but a wrong --db is said, never ignored
-    from crmtui.formats.mail_template import TemplateError, parse_template
+
+    from crmtui.mail.templates import list_templates
 
     folder = templates_dir()
-    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-    if not files:
+    entries = list_templates(folder)
+    if not entries:
         typer.echo(f"no templates in {folder} (crm mail template NAME writes one)", err=True)
         return
-    for path in files:
-        try:
-            subject = parse_template(path.read_text(encoding="utf-8"), str(path)).subject
-        except (OSError, UnicodeDecodeError, TemplateError) as exc:
-            subject = f"(unreadable: {exc})"
-        typer.echo(f"{path.stem}\t{subject}")
+    for entry in entries:
+        typer.echo(f"{entry.name}\t{entry.subject}")
 
 
 def _tagged(ctx: typer.Context, db: Path | None, tag: str) -> list[str]:
@@ -445,16 +446,13 @@ def write(
 
 def _base_template(template_name: str | None, edit_it: bool) -> MailTemplate:
     """The named template, or an empty one to write in the editor."""
-    from crmtui.formats.mail_template import MailTemplate, TemplateError, parse_template
+    from crmtui.formats.mail_template import MailTemplate, TemplateError
 
     if template_name:
-        path = _template_path(template_name)
+        from crmtui.mail.templates import read_template
+
         try:
-            return parse_template(path.read_text(encoding="utf-8"), str(path))
-        except FileNotFoundError:
-            fail(f"no template {path} (crm mail templates lists them)")
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(f"{path}: cannot read it ({exc})")
+            return read_template(templates_dir(), template_name)
         except TemplateError as exc:
             fail(str(exc))
     if not edit_it:
@@ -661,3 +659,21 @@ def send(
     code = send_now(ctx, db, retry_unclear=retry_unclear)
     if code:
         raise typer.Exit(code)
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    outbox_id: Annotated[str, typer.Argument(help="The message's id in `crm mail outbox`.")],
+    db: DbOption = None,
+) -> None:
+    """Take a message out of the outbox before it is sent (queued, failed or refused ones)."""
+    from crmtui.services.follow_ups.outbox import withdraw_mail
+
+    def action(tx: WriteTx) -> tuple[str, str | None, str, str]:
+        row = withdraw_mail(tx=tx, outbox_id=outbox_id)
+        return row.id, row.to_name, row.to_addr, row.subject
+
+    row_id, name, addr, subject = run_write(ctx, db, action)
+    typer.echo(row_id)
+    typer.echo(f"withdrawn: {name} <{addr}>: {subject}", err=True)

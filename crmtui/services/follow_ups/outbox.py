@@ -134,3 +134,31 @@ def mark_sent(*, tx: WriteTx, outbox_id: str, rep_name: str | None = None) -> Ac
     tx.session.add(row)
     tx.session.flush()
     return activity
+
+
+WITHDRAWABLE = ("queued", "failed", "refused")
+
+
+def withdraw_mail(*, tx: WriteTx, outbox_id: str) -> MailOutbox:
+    """Take a message out of the outbox before it is sent (queued, failed or refused only).
+
+    A message being sent or sent cannot be withdrawn: it may have left already.
+    `outbox_id` may be a unique prefix of the id (at least 6 characters).
+    """
+    ref = outbox_id.strip().lower()
+    rows = tx.db.execute(
+        "SELECT id FROM mail_outbox WHERE id = ? OR (length(?) >= 6 AND id LIKE ? || '%') LIMIT 2",
+        (ref, ref, ref),
+    ).fetchall()
+    if not rows:
+        raise InvalidInput("id", f"no message {outbox_id!r} in the outbox (crm mail outbox)")
+    if len(rows) > 1:
+        raise InvalidInput("id", f"{outbox_id!r} names several messages: give more of the id")
+    row = tx.session.get_one(MailOutbox, rows[0][0])
+    if row.status not in WITHDRAWABLE:
+        raise InvalidInput(
+            "id", f"the message to {row.to_addr} is {row.status}: it cannot be withdrawn"
+        )
+    tx.session.delete(row)
+    tx.session.flush()
+    return row
