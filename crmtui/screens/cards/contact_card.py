@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from crmtui.domain.date_style import in_list, stored_day
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.daily_context import DailyApp
+from crmtui.screens.dialogs.mail_compose import MailKeys, mail_binding
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding
 from crmtui.screens.dialogs.prompts import SafeConfirm
 from crmtui.screens.dialogs.quick_log import Chosen
@@ -224,7 +225,7 @@ CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
+class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
     TITLE = "Contact"
@@ -243,6 +244,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         # Reminder, activity and deal keys, and g for the account (crmtui/screens/cards/card_keys.py).
         *shared_bindings("card", CONTACT_SHARED),
         enrol_binding("card"),
+        mail_binding("card"),
     ]
 
     class Wrote(Message):
@@ -342,7 +344,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         """Edit and archive on a live card; delete once loaded; restore once deleted."""
         if action == "go_account":
             return self.card is not None and self.card.account is not None
-        if action in ("edit", "archive", "delete", "enrol_plan", *CONTACT_SHARED):
+        if action in ("edit", "archive", "delete", "enrol_plan", "write_mail", *CONTACT_SHARED):
             return self.card is not None and not self.busy
         if action == "restore":
             return self.card is None and self.deleted and not self.busy
@@ -358,7 +360,13 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
                     f"{what} {name}" if action != "archive" else self._archive_word() + f" {name}"
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
-        return out + self.shared_palette() + self.enrol_palette()
+        return out + self.shared_palette() + self.enrol_palette() + self.mail_palette()
+
+    def mail_contact(self) -> tuple[str, str] | None:
+        """This contact, once loaded (the `m` key's subject)."""
+        if self.card is None or not self.check_action("write_mail", ()):
+            return None
+        return self.contact_id, self.card.contact.get("name") or "this contact"
 
     def plan_contact(self) -> tuple[str, str] | None:
         """This contact, once loaded (the `p` key's subject)."""
