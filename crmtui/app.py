@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from crmtui.reports.cache import ReportCache
+from crmtui.screens.call_timer import CallTimer
 from crmtui.screens.daily_context import Clock, DailyContext
 from crmtui.screens.dialogs.database_problem import DatabaseProblemScreen
 from crmtui.screens.sections.contacts import ContactsScreen
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from textual.command import Provider
+    from textual.notifications import SeverityLevel
+    from textual.timer import Timer
 
     from crmtui.screens.dialogs.new_contact import NewContactResult
     from crmtui.screens.dialogs.quick_log import Chosen, QuickLogResult
@@ -172,6 +175,15 @@ class CrmApp(App[None]):
             id="app.quick_log_anywhere",
             tooltip="Log a call, meeting or note (ctrl+l works in a text field too)",
         ),
+        # Not in the footer (it is full at 80 columns): `?` and the palette list it.
+        Binding(
+            "c",
+            "dial",
+            "Call",
+            show=False,
+            id="app.dial",
+            tooltip="Dial the selected contact; c again ends the call and logs it",
+        ),
         Binding(
             "ctrl+z",
             "undo",
@@ -226,6 +238,9 @@ class CrmApp(App[None]):
         self.daily = DailyContext(options.db_path, options.now)
         self.sync_badges: SyncBadgeKeeper | None = None
         """Keeps the sync indicator in every header current, once the database is open."""
+        self.call_timer = CallTimer(self._show_call)
+        """The call being timed, started by `c` (crmtui/screens/call_timer.py)."""
+        self._call_ticks: Timer | None = None
         self.report_cache = ReportCache()
         """The board and the summary, read ahead after start-up and kept while unchanged."""
         self.startup = Startup(
@@ -342,7 +357,7 @@ class CrmApp(App[None]):
             return self.db is not None
         if action == "help":
             return not isinstance(self.screen, ModalScreen) and not _typing(self.focused)
-        if action in ("quick_log", "new_contact", "undo", "recent_actions"):
+        if action in ("quick_log", "new_contact", "undo", "recent_actions", "dial"):
             # Not over a modal (the quick log itself, a prompt, a confirmation).
             return self.db is not None and not isinstance(self.screen, ModalScreen)
         return True
@@ -470,6 +485,148 @@ class CrmApp(App[None]):
         from crmtui.screens.dialogs.quick_log import QuickLogScreen
 
         self.push_screen(QuickLogScreen(self.db, contact=chosen, deal=on_deal), logged)
+
+    # ----------------------------------------------------------------- dialling
+
+    def action_dial(self) -> None:
+        """Dial the selected contact and time the call; during a call, end it and log it."""
+        if self.db is None or isinstance(self.screen, ModalScreen):
+            return
+        if self.call_timer.running is not None:
+            self._end_call()
+            return
+        chosen = self._selected_contact()
+        if chosen is None:
+            self.notify("Select a contact to call first.", title="Call", severity="warning")
+            return
+        self._dial(chosen)
+
+    @work(thread=True, exit_on_error=False, group="dial")
+    def _dial(self, chosen: Chosen) -> None:
+        """Check the number, the consent and the command; run it; start the timer."""
+        from crmtui.config import ConfigError
+        from crmtui.domain.dialling import DialError, dial_argv
+        from crmtui.services.consent import blockers
+
+        db = self.db
+        assert db is not None
+        try:
+            command = self.daily.settings().dial_command
+        except ConfigError as exc:
+            self._say(str(exc), "error")
+            return
+        if not command:
+            self._say(
+                'Set dial_command in the config to dial with c, e.g. dial_command = "xdg-open {uri}"'
+                " (README: Dialling).",
+                "warning",
+            )
+            return
+        row = db.execute(
+            "SELECT number, e164, extension FROM contact_phone WHERE contact_id = ? "
+            "AND is_primary AND deleted_at IS NULL ORDER BY id DESC LIMIT 1",
+            (chosen.id,),
+        ).fetchone()
+        if row is None:
+            self._say(f"{chosen.name} has no phone to dial.", "warning")
+            return
+        reasons = blockers(db, chosen.id, "call", now=self.daily.now(), cap=self.daily.cap())
+        if reasons:
+            self._say(f"Not dialled: {'; '.join(reasons)}.", "error")
+            return
+        number = row[1] or row[0]
+        try:
+            argv = dial_argv(command, number, row[2])
+        except DialError as exc:
+            self._say(f"Not dialled: {exc}.", "error")
+            return
+        import subprocess
+
+        try:
+            # No shell, its own session: the command outlives nothing of ours, and a
+            # number from an imported file can never become a second command.
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._say(f"Cannot run the dial command {argv[0]!r}: {exc.strerror or exc}.", "error")
+            return
+        self.call_from_thread(self._call_started, chosen, number)
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return  # a softphone that stays up for the call; the system reaps it later
+        if code != 0:
+            self.call_from_thread(self._dial_failed, chosen, argv[0], code)
+
+    def _say(self, message: str, severity: SeverityLevel) -> None:
+        """A notification from a worker thread (text, never markup)."""
+        self.call_from_thread(
+            self.notify,
+            message,
+            title="Call",
+            severity=severity,
+            markup=False,
+        )
+
+    def _call_started(self, chosen: Chosen, number: str) -> None:
+        self.call_timer.start(chosen.id, chosen.name, number)
+        if self._call_ticks is None:
+            self._call_ticks = self.set_interval(1.0, self.call_timer.tick, name="call timer")
+        self.notify(
+            f"Dialling {chosen.name} at {number}. c ends the call and logs it with its length.",
+            title="Call",
+            markup=False,
+        )
+
+    def _dial_failed(self, chosen: Chosen, program: str, code: int) -> None:
+        if self.call_timer.stop(chosen.id) is not None:
+            self._stop_call_ticks()
+        self.notify(
+            f"The dial command {program!r} exited with {code}: no call was started.",
+            title="Call",
+            severity="error",
+            markup=False,
+        )
+
+    def _stop_call_ticks(self) -> None:
+        if self._call_ticks is not None:
+            self._call_ticks.stop()
+            self._call_ticks = None
+
+    def _show_call(self, text: str | None) -> None:
+        """The header's subtitle: the running call, else the database's name."""
+        self.sub_title = text or self.options.db_path.name
+
+    def _end_call(self) -> None:
+        """The rep says the call ended: the quick log opens with the contact and the length."""
+        from crmtui.domain.dialling import call_length
+        from crmtui.screens.dialogs.quick_log import Chosen, QuickLogScreen
+
+        ended = self.call_timer.stop()
+        self._stop_call_ticks()
+        if ended is None or self.db is None:
+            return
+        call, seconds = ended
+
+        def logged(result: QuickLogResult | None) -> None:
+            if result is not None:
+                self.notify(result.summary, title="Logged")
+            else:
+                self.notify(
+                    f"Call with {call.name} ended after {call_length(seconds)}; not logged.",
+                    title="Call",
+                    markup=False,
+                )
+
+        self.push_screen(
+            QuickLogScreen(self.db, contact=Chosen(call.contact_id, call.name), duration_s=seconds),
+            logged,
+        )
 
     def action_new_contact(self) -> None:
         """Open the new-contact form; once saved, the new contact's card."""

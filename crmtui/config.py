@@ -60,6 +60,8 @@ class Settings:
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
+    dial_command: str | None = None
+    """How `c` dials (crmtui.domain.dialling): e.g. "xdg-open {uri}"; None: no dialling."""
     mail: MailSettings | None = None
     """The `[mail]` table (`crmtui.mail.settings`); None when the file has none."""
 
@@ -127,6 +129,13 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
     _check_calendar(path, raw)
+    if "dial_command" in raw:
+        from crmtui.domain.dialling import DialError, check_dial_command
+
+        try:
+            check_dial_command(raw["dial_command"])
+        except DialError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     if "company_currency" in raw:
         from crmtui.domain.money import BadMoney, check_currency
 

@@ -145,7 +145,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
     QuickLogScreen #next-reading.-error {
         color: $text-error;
     }
-    QuickLogScreen #deal {
+    QuickLogScreen #deal, QuickLogScreen #duration {
         margin: 0 0 1 12;
     }
     QuickLogScreen #chosen {
@@ -227,9 +227,12 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         deal: Chosen | None = None,
         kind: str = "call",
         outcome: str = NO_OUTCOME,
+        duration_s: int | None = None,
     ) -> None:
         super().__init__()
         self._db = db
+        self.duration_s = duration_s
+        """The call's length from the call timer (crmtui/screens/call_timer.py), if it ran."""
         self.contact = contact
         self.deal = deal
         """The deal the activity is logged on (opened from a deal card), else None."""
@@ -253,6 +256,15 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 )
             yield OptionList(id="hits")
             yield Static(id="chosen")
+            if self.duration_s is not None:
+                from crmtui.domain.dialling import call_length
+
+                yield Static(
+                    Text.assemble(
+                        ("Length  ", "dim"), call_length(self.duration_s), " (call timer)"
+                    ),
+                    id="duration",
+                )
             if self.deal is not None:
                 yield Static(Text.assemble(("Deal  ", "dim"), (self.deal.name, "bold")), id="deal")
             with Horizontal(classes="row"):
@@ -453,6 +465,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             next_when=self.query_one("#next-when", Input).value.strip(),
             next_text=self.query_one("#next-text", Input).value.strip() or DEFAULT_NEXT_TEXT,
             force=force,
+            duration_s=self.duration_s,
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quick-log-save")
@@ -467,6 +480,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         next_when: str,
         next_text: str,
         force: bool,
+        duration_s: int | None = None,
     ) -> None:
         """Read the next touch, then log the activity and its follow-up in one transaction."""
         from crmtui.domain.validate import InvalidInput
@@ -498,6 +512,10 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                     deal_id=deal.id if deal is not None else None,
                     outcome=outcome,
                     text=text,
+                    # A call over a day (a timer left running) is not a length to keep.
+                    duration_s=duration_s
+                    if duration_s is not None and duration_s <= 86_400
+                    else None,
                 ),
                 cap=cap,
                 force=force,

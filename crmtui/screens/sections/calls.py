@@ -569,7 +569,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._in_flight.add(item.contact_id)
         nxt = self._next_after(item.contact_id)
         self._show_queue(keep=nxt)
-        self.log_call(item, key, due, force)
+        # An outcome for the contact being called ends the call timer: its length is logged.
+        timer = getattr(self.app, "call_timer", None)
+        ended = timer.stop(item.contact_id) if timer is not None else None
+        self.log_call(item, key, due, force, ended[1] if ended else None)
 
     def _next_after(self, contact_id: str) -> str | None:
         ids = [i.contact_id for i in self.queue]
@@ -580,7 +583,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return rest[0] if rest else None
 
     @work(thread=True, exit_on_error=False, group="calls-write")
-    def log_call(self, item: CallItem, key: str, due: datetime | None, force: bool) -> None:
+    def log_call(
+        self,
+        item: CallItem,
+        key: str,
+        due: datetime | None,
+        force: bool,
+        duration_s: int | None = None,
+    ) -> None:
         """Write the outcome, the next touch, and close the reminder that queued the call."""
         from crmtui.services.consent import ConsentRefused
         from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
@@ -612,7 +622,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             )
             log_activity(
                 tx=tx,
-                data=ActivityCreate(kind="call", contact_id=item.contact_id, outcome=spec.outcome),
+                data=ActivityCreate(
+                    kind="call",
+                    contact_id=item.contact_id,
+                    outcome=spec.outcome,
+                    duration_s=duration_s
+                    if duration_s is not None and duration_s <= 86_400
+                    else None,
+                ),
                 cap=cap,
                 force=force,
                 follow_up=follow,

@@ -1,0 +1,175 @@
+"""Pilot tests: `c` dials the selected contact with the configured command and times the call.
+
+The dial command is a real program (this Python) that writes the word it was given to a
+file, so what a softphone or `tel:` handler would receive is checked as it arrives.
+The app's clock is fixed at Monday 9 March 2026, 08:30 UTC (tests/daily_pilot.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from crmtui.app import make_app
+from crmtui.screens.cards.contact_card import ContactCardScreen
+from crmtui.screens.dialogs.quick_log import QuickLogScreen
+from crmtui.screens.sections.calls import CallListScreen
+from tests.app_support import SMITH, build_daily_db, copy_db, settle
+from tests.card_support import rows
+from tests.daily_pilot import SIZE, fixed_clock
+
+ANNA = "Anna Müller"
+WRITER = "import sys; open(sys.argv[1], 'a', encoding='utf-8').write(sys.argv[2] + chr(10))\n"
+
+
+def _config(dialled: Path | None) -> None:
+    """The config: the rep, and (given a file) a dial command that writes what it dials there."""
+    lines = ['rep_name = "Jeff King"']
+    if dialled is not None:
+        script = dialled.with_suffix(".py")
+        script.write_text(WRITER, encoding="utf-8")
+        command = shlex.join([sys.executable, str(script), str(dialled)]) + " {uri}"
+        lines.append(f"dial_command = {json.dumps(command)}")
+    Path(os.environ["CRMTUI_CONFIG"]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def daily_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("dial") / "daily.db"
+    return path, build_daily_db(path)
+
+
+@pytest.fixture
+def daily(
+    daily_template: tuple[Path, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
+    path, ids = daily_template
+    return copy_db(path, tmp_path / "daily.db"), ids
+
+
+def _dialled(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def _notices(app: Any) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+BUILT: dict[str, set[str]] = {}
+
+
+def _calls(path: Path, contact_id: str) -> list[tuple[Any, Any]]:
+    """The contact's calls logged since `_mark` (the built database holds older ones)."""
+    found = rows(
+        path,
+        "SELECT id, outcome, duration_s FROM activity WHERE contact_id = ? AND kind = 'call' "
+        "AND deleted_at IS NULL ORDER BY created_at",
+        contact_id,
+    )
+    before = BUILT.get(contact_id, set())
+    return [(r["outcome"], r["duration_s"]) for r in found if r["id"] not in before]
+
+
+def _mark(path: Path, contact_id: str) -> None:
+    ids = rows(path, "SELECT id FROM activity WHERE contact_id = ?", contact_id)
+    BUILT[contact_id] = {r["id"] for r in ids}
+
+
+def _backdate(app: Any, seconds: float) -> None:
+    """The call started `seconds` earlier (the timer reads a monotonic clock)."""
+    running = app.call_timer.running
+    app.call_timer.running = dataclasses.replace(running, started=running.started - seconds)
+
+
+async def _card(pilot: Pilot[Any], contact_id: str) -> None:
+    await settle(pilot)
+    pilot.app.open_contact(contact_id)  # type: ignore[attr-defined]
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ContactCardScreen)
+
+
+async def test_c_dials_the_card_s_phone_and_c_again_logs_the_call_s_length(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, ids = daily
+    dialled = tmp_path / "dialled.txt"
+    _config(dialled)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        _mark(path, ids[ANNA])
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        assert _dialled(dialled) == ["tel:+493022334455"]
+        assert app.call_timer.running is not None
+        assert app.sub_title.startswith(f"☎ {ANNA} 00:0")
+        _backdate(app, 125)
+        await pilot.press("c")
+        await settle(pilot)
+        log = app.screen
+        assert isinstance(log, QuickLogScreen) and log.duration_s is not None
+        assert 125 <= log.duration_s < 200
+        assert "call timer" in str(log.query_one("#duration").render())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        ((outcome, seconds),) = _calls(path, ids[ANNA])
+        assert outcome is None and 125 <= seconds < 200
+        assert app.call_timer.running is None and app.sub_title == path.name
+
+
+async def test_a_do_not_call_contact_is_not_dialled(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, ids = daily
+    dialled = tmp_path / "dialled.txt"
+    _config(dialled)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await _card(pilot, ids[SMITH])
+        await pilot.press("c")
+        await settle(pilot)
+        assert _dialled(dialled) == [] and app.call_timer.running is None
+        assert any(n.startswith("Not dialled:") and "do-not-call" in n for n in _notices(app))
+
+
+async def test_without_a_dial_command_it_says_what_to_set(daily) -> None:  # type: ignore[no-untyped-def]
+    path, ids = daily
+    _config(None)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.call_timer.running is None
+        assert any("Set dial_command in the config" in n for n in _notices(app))
+
+
+async def test_an_outcome_key_on_the_call_list_ends_the_call_and_keeps_its_length(
+    daily, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path, _ = daily
+    dialled = tmp_path / "dialled.txt"
+    _config(dialled)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        calls = app.screen
+        assert isinstance(calls, CallListScreen) and calls.current is not None
+        who = calls.current.contact_id
+        _mark(path, who)
+        await pilot.press("c")
+        await settle(pilot)
+        assert len(_dialled(dialled)) == 1 and app.call_timer.running is not None
+        _backdate(app, 42)
+        await pilot.press("2")  # no answer
+        await settle(pilot)
+        ((outcome, seconds),) = _calls(path, who)
+        assert outcome == "no-answer" and 42 <= seconds < 120
+        assert app.call_timer.running is None
