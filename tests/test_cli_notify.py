@@ -1,4 +1,4 @@
-"""`crm notify`: due reminders shown once (terminal fallback here: no notification server)."""
+"""`crm notify`: due reminders shown once (terminal fallback here: no session bus)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ pytestmark = pytest.mark.usefixtures("fixed_day")
 def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
     Path(os.environ["CRMTUI_CONFIG"]).write_text('timezone = "Europe/Berlin"\n', encoding="utf-8")
     open_store(Path(os.environ["CRMTUI_DB"])).close()
-    # No notify-send on PATH: the terminal fallback, whatever this machine has installed.
-    monkeypatch.setenv("PATH", "/nonexistent")
+    # No session bus: the terminal fallback, whatever this machine runs.
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(Path(os.environ["HOME"]) / "no-runtime"))
 
 
 def crm(*args: str, code: int = 0) -> tuple[str, str]:
