@@ -237,6 +237,12 @@ def entity_name(obj: SQLModel) -> str:
     return _TABLE_TO_ENTITY[type(obj).__tablename__]
 
 
+_INSERT_OP = (
+    f"INSERT INTO {JournalOp.__tablename__} (id, tx_id, hlc, device_id, entity, row_id, op, field,"
+    " value, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 @dataclass(frozen=True)
 class RowChange:
     """One change a recording `WriteTx` made: what it was before, for an undo."""
@@ -259,7 +265,8 @@ class WriteTx:
         self.now = utcnow()
         self._device_id: str | None = None
         self._clock: HLC | None = None
-        self._ops: list[JournalOp] = []
+        self._ops: list[tuple[str | None, ...]] = []
+        """Journal rows not written yet, as `_INSERT_OP` parameters."""
         self.pending_records: set[tuple[str, str]] = set()
         """Records this transaction has counted as pending (`store.pending.note_pending`)."""
         self.recorder: list[RowChange] | None = None
@@ -321,17 +328,20 @@ class WriteTx:
         return out
 
     def _op(self, entity: str, row_id: str, op: str, field: str | None, value: str | None) -> None:
+        # A plain tuple, inserted with one executemany: a JournalOp ORM object cost
+        # ~0.3 ms to build and flush, a third of a one-field edit (the write target).
         self._ops.append(
-            JournalOp(
-                tx_id=self.tx_id,
-                hlc=self.next_hlc(),
-                device_id=self.device_id,
-                entity=entity,
-                row_id=row_id,
-                op=op,
-                field=field,
-                value=value,
-                created_at=self.now,
+            (
+                uuid7(),
+                self.tx_id,
+                self.next_hlc(),
+                self.device_id,
+                entity,
+                row_id,
+                op,
+                field,
+                value,
+                _stamp(self.now),
             )
         )
 
@@ -387,10 +397,8 @@ class WriteTx:
         """Write pending rows and journal operations (done automatically on commit)."""
         self.session.flush()
         if self._ops:
-            self.session.add_all(self._ops)
-            keys = [(op.entity, op.row_id, None) for op in self._ops]
-            self._ops = []
-            self.session.flush()
-            note_pending(self.db, keys, self.pending_records)
+            ops, self._ops = self._ops, []
+            self.db.executemany(_INSERT_OP, ops)
+            note_pending(self.db, [(op[4], op[5], None) for op in ops], self.pending_records)
         if self._clock is not None:
             self._set_meta("hlc", self._clock.encode())
