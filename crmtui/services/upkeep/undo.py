@@ -145,14 +145,17 @@ Label = str | Callable[[T], str]
 def _record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     changes: list[RowChange] = []
     tx.recorder = changes
+    held: dict[tuple[str, str], Any] = {}
+    tx.recorded_rows = held
     try:
         result = action(tx)
     finally:
-        tx.recorder = None
+        tx.recorder = tx.recorded_rows = None
     touched = list(dict.fromkeys((c.entity, c.row_id) for c in changes))
     after = []
     for entity, row_id in touched:
-        row = tx.session.get(ENTITIES[entity], row_id)
+        # The object the write changed (the session's own), else read back.
+        row = held.get((entity, row_id)) or tx.session.get(ENTITIES[entity], row_id)
         if row is not None:
             after.append((entity, row_id, _state(row)))
     text = label if isinstance(label, str) else label(result)
