@@ -11,6 +11,7 @@ app, the shell or a sync): an undo never overwrites a later change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,11 +21,13 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
+from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import InvalidInput
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import UNJOURNALED, RowChange, WriteTx
 from crmtui.store.models import ENTITIES, Contact, UndoRecord
 from crmtui.store.resolve import NotFound
+from crmtui.store.types import format_timestamp
 
 if TYPE_CHECKING:
     from crmtui.services.sales.leads import Conversion, LeadConversion
@@ -67,9 +70,8 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
     """Store the step as an `UndoRecord` in the same transaction (nothing kept for no change)."""
     if not step.changes:
         return step
-    kept = UndoRecord(label=step.label[:200], made_at=tx.now, step={})
-    step = replace(step, record_id=kept.id, made_at=tx.now)
-    kept.step = {
+    step = replace(step, record_id=uuid7(), made_at=tx.now)
+    kept = {
         "changes": [
             [c.entity, c.row_id, c.kind, c.field, to_jsonable_python(c.before)]
             for c in step.changes
@@ -77,8 +79,12 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
         "after": [list(a) for a in step.after],
         "merge_id": step.merge_id,
     }
-    tx.session.add(kept)
-    tx.session.flush()
+    # The row by SQL, as the ORM's JSON column writes it (json.dumps): building and
+    # flushing an UndoRecord object cost ~0.4 ms of every undoable write.
+    tx.db.execute(
+        f"INSERT INTO {UndoRecord.__tablename__} (id, label, made_at, step) VALUES (?, ?, ?, ?)",
+        (step.record_id, step.label[:200], format_timestamp(tx.now), json.dumps(kept)),
+    )
     tx.db.execute(
         "DELETE FROM undo_record WHERE id NOT IN "
         "(SELECT id FROM undo_record ORDER BY made_at DESC, id DESC LIMIT ?)",
