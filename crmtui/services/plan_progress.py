@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from crmtui.domain.business_days import WorkCalendar
+from crmtui.domain.date_style import in_full
 from crmtui.domain.plan_steps import (
     ACTIVITY_KINDS_OF_STEP,
     Event,
@@ -258,7 +259,7 @@ def _schedule(tx: WriteTx, state: EnrolmentState, clock: PlanClock) -> None:
                 "paused",
                 step=step.key,
                 attempt=position.attempt,
-                reason=f"call cap reached until {frees.astimezone(clock.tz):%Y-%m-%d %H:%M}",
+                reason=f"call cap reached until {in_full(frees.astimezone(clock.tz))}",
             )
     attempt = f" (attempt {position.attempt})" if position.attempt > 1 else ""
     tickler = Tickler(
