@@ -237,6 +237,9 @@ def entity_name(obj: SQLModel) -> str:
     return _TABLE_TO_ENTITY[type(obj).__tablename__]
 
 
+_OpRow = tuple[str, str, str, str, str, str, str, str | None, str | None, str]
+"""One journal row as `_INSERT_OP` takes it: id, tx, hlc, device, entity, row, op, field, value, at."""
+
 _INSERT_OP = (
     f"INSERT INTO {JournalOp.__tablename__} (id, tx_id, hlc, device_id, entity, row_id, op, field,"
     " value, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -265,7 +268,7 @@ class WriteTx:
         self.now = utcnow()
         self._device_id: str | None = None
         self._clock: HLC | None = None
-        self._ops: list[tuple[str | None, ...]] = []
+        self._ops: list[_OpRow] = []
         """Journal rows not written yet, as `_INSERT_OP` parameters."""
         self.pending_records: set[tuple[str, str]] = set()
         """Records this transaction has counted as pending (`store.pending.note_pending`)."""
