@@ -397,18 +397,22 @@ def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
     return False
 
 
-def after_activity(*, tx: WriteTx, activity: Activity, clock: PlanClock | None) -> None:
+def after_activity(
+    *, tx: WriteTx, activity: Activity, clock: PlanClock | None, cap: CallCap | None = None
+) -> None:
     """Count a logged activity as the outcome of the contact's matching plan step.
 
     It matches the step whose reminder this transaction ticked (the call list ticks
-    the reminder, then logs the call), else the open step of its kind.
+    the reminder, then logs the call), else the open step of its kind. Without a
+    `clock`, one with the user's zone and `cap` is made, only for a contact on a plan
+    (finding the system's zone reads files: most logged activities need none).
     """
     if activity.contact_id is None:
         return
     enrolments = running_enrolments(tx.db, activity.contact_id)
     if not enrolments:
         return
-    clock = clock or PlanClock()
+    clock = clock or (PlanClock(cap=cap) if cap is not None else PlanClock())
     tx.flush()
     now = format_timestamp(tx.now)
     for enrolment_id in enrolments:

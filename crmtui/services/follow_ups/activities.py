@@ -108,7 +108,7 @@ def log_activity(
         consent_override=bool(overridden),
     )
     tx.add(activity)
-    after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
+    after_activity(tx=tx, activity=activity, clock=plan_clock, cap=cap)
     if follow_up is not None:
         if (
             follow_up.contact_id is None
