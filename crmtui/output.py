@@ -230,6 +230,8 @@ def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
     """A row with its stored timestamps as the shell shows moments: "2026-03-09 09:30", local."""
     from datetime import datetime
 
+    from crmtui.domain.date_style import in_shell
+
     shown = dict(row)
     for key, value in row.items():
         if (key.endswith("_at") or key.endswith("_until")) and isinstance(value, str):
@@ -239,7 +241,7 @@ def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
                 continue  # not a timestamp after all: shown as stored
             if moment.tzinfo is not None:
                 moment = moment.astimezone(tz)
-            shown[key] = moment.strftime("%Y-%m-%d %H:%M")
+            shown[key] = in_shell(moment)
     return shown
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -203,3 +205,18 @@ def test_defer_target_keeps_the_time_of_day_for_whole_days() -> None:
     two_hours = defer_target("2h", now=now, due_at=due)
     assert two_hours - now == timedelta(hours=2)
     assert defer_target("next fri", now=now, due_at=due).date().isoformat() == "2026-04-03"
+
+
+def test_due_table_and_csv_show_moments_in_the_shell_style(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crm due` writes its moments as `crm show` does (date_style.in_shell), on the user's clock."""
+    monkeypatch.setenv("COLUMNS", "200")  # the table's cells whole, whatever the terminal
+    add("Anna Müller", "--phone", "030 1234567")
+    crm("remind", "anna", "send quote", "--due", "tomorrow 9am")
+    tid = crm("remind", "anna", "check in", "--due", "tomorrow 11:00")[0].strip()
+    crm("snooze", tid, "tomorrow 10:30")
+    tomorrow = (datetime.now(BERLIN) + timedelta(days=1)).date().isoformat()
+    table = crm("due", "--all")[0]
+    assert f"{tomorrow} 09:00" in table
+    assert f"check in (snoozed until {tomorrow} 10:30)" in table
+    rows = list(csv.DictReader(io.StringIO(crm("due", "--all", "-f", "csv")[0])))
+    assert [r["due"] for r in rows] == [f"{tomorrow} 09:00", f"{tomorrow} 11:00"]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from crmtui.domain.date_style import a_day, in_full, in_header, in_list, short_day, to_edit
+from crmtui.domain.date_style import (
+    a_day,
+    in_full,
+    in_header,
+    in_list,
+    in_shell,
+    short_day,
+    to_edit,
+)
 
 NOW = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)  # a Monday
 
@@ -50,3 +58,9 @@ def test_a_stored_day_reads_a_date_or_a_timestamp_and_keeps_what_it_cannot_read(
     assert stored_day("2026-04-30", to_edit) == "2026-04-30"
     assert stored_day(None) == "" and stored_day("") == ""
     assert stored_day("sometime") == "sometime"
+
+
+def test_the_shell_writes_iso_to_the_minute_and_sorts_as_text() -> None:
+    assert in_shell(NOW) == "2026-03-09 08:30"
+    later = [NOW + timedelta(days=d, minutes=m) for d, m in ((400, 0), (2, 5), (0, 1))]
+    assert sorted(map(in_shell, later)) == list(map(in_shell, sorted(later)))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from crmtui.domain.business_days import WorkCalendar
+from crmtui.domain.date_style import in_full
 from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
@@ -210,7 +211,9 @@ def test_a_capped_contact_pauses_the_call_until_the_cap_frees(store: Store) -> N
     state = _enrol(store, plan_id, cid)
     assert state.position.state == "waiting"
     assert state.due_at is not None and state.due_at >= called + timedelta(days=7)
-    assert state.notes and "call cap reached until" in state.notes[-1]
+    # Said in the house style for a moment on its own (domain/date_style.in_full).
+    frees = in_full((called + timedelta(days=7)).astimezone(BERLIN))
+    assert state.notes and f"(call cap reached until {frees})" in state.notes[-1]
 
 
 @pytest.mark.parametrize("how", ["archive", "opt-out", "deal won", "stop"])

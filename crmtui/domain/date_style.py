@@ -16,9 +16,13 @@
 - `to_edit`: a moment or a day as the starting text of a form field: "2026-03-05 10:20",
   "2026-04-30", so that saving the form unchanged reads back the same value.
 
+- `in_shell`: a moment in a `crm ...` table or CSV (`crm show`, `crm due`): "2026-03-05
+  10:20", ISO to the minute, because scripts read it and sort it as text (`--format json`
+  keeps the stored ISO timestamp itself). A moment inside a sentence, even in the shell
+  ("call cap reached until ..."), is said `in_full`.
+
 Moments are shown on the wall clock of the timezone they carry (callers convert to the
-user's zone first). The shell (`crm ...` tables, `--format json|csv`) keeps ISO dates:
-they are read by scripts and sorted as text. Pure Python, no imports beyond datetime.
+user's zone first). Pure Python, no imports beyond datetime.
 """
 
 from __future__ import annotations
@@ -83,3 +87,8 @@ def to_edit(value: datetime | date) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
+
+
+def in_shell(moment: datetime) -> str:
+    """A moment in a shell table or CSV, ISO to the minute: "2026-03-05 10:20"."""
+    return moment.strftime("%Y-%m-%d %H:%M")

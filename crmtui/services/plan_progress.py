@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from crmtui.domain.business_days import WorkCalendar
+from crmtui.domain.date_style import in_full
 from crmtui.domain.plan_steps import (
     ACTIVITY_KINDS_OF_STEP,
     Event,
@@ -258,7 +259,7 @@ def _schedule(tx: WriteTx, state: EnrolmentState, clock: PlanClock) -> None:
                 "paused",
                 step=step.key,
                 attempt=position.attempt,
-                reason=f"call cap reached until {frees.astimezone(clock.tz):%Y-%m-%d %H:%M}",
+                reason=f"call cap reached until {in_full(frees.astimezone(clock.tz))}",
             )
     attempt = f" (attempt {position.attempt})" if position.attempt > 1 else ""
     tickler = Tickler(
@@ -396,18 +397,22 @@ def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
     return False
 
 
-def after_activity(*, tx: WriteTx, activity: Activity, clock: PlanClock | None) -> None:
+def after_activity(
+    *, tx: WriteTx, activity: Activity, clock: PlanClock | None, cap: CallCap | None = None
+) -> None:
     """Count a logged activity as the outcome of the contact's matching plan step.
 
     It matches the step whose reminder this transaction ticked (the call list ticks
-    the reminder, then logs the call), else the open step of its kind.
+    the reminder, then logs the call), else the open step of its kind. Without a
+    `clock`, one with the user's zone and `cap` is made, only for a contact on a plan
+    (finding the system's zone reads files: most logged activities need none).
     """
     if activity.contact_id is None:
         return
     enrolments = running_enrolments(tx.db, activity.contact_id)
     if not enrolments:
         return
-    clock = clock or PlanClock()
+    clock = clock or (PlanClock(cap=cap) if cap is not None else PlanClock())
     tx.flush()
     now = format_timestamp(tx.now)
     for enrolment_id in enrolments:

@@ -42,3 +42,24 @@ def get_live(tx: WriteTx | Session, model: type[T], ref: str, *, deleted: bool =
     if len(rows) > 1:
         raise NotFound(f"id prefix {ref!r} matches several {label}s; give more characters")
     return rows[0]
+
+
+def live_id(tx: WriteTx, model: type[SQLModel], ref: str) -> str:
+    """The id of a live row by full id or unique prefix, as `get_live(...).id`, without loading it.
+
+    A write that only points at a row (an activity's contact, a reminder's deal)
+    needs its id, not the ORM object: loading a contact builds ~40 attributes, ~0.5 ms
+    of a write that must take 10. The session is flushed first when it holds
+    changes, so the row is read as this transaction left it. A prefix, or an id
+    that is no live row, goes through `get_live` for its message.
+    """
+    session = tx.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    wanted = ref.strip().lower()
+    row = tx.db.execute(
+        f"SELECT id FROM {model.__tablename__} WHERE id = ? AND deleted_at IS NULL", (wanted,)
+    ).fetchone()
+    if row is not None:
+        return str(row[0])
+    return str(get_live(tx, model, ref).id)  # type: ignore[attr-defined]

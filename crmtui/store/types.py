@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_STORED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+"""Exactly the text `TIMESTAMP_FORMAT` writes (the fast parse takes nothing else)."""
 
 
 def utcnow() -> datetime:
@@ -21,11 +24,18 @@ def format_timestamp(value: datetime) -> str:
     """Render an aware datetime as the fixed-width UTC text stored in SQLite."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: timestamps must carry a time zone")
-    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    utc = value.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat is the same text, several times faster than strftime
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
     """Parse the stored UTC text back into an aware datetime."""
+    # The stored shape read by the C parser: strptime costs ~30 us a value, and a
+    # write loads rows of several timestamps (the write target is 10 ms).
+    if _STORED.fullmatch(text):
+        return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
     return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 

@@ -564,6 +564,7 @@ def due(
     db: DbOption = None,
 ) -> None:
     """The agenda: overdue, today, the next days, and contacts owed a touch."""
+    from crmtui.domain.date_style import in_shell
     from crmtui.reports.agenda import load_agenda
 
     if count or prompt:
@@ -596,11 +597,11 @@ def due(
         for item in items:
             text = item.text + (" (repeats)" if item.recurring else "")
             if item.snoozed_until and item.snoozed_until > now:
-                text += f" (snoozed until {_show(item.snoozed_until, tz)})"
+                text += f" (snoozed until {in_shell(item.snoozed_until.astimezone(tz))})"
             records.append(
                 {
                     "when": bucket,
-                    "due": _show(item.due_at, tz),
+                    "due": in_shell(item.due_at.astimezone(tz)),
                     "text": text,
                     "about": item.about,
                     "phone": item.contact_phone,
@@ -609,7 +610,7 @@ def due(
                 }
             )
     for person in agenda.stay_in_touch:
-        last = _show(person.last_touched, tz) if person.last_touched else "never"
+        last = in_shell(person.last_touched.astimezone(tz)) if person.last_touched else "never"
         records.append(
             {
                 "when": "keep in touch",

@@ -13,7 +13,7 @@ from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import ACTIVITY_KINDS, ACTIVITY_OUTCOMES, Account, Activity, Contact, Deal
-from crmtui.store.resolve import get_live
+from crmtui.store.resolve import get_live, live_id
 
 # A logged activity is something that happened; a little slack covers clock drift.
 FUTURE_SLACK = timedelta(minutes=10)
@@ -81,19 +81,22 @@ def log_activity(
     overridden: list[str] = []
     account_id = data.account_id
     if data.contact_id:
-        contact = get_live(tx, Contact, data.contact_id)
-        data.contact_id = contact.id
-        account_id = account_id or contact.account_id
+        contact_id = live_id(tx, Contact, data.contact_id)
+        data.contact_id = contact_id
+        if not account_id:  # live_id flushed the session: the row reads as this write left it
+            (account_id,) = tx.db.execute(
+                "SELECT account_id FROM contact WHERE id = ?", (contact_id,)
+            ).fetchone()
         reasons = (
-            blockers(tx.db, contact.id, data.kind, now=occurred, cap=cap) if consent_applies else []
+            blockers(tx.db, contact_id, data.kind, now=occurred, cap=cap) if consent_applies else []
         )
         if reasons and not force:
             raise ConsentRefused(reasons)
         overridden = reasons
     if data.deal_id:
-        data.deal_id = get_live(tx, Deal, data.deal_id).id
+        data.deal_id = live_id(tx, Deal, data.deal_id)
     if account_id:
-        account_id = get_live(tx, Account, account_id).id
+        account_id = live_id(tx, Account, account_id)
     activity = Activity(
         kind=data.kind,
         occurred_at=occurred,
@@ -111,7 +114,7 @@ def log_activity(
         # or the second copy to arrive would show as a conflict (as 0007's items did).
         activity.id, activity.created_at = activity_id, occurred
     tx.add(activity)
-    after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
+    after_activity(tx=tx, activity=activity, clock=plan_clock, cap=cap)
     if follow_up is not None:
         if (
             follow_up.contact_id is None

@@ -16,7 +16,7 @@ from crmtui.domain.validate import InvalidInput, require_text
 from crmtui.services.plan_progress import PlanClock, after_reminder_done
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact, Deal, Lead, Tickler
-from crmtui.store.resolve import get_live
+from crmtui.store.resolve import get_live, live_id
 
 
 class TicklerCreate(SQLModel):
@@ -46,10 +46,10 @@ def create_tickler(*, tx: WriteTx, data: TicklerCreate, series_id: str | None = 
         check_rule(data.recurrence)
     if data.recur_after_days is not None and data.recur_after_days <= 0:
         raise InvalidInput("after-done", "must be at least one day")
-    contact_id = get_live(tx, Contact, data.contact_id).id if data.contact_id else None
-    account_id = get_live(tx, Account, data.account_id).id if data.account_id else None
-    deal_id = get_live(tx, Deal, data.deal_id).id if data.deal_id else None
-    lead_id = get_live(tx, Lead, data.lead_id).id if data.lead_id else None
+    contact_id = live_id(tx, Contact, data.contact_id) if data.contact_id else None
+    account_id = live_id(tx, Account, data.account_id) if data.account_id else None
+    deal_id = live_id(tx, Deal, data.deal_id) if data.deal_id else None
+    lead_id = live_id(tx, Lead, data.lead_id) if data.lead_id else None
     tickler = Tickler(
         lead_id=lead_id,
         text=text,

@@ -11,6 +11,7 @@ app, the shell or a sync): an undo never overwrites a later change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,11 +21,13 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
+from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import InvalidInput
 from crmtui.services.reindex import reindex_contact
 from crmtui.store.journal import UNJOURNALED, RowChange, WriteTx
 from crmtui.store.models import ENTITIES, Contact, UndoRecord
 from crmtui.store.resolve import NotFound
+from crmtui.store.types import format_timestamp
 
 if TYPE_CHECKING:
     from crmtui.services.sales.leads import Conversion, LeadConversion
@@ -67,9 +70,8 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
     """Store the step as an `UndoRecord` in the same transaction (nothing kept for no change)."""
     if not step.changes:
         return step
-    kept = UndoRecord(label=step.label[:200], made_at=tx.now, step={})
-    step = replace(step, record_id=kept.id, made_at=tx.now)
-    kept.step = {
+    step = replace(step, record_id=uuid7(), made_at=tx.now)
+    kept = {
         "changes": [
             [c.entity, c.row_id, c.kind, c.field, to_jsonable_python(c.before)]
             for c in step.changes
@@ -77,8 +79,12 @@ def _keep(tx: WriteTx, step: UndoStep) -> UndoStep:
         "after": [list(a) for a in step.after],
         "merge_id": step.merge_id,
     }
-    tx.session.add(kept)
-    tx.session.flush()
+    # The row by SQL, as the ORM's JSON column writes it (json.dumps): building and
+    # flushing an UndoRecord object cost ~0.4 ms of every undoable write.
+    tx.db.execute(
+        f"INSERT INTO {UndoRecord.__tablename__} (id, label, made_at, step) VALUES (?, ?, ?, ?)",
+        (step.record_id, step.label[:200], format_timestamp(tx.now), json.dumps(kept)),
+    )
     tx.db.execute(
         "DELETE FROM undo_record WHERE id NOT IN "
         "(SELECT id FROM undo_record ORDER BY made_at DESC, id DESC LIMIT ?)",
@@ -145,14 +151,17 @@ Label = str | Callable[[T], str]
 def _record(tx: WriteTx, label: Label[T], action: Callable[[WriteTx], T]) -> tuple[T, UndoStep]:
     changes: list[RowChange] = []
     tx.recorder = changes
+    held: dict[tuple[str, str], Any] = {}
+    tx.recorded_rows = held
     try:
         result = action(tx)
     finally:
-        tx.recorder = None
+        tx.recorder = tx.recorded_rows = None
     touched = list(dict.fromkeys((c.entity, c.row_id) for c in changes))
     after = []
     for entity, row_id in touched:
-        row = tx.session.get(ENTITIES[entity], row_id)
+        # The object the write changed (the session's own), else read back.
+        row = held.get((entity, row_id)) or tx.session.get(ENTITIES[entity], row_id)
         if row is not None:
             after.append((entity, row_id, _state(row)))
     text = label if isinstance(label, str) else label(result)
