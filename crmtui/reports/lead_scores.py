@@ -220,3 +220,28 @@ def score_sort_key(found: dict[str, Score]) -> Callable[[str], tuple[int, int]]:
         return (1, 0) if hit is None else (0, -hit.tenths)
 
     return key
+
+
+class RecordNotFound(LookupError):
+    """No single live lead or deal for the id (or prefix) given."""
+
+
+def find_record_id(db: sqlite3.Connection, kind: str, ref: str) -> str:
+    """The id of the live lead or deal `ref` names (its id, or a unique 6+ character prefix)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be lead or deal, not {kind!r}")
+    ref = ref.strip()
+    found = [
+        r[0]
+        for r in db.execute(
+            f"SELECT id FROM {kind} WHERE deleted_at IS NULL AND (id = ?"  # noqa: S608 - kind is one of KINDS
+            " OR (length(?) >= 6 AND id LIKE ? || '%')) LIMIT 2",
+            (ref, ref, ref.replace("%", "").replace("_", "")),
+        )
+    ]
+    if ref in found:
+        return ref
+    if len(found) != 1:
+        what = "several" if found else "no"
+        raise RecordNotFound(f"{what} {kind}s with id {ref!r} (an id or a prefix of 6+ characters)")
+    return found[0]
