@@ -397,14 +397,18 @@ def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
 
 
 def after_activity(*, tx: WriteTx, activity: Activity, clock: PlanClock | None) -> None:
-    """Count a logged activity as the outcome of the contact's matching plan step.
+    """Count a logged activity as the outcome of the contact's (or lead's) matching plan step.
 
     It matches the step whose reminder this transaction ticked (the call list ticks
-    the reminder, then logs the call), else the open step of its kind.
+    the reminder, then logs the call), else the open step of its kind. A call logged
+    on a lead before conversion branches the lead's plan exactly as a contact's.
     """
-    if activity.contact_id is None:
+    if activity.contact_id is not None:
+        enrolments = running_enrolments(tx.db, activity.contact_id)
+    elif activity.lead_id is not None:
+        enrolments = running_lead_enrolments(tx.db, activity.lead_id)
+    else:
         return
-    enrolments = running_enrolments(tx.db, activity.contact_id)
     if not enrolments:
         return
     clock = clock or PlanClock()

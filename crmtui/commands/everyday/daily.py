@@ -343,6 +343,14 @@ def log(
     follow: TicklerCreate | None = None
     if next_ and next_[0] is not None:
         follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
+    from crmtui.commands.everyday.plans import lead_of
+
+    lead_id = lead_of(ctx, db, who)
+    if lead_id is not None:
+        if deal or create:
+            fail("a call on a lead (lead:ID) takes no --deal or --create")
+        _log_on_lead(ctx, db, kind, lead_id, occurred, seconds, outcome, text, follow, now)
+        return
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
@@ -380,6 +388,52 @@ def log(
         return activity, overridden, tickler, name, created
 
     # Named as the app names it, so the recent actions list reads the same.
+    activity, overridden, tickler, name, created = _write(
+        ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
+    )
+    _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _log_on_lead(
+    ctx: typer.Context,
+    db: Path | None,
+    kind: str,
+    lead_id: str,
+    occurred: datetime | None,
+    seconds: int | None,
+    outcome: str | None,
+    text: str | None,
+    follow: Any,
+    now: datetime,
+) -> None:
+    """`crm log KIND lead:ID`: an activity on a lead; its outcome branches the lead's plan."""
+    from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+    from crmtui.services.follow_ups.ticklers import create_tickler
+    from crmtui.store.models import Lead
+    from crmtui.store.resolve import get_live
+
+    cap, clock = _cap(), plan_clock()
+
+    def action(tx: WriteTx) -> tuple[Any, list[str], Any, str, bool]:
+        name = get_live(tx, Lead, lead_id).name
+        data = ActivityCreate(
+            kind=kind,
+            lead_id=lead_id,
+            occurred_at=occurred,
+            duration_s=seconds,
+            outcome=outcome,
+            text=text,
+        )
+        activity, overridden = log_activity(
+            tx=tx, data=data, cap=cap, rep_name=settings_or_exit().rep_name, plan_clock=clock
+        )
+        tickler = None
+        if follow is not None:
+            # Same transaction: the activity and its follow-up about the lead commit together.
+            follow.lead_id = lead_id
+            tickler = create_tickler(tx=tx, data=follow)
+        return activity, overridden, tickler, name, False
+
     activity, overridden, tickler, name, created = _write(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
