@@ -242,6 +242,9 @@ def find_record_id(db: sqlite3.Connection, kind: str, ref: str) -> str:
     if ref in found:
         return ref
     if len(found) != 1:
-        what = "several" if found else "no"
-        raise RecordNotFound(f"{what} {kind}s with id {ref!r} (an id or a prefix of 6+ characters)")
+        raise RecordNotFound(
+            f"{kind} id {ref!r} is ambiguous"
+            if found
+            else f"no {kind} with id {ref!r} (an id or a prefix of 6+ characters)"
+        )
     return found[0]

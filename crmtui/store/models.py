@@ -798,6 +798,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "deal_line": DealLine,
     "quote": Quote,
     "quote_line": QuoteLine,
+    "score_rules": ScoreRules,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.
