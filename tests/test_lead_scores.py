@@ -151,9 +151,7 @@ _RULE = st.builds(
     label=st.just("r"),
     when=st.sampled_from(["source", "industry", "country", "email"]),
     points=st.floats(-1000, 1000, allow_nan=False),
-    one_of=st.lists(st.sampled_from(["web", "it", "de", "fr"]), min_size=1, max_size=2).map(
-        tuple
-    ),
+    one_of=st.lists(st.sampled_from(["web", "it", "de", "fr"]), min_size=1, max_size=2).map(tuple),
 )
 
 

@@ -48,7 +48,9 @@ SIZE_BUCKETS = ((1, "1-9"), (10, "10-49"), (50, "50-249"), (250, "250-999"), (10
 """Employee counts in the EU's size classes: one value the history can count per bucket."""
 ACTIVITY_BUCKETS = ((0, "0"), (1, "1-2"), (3, "3-5"), (6, "6+"))
 _FILE_KEYS = frozenset({"history_points", "min_closed", "rule"})
-_RULE_KEYS = frozenset({"label", "when", "is", "at_least", "at_most", "present", "points", "applies"})
+_RULE_KEYS = frozenset(
+    {"label", "when", "is", "at_least", "at_most", "present", "points", "applies"}
+)
 
 
 class ScoringFileError(ValueError):
@@ -209,7 +211,9 @@ def _rule(item: object) -> Rule:
     one_of: tuple[str, ...] = ()
     if one_of_raw is not None:
         values = one_of_raw if isinstance(one_of_raw, list) else [one_of_raw]
-        if not values or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        if not values or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in values
+        ):
             raise ValueError("is must be a text, a number or a list of them")
         one_of = tuple(str(v).strip().casefold() for v in values)
     present = item.get("present")
@@ -242,7 +246,10 @@ def _default_label(
         return f"{when} {'known' if present else 'unknown'}"
     if one_of:
         return f"{when} is {' or '.join(one_of)}"
-    parts = [f">= {at_least:g}" if at_least is not None else "", f"<= {at_most:g}" if at_most is not None else ""]
+    parts = [
+        f">= {at_least:g}" if at_least is not None else "",
+        f"<= {at_most:g}" if at_most is not None else "",
+    ]
     return f"{when} {' and '.join(p for p in parts if p)}"
 
 
@@ -350,7 +357,9 @@ def history_usable(scoring: ScoringDef, history: History) -> str | None:
 def score(features: Features, scoring: ScoringDef, history: History) -> Score:
     """Score one record: its matching rules, then the history's lines when it is usable."""
     lines: list[Contribution] = [
-        Contribution("rule", rule.when, _shown(features.value(rule.when)), rule.label, _tenths(rule.points))
+        Contribution(
+            "rule", rule.when, _shown(features.value(rule.when)), rule.label, _tenths(rule.points)
+        )
         for rule in scoring.rules
         if rule.matches(features)
     ]
@@ -377,7 +386,14 @@ def score(features: Features, scoring: ScoringDef, history: History) -> Score:
             bits = history_ratio(history, variable, value)
             total_bits += bits
             lines.append(
-                Contribution("history", variable, value, f"{variable} = {value}", _tenths(weight * bits), bits)
+                Contribution(
+                    "history",
+                    variable,
+                    value,
+                    f"{variable} = {value}",
+                    _tenths(weight * bits),
+                    bits,
+                )
             )
         p_win = 1 / (1 + 2 ** (-total_bits))
         note = f"history: {history.won} won, {history.lost} lost in the territory"

@@ -58,7 +58,9 @@ def scoring_in_force(db: sqlite3.Connection) -> ScoringInForce:
         return ScoringInForce(parse_scoring(row[1], source=f"scoring v{row[0]}"), int(row[0]), "")
     except ScoringFileError as exc:
         # Checked when published; a file a newer version of crmtui wrote may not read here.
-        return ScoringInForce(DEFAULT_SCORING, int(row[0]), f"rules not readable ({exc}): history only")
+        return ScoringInForce(
+            DEFAULT_SCORING, int(row[0]), f"rules not readable ({exc}): history only"
+        )
 
 
 _LEAD_SQL = """
@@ -105,7 +107,9 @@ def _country(text: str | None) -> str | None:
     return text.strip().upper() if text and text.strip() else None
 
 
-def _lead_rows(db: sqlite3.Connection, only: str | None) -> Iterable[tuple[str, str | None, Features, bool | None]]:
+def _lead_rows(
+    db: sqlite3.Connection, only: str | None
+) -> Iterable[tuple[str, str | None, Features, bool | None]]:
     sql = _LEAD_SQL + (" AND l.id = ?" if only else "")
     for r in db.execute(sql, [only] if only else []):
         features = Features(
@@ -123,7 +127,9 @@ def _lead_rows(db: sqlite3.Connection, only: str | None) -> Iterable[tuple[str, 
         yield r[0], r[1], features, _lead_outcome(r[9], r[11], r[12])
 
 
-def _deal_rows(db: sqlite3.Connection, only: str | None) -> Iterable[tuple[str, str | None, Features, bool | None]]:
+def _deal_rows(
+    db: sqlite3.Connection, only: str | None
+) -> Iterable[tuple[str, str | None, Features, bool | None]]:
     sql = _DEAL_SQL + (" AND d.id = ?" if only else "")
     for r in db.execute(sql, [only] if only else []):
         amount = None if r[10] is None else int(r[10]) // 10 ** exponent(r[11] or "EUR")
@@ -144,7 +150,9 @@ def _deal_rows(db: sqlite3.Connection, only: str | None) -> Iterable[tuple[str, 
         yield r[0], r[1], features, outcome
 
 
-def _rows(db: sqlite3.Connection, kind: str, only: str | None = None) -> Iterable[tuple[str, str | None, Features, bool | None]]:
+def _rows(
+    db: sqlite3.Connection, kind: str, only: str | None = None
+) -> Iterable[tuple[str, str | None, Features, bool | None]]:
     if kind not in KINDS:
         raise ValueError(f"kind must be lead or deal, not {kind!r}")
     return _lead_rows(db, only) if kind == "lead" else _deal_rows(db, only)

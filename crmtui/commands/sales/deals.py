@@ -353,6 +353,7 @@ def deals_list(
         rows = sorted((r for r in rows if r.is_stale(moment)), key=lambda r: r.last_touch())
     if currency is not None:
         rows = [r for r in rows if r.currency == currency.upper()]
+
     def scored(record: dict[str, object], record_id: str) -> dict[str, object]:
         if found is None:
             return record

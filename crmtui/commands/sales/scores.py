@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from crmtui.domain.lead_scoring import Score
 
 app = typer.Typer(help="Lead and deal scores: the admin's scoring rules.", no_args_is_help=True)
-rules_app = typer.Typer(help="The scoring file (rules and the history's weight).", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="The scoring file (rules and the history's weight).", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 
 ExplainOption = Annotated[
@@ -60,7 +62,9 @@ def add_rules(
     )
     typer.echo(row.id)
     state = "added" if created else "is unchanged"
-    typer.echo(f"scoring rules version {row.version} {state} ({len(rules.rules)} rule(s))", err=True)
+    typer.echo(
+        f"scoring rules version {row.version} {state} ({len(rules.rules)} rule(s))", err=True
+    )
 
 
 @rules_app.command("show")
@@ -169,9 +173,10 @@ def print_score(
         return
     lines = payload["contributions"]
     if fmt == "table":
-        typer.echo(f"{name}: score {found.points:g}" + (
-            f", p(win) {found.p_win:.0%}" if found.p_win is not None else ""
-        ))
+        typer.echo(
+            f"{name}: score {found.points:g}"
+            + (f", p(win) {found.p_win:.0%}" if found.p_win is not None else "")
+        )
         typer.echo(found.history_note)
         if not lines:
             typer.echo("no rule matches and no history: score 0")
