@@ -4,8 +4,8 @@ sorting by score, and the shell's JSON."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import math
+import sqlite3
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -129,7 +129,7 @@ points = -10
     ],
 )
 def test_a_bad_scoring_file_is_named(text: str, message: str) -> None:
-    with pytest.raises(ScoringFileError, match="^s.toml: ") as caught:
+    with pytest.raises(ScoringFileError, match=r"^s\.toml: ") as caught:
         parse_scoring(text, source="s.toml")
     assert message in str(caught.value)
 

@@ -282,21 +282,20 @@ def test_a_call_on_a_converted_lead_is_refused_with_where_to_log_it(store: Store
         contact_id = convert_lead(
             tx=tx, lead_id=lead.id, data=LeadConversion(), region="DE"
         ).contact.id
-    with pytest.raises(InvalidInput, match=f"was converted: log it on the contact \\({contact_id}"):
-        with store.write() as tx:
-            log_activity(
-                tx=tx,
-                data=ActivityCreate(kind="call", lead_id=lead.id, outcome="connected"),
-                cap=CallCap(3, 30),
-            )
+    refused = f"was converted: log it on the contact \\({contact_id}"
+    with pytest.raises(InvalidInput, match=refused), store.write() as tx:
+        log_activity(
+            tx=tx,
+            data=ActivityCreate(kind="call", lead_id=lead.id, outcome="connected"),
+            cap=CallCap(3, 30),
+        )
 
 
 def test_crm_log_call_on_a_lead_moves_its_plan_and_its_follow_up_is_about_the_lead(
     tmp_path: Path,
 ) -> None:
-    from tests.cli_commands import run
-
     from crmtui.store.database import open_store
+    from tests.cli_commands import run
 
     db = str(tmp_path / "c.db")
     open_store(tmp_path / "c.db").close()

@@ -242,7 +242,7 @@ def find_record_id(db: sqlite3.Connection, kind: str, ref: str) -> str:
     found = [
         r[0]
         for r in db.execute(
-            f"SELECT id FROM {kind} WHERE deleted_at IS NULL AND (id = ?"  # noqa: S608 - kind is one of KINDS
+            f"SELECT id FROM {kind} WHERE deleted_at IS NULL AND (id = ?"
             " OR (length(?) >= 6 AND id LIKE ? || '%')) LIMIT 2",
             (ref, ref, ref.replace("%", "").replace("_", "")),
         )

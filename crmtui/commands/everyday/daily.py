@@ -343,13 +343,8 @@ def log(
     follow: TicklerCreate | None = None
     if next_ and next_[0] is not None:
         follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
-    from crmtui.commands.everyday.plans import lead_of
-
-    lead_id = lead_of(ctx, db, who)
-    if lead_id is not None:
-        if deal or create:
-            fail("a call on a lead (lead:ID) takes no --deal or --create")
-        _log_on_lead(ctx, db, kind, lead_id, occurred, seconds, outcome, text, follow, now)
+    what = (kind, occurred, seconds, outcome, text)
+    if _logged_on_lead(ctx, db, who, what, follow, now, extra=bool(deal or create)):
         return
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
@@ -394,19 +389,28 @@ def log(
     _report_logged(kind, activity, overridden, tickler, name, created, now)
 
 
-def _log_on_lead(
+def _logged_on_lead(
     ctx: typer.Context,
     db: Path | None,
-    kind: str,
-    lead_id: str,
-    occurred: datetime | None,
-    seconds: int | None,
-    outcome: str | None,
-    text: str | None,
+    who: str,
+    what: tuple[str, datetime | None, int | None, str | None, str | None],
     follow: Any,
     now: datetime,
-) -> None:
-    """`crm log KIND lead:ID`: an activity on a lead; its outcome branches the lead's plan."""
+    *,
+    extra: bool,
+) -> bool:
+    """`crm log KIND lead:ID`: an activity on a lead (its outcome branches the lead's plan).
+
+    False when WHO names no lead (`lead:` prefix); exit 1 when the lead is not there.
+    """
+    from crmtui.commands.everyday.plans import lead_of
+
+    lead_id = lead_of(ctx, db, who)
+    if lead_id is None:
+        return False
+    if extra:
+        fail("an activity on a lead (lead:ID) takes no --deal or --create")
+    kind, occurred, seconds, outcome, text = what
     from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
     from crmtui.services.follow_ups.ticklers import create_tickler
     from crmtui.store.models import Lead
@@ -438,6 +442,7 @@ def _log_on_lead(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
     _report_logged(kind, activity, overridden, tickler, name, created, now)
+    return True
 
 
 def _report_logged(

@@ -14,6 +14,9 @@ from crmtui.commands.sales.scores import ExplainOption, print_score
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crmtui.domain.lead_scoring import Score
     from crmtui.domain.money import Money
     from crmtui.store.journal import WriteTx
 
@@ -343,21 +346,22 @@ def deals_list(
             stage_id=stage_id,
             with_activity=True,
         )
-        found = None
+        by_score: dict[str, Score] | None = None
         if sort == "score":
             from crmtui.reports.lead_scores import deal_scores, score_sort_key
 
-            found = deal_scores(con, open_only=False)
-            rows = sorted(rows, key=lambda r: score_sort_key(found)(r.id))
+            by_score = deal_scores(con, open_only=False)
+            key = score_sort_key(by_score)
+            rows = sorted(rows, key=lambda r: key(r.id))
     if stale:
         rows = sorted((r for r in rows if r.is_stale(moment)), key=lambda r: r.last_touch())
     if currency is not None:
         rows = [r for r in rows if r.currency == currency.upper()]
 
-    def scored(record: dict[str, object], record_id: str) -> dict[str, object]:
-        if found is None:
-            return record
-        hit = found.get(record_id)
+    def scored(record: Mapping[str, object], record_id: str) -> dict[str, object]:
+        if by_score is None:
+            return dict(record)
+        hit = by_score.get(record_id)
         return {"score": None if hit is None else hit.points, **record}
 
     if fmt == "json":
@@ -382,11 +386,11 @@ def deals_list(
         }
         for r in rows
     ]
-    records = [scored(rec, r.id) for rec, r in zip(records, rows, strict=True)]
+    shown = [scored(rec, r.id) for rec, r in zip(records, rows, strict=True)]
     columns = DEAL_COLUMNS if not stale else (*DEAL_COLUMNS[:-1], "idle_days", "id")
-    if found is not None:
+    if by_score is not None:
         columns = ("score", *columns)
-    write_records(records, fmt, columns=columns)
+    write_records(shown, fmt, columns=columns)
 
 
 @app.command("score")

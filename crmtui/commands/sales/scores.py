@@ -155,7 +155,7 @@ def print_score(
         except RecordNotFound as exc:
             fail(str(exc), EXIT_NOT_FOUND)
         found = score_for(con, kind, record_id)
-        name = con.execute(f"SELECT name FROM {kind} WHERE id = ?", (record_id,)).fetchone()[0]  # noqa: S608 - kind is lead or deal
+        name = con.execute(f"SELECT name FROM {kind} WHERE id = ?", (record_id,)).fetchone()[0]
     assert found is not None
     payload = score_as_dict(record_id, name, found)
     if fmt == "json":
