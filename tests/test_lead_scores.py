@@ -24,7 +24,7 @@ from crmtui.domain.lead_scoring import (
     parse_scoring,
     score,
 )
-from crmtui.reports.lead_scores import lead_scores, score_for, score_sort_key
+from crmtui.reports.lead_scores import lead_scores, score_for, score_sort_key, scoring_in_force
 from crmtui.services.sales.deals import win_deal
 from crmtui.services.sales.leads import (
     LeadConversion,
@@ -298,3 +298,35 @@ def test_bad_input_is_one_line_and_a_documented_exit(tmp_path: Path) -> None:
     refused = run(["score", "rules", "add", str(bad), "--db", str(db)])
     assert refused.code == 2 and "(nothing was saved)" in refused.err
     assert run(["deal", "score", "nosuchdeal", "--db", str(db)]).code == 1
+
+
+def test_an_admins_scoring_file_reaches_every_laptop_and_a_reps_is_refused(
+    tmp_path: Path,
+) -> None:
+    from tests.sync_support import Team
+
+    team = Team(str(tmp_path / "server.db"), tmp_path)
+    try:
+        admin, admin_token = team.laptop("root", "admin")
+        ann, ann_token = team.laptop("ann", "ann")
+        with admin.write() as tx:
+            publish_rules(
+                tx=tx, text='[[rule]]\nwhen = "source"\nis = "web"\npoints = 8\n', source="a"
+            )
+        team.sync_client(admin, admin_token).sync()
+        with ann.write() as tx:
+            publish_rules(tx=tx, text="history_points = 0\n", source="mine")
+        report = team.sync_client(ann, ann_token).sync()
+        assert report.rejected >= 1
+        assert any("reference data, changed by an admin only" in r for r in report.reasons)
+        with closing(sqlite3.connect(ann.path)) as db:
+            # The admin's version 1 arrived; the rep's own stays local (refused at the server).
+            versions = db.execute(
+                "SELECT version, source FROM score_rules WHERE deleted_at IS NULL ORDER BY id"
+            ).fetchall()
+            in_force = scoring_in_force(db)
+        assert (1, '[[rule]]\nwhen = "source"\nis = "web"\npoints = 8\n') in versions
+        # The refused local file is not in force: the team's is.
+        assert [r.points for r in in_force.scoring.rules] == [8]
+    finally:
+        team.close()

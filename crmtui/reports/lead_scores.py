@@ -47,9 +47,15 @@ class ScoringInForce:
 
 
 def scoring_in_force(db: sqlite3.Connection) -> ScoringInForce:
-    """The newest live version of the scoring file, or history only when there is none."""
+    """The newest live version of the scoring file, or history only when there is none.
+
+    A version the server refused (a rep's own file: only an admin publishes) stays on
+    the laptop but is not in force, so the team's file scores on every laptop.
+    """
     row = db.execute(
-        "SELECT version, source FROM score_rules WHERE deleted_at IS NULL"
+        "SELECT version, source FROM score_rules r WHERE deleted_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM sync_conflict c WHERE c.entity = 'score_rules'"
+        " AND c.row_id = r.id AND c.kind = 'rejected')"
         " ORDER BY version DESC, id DESC LIMIT 1"
     ).fetchone()
     if row is None:
