@@ -350,7 +350,7 @@ def deals_list(
         if sort == "score":
             from crmtui.reports.lead_scores import deal_scores, score_sort_key
 
-            by_score = deal_scores(con, open_only=False)
+            by_score = deal_scores(con)
             key = score_sort_key(by_score)
             rows = sorted(rows, key=lambda r: key(r.id))
     if stale:

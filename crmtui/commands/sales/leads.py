@@ -233,7 +233,7 @@ def leads_list(
             )
         ]
         if sort == "score":
-            found = lead_scores(con, open_only=False)
+            found = lead_scores(con)
             rows.sort(key=lambda r: score_sort_key(found)(r["id"]))
             for row in rows:
                 hit = found.get(row["id"])
