@@ -330,3 +330,52 @@ def test_an_admins_scoring_file_reaches_every_laptop_and_a_reps_is_refused(
         assert [r.points for r in in_force.scoring.rules] == [8]
     finally:
         team.close()
+
+
+def test_a_deal_is_scored_by_its_accounts_history_and_the_deal_rules(tmp_path: Path) -> None:
+    from crmtui.services.address_book.accounts import AccountCreate, create_account
+    from crmtui.services.sales.deals import DealCreate, create_deal, lose_deal
+
+    db = tmp_path / "d.db"
+    store = open_store(db)
+    try:
+        with store.write() as tx:
+            big = create_account(
+                tx=tx, data=AccountCreate(name="Big", industry="IT", employees=300), region="DE"
+            )
+            small = create_account(
+                tx=tx, data=AccountCreate(name="Small", industry="retail", employees=5), region="DE"
+            )
+            for name, account, won in (("a", big, True), ("b", big, True), ("c", small, False)):
+                deal = create_deal(tx=tx, data=DealCreate(name=name, account_id=account.id))
+                if won:
+                    win_deal(tx=tx, deal_id=deal.id)
+                else:
+                    lose_deal(tx=tx, deal_id=deal.id, reason="price")
+            open_deal = create_deal(
+                tx=tx,
+                data=DealCreate(name="open", account_id=big.id, amount_minor=5_000_000),
+            ).id
+            publish_rules(
+                tx=tx,
+                text='min_closed = 3\n[[rule]]\nwhen = "amount"\nat_least = 10000\n'
+                'points = 6\napplies = "deal"\n',
+                source="s",
+            )
+    finally:
+        store.close()
+    with closing(sqlite3.connect(db)) as con:
+        found = score_for(con, "deal", open_deal)
+    assert found is not None
+    lines = {c.variable: c for c in found.contributions}
+    # prior (2+1)/(1+1) = 3/2; industry it: (2+1)/(2+2) over (0+1)/(1+2) = 9/4; size alike
+    assert lines["baseline"].bits == pytest.approx(math.log2(3 / 2))
+    assert lines["industry"].bits == pytest.approx(math.log2(9 / 4))
+    assert lines["size"].value == "250-999"
+    assert lines["size"].bits == pytest.approx(math.log2(9 / 4))
+    assert "source" not in lines and "country" not in lines
+    # 6 (50,000 EUR >= 10,000) + 5.8 + 11.7 + 11.7 + 0.0
+    assert lines["amount"].tenths == 60 and found.points == pytest.approx(35.2)
+    assert found.p_win == pytest.approx(243 / 275)
+    listed = run(["deals", "--sort", "score", "--format", "json", "--db", str(db)])
+    assert [(d["id"], d["score"]) for d in json.loads(listed.out)] == [(open_deal, 35.2)]
