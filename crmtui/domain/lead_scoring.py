@@ -261,6 +261,8 @@ class History:
     lost: int = 0
     won_values: Mapping[str, Counter[str]] = field(default_factory=dict)
     lost_values: Mapping[str, Counter[str]] = field(default_factory=dict)
+    # The ratios worked out so far: a territory's thousands of leads share a few values.
+    ratios: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def closed(self) -> int:
@@ -327,6 +329,9 @@ def _tenths(points: float) -> int:
 
 def history_ratio(history: History, variable: str, value: str) -> float:
     """log2 of P(value | won) / P(value | lost), Laplace smoothed over the values seen."""
+    known = history.ratios.get((variable, value))
+    if known is not None:
+        return known
     won_counts = history.won_values.get(variable, Counter())
     lost_counts = history.lost_values.get(variable, Counter())
     seen = set(won_counts) | set(lost_counts) | {value}
@@ -334,7 +339,9 @@ def history_ratio(history: History, variable: str, value: str) -> float:
     lost_known = sum(lost_counts.values())
     p_won = (won_counts[value] + 1) / (won_known + len(seen))
     p_lost = (lost_counts[value] + 1) / (lost_known + len(seen))
-    return math.log2(p_won / p_lost)
+    bits = math.log2(p_won / p_lost)
+    history.ratios[(variable, value)] = bits
+    return bits
 
 
 def prior_bits(history: History) -> float:

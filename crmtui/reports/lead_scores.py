@@ -82,10 +82,14 @@ LEFT JOIN deal d ON d.id = l.converted_deal_id
 WHERE l.deleted_at IS NULL
 """
 
+# The lead a deal came from gives its source; grouped once, not looked up per deal
+# (lead.converted_deal_id has no index: a lookup per deal scanned every lead).
 _DEAL_SQL = """
-SELECT d.id, d.territory_id,
-       (SELECT l.source FROM lead l WHERE l.converted_deal_id = d.id AND l.deleted_at IS NULL
-          ORDER BY l.id LIMIT 1),
+WITH came_from AS (
+  SELECT converted_deal_id AS deal_id, min(source) AS source FROM lead
+  WHERE converted_deal_id IS NOT NULL AND deleted_at IS NULL GROUP BY converted_deal_id
+)
+SELECT d.id, d.territory_id, f.source,
        a.industry, a.employees, a.country, a.name, c.email, c.phone, s.name,
        d.amount_minor, d.currency, d.status,
        (SELECT count(*) FROM activity x WHERE x.deal_id = d.id AND x.deleted_at IS NULL
@@ -94,6 +98,7 @@ FROM deal d
 LEFT JOIN account a ON a.id = d.account_id
 LEFT JOIN contact c ON c.id = d.contact_id
 LEFT JOIN stage s ON s.id = d.stage_id
+LEFT JOIN came_from f ON f.deal_id = d.id
 WHERE d.deleted_at IS NULL
 """
 
