@@ -280,7 +280,10 @@ def test_crm_lead_score_explain_json_adds_up(tmp_path: Path) -> None:
     rows = json.loads(listed.out)
     assert rows[0]["id"] == lead_id and rows[0]["score"] == 6.3
     scores = [r["score"] for r in rows]
-    assert scores == sorted(scores, reverse=True)
+    scored = [s for s in scores if s is not None]
+    # Open leads by score, highest first; the closed ones (no score) after them.
+    assert scored == sorted(scored, reverse=True) and scores[: len(scored)] == scored
+    assert len(scores) == 1 + len([r for r in rows if r["status"] == "disqualified"])
     as_list = run(["lead", "list", "--sort", "score", "--format", "csv", "--db", str(db)])
     assert as_list.code == 0 and as_list.out.splitlines()[1].startswith("Open Lead,")
 
