@@ -72,8 +72,9 @@ def lead_inbox(db: sqlite3.Connection, status: str = "open", sort: str = "newest
         " ORDER BY created_at DESC, id DESC" + (" LIMIT ?" if sort == "newest" else ""),
         [*wanted, LIMIT] if sort == "newest" else wanted,
     ).fetchall()
-    found = lead_scores(db)
     leads = [LeadRow(*r) for r in rows]
+    # Newest first shows at most LIMIT rows: only those need a score.
+    found = lead_scores(db, ids=None if sort == "score" else {lead.id for lead in leads})
     leads = [
         replace(lead, score=found[lead.id].points) if lead.id in found else lead for lead in leads
     ]

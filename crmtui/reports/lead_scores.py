@@ -15,9 +15,10 @@ call list may use it).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from crmtui.domain.lead_scoring import (
@@ -34,7 +35,6 @@ from crmtui.domain.lead_scoring import (
 from crmtui.domain.money import exponent
 
 KINDS = ("lead", "deal")
-OPEN_LEAD = ("new", "working", "qualified")
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,17 @@ def _country(text: str | None) -> str | None:
     return text.strip().upper() if text and text.strip() else None
 
 
-def _lead_rows(
-    db: sqlite3.Connection, only: str | None
-) -> Iterable[tuple[str, str | None, Features, bool | None]]:
-    sql = _LEAD_SQL + (" AND l.id = ?" if only else "")
-    for r in db.execute(sql, [only] if only else []):
+_Row = tuple[str, str | None, Features, bool | None]
+_ALIAS = {"lead": "l", "deal": "d"}
+_CLOSED = {
+    "lead": "l.status IN ('disqualified', 'converted')",
+    "deal": "d.status IN ('won', 'lost')",
+}
+_OPEN = {"lead": "l.status IN ('new', 'working', 'qualified')", "deal": "d.status = 'open'"}
+
+
+def _lead_rows(db: sqlite3.Connection, where: str, params: list[object]) -> Iterable[_Row]:
+    for r in db.execute(_LEAD_SQL + where, params):
         features = Features(
             "lead",
             source=r[2],
@@ -138,11 +144,8 @@ def _lead_rows(
         yield r[0], r[1], features, _lead_outcome(r[9], r[11], r[12])
 
 
-def _deal_rows(
-    db: sqlite3.Connection, only: str | None
-) -> Iterable[tuple[str, str | None, Features, bool | None]]:
-    sql = _DEAL_SQL + (" AND d.id = ?" if only else "")
-    for r in db.execute(sql, [only] if only else []):
+def _deal_rows(db: sqlite3.Connection, where: str, params: list[object]) -> Iterable[_Row]:
+    for r in db.execute(_DEAL_SQL + where, params):
         amount = None if r[10] is None else int(r[10]) // 10 ** exponent(r[11] or "EUR")
         features = Features(
             "deal",
@@ -162,68 +165,74 @@ def _deal_rows(
 
 
 def _rows(
-    db: sqlite3.Connection, kind: str, only: str | None = None
-) -> Iterable[tuple[str, str | None, Features, bool | None]]:
+    db: sqlite3.Connection, kind: str, where: str = "", params: list[object] | None = None
+) -> Iterable[_Row]:
+    """The records of `kind` with `where` (SQL on alias l or d, from this module only)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be lead or deal, not {kind!r}")
-    return _lead_rows(db, only) if kind == "lead" else _deal_rows(db, only)
+    reader = _lead_rows if kind == "lead" else _deal_rows
+    return reader(db, where, params or [])
 
 
-def histories(db: sqlite3.Connection, kind: str) -> dict[str | None, History]:
-    """The won/lost history of every territory (None: the unplaced records), for `kind`."""
+def _learn(rows: Iterable[_Row]) -> dict[str | None, History]:
     closed: dict[str | None, list[tuple[Features, bool]]] = defaultdict(list)
-    for _id, territory, features, outcome in _rows(db, kind):
+    for _id, territory, features, outcome in rows:
         if outcome is not None:
             closed[territory].append((features, outcome))
     return {territory: learn(items) for territory, items in closed.items()}
 
 
-def _history_of(db: sqlite3.Connection, kind: str, territory: str | None) -> History:
-    items = [
-        (features, outcome)
-        for _id, place, features, outcome in _rows(db, kind)
-        if outcome is not None and place == territory
-    ]
-    return learn(items)
+def histories(db: sqlite3.Connection, kind: str) -> dict[str | None, History]:
+    """The won/lost history of every territory (None: the unplaced records), for `kind`."""
+    return _learn(_rows(db, kind, f" AND {_CLOSED[kind]}"))
 
 
 def score_for(db: sqlite3.Connection, kind: str, record_id: str) -> Score | None:
     """The score of one lead or deal with its explanation, or None when it does not exist."""
-    found = list(_rows(db, kind, record_id))
+    alias = _ALIAS.get(kind, "")
+    found = list(_rows(db, kind, f" AND {alias}.id = ?", [record_id]))
     if not found:
         return None
     _id, territory, features, _outcome = found[0]
     rules = scoring_in_force(db).scoring
-    return score(features, rules, _history_of(db, kind, territory))
+    place = f" AND {_CLOSED[kind]} AND {alias}.territory_id IS ?"
+    history = _learn(_rows(db, kind, place, [territory])).get(territory, History())
+    return score(features, rules, history)
 
 
-def scores(db: sqlite3.Connection, kind: str, *, open_only: bool = True) -> dict[str, Score]:
-    """The score of every live lead (or deal), by id; by default only the open ones."""
+def scores(
+    db: sqlite3.Connection,
+    kind: str,
+    *,
+    open_only: bool = True,
+    ids: Collection[str] | None = None,
+) -> dict[str, Score]:
+    """The score of every live lead (or deal), by id; by default only the open ones.
+
+    `ids` limits the scoring (not the history, which is every closed record) to those.
+    Only the closed records and the ones to score are read.
+    """
     rules = scoring_in_force(db).scoring
-    rows = list(_rows(db, kind))
-    closed: dict[str | None, list[tuple[Features, bool]]] = defaultdict(list)
-    for _id, territory, features, outcome in rows:
-        if outcome is not None:
-            closed[territory].append((features, outcome))
-    learned = {territory: learn(items) for territory, items in closed.items()}
+    learned = histories(db, kind)
+    alias = _ALIAS[kind]
+    where, params = "", list[object]()
+    if open_only:
+        where += f" AND {_OPEN[kind]}"
+    if ids is not None:
+        where += f" AND {alias}.id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(sorted(ids)))
     empty = History()
-    result: dict[str, Score] = {}
-    for record_id, territory, features, outcome in rows:
-        if open_only and not _is_open(kind, features, outcome):
-            continue
-        result[record_id] = score(features, rules, learned.get(territory, empty))
-    return result
+    return {
+        record_id: score(features, rules, learned.get(territory, empty))
+        for record_id, territory, features, _outcome in _rows(db, kind, where, params)
+    }
 
 
-def _is_open(kind: str, features: Features, outcome: bool | None) -> bool:
-    if kind == "lead":
-        return features.status in OPEN_LEAD
-    return outcome is None
-
-
-def lead_scores(db: sqlite3.Connection, *, open_only: bool = True) -> dict[str, Score]:
-    """Every (open) lead's score, by id."""
-    return scores(db, "lead", open_only=open_only)
+def lead_scores(
+    db: sqlite3.Connection, *, open_only: bool = True, ids: Collection[str] | None = None
+) -> dict[str, Score]:
+    """Every (open) lead's score, by id (only those of `ids` when given)."""
+    return scores(db, "lead", open_only=open_only, ids=ids)
 
 
 def deal_scores(db: sqlite3.Connection, *, open_only: bool = True) -> dict[str, Score]:
