@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 LEADS_HINT = (
-    "q qualify · x disqualify · w working · f status · s sort · Enter: the contact (converted)"
+    "o call outcome · q qualify · x disqualify · w working · f status · s sort"
+    " · Enter: the contact (converted)"
 )
 SHORT = {"qualified": "qual.", "disqualified": "disq.", "converted": "conv."}
 """Filter names on a narrow screen, so every count fits in 80 columns."""
@@ -133,6 +134,44 @@ def disqualify_form(lead: LeadRow) -> RecordForm:
         return Saved(f"{lead.name} disqualified · ctrl+z undoes", lead.id)
 
     return RecordForm(f"Disqualify {lead.name}", fields, save, button="Disqualify")
+
+
+def _outcome_preview(text: str) -> str:
+    from crmtui.store.models import ACTIVITY_OUTCOMES
+
+    word = text.strip().lower()
+    if word not in ACTIVITY_OUTCOMES:
+        raise ValueError("connected, no-answer, voicemail, busy, meeting-booked, …")
+    return f"→ {word}"
+
+
+def call_form(lead: LeadRow) -> RecordForm:
+    """A call to the lead and its outcome; on a plan, the outcome branches it (as a contact's)."""
+    fields = [
+        FormField(
+            "outcome", "Outcome", "", "connected, no-answer, meeting-booked…", _outcome_preview
+        ),
+        FormField("text", "Note", "", "what was said (optional)"),
+    ]
+
+    def save(daily: DailyContext, v: dict[str, str]) -> Saved:
+        from crmtui.screens.dialogs.plan_enrol import plan_clock_of
+        from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+
+        outcome = v["outcome"].strip().lower()
+        if not outcome:
+            raise FieldProblem("outcome", "Outcome: say how the call went")
+        cap, clock, rep_name = daily.cap(), plan_clock_of(daily), daily.settings().rep_name
+        data = ActivityCreate(
+            kind="call", lead_id=lead.id, outcome=outcome, text=v["text"].strip() or None
+        )
+        daily.write_undoable(
+            f"Log call: {lead.name}",
+            lambda tx: log_activity(tx=tx, data=data, cap=cap, rep_name=rep_name, plan_clock=clock),
+        )
+        return Saved(f"Call to {lead.name} logged ({outcome}) · ctrl+z undoes", lead.id)
+
+    return RecordForm(f"Call {lead.name}", fields, save, button="Log call")
 
 
 def convert_form(lead: LeadRow, matches: MatchSummary) -> RecordForm:
@@ -283,6 +322,14 @@ class LeadsScreen(UsesDaily, Screen[None]):
             tooltip="Show another status (open, new, … all)",
         ),
         Binding(
+            "o",
+            "call",
+            "Call",
+            show=False,
+            id="leads.call",
+            tooltip="Log a call to the lead and its outcome (moves its follow-up plan)",
+        ),
+        Binding(
             "s",
             "sort",
             "Sort",
@@ -401,7 +448,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writes need a highlighted lead that is not converted; Enter a converted one."""
         lead = self.current
-        if action in ("convert", "qualify", "disqualify", "working"):
+        if action in ("convert", "qualify", "disqualify", "working", "call"):
             return lead is not None and lead.status != "converted"
         if action == "open":
             return lead is not None and lead.converted_contact_id is not None
@@ -417,6 +464,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
             ("qualify", f"Qualify {name}", "Mark it qualified (q)"),
             ("disqualify", f"Disqualify {name}", "With a reason (x)"),
             ("working", f"Working on {name}", "Mark it as being worked (w)"),
+            ("call", f"Call {name}", "Log the call's outcome; it moves the lead's plan (o)"),
         ):
             if self.check_action(action, ()):
                 out.append((title, help, getattr(self, f"action_{action}")))
@@ -500,6 +548,12 @@ class LeadsScreen(UsesDaily, Screen[None]):
         lead = self.current
         if lead is not None and lead.status != "converted":
             self._form(disqualify_form(lead))
+
+    def action_call(self) -> None:
+        """Log a call to the lead and its outcome."""
+        lead = self.current
+        if lead is not None and lead.status != "converted":
+            self._form(call_form(lead))
 
     def action_qualify(self) -> None:
         """Mark the lead qualified."""
