@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 HISTORY_VARIABLES = ("source", "industry", "size", "country", "activities")
@@ -411,8 +411,3 @@ def score(features: Features, scoring: ScoringDef, history: History) -> Score:
 
 def _shown(value: str | int | None) -> str | None:
     return None if value is None else str(value)
-
-
-def rank(scores: Mapping[str, Score], ids: Sequence[str]) -> list[str]:
-    """`ids` by score, highest first; ties keep the given order."""
-    return sorted(ids, key=lambda i: -scores[i].tenths if i in scores else 0)
