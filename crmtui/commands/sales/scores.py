@@ -182,7 +182,7 @@ def print_score(
             typer.echo("no rule matches and no history: score 0")
             return
         write_records(lines, "table", columns=EXPLAIN_COLUMNS)
-        typer.echo(f"{'total':>10} {found.points:g}")
+        typer.echo(f"score {found.points:g}: the sum of the points above")
         return
     write_records(lines, "csv", columns=EXPLAIN_COLUMNS)
 
