@@ -30,6 +30,7 @@ from crmtui.commands.sales import pipeline as pipeline_commands
 from crmtui.commands.sales import products as product_commands
 from crmtui.commands.sales import quotes as quote_commands
 from crmtui.commands.sales import rates as rate_commands
+from crmtui.commands.sales import scores as score_commands
 from crmtui.commands.sales import territory as territory_commands
 from crmtui.commands.team import server as server_commands
 from crmtui.commands.team import sync as sync_commands
@@ -100,6 +101,7 @@ lookup_commands.register(app)
 pipeline_commands.register(app)
 deal_commands.register(app)
 lead_commands.register(app)
+score_commands.register(app)
 territory_commands.register(app)
 daily_commands.register(app)
 notify_commands.register(app)

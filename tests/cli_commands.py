@@ -163,6 +163,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("tax-class set", "rate"): "19",
         ("product cross-sell", "missing"): "y",
         ("server form add", "file"): str(files / "in-form.toml"),
+        ("score rules add", "file"): str(files / "in-scoring.toml"),
     }
     key = (command.name, param.name)
     if key in specific:
@@ -192,6 +193,9 @@ def write_input_files(files: Path) -> None:
     (files / "in-rates.csv").write_text("Date,USD\n2025-04-25,1.1357\n", encoding="utf-8")
     (files / "in-products.csv").write_text("sku,name\nW-1,Widget\n", encoding="utf-8")
     (files / "in-prices.csv").write_text("sku,price\nW-1,10.00\n", encoding="utf-8")
+    (files / "in-scoring.toml").write_text(
+        '[[rule]]\nwhen = "source"\nis = "web"\npoints = 5\n', encoding="utf-8"
+    )
     (files / "in-form.toml").write_text(
         'name = "web"\nterritory = "North"\n\n[[field]]\nname = "name"\nrequired = true\n',
         encoding="utf-8",

@@ -252,3 +252,66 @@ async def test_convert_offers_the_contact_of_a_second_email_and_reuses_it(cards_
         one(path, "SELECT converted_contact_id FROM lead WHERE id = ?", lead)[0]
         == ids["Anna Müller"]
     )
+
+
+async def test_o_logs_a_call_on_the_lead_and_its_outcome_moves_the_leads_plan(cards_db):
+    from zoneinfo import ZoneInfo
+
+    from crmtui.domain.business_days import WorkCalendar
+    from crmtui.services.consent import CallCap
+    from crmtui.services.follow_ups.plans import enrol_lead, publish_plan
+    from crmtui.services.plan_progress import PlanClock, load_state
+    from crmtui.store.database import open_store
+
+    path, ids = cards_db
+    nina = ids["Nina Fresh"]
+    clock = PlanClock(tz=ZoneInfo("UTC"), calendar=WorkCalendar(), cap=CallCap(3, 30))
+    store = open_store(path)
+    try:
+        with store.write() as tx:
+            plan, _ = publish_plan(
+                tx=tx,
+                text='name = "Calls"\n[[step]]\nkind = "call"\nretries = 2\n'
+                '[[step]]\nkind = "call"\nwait = 1\n',
+                source="calls.toml",
+            )
+            eid = enrol_lead(tx=tx, plan_id=plan.id, lead_id=nina, clock=clock).id
+    finally:
+        store.close()
+
+    def position() -> tuple[str, int | None, int]:
+        s = open_store(path)
+        try:
+            with s.write() as tx:
+                state = load_state(tx.db, eid)
+        finally:
+            s.close()
+        assert state is not None
+        return state.position.state, state.position.step_number, state.position.attempt
+
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await leads(pilot)
+        await highlight(pilot, screen, "Nina Fresh")
+        form = await form_after(pilot, "o")
+        await fill(pilot, form, {"outcome": "sunny"})
+        await save(pilot)  # not an outcome: refused, the form stays
+        assert app.screen is form
+        await fill(pilot, form, {"outcome": "no-answer", "text": "rang out"})
+        await save(pilot)
+        assert position() == ("waiting", 1, 2)
+        logged = one(
+            path, "SELECT lead_id, contact_id, outcome, text FROM activity WHERE lead_id = ?", nina
+        )
+        assert (logged["contact_id"], logged["outcome"], logged["text"]) == (
+            None,
+            "no-answer",
+            "rang out",
+        )
+        form = await form_after(pilot, "o")
+        await fill(pilot, form, {"outcome": "connected"})
+        await save(pilot)
+        assert position() == ("waiting", 2, 1)
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert position() == ("waiting", 1, 2)

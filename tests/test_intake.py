@@ -219,6 +219,8 @@ def test_territory_rules_route_a_lead_before_the_forms_territory(
         reps["sue"],
     )
     assert held["Ben Ott"]["_territory"] == team.north
+    # The lead keeps its two-letter country (any case posted) for its score (0018).
+    assert (held["Anna Huber"]["country"], held["Ben Ott"]["country"]) == ("AT", "DE")
     with team.engine.connect() as conn:
         log = {e["lead_id"]: e for e in assignments(conn)}
     huber = next(i for i, lead in leads(team.engine).items() if lead["name"] == "Anna Huber")

@@ -4,6 +4,8 @@ enrolment, events and reminders placed in the lead's territory by the server."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -187,3 +189,149 @@ def test_a_reminder_naming_a_lead_outside_the_reps_scope_is_refused(team: Team) 
     assert {a["status"] for a in push_ops(team.http(ann2_token), "ann-2-device", ops)} == {
         "applied"
     }
+
+
+CALLS = """\
+name = "Calls"
+
+[[step]]
+key = "intro"
+kind = "call"
+retries = 2
+retry_wait = 2
+
+[[step]]
+key = "demo"
+kind = "call"
+wait = 1
+
+[[step]]
+key = "wrap"
+kind = "task"
+wait = 1
+"""
+
+
+def _walk(store: Store, who: str, outcomes: list[str]) -> list[tuple[str, int | None, int]]:
+    """Enrol a new contact or lead on CALLS, log a call per outcome; the positions after each."""
+    from crmtui.services.address_book.contacts import ContactCreate, create_contact
+    from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+    from crmtui.services.follow_ups.plans import enrol_contact
+
+    with store.write() as tx:
+        plan, _ = publish_plan(tx=tx, text=CALLS, source="calls.toml")
+        if who == "lead":
+            subject = {"lead_id": create_lead(tx=tx, data=LeadCreate(name="Ola"), region="DE").id}
+            eid = enrol_lead(tx=tx, plan_id=plan.id, lead_id=subject["lead_id"], clock=CLOCK).id
+        else:
+            contact = create_contact(tx=tx, data=ContactCreate(name="Ola"), region="DE")
+            subject = {"contact_id": contact.id}
+            eid = enrol_contact(tx=tx, plan_id=plan.id, contact_id=contact.id, clock=CLOCK).id
+    seen = []
+    for outcome in outcomes:
+        with store.write() as tx:
+            log_activity(
+                tx=tx,
+                data=ActivityCreate(kind="call", outcome=outcome, **subject),
+                cap=CallCap(50, 30),
+                plan_clock=CLOCK,
+            )
+        with store.write() as tx:
+            state = load_state(tx.db, eid)
+        assert state is not None
+        seen.append((state.position.state, state.position.step_number, state.position.attempt))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        # no answer -> retry; connected -> next step; meeting booked -> leave the plan
+        (
+            ["no-answer", "connected", "meeting-booked"],
+            [("waiting", 1, 2), ("waiting", 2, 1), ("left", 2, 1)],
+        ),
+        # two retries allowed, then on to the next step
+        (
+            ["no-answer", "voicemail", "busy"],
+            [("waiting", 1, 2), ("waiting", 1, 3), ("waiting", 2, 1)],
+        ),
+        (["not-interested"], [("left", 1, 1)]),
+    ],
+)
+def test_a_call_on_a_lead_branches_its_plan_exactly_as_a_contacts(
+    tmp_path: Path, outcomes: list[str], expected: list[tuple[str, int, int]]
+) -> None:
+    from crmtui.store.database import open_store
+
+    walked = {}
+    for who in ("lead", "contact"):
+        store = open_store(tmp_path / f"{who}.db")
+        try:
+            walked[who] = _walk(store, who, outcomes)
+        finally:
+            store.close()
+    assert walked["lead"] == walked["contact"] == expected
+
+
+def test_a_call_on_a_converted_lead_is_refused_with_where_to_log_it(store: Store) -> None:
+    from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+
+    with store.write() as tx:
+        lead = create_lead(tx=tx, data=LeadCreate(name="Ola"), region="DE")
+        contact_id = convert_lead(
+            tx=tx, lead_id=lead.id, data=LeadConversion(), region="DE"
+        ).contact.id
+    refused = f"was converted: log it on the contact \\({contact_id}"
+    with pytest.raises(InvalidInput, match=refused), store.write() as tx:
+        log_activity(
+            tx=tx,
+            data=ActivityCreate(kind="call", lead_id=lead.id, outcome="connected"),
+            cap=CallCap(3, 30),
+        )
+
+
+def test_crm_log_call_on_a_lead_moves_its_plan_and_its_follow_up_is_about_the_lead(
+    tmp_path: Path,
+) -> None:
+    from crmtui.store.database import open_store
+    from tests.cli_commands import run
+
+    db = str(tmp_path / "c.db")
+    open_store(tmp_path / "c.db").close()
+    plan = tmp_path / "calls.toml"
+    plan.write_text(CALLS, encoding="utf-8")
+    assert run(["plan", "add", str(plan), "--db", db]).code == 0
+    lead_id = run(["lead", "add", "Ola Nordmann", "--db", db]).out.strip()
+    assert run(["plan", "enrol", "Calls", f"lead:{lead_id}", "--db", db]).code == 0
+    logged = run(
+        [
+            "log",
+            "call",
+            f"lead:{lead_id}",
+            "--outcome",
+            "connected",
+            "--next",
+            "friday 10:00",
+            "send the deck",
+            "--db",
+            db,
+        ]
+    )
+    assert logged.code == 0, logged.err
+    status = run(["plan", "status", "--who", f"lead:{lead_id}", "--format", "json", "--db", db])
+    (row,) = json.loads(status.out)
+    assert row["step"] == "2 call" and row["lead_id"] == lead_id
+    con = sqlite3.connect(db)
+    try:
+        texts = {
+            r[0]: r[1]
+            for r in con.execute("SELECT text, lead_id FROM tickler WHERE status = 'open'")
+        }
+        activity = con.execute("SELECT lead_id, contact_id, outcome FROM activity").fetchone()
+    finally:
+        con.close()
+    assert texts["send the deck"] == lead_id
+    assert activity == (lead_id, None, "connected")
+    refused = run(["log", "call", "lead:zzzzzzzz", "--db", db])
+    assert refused.code == 1 and refused.error is None and "no lead" in refused.err

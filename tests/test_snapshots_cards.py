@@ -32,6 +32,40 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     return path, build_cards_db(path)
 
 
+@pytest.fixture(scope="module")
+def scored_cards(
+    cards: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
+    """A copy of the cards database with scoring rules: a trade-fair lead scores highest."""
+    from crmtui.services.sales.score_rules import publish_rules
+    from crmtui.store.database import open_store
+    from tests.app_support import copy_db
+
+    path = copy_db(cards[0], tmp_path_factory.mktemp("snap-scored") / "cards.db")
+    store = open_store(path)
+    try:
+        with store.write() as tx:
+            publish_rules(tx=tx, text=SCORING, source="scoring.toml")
+    finally:
+        store.close()
+    return path, cards[1]
+
+
+SCORING = """\
+[[rule]]
+when = "source"
+is = "fair"
+points = 20
+[[rule]]
+when = "source"
+is = "web"
+points = 5
+[[rule]]
+when = "company"
+present = true
+points = 2.5
+"""
+
 Steps = Callable[[Pilot[Any], dict[str, str]], Awaitable[None]]
 
 
@@ -98,6 +132,24 @@ def test_account_card(snap_compare, cards, size):
 def test_leads_inbox(snap_compare, cards, size):
     """F8: the open leads, the status counts, the keys."""
     assert shoot(snap_compare, cards, size, _leads)
+
+
+async def _leads_by_score(pilot: Pilot[Any], ids: dict[str, str]) -> None:
+    await _leads(pilot, ids)
+    await pilot.press("s")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, LeadsScreen) and screen.inbox is not None
+    assert [(r.name, r.score) for r in screen.inbox.rows][:2] == [
+        ("Anna Lead", 22.5),
+        ("Nina Fresh", 7.5),
+    ]
+
+
+@SIZES
+def test_leads_inbox_by_score(snap_compare, scored_cards, size):
+    """F8 after `s`: the Score column, highest first, "by score" on the status line."""
+    assert shoot(snap_compare, scored_cards, size, _leads_by_score)
 
 
 @SIZES

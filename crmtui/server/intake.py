@@ -264,6 +264,11 @@ def _take(
         "phone_e164": phone[1] if isinstance(phone, tuple) else None,
         "source": f"web:{spec.name}",
         "status": "new",
+        # What the post says of the company, for the lead score (0018); a country that
+        # is not a two-letter code routes by the territory rules but is not kept.
+        "industry": (_str(values.get("industry")) or "")[:80] or None,
+        "employees": employees if isinstance(employees, int) and employees > 0 else None,
+        "country": _iso_country(values.get("country")),
         "owner_id": routed.rep_id,
         "territory_id": routed.territory_id,
         "created_at": at,
@@ -300,6 +305,12 @@ def _take(
 
 def _str(value: object) -> str | None:
     return str(value) if value is not None else None
+
+
+def _iso_country(value: object) -> str | None:
+    """A two-letter country code as the lead keeps it, or None."""
+    text = str(value).strip().upper() if value is not None else ""
+    return text if len(text) == 2 and text.isascii() and text.isalpha() else None
 
 
 def newest_plan(conn: Connection, name: str) -> str | None:

@@ -400,16 +400,20 @@ def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
 def after_activity(
     *, tx: WriteTx, activity: Activity, clock: PlanClock | None, cap: CallCap | None = None
 ) -> None:
-    """Count a logged activity as the outcome of the contact's matching plan step.
+    """Count a logged activity as the outcome of the contact's (or lead's) matching plan step.
 
     It matches the step whose reminder this transaction ticked (the call list ticks
-    the reminder, then logs the call), else the open step of its kind. Without a
-    `clock`, one with the user's zone and `cap` is made, only for a contact on a plan
-    (finding the system's zone reads files: most logged activities need none).
+    the reminder, then logs the call), else the open step of its kind. A call logged
+    on a lead before conversion branches the lead's plan exactly as a contact's.
+    Without a `clock`, one with the user's zone and `cap` is made, only for a record on
+    a plan (finding the system's zone reads files: most logged activities need none).
     """
-    if activity.contact_id is None:
+    if activity.contact_id is not None:
+        enrolments = running_enrolments(tx.db, activity.contact_id)
+    elif activity.lead_id is not None:
+        enrolments = running_lead_enrolments(tx.db, activity.lead_id)
+    else:
         return
-    enrolments = running_enrolments(tx.db, activity.contact_id)
     if not enrolments:
         return
     clock = clock or (PlanClock(cap=cap) if cap is not None else PlanClock())

@@ -314,6 +314,11 @@ class Lead(SQLModel, table=True):
     source: str | None = None
     status: str = "new"
     disqualify_reason: str | None = None
+    # 0018: what a web form or the rep knows of the company before there is an account
+    # (the lead score's history reads them; a converted lead's account has its own).
+    industry: str | None = Field(default=None, max_length=80)
+    employees: int | None = None
+    country: str | None = Field(default=None, max_length=2)
     owner_id: str | None = _fk("rep.id")
     territory_id: str | None = _fk("territory.id")
     converted_account_id: str | None = _fk("account.id", index=False)
@@ -460,6 +465,21 @@ class Plan(SQLModel, table=True):
     name: str = Field(max_length=80)
     version: int
     source: str  # the plan file's text (crmtui.domain.plan_steps reads it)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class ScoreRules(SQLModel, table=True):
+    """One version of the lead-scoring file (reference data, published by admins, 0018).
+
+    The newest live version is the one in force (`crmtui.domain.lead_scoring` reads it).
+    """
+
+    __tablename__ = "score_rules"
+    id: str = _id_field()
+    version: int
+    source: str  # the scoring file's text
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
@@ -778,6 +798,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "deal_line": DealLine,
     "quote": Quote,
     "quote_line": QuoteLine,
+    "score_rules": ScoreRules,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

@@ -98,6 +98,7 @@ REFERENCE = SharedClass(
             "product",
             "price_list",
             "price",
+            "score_rules",
         }
     ),
     frozenset({"admin"}),

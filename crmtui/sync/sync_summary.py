@@ -91,6 +91,7 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "tax_class": ("tax class", "tax classes"),
     "price_list": ("price list", "price lists"),
     "deal_line": ("deal line", "deal lines"),
+    "score_rules": ("scoring file", "scoring files"),
     "quote_line": ("quote line", "quote lines"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""

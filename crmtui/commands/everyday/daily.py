@@ -343,6 +343,9 @@ def log(
     follow: TicklerCreate | None = None
     if next_ and next_[0] is not None:
         follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
+    what = (kind, occurred, seconds, outcome, text)
+    if _logged_on_lead(ctx, db, who, what, follow, now, extra=bool(deal or create)):
+        return
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
@@ -384,6 +387,62 @@ def log(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
     _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _logged_on_lead(
+    ctx: typer.Context,
+    db: Path | None,
+    who: str,
+    what: tuple[str, datetime | None, int | None, str | None, str | None],
+    follow: Any,
+    now: datetime,
+    *,
+    extra: bool,
+) -> bool:
+    """`crm log KIND lead:ID`: an activity on a lead (its outcome branches the lead's plan).
+
+    False when WHO names no lead (`lead:` prefix); exit 1 when the lead is not there.
+    """
+    from crmtui.commands.everyday.plans import lead_of
+
+    lead_id = lead_of(ctx, db, who)
+    if lead_id is None:
+        return False
+    if extra:
+        fail("an activity on a lead (lead:ID) takes no --deal or --create")
+    kind, occurred, seconds, outcome, text = what
+    from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+    from crmtui.services.follow_ups.ticklers import create_tickler
+    from crmtui.store.models import Lead
+    from crmtui.store.resolve import get_live
+
+    cap, clock = _cap(), plan_clock()
+
+    def action(tx: WriteTx) -> tuple[Any, list[str], Any, str, bool]:
+        name = get_live(tx, Lead, lead_id).name
+        data = ActivityCreate(
+            kind=kind,
+            lead_id=lead_id,
+            occurred_at=occurred,
+            duration_s=seconds,
+            outcome=outcome,
+            text=text,
+        )
+        activity, overridden = log_activity(
+            tx=tx, data=data, cap=cap, rep_name=settings_or_exit().rep_name, plan_clock=clock
+        )
+        tickler = None
+        if follow is not None:
+            # Same transaction: the activity and its follow-up about the lead commit together.
+            follow.lead_id = lead_id
+            tickler = create_tickler(tx=tx, data=follow)
+        return activity, overridden, tickler, name, False
+
+    activity, overridden, tickler, name, created = _write(
+        ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
+    )
+    _report_logged(kind, activity, overridden, tickler, name, created, now)
+    return True
 
 
 def _report_logged(

@@ -64,6 +64,11 @@ def _lead_id(ctx: typer.Context, db: Path | None, ref: str) -> str:
     return str(rows[0][0])
 
 
+def lead_of(ctx: typer.Context, db: Path | None, who: str) -> str | None:
+    """The lead's id when WHO is `lead:ID` (exit 1 when there is none), else None."""
+    return _lead_id(ctx, db, who[len(LEAD_PREFIX) :]) if _is_lead(who) else None
+
+
 STATUS_COLUMNS = ("contact", "plan", "state", "step", "attempt", "due", "why", "id")
 
 

@@ -10,9 +10,13 @@ import typer
 from crmtui.commands.common import DbOption, FormatOption, fail
 from crmtui.commands.reading import now, read_db, user_zone
 from crmtui.commands.sales.pipeline import CurrencyOption, OwnerOption, TerritoryOption
+from crmtui.commands.sales.scores import ExplainOption, print_score
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crmtui.domain.lead_scoring import Score
     from crmtui.domain.money import Money
     from crmtui.store.journal import WriteTx
 
@@ -33,6 +37,9 @@ ProbabilityOption = Annotated[
     int | None, typer.Option("--probability", help="Override the stage's win probability (0-100).")
 ]
 DEAL_COLUMNS = ("name", "stage", "amount", "currency", "close", "owner", "territory", "id")
+SortOption = Annotated[
+    str, typer.Option("--sort", help="newest (the default) or score (highest first).")
+]
 
 
 def parse_amount(text: str | None, currency: str | None) -> Money | None:
@@ -298,10 +305,13 @@ def deals_list(
     stage: Annotated[str | None, typer.Option("--stage", help="Only deals in this stage.")] = None,
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "open",
     currency: CurrencyOption = None,
+    sort: SortOption = "newest",
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """List deals (open ones unless --status says otherwise); --stale lists stale deals.
+
+    `--sort score` puts the highest-scored first and adds the score (`crm deal score`).
 
     A deal is stale when it is open, has no open tickler and no activity within its
     stage's "stale after" days (counted from its last activity or stage change).
@@ -313,6 +323,8 @@ def deals_list(
 
     if status not in ("open", "won", "lost", "all"):
         fail("--status must be open, won, lost or all")
+    if sort not in ("newest", "score"):
+        fail(f"--sort must be newest or score, not {sort!r}")
     tz = user_zone()
     moment = now()
     with read_db(ctx, db, fmt) as con:
@@ -334,14 +346,29 @@ def deals_list(
             stage_id=stage_id,
             with_activity=True,
         )
+        by_score: dict[str, Score] | None = None
+        if sort == "score":
+            from crmtui.reports.lead_scores import deal_scores, score_sort_key
+
+            by_score = deal_scores(con)
+            key = score_sort_key(by_score)
+            rows = sorted(rows, key=lambda r: key(r.id))
     if stale:
         rows = sorted((r for r in rows if r.is_stale(moment)), key=lambda r: r.last_touch())
     if currency is not None:
         rows = [r for r in rows if r.currency == currency.upper()]
+
+    def scored(record: Mapping[str, object], record_id: str) -> dict[str, object]:
+        if by_score is None:
+            return dict(record)
+        hit = by_score.get(record_id)
+        return {"score": None if hit is None else hit.points, **record}
+
     if fmt == "json":
         import json
 
-        typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        payload = [scored(r.as_dict(), r.id) for r in rows]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     records = [
         {
@@ -359,8 +386,27 @@ def deals_list(
         }
         for r in rows
     ]
+    shown = [scored(rec, r.id) for rec, r in zip(records, rows, strict=True)]
     columns = DEAL_COLUMNS if not stale else (*DEAL_COLUMNS[:-1], "idle_days", "id")
-    write_records(records, fmt, columns=columns)
+    if by_score is not None:
+        columns = ("score", *columns)
+    write_records(shown, fmt, columns=columns)
+
+
+@app.command("score")
+def score(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    explain: ExplainOption = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """A deal's score from the scoring rules and the territory's won/lost deals.
+
+    `--explain` lists each rule and history variable with its points; they add up to
+    the score. Exit codes: 0 shown, 1 no such deal, 2 bad option.
+    """
+    print_score(ctx, "deal", deal_id, explain=explain, fmt=fmt, db=db)
 
 
 def register(root: typer.Typer) -> None:

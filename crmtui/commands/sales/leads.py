@@ -9,7 +9,15 @@ import typer
 
 from crmtui.commands.common import DbOption, FormatOption, fail, open_db
 from crmtui.commands.reading import read_db
-from crmtui.commands.sales.deals import AmountOption, CloseOption, me, parse_amount, parse_close
+from crmtui.commands.sales.deals import (
+    AmountOption,
+    CloseOption,
+    SortOption,
+    me,
+    parse_amount,
+    parse_close,
+)
+from crmtui.commands.sales.scores import ExplainOption, print_score
 from crmtui.commands.writing import run_write, settings_or_exit
 
 if TYPE_CHECKING:
@@ -21,6 +29,7 @@ IdArg = Annotated[
     str, typer.Argument(help="Lead id (or a unique prefix of at least 6 characters).")
 ]
 LEAD_COLUMNS = ("name", "company", "phone", "email", "source", "status", "reason", "id")
+SCORED_COLUMNS = ("score", "name", "company", "source", "status", "id")
 
 
 @app.command()
@@ -31,13 +40,27 @@ def add(
     phone: Annotated[str | None, typer.Option(help="Phone as you would dial it.")] = None,
     email: Annotated[str | None, typer.Option(help="Email address.")] = None,
     source: Annotated[str | None, typer.Option(help="Where the lead came from.")] = None,
+    industry: Annotated[str | None, typer.Option(help="The company's industry.")] = None,
+    employees: Annotated[
+        int | None, typer.Option(help="The company's head count.", min=1, max=10_000_000)
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Two-letter country code (DE).")] = None,
     db: DbOption = None,
 ) -> None:
     """Add a lead; prints its id."""
     from crmtui.services.sales.leads import LeadCreate, create_lead
 
     region = settings_or_exit().default_region
-    data = LeadCreate(name=name, company=company, phone=phone, email=email, source=source)
+    data = LeadCreate(
+        name=name,
+        company=company,
+        phone=phone,
+        email=email,
+        source=source,
+        industry=industry,
+        employees=employees,
+        country=country,
+    )
 
     def action(tx: WriteTx) -> Any:
         data.owner_id = me(tx)
@@ -173,11 +196,16 @@ def leads_list(
             help="new, working, qualified, disqualified, converted (default: not converted)."
         ),
     ] = None,
+    sort: SortOption = "newest",
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """List leads, newest first."""
+    """List leads, newest first (`--sort score`: highest score first, with the score)."""
     from crmtui.output import write_records
+    from crmtui.reports.lead_scores import lead_scores, score_sort_key
+
+    if sort not in ("newest", "score"):
+        fail(f"--sort must be newest or score, not {sort!r}")
 
     where, params = "deleted_at IS NULL", []
     if status is None:
@@ -204,11 +232,35 @@ def leads_list(
                 params,
             )
         ]
-    write_records(rows, fmt, columns=LEAD_COLUMNS)
+        if sort == "score":
+            found = lead_scores(con)
+            rows.sort(key=lambda r: score_sort_key(found)(r["id"]))
+            for row in rows:
+                hit = found.get(row["id"])
+                row["score"] = None if hit is None else hit.points
+                row["p_win"] = None if hit is None or hit.p_win is None else round(hit.p_win, 4)
+    write_records(rows, fmt, columns=SCORED_COLUMNS if sort == "score" else LEAD_COLUMNS)
+
+
+@app.command("score")
+def score(
+    ctx: typer.Context,
+    lead_id: IdArg,
+    explain: ExplainOption = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """A lead's score from the scoring rules and the territory's won/lost history.
+
+    `--explain` lists each rule and history variable with its points; they add up to
+    the score. Exit codes: 0 shown, 1 no such lead, 2 bad option.
+    """
+    print_score(ctx, "lead", lead_id, explain=explain, fmt=fmt, db=db)
 
 
 def register(root: typer.Typer) -> None:
-    """Add `crm lead` and `crm leads` to the root app."""
+    """Add `crm lead` (with `crm lead list`) and `crm leads` to the root app."""
+    app.command("list")(leads_list)
     root.add_typer(app, name="lead")
     root.command("leads")(leads_list)
 

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import short_day, stored_day
-from crmtui.reports.lead_inbox import FILTERS, Inbox, LeadRow, lead_inbox
+from crmtui.reports.lead_inbox import FILTERS, SORTS, Inbox, LeadRow, lead_inbox
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.record_form import FieldProblem, FormField, RecordForm, Saved
 from crmtui.widgets.footer import SteadyFooter
@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from crmtui.screens.daily_context import DailyContext
     from crmtui.store.journal import WriteTx
 
-LEADS_HINT = "q qualify · x disqualify · w working · f status · Enter: the contact (converted)"
+LEADS_HINT = (
+    "o call outcome · q qualify · x disqualify · w working · f status · s sort"
+    " · Enter: the contact (converted)"
+)
 SHORT = {"qualified": "qual.", "disqualified": "disq.", "converted": "conv."}
 """Filter names on a narrow screen, so every count fits in 80 columns."""
-COLUMNS = ("Name", "Company", "Email / phone", "Source", "Status", "Added")
+COLUMNS = ("Score", "Name", "Company", "Email / phone", "Source", "Status", "Added")
 REUSE_WORDS = {"reuse": True, "yes": True, "y": True, "new": False, "no": False, "n": False}
 
 
@@ -133,6 +136,44 @@ def disqualify_form(lead: LeadRow) -> RecordForm:
     return RecordForm(f"Disqualify {lead.name}", fields, save, button="Disqualify")
 
 
+def _outcome_preview(text: str) -> str:
+    from crmtui.store.models import ACTIVITY_OUTCOMES
+
+    word = text.strip().lower()
+    if word not in ACTIVITY_OUTCOMES:
+        raise ValueError("connected, no-answer, voicemail, busy, meeting-booked, …")
+    return f"→ {word}"
+
+
+def call_form(lead: LeadRow) -> RecordForm:
+    """A call to the lead and its outcome; on a plan, the outcome branches it (as a contact's)."""
+    fields = [
+        FormField(
+            "outcome", "Outcome", "", "connected, no-answer, meeting-booked…", _outcome_preview
+        ),
+        FormField("text", "Note", "", "what was said (optional)"),
+    ]
+
+    def save(daily: DailyContext, v: dict[str, str]) -> Saved:
+        from crmtui.screens.dialogs.plan_enrol import plan_clock_of
+        from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+
+        outcome = v["outcome"].strip().lower()
+        if not outcome:
+            raise FieldProblem("outcome", "Outcome: say how the call went")
+        cap, clock, rep_name = daily.cap(), plan_clock_of(daily), daily.settings().rep_name
+        data = ActivityCreate(
+            kind="call", lead_id=lead.id, outcome=outcome, text=v["text"].strip() or None
+        )
+        daily.write_undoable(
+            f"Log call: {lead.name}",
+            lambda tx: log_activity(tx=tx, data=data, cap=cap, rep_name=rep_name, plan_clock=clock),
+        )
+        return Saved(f"Call to {lead.name} logged ({outcome}) · ctrl+z undoes", lead.id)
+
+    return RecordForm(f"Call {lead.name}", fields, save, button="Log call")
+
+
 def convert_form(lead: LeadRow, matches: MatchSummary) -> RecordForm:
     """The deal a conversion opens, and (when something matches) reuse or new."""
     from crmtui.screens.cards.card_forms import amount_preview, read_amount
@@ -210,18 +251,22 @@ def _reuse_preview(text: str) -> str:
 
 
 def column_widths(width: int) -> tuple[int, ...]:
-    """Cells per column for a screen `width`: Source, Status and Added fixed, the rest shared."""
+    """Cells per column for a screen `width`: Score, Source, Status and Added fixed, the rest
+    shared."""
     fixed = (8, 10, 10) if width < 100 else (10, 12, 10)
+    score = 7
     # Two cells of padding per column, and the scroll bar.
-    rest = max(width - sum(fixed) - 2 * len(COLUMNS) - 2, 30)
+    rest = max(width - score - sum(fixed) - 2 * len(COLUMNS) - 2, 30)
     name, company = rest * 3 // 10, rest * 35 // 100
-    return (name, company, rest - name - company, *fixed)
+    return (score, name, company, rest - name - company, *fixed)
 
 
 def lead_cells(lead: LeadRow) -> tuple[Text, ...]:
     """The table cells of one lead."""
     status = lead.status + (f": {lead.disqualify_reason}" if lead.disqualify_reason else "")
+    score = "" if lead.score is None else f"{lead.score:.1f}"
     return (
+        Text(score, justify="right", no_wrap=True),
         Text(lead.name, overflow="ellipsis", no_wrap=True),
         Text(lead.company or "", overflow="ellipsis", no_wrap=True),
         Text(lead.email or lead.phone or "", overflow="ellipsis", no_wrap=True),
@@ -277,6 +322,22 @@ class LeadsScreen(UsesDaily, Screen[None]):
             tooltip="Show another status (open, new, … all)",
         ),
         Binding(
+            "o",
+            "call",
+            "Call",
+            show=False,
+            id="leads.call",
+            tooltip="Log a call to the lead and its outcome (moves its follow-up plan)",
+        ),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            show=False,
+            id="leads.sort",
+            tooltip="Newest first, or highest score first (crm lead score --explain says why)",
+        ),
+        Binding(
             "enter",
             "open",
             "Open",
@@ -327,6 +388,8 @@ class LeadsScreen(UsesDaily, Screen[None]):
         super().__init__()
         self._db = db
         self.status = "open"
+        self.sort = "newest"
+        self._resorted = False
         self.inbox: Inbox | None = None
         self._width = 0
 
@@ -355,8 +418,11 @@ class LeadsScreen(UsesDaily, Screen[None]):
         self._width = width
         table = self.query_one("#leads", DataTable)
         table.clear(columns=True)
+        # The column the rows are sorted by says so (the status line has no room at 80).
+        sorted_by = "Score" if self.sort == "score" else "Added"
         for name, room in zip(COLUMNS, column_widths(width), strict=True):
-            table.add_column(name, width=room, key=name)
+            label = f"{name} ▾" if name == sorted_by else name
+            table.add_column(label, width=room, key=name)
 
     def on_screen_resume(self) -> None:
         """Shown: read the inbox again."""
@@ -369,7 +435,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="leads-load")
     def load(self) -> None:
         """Read the inbox off the UI thread."""
-        self.post_message(self.Loaded(lead_inbox(self._db, self.status)))
+        self.post_message(self.Loaded(lead_inbox(self._db, self.status, self.sort)))
 
     @property
     def current(self) -> LeadRow | None:
@@ -382,7 +448,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writes need a highlighted lead that is not converted; Enter a converted one."""
         lead = self.current
-        if action in ("convert", "qualify", "disqualify", "working"):
+        if action in ("convert", "qualify", "disqualify", "working", "call"):
             return lead is not None and lead.status != "converted"
         if action == "open":
             return lead is not None and lead.converted_contact_id is not None
@@ -398,10 +464,12 @@ class LeadsScreen(UsesDaily, Screen[None]):
             ("qualify", f"Qualify {name}", "Mark it qualified (q)"),
             ("disqualify", f"Disqualify {name}", "With a reason (x)"),
             ("working", f"Working on {name}", "Mark it as being worked (w)"),
+            ("call", f"Call {name}", "Log the call's outcome; it moves the lead's plan (o)"),
         ):
             if self.check_action(action, ()):
                 out.append((title, help, getattr(self, f"action_{action}")))
         out.append(("Lead status filter", "Show another status (f)", self.action_filter))
+        out.append(("Sort leads", "Newest first or by score (s)", self.action_sort))
         return out
 
     @on(Loaded)
@@ -409,7 +477,9 @@ class LeadsScreen(UsesDaily, Screen[None]):
         self._show(event.inbox)
 
     def _show(self, inbox: Inbox) -> None:
-        keep = self.current.id if self.current else None
+        # A new order starts at its top; a reload keeps the highlighted lead.
+        keep = self.current.id if self.current and not self._resorted else None
+        self._resorted = False
         self.inbox = inbox
         table = self.query_one("#leads", DataTable)
         table.clear()
@@ -438,6 +508,13 @@ class LeadsScreen(UsesDaily, Screen[None]):
     def action_filter(self) -> None:
         """The next status filter."""
         self.status = FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)]
+        self.reload()
+
+    def action_sort(self) -> None:
+        """Newest first, or highest score first."""
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._resorted = True
+        self._columns(self._width)
         self.reload()
 
     def action_open(self) -> None:
@@ -471,6 +548,12 @@ class LeadsScreen(UsesDaily, Screen[None]):
         lead = self.current
         if lead is not None and lead.status != "converted":
             self._form(disqualify_form(lead))
+
+    def action_call(self) -> None:
+        """Log a call to the lead and its outcome."""
+        lead = self.current
+        if lead is not None and lead.status != "converted":
+            self._form(call_form(lead))
 
     def action_qualify(self) -> None:
         """Mark the lead qualified."""

@@ -12,7 +12,15 @@ from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
 from crmtui.store.journal import WriteTx
-from crmtui.store.models import ACTIVITY_KINDS, ACTIVITY_OUTCOMES, Account, Activity, Contact, Deal
+from crmtui.store.models import (
+    ACTIVITY_KINDS,
+    ACTIVITY_OUTCOMES,
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    Lead,
+)
 from crmtui.store.resolve import get_live, live_id
 
 # A logged activity is something that happened; a little slack covers clock drift.
@@ -31,6 +39,8 @@ class ActivityCreate(SQLModel):
     outcome: str | None = None
     text: str | None = None
     rep_id: str | None = None
+    lead_id: str | None = None
+    """A lead not converted yet (a call before qualification); no contact with it."""
 
 
 def _check(data: ActivityCreate, now: datetime) -> None:
@@ -40,7 +50,9 @@ def _check(data: ActivityCreate, now: datetime) -> None:
         raise InvalidInput(
             "outcome", f"{data.outcome!r} is not one of {', '.join(ACTIVITY_OUTCOMES)}"
         )
-    if not (data.contact_id or data.account_id or data.deal_id):
+    if data.lead_id and (data.contact_id or data.account_id or data.deal_id):
+        raise InvalidInput("lead", "an activity about a lead names no contact, account or deal")
+    if not (data.contact_id or data.account_id or data.deal_id or data.lead_id):
         raise InvalidInput("contact", "an activity needs a contact, an account or a deal")
     if data.duration_s is not None and not 0 <= data.duration_s <= 24 * 3600:
         raise InvalidInput("duration", "must be between 0 and 24 hours")
@@ -95,6 +107,15 @@ def log_activity(
         overridden = reasons
     if data.deal_id:
         data.deal_id = live_id(tx, Deal, data.deal_id)
+    if data.lead_id:
+        lead = get_live(tx, Lead, data.lead_id)
+        if lead.status == "converted":
+            # Its plan and reminders went to the contact: an outcome belongs there too.
+            raise InvalidInput(
+                "lead",
+                f"{lead.name} was converted: log it on the contact ({lead.converted_contact_id})",
+            )
+        data.lead_id = lead.id
     if account_id:
         account_id = live_id(tx, Account, account_id)
     activity = Activity(
@@ -108,6 +129,7 @@ def log_activity(
         deal_id=data.deal_id,
         rep_id=data.rep_id or me_rep_id(tx, rep_name),
         consent_override=bool(overridden),
+        lead_id=data.lead_id,
     )
     if activity_id:
         # A derived record is made the same on every laptop, its creation time too,
@@ -123,6 +145,8 @@ def log_activity(
         ):
             follow_up.contact_id, follow_up.account_id = data.contact_id, account_id
             follow_up.deal_id = data.deal_id
+            if data.lead_id and follow_up.lead_id is None:
+                follow_up.lead_id = data.lead_id
         create_tickler(tx=tx, data=follow_up)
     return activity, overridden
 

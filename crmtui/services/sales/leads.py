@@ -56,6 +56,9 @@ class LeadCreate(SQLModel):
     source: str | None = None
     owner_id: str | None = None
     territory_id: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    country: str | None = None
 
 
 class LeadConversion(SQLModel):
@@ -115,6 +118,21 @@ class MatchNeedsDecision(InvalidInput):
         self.matches = matches
 
 
+def _employees(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 10_000_000:
+        raise InvalidInput("employees", "must be a whole number from 1 to 10000000")
+    return value
+
+
+def _country(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise InvalidInput("country", f"must be a two-letter ISO code (DE, FR), not {value!r}")
+    return code
+
+
 def create_lead(*, tx: WriteTx, data: LeadCreate, region: str) -> Lead:
     """Add a lead (a name is enough); phone and email are checked and normalised."""
     phone = (
@@ -127,6 +145,9 @@ def create_lead(*, tx: WriteTx, data: LeadCreate, region: str) -> Lead:
         phone=phone.typed if phone else None,
         phone_e164=phone.e164 if phone else None,
         source=optional_text(data.source, "source", max_len=60),
+        industry=optional_text(data.industry, "industry", max_len=80),
+        employees=_employees(data.employees),
+        country=_country(data.country),
         owner_id=get_live(tx, Rep, data.owner_id).id if data.owner_id else None,
         territory_id=get_live(tx, Territory, data.territory_id).id if data.territory_id else None,
     )
@@ -206,6 +227,11 @@ def _fill_empty(tx: WriteTx, row: Account | Contact, values: dict[str, object]) 
     return tx.update(row, empty)
 
 
+def _company(lead: Lead) -> dict[str, object]:
+    """What the lead knew of its company, for the account it becomes (0018)."""
+    return {"industry": lead.industry, "employees": lead.employees, "country": lead.country}
+
+
 def _add_lead_items(tx: WriteTx, contact: Contact, lead: Lead) -> list[str]:
     """Add the lead's phone and email to a reused contact when it has neither yet."""
     added = []
@@ -249,7 +275,9 @@ def convert_lead(
             account = matches.account
             reused_account = True
             filled["account"] = _fill_empty(
-                tx, account, {"territory_id": lead.territory_id, "owner_id": lead.owner_id}
+                tx,
+                account,
+                {"territory_id": lead.territory_id, "owner_id": lead.owner_id, **_company(lead)},
             )
         else:
             account = create_account(
@@ -258,6 +286,7 @@ def convert_lead(
                 region=region,
             )
             tx.update(account, {"owner_id": lead.owner_id})
+            _fill_empty(tx, account, _company(lead))
     if reuse and matches.contact is not None:
         contact = matches.contact
         filled["contact"] = _fill_empty(
