@@ -512,3 +512,24 @@ def export_cards(
             out.write(text)
         count += 1
     return count
+
+
+def contact_cards(
+    db: Any, where: str = "1 = 1", params: tuple[Any, ...] = (), version: str = "3.0"
+) -> dict[str, str]:
+    """{contact id: vCard text} of the live contacts matching `where` (SQL on `contact c`)."""
+    items = _items_by_contact(db)
+    cursor = db.execute(
+        "SELECT c.*, a.name AS company FROM contact c "
+        "LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL "
+        f"WHERE c.deleted_at IS NULL AND ({where}) ORDER BY c.id",
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    out = {}
+    for values in cursor:
+        row = dict(zip(names, values, strict=True))
+        out[row["id"]] = contact_card(
+            row, row["company"], items.get(row["id"]) or _column_items(row), version
+        )
+    return out
