@@ -20,6 +20,7 @@ from crmtui.commands.everyday import contacts as contact_commands
 from crmtui.commands.everyday import daily as daily_commands
 from crmtui.commands.everyday import dedupe as dedupe_commands
 from crmtui.commands.everyday import lookup as lookup_commands
+from crmtui.commands.everyday import dav as dav_commands
 from crmtui.commands.everyday import mail as mail_commands
 from crmtui.commands.everyday import notify as notify_commands
 from crmtui.commands.everyday import plans as plan_commands
@@ -94,6 +95,7 @@ app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
 app.add_typer(mail_commands.app, name="mail")
+app.add_typer(dav_commands.app, name="dav")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)
