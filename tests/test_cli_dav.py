@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from crmtui.store.database import open_store
 from crmtui.store.models import Contact
 from tests.cli_commands import run
 from tests.dav_support import Phone, Radicale, radicale
+from tests.test_sync_crash import live_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_setup_sync_status_delete_restore(tmp_path: Path, server: Radicale, monk
 
     store = open_store(Path(db))
     with store.read() as s:
-        ann = s.exec(__import__("sqlmodel").select(Contact)).one()
+        ann = s.exec(select(Contact)).one()
     store.close()
     phone = Phone(server)
     try:
@@ -81,3 +83,51 @@ def test_setup_sync_status_delete_restore(tmp_path: Path, server: Radicale, monk
     again = run(["dav", "sync", "--db", db])
     assert "1 new to it" in again.out
     assert run(["dav", "deleted", "--db", db]).code == 1
+
+
+def test_a_phone_edit_travels_with_crm_sync_to_another_laptop(
+    live_server, tmp_path: Path, server: Radicale, monkeypatch  # noqa: F811
+) -> None:
+    """`crm dav setup --at-sync`: `crm sync` journals the phone's edit and pushes it."""
+    from crmtui.server import admin
+
+    url, engine = live_server
+    admin.add_territory(engine, "North")
+    admin.add_rep(engine, "ann", "rep", ["North"])
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    for db, device in ((one, "ann-laptop"), (two, "ann-desk")):
+        open_store(db).close()
+        token = admin.issue_token(engine, "ann", device).token
+        assert run(["--db", str(db), "sync", "login", "--server", url, "--token", token]).code == 0
+    assert run(["--db", str(one), "contact", "add", "Bo Berg", "--title", "CTO"]).code == 0
+    monkeypatch.setenv("DAV_PW", server.password)
+    book = f"{server.url}{server.user}/team-{tmp_path.name}/"
+    setup = run(
+        ["--db", str(one), "dav", "setup", server.url, "-u", server.user, "--password-env",
+         "DAV_PW", "--addressbook", book, "--no-calendar", "--at-sync"]
+    )
+    assert setup.code == 0, setup.err
+    first = run(["--db", str(one), "sync"])
+    assert first.code == 0, first.err
+    assert "1 new to it" in first.out
+    store = open_store(one)
+    with store.read() as s:
+        bo = s.exec(select(Contact).where(Contact.name == "Bo Berg")).one().id
+    store.close()
+    phone = Phone(server)
+    try:
+        card = phone.get(f"{book}{bo}.vcf")
+        phone.put(f"{book}{bo}.vcf", card.replace("TITLE:CTO", "TITLE:CEO"))
+    finally:
+        phone.close()
+    second = run(["--db", str(one), "sync"])
+    assert second.code == 0, second.err
+    assert "contacts: 1 changed on the phone" in second.out
+    assert run(["--db", str(two), "sync"]).code == 0
+    store = open_store(two)
+    try:
+        with store.read() as s:
+            row = s.exec(select(Contact).where(Contact.name == "Bo Berg")).one()
+            assert row.title == "CEO"
+    finally:
+        store.close()
