@@ -18,9 +18,9 @@ from crmtui.commands.data import undo as undo_commands
 from crmtui.commands.everyday import accounts as account_commands
 from crmtui.commands.everyday import contacts as contact_commands
 from crmtui.commands.everyday import daily as daily_commands
+from crmtui.commands.everyday import dav as dav_commands
 from crmtui.commands.everyday import dedupe as dedupe_commands
 from crmtui.commands.everyday import lookup as lookup_commands
-from crmtui.commands.everyday import dav as dav_commands
 from crmtui.commands.everyday import mail as mail_commands
 from crmtui.commands.everyday import notify as notify_commands
 from crmtui.commands.everyday import plans as plan_commands

@@ -28,16 +28,22 @@ def _db(tmp_path: Path) -> str:
     return db
 
 
-def test_setup_errors_are_one_line_with_their_codes(tmp_path: Path, server: Radicale, monkeypatch) -> None:
+def test_setup_errors_are_one_line_with_their_codes(
+    tmp_path: Path, server: Radicale, monkeypatch
+) -> None:
     db = _db(tmp_path)
     monkeypatch.setenv("DAV_PW", "wrong")
     bad_url = run(["dav", "setup", "ftp://x", "--db", db])
     assert bad_url.code == 2 and "not a server URL" in bad_url.err
     gone = run(["dav", "setup", "http://127.0.0.1:9/", "--db", db])
     assert gone.code == 75 and "cannot reach" in gone.err
-    refused = run(["dav", "setup", server.url, "-u", server.user, "--password-env", "DAV_PW", "--db", db])
+    refused = run(
+        ["dav", "setup", server.url, "-u", server.user, "--password-env", "DAV_PW", "--db", db]
+    )
     assert refused.code == 77 and "refused the user name or password" in refused.err
-    unset = run(["dav", "setup", server.url, "-u", server.user, "--password-env", "NOPE_X", "--db", db])
+    unset = run(
+        ["dav", "setup", server.url, "-u", server.user, "--password-env", "NOPE_X", "--db", db]
+    )
     assert unset.code == 77 and "NOPE_X is not set" in unset.err
     no_pw = run(["dav", "setup", server.url, "-u", server.user, "--db", db])
     assert no_pw.code == 2 and "--password-env" in no_pw.err
@@ -52,8 +58,20 @@ def test_setup_sync_status_delete_restore(tmp_path: Path, server: Radicale, monk
     monkeypatch.setenv("DAV_PW", server.password)
     book = f"{server.url}{server.user}/cli-{tmp_path.name}/"
     set_up = run(
-        ["dav", "setup", server.url, "-u", server.user, "--password-env", "DAV_PW",
-         "--addressbook", book, "--no-calendar", "--db", db]
+        [
+            "dav",
+            "setup",
+            server.url,
+            "-u",
+            server.user,
+            "--password-env",
+            "DAV_PW",
+            "--addressbook",
+            book,
+            "--no-calendar",
+            "--db",
+            db,
+        ]
     )
     assert set_up.code == 0, set_up.err
     assert f"address book: {book}" in set_up.out and "calendar: not synced" in set_up.out
@@ -86,7 +104,10 @@ def test_setup_sync_status_delete_restore(tmp_path: Path, server: Radicale, monk
 
 
 def test_a_phone_edit_travels_with_crm_sync_to_another_laptop(
-    live_server, tmp_path: Path, server: Radicale, monkeypatch  # noqa: F811
+    live_server,  # noqa: F811
+    tmp_path: Path,
+    server: Radicale,
+    monkeypatch,
 ) -> None:
     """`crm dav setup --at-sync`: `crm sync` journals the phone's edit and pushes it."""
     from crmtui.server import admin
@@ -103,8 +124,21 @@ def test_a_phone_edit_travels_with_crm_sync_to_another_laptop(
     monkeypatch.setenv("DAV_PW", server.password)
     book = f"{server.url}{server.user}/team-{tmp_path.name}/"
     setup = run(
-        ["--db", str(one), "dav", "setup", server.url, "-u", server.user, "--password-env",
-         "DAV_PW", "--addressbook", book, "--no-calendar", "--at-sync"]
+        [
+            "--db",
+            str(one),
+            "dav",
+            "setup",
+            server.url,
+            "-u",
+            server.user,
+            "--password-env",
+            "DAV_PW",
+            "--addressbook",
+            book,
+            "--no-calendar",
+            "--at-sync",
+        ]
     )
     assert setup.code == 0, setup.err
     first = run(["--db", str(one), "sync"])

@@ -40,9 +40,15 @@ def test_reminders_both_ways(store: Store, server: Radicale, monkeypatch) -> Non
     monkeypatch.setenv("DAV_TEST_PASSWORD", server.password)
     with store.write() as tx:
         ann = create_contact(tx=tx, data=ContactCreate(name="Ann Lee"), region="DE")
-        call = create_tickler(tx=tx, data=TicklerCreate(text="call back", due_at=DUE, contact_id=ann.id))
-        mail = create_tickler(tx=tx, data=TicklerCreate(text="send offer", due_at=DUE, contact_id=ann.id))
-        gone = create_tickler(tx=tx, data=TicklerCreate(text="visit", due_at=DUE, contact_id=ann.id))
+        call = create_tickler(
+            tx=tx, data=TicklerCreate(text="call back", due_at=DUE, contact_id=ann.id)
+        )
+        mail = create_tickler(
+            tx=tx, data=TicklerCreate(text="send offer", due_at=DUE, contact_id=ann.id)
+        )
+        gone = create_tickler(
+            tx=tx, data=TicklerCreate(text="visit", due_at=DUE, contact_id=ann.id)
+        )
     settings = set_up(
         store,
         DavSettings(url=server.url, user=server.user, password_env="DAV_TEST_PASSWORD"),

@@ -12,21 +12,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.dav_support import Phone, Radicale, radicale
 from sqlmodel import select
 
 from crmtui.dav.run import DavSettings, run_sync, set_up
-from crmtui.services.address_book.contacts import ContactCreate, ContactUpdate, create_contact, update_contact
+from crmtui.services.address_book.contacts import (
+    ContactCreate,
+    ContactUpdate,
+    create_contact,
+    update_contact,
+)
 from crmtui.store.database import Store
 from crmtui.store.models import Contact, ContactPhone, JournalOp
 from crmtui.store.sync_state import SyncConflict
+from tests.dav_support import Phone, Radicale, radicale
 
 REGION = "DE"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Radicale]:
-    with radicale(tmp_path / "radicale") as srv:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    """One server for the module (a process start each); each test has its own address book."""
+    with radicale(tmp_path_factory.mktemp("radicale")) as srv:
         yield srv
 
 
@@ -45,7 +51,12 @@ def _setup(store: Store, server: Radicale, monkeypatch: pytest.MonkeyPatch) -> D
     monkeypatch.setenv("DAV_TEST_PASSWORD", server.password)
     return set_up(
         store,
-        DavSettings(url=server.url, user=server.user, password_env="DAV_TEST_PASSWORD"),
+        DavSettings(
+            url=server.url,
+            user=server.user,
+            password_env="DAV_TEST_PASSWORD",
+            addressbook=f"{server.url}{server.user}/{Path(store.path).parent.name}/",
+        ),
         calendar=False,
     )
 
@@ -88,7 +99,9 @@ def test_round_trip_both_ways(store: Store, server: Radicale, phone: Phone, monk
     with store.read() as s:
         row = s.get(Contact, ann)
         assert row is not None and row.title == "Head buyer"
-        numbers = {p.e164 for p in s.exec(select(ContactPhone).where(ContactPhone.contact_id == ann))}
+        numbers = {
+            p.e164 for p in s.exec(select(ContactPhone).where(ContactPhone.contact_id == ann))
+        }
         assert numbers == {"+49301234567", "+491512222333"}
         ops = s.exec(select(JournalOp)).all()[before:]
     fields = {(o.entity, o.field) for o in ops}
@@ -97,7 +110,9 @@ def test_round_trip_both_ways(store: Store, server: Radicale, phone: Phone, monk
 
     # Back the other way: an edit in crmtui reaches the card.
     with store.write() as tx:
-        update_contact(tx=tx, contact_id=ann, data=ContactUpdate(notes="prefers mornings"), region=REGION)
+        update_contact(
+            tx=tx, contact_id=ann, data=ContactUpdate(notes="prefers mornings"), region=REGION
+        )
     report = _sync(store, settings)
     assert report.to_phone == 1
     assert "NOTE:prefers mornings" in phone.get(href)
@@ -116,9 +131,11 @@ def test_edit_on_both_sides(store: Store, server: Radicale, phone: Phone, monkey
     # Here: the notes and the title change. On the phone (later, a REV of now): the
     # title changes too, and the nickname.
     with store.write() as tx:
-        update_contact(tx=tx, contact_id=bo, data=ContactUpdate(notes="new note", title="CEO"), region=REGION)
+        update_contact(
+            tx=tx, contact_id=bo, data=ContactUpdate(notes="new note", title="CEO"), region=REGION
+        )
     edited = _edit_card(card, "TITLE:CTO", "TITLE:Chief Technologist")
-    edited = "\r\n".join(l for l in edited.split("\r\n") if not l.startswith("REV:"))
+    edited = "\r\n".join(x for x in edited.split("\r\n") if not x.startswith("REV:"))
     edited = _edit_card(edited, "END:VCARD", "NICKNAME:Bobo\r\nREV:29991231T000000Z\r\nEND:VCARD")
     phone.put(href, edited)
     report = _sync(store, settings)
@@ -131,10 +148,14 @@ def test_edit_on_both_sides(store: Store, server: Radicale, phone: Phone, monkey
     assert [(c.field, json.loads(c.other_value or "null")) for c in aside] == [("title", "CEO")]
     # Both sides now say the same.
     card = phone.get(href)
-    assert "TITLE:Chief Technologist" in card and "NOTE:new note" in card and "NICKNAME:Bobo" in card
+    assert (
+        "TITLE:Chief Technologist" in card and "NOTE:new note" in card and "NICKNAME:Bobo" in card
+    )
 
 
-def test_phone_delete_archives_and_lists(store: Store, server: Radicale, phone: Phone, monkeypatch) -> None:
+def test_phone_delete_archives_and_lists(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
     cy = _add(store, "Cy Dahl")
     settings = _setup(store, server, monkeypatch)
     _sync(store, settings)
@@ -149,7 +170,9 @@ def test_phone_delete_archives_and_lists(store: Store, server: Radicale, phone: 
     assert again.new_to_phone == 0 and again.archived == []
 
 
-def test_card_new_on_phone_becomes_contact(store: Store, server: Radicale, phone: Phone, monkeypatch) -> None:
+def test_card_new_on_phone_becomes_contact(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
     settings = _setup(store, server, monkeypatch)
     _sync(store, settings)
     phone.put(

@@ -32,8 +32,8 @@ from crmtui.services.follow_ups.ticklers import (
     defer_tickler,
     update_tickler,
 )
-from crmtui.store.dav_state import DavLink
 from crmtui.store.database import Store
+from crmtui.store.dav_state import DavLink
 from crmtui.store.models import Tickler
 
 
@@ -237,7 +237,12 @@ def _merge(
         report.to_phone += 1
     else:
         with store.write() as tx:
-            save_link(tx, DavLink(kind=kind, record_key=link.record_key, href=link.href, etag=etag, body=text))
+            save_link(
+                tx,
+                DavLink(
+                    kind=kind, record_key=link.record_key, href=link.href, etag=etag, body=text
+                ),
+            )
 
 
 def _apply_todo(

@@ -63,7 +63,9 @@ def check_url(url: str) -> str:
     """The server URL, checked: http(s) with a host; ends with "/"."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DavError(f"not a server URL: {url!r} (expected http://host/... or https://...)", "url")
+        raise DavError(
+            f"not a server URL: {url!r} (expected http://host/... or https://...)", "url"
+        )
     text = url.strip()
     return text if text.endswith("/") else text + "/"
 

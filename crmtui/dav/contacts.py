@@ -40,15 +40,19 @@ from crmtui.services.address_book.contacts import (
     create_contact,
     update_contact,
 )
-from crmtui.store.dav_state import DavLink
 from crmtui.store.database import Store
+from crmtui.store.dav_state import DavLink
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Contact, JournalOp
 from crmtui.store.sync_state import SyncConflict
 
 CARD = "card"
 _ENTITY = {"phones": "contact_phone", "emails": "contact_email", "addresses": "contact_address"}
-_LIVE = {"phones": items.phones_of, "emails": items.emails_of, "addresses": items.addresses_of}
+_LIVE: dict[str, Callable[[WriteTx, str], list[Any]]] = {
+    "phones": items.phones_of,
+    "emails": items.emails_of,
+    "addresses": items.addresses_of,
+}
 _COLUMN = {"name": "name", "title": "title", "department": "department", "nickname": "nickname"}
 _COLUMN |= {"website": "website", "notes": "notes", "birthday": "birthday", "tags": "tags"}
 
@@ -86,7 +90,9 @@ def scope_sql(tag: str | None, territory: str | None) -> tuple[str, tuple[Any, .
 
 def _links(store: Store, kind: str) -> dict[str, DavLink]:
     with store.read() as s:
-        return {link.record_key: link for link in s.exec(select(DavLink).where(DavLink.kind == kind))}
+        return {
+            link.record_key: link for link in s.exec(select(DavLink).where(DavLink.kind == kind))
+        }
 
 
 def save_link(tx: WriteTx, link: DavLink) -> None:
@@ -129,7 +135,7 @@ def _item_values(name: str, key: tuple[str, ...], raw: list[Any], region: str) -
         return items.clean_phone(key[0], typed, None, region=region)
     if name == "emails":
         return items.clean_email(key[0], key[1])
-    match = next(
+    match: dict[str, Any] = next(
         (
             a
             for a in raw
@@ -195,12 +201,14 @@ def apply_phone_edit(
     edit = items.ItemEdit()
     for name, entity in _ENTITY.items():
         live = _LIVE[name](tx, contact_id)
-        for key in theirs.removed.get(name, ()):
+        for key in theirs.removed.get(name, set()):
             edit.remove += [(entity, row.id) for row in live if _view_key(name, row) == key]
         have = {_view_key(name, row) for row in live}
-        for key in theirs.added.get(name, ()):
+        for key in theirs.added.get(name, set()):
             if key not in have:
-                edit.add.append((entity, _item_values(name, key, phone.raw_items[name], region), None))
+                edit.add.append(
+                    (entity, _item_values(name, key, phone.raw_items[name], region), None)
+                )
     if edit:
         items.edit_items(tx, contact_id, edit)
     return both
@@ -213,6 +221,7 @@ def _set_aside(tx: WriteTx, contact_id: str, name: str, *, kept: str, lost: str)
     column = _COLUMN.get(name)
     if column is None:
         return  # the company is an account link: the later one wins, nothing to restore
+
     def encode(text: str) -> str:
         return json.dumps(_scalar_value(name, text))
 
@@ -231,7 +240,9 @@ def _set_aside(tx: WriteTx, contact_id: str, name: str, *, kept: str, lost: str)
 def _create_from(tx: WriteTx, view: CardView, region: str) -> Contact:
     s = view.scalars
     raw = view.raw_items
-    phones, emails, addresses = [], [], []
+    phones: list[dict[str, Any]] = []
+    emails: list[dict[str, Any]] = []
+    addresses: list[dict[str, Any]] = []
     data = ContactCreate(
         name=s["name"],
         company=s["company"] or None,
@@ -249,12 +260,15 @@ def _create_from(tx: WriteTx, view: CardView, region: str) -> Contact:
     for name in ("phones", "emails", "addresses"):
         for key in view.items[name]:
             values = _item_values(name, key, raw.get(name, []), region)
-            (phones if name == "phones" else emails if name == "emails" else addresses).append(values)
-    edit = items.ItemEdit(
-        add=[("contact_phone", v, None) for v in phones]
-        + [("contact_email", v, None) for v in emails]
-        + [("contact_address", v, None) for v in addresses]
-    )
+            (phones if name == "phones" else emails if name == "emails" else addresses).append(
+                values
+            )
+    add: list[tuple[str, dict[str, Any], bool | None]] = [
+        *(("contact_phone", v, None) for v in phones),
+        *(("contact_email", v, None) for v in emails),
+        *(("contact_address", v, None) for v in addresses),
+    ]
+    edit = items.ItemEdit(add=add)
     if edit:
         items.edit_items(tx, contact.id, edit)
     return contact
@@ -293,15 +307,14 @@ def sync_cards(
         if link.state != "synced":
             remote.pop(link.href, None)
             if key in local:  # unarchived here since: it goes back to the phone
-                text = local.pop(key)
-                _put_new(store, client, link.href, key, text, report)
+                _put_new(store, client, link.href, key, local.pop(key), report)
             continue
         if link.href not in remote:
             _phone_deleted(store, link, report)
-            local.pop(key, None)
+            local.pop(key, "")
             continue
         etag = remote.pop(link.href)
-        text = local.pop(key, None)
+        text: str | None = local.pop(key) if key in local else None
         try:
             if text is None:
                 client.delete(link.href, etag)

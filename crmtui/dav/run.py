@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from crmtui.dav.calendar import CalendarReport, sync_calendar
 from crmtui.dav.client import DavClient, DavError
 from crmtui.dav.contacts import Report, scope_sql, sync_cards
 from crmtui.dav.settings import META_KEY, DavSettings, from_json, password
@@ -45,9 +46,13 @@ def set_up(
         book = settings.addressbook
         cal = settings.calendar
         if contacts:
-            book = client.ensure_collection(book or homes.addressbooks + "crmtui/", "addressbook", "crmtui")
+            book = client.ensure_collection(
+                book or homes.addressbooks + "crmtui/", "addressbook", "crmtui"
+            )
         if calendar:
-            cal = client.ensure_collection(cal or homes.calendars + "crmtui-calendar/", "calendar", "crmtui")
+            cal = client.ensure_collection(
+                cal or homes.calendars + "crmtui-calendar/", "calendar", "crmtui"
+            )
     done = DavSettings(**{**settings.__dict__, "addressbook": book, "calendar": cal})
     save_settings(store, done)
     return done
@@ -58,7 +63,7 @@ class SyncResult:
     """One `crm dav sync`: the address book's report and the calendar's."""
 
     cards: Report | None
-    calendar: object | None
+    calendar: CalendarReport | None
 
 
 def run_sync(
@@ -82,8 +87,6 @@ def run_sync(
                 now=now,
             )
         if settings.calendar:
-            from crmtui.dav.calendar import sync_calendar
-
             cal = sync_calendar(store, client, settings.calendar, tz=tz, now=now)
     return SyncResult(cards, cal)
 

@@ -214,7 +214,7 @@ def at_sync(ctx: typer.Context, db: Path | None) -> None:
     try:
         run_now(ctx, db)
     except typer.Exit as exc:
-        if exc.code:
+        if exc.exit_code:
             typer.echo("crm: dav: not synced (see above); syncing on", err=True)
 
 
