@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from crmtui.dav.run import DavSettings, run_sync, set_up
+from crmtui.dav.run import DavSettings, MassDelete, run_sync, set_up
 from crmtui.services.address_book.contacts import (
     ContactCreate,
     ContactUpdate,
@@ -186,3 +186,37 @@ def test_card_new_on_phone_becomes_contact(
         row = s.exec(select(Contact).where(Contact.source_uid == "phone-1")).one()
         assert (row.email, row.mobile_e164) == ("dee@ek.se", "+46701234567")
     assert _sync(store, settings).new_from_phone == []
+
+
+def test_many_cards_gone_at_once_is_asked_first(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
+    ids = [_add(store, f"Person {i:02d}") for i in range(12)]
+    settings = _setup(store, server, monkeypatch)
+    _sync(store, settings)
+    for cid in ids:
+        phone.delete(_card_href(phone, settings, cid))
+    with pytest.raises(MassDelete, match="12 of 12 cards are gone"):
+        _sync(store, settings)
+    with store.read() as s:
+        assert all(s.get(Contact, cid).archived_at is None for cid in ids)  # type: ignore[union-attr]
+    done = run_sync(store, settings, region=REGION, tz=UTC, now=_now, accept_deletes=True).cards
+    assert done is not None and len(done.archived) == 12
+
+
+def test_a_segment_keeps_the_cards_the_phone_added(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
+    _add(store, "In Segment", tags=["key"])
+    _add(store, "Not In It")
+    settings = _setup(store, server, monkeypatch)
+    settings = DavSettings(**{**settings.__dict__, "tag": "key"})
+    assert _sync(store, settings).new_to_phone == 1
+    phone.put(
+        f"{settings.addressbook}new.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:phone-2\r\nFN:Eve Fa\r\nN:Fa;Eve;;;\r\nEND:VCARD\r\n",
+    )
+    assert _sync(store, settings).new_from_phone == ["Eve Fa"]
+    quiet = _sync(store, settings)
+    assert quiet.removed == 0 and quiet.new_to_phone == 0
+    assert "FN:Eve Fa" in phone.get(f"{settings.addressbook}new.vcf")

@@ -47,6 +47,10 @@ from crmtui.store.models import Contact, JournalOp
 from crmtui.store.sync_state import SyncConflict
 
 CARD = "card"
+FROM_PHONE = "carddav"
+"""The `source` of a contact made from a card new on the phone."""
+MASS_DELETE = 10
+"""More cards than this (and over half of them) gone at once is asked about, not archived."""
 _ENTITY = {"phones": "contact_phone", "emails": "contact_email", "addresses": "contact_address"}
 _LIVE: dict[str, Callable[[WriteTx, str], list[Any]]] = {
     "phones": items.phones_of,
@@ -55,6 +59,16 @@ _LIVE: dict[str, Callable[[WriteTx, str], list[Any]]] = {
 }
 _COLUMN = {"name": "name", "title": "title", "department": "department", "nickname": "nickname"}
 _COLUMN |= {"website": "website", "notes": "notes", "birthday": "birthday", "tags": "tags"}
+
+
+@dataclass
+class MassDelete(Exception):
+    """Many cards vanished at once (a wiped or swapped address book): asked, not archived."""
+
+    def __init__(self, gone: int, linked: int) -> None:
+        super().__init__(f"{gone} of {linked} cards are gone from the address book")
+        self.gone = gone
+        self.linked = linked
 
 
 @dataclass
@@ -77,15 +91,22 @@ class Report:
 
 
 def scope_sql(tag: str | None, territory: str | None) -> tuple[str, tuple[Any, ...]]:
-    """The SQL condition (on `contact c`) of the contacts kept on the phone."""
-    where, params = ["c.archived_at IS NULL"], []
+    """The SQL condition (on `contact c`) of the contacts kept on the phone.
+
+    Contacts made from a phone's card stay in scope whatever their tag or territory:
+    else a card new on the phone would become a contact and be removed from the phone
+    at the next round.
+    """
+    where: list[str] = []
+    params: list[Any] = []
     if tag:
         where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
         params.append(tag)
     if territory:
         where.append("c.territory_id = ?")
         params.append(territory)
-    return " AND ".join(where), tuple(params)
+    chosen = " AND ".join(where) or "1 = 1"
+    return f"c.archived_at IS NULL AND (({chosen}) OR c.source = '{FROM_PHONE}')", tuple(params)
 
 
 def _links(store: Store, kind: str) -> dict[str, DavLink]:
@@ -178,12 +199,14 @@ def apply_phone_edit(
     theirs: CardChanges,
     *,
     region: str,
-    now: datetime,
+    phone_time: datetime,
 ) -> list[str]:
-    """Write the phone's changes (`theirs`) to the contact; returns fields edited on both sides."""
+    """Write the phone's changes (`theirs`) to the contact; returns fields edited on both sides.
+
+    `phone_time` is when the phone's edit was made, as far as we can tell (its REV).
+    """
     both: list[str] = []
     update: dict[str, Any] = {}
-    phone_time = phone.rev or now
     for name, value in theirs.scalars.items():
         if name in ours.scalars and ours.scalars[name] != value:
             column = _COLUMN.get(name, "account_id")
@@ -253,7 +276,7 @@ def _create_from(tx: WriteTx, view: CardView, region: str) -> Contact:
         notes=s["notes"] or None,
         tags=[t for t in s["tags"].split(",") if t],
         birthday=s["birthday"] or None,  # type: ignore[arg-type]
-        source="carddav",
+        source=FROM_PHONE,
         source_uid=view.uid,
     )
     contact = create_contact(tx=tx, data=data, region=region)
@@ -296,11 +319,20 @@ def sync_cards(
     scope: tuple[str, tuple[Any, ...]],
     region: str,
     now: Callable[[], datetime],
+    accept_deletes: bool = False,
 ) -> Report:
-    """One round of the address book's two-way sync (see the module's docstring)."""
+    """One round of the address book's two-way sync (see the module's docstring).
+
+    Raises MassDelete, before writing anything, when more than MASS_DELETE cards and
+    over half of those linked are gone, unless `accept_deletes`.
+    """
     report = Report()
     remote = client.listing(book)
     links = _links(store, CARD)
+    synced = [link for link in links.values() if link.state == "synced"]
+    gone = sum(1 for link in synced if link.href not in remote)
+    if not accept_deletes and gone > MASS_DELETE and gone * 2 > len(synced):
+        raise MassDelete(gone, len(synced))
     local = _read(store, *scope)
     by_href = {link.href: link for link in links.values()}
     for key, link in links.items():
@@ -405,7 +437,14 @@ def _merge_phone(
         try:
             with store.write() as tx:
                 both = apply_phone_edit(
-                    tx, link.record_key, phone, ours_changes, theirs_changes, region=region, now=now
+                    tx,
+                    link.record_key,
+                    phone,
+                    ours_changes,
+                    theirs_changes,
+                    region=region,
+                    # A phone that left our REV as it was says nothing of when it edited.
+                    phone_time=phone.rev if phone.rev and phone.rev != base.rev else now,
                 )
         except InvalidInput as exc:
             report.unreadable.append(f"{link.href}: {exc.message}")

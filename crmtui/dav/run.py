@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 
 from crmtui.dav.calendar import CalendarReport, sync_calendar
 from crmtui.dav.client import DavClient, DavError
-from crmtui.dav.contacts import Report, scope_sql, sync_cards
+from crmtui.dav.contacts import MassDelete, Report, scope_sql, sync_cards
 from crmtui.dav.settings import META_KEY, DavSettings, from_json, password
 from crmtui.store.database import Store
 from crmtui.store.models import LocalMeta
@@ -73,6 +73,7 @@ def run_sync(
     region: str,
     tz: tzinfo,
     now: Callable[[], datetime],
+    accept_deletes: bool = False,
 ) -> SyncResult:
     """One round for the address book and the calendar the settings name."""
     cards = cal = None
@@ -85,10 +86,19 @@ def run_sync(
                 scope=scope_sql(settings.tag, settings.territory),
                 region=region,
                 now=now,
+                accept_deletes=accept_deletes,
             )
         if settings.calendar:
             cal = sync_calendar(store, client, settings.calendar, tz=tz, now=now)
     return SyncResult(cards, cal)
 
 
-__all__ = ["DavError", "DavSettings", "SyncResult", "load_settings", "run_sync", "set_up"]
+__all__ = [
+    "DavError",
+    "DavSettings",
+    "MassDelete",
+    "SyncResult",
+    "load_settings",
+    "run_sync",
+    "set_up",
+]

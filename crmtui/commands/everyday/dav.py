@@ -165,12 +165,12 @@ def _print(result: SyncResult) -> None:
             typer.echo(f"  not read: {what}")
 
 
-def run_now(ctx: typer.Context, db: Path | None, *, quiet_when_unset: bool = False) -> None:
+def run_now(ctx: typer.Context, db: Path | None, *, accept_deletes: bool = False) -> None:
     """One sync round with the database's DAV account; exits per the module's codes."""
     from crmtui.commands.reading import user_zone
     from crmtui.commands.writing import settings_or_exit
     from crmtui.dav.client import DavError
-    from crmtui.dav.run import load_settings, run_sync
+    from crmtui.dav.run import MassDelete, load_settings, run_sync
 
     region = settings_or_exit().default_region
     tz = user_zone()
@@ -178,13 +178,23 @@ def run_now(ctx: typer.Context, db: Path | None, *, quiet_when_unset: bool = Fal
     try:
         settings = load_settings(store)
         if settings is None:
-            if quiet_when_unset:
-                return
             fail("no DAV account yet: run `crm dav setup URL --user NAME --password-env VAR`")
         try:
-            result = run_sync(store, settings, region=region, tz=tz, now=_clock(tz))
+            result = run_sync(
+                store,
+                settings,
+                region=region,
+                tz=tz,
+                now=_clock(tz),
+                accept_deletes=accept_deletes,
+            )
         except DavError as exc:
             _fail_dav(exc)
+        except MassDelete as exc:
+            fail(
+                f"{exc}; nothing was changed. If that is meant, `crm dav sync --accept-deletes`"
+                " archives those contacts (they stay restorable)"
+            )
         _print(result)
     finally:
         store.close()
@@ -195,9 +205,19 @@ def _clock(tz: tzinfo) -> Callable[[], datetime]:
 
 
 @app.command("sync")
-def sync(ctx: typer.Context, db: DbOption = None) -> None:
+def sync(
+    ctx: typer.Context,
+    accept_deletes: Annotated[
+        bool,
+        typer.Option(
+            "--accept-deletes",
+            help="Archive the contacts even when many cards vanished at once (asked otherwise).",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """One two-way round: the phone's edits come in (journaled), crmtui's go out."""
-    run_now(ctx, db)
+    run_now(ctx, db, accept_deletes=accept_deletes)
 
 
 def at_sync(ctx: typer.Context, db: Path | None) -> None:
