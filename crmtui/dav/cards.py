@@ -17,7 +17,7 @@ from typing import Any
 from dateutil.parser import isoparse
 
 from crmtui.formats.vcard_lines import CardSyntaxError, read_props
-from crmtui.formats.vcards import card_fields
+from crmtui.formats.vcards import card_fields, card_kind
 
 SCALARS = (
     "name",
@@ -72,6 +72,9 @@ def card_view(text: str) -> CardView | str:
         props = read_props(text, 1)
     except CardSyntaxError as exc:
         return f"not a readable vCard ({exc})"
+    kind = card_kind(props)
+    if kind is not None:
+        return f"a card of kind {kind}, not a person's (left alone)"
     fields_ = card_fields(props)
     if not fields_.get("name") and (fields_.get("given_name") or fields_.get("family_name")):
         fields_["name"] = " ".join(
