@@ -52,6 +52,9 @@ class Settings:
     """The ISO 4217 code forecasts convert into (e.g. "EUR"); unset: no converted total."""
     company_name: str | None = None
     """Printed at the top of quote PDFs."""
+    dial_command: str | None = None
+    """What `c` on a contact's card runs to dial: e.g. "xdg-open {tel}" (the desktop's tel:
+    handler), "open {tel}" (macOS), "linphonecsh dial {sip}"; see crmtui.domain.dialling."""
     company_address: str | None = None
     """Printed under the company's name on quote PDFs (lines separated by newlines)."""
     quote_fallback_fonts: tuple[str, ...] | None = None

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import in_list, stored_day
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
+from crmtui.screens.cards.dial_keys import DialKeys, call_timer, dial_binding, number_to_dial
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding
 from crmtui.screens.dialogs.prompts import SafeConfirm
@@ -224,7 +225,7 @@ CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
+class ContactCardScreen(DialKeys, PlanEnrolKeys, CardKeys, Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
     TITLE = "Contact"
@@ -243,6 +244,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         # Reminder, activity and deal keys, and g for the account (crmtui/screens/cards/card_keys.py).
         *shared_bindings("card", CONTACT_SHARED),
         enrol_binding("card"),
+        dial_binding("card"),
     ]
 
     class Wrote(Message):
@@ -291,6 +293,7 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
                 yield Label("DO NOT CALL", id="dnc")
                 yield Label("DO NOT EMAIL", id="dne")
                 yield Label("Calls and email allowed", id="consent-ok")
+            yield call_timer()
             yield CardSection("Details", id="details")
             yield CardSection("Notes", id="notes")
             yield CardSection("Recent activities", id="activities")
@@ -342,6 +345,8 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
         """Edit and archive on a live card; delete once loaded; restore once deleted."""
         if action == "go_account":
             return self.card is not None and self.card.account is not None
+        if action == "dial":
+            return self.card is not None or self._call_started is not None
         if action in ("edit", "archive", "delete", "enrol_plan", *CONTACT_SHARED):
             return self.card is not None and not self.busy
         if action == "restore":
@@ -359,6 +364,14 @@ class ContactCardScreen(PlanEnrolKeys, CardKeys, Screen[None]):
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
         return out + self.shared_palette() + self.enrol_palette()
+
+    def dial_subject(self) -> tuple[Chosen, dict[str, Any] | None, bool] | None:
+        """This contact, the phone `c` dials and its do-not-call flag (once loaded)."""
+        if self.card is None:
+            return None
+        chosen = Chosen(self.contact_id, self.card.contact.get("name") or "this contact")
+        dnc = bool(self.card.contact.get("do_not_call"))
+        return chosen, number_to_dial(self.card.phones), dnc
 
     def plan_contact(self) -> tuple[str, str] | None:
         """This contact, once loaded (the `p` key's subject)."""

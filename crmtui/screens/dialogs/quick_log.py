@@ -227,9 +227,12 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         deal: Chosen | None = None,
         kind: str = "call",
         outcome: str = NO_OUTCOME,
+        duration_s: int | None = None,
     ) -> None:
         super().__init__()
         self._db = db
+        self.duration_s = duration_s
+        """The call's length, timed on the card (one-key dialling); logged with it."""
         self.contact = contact
         self.deal = deal
         """The deal the activity is logged on (opened from a deal card), else None."""
@@ -255,6 +258,11 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             yield Static(id="chosen")
             if self.deal is not None:
                 yield Static(Text.assemble(("Deal  ", "dim"), (self.deal.name, "bold")), id="deal")
+            if self.duration_s is not None:
+                from crmtui.domain.dialling import call_length
+
+                length = call_length(self.duration_s)
+                yield Static(Text.assemble(("Length  ", "dim"), (length, "bold")), id="length")
             with Horizontal(classes="row"):
                 yield Label("Kind")
                 yield ChoiceBar(KINDS, value=self._kind, id="kind")
@@ -453,6 +461,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
             next_when=self.query_one("#next-when", Input).value.strip(),
             next_text=self.query_one("#next-text", Input).value.strip() or DEFAULT_NEXT_TEXT,
             force=force,
+            duration_s=self.duration_s,
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quick-log-save")
@@ -467,6 +476,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
         next_when: str,
         next_text: str,
         force: bool,
+        duration_s: int | None = None,
     ) -> None:
         """Read the next touch, then log the activity and its follow-up in one transaction."""
         from crmtui.domain.validate import InvalidInput
@@ -498,6 +508,7 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                     deal_id=deal.id if deal is not None else None,
                     outcome=outcome,
                     text=text,
+                    duration_s=duration_s,
                 ),
                 cap=cap,
                 force=force,
