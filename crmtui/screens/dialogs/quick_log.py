@@ -262,7 +262,9 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 from crmtui.domain.dialling import call_length
 
                 length = call_length(self.duration_s)
-                yield Static(Text.assemble(("Length  ", "dim"), (length, "bold")), id="length")
+                yield Static(
+                    Text.assemble(("Length".ljust(12), "dim"), (length, "bold")), id="length"
+                )
             with Horizontal(classes="row"):
                 yield Label("Kind")
                 yield ChoiceBar(KINDS, value=self._kind, id="kind")
