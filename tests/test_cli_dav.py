@@ -165,3 +165,14 @@ def test_a_phone_edit_travels_with_crm_sync_to_another_laptop(
             assert row.title == "CEO"
     finally:
         store.close()
+
+
+def test_another_address_book_starts_afresh(tmp_path: Path, server: Radicale, monkeypatch) -> None:
+    db = _db(tmp_path)
+    monkeypatch.setenv("DAV_PW", server.password)
+    base = ["dav", "setup", server.url, "-u", server.user, "--password-env", "DAV_PW"]
+    for name in ("first", "second"):
+        book = f"{server.url}{server.user}/{name}-{tmp_path.name}/"
+        assert run([*base, "--addressbook", book, "--no-calendar", "--db", db]).code == 0
+        ran = run(["dav", "sync", "--db", db])
+        assert "1 new to it" in ran.out and "archived" not in ran.out, ran.out

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from sqlmodel import select
+
 from crmtui.dav.calendar import CalendarReport, sync_calendar
 from crmtui.dav.client import DavClient, DavError
 from crmtui.dav.contacts import MassDelete, Report, scope_sql, sync_cards
 from crmtui.dav.settings import META_KEY, DavSettings, from_json, password
 from crmtui.store.database import Store
+from crmtui.store.dav_state import DavLink
 from crmtui.store.models import LocalMeta
 
 
@@ -54,7 +57,19 @@ def set_up(
                 cal or homes.calendars + "crmtui-calendar/", "calendar", "crmtui"
             )
     done = DavSettings(**{**settings.__dict__, "addressbook": book, "calendar": cal})
-    save_settings(store, done)
+    before = load_settings(store)
+    kept = {
+        "card": before is not None and before.addressbook == book,
+        "todo": before is not None and before.calendar == cal,
+        "event": before is not None and before.calendar == cal,
+    }
+    with store.write() as tx:
+        # Links name resources of the collections they were made in: another collection
+        # (or none) starts afresh, or its cards would all look deleted on the phone.
+        for link in tx.session.exec(select(DavLink)):
+            if not kept.get(link.kind, False):
+                tx.session.delete(link)
+        tx.session.merge(LocalMeta(key=META_KEY, value=done.to_json()))
     return done
 
 

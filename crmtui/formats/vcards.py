@@ -478,10 +478,20 @@ def _column_items(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     )
 
 
-def _items_by_contact(db: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def _items_by_contact(
+    db: Any, where: str = "", params: tuple[Any, ...] = ()
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Live items per contact; `where` (SQL on `contact c`) limits them to those contacts."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    only = (
+        f" AND contact_id IN (SELECT c.id FROM contact c WHERE c.deleted_at IS NULL AND ({where}))"
+        if where
+        else ""
+    )
     for table in ("contact_phone", "contact_email", "contact_address"):
-        cursor = db.execute(f"SELECT * FROM {table} WHERE deleted_at IS NULL ORDER BY id")
+        cursor = db.execute(
+            f"SELECT * FROM {table} WHERE deleted_at IS NULL{only} ORDER BY id", params
+        )
         names = [d[0] for d in cursor.description]
         for values in cursor:
             item = dict(zip(names, values, strict=True))
@@ -518,7 +528,7 @@ def contact_cards(
     db: Any, where: str = "1 = 1", params: tuple[Any, ...] = (), version: str = "3.0"
 ) -> dict[str, str]:
     """{contact id: vCard text} of the live contacts matching `where` (SQL on `contact c`)."""
-    items = _items_by_contact(db)
+    items = _items_by_contact(db, where, params)
     cursor = db.execute(
         "SELECT c.*, a.name AS company FROM contact c "
         "LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL "
