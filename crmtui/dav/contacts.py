@@ -374,6 +374,8 @@ def sync_cards(
 
 
 def _differs(a: str, b: str) -> bool:
+    if a == b:
+        return False  # the same text (a contact untouched since: its REV is the same too)
     va, vb = card_view(a), card_view(b)
     if isinstance(va, str) or isinstance(vb, str):
         return a != b
