@@ -22,9 +22,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 DUE = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Radicale]:
-    with radicale(tmp_path / "radicale") as srv:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    with radicale(tmp_path_factory.mktemp("radicale")) as srv:
         yield srv
 
 
@@ -86,3 +86,59 @@ def test_reminders_both_ways(store: Store, server: Radicale, monkeypatch) -> Non
     assert _sync(store, settings).new_to_phone == 0
     assert restore(store, gone.id[:8]) == [gone.id]
     assert _sync(store, settings).new_to_phone == 1
+
+
+def test_a_series_done_on_the_phone_comes_back_as_its_next_one(
+    store: Store, server: Radicale, monkeypatch
+) -> None:
+    """A weekly reminder ticked off on the phone: done here, the next one on the phone (same UID)."""
+    monkeypatch.setenv("DAV_TEST_PASSWORD", server.password)
+    with store.write() as tx:
+        bo = create_contact(tx=tx, data=ContactCreate(name="Bo Berg"), region="DE")
+        weekly = create_tickler(
+            tx=tx,
+            data=TicklerCreate(
+                text="weekly check-in", due_at=DUE, contact_id=bo.id, recurrence="FREQ=WEEKLY"
+            ),
+        )
+        both = create_tickler(tx=tx, data=TicklerCreate(text="quote", due_at=DUE, contact_id=bo.id))
+    settings = set_up(
+        store,
+        DavSettings(
+            url=server.url,
+            user=server.user,
+            password_env="DAV_TEST_PASSWORD",
+            calendar=f"{server.url}{server.user}/series-{Path(store.path).parent.name}/",
+        ),
+        contacts=False,
+    )
+    _sync(store, settings)
+    phone = Phone(server)
+    try:
+        href = f"{settings.calendar}{weekly.series_id or weekly.id}.ics"
+        todo = phone.get(href)
+        phone.put(href, todo.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED"), "text/calendar")
+        # Renamed on both sides: crmtui's stays and is listed.
+        other = f"{settings.calendar}{both.id}.ics"
+        phone.put(
+            other, phone.get(other).replace("SUMMARY:quote", "SUMMARY:offer"), "text/calendar"
+        )
+        with store.write() as tx:
+            from crmtui.services.follow_ups.ticklers import TicklerUpdate, update_tickler
+
+            update_tickler(tx=tx, tickler_id=both.id, data=TicklerUpdate(text="quote v2"))
+        report = _sync(store, settings)
+        assert report.done_on_phone == ["weekly check-in"]
+        assert report.kept_ours == ["quote v2 — Bo Berg"]
+        nxt = phone.get(href)
+        assert "STATUS:NEEDS-ACTION" in nxt and "20300311T100000" in nxt
+        assert "SUMMARY:quote v2" in phone.get(other)
+    finally:
+        phone.close()
+    with store.read() as s:
+        rows = s.exec(select(Tickler).where(Tickler.contact_id == bo.id)).all()
+    assert sorted((t.text, t.status) for t in rows) == [
+        ("quote v2", "open"),
+        ("weekly check-in", "done"),
+        ("weekly check-in", "open"),
+    ]

@@ -163,6 +163,8 @@ def _print(result: SyncResult) -> None:
             typer.echo(f"  changed on the phone, crmtui's kept: {name}")
         for what in cal.unreadable:
             typer.echo(f"  not read: {what}")
+        if cal.not_ours:
+            typer.echo(f"  {cal.not_ours} to-do(s) or event(s) not made by crmtui: left alone")
 
 
 def run_now(ctx: typer.Context, db: Path | None, *, accept_deletes: bool = False) -> None:
