@@ -220,3 +220,26 @@ def test_a_segment_keeps_the_cards_the_phone_added(
     quiet = _sync(store, settings)
     assert quiet.removed == 0 and quiet.new_to_phone == 0
     assert "FN:Eve Fa" in phone.get(f"{settings.addressbook}new.vcf")
+
+
+def test_items_match_by_number_whatever_their_kind(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
+    """A national number and an "other" phone come back from the card in another form."""
+    gus = _add(store, "Gus Holm", phones=["other:030 7654321", "mobile:+49 151 999 000;ext=7"])
+    settings = _setup(store, server, monkeypatch)
+    _sync(store, settings)
+    href = _card_href(phone, settings, gus)
+    card = phone.get(href)
+    # The phone drops the "other" number and leaves the mobile as it was.
+    kept = [x for x in card.split("\r\n") if "7654321" not in x]
+    phone.put(href, "\r\n".join(kept))
+    report = _sync(store, settings)
+    assert report.from_phone == ["Gus Holm"]
+    with store.read() as s:
+        numbers = s.exec(
+            select(ContactPhone.e164, ContactPhone.extension).where(
+                ContactPhone.contact_id == gus, ContactPhone.deleted_at.is_(None)
+            )
+        ).all()
+    assert numbers == [("+49151999000", "7")]

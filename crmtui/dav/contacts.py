@@ -31,7 +31,7 @@ from crmtui.dav.cards import CardChanges, CardView, card_view, changes
 from crmtui.dav.client import VCARD_TYPE, DavClient, DavError
 from crmtui.domain.validate import InvalidInput
 from crmtui.formats.countries import country_code
-from crmtui.formats.vcards import contact_cards
+from crmtui.formats.vcards import contact_cards, tel_text
 from crmtui.services import contact_items as items
 from crmtui.services.address_book.contacts import (
     ContactCreate,
@@ -180,15 +180,25 @@ def _digits(number: str) -> str:
     )
 
 
-def _view_key(name: str, row: Any) -> tuple[str, ...]:
+def _row_ident(name: str, row: Any) -> tuple[str, ...]:
+    """What makes a stored item the same as a card's, the kind aside.
+
+    A card's kind does not always come back as stored ("other" is written VOICE and read
+    as "work"), so items are matched by their number, address or place alone.
+    """
     if name == "phones":
-        return (row.kind, _digits(row.number))
+        return (_digits(tel_text(row)),)
     if name == "emails":
-        return (row.kind, row.address.strip().lower())
+        return (row.address.strip().lower(),)
     return tuple(
         " ".join(str(getattr(row, p, None) or "").split()).lower()
-        for p in ("kind", "street", "city", "region", "postcode", "country")
+        for p in ("street", "city", "region", "postcode", "country")
     )
+
+
+def _key_ident(key: tuple[str, ...]) -> tuple[str, ...]:
+    """`_row_ident` of a card view's item key (its kind is first)."""
+    return key[1:]
 
 
 def apply_phone_edit(
@@ -224,11 +234,13 @@ def apply_phone_edit(
     edit = items.ItemEdit()
     for name, entity in _ENTITY.items():
         live = _LIVE[name](tx, contact_id)
-        for key in theirs.removed.get(name, set()):
-            edit.remove += [(entity, row.id) for row in live if _view_key(name, row) == key]
-        have = {_view_key(name, row) for row in live}
+        gone = {_key_ident(key) for key in theirs.removed.get(name, set())}
+        removed = [row for row in live if _row_ident(name, row) in gone]
+        edit.remove += [(entity, row.id) for row in removed]
+        have = {_row_ident(name, row) for row in live if row not in removed}
         for key in theirs.added.get(name, set()):
-            if key not in have:
+            if _key_ident(key) not in have:
+                have.add(_key_ident(key))
                 edit.add.append(
                     (entity, _item_values(name, key, phone.raw_items[name], region), None)
                 )

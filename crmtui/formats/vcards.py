@@ -367,13 +367,7 @@ def _item_lines(items: dict[str, list[dict[str, Any]]], four: bool = False) -> l
 
     lines = []
     for p in items.get("contact_phone", []):
-        # As typed when it is international (it comes back the same), else E.164: a
-        # national number would be read in the importer's region.
-        typed = p["number"]
-        number = typed if typed.startswith("+") or not p["e164"] else p["e164"]
-        if p["extension"] and extension(number) != p["extension"]:
-            number = f"{number} ext. {p['extension']}"  # E.164 alone would lose it
-        lines.append(f"TEL{params(_TEL_TYPES[p['kind']], p['is_primary'])}:{number}")
+        lines.append(f"TEL{params(_TEL_TYPES[p['kind']], p['is_primary'])}:{tel_text(p)}")
     for e in items.get("contact_email", []):
         kinds = f"INTERNET,{_KIND_TYPES[e['kind']]}"
         lines.append(f"EMAIL{params(kinds, e['is_primary'])}:{_escape(e['address'])}")
@@ -382,6 +376,18 @@ def _item_lines(items: dict[str, list[dict[str, Any]]], four: bool = False) -> l
         value = ";".join(_escape(x or "") for x in parts)
         lines.append(f"ADR{params(_KIND_TYPES[a['kind']], a['is_primary'])}:{value}")
     return lines
+
+
+def tel_text(phone: Any) -> str:
+    """A phone item's number as a card writes it (a dict or a row with number, e164, extension)."""
+    get = phone.get if isinstance(phone, dict) else lambda k: getattr(phone, k)
+    # As typed when it is international (it comes back the same), else E.164: a
+    # national number would be read in the importer's region.
+    typed = str(get("number"))
+    number = typed if typed.startswith("+") or not get("e164") else get("e164")
+    if get("extension") and extension(number) != get("extension"):
+        number = f"{number} ext. {get('extension')}"  # E.164 alone would lose it
+    return str(number)
 
 
 def _escape(text: str) -> str:
