@@ -91,6 +91,15 @@ async def test_c_dials_times_and_logs_the_call(fixed_template, tmp_path: Path, m
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ContactCardScreen)
+        # Leaving the card during a call ends it and opens the log: the length is not lost.
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QuickLogScreen) and app.screen.duration_s is not None
+        await pilot.press("escape")  # not logged after all
+        await settle(pilot)
+        assert isinstance(app.screen, ContactCardScreen)
     import sqlite3
 
     with sqlite3.connect(path) as db:

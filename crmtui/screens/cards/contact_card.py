@@ -232,9 +232,7 @@ class ContactCardScreen(DialKeys, PlanEnrolKeys, CardKeys, Screen[None]):
     SHARED_ACTIONS = CONTACT_SHARED
     CSS_PATH = "contact_card.tcss"
     BINDINGS = [
-        Binding(
-            "escape", "app.pop_screen", "Back", id="card.back", tooltip="Back to the contact list"
-        ),
+        Binding("escape", "back", "Back", id="card.back", tooltip="Back to the contact list"),
         # Only Edit in the footer: at 120 columns more card keys pushed F6/F7 off it.
         # Archive, delete and restore are listed by `?` and the palette.
         *(
@@ -364,6 +362,13 @@ class ContactCardScreen(DialKeys, PlanEnrolKeys, CardKeys, Screen[None]):
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
         return out + self.shared_palette() + self.enrol_palette()
+
+    def action_back(self) -> None:
+        """Back to the list; during a call, first end it and log it (its length is not lost)."""
+        if self._call_started is not None:
+            self.action_dial()
+            return
+        self.app.pop_screen()
 
     def dial_subject(self) -> tuple[Chosen, dict[str, Any] | None, bool] | None:
         """This contact, the phone `c` dials and its do-not-call flag (once loaded)."""
