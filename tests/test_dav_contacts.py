@@ -116,6 +116,11 @@ def test_round_trip_both_ways(store: Store, server: Radicale, phone: Phone, monk
     report = _sync(store, settings)
     assert report.to_phone == 1
     assert "NOTE:prefers mornings" in phone.get(href)
+    # Notes of several lines written on the phone keep their lines.
+    phone.put(href, phone.get(href).replace("NOTE:prefers mornings", "NOTE:line one\\nline two"))
+    assert _sync(store, settings).from_phone == ["Ann Lee"]
+    with store.read() as s:
+        assert s.get(Contact, ann).notes == "line one\nline two"  # type: ignore[union-attr]
     assert "+49 151 2222333" in phone.get(href) or "+491512222333" in phone.get(href)
     # A quiet round writes nothing.
     quiet = _sync(store, settings)

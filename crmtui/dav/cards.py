@@ -16,7 +16,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
-from crmtui.formats.vcard_lines import CardSyntaxError, read_props
+from crmtui.formats.vcard_lines import CardSyntaxError, read_props, unescape
 from crmtui.formats.vcards import card_fields, card_kind
 
 SCALARS = (
@@ -83,7 +83,9 @@ def card_view(text: str) -> CardView | str:
     if not fields_.get("name"):
         return "no name (FN or N)"
     scalars = {k: " ".join(fields_.get(k, "").split()) for k in SCALARS if k != "notes"}
-    scalars["notes"] = fields_.get("notes", "").strip()
+    # The notes as written, line breaks kept (the import's reader folds them into one line).
+    notes = [unescape(p.value).replace("\r\n", "\n").strip() for p in props if p.name == "NOTE"]
+    scalars["notes"] = "\n".join(n for n in notes if n)
     scalars["tags"] = ",".join(sorted(t.strip() for t in scalars["tags"].split(",") if t.strip()))
     raw = json.loads(fields_.get("_items", "{}")) or {}
     phones = [(k, _digits(n)) for k, n, _ in raw.get("phones", [])]
