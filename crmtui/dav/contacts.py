@@ -49,6 +49,8 @@ from crmtui.store.sync_state import SyncConflict
 CARD = "card"
 FROM_PHONE = "carddav"
 """The `source` of a contact made from a card new on the phone."""
+LINK_BATCH = 100
+"""New cards' links kept per commit in a first round."""
 MASS_DELETE = 10
 """More cards than this (and over half of them) gone at once is asked about, not archived."""
 _ENTITY = {"phones": "contact_phone", "emails": "contact_email", "addresses": "contact_address"}
@@ -379,10 +381,25 @@ def sync_cards(
         if href in by_href:
             continue
         _new_from_phone(store, client, href, book, local, region, report)
+    # New cards' links are kept in batches (one commit per LINK_BATCH, not per card): a
+    # round stopped between a PUT and its link finds the card again by its UID (the
+    # contact id) and links it then.
+    batch: list[DavLink] = []
     for key, text in local.items():
-        _put_new(store, client, f"{book}{key}.vcf", key, text, report)
-        report.new_to_phone += 1
+        if _put_new(store, client, f"{book}{key}.vcf", key, text, report, batch):
+            report.new_to_phone += 1
+        if len(batch) >= LINK_BATCH:
+            _save_links(store, batch)
+    _save_links(store, batch)
     return report
+
+
+def _save_links(store: Store, batch: list[DavLink]) -> None:
+    if batch:
+        with store.write() as tx:
+            for link in batch:
+                save_link(tx, link)
+        batch.clear()
 
 
 def _differs(a: str, b: str) -> bool:
@@ -405,17 +422,28 @@ def _relink(store: Store, link: DavLink, body: str, etag: str | None) -> None:
 
 
 def _put_new(
-    store: Store, client: DavClient, href: str, key: str, text: str, report: Report
-) -> None:
+    store: Store,
+    client: DavClient,
+    href: str,
+    key: str,
+    text: str,
+    report: Report,
+    batch: list[DavLink] | None = None,
+) -> bool:
+    """Write a new card; its link now, or into `batch`. False: the href was taken meanwhile."""
     try:
         etag = client.put(href, text, VCARD_TYPE, None)
     except DavError as exc:
         if exc.kind != "changed":
             raise
         report.retry.append(_name(store, key))
-        return
-    with store.write() as tx:
-        save_link(tx, DavLink(kind=CARD, record_key=key, href=href, etag=etag, body=text))
+        return False
+    link = DavLink(kind=CARD, record_key=key, href=href, etag=etag, body=text)
+    if batch is None:
+        _save_links(store, [link])
+    else:
+        batch.append(link)
+    return True
 
 
 def _phone_deleted(store: Store, link: DavLink, report: Report) -> None:
