@@ -248,3 +248,22 @@ def test_items_match_by_number_whatever_their_kind(
             )
         ).all()
     assert numbers == [("+49151999000", "7")]
+
+
+def test_cards_written_but_not_linked_are_found_by_their_uid(
+    store: Store, server: Radicale, phone: Phone, monkeypatch
+) -> None:
+    """A round stopped after its PUTs, before the links were kept: nothing is doubled."""
+    from crmtui.store.dav_state import DavLink
+
+    ids = [_add(store, f"Lost Link {i}") for i in range(3)]
+    settings = _setup(store, server, monkeypatch)
+    assert _sync(store, settings).new_to_phone == 3
+    with store.write() as tx:
+        for link in tx.session.exec(select(DavLink)):
+            tx.session.delete(link)
+    again = _sync(store, settings)
+    assert again.new_from_phone == [] and again.new_to_phone == 0
+    with store.read() as s:
+        assert len(s.exec(select(Contact)).all()) == 3
+        assert sorted(link.record_key for link in s.exec(select(DavLink))) == sorted(ids)
