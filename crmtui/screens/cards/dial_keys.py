@@ -9,6 +9,7 @@ A do-not-call contact is not dialled (the card says why).
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 from typing import Any, cast
@@ -54,6 +55,7 @@ def number_to_dial(phones: list[dict[str, Any]]) -> dict[str, Any] | None:
 class DialKeys:
     """Mixed into the contact card: `dial_subject` says whom and what number."""
 
+    _db: sqlite3.Connection
     _call_started: float | None = None
     _call_timer: Timer | None = None
 
@@ -87,9 +89,8 @@ class DialKeys:
                 if result is not None:
                     screen.notify(result.summary, title="Logged")
 
-            db = getattr(screen, "_db")  # noqa: B009  (the card's connection)
             screen.app.push_screen(
-                QuickLogScreen(db, contact=chosen, kind="call", duration_s=seconds), logged
+                QuickLogScreen(self._db, contact=chosen, kind="call", duration_s=seconds), logged
             )
             return
         if do_not_call:
