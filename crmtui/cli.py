@@ -18,6 +18,7 @@ from crmtui.commands.data import undo as undo_commands
 from crmtui.commands.everyday import accounts as account_commands
 from crmtui.commands.everyday import contacts as contact_commands
 from crmtui.commands.everyday import daily as daily_commands
+from crmtui.commands.everyday import dav as dav_commands
 from crmtui.commands.everyday import dedupe as dedupe_commands
 from crmtui.commands.everyday import lookup as lookup_commands
 from crmtui.commands.everyday import mail as mail_commands
@@ -95,6 +96,7 @@ app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
 app.add_typer(mail_commands.app, name="mail")
+app.add_typer(dav_commands.app, name="dav")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).
 lookup_commands.register(app)

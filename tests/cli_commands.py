@@ -143,6 +143,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("conflicts resolve", "keep"): "mine",
         ("sync login", "server"): "http://127.0.0.1:9",
         ("sync login", "token"): "t0ken",
+        ("dav setup", "url"): "http://127.0.0.1:9",
         ("deal lost", "reason"): "price",
         ("lead disqualify", "reason"): "spam",
         ("server issue-token", "device"): "laptop",
@@ -219,6 +220,7 @@ def base_args(command: Command, files: Path) -> list[str]:
         "territory assign": ["--rep", "x"],
         "plan enrol": ["x"],
         "server rep leave": ["--clear"],
+        "dav restore": ["--all"],
     }.get(command.name, [])
     for param in command.params:
         if not param.required or param.name == "db":

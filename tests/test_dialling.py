@@ -29,6 +29,12 @@ def test_placeholders_are_filled_inside_each_word() -> None:
         "-c",
         "call 01132281792",
     ]
+    assert dial_argv("linphonecsh dial {sip}@pbx.example", "+44 113 1234") == [
+        "linphonecsh",
+        "dial",
+        "sip:+441131234@pbx.example",
+    ]
+    assert dial_argv("open {tel}", "+44 113 1234", "9") == ["open", "tel:+441131234;ext=9"]
     assert dial_argv("softphone sip:{digits}@pbx.example ext={ext}", "+44 113", "7") == [
         "softphone",
         "sip:44113@pbx.example",

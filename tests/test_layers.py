@@ -31,6 +31,7 @@ CORE = (
     "crmtui.formats",
     "crmtui.demo",
     "crmtui.sync",
+    "crmtui.dav",
 )
 
 

@@ -1,8 +1,9 @@
 """One-key dialling: the configured dial command filled with a phone number, and call lengths.
 
 The command is the user's (`dial_command` in the config): a `tel:` handler
-(`xdg-open {uri}`, `open {uri}` on macOS), a softphone's command line
-(`linphonec -c "call {number}"`, `baresip -e "/dial {number}"`) or a SIP URI. It is
+(`xdg-open {uri}`, `open {uri}` on macOS; `{tel}` is the same URI), a softphone's command line
+(`linphonec -c "call {number}"`, `baresip -e "/dial {number}"`) or a SIP URI
+(`linphonecsh dial {sip}@pbx.example`). It is
 split into words first and the placeholders are filled inside each word, and it is
 run without a shell, so a number read from an imported file can never become a
 second command. Numbers hold only digits and a leading `+` once cleaned.
@@ -13,7 +14,9 @@ from __future__ import annotations
 import re
 import shlex
 
-PLACEHOLDERS = ("{number}", "{uri}", "{digits}", "{ext}")
+PLACEHOLDERS = ("{number}", "{uri}", "{tel}", "{sip}", "{digits}", "{ext}")
+NUMBER_PLACEHOLDERS = PLACEHOLDERS[:-1]
+"""The ones that carry the number: a command must hold one of them."""
 _SEPARATORS = re.compile(r"[\s\-./()\u00a0]")
 _DIALLABLE = re.compile(r"\+?[0-9]{3,20}")
 _EXTENSION = re.compile(r"[0-9]{1,10}")
@@ -32,8 +35,10 @@ def check_dial_command(template: str) -> list[str]:
         raise DialError(f"dial_command cannot be read ({exc})") from None
     if not words:
         raise DialError("dial_command is empty")
-    if not any(p in w for w in words for p in ("{number}", "{uri}", "{digits}")):
-        raise DialError("dial_command must hold {number}, {uri} or {digits} (the number to call)")
+    if not any(p in w for w in words for p in NUMBER_PLACEHOLDERS):
+        raise DialError(
+            "dial_command must hold {number}, {uri}, {tel}, {sip} or {digits} (the number to call)"
+        )
     return words
 
 
@@ -52,12 +57,14 @@ def dial_argv(template: str, number: str, extension: str | None = None) -> list[
     ext = (extension or "").strip()
     if ext and not _EXTENSION.fullmatch(ext):
         raise DialError(f"extension {extension!r} is not digits")
-    values = {
+    values: dict[str, str] = {
         "{number}": cleaned,
         "{digits}": cleaned.lstrip("+"),
         "{uri}": f"tel:{cleaned}" + (f";ext={ext}" if ext else ""),
         "{ext}": ext,
+        "{sip}": f"sip:{cleaned}",
     }
+    values["{tel}"] = values["{uri}"]  # the name some tel: handlers' docs use
     # One pass per word: a filled-in value is never read again as a placeholder.
     return [_PLACEHOLDER.sub(lambda m: values[m.group(0)], word) for word in words]
 

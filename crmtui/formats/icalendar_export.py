@@ -167,3 +167,32 @@ def build_calendar(db: sqlite3.Connection, *, tz: tzinfo, now: datetime) -> Any:
 def export_ics(db: sqlite3.Connection, *, tz: tzinfo, now: datetime) -> bytes:
     """The calendar as iCalendar bytes (CRLF lines, folded at 75 octets)."""
     return bytes(build_calendar(db, tz=tz, now=now).to_ical())
+
+
+def calendar_objects(
+    db: sqlite3.Connection, *, tz: tzinfo, now: datetime
+) -> dict[str, tuple[str, str, bytes]]:
+    """{key: (kind, record id, one VCALENDAR)} for a CalDAV collection: one object each.
+
+    The key is what stays the same for the phone: a reminder's series (or own) id, a
+    meeting's activity id; kind is "todo" or "event"; the record is the tickler row
+    open now, or the activity.
+    """
+    from icalendar import Calendar
+
+    stamp = now.astimezone(UTC)
+    named = export_zone(tz)
+    out: dict[str, tuple[str, str, bytes]] = {}
+    parts = [("todo", row, _todo(row, tz, stamp)) for row in db.execute(_TICKLERS)]
+    parts += [("event", row, _event(row, tz, stamp)) for row in db.execute(_MEETINGS)]
+    for kind, row, part in parts:
+        cal = Calendar()
+        cal.add("prodid", PRODID)
+        cal.add("version", "2.0")
+        if isinstance(named, ZoneInfo):
+            first = part.decoded("due" if "due" in part else "dtstart")
+            cal.add_component(vtimezone(named, first.year))
+        cal.add_component(part)
+        key = (row[1] or row[0]) if kind == "todo" else row[0]
+        out[key] = (kind, row[0], bytes(cal.to_ical()))
+    return out

@@ -367,13 +367,7 @@ def _item_lines(items: dict[str, list[dict[str, Any]]], four: bool = False) -> l
 
     lines = []
     for p in items.get("contact_phone", []):
-        # As typed when it is international (it comes back the same), else E.164: a
-        # national number would be read in the importer's region.
-        typed = p["number"]
-        number = typed if typed.startswith("+") or not p["e164"] else p["e164"]
-        if p["extension"] and extension(number) != p["extension"]:
-            number = f"{number} ext. {p['extension']}"  # E.164 alone would lose it
-        lines.append(f"TEL{params(_TEL_TYPES[p['kind']], p['is_primary'])}:{number}")
+        lines.append(f"TEL{params(_TEL_TYPES[p['kind']], p['is_primary'])}:{tel_text(p)}")
     for e in items.get("contact_email", []):
         kinds = f"INTERNET,{_KIND_TYPES[e['kind']]}"
         lines.append(f"EMAIL{params(kinds, e['is_primary'])}:{_escape(e['address'])}")
@@ -382,6 +376,18 @@ def _item_lines(items: dict[str, list[dict[str, Any]]], four: bool = False) -> l
         value = ";".join(_escape(x or "") for x in parts)
         lines.append(f"ADR{params(_KIND_TYPES[a['kind']], a['is_primary'])}:{value}")
     return lines
+
+
+def tel_text(phone: Any) -> str:
+    """A phone item's number as a card writes it (a dict or a row with number, e164, extension)."""
+    get = phone.get if isinstance(phone, dict) else lambda k: getattr(phone, k)
+    # As typed when it is international (it comes back the same), else E.164: a
+    # national number would be read in the importer's region.
+    typed = str(get("number"))
+    number = typed if typed.startswith("+") or not get("e164") else get("e164")
+    if get("extension") and extension(number) != get("extension"):
+        number = f"{number} ext. {get('extension')}"  # E.164 alone would lose it
+    return str(number)
 
 
 def _escape(text: str) -> str:
@@ -478,10 +484,20 @@ def _column_items(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     )
 
 
-def _items_by_contact(db: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def _items_by_contact(
+    db: Any, where: str = "", params: tuple[Any, ...] = ()
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Live items per contact; `where` (SQL on `contact c`) limits them to those contacts."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    only = (
+        f" AND contact_id IN (SELECT c.id FROM contact c WHERE c.deleted_at IS NULL AND ({where}))"
+        if where
+        else ""
+    )
     for table in ("contact_phone", "contact_email", "contact_address"):
-        cursor = db.execute(f"SELECT * FROM {table} WHERE deleted_at IS NULL ORDER BY id")
+        cursor = db.execute(
+            f"SELECT * FROM {table} WHERE deleted_at IS NULL{only} ORDER BY id", params
+        )
         names = [d[0] for d in cursor.description]
         for values in cursor:
             item = dict(zip(names, values, strict=True))
@@ -512,3 +528,24 @@ def export_cards(
             out.write(text)
         count += 1
     return count
+
+
+def contact_cards(
+    db: Any, where: str = "1 = 1", params: tuple[Any, ...] = (), version: str = "3.0"
+) -> dict[str, str]:
+    """{contact id: vCard text} of the live contacts matching `where` (SQL on `contact c`)."""
+    items = _items_by_contact(db, where, params)
+    cursor = db.execute(
+        "SELECT c.*, a.name AS company FROM contact c "
+        "LEFT JOIN account a ON a.id = c.account_id AND a.deleted_at IS NULL "
+        f"WHERE c.deleted_at IS NULL AND ({where}) ORDER BY c.id",
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    out = {}
+    for values in cursor:
+        row = dict(zip(names, values, strict=True))
+        out[row["id"]] = contact_card(
+            row, row["company"], items.get(row["id"]) or _column_items(row), version
+        )
+    return out

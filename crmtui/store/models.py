@@ -802,6 +802,7 @@ ENTITIES: dict[str, type[SQLModel]] = {
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.
+from crmtui.store import dav_state as _dav_state  # noqa: E402, F401
 from crmtui.store import import_state as _import_state  # noqa: E402, F401
 from crmtui.store import mail_state as _mail_state  # noqa: E402, F401
 from crmtui.store import sync_state as _sync_state  # noqa: E402, F401

@@ -164,6 +164,9 @@ def sync(
         from crmtui.commands.everyday.mail import at_sync
 
         at_sync(ctx, db)  # before the push, so the mail it logs travels in this sync
+        from crmtui.commands.everyday.dav import at_sync as dav_at_sync
+
+        dav_at_sync(ctx, db)  # the phone's edits are journaled, so they travel in this push
         with httpx.Client(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
@@ -414,6 +417,9 @@ def replay(
         from crmtui.commands.everyday.mail import at_sync
 
         at_sync(ctx, db)  # before the push, so the mail it logs travels in this sync
+        from crmtui.commands.everyday.dav import at_sync as dav_at_sync
+
+        dav_at_sync(ctx, db)  # the phone's edits are journaled, so they travel in this push
         report = SyncReport()
         with httpx.Client(
             base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=60
