@@ -23,6 +23,7 @@ from crmtui.commands.everyday import lookup as lookup_commands
 from crmtui.commands.everyday import mail as mail_commands
 from crmtui.commands.everyday import notify as notify_commands
 from crmtui.commands.everyday import plans as plan_commands
+from crmtui.commands.everyday import scripts as script_commands
 from crmtui.commands.sales import deal_lines as deal_line_commands
 from crmtui.commands.sales import deals as deal_commands
 from crmtui.commands.sales import leads as lead_commands
@@ -93,6 +94,7 @@ app.add_typer(import_commands.app, name="import")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
+app.add_typer(script_commands.app, name="script")
 app.add_typer(mail_commands.app, name="mail")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).

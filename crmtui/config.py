@@ -60,6 +60,9 @@ class Settings:
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
+    call_script: str | None = None
+    """The call script (its name) the call list shows when the contact's plan step names
+    none: the script of the calling campaign under way (`crm script ...`)."""
     mail: MailSettings | None = None
     """The `[mail]` table (`crmtui.mail.settings`); None when the file has none."""
 

@@ -298,9 +298,23 @@ def log(
         str | None,
         typer.Option(help="`crm log email`: log the mail on this contact, whatever its addresses."),
     ] = None,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A call script's answer, KEY=ANSWER (repeat it; see `crm script for WHO`)."
+        ),
+    ] = None,
+    script: Annotated[
+        str | None,
+        typer.Option(help="The call script answered (default: the one `crm script for` names)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Log a call, email, meeting, visit or note; prints the activity id.
+
+    --answer stores a call script's answers on the activity (and as lines of its
+    text): the script of the contact's plan step, else the `call_script` setting,
+    else --script. Answers that do not fit the script exit 2.
 
     A call to a do-not-call or capped contact, or an email to a do-not-email
     contact, is refused with exit code 4 unless --force.
@@ -347,6 +361,7 @@ def log(
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
     clock = plan_clock()
+    given = _script_answers(answer or [], script)
 
     def action(tx: WriteTx) -> tuple[Any, list[str], Any, str, bool]:
         cid = contact_id
@@ -354,6 +369,7 @@ def log(
         if cid is None:
             cid = create_contact(tx=tx, data=ContactCreate(name=who), region=region).id
         name = get_live(tx, Contact, cid).name
+        answered = _answered_script(tx, cid, name, given, script) if given else None
         data = ActivityCreate(
             kind=kind,
             contact_id=cid,
@@ -370,6 +386,7 @@ def log(
             force=force,
             rep_name=settings_or_exit().rep_name,
             plan_clock=clock,
+            script=answered,
         )
         tickler = None
         if follow is not None:
@@ -384,6 +401,50 @@ def log(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
     _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _script_answers(raw: list[str], script: str | None) -> dict[str, str]:
+    """--answer KEY=ANSWER options as a mapping (exit 2 on a malformed one)."""
+    given: dict[str, str] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            fail(f"--answer {item!r}: write KEY=ANSWER, e.g. --answer budget=yes")
+        if key.strip() in given:
+            fail(f"--answer {key.strip()!r} is given twice")
+        given[key.strip()] = value.strip()
+    if script is not None and not given:
+        fail("--script needs at least one --answer")
+    return given
+
+
+def _answered_script(
+    tx: WriteTx, contact_id: str, name: str, given: dict[str, str], script: str | None
+) -> Any:
+    """The answers checked against the call's script (InvalidInput, NotFound otherwise)."""
+    from crmtui.domain.call_scripts import AnswerError
+    from crmtui.domain.validate import InvalidInput
+    from crmtui.services.follow_ups.call_scripts import (
+        answers_for,
+        find_script,
+        script_for_contact,
+    )
+    from crmtui.store.resolve import NotFound
+
+    if script is not None:
+        stored = find_script(tx.db, script)
+        if stored is None:
+            raise NotFound(f"no call script {script!r} (see `crm script list`)")
+    else:
+        stored = script_for_contact(tx.db, contact_id, campaign=settings_or_exit().call_script)
+        if stored is None:
+            raise InvalidInput(
+                "answer", f"no call script applies to {name}: name one with --script"
+            )
+    try:
+        return answers_for(stored, given)[0]
+    except AnswerError as exc:
+        raise InvalidInput("answer", f"script {stored.name}: {exc}") from None
 
 
 def _report_logged(

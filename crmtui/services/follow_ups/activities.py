@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from sqlmodel import SQLModel
 
 from crmtui.domain.validate import InvalidInput, long_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
+from crmtui.services.follow_ups.call_scripts import ScriptAnswers
 from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
@@ -60,6 +62,7 @@ def log_activity(
     rep_name: str | None = None,
     plan_clock: PlanClock | None = None,
     consent_applies: bool = True,
+    script: ScriptAnswers | None = None,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
@@ -71,8 +74,9 @@ def log_activity(
     An activity matching an enrolled contact's plan step is that step's outcome:
     the plan moves on in the same transaction (`plan_progress.after_activity`).
     `consent_applies=False` logs something the contact did (a mail they sent us):
-    no consent rule is about it. Returns the activity and the consent reasons that
-    were overridden.
+    no consent rule is about it. `script`: the call script's answers, kept on the
+    activity (and as lines of its text). Returns the activity and the consent reasons
+    that were overridden.
     """
     _check(data, tx.now)
     occurred = data.occurred_at or tx.now
@@ -97,12 +101,18 @@ def log_activity(
         occurred_at=occurred,
         duration_s=data.duration_s,
         outcome=data.outcome,
-        text=long_text(data.text, "text", max_len=20_000),
+        text=long_text(
+            "\n\n".join(t for t in (data.text, script.text if script else None) if t) or None,
+            "text",
+            max_len=20_000,
+        ),
         contact_id=data.contact_id,
         account_id=account_id,
         deal_id=data.deal_id,
         rep_id=data.rep_id or me_rep_id(tx, rep_name),
         consent_override=bool(overridden),
+        script_id=script.script_id if script else None,
+        script_answers=json.dumps(script.answers, ensure_ascii=False) if script else None,
     )
     tx.add(activity)
     after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
