@@ -52,12 +52,14 @@ from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
 from crmtui.screens.dialogs.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt
 from crmtui.screens.dialogs.quick_log import Chosen
+from crmtui.screens.dialogs.script_answer import ScriptAnswerPrompt
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
 from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
+    from crmtui.services.follow_ups.call_scripts import StoredScript
     from crmtui.store.journal import WriteTx
 
 QUEUE_LIMIT = 200
@@ -257,6 +259,21 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         ),
         Binding("r", "reload", "Refresh", show=False, id="calls.reload", tooltip="Read it again"),
         enrol_binding("calls"),
+        Binding(
+            "a",
+            "answer",
+            "Answer",
+            id="calls.script.answer",
+            tooltip="Answer the call script's current question",
+        ),
+        Binding(
+            "b",
+            "unanswer",
+            "Back",
+            show=False,
+            id="calls.script.back",
+            tooltip="Take back the call script's last answer",
+        ),
     ]
 
     class QueueLoaded(Message):
@@ -292,6 +309,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             self.due = due
             self.reasons = reasons
 
+    class ScriptLoaded(Message):
+        """The call script of a contact (None: no script applies) came back."""
+
+        def __init__(self, contact_id: str, script: StoredScript | None) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+            self.script = script
+
     class FilterResolved(Message):
         """The typed filter was read into ids."""
 
@@ -318,6 +343,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._more = False  # the database holds more than the window read
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
+        # The call script per contact (read for the highlighted one) and the answers typed
+        # so far; they are written with the call's outcome and forgotten after it.
+        self._scripts: dict[str, StoredScript | None] = {}
+        self._answers: dict[str, dict[str, str]] = {}
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""
@@ -325,12 +354,15 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         yield Static("Loading the call list…", id="call-counters")
         with Horizontal(id="call-body"):
             yield OptionList(id="call-queue")
-            with VerticalScroll(id="call-card"):
-                yield Static(id="call-name")
-                yield Static(id="call-phone")
-                yield Static(id="call-why")
-                yield CardSection("Last notes", id="call-recent")
-                yield CardSection("Open deals", id="call-deals")
+            with Horizontal(id="call-main"):
+                with VerticalScroll(id="call-card"):
+                    yield Static(id="call-name")
+                    yield Static(id="call-phone")
+                    yield Static(id="call-why")
+                    yield CardSection("Last notes", id="call-recent")
+                    yield CardSection("Open deals", id="call-deals")
+                with VerticalScroll(id="call-script"):
+                    yield Static(id="call-script-body")
         yield OutcomeKeys(id="call-keys")
         yield SteadyFooter()
 
@@ -344,6 +376,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def on_screen_resume(self) -> None:
         """Shown again: read the queue and the counters."""
         self.reload()
+
+    def on_resize(self) -> None:
+        """Below 110 columns the script goes under the card instead of beside it."""
+        narrow = self.size.width < 110
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self._show_script()
 
     # ----------------------------------------------------------------- reading
 
@@ -393,6 +432,9 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self.stats = event.stats
         present = {i.contact_id for i in event.queue}
         self._skipped = [c for c in self._skipped if c in present]
+        # A logged call may have moved a plan to a step with another script: read again.
+        self._scripts = {}
+        self._answers = {c: a for c, a in self._answers.items() if c in present}
         self._show_queue()
 
     def _show_queue(self, keep: str | None = None) -> None:
@@ -465,6 +507,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 self.query_one(widget_id, Static).update("")
             self.query_one("#call-recent", CardSection).show_lines([])
             self.query_one("#call-deals", CardSection).show_lines([])
+            self._show_script()
             return
         now = self._now or datetime.now().astimezone()
         title = Text(item.name, style="bold")
@@ -494,6 +537,88 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 for d in item.deals
             ]
         )
+        self._show_script()
+
+    # ----------------------------------------------------------------- script
+
+    def _show_script(self) -> None:
+        """The current contact's script: answered questions, the one to ask, its choices."""
+        item = self.current
+        pane = self.query_one("#call-script", VerticalScroll)
+        body = self.query_one("#call-script-body", Static)
+        if item is None:
+            pane.display = False
+            return
+        if item.contact_id not in self._scripts:
+            pane.display = False
+            self.load_script(item.contact_id)
+            return
+        stored = self._scripts[item.contact_id]
+        pane.display = stored is not None
+        if stored is None:
+            return
+        body.update(
+            script_view(
+                stored, self._answers.get(item.contact_id, {}), compact=self.has_class("-narrow")
+            )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="calls-script")
+    def load_script(self, contact_id: str) -> None:
+        """The script a call to this contact follows (its plan step's, else the campaign's)."""
+        from crmtui.services.follow_ups.call_scripts import script_for_contact
+
+        campaign = self.daily.settings().call_script
+        with self._read_lock:
+            found = script_for_contact(self._queue_reader(), contact_id, campaign=campaign)
+        self.post_message(self.ScriptLoaded(contact_id, found))
+
+    @on(ScriptLoaded)
+    def _script_loaded(self, event: ScriptLoaded) -> None:
+        self._scripts[event.contact_id] = event.script
+        if self.current is not None and self.current.contact_id == event.contact_id:
+            self._show_script()
+            self.refresh_bindings()
+
+    def _script_walk(self) -> tuple[CallItem, StoredScript, Any] | None:
+        from crmtui.domain.call_scripts import walk
+
+        item = self.current
+        stored = self._scripts.get(item.contact_id) if item is not None else None
+        if item is None or stored is None:
+            return None
+        return item, stored, walk(stored.script, self._answers.get(item.contact_id, {}))
+
+    def action_answer(self) -> None:
+        """Ask the script's current question; the answer moves the script along."""
+        found = self._script_walk()
+        if found is None or found[2].current is None:
+            return
+        item, stored, result = found
+        question = result.current
+        number = len(result.answered) + 1
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            self._answers.setdefault(item.contact_id, {})[question.key] = answer
+            self._show_script()
+            self.refresh_bindings()
+
+        self.app.push_screen(
+            ScriptAnswerPrompt(question, title=f"{stored.name} · question {number}"), answered
+        )
+
+    def action_unanswer(self) -> None:
+        """Take back the last answer given."""
+        found = self._script_walk()
+        if found is None or not found[2].answered:
+            return
+        item, _, result = found
+        last = result.answered[-1][0].key
+        self._answers.get(item.contact_id, {}).pop(last, None)
+        self._show_script()
+        self.refresh_bindings()
 
     @on(OptionList.OptionHighlighted, "#call-queue")
     def _moved(self) -> None:
@@ -512,9 +637,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return None if item is None else Chosen(item.contact_id, item.name, item.company or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Outcome, skip and card keys only when there is someone to call."""
+        """Outcome, skip and card keys only when there is someone to call; script keys with a script."""
         if action in ("outcome", "skip", "card"):
             return self.current is not None
+        if action in ("answer", "unanswer"):
+            found = self._script_walk()
+            if found is None:
+                return False
+            return not found[2].done if action == "answer" else bool(found[2].answered)
         return True
 
     def action_card(self) -> None:
@@ -569,7 +699,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._in_flight.add(item.contact_id)
         nxt = self._next_after(item.contact_id)
         self._show_queue(keep=nxt)
-        self.log_call(item, key, due, force)
+        self.log_call(item, key, due, force, self._script_answers(item.contact_id))
+
+    def _script_answers(self, contact_id: str) -> tuple[StoredScript, dict[str, str]] | None:
+        """The script shown for this contact and the answers typed, when there are any."""
+        stored = self._scripts.get(contact_id)
+        answers = self._answers.get(contact_id)
+        return (stored, dict(answers)) if stored is not None and answers else None
 
     def _next_after(self, contact_id: str) -> str | None:
         ids = [i.contact_id for i in self.queue]
@@ -580,10 +716,18 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return rest[0] if rest else None
 
     @work(thread=True, exit_on_error=False, group="calls-write")
-    def log_call(self, item: CallItem, key: str, due: datetime | None, force: bool) -> None:
-        """Write the outcome, the next touch, and close the reminder that queued the call."""
+    def log_call(
+        self,
+        item: CallItem,
+        key: str,
+        due: datetime | None,
+        force: bool,
+        script: tuple[StoredScript, dict[str, str]] | None = None,
+    ) -> None:
+        """Write the outcome (with the script's answers), the next touch, and close the reminder that queued the call."""
         from crmtui.services.consent import ConsentRefused
         from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+        from crmtui.services.follow_ups.call_scripts import answers_for
         from crmtui.services.follow_ups.ticklers import TicklerCreate, complete_tickler
         from crmtui.services.plan_progress import on_running_plan
 
@@ -598,6 +742,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         clock = plan_clock_of(daily)
 
         planned = False
+        # The answers were checked as they were typed: matched and on the script's path.
+        answered = answers_for(*script)[0] if script is not None else None
 
         def write(tx: WriteTx) -> None:
             # A contact on a follow-up plan gets its next touch from the plan's branch.
@@ -618,6 +764,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 follow_up=follow,
                 rep_name=rep_name,
                 plan_clock=clock,
+                script=answered,
             )
 
         try:
@@ -632,6 +779,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             summary += f" · next touch {in_full(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
+        if answered is not None:
+            summary += f" · {len(answered.answers)} script answer(s) kept"
         self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))
 
     @on(CallLogged)
@@ -639,6 +788,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # Short-lived: an agent logs a call a minute and the card must stay readable.
         self.notify(event.summary, title="Call logged", timeout=3)
         self._in_flight.discard(event.contact_id)
+        self._answers.pop(event.contact_id, None)
         # The counters move with the write; the read that follows confirms them.
         self.stats = CallStats(
             self.stats.calls_today + 1,
@@ -651,7 +801,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def _refused(self, event: CallRefused) -> None:
         def answered(log_anyway: bool | None) -> None:
             if log_anyway:
-                self.log_call(event.item, event.key, event.due, True)
+                self.log_call(
+                    event.item,
+                    event.key,
+                    event.due,
+                    True,
+                    self._script_answers(event.item.contact_id),
+                )
             else:
                 self._in_flight.discard(event.item.contact_id)
                 self.notify(f"Not logged: {event.item.name}", severity="warning")
@@ -698,6 +854,52 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if event.worker.group == "calls-write":
             self._in_flight.clear()
             self.reload()
+
+
+def script_view(stored: StoredScript, answers: dict[str, str], *, compact: bool = False) -> Text:
+    """The script pane: its name, the answers given, the question to ask now and its choices.
+
+    `compact` (a narrow terminal, the pane under the card): the answers on one line and
+    the choices on the question's line, so the question fits in a few rows.
+    """
+    from crmtui.domain.call_scripts import walk
+
+    result = walk(stored.script, answers)
+    out = Text()
+    out.append(f"{stored.name}", style="bold")
+    out.append(f"  v{stored.version}", style="dim")
+    if stored.why:
+        out.append(f" · {stored.why}" if compact else f"\n{stored.why}", style="dim")
+    if compact and result.answered:
+        out.append("\n✓ ", style="green")
+        out.append(" · ".join(answer for _, answer in result.answered), style="bold")
+    elif not compact:
+        for question, answer in result.answered:
+            out.append("\n✓ ", style="green")
+            out.append(question.text, style="dim")
+            out.append(f"  {answer}", style="bold")
+    gap = "\n" if compact else "\n\n"
+    if result.current is None:
+        out.append(f"{gap}Script done: log the outcome (1-8)", style="italic")
+        if result.answered:
+            out.append(
+                " · b takes back the last" if compact else "\nb takes back the last answer",
+                style="dim",
+            )
+        return out
+    question = result.current
+    out.append(f"{gap}▶ {question.text}", style="bold")
+    if question.answers:
+        for number, choice in enumerate(question.answers, 1):
+            out.append("  " if compact else "\n  ")
+            out.append(f"{number} ", style="bold")
+            out.append(choice)
+    else:
+        out.append("  (free text)" if compact else "\n  (free text)", style="dim")
+    out.append("\na answers" if compact else "\n\na answers", style="dim")
+    if result.answered:
+        out.append(" · b takes back the last", style="dim")
+    return out
 
 
 def outcome_words() -> Sequence[str]:
