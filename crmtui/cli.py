@@ -16,6 +16,7 @@ from crmtui.commands.data import exports as export_commands
 from crmtui.commands.data import imports as import_commands
 from crmtui.commands.data import undo as undo_commands
 from crmtui.commands.everyday import accounts as account_commands
+from crmtui.commands.everyday import claims as claim_commands
 from crmtui.commands.everyday import contacts as contact_commands
 from crmtui.commands.everyday import daily as daily_commands
 from crmtui.commands.everyday import dedupe as dedupe_commands
@@ -95,6 +96,7 @@ app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
 app.add_typer(script_commands.app, name="script")
+app.add_typer(claim_commands.app, name="claims")
 app.add_typer(mail_commands.app, name="mail")
 app.command("merge")(dedupe_commands.merge)
 # Command groups register below (one line each).

@@ -81,6 +81,8 @@ class CallItem:
     last_touched: datetime | None
     recent: tuple[RecentActivity, ...]
     deals: tuple[OpenDeal, ...]
+    claimed: bool = False
+    """This rep holds the contact by a claim (team calling, `services.follow_ups.call_claims`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (ISO timestamps)."""
@@ -206,12 +208,21 @@ def call_queue(
     cap: CallCap,
     filter: CallFilter | None = None,  # the name the brief and the app use
     limit: int = 200,
+    me: str | None = None,
 ) -> list[CallItem]:
-    """Who to call next at `now` (aware, the user's zone): due reminders, then the list."""
+    """Who to call next at `now` (aware, the user's zone): due reminders, then the list.
+
+    A contact another rep holds by a claim is left out (team calling); `me` is this
+    laptop's rep, whose claims put their contacts first.
+    """
+    from crmtui.services.follow_ups.call_claims import held_by_me, held_by_others
+
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (the user's zone)")
     tz = now.tzinfo
-    seen: set[str] = set()
+    # Another rep's contacts count as seen: they are skipped like a second reminder.
+    seen: set[str] = set(held_by_others(db, me, now))
+    mine = set(held_by_me(db, me, now))
     picked: list[tuple[Sequence[Any], str, str | None]] = []
     for cid, name, company, phone, tid, text, due in _due_rows(db, now=now, cap=cap, limit=limit):
         if cid in seen or len(picked) >= limit:
@@ -226,6 +237,9 @@ def call_queue(
                 continue
             seen.add(cid)
             picked.append(((cid, name, company, phone, None, None, None), "list", last))
+    if mine:
+        # A claimed contact is this rep's to call now: first, in the order found.
+        picked.sort(key=lambda p: p[0][0] not in mine)
     items: list[CallItem] = []
     for (cid, name, company, phone, tid, text, due), reason, listed_last in picked:
         last = listed_last if reason == "list" else _last_touched(db, cid)
@@ -242,6 +256,7 @@ def call_queue(
                 last_touched=parse_stamp(last, tz) if last else None,
                 recent=_recent(db, cid, tz),
                 deals=_deals(db, cid),
+                claimed=cid in mine,
             )
         )
     return items

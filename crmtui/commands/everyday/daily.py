@@ -794,14 +794,24 @@ def calls(
         str | None, typer.Option(help='Also contacts not touched for this long: "14d".')
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 50,
+    claim: Annotated[
+        bool,
+        typer.Option("--claim", help="Claim the contacts listed, so the team's others skip them."),
+    ] = False,
+    hours: Annotated[float, typer.Option(help="How long a --claim holds (hours).")] = 4.0,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """The call queue: due reminders (overdue first), then the filtered list.
 
-    Never lists a do-not-call contact or one at its call cap.
+    Never lists a do-not-call contact or one at its call cap, nor one another rep
+    holds by a claim (team calling: `--claim` takes the listed contacts for --hours;
+    `crm claims` lists and releases them).
     """
+    from dataclasses import replace
+
     from crmtui.reports.calls import CallFilter, call_queue, call_stats
+    from crmtui.services.follow_ups.call_claims import claim_contacts, me_on
 
     check_format(fmt)
     flt = CallFilter(
@@ -814,12 +824,25 @@ def calls(
     tz = now.tzinfo
     assert tz is not None
     with _reading(ctx, db) as conn:
-        queue = call_queue(conn, now=now, cap=_cap(), filter=flt, limit=limit)
+        me = me_on(conn, settings_or_exit().rep_name)
+        queue = call_queue(conn, now=now, cap=_cap(), filter=flt, limit=limit, me=me)
         stats = call_stats(conn, now=now)
+    if claim and queue:
+        ids = [item.contact_id for item in queue]
+        mine, taken = _write(
+            ctx, db, lambda tx: claim_contacts(tx=tx, contact_ids=ids, me=me, hours=hours)
+        )
+        held = set(mine)
+        queue = [replace(item, claimed=True) for item in queue if item.contact_id in held]
+        typer.echo(
+            f"claimed {len(mine)} contact(s) for {hours:g} h"
+            + (f"; {len(taken)} another rep claimed first" if taken else ""),
+            err=True,
+        )
     if fmt == "table":
         records = [
             {
-                "why": item.reason,
+                "why": "mine" if item.claimed or claim else item.reason,
                 "name": item.name,
                 "company": item.company,
                 "phone": item.phone,

@@ -108,6 +108,29 @@ def _duplicates_note(store: Store) -> None:
         )
 
 
+def _claims_note(store: Store) -> None:
+    """Tell this rep which of their claims another rep's earlier claim beat (team calling)."""
+    from datetime import UTC, datetime
+
+    from crmtui.commands.writing import settings_or_exit
+    from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+
+    with store.read() as session:
+        conn = session.connection().connection.driver_connection
+        me = me_on(conn, settings_or_exit().rep_name)  # type: ignore[arg-type]
+        lost = lost_claims(conn, me, datetime.now(UTC))  # type: ignore[arg-type]
+        for mine, winner in lost:
+            who = conn.execute(  # type: ignore[union-attr]
+                "SELECT (SELECT name FROM contact WHERE id = ?), (SELECT name FROM rep WHERE id = ?)",
+                (mine.contact_id, winner.rep_id),
+            ).fetchone()
+            typer.echo(
+                f"claim lost: {who[0]} is {who[1] or 'another rep'}'s to call"
+                " (claimed first); the call list leaves it out",
+                err=True,
+            )
+
+
 def _rescue_dir() -> Path:
     from platformdirs import user_data_dir
 
@@ -195,6 +218,7 @@ def sync(
                 fail(str(exc), EXIT_TEMPFAIL)
         _summary(report)
         _duplicates_note(store)
+        _claims_note(store)
         if report.quarantined:
             fail(
                 f"{report.quarantined} pulled value(s) did not fit their field and were held"

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from crmtui.domain.validate import InvalidInput, long_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
+from crmtui.services.follow_ups.call_claims import release_claims
 from crmtui.services.follow_ups.call_scripts import ScriptAnswers
 from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 from crmtui.services.plan_progress import PlanClock, after_activity
@@ -115,6 +116,9 @@ def log_activity(
         script_answers=json.dumps(script.answers, ensure_ascii=False) if script else None,
     )
     tx.add(activity)
+    if activity.kind == "call" and activity.contact_id:
+        # The call was made: this rep's claim on the contact has done its work.
+        release_claims(tx=tx, me=activity.rep_id, contact_ids=[activity.contact_id])
     after_activity(tx=tx, activity=activity, clock=plan_clock or PlanClock(cap=cap))
     if follow_up is not None:
         if (

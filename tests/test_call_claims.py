@@ -1,0 +1,161 @@
+"""Team calling: claims on a shared call list. Two reps of one territory claim the same
+contact offline; after sync both laptops agree who holds it, the loser is told and the
+call list no longer offers it to them. Plus the rule itself and the shell."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crmtui.domain.call_claims import Claim, holder, lost
+from crmtui.domain.validate import InvalidInput
+from crmtui.reports.calls import CallFilter, call_queue
+from crmtui.services.address_book.contacts import ContactCreate, create_contact
+from crmtui.services.consent import CallCap
+from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+from crmtui.services.follow_ups.call_claims import (
+    claim_contacts,
+    held_by_me,
+    held_by_others,
+    lost_claims,
+    me_on,
+)
+from crmtui.store.database import Store
+from tests.cli_commands import run
+from tests.sync_support import Team
+
+T0 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+LIST = CallFilter(tag="fair")
+
+
+def _claim(cid: str, rep: str, minute: int, *, hours: int = 4, id_: str = "") -> Claim:
+    at = T0 + timedelta(minutes=minute)
+    return Claim(id_ or f"{rep}-{minute}", cid, rep, at, at + timedelta(hours=hours))
+
+
+def test_the_earliest_live_claim_holds_whatever_the_order() -> None:
+    ann, bob = _claim("c", "ann", 0), _claim("c", "bob", 5)
+    now = T0 + timedelta(minutes=10)
+    assert holder([bob, ann], now) == ann == holder([ann, bob], now)
+    assert lost([ann, bob], "bob", now) == [(bob, ann)]
+    assert lost([ann, bob], "ann", now) == []
+    # Expired or released, a claim holds nothing: the later one holds.
+    assert holder([ann, bob], T0 + timedelta(hours=4, minutes=1)) == bob
+    released = Claim(ann.id, "c", "ann", ann.claimed_at, ann.expires_at, now)
+    assert holder([released, bob], now) == bob
+    # Same moment: the lower id, the same on every laptop.
+    twin = _claim("c", "bob", 0, id_="aaa")
+    assert holder([ann, twin], now) == twin
+
+
+@pytest.fixture
+def team(tmp_path: Path):  # type: ignore[no-untyped-def]
+    t = Team(str(tmp_path / "server.db"), tmp_path)
+    yield t
+    t.close()
+
+
+def _queue(store: Store, me: str | None, now: datetime) -> list[str]:
+    with store.write() as tx:
+        return [i.name for i in call_queue(tx.db, now=now, cap=CallCap(), filter=LIST, me=me)]
+
+
+def test_two_reps_claiming_offline_converge_and_the_loser_is_told(team: Team) -> None:
+    a, ta = team.laptop("ann", "ann")
+    b, tb = team.laptop("bob", "bob")
+    ca, cb = team.sync_client(a, ta), team.sync_client(b, tb)
+    ca.sync()
+    cb.sync()
+    with a.write() as tx:
+        ann = me_on(tx.db, "ann")
+        ids = []
+        for name, phone in (("Anna Weber", "+49 30 1234567"), ("Ben Ott", "+49 30 7654321")):
+            contact = create_contact(
+                tx=tx, data=ContactCreate(name=name, phone=phone, tags=["fair"]), region="DE"
+            )
+            # Placed in North: both reps' laptops receive it.
+            tx.update(contact, {"territory_id": team.north})
+            ids.append(contact.id)
+    ca.sync()
+    cb.sync()
+    with b.write() as tx:
+        bob = me_on(tx.db, "bob")
+    assert ann and bob and ann != bob
+    now = datetime.now(UTC)
+    assert _queue(b, bob, now) == ["Anna Weber", "Ben Ott"]
+
+    # Offline: ann claims both, then bob claims Anna Weber a minute later.
+    with a.write() as tx:
+        mine, taken = claim_contacts(tx=tx, contact_ids=ids, me=ann, hours=4)
+        assert (mine, taken) == (ids, [])
+    with b.write() as tx:
+        tx.now = tx.now + timedelta(minutes=1)
+        assert claim_contacts(tx=tx, contact_ids=ids[:1], me=bob, hours=4) == (ids[:1], [])
+    assert _queue(b, bob, now) == ["Anna Weber", "Ben Ott"]  # bob knows nothing yet
+
+    ca.sync()
+    cb.sync()
+    ca.sync()
+    later = now + timedelta(minutes=2)
+    for store in (a, b):
+        with store.write() as tx:
+            assert set(held_by_me(tx.db, ann, later)) == set(ids)
+            assert set(held_by_others(tx.db, bob, later)) == set(ids)
+    with b.write() as tx:
+        told = lost_claims(tx.db, bob, later)
+    assert [(m.rep_id, w.rep_id, m.contact_id) for m, w in told] == [(bob, ann, ids[0])]
+    # Bob's call list leaves out both of ann's contacts; ann's starts with them.
+    assert _queue(b, bob, later) == []
+    assert _queue(a, ann, later) == ["Anna Weber", "Ben Ott"]
+    with b.write() as tx:
+        tx.now = later
+        assert claim_contacts(tx=tx, contact_ids=ids[1:], me=bob, hours=4) == ([], ids[1:])
+
+    # Ann's call ends her claim on Ben Ott; after sync bob may take him.
+    with a.write() as tx:
+        log_activity(
+            tx=tx,
+            data=ActivityCreate(kind="call", contact_id=ids[1], outcome="connected"),
+            cap=CallCap(),
+            rep_name="ann",
+        )
+    ca.sync()
+    cb.sync()
+    with b.write() as tx:
+        assert ids[1] not in held_by_others(tx.db, bob, later)
+
+
+def test_a_claim_is_bounded_and_the_shell_claims_lists_and_releases(tmp_path: Path) -> None:
+    db = str(tmp_path / "crm.db")
+
+    def crm(*args: str, code: int = 0) -> tuple[str, str]:
+        ran = run([*args, "--db", db])
+        assert ran.error is None, ran.error
+        assert ran.code == code, (ran.code, ran.out, ran.err)
+        return ran.out, ran.err
+
+    crm("db", "upgrade")
+    crm("contact", "add", "Anna Weber", "--tag", "fair", "--phone", "+49 30 1234567")
+    crm("contact", "add", "Ben Ott", "--tag", "fair", "--phone", "+49 30 7654321")
+    _, err = crm("calls", "--tag", "fair", "--claim", "--hours", "30", code=2)
+    assert "at most 24 hours" in err
+    out, err = crm("calls", "--tag", "fair", "--claim", "--hours", "2", "--format", "json")
+    assert "claimed 2 contact(s) for 2 h" in err
+    assert all(item["claimed"] for item in json.loads(out))
+    out, _ = crm("claims", "list", "--format", "json")
+    assert sorted((r["contact"], r["state"]) for r in json.loads(out)) == [
+        ("Anna Weber", "held"),
+        ("Ben Ott", "held"),
+    ]
+    _, err = crm("claims", "release", "anna")
+    assert "released 1 claim(s)" in err
+    out, _ = crm("claims", "list", "--format", "json")
+    assert [r["contact"] for r in json.loads(out)] == ["Ben Ott"]
+
+
+def test_hours_out_of_range_are_refused(store: Store) -> None:
+    with store.write() as tx, pytest.raises(InvalidInput, match="at most 24 hours"):
+        claim_contacts(tx=tx, contact_ids=[], me=None, hours=0)
