@@ -121,3 +121,45 @@ def test_script_pane_snapshot(snap_compare, script_template, size, tmp_path):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_c_claims_the_next_contacts_and_a_lost_claim_is_told(script_template, tmp_path):
+    from datetime import timedelta
+
+    from crmtui.store.models import CallClaim, Rep
+    from tests.app_support import DAILY_NOW
+
+    path = copy_db(script_template, tmp_path / "daily.db")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, CallListScreen)
+        assert [i.name for i in screen.queue] == ["Carla Rossi", "Emma Johnson"]
+        await pilot.press("c")
+        await settle(pilot)
+        assert [(i.name, i.claimed) for i in screen.queue] == [
+            ("Carla Rossi", True),
+            ("Emma Johnson", True),
+        ]
+        emma = screen.queue[1].contact_id
+        # Bob's earlier claim on Emma arrives (as a sync would bring it): she is his.
+        store = open_store(path)
+        with store.write() as tx:
+            bob = Rep(name="Bob Lang", role="rep")
+            tx.add(bob)
+            tx.add(
+                CallClaim(
+                    contact_id=emma,
+                    rep_id=bob.id,
+                    claimed_at=DAILY_NOW - timedelta(minutes=5),
+                    expires_at=DAILY_NOW + timedelta(hours=1),
+                )
+            )
+        store.close()
+        await pilot.press("r")
+        await settle(pilot)
+        assert [i.name for i in screen.queue] == ["Carla Rossi"]
+        assert any("Emma Johnson is Bob Lang's" in str(n.message) for n in pilot.app._notifications)

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 QUEUE_LIMIT = 200
+CLAIM_BATCH = 10
+"""Contacts the `c` key claims at once (team calling), for CLAIM_HOURS."""
+CLAIM_HOURS = 4.0
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         Binding("r", "reload", "Refresh", show=False, id="calls.reload", tooltip="Read it again"),
         enrol_binding("calls"),
         Binding(
+            "c",
+            "claim",
+            "Claim",
+            show=False,
+            id="calls.claim",
+            tooltip=f"Claim the next {CLAIM_BATCH} for {CLAIM_HOURS:g} h: the team's others skip them",
+        ),
+        Binding(
             "a",
             "answer",
             "Answer",
@@ -280,13 +291,20 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         """The queue and today's counters came back from the database."""
 
         def __init__(
-            self, generation: int, now: datetime, queue: list[CallItem], stats: CallStats
+            self,
+            generation: int,
+            now: datetime,
+            queue: list[CallItem],
+            stats: CallStats,
+            lost: list[str] | None = None,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.now = now
             self.queue = queue
             self.stats = stats
+            self.lost = lost or []
+            """Lines about this rep's claims another rep's earlier claim beat."""
 
     class CallLogged(Message):
         """A call's outcome (and next touch) were written."""
@@ -347,6 +365,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # so far; they are written with the call's outcome and forgotten after it.
         self._scripts: dict[str, StoredScript | None] = {}
         self._answers: dict[str, dict[str, str]] = {}
+        self._told: set[str] = set()  # lost claims already notified
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""
@@ -394,6 +413,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="calls-load")
     def load(self, generation: int, flt: CallFilter) -> None:
         """The queue and today's counters, off the UI thread."""
+        from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+
         daily = self.daily
         now = daily.now()
         # Read here, off the UI thread: the call-back prompt's dates land at this hour.
@@ -402,10 +423,19 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # snapshot, so a read asked for after a write sees it.
         with self._read_lock:
             db = self._queue_reader()
+            me = me_on(db, daily.settings().rep_name)
             # One more than shown: whether there are more is known, not guessed.
-            queue = call_queue(db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT + 1)
+            queue = call_queue(
+                db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT + 1, me=me
+            )
             stats = call_stats(db, now=now)
-        self.post_message(self.QueueLoaded(generation, now, queue, stats))
+            lost = [
+                f"{_contact_name(db, mine.contact_id)} is {_rep_name(db, winner.rep_id)}'s"
+                for mine, winner in lost_claims(db, me, now)
+                if mine.id not in self._told
+            ]
+            self._told |= {mine.id for mine, _ in lost_claims(db, me, now)}
+        self.post_message(self.QueueLoaded(generation, now, queue, stats, lost))
 
     def _queue_reader(self) -> sqlite3.Connection:
         """This screen's read connection (called with the read lock held, in a worker)."""
@@ -424,6 +454,12 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
 
     @on(QueueLoaded)
     def _loaded_queue(self, event: QueueLoaded) -> None:
+        if event.lost:
+            self.notify(
+                "; ".join(event.lost) + " (claimed first): left out of your list",
+                title="Claims lost",
+                severity="warning",
+            )
         if event.generation != self._generation:
             return
         self._now = event.now
@@ -460,6 +496,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             item.reason
         ]
         line.append(f"  {tag[0]}", style=tag[1] or "dim")
+        if item.claimed:
+            line.append("  mine", style="bold")
         if item.contact_id in self._skipped:
             line.append("  skipped", style="dim italic")
         line.no_wrap = True
@@ -638,7 +676,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Outcome, skip and card keys only when there is someone to call; script keys with a script."""
-        if action in ("outcome", "skip", "card"):
+        if action in ("outcome", "skip", "card", "claim"):
             return self.current is not None
         if action in ("answer", "unanswer"):
             found = self._script_walk()
@@ -667,6 +705,30 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def action_reload(self) -> None:
         """Read the queue again."""
         self.reload()
+
+    def action_claim(self) -> None:
+        """Claim the next contacts of the list, so the team's others skip them until they expire."""
+        ids = [i.contact_id for i in self.queue if not i.claimed][:CLAIM_BATCH]
+        if ids:
+            self.claim(ids)
+
+    @work(thread=True, exit_on_error=False, group="calls-write")
+    def claim(self, contact_ids: list[str]) -> None:
+        """Write the claims (one undoable write)."""
+        from crmtui.services.follow_ups.call_claims import claim_contacts, me_on
+
+        daily = self.daily
+        with self._read_lock:
+            me = me_on(self._queue_reader(), daily.settings().rep_name)
+        mine, taken = daily.write_undoable(
+            f"Claim {len(contact_ids)} to call",
+            lambda tx: claim_contacts(tx=tx, contact_ids=contact_ids, me=me, hours=CLAIM_HOURS),
+        )
+        summary = f"Claimed {len(mine)} for {CLAIM_HOURS:g} h"
+        if taken:
+            summary += f"; {len(taken)} another rep claimed first"
+        self.app.call_from_thread(self.notify, summary + " · ctrl+z undoes", title="Claims")
+        self.app.call_from_thread(self.reload)
 
     def action_outcome(self, key: str) -> None:
         """Log the outcome for the contact on screen and schedule its default next touch."""
@@ -854,6 +916,16 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if event.worker.group == "calls-write":
             self._in_flight.clear()
             self.reload()
+
+
+def _contact_name(db: sqlite3.Connection, contact_id: str) -> str:
+    row = db.execute("SELECT name FROM contact WHERE id = ?", (contact_id,)).fetchone()
+    return str(row[0]) if row else "a contact"
+
+
+def _rep_name(db: sqlite3.Connection, rep_id: str | None) -> str:
+    row = db.execute("SELECT name FROM rep WHERE id = ?", (rep_id,)).fetchone()
+    return str(row[0]) if row else "another rep"
 
 
 def script_view(stored: StoredScript, answers: dict[str, str], *, compact: bool = False) -> Text:
