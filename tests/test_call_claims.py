@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crmtui.domain.call_claims import Claim, holder, lost
 from crmtui.domain.validate import InvalidInput
-from crmtui.reports.calls import CallFilter, call_queue
+from crmtui.reports.calls import CallFilter, call_queue, over_cap
 from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.consent import CallCap
 from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
@@ -61,6 +62,27 @@ def team(tmp_path: Path):  # type: ignore[no-untyped-def]
 def _queue(store: Store, me: str | None, now: datetime) -> list[str]:
     with store.write() as tx:
         return [i.name for i in call_queue(tx.db, now=now, cap=CallCap(), filter=LIST, me=me)]
+
+
+def _over_the_cap_offline(a: Store, b: Store, ca: Any, cb: Any, contact_id: str) -> None:
+    """A cap of one call: each rep, offline, calls the contact once; neither is refused
+    (neither knows the other's call). After sync the excess is reported, not hidden."""
+    one = CallCap(1, 30)
+    for store, rep in ((a, "ann"), (b, "bob")):
+        with store.write() as tx:
+            log_activity(
+                tx=tx,
+                data=ActivityCreate(kind="call", contact_id=contact_id, outcome="no-answer"),
+                cap=one,
+                rep_name=rep,
+            )
+    ca.sync()
+    cb.sync()
+    ca.sync()
+    for store in (a, b):
+        with store.write() as tx:
+            found = over_cap(tx.db, now=datetime.now(UTC), cap=one)
+        assert [(o.name, o.calls, o.reps) for o in found] == [("Anna Weber", 2, ("ann", "bob"))]
 
 
 def test_two_reps_claiming_offline_converge_and_the_loser_is_told(team: Team) -> None:
@@ -126,6 +148,8 @@ def test_two_reps_claiming_offline_converge_and_the_loser_is_told(team: Team) ->
     cb.sync()
     with b.write() as tx:
         assert ids[1] not in held_by_others(tx.db, bob, later)
+
+    _over_the_cap_offline(a, b, ca, cb, ids[0])
 
 
 def test_a_claim_is_bounded_and_the_shell_claims_lists_and_releases(tmp_path: Path) -> None:

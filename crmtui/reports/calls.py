@@ -275,3 +275,57 @@ def call_stats(db: sqlite3.Connection, *, now: datetime) -> CallStats:
         ),
     ).fetchone()
     return CallStats(calls_today=int(row[0]), connects_today=int(row[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class OverCap:
+    """A contact called more often than its cap allows, without a recorded override."""
+
+    contact_id: str
+    name: str
+    calls: int
+    cap: int
+    days: int
+    reps: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return json_ready(asdict(self))
+
+
+def over_cap(db: sqlite3.Connection, *, now: datetime, cap: CallCap) -> list[OverCap]:
+    """Contacts over their call cap by calls nobody forced: reps calling offline, seen after sync.
+
+    A rep who calls a capped contact is refused unless they force it (recorded as an
+    override); two reps offline are not refused, and their calls meet at sync. Those are
+    the ones listed: more calls without an override in the cap's window than the cap.
+    """
+    stamp = format_timestamp(now)
+    longest = db.execute(
+        "SELECT max(max_calls_days) FROM contact WHERE max_calls_days IS NOT NULL"
+    ).fetchone()[0]
+    floor = format_timestamp(now - timedelta(days=max(cap.days, longest or 0)))
+    window = (
+        "strftime('%Y-%m-%dT%H:%M:%S', :now, '-' || coalesce(c.max_calls_days, :days)"
+        " || ' days') || :frac"
+    )
+    rows = db.execute(
+        "SELECT c.id, c.name, count(*), coalesce(c.max_calls, :calls),"
+        " coalesce(c.max_calls_days, :days), group_concat(DISTINCT coalesce(r.name, '?'))"
+        " FROM activity a JOIN contact c ON c.id = a.contact_id"
+        " LEFT JOIN rep r ON r.id = a.rep_id"
+        " WHERE a.kind = 'call' AND a.deleted_at IS NULL AND a.occurred_at >= :floor"
+        f" AND NOT a.consent_override AND a.occurred_at >= {window} AND c.deleted_at IS NULL"
+        " GROUP BY c.id HAVING count(*) > coalesce(c.max_calls, :calls)"
+        " ORDER BY c.name, c.id",
+        {
+            "now": stamp[:19].replace("T", " "),
+            "frac": stamp[19:],
+            "days": cap.days,
+            "calls": cap.calls,
+            "floor": floor,
+        },
+    ).fetchall()
+    return [
+        OverCap(r[0], r[1], r[2], r[3], r[4], tuple(sorted((r[5] or "").split(",")))) for r in rows
+    ]

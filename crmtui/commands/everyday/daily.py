@@ -799,6 +799,13 @@ def calls(
         typer.Option("--claim", help="Claim the contacts listed, so the team's others skip them."),
     ] = False,
     hours: Annotated[float, typer.Option(help="How long a --claim holds (hours).")] = 4.0,
+    over_cap_: Annotated[
+        bool,
+        typer.Option(
+            "--over-cap",
+            help="Instead: contacts over their call cap by calls nobody forced (offline reps).",
+        ),
+    ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -823,6 +830,21 @@ def calls(
     now = _now()
     tz = now.tzinfo
     assert tz is not None
+    if over_cap_:
+        from crmtui.reports.calls import over_cap
+
+        with _reading(ctx, db) as conn:
+            over = over_cap(conn, now=now, cap=_cap())
+        if fmt == "table":
+            for row in over:
+                typer.echo(
+                    f"{row.name}\t{row.calls} calls in {row.days} days (cap {row.cap})"
+                    f"\tby {', '.join(row.reps)}\t{row.contact_id}"
+                )
+        else:
+            output.write_records([row.as_dict() for row in over], fmt)
+        typer.echo(f"{len(over)} contact(s) over their call cap", err=True)
+        return
     with _reading(ctx, db) as conn:
         me = me_on(conn, settings_or_exit().rep_name)
         queue = call_queue(conn, now=now, cap=_cap(), filter=flt, limit=limit, me=me)

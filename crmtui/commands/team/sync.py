@@ -28,6 +28,7 @@ from crmtui.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from crmtui.services.consent import CallCap
     from crmtui.store.database import Store
     from crmtui.sync.client import SyncReport
 
@@ -108,11 +109,20 @@ def _duplicates_note(store: Store) -> None:
         )
 
 
+def _cap_of_settings() -> CallCap:
+    from crmtui.commands.writing import settings_or_exit
+    from crmtui.services.consent import CallCap
+
+    settings = settings_or_exit()
+    return CallCap(settings.call_cap, settings.call_cap_days)
+
+
 def _claims_note(store: Store) -> None:
     """Tell this rep which of their claims another rep's earlier claim beat (team calling)."""
     from datetime import UTC, datetime
 
     from crmtui.commands.writing import settings_or_exit
+    from crmtui.reports.calls import over_cap
     from crmtui.services.follow_ups.call_claims import lost_claims, me_on
 
     with store.read() as session:
@@ -127,6 +137,13 @@ def _claims_note(store: Store) -> None:
             typer.echo(
                 f"claim lost: {who[0]} is {who[1] or 'another rep'}'s to call"
                 " (claimed first); the call list leaves it out",
+                err=True,
+            )
+        over = over_cap(conn, now=datetime.now(UTC), cap=_cap_of_settings())  # type: ignore[arg-type]
+        if over:
+            typer.echo(
+                f"call cap exceeded without an override for {len(over)} contact(s)"
+                " (reps calling offline): see `crm calls --over-cap`",
                 err=True,
             )
 
