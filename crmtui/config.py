@@ -60,6 +60,9 @@ class Settings:
     """The F4 Territories period, as last chosen there (`p`)."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
+    calling_hours: str | None = None
+    """"09:00-18:00": the call list offers a contact only within these hours in the
+    contact's own time zone (from its number); unset: any time."""
     call_script: str | None = None
     """The call script (its name) the call list shows when the contact's plan step names
     none: the script of the calling campaign under way (`crm script ...`)."""
@@ -130,6 +133,13 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
     _check_calendar(path, raw)
+    if "calling_hours" in raw:
+        from crmtui.domain.calling_hours import parse_hours
+
+        try:
+            parse_hours(raw["calling_hours"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: calling_hours {exc}") from None
     if "company_currency" in raw:
         from crmtui.domain.money import BadMoney, check_currency
 

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -183,3 +184,41 @@ def test_a_claim_is_bounded_and_the_shell_claims_lists_and_releases(tmp_path: Pa
 def test_hours_out_of_range_are_refused(store: Store) -> None:
     with store.write() as tx, pytest.raises(InvalidInput, match="at most 24 hours"):
         claim_contacts(tx=tx, contact_ids=[], me=None, hours=0)
+
+
+def test_calling_hours_hold_in_the_contacts_own_zone() -> None:
+    from datetime import time
+
+    from crmtui.domain.calling_hours import number_zones, parse_hours, within
+
+    hours = parse_hours("09:00-18:00")
+    assert hours == (time(9), time(18))
+    seattle, berlin = number_zones("+12066791295"), number_zones("+493012345678")
+    assert [z.key for z in seattle] == ["America/Los_Angeles"]
+    noon_utc = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # 13:00 in Berlin, 05:00 in Seattle
+    assert within(noon_utc, berlin, hours) and not within(noon_utc, seattle, hours)
+    with pytest.raises(ValueError, match="must start before it ends"):
+        parse_hours("18:00-09:00")
+    with pytest.raises(ValueError, match="must be HH:MM-HH:MM"):
+        parse_hours("9 to 5")
+
+
+def test_the_shell_offers_only_contacts_within_their_calling_hours(tmp_path: Path) -> None:
+    import os
+
+    db = str(tmp_path / "crm.db")
+    for args in (
+        ["db", "upgrade"],
+        ["contact", "add", "Anna Weber", "--tag", "fair", "--phone", "+49 30 1234567"],
+        ["contact", "add", "Sam Reed", "--tag", "fair", "--phone", "+1 206 679 1295"],
+    ):
+        assert run([*args, "--db", db]).code == 0
+    config = Path(os.environ["CRMTUI_CONFIG"])
+    # Three hours around Berlin's hour now: Seattle, nine hours behind, is outside them.
+    hour = datetime.now(ZoneInfo("Europe/Berlin")).hour
+    config.write_text(f'calling_hours = "{max(hour - 1, 0):02d}:00-{min(hour + 1, 23):02d}:59"\n')
+    ran = run(["calls", "--tag", "fair", "--format", "json", "--db", db])
+    assert [item["name"] for item in json.loads(ran.out)] == ["Anna Weber"]
+    config.write_text('calling_hours = "18:00-09:00"\n')
+    ran = run(["calls", "--db", db])
+    assert ran.code == 2 and "calling_hours must start before it ends" in ran.err

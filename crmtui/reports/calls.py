@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmtui.reports.agenda import TOUCH_KINDS, day_start, json_ready, parse_stamp
@@ -201,6 +201,17 @@ def _last_touched(db: sqlite3.Connection, contact_id: str) -> str | None:
     return row[0] if row else None
 
 
+def _callable_now(db: sqlite3.Connection, contact_id: str, now: datetime, hours: Any) -> bool:
+    """Whether the calling hours hold now where the contact's dialled number is."""
+    from crmtui.domain.calling_hours import number_zones, within
+
+    row = db.execute(
+        "SELECT coalesce(phone_e164, mobile_e164) FROM contact WHERE id = ?", (contact_id,)
+    ).fetchone()
+    zones = number_zones(row[0]) if row and row[0] else ()
+    return within(now, zones, hours)
+
+
 def call_queue(
     db: sqlite3.Connection,
     *,
@@ -209,11 +220,13 @@ def call_queue(
     filter: CallFilter | None = None,  # the name the brief and the app use
     limit: int = 200,
     me: str | None = None,
+    hours: tuple[time, time] | None = None,
 ) -> list[CallItem]:
     """Who to call next at `now` (aware, the user's zone): due reminders, then the list.
 
     A contact another rep holds by a claim is left out (team calling); `me` is this
-    laptop's rep, whose claims put their contacts first.
+    laptop's rep, whose claims put their contacts first. With calling `hours`, a
+    contact is offered only while they hold in its own time zone (its number's).
     """
     from crmtui.services.follow_ups.call_claims import held_by_me, held_by_others
 
@@ -237,6 +250,8 @@ def call_queue(
                 continue
             seen.add(cid)
             picked.append(((cid, name, company, phone, None, None, None), "list", last))
+    if hours is not None:
+        picked = [p for p in picked if _callable_now(db, p[0][0], now, hours)]
     if mine:
         # A claimed contact is this rep's to call now: first, in the order found.
         picked.sort(key=lambda p: p[0][0] not in mine)

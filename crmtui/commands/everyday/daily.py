@@ -69,6 +69,14 @@ def _now() -> datetime:
     return datetime.now(_zone())
 
 
+def _calling_hours() -> Any:
+    """The `calling_hours` setting as (start, end), or None (checked when it was read)."""
+    from crmtui.domain.calling_hours import parse_hours
+
+    text = settings_or_exit().calling_hours
+    return parse_hours(text) if text else None
+
+
 def _cap() -> CallCap:
     from crmtui.services.consent import CallCap
 
@@ -847,7 +855,9 @@ def calls(
         return
     with _reading(ctx, db) as conn:
         me = me_on(conn, settings_or_exit().rep_name)
-        queue = call_queue(conn, now=now, cap=_cap(), filter=flt, limit=limit, me=me)
+        queue = call_queue(
+            conn, now=now, cap=_cap(), filter=flt, limit=limit, me=me, hours=_calling_hours()
+        )
         stats = call_stats(conn, now=now)
     if claim and queue:
         ids = [item.contact_id for item in queue]

@@ -413,6 +413,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="calls-load")
     def load(self, generation: int, flt: CallFilter) -> None:
         """The queue and today's counters, off the UI thread."""
+        from crmtui.domain.calling_hours import parse_hours
         from crmtui.services.follow_ups.call_claims import lost_claims, me_on
 
         daily = self.daily
@@ -423,10 +424,18 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # snapshot, so a read asked for after a write sees it.
         with self._read_lock:
             db = self._queue_reader()
-            me = me_on(db, daily.settings().rep_name)
+            settings = daily.settings()
+            me = me_on(db, settings.rep_name)
+            hours = parse_hours(settings.calling_hours) if settings.calling_hours else None
             # One more than shown: whether there are more is known, not guessed.
             queue = call_queue(
-                db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT + 1, me=me
+                db,
+                now=now,
+                cap=daily.cap(),
+                filter=flt,
+                limit=QUEUE_LIMIT + 1,
+                me=me,
+                hours=hours,
             )
             stats = call_stats(db, now=now)
             lost = [
