@@ -536,6 +536,8 @@ class CallClaim(SQLModel, table=True):
     """
 
     __tablename__ = "call_claim"
+    # The live claims are read by their expiry (every queue read); old ones pile up behind.
+    __table_args__ = (Index("ix_call_claim_expires_at", "expires_at"),)
     id: str = _id_field()
     contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
     rep_id: str | None = _fk("rep.id", index=False)

@@ -61,6 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("call_claim", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_call_claim_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index("ix_call_claim_expires_at", ["expires_at"], unique=False)
 
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.add_column(sa.Column("script_id", _ID, nullable=True))
@@ -79,6 +80,7 @@ def downgrade() -> None:
         batch_op.drop_column("script_answers")
         batch_op.drop_column("script_id")
     with op.batch_alter_table("call_claim", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_claim_expires_at")
         batch_op.drop_index(batch_op.f("ix_call_claim_contact_id"))
     op.drop_table("call_claim")
     with op.batch_alter_table("call_script", schema=None) as batch_op:

@@ -58,6 +58,16 @@ def live_claims(db: sqlite3.Connection, now: datetime) -> list[Claim]:
     return [Claim(r[0], r[1], r[2], parse_timestamp(r[3]), parse_timestamp(r[4])) for r in rows]
 
 
+def _live_on(db: sqlite3.Connection, contact_id: str, now: datetime) -> list[Claim]:
+    """The live claims on one contact (by its index: logging a call reads this)."""
+    rows = db.execute(
+        "SELECT id, contact_id, rep_id, claimed_at, expires_at FROM call_claim"
+        " WHERE contact_id = ? AND deleted_at IS NULL AND released_at IS NULL AND expires_at > ?",
+        (contact_id, format_timestamp(now)),
+    ).fetchall()
+    return [Claim(r[0], r[1], r[2], parse_timestamp(r[3]), parse_timestamp(r[4])) for r in rows]
+
+
 def held_by_others(db: sqlite3.Connection, me: str | None, now: datetime) -> dict[str, Claim]:
     """Contacts another rep holds at `now` (the call list leaves them out), with the claim."""
     return {c: k for c, k in holders(live_claims(db, now), now).items() if k.rep_id != me}
@@ -112,7 +122,12 @@ def release_claims(*, tx: WriteTx, me: str | None, contact_ids: Iterable[str] | 
     """Release this rep's live claims (on these contacts, or all); returns how many."""
     wanted = None if contact_ids is None else set(contact_ids)
     count = 0
-    for claim in live_claims(tx.db, tx.now):
+    candidates = (
+        live_claims(tx.db, tx.now)
+        if wanted is None
+        else [c for cid in wanted for c in _live_on(tx.db, cid, tx.now)]
+    )
+    for claim in candidates:
         if claim.rep_id != me or (wanted is not None and claim.contact_id not in wanted):
             continue
         row = tx.session.get(CallClaim, claim.id)
