@@ -5,6 +5,7 @@ call list no longer offers it to them. Plus the rule itself and the shell."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from crmtui.services.follow_ups.call_claims import (
 )
 from crmtui.store.database import Store
 from tests.cli_commands import run
-from tests.sync_support import Team
+from tests.sync_support import BACKENDS, Team, make_team
 
 T0 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 LIST = CallFilter(tag="fair")
@@ -53,11 +54,10 @@ def test_the_earliest_live_claim_holds_whatever_the_order() -> None:
     assert holder([ann, twin], now) == twin
 
 
-@pytest.fixture
-def team(tmp_path: Path):  # type: ignore[no-untyped-def]
-    t = Team(str(tmp_path / "server.db"), tmp_path)
-    yield t
-    t.close()
+@pytest.fixture(params=BACKENDS)
+def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
+    """A server on SQLite and on PostgreSQL (skipped unless reachable)."""
+    yield from make_team(request, tmp_path)
 
 
 def _queue(store: Store, me: str | None, now: datetime) -> list[str]:
