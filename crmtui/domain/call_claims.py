@@ -50,7 +50,7 @@ def holders(claims: Iterable[Claim], now: datetime) -> dict[str, Claim]:
 
 
 def lost(claims: Iterable[Claim], me: str | None, now: datetime) -> list[tuple[Claim, Claim]]:
-    """(my live claim, the claim that holds the contact instead) for every claim of mine that lost."""
+    """(my live claim, the claim holding the contact instead) for each claim of mine that lost."""
     every = list(claims)
     held = holders(every, now)
     out = []

@@ -1,4 +1,4 @@
-"""Calling hours in the contact's own time zone: the zones of a phone number, and whether now is inside.
+"""Calling hours in the contact's own time zone: a phone number's zones, and whether now is inside.
 
 The zone comes from the number the call list dials (libphonenumber's time zones for
 its area); a number spanning several zones is callable only when the hours hold in

@@ -131,7 +131,8 @@ def _claims_note(store: Store) -> None:
         lost = lost_claims(conn, me, datetime.now(UTC))  # type: ignore[arg-type]
         for mine, winner in lost:
             who = conn.execute(  # type: ignore[union-attr]
-                "SELECT (SELECT name FROM contact WHERE id = ?), (SELECT name FROM rep WHERE id = ?)",
+                "SELECT (SELECT name FROM contact WHERE id = ?),"
+                " (SELECT name FROM rep WHERE id = ?)",
                 (mine.contact_id, winner.rep_id),
             ).fetchone()
             typer.echo(
@@ -139,7 +140,8 @@ def _claims_note(store: Store) -> None:
                 " (claimed first); the call list leaves it out",
                 err=True,
             )
-        over = over_cap(conn, now=datetime.now(UTC), cap=_cap_of_settings())  # type: ignore[arg-type]
+        now = datetime.now(UTC)
+        over = over_cap(conn, now=now, cap=_cap_of_settings())  # type: ignore[arg-type]
         if over:
             typer.echo(
                 f"call cap exceeded without an override for {len(over)} contact(s)"

@@ -268,7 +268,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             "Claim",
             show=False,
             id="calls.claim",
-            tooltip=f"Claim the next {CLAIM_BATCH} for {CLAIM_HOURS:g} h: the team's others skip them",
+            tooltip=f"Claim the next {CLAIM_BATCH} for {CLAIM_HOURS:g} h: others skip them",
         ),
         Binding(
             "a",
@@ -684,7 +684,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return None if item is None else Chosen(item.contact_id, item.name, item.company or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Outcome, skip and card keys only when there is someone to call; script keys with a script."""
+        """Outcome, skip, card and claim keys with someone to call; script keys with a script."""
         if action in ("outcome", "skip", "card", "claim"):
             return self.current is not None
         if action in ("answer", "unanswer"):
@@ -795,7 +795,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         force: bool,
         script: tuple[StoredScript, dict[str, str]] | None = None,
     ) -> None:
-        """Write the outcome (with the script's answers), the next touch, and close the reminder that queued the call."""
+        """Write the outcome (with the script's answers) and the next touch; close the reminder."""
         from crmtui.services.consent import ConsentRefused
         from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
         from crmtui.services.follow_ups.call_scripts import answers_for

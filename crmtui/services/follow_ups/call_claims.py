@@ -24,7 +24,7 @@ MAX_CLAIM_HOURS = 24
 
 
 def me_on(db: sqlite3.Connection, rep_name: str | None) -> str | None:
-    """Who "me" is, read with SQL only (as `territories.me_rep_id`): the enrolled rep, else by name."""
+    """Who "me" is, read with SQL (as `territories.me_rep_id`): the enrolled rep, else by name."""
     from crmtui.services.territories import ENROLLED_REP_ID_KEY, ENROLLED_REP_KEY
 
     def meta(key: str) -> str | None:
@@ -42,7 +42,8 @@ def me_on(db: sqlite3.Connection, rep_name: str | None) -> str | None:
     if not name:
         return None
     row = db.execute(
-        "SELECT id FROM rep WHERE deleted_at IS NULL AND lower(name) = lower(?) ORDER BY id LIMIT 1",
+        "SELECT id FROM rep WHERE deleted_at IS NULL AND lower(name) = lower(?)"
+        " ORDER BY id LIMIT 1",
         (name.strip(),),
     ).fetchone()
     return row[0] if row else None
