@@ -181,6 +181,8 @@ def test_the_shell_publishes_shows_and_logs_answers(tmp_path: Path) -> None:
     _, err = _crm(db, "script", "for", "anna", code=1)
     assert "no call script for this contact" in err
     _crm(db, "plan", "add", str(tmp_path / "p.toml"))
+    out, _ = _crm(db, "plan", "show", "fair", "--format", "json")
+    assert [s["script"] for s in json.loads(out)["steps"]] == ["Intro call", ""]
     _crm(db, "plan", "enrol", "fair", "anna")
     out, _ = _crm(db, "script", "for", "anna", "--format", "json")
     assert json.loads(out)["why"] == "plan Fair, step 1"
