@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmtui.domain.call_claims import Claim, holder, lost
 from crmtui.domain.validate import InvalidInput
@@ -222,3 +224,35 @@ def test_the_shell_offers_only_contacts_within_their_calling_hours(tmp_path: Pat
     config.write_text('calling_hours = "18:00-09:00"\n')
     ran = run(["calls", "--db", db])
     assert ran.code == 2 and "calling_hours must start before it ends" in ran.err
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["c1", "c2"]),
+            st.sampled_from(["ann", "bob", "sue"]),
+            st.integers(0, 30),
+            st.integers(1, 5),
+        ),
+        max_size=8,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_every_laptop_picks_the_same_holder_whatever_order_it_holds_the_claims(
+    raw: list[tuple[str, str, int, int]], rng: Any
+) -> None:
+    claims = [
+        _claim(cid, rep, minute, hours=hours, id_=f"{n:02d}")
+        for n, (cid, rep, minute, hours) in enumerate(raw)
+    ]
+    now = T0 + timedelta(minutes=45)
+    shuffled = list(claims)
+    rng.shuffle(shuffled)
+    for cid in ("c1", "c2"):
+        mine = [c for c in claims if c.contact_id == cid]
+        assert holder(mine, now) == holder([c for c in shuffled if c.contact_id == cid], now)
+    for rep in ("ann", "bob", "sue"):
+        told = lost(claims, rep, now)
+        assert told == lost(shuffled, rep, now)
+        # A rep is told about a contact only when another rep's live claim holds it.
+        assert all(w.rep_id != rep and w.live(now) and m.rep_id == rep for m, w in told)

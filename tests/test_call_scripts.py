@@ -8,8 +8,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crmtui.domain.call_scripts import AnswerError, ScriptFileError, check_answers, parse_script
+from crmtui.domain.call_scripts import (
+    AnswerError,
+    ScriptFileError,
+    check_answers,
+    parse_script,
+    walk,
+)
 from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
 from crmtui.services.follow_ups.call_scripts import (
@@ -242,3 +250,13 @@ def test_an_admins_script_reaches_every_laptop_and_a_reps_is_refused(team: Team)
         assert len(found.script.questions) == 3
     assert report.rejected >= 1
     assert any("reference data, changed by an admin only" in r for r in report.reasons)
+
+
+@given(st.dictionaries(st.sampled_from(["budget", "seats", "later"]), st.text(max_size=5)))
+def test_any_answers_walk_forward_and_end(given_answers: dict[str, str]) -> None:
+    """Whatever is typed, the walk only moves forward and stops (or asks one question)."""
+    script = parse_script(SCRIPT, source="s.toml")
+    result = walk(script, given_answers)
+    order = [script.index(q.key) for q, _ in result.answered]
+    assert order == sorted(order) and len(set(order)) == len(order)
+    assert result.current is None or result.current.key not in given_answers
