@@ -163,3 +163,8 @@ async def test_c_claims_the_next_contacts_and_a_lost_claim_is_told(script_templa
         await settle(pilot)
         assert [i.name for i in screen.queue] == ["Carla Rossi"]
         assert any("Emma Johnson is Bob Lang's" in str(n.message) for n in pilot.app._notifications)
+        await pilot.press("ctrl+z")  # takes the claims back
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert [(i.name, i.claimed) for i in screen.queue] == [("Carla Rossi", False)]
