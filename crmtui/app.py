@@ -124,6 +124,12 @@ def _accounts_provider() -> type[Provider]:
     return AccountsProvider
 
 
+def _leads_provider() -> type[Provider]:
+    from crmtui.palette import LeadsProvider
+
+    return LeadsProvider
+
+
 @dataclass(frozen=True)
 class Section:
     """One top-level workflow: a mode, its key, and how to build its first screen."""
@@ -155,7 +161,12 @@ class CrmApp(App[None]):
     """crmtui's full-screen app."""
 
     TITLE = "crm"
-    COMMANDS = App.COMMANDS | {_contacts_provider, _deals_provider, _accounts_provider}
+    COMMANDS = App.COMMANDS | {
+        _contacts_provider,
+        _deals_provider,
+        _accounts_provider,
+        _leads_provider,
+    }
     # Log first: the Footer cuts from the right when the section keys do not fit.
     BINDINGS = [
         # The footer shows one key per action, the first that applies: "l" where no
@@ -457,6 +468,14 @@ class CrmApp(App[None]):
         from crmtui.screens.cards.account_card import AccountCardScreen
 
         self.push_screen(AccountCardScreen(self.db, account_id))
+
+    def open_lead(self, lead_id: str) -> None:
+        """Show a lead's card (its follow-up plans) over the screen on top."""
+        if self.db is None:
+            return
+        from crmtui.screens.cards.lead_card import LeadCardScreen
+
+        self.push_screen(LeadCardScreen(self.db, lead_id))
 
     def action_help(self) -> None:
         """Show the keys of the screen on top, and the global ones."""

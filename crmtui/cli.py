@@ -16,6 +16,7 @@ from crmtui.commands.data import exports as export_commands
 from crmtui.commands.data import imports as import_commands
 from crmtui.commands.data import undo as undo_commands
 from crmtui.commands.everyday import accounts as account_commands
+from crmtui.commands.everyday import claims as claim_commands
 from crmtui.commands.everyday import contacts as contact_commands
 from crmtui.commands.everyday import daily as daily_commands
 from crmtui.commands.everyday import dav as dav_commands
@@ -24,6 +25,7 @@ from crmtui.commands.everyday import lookup as lookup_commands
 from crmtui.commands.everyday import mail as mail_commands
 from crmtui.commands.everyday import notify as notify_commands
 from crmtui.commands.everyday import plans as plan_commands
+from crmtui.commands.everyday import scripts as script_commands
 from crmtui.commands.sales import deal_lines as deal_line_commands
 from crmtui.commands.sales import deals as deal_commands
 from crmtui.commands.sales import leads as lead_commands
@@ -95,6 +97,8 @@ app.add_typer(import_commands.app, name="import")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(dedupe_commands.app, name="dedupe")
 app.add_typer(plan_commands.app, name="plan")
+app.add_typer(script_commands.app, name="script")
+app.add_typer(claim_commands.app, name="claims")
 app.add_typer(mail_commands.app, name="mail")
 app.add_typer(dav_commands.app, name="dav")
 app.command("merge")(dedupe_commands.merge)

@@ -62,6 +62,12 @@ class Settings:
     """Whether default_region came from the config file (imports guess no region otherwise)."""
     dial_command: str | None = None
     """How `c` dials (crmtui.domain.dialling): e.g. "xdg-open {uri}"; None: no dialling."""
+    calling_hours: str | None = None
+    """"09:00-18:00": the call list offers a contact only within these hours in the
+    contact's own time zone (from its number); unset: any time."""
+    call_script: str | None = None
+    """The call script (its name) the call list shows when the contact's plan step names
+    none: the script of the calling campaign under way (`crm script ...`)."""
     mail: MailSettings | None = None
     """The `[mail]` table (`crmtui.mail.settings`); None when the file has none."""
 
@@ -129,13 +135,7 @@ def load_settings(path: Path | None = None) -> Settings:
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
         )
     _check_calendar(path, raw)
-    if "dial_command" in raw:
-        from crmtui.domain.dialling import DialError, check_dial_command
-
-        try:
-            check_dial_command(raw["dial_command"])
-        except DialError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+    _check_calling(path, raw)
     if "company_currency" in raw:
         from crmtui.domain.money import BadMoney, check_currency
 
@@ -148,6 +148,24 @@ def load_settings(path: Path | None = None) -> Settings:
     if "quote_fallback_fonts" in raw:
         raw["quote_fallback_fonts"] = tuple(raw["quote_fallback_fonts"])
     return Settings(**raw, default_region_set="default_region" in raw)
+
+
+def _check_calling(path: Path, raw: dict) -> None:
+    """The dial command and the calling hours, read the way the app will read them."""
+    if "dial_command" in raw:
+        from crmtui.domain.dialling import DialError, check_dial_command
+
+        try:
+            check_dial_command(raw["dial_command"])
+        except DialError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if "calling_hours" in raw:
+        from crmtui.domain.calling_hours import parse_hours
+
+        try:
+            parse_hours(raw["calling_hours"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: calling_hours {exc}") from None
 
 
 def _check_calendar(path: Path, raw: dict) -> None:

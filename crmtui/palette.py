@@ -10,7 +10,7 @@ from typing import Protocol, cast
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
 
-from crmtui.search.find_entities import EntityHit, find_accounts, find_deals
+from crmtui.search.find_entities import EntityHit, find_accounts, find_deals, find_leads
 from crmtui.search.lookup import search_contacts
 
 PALETTE_HITS = 10
@@ -61,6 +61,9 @@ class EntityOpener(Protocol):
     def open_account(self, account_id: str) -> None:
         """Show an account's card."""
 
+    def open_lead(self, lead_id: str) -> None:
+        """Show a lead's card."""
+
 
 def _entity_hit(hit: EntityHit, kind: str, action: partial[None]) -> Hit:
     label = Text(f"{kind}: ", style="dim")
@@ -94,3 +97,17 @@ class AccountsProvider(Provider):
         hits = await asyncio.to_thread(find_accounts, db, query, limit=PALETTE_HITS)
         for hit in hits:
             yield _entity_hit(hit, "Account", partial(app.open_account, hit.id))
+
+
+class LeadsProvider(Provider):
+    """Finds leads not converted yet by name or company and opens the lead's card."""
+
+    async def search(self, query: str) -> Hits:
+        """Search in a thread so the palette keeps up with typing."""
+        app = cast(EntityOpener, self.app)
+        db = app.db
+        if db is None or len(query.strip()) < MIN_QUERY:
+            return
+        hits = await asyncio.to_thread(find_leads, db, query, limit=PALETTE_HITS)
+        for hit in hits:
+            yield _entity_hit(hit, "Lead", partial(app.open_lead, hit.id))

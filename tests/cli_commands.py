@@ -156,6 +156,7 @@ def sample_value(command: Command, param: Param, files: Path) -> str:
         ("import deals", "file"): str(files / "in-deals.csv"),
         ("sync rescue replay", "file"): str(files / "rescue.jsonl"),
         ("plan add", "file"): str(files / "in-plan.toml"),
+        ("script add", "file"): str(files / "in-script.toml"),
         ("rates import", "path"): str(files / "in-rates.csv"),
         ("rates convert", "amount"): "10 EUR",
         ("rates convert", "to"): "USD",
@@ -190,6 +191,9 @@ def write_input_files(files: Path) -> None:
     (files / "rescue.jsonl").write_text(json.dumps(rescue) + "\n", encoding="utf-8")
     (files / "in-plan.toml").write_text(
         'name = "Intro"\n\n[[step]]\nkind = "call"\nwait = 0\n', encoding="utf-8"
+    )
+    (files / "in-script.toml").write_text(
+        'name = "Intro"\n\n[[question]]\ntext = "Budget?"\n', encoding="utf-8"
     )
     (files / "in-rates.csv").write_text("Date,USD\n2025-04-25,1.1357\n", encoding="utf-8")
     (files / "in-products.csv").write_text("sku,name\nW-1,Widget\n", encoding="utf-8")

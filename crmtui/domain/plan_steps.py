@@ -60,7 +60,7 @@ MAX_WAIT = 365
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _PLAN_KEYS = frozenset({"name", "description", "step"})
 _STEP_KEYS = frozenset(
-    {"key", "kind", "text", "wait", "retries", "retry_wait", "after_retries", "on"}
+    {"key", "kind", "text", "wait", "retries", "retry_wait", "after_retries", "on", "script"}
 )
 
 
@@ -80,6 +80,8 @@ class Step:
     retry_wait: int = 1
     after_retries: str = "next"
     on: Mapping[str, str] = field(default_factory=dict)
+    script: str | None = None
+    """The name of the call script shown while working this step (`domain.call_scripts`)."""
 
     def action(self, outcome: str | None) -> str:
         """What logging `outcome` on this step does (no outcome: the step was done)."""
@@ -167,7 +169,20 @@ def _step(raw: object, number: int, known_outcomes: Iterable[str]) -> Step:
             )
         if action not in ACTIONS:
             raise _FieldError("on", f"{outcome} must be next, retry or leave, not {action!r}")
-    return Step(key, kind, text.strip(), **values, after_retries=after, on=dict(on))
+    script = raw.get("script")
+    if script is not None and (
+        not isinstance(script, str) or not script.strip() or len(script.strip()) > 80
+    ):
+        raise _FieldError("script", "must be a script's name (1 to 80 characters)")
+    return Step(
+        key,
+        kind,
+        text.strip(),
+        **values,
+        after_retries=after,
+        on=dict(on),
+        script=script.strip() if script else None,
+    )
 
 
 class _FieldError(ValueError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmtui.reports.agenda import TOUCH_KINDS, day_start, json_ready, parse_stamp
@@ -81,6 +81,8 @@ class CallItem:
     last_touched: datetime | None
     recent: tuple[RecentActivity, ...]
     deals: tuple[OpenDeal, ...]
+    claimed: bool = False
+    """This rep holds the contact by a claim (team calling, `services.follow_ups.call_claims`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (ISO timestamps)."""
@@ -199,6 +201,17 @@ def _last_touched(db: sqlite3.Connection, contact_id: str) -> str | None:
     return row[0] if row else None
 
 
+def _callable_now(db: sqlite3.Connection, contact_id: str, now: datetime, hours: Any) -> bool:
+    """Whether the calling hours hold now where the contact's dialled number is."""
+    from crmtui.domain.calling_hours import number_zones, within
+
+    row = db.execute(
+        "SELECT coalesce(phone_e164, mobile_e164) FROM contact WHERE id = ?", (contact_id,)
+    ).fetchone()
+    zones = number_zones(row[0]) if row and row[0] else ()
+    return within(now, zones, hours)
+
+
 def call_queue(
     db: sqlite3.Connection,
     *,
@@ -206,12 +219,23 @@ def call_queue(
     cap: CallCap,
     filter: CallFilter | None = None,  # the name the brief and the app use
     limit: int = 200,
+    me: str | None = None,
+    hours: tuple[time, time] | None = None,
 ) -> list[CallItem]:
-    """Who to call next at `now` (aware, the user's zone): due reminders, then the list."""
+    """Who to call next at `now` (aware, the user's zone): due reminders, then the list.
+
+    A contact another rep holds by a claim is left out (team calling); `me` is this
+    laptop's rep, whose claims put their contacts first. With calling `hours`, a
+    contact is offered only while they hold in its own time zone (its number's).
+    """
+    from crmtui.services.follow_ups.call_claims import held_by_me, held_by_others
+
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (the user's zone)")
     tz = now.tzinfo
-    seen: set[str] = set()
+    # Another rep's contacts count as seen: they are skipped like a second reminder.
+    seen: set[str] = set(held_by_others(db, me, now))
+    mine = set(held_by_me(db, me, now))
     picked: list[tuple[Sequence[Any], str, str | None]] = []
     for cid, name, company, phone, tid, text, due in _due_rows(db, now=now, cap=cap, limit=limit):
         if cid in seen or len(picked) >= limit:
@@ -226,6 +250,11 @@ def call_queue(
                 continue
             seen.add(cid)
             picked.append(((cid, name, company, phone, None, None, None), "list", last))
+    if hours is not None:
+        picked = [p for p in picked if _callable_now(db, p[0][0], now, hours)]
+    if mine:
+        # A claimed contact is this rep's to call now: first, in the order found.
+        picked.sort(key=lambda p: p[0][0] not in mine)
     items: list[CallItem] = []
     for (cid, name, company, phone, tid, text, due), reason, listed_last in picked:
         last = listed_last if reason == "list" else _last_touched(db, cid)
@@ -242,6 +271,7 @@ def call_queue(
                 last_touched=parse_stamp(last, tz) if last else None,
                 recent=_recent(db, cid, tz),
                 deals=_deals(db, cid),
+                claimed=cid in mine,
             )
         )
     return items
@@ -260,3 +290,57 @@ def call_stats(db: sqlite3.Connection, *, now: datetime) -> CallStats:
         ),
     ).fetchone()
     return CallStats(calls_today=int(row[0]), connects_today=int(row[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class OverCap:
+    """A contact called more often than its cap allows, without a recorded override."""
+
+    contact_id: str
+    name: str
+    calls: int
+    cap: int
+    days: int
+    reps: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return json_ready(asdict(self))
+
+
+def over_cap(db: sqlite3.Connection, *, now: datetime, cap: CallCap) -> list[OverCap]:
+    """Contacts over their call cap by calls nobody forced: reps calling offline, seen after sync.
+
+    A rep who calls a capped contact is refused unless they force it (recorded as an
+    override); two reps offline are not refused, and their calls meet at sync. Those are
+    the ones listed: more calls without an override in the cap's window than the cap.
+    """
+    stamp = format_timestamp(now)
+    longest = db.execute(
+        "SELECT max(max_calls_days) FROM contact WHERE max_calls_days IS NOT NULL"
+    ).fetchone()[0]
+    floor = format_timestamp(now - timedelta(days=max(cap.days, longest or 0)))
+    window = (
+        "strftime('%Y-%m-%dT%H:%M:%S', :now, '-' || coalesce(c.max_calls_days, :days)"
+        " || ' days') || :frac"
+    )
+    rows = db.execute(
+        "SELECT c.id, c.name, count(*), coalesce(c.max_calls, :calls),"
+        " coalesce(c.max_calls_days, :days), group_concat(DISTINCT coalesce(r.name, '?'))"
+        " FROM activity a JOIN contact c ON c.id = a.contact_id"
+        " LEFT JOIN rep r ON r.id = a.rep_id"
+        " WHERE a.kind = 'call' AND a.deleted_at IS NULL AND a.occurred_at >= :floor"
+        f" AND NOT a.consent_override AND a.occurred_at >= {window} AND c.deleted_at IS NULL"
+        " GROUP BY c.id HAVING count(*) > coalesce(c.max_calls, :calls)"
+        " ORDER BY c.name, c.id",
+        {
+            "now": stamp[:19].replace("T", " "),
+            "frac": stamp[19:],
+            "days": cap.days,
+            "calls": cap.calls,
+            "floor": floor,
+        },
+    ).fetchall()
+    return [
+        OverCap(r[0], r[1], r[2], r[3], r[4], tuple(sorted((r[5] or "").split(",")))) for r in rows
+    ]

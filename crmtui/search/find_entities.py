@@ -87,6 +87,25 @@ def find_deals(db: sqlite3.Connection, query: str, *, limit: int = 10) -> list[E
     return _rank(query, hits, limit)
 
 
+def find_leads(db: sqlite3.Connection, query: str, *, limit: int = 10) -> list[EntityHit]:
+    """Live leads not converted whose name or company holds every word, best match first."""
+    terms = _like_terms(query)
+    if not terms:
+        return []
+    where = " AND ".join(
+        "(l.name LIKE ? ESCAPE '\\' OR coalesce(l.company, '') LIKE ? ESCAPE '\\')" for _ in terms
+    )
+    rows = db.execute(
+        "SELECT l.id, l.name, l.company, l.status FROM lead l"
+        f" WHERE l.deleted_at IS NULL AND l.status != 'converted' AND {where} LIMIT ?",
+        [*(t for term in terms for t in (term, term)), CANDIDATES],
+    ).fetchall()
+    hits = [
+        EntityHit("lead", r[0], r[1], " · ".join(x for x in (r[2], r[3]) if x), 0.0) for r in rows
+    ]
+    return _rank(query, hits, limit)
+
+
 def account_contact(db: sqlite3.Connection, account_id: str) -> str | None:
     """The id of a live contact at the account (the first made), if it has one."""
     row = db.execute(

@@ -428,6 +428,9 @@ class Activity(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
     # 0014: an activity about a lead (a web form's post, a call before conversion).
     lead_id: str | None = _fk("lead.id")
+    # 0019: the call script answered during the call, and the answers (JSON: key -> answer).
+    script_id: str | None = _fk("call_script.id", index=False)
+    script_answers: str | None = None
 
 
 class Tickler(SQLModel, table=True):
@@ -528,6 +531,43 @@ class PlanEvent(SQLModel, table=True):
     created_at: datetime = _created()
     deleted_at: datetime | None = _ts()
     lead_id: str | None = _fk("lead.id", index=False)
+
+
+class CallScript(SQLModel, table=True):
+    """One version of a call script: its TOML text (reference data, published by admins)."""
+
+    __tablename__ = "call_script"
+    __table_args__ = (Index("ix_call_script_name_version", "name", "version"),)
+    id: str = _id_field()
+    name: str = Field(max_length=80)
+    version: int
+    source: str  # the script file's text (crmtui.domain.call_scripts reads it)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class CallClaim(SQLModel, table=True):
+    """A rep's claim on a contact of a shared call list, until `expires_at` (0019).
+
+    A customer record in the contact's territory: every laptop of the team sees it after
+    sync, and when two reps claimed one contact offline, `domain.call_claims` picks the
+    same winner everywhere (the earlier claim, then the lower id).
+    """
+
+    __tablename__ = "call_claim"
+    # The live claims are read by their expiry (every queue read); old ones pile up behind.
+    __table_args__ = (Index("ix_call_claim_expires_at", "expires_at"),)
+    id: str = _id_field()
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    rep_id: str | None = _fk("rep.id", index=False)
+    claimed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    released_at: datetime | None = _ts()
+    list_name: str = Field(default="calls", max_length=120)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
 
 
 class JournalOp(SQLModel, table=True):
@@ -790,6 +830,8 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "plan": Plan,
     "plan_enrolment": PlanEnrolment,
     "plan_event": PlanEvent,
+    "call_script": CallScript,
+    "call_claim": CallClaim,
     "exchange_rate": ExchangeRate,
     "tax_class": TaxClass,
     "product": Product,

@@ -93,6 +93,7 @@ REFERENCE = SharedClass(
             "pipeline",
             "stage",
             "plan",
+            "call_script",
             "exchange_rate",
             "tax_class",
             "product",

@@ -87,6 +87,8 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "plan": ("follow-up plan", "follow-up plans"),
     "plan_enrolment": ("plan enrolment", "plan enrolments"),
     "plan_event": ("plan step record", "plan step records"),
+    "call_script": ("call script", "call scripts"),
+    "call_claim": ("call claim", "call claims"),
     "exchange_rate": ("exchange rate", "exchange rates"),
     "tax_class": ("tax class", "tax classes"),
     "price_list": ("price list", "price lists"),

@@ -69,6 +69,14 @@ def _now() -> datetime:
     return datetime.now(_zone())
 
 
+def _calling_hours() -> Any:
+    """The `calling_hours` setting as (start, end), or None (checked when it was read)."""
+    from crmtui.domain.calling_hours import parse_hours
+
+    text = settings_or_exit().calling_hours
+    return parse_hours(text) if text else None
+
+
 def _cap() -> CallCap:
     from crmtui.services.consent import CallCap
 
@@ -298,9 +306,23 @@ def log(
         str | None,
         typer.Option(help="`crm log email`: log the mail on this contact, whatever its addresses."),
     ] = None,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A call script's answer, KEY=ANSWER (repeat it; see `crm script for WHO`)."
+        ),
+    ] = None,
+    script: Annotated[
+        str | None,
+        typer.Option(help="The call script answered (default: the one `crm script for` names)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Log a call, email, meeting, visit or note; prints the activity id.
+
+    --answer stores a call script's answers on the activity (and as lines of its
+    text): the script of the contact's plan step, else the `call_script` setting,
+    else --script. Answers that do not fit the script exit 2.
 
     A call to a do-not-call or capped contact, or an email to a do-not-email
     contact, is refused with exit code 4 unless --force.
@@ -318,38 +340,22 @@ def log(
 
         log_email_message(ctx, source=message, contact=contact, create=create, db=db)
         return
-    from crmtui.commands.long_text import edit, text_argument
-
-    text = text_argument(text, "TEXT")
-    if edit_text:
-        text = edit(text or "").strip() or None
-    from crmtui.domain.when import BadWhen, parse_duration
     from crmtui.services.address_book.contacts import ContactCreate, create_contact
     from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
-    from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
-    from crmtui.store.models import ACTIVITY_KINDS, Contact
+    from crmtui.services.follow_ups.ticklers import create_tickler
+    from crmtui.store.models import Contact
     from crmtui.store.resolve import get_live
 
-    if kind not in ACTIVITY_KINDS:
-        fail(f"invalid kind: {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}")
     now = _now()
-    occurred = _when(at, now, "--at") if at else None
-    seconds = None
-    if duration:
-        try:
-            seconds = int(parse_duration(duration).total_seconds())
-        except BadWhen as exc:
-            fail(f"invalid --duration: {exc}")
-    follow: TicklerCreate | None = None
-    if next_ and next_[0] is not None:
-        follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
-    what = (kind, occurred, seconds, outcome, text)
+    what, follow = _activity_facts(kind, text, edit_text, at, duration, outcome, next_, now)
+    _, occurred, seconds, _, text = what
     if _logged_on_lead(ctx, db, who, what, follow, now, extra=bool(deal or create)):
         return
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
     cap, region = _cap(), settings_or_exit().default_region
     clock = plan_clock()
+    given = _script_answers(answer or [], script)
 
     def action(tx: WriteTx) -> tuple[Any, list[str], Any, str, bool]:
         cid = contact_id
@@ -357,6 +363,7 @@ def log(
         if cid is None:
             cid = create_contact(tx=tx, data=ContactCreate(name=who), region=region).id
         name = get_live(tx, Contact, cid).name
+        answered = _answered_script(tx, cid, name, given, script) if given else None
         data = ActivityCreate(
             kind=kind,
             contact_id=cid,
@@ -373,6 +380,7 @@ def log(
             force=force,
             rep_name=settings_or_exit().rep_name,
             plan_clock=clock,
+            script=answered,
         )
         tickler = None
         if follow is not None:
@@ -387,6 +395,40 @@ def log(
         ctx, db, action, lambda r: f"Log {kind}: {r[3]}"
     )
     _report_logged(kind, activity, overridden, tickler, name, created, now)
+
+
+def _activity_facts(
+    kind: str,
+    text: str | None,
+    edit_text: bool,
+    at: str | None,
+    duration: str | None,
+    outcome: str | None,
+    next_: tuple[str, str] | None,
+    now: datetime,
+) -> tuple[tuple[str, datetime | None, int | None, str | None, str | None], Any]:
+    """`crm log`'s words read: (kind, moment, seconds, outcome, text) and the follow-up (exit 2)."""
+    from crmtui.commands.long_text import edit, text_argument
+    from crmtui.domain.when import BadWhen, parse_duration
+    from crmtui.services.follow_ups.ticklers import TicklerCreate
+    from crmtui.store.models import ACTIVITY_KINDS
+
+    text = text_argument(text, "TEXT")
+    if edit_text:
+        text = edit(text or "").strip() or None
+    if kind not in ACTIVITY_KINDS:
+        fail(f"invalid kind: {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}")
+    occurred = _when(at, now, "--at") if at else None
+    seconds = None
+    if duration:
+        try:
+            seconds = int(parse_duration(duration).total_seconds())
+        except BadWhen as exc:
+            fail(f"invalid --duration: {exc}")
+    follow: TicklerCreate | None = None
+    if next_ and next_[0] is not None:
+        follow = TicklerCreate(text=next_[1], due_at=_next_touch(next_[0], now), contact_id=None)
+    return (kind, occurred, seconds, outcome, text), follow
 
 
 def _logged_on_lead(
@@ -443,6 +485,50 @@ def _logged_on_lead(
     )
     _report_logged(kind, activity, overridden, tickler, name, created, now)
     return True
+
+
+def _script_answers(raw: list[str], script: str | None) -> dict[str, str]:
+    """--answer KEY=ANSWER options as a mapping (exit 2 on a malformed one)."""
+    given: dict[str, str] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            fail(f"--answer {item!r}: write KEY=ANSWER, e.g. --answer budget=yes")
+        if key.strip() in given:
+            fail(f"--answer {key.strip()!r} is given twice")
+        given[key.strip()] = value.strip()
+    if script is not None and not given:
+        fail("--script needs at least one --answer")
+    return given
+
+
+def _answered_script(
+    tx: WriteTx, contact_id: str, name: str, given: dict[str, str], script: str | None
+) -> Any:
+    """The answers checked against the call's script (InvalidInput, NotFound otherwise)."""
+    from crmtui.domain.call_scripts import AnswerError
+    from crmtui.domain.validate import InvalidInput
+    from crmtui.services.follow_ups.call_scripts import (
+        answers_for,
+        find_script,
+        script_for_contact,
+    )
+    from crmtui.store.resolve import NotFound
+
+    if script is not None:
+        stored = find_script(tx.db, script)
+        if stored is None:
+            raise NotFound(f"no call script {script!r} (see `crm script list`)")
+    else:
+        stored = script_for_contact(tx.db, contact_id, campaign=settings_or_exit().call_script)
+        if stored is None:
+            raise InvalidInput(
+                "answer", f"no call script applies to {name}: name one with --script"
+            )
+    try:
+        return answers_for(stored, given)[0]
+    except AnswerError as exc:
+        raise InvalidInput("answer", f"script {stored.name}: {exc}") from None
 
 
 def _report_logged(
@@ -793,14 +879,31 @@ def calls(
         str | None, typer.Option(help='Also contacts not touched for this long: "14d".')
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 50,
+    claim: Annotated[
+        bool,
+        typer.Option("--claim", help="Claim the contacts listed, so the team's others skip them."),
+    ] = False,
+    hours: Annotated[float, typer.Option(help="How long a --claim holds (hours).")] = 4.0,
+    over_cap_: Annotated[
+        bool,
+        typer.Option(
+            "--over-cap",
+            help="Instead: contacts over their call cap by calls nobody forced (offline reps).",
+        ),
+    ] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """The call queue: due reminders (overdue first), then the filtered list.
 
-    Never lists a do-not-call contact or one at its call cap.
+    Never lists a do-not-call contact or one at its call cap, nor one another rep
+    holds by a claim (team calling: `--claim` takes the listed contacts for --hours;
+    `crm claims` lists and releases them).
     """
+    from dataclasses import replace
+
     from crmtui.reports.calls import CallFilter, call_queue, call_stats
+    from crmtui.services.follow_ups.call_claims import claim_contacts, me_on
 
     check_format(fmt)
     flt = CallFilter(
@@ -812,13 +915,43 @@ def calls(
     now = _now()
     tz = now.tzinfo
     assert tz is not None
+    if over_cap_:
+        from crmtui.reports.calls import over_cap
+
+        with _reading(ctx, db) as conn:
+            over = over_cap(conn, now=now, cap=_cap())
+        if fmt == "table":
+            for row in over:
+                typer.echo(
+                    f"{row.name}\t{row.calls} calls in {row.days} days (cap {row.cap})"
+                    f"\tby {', '.join(row.reps)}\t{row.contact_id}"
+                )
+        else:
+            output.write_records([row.as_dict() for row in over], fmt)
+        typer.echo(f"{len(over)} contact(s) over their call cap", err=True)
+        return
     with _reading(ctx, db) as conn:
-        queue = call_queue(conn, now=now, cap=_cap(), filter=flt, limit=limit)
+        me = me_on(conn, settings_or_exit().rep_name)
+        queue = call_queue(
+            conn, now=now, cap=_cap(), filter=flt, limit=limit, me=me, hours=_calling_hours()
+        )
         stats = call_stats(conn, now=now)
+    if claim and queue:
+        ids = [item.contact_id for item in queue]
+        mine, taken = _write(
+            ctx, db, lambda tx: claim_contacts(tx=tx, contact_ids=ids, me=me, hours=hours)
+        )
+        held = set(mine)
+        queue = [replace(item, claimed=True) for item in queue if item.contact_id in held]
+        typer.echo(
+            f"claimed {len(mine)} contact(s) for {hours:g} h"
+            + (f"; {len(taken)} another rep claimed first" if taken else ""),
+            err=True,
+        )
     if fmt == "table":
         records = [
             {
-                "why": item.reason,
+                "why": "mine" if item.claimed or claim else item.reason,
                 "name": item.name,
                 "company": item.company,
                 "phone": item.phone,

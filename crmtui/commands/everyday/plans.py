@@ -192,6 +192,7 @@ def show(
                 "after_retries": step.after_retries if step.retries else "",
                 "leave_on": ", ".join(leave) if step.kind != "task" else "",
                 "retry_on": ", ".join(retry) if step.retries and step.kind != "task" else "",
+                "script": step.script or "",
             }
         )
     if fmt == "json":

@@ -28,6 +28,7 @@ from crmtui.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from crmtui.services.consent import CallCap
     from crmtui.store.database import Store
     from crmtui.sync.client import SyncReport
 
@@ -106,6 +107,47 @@ def _duplicates_note(store: Store) -> None:
             f"{n} possible duplicate{'' if n == 1 else 's'} to review (F7, or crm dedupe scan --new)",
             err=True,
         )
+
+
+def _cap_of_settings() -> CallCap:
+    from crmtui.commands.writing import settings_or_exit
+    from crmtui.services.consent import CallCap
+
+    settings = settings_or_exit()
+    return CallCap(settings.call_cap, settings.call_cap_days)
+
+
+def _claims_note(store: Store) -> None:
+    """Tell this rep which of their claims another rep's earlier claim beat (team calling)."""
+    from datetime import UTC, datetime
+
+    from crmtui.commands.writing import settings_or_exit
+    from crmtui.reports.calls import over_cap
+    from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+
+    with store.read() as session:
+        conn = session.connection().connection.driver_connection
+        me = me_on(conn, settings_or_exit().rep_name)  # type: ignore[arg-type]
+        lost = lost_claims(conn, me, datetime.now(UTC))  # type: ignore[arg-type]
+        for mine, winner in lost:
+            who = conn.execute(  # type: ignore[union-attr]
+                "SELECT (SELECT name FROM contact WHERE id = ?),"
+                " (SELECT name FROM rep WHERE id = ?)",
+                (mine.contact_id, winner.rep_id),
+            ).fetchone()
+            typer.echo(
+                f"claim lost: {who[0]} is {who[1] or 'another rep'}'s to call"
+                " (claimed first); the call list leaves it out",
+                err=True,
+            )
+        now = datetime.now(UTC)
+        over = over_cap(conn, now=now, cap=_cap_of_settings())  # type: ignore[arg-type]
+        if over:
+            typer.echo(
+                f"call cap exceeded without an override for {len(over)} contact(s)"
+                " (reps calling offline): see `crm calls --over-cap`",
+                err=True,
+            )
 
 
 def _rescue_dir() -> Path:
@@ -198,6 +240,7 @@ def sync(
                 fail(str(exc), EXIT_TEMPFAIL)
         _summary(report)
         _duplicates_note(store)
+        _claims_note(store)
         if report.quarantined:
             fail(
                 f"{report.quarantined} pulled value(s) did not fit their field and were held"

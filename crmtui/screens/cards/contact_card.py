@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, tzinfo
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import in_list, stored_day
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
+from crmtui.screens.cards.card_plans import CardPlans, plan_bindings, plan_lines, read_plans
 from crmtui.screens.daily_context import DailyApp
 from crmtui.screens.dialogs.mail_compose import MailKeys, mail_binding
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding
@@ -27,6 +28,9 @@ from crmtui.screens.dialogs.quick_log import Chosen
 from crmtui.search.lookup import ContactCard, contact_card
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
+
+if TYPE_CHECKING:
+    from crmtui.services.plan_progress import EnrolmentState
 
 STORED_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -225,7 +229,7 @@ CARD_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
+class ContactCardScreen(MailKeys, CardPlans, PlanEnrolKeys, CardKeys, Screen[None]):
     """One contact, loaded in a worker; Escape goes back to the list as it was."""
 
     TITLE = "Contact"
@@ -245,6 +249,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
         *shared_bindings("card", CONTACT_SHARED),
         enrol_binding("card"),
         mail_binding("card"),
+        *plan_bindings("card"),
     ]
 
     class Wrote(Message):
@@ -265,6 +270,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
             tz: tzinfo | None = None,
             now: datetime | None = None,
             read: int = 0,
+            plans: list[EnrolmentState] | None = None,
         ) -> None:
             super().__init__()
             self.contact_id = contact_id
@@ -272,6 +278,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
             self.tz = tz
             self.now = now
             self.read = read
+            self.plans = plans or []
 
     def __init__(self, db: sqlite3.Connection, contact_id: str) -> None:
         super().__init__()
@@ -282,6 +289,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
         self.deleted = False
         """Deleted from this card (the card shows that, and `r` brings it back)."""
         self.busy = False
+        self.plan_states: list[EnrolmentState] = []
 
     def compose(self) -> ComposeResult:
         """Name and consent on top, then fields, notes and the open work."""
@@ -294,6 +302,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
                 yield Label("DO NOT EMAIL", id="dne")
                 yield Label("Calls and email allowed", id="consent-ok")
             yield CardSection("Details", id="details")
+            yield CardSection("Follow-up plans", id="plans")
             yield CardSection("Notes", id="notes")
             yield CardSection("Recent activities", id="activities")
             yield CardSection("Open reminders", id="ticklers")
@@ -330,7 +339,8 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
         daily = cast(DailyApp, self.app).daily
         tz, now = daily.zone(), daily.now()
         card = contact_card(self._db, self.contact_id)
-        self.post_message(self.CardLoaded(self.contact_id, card, tz, now, read))
+        plans = read_plans(self._db, contact_id=self.contact_id) if card is not None else []
+        self.post_message(self.CardLoaded(self.contact_id, card, tz, now, read, plans))
 
     def card_subject(self) -> Subject | None:
         """This contact, with its account (the shared card keys' subject)."""
@@ -346,6 +356,8 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
             return self.card is not None and self.card.account is not None
         if action in ("edit", "archive", "delete", "enrol_plan", "write_mail", *CONTACT_SHARED):
             return self.card is not None and not self.busy
+        if action in ("leave_plan", "pause_plan"):
+            return self.card is not None and not self.busy and bool(self.running_plans())
         if action == "restore":
             return self.card is None and self.deleted and not self.busy
         return True
@@ -360,13 +372,23 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
                     f"{what} {name}" if action != "archive" else self._archive_word() + f" {name}"
                 )
                 out.append((title, f"{help} ({key})", getattr(self, f"action_{action}")))
-        return out + self.shared_palette() + self.enrol_palette() + self.mail_palette()
+        return (
+            out
+            + self.shared_palette()
+            + self.enrol_palette()
+            + self.plans_palette()
+            + self.mail_palette()
+        )
 
     def mail_contact(self) -> tuple[str, str] | None:
         """This contact, once loaded (the `m` key's subject)."""
         if self.card is None or not self.check_action("write_mail", ()):
             return None
         return self.contact_id, self.card.contact.get("name") or "this contact"
+
+    def plan_who(self) -> str:
+        """This contact's name (the plan keys' messages)."""
+        return (self.card.contact.get("name") if self.card else None) or "this contact"
 
     def plan_contact(self) -> tuple[str, str] | None:
         """This contact, once loaded (the `p` key's subject)."""
@@ -506,6 +528,7 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
         if event.read != self._reads:
             return  # a newer read is on its way
         self.card = event.card
+        self.plan_states = event.plans
         self.refresh_bindings()
         name = self.query_one("#card-name", Static)
         if event.card is None:
@@ -520,6 +543,10 @@ class ContactCardScreen(MailKeys, PlanEnrolKeys, CardKeys, Screen[None]):
             return
         for section in self.query(CardSection):
             section.display = True
+        plans = self.query_one("#plans", CardSection)
+        # Only a contact that was ever on a plan shows the section.
+        plans.display = bool(event.plans)
+        plans.show_lines(plan_lines(event.plans, event.tz, event.now))
         c = event.card.contact
         # The header reads "<name> — <database file>".
         self.title = c.get("name") or "Contact"

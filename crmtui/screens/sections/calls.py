@@ -52,15 +52,20 @@ from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.plan_enrol import PlanEnrolKeys, enrol_binding, plan_clock_of
 from crmtui.screens.dialogs.prompts import PROMPT_CSS, ConfirmOverride, WhenPrompt
 from crmtui.screens.dialogs.quick_log import Chosen
+from crmtui.screens.dialogs.script_answer import ScriptAnswerPrompt
 from crmtui.widgets.card_section import CardSection
 from crmtui.widgets.footer import SteadyFooter
 from crmtui.widgets.outcome_keys import OutcomeHint, OutcomeKeys
 from crmtui.widgets.text_fields import FieldInput
 
 if TYPE_CHECKING:
+    from crmtui.services.follow_ups.call_scripts import StoredScript
     from crmtui.store.journal import WriteTx
 
 QUEUE_LIMIT = 200
+CLAIM_BATCH = 10
+"""Contacts the `c` key claims at once (team calling), for CLAIM_HOURS."""
+CLAIM_HOURS = 4.0
 
 
 @dataclass(frozen=True)
@@ -257,19 +262,49 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         ),
         Binding("r", "reload", "Refresh", show=False, id="calls.reload", tooltip="Read it again"),
         enrol_binding("calls"),
+        Binding(
+            "C",
+            "claim",
+            "Claim",
+            show=False,
+            id="calls.claim",
+            tooltip=f"Claim the next {CLAIM_BATCH} for {CLAIM_HOURS:g} h: others skip them",
+        ),
+        Binding(
+            "a",
+            "answer",
+            "Answer",
+            id="calls.script.answer",
+            tooltip="Answer the call script's current question",
+        ),
+        Binding(
+            "b",
+            "unanswer",
+            "Back",
+            show=False,
+            id="calls.script.back",
+            tooltip="Take back the call script's last answer",
+        ),
     ]
 
     class QueueLoaded(Message):
         """The queue and today's counters came back from the database."""
 
         def __init__(
-            self, generation: int, now: datetime, queue: list[CallItem], stats: CallStats
+            self,
+            generation: int,
+            now: datetime,
+            queue: list[CallItem],
+            stats: CallStats,
+            lost: list[str] | None = None,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.now = now
             self.queue = queue
             self.stats = stats
+            self.lost = lost or []
+            """Lines about this rep's claims another rep's earlier claim beat."""
 
     class CallLogged(Message):
         """A call's outcome (and next touch) were written."""
@@ -291,6 +326,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             self.key = key
             self.due = due
             self.reasons = reasons
+
+    class ScriptLoaded(Message):
+        """The call script of a contact (None: no script applies) came back."""
+
+        def __init__(self, contact_id: str, script: StoredScript | None) -> None:
+            super().__init__()
+            self.contact_id = contact_id
+            self.script = script
 
     class FilterResolved(Message):
         """The typed filter was read into ids."""
@@ -318,6 +361,11 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._more = False  # the database holds more than the window read
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
+        # The call script per contact (read for the highlighted one) and the answers typed
+        # so far; they are written with the call's outcome and forgotten after it.
+        self._scripts: dict[str, StoredScript | None] = {}
+        self._answers: dict[str, dict[str, str]] = {}
+        self._told: set[str] = set()  # lost claims already notified
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""
@@ -325,12 +373,15 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         yield Static("Loading the call list…", id="call-counters")
         with Horizontal(id="call-body"):
             yield OptionList(id="call-queue")
-            with VerticalScroll(id="call-card"):
-                yield Static(id="call-name")
-                yield Static(id="call-phone")
-                yield Static(id="call-why")
-                yield CardSection("Last notes", id="call-recent")
-                yield CardSection("Open deals", id="call-deals")
+            with Horizontal(id="call-main"):
+                with VerticalScroll(id="call-card"):
+                    yield Static(id="call-name")
+                    yield Static(id="call-phone")
+                    yield Static(id="call-why")
+                    yield CardSection("Last notes", id="call-recent")
+                    yield CardSection("Open deals", id="call-deals")
+                with VerticalScroll(id="call-script"):
+                    yield Static(id="call-script-body")
         yield OutcomeKeys(id="call-keys")
         yield SteadyFooter()
 
@@ -345,6 +396,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         """Shown again: read the queue and the counters."""
         self.reload()
 
+    def on_resize(self) -> None:
+        """Below 110 columns the script goes under the card instead of beside it."""
+        narrow = self.size.width < 110
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self._show_script()
+
     # ----------------------------------------------------------------- reading
 
     def reload(self) -> None:
@@ -355,6 +413,9 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="calls-load")
     def load(self, generation: int, flt: CallFilter) -> None:
         """The queue and today's counters, off the UI thread."""
+        from crmtui.domain.calling_hours import parse_hours
+        from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+
         daily = self.daily
         now = daily.now()
         # Read here, off the UI thread: the call-back prompt's dates land at this hour.
@@ -363,10 +424,27 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # snapshot, so a read asked for after a write sees it.
         with self._read_lock:
             db = self._queue_reader()
+            settings = daily.settings()
+            me = me_on(db, settings.rep_name)
+            hours = parse_hours(settings.calling_hours) if settings.calling_hours else None
             # One more than shown: whether there are more is known, not guessed.
-            queue = call_queue(db, now=now, cap=daily.cap(), filter=flt, limit=QUEUE_LIMIT + 1)
+            queue = call_queue(
+                db,
+                now=now,
+                cap=daily.cap(),
+                filter=flt,
+                limit=QUEUE_LIMIT + 1,
+                me=me,
+                hours=hours,
+            )
             stats = call_stats(db, now=now)
-        self.post_message(self.QueueLoaded(generation, now, queue, stats))
+            lost = [
+                f"{_contact_name(db, mine.contact_id)} is {_rep_name(db, winner.rep_id)}'s"
+                for mine, winner in lost_claims(db, me, now)
+                if mine.id not in self._told
+            ]
+            self._told |= {mine.id for mine, _ in lost_claims(db, me, now)}
+        self.post_message(self.QueueLoaded(generation, now, queue, stats, lost))
 
     def _queue_reader(self) -> sqlite3.Connection:
         """This screen's read connection (called with the read lock held, in a worker)."""
@@ -385,6 +463,12 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
 
     @on(QueueLoaded)
     def _loaded_queue(self, event: QueueLoaded) -> None:
+        if event.lost:
+            self.notify(
+                "; ".join(event.lost) + " (claimed first): left out of your list",
+                title="Claims lost",
+                severity="warning",
+            )
         if event.generation != self._generation:
             return
         self._now = event.now
@@ -393,6 +477,9 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self.stats = event.stats
         present = {i.contact_id for i in event.queue}
         self._skipped = [c for c in self._skipped if c in present]
+        # A logged call may have moved a plan to a step with another script: read again.
+        self._scripts = {}
+        self._answers = {c: a for c, a in self._answers.items() if c in present}
         self._show_queue()
 
     def _show_queue(self, keep: str | None = None) -> None:
@@ -418,6 +505,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             item.reason
         ]
         line.append(f"  {tag[0]}", style=tag[1] or "dim")
+        if item.claimed:
+            line.append("  mine", style="bold")
         if item.contact_id in self._skipped:
             line.append("  skipped", style="dim italic")
         line.no_wrap = True
@@ -465,6 +554,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 self.query_one(widget_id, Static).update("")
             self.query_one("#call-recent", CardSection).show_lines([])
             self.query_one("#call-deals", CardSection).show_lines([])
+            self._show_script()
             return
         now = self._now or datetime.now().astimezone()
         title = Text(item.name, style="bold")
@@ -494,6 +584,88 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 for d in item.deals
             ]
         )
+        self._show_script()
+
+    # ----------------------------------------------------------------- script
+
+    def _show_script(self) -> None:
+        """The current contact's script: answered questions, the one to ask, its choices."""
+        item = self.current
+        pane = self.query_one("#call-script", VerticalScroll)
+        body = self.query_one("#call-script-body", Static)
+        if item is None:
+            pane.display = False
+            return
+        if item.contact_id not in self._scripts:
+            pane.display = False
+            self.load_script(item.contact_id)
+            return
+        stored = self._scripts[item.contact_id]
+        pane.display = stored is not None
+        if stored is None:
+            return
+        body.update(
+            script_view(
+                stored, self._answers.get(item.contact_id, {}), compact=self.has_class("-narrow")
+            )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="calls-script")
+    def load_script(self, contact_id: str) -> None:
+        """The script a call to this contact follows (its plan step's, else the campaign's)."""
+        from crmtui.services.follow_ups.call_scripts import script_for_contact
+
+        campaign = self.daily.settings().call_script
+        with self._read_lock:
+            found = script_for_contact(self._queue_reader(), contact_id, campaign=campaign)
+        self.post_message(self.ScriptLoaded(contact_id, found))
+
+    @on(ScriptLoaded)
+    def _script_loaded(self, event: ScriptLoaded) -> None:
+        self._scripts[event.contact_id] = event.script
+        if self.current is not None and self.current.contact_id == event.contact_id:
+            self._show_script()
+            self.refresh_bindings()
+
+    def _script_walk(self) -> tuple[CallItem, StoredScript, Any] | None:
+        from crmtui.domain.call_scripts import walk
+
+        item = self.current
+        stored = self._scripts.get(item.contact_id) if item is not None else None
+        if item is None or stored is None:
+            return None
+        return item, stored, walk(stored.script, self._answers.get(item.contact_id, {}))
+
+    def action_answer(self) -> None:
+        """Ask the script's current question; the answer moves the script along."""
+        found = self._script_walk()
+        if found is None or found[2].current is None:
+            return
+        item, stored, result = found
+        question = result.current
+        number = len(result.answered) + 1
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            self._answers.setdefault(item.contact_id, {})[question.key] = answer
+            self._show_script()
+            self.refresh_bindings()
+
+        self.app.push_screen(
+            ScriptAnswerPrompt(question, title=f"{stored.name} · question {number}"), answered
+        )
+
+    def action_unanswer(self) -> None:
+        """Take back the last answer given."""
+        found = self._script_walk()
+        if found is None or not found[2].answered:
+            return
+        item, _, result = found
+        last = result.answered[-1][0].key
+        self._answers.get(item.contact_id, {}).pop(last, None)
+        self._show_script()
+        self.refresh_bindings()
 
     @on(OptionList.OptionHighlighted, "#call-queue")
     def _moved(self) -> None:
@@ -512,9 +684,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return None if item is None else Chosen(item.contact_id, item.name, item.company or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Outcome, skip and card keys only when there is someone to call."""
-        if action in ("outcome", "skip", "card"):
+        """Outcome, skip, card and claim keys with someone to call; script keys with a script."""
+        if action in ("outcome", "skip", "card", "claim"):
             return self.current is not None
+        if action in ("answer", "unanswer"):
+            found = self._script_walk()
+            if found is None:
+                return False
+            return not found[2].done if action == "answer" else bool(found[2].answered)
         return True
 
     def action_card(self) -> None:
@@ -537,6 +714,30 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def action_reload(self) -> None:
         """Read the queue again."""
         self.reload()
+
+    def action_claim(self) -> None:
+        """Claim the next contacts of the list, so the team's others skip them until they expire."""
+        ids = [i.contact_id for i in self.queue if not i.claimed][:CLAIM_BATCH]
+        if ids:
+            self.claim(ids)
+
+    @work(thread=True, exit_on_error=False, group="calls-write")
+    def claim(self, contact_ids: list[str]) -> None:
+        """Write the claims (one undoable write)."""
+        from crmtui.services.follow_ups.call_claims import claim_contacts, me_on
+
+        daily = self.daily
+        with self._read_lock:
+            me = me_on(self._queue_reader(), daily.settings().rep_name)
+        mine, taken = daily.write_undoable(
+            f"Claim {len(contact_ids)} to call",
+            lambda tx: claim_contacts(tx=tx, contact_ids=contact_ids, me=me, hours=CLAIM_HOURS),
+        )
+        summary = f"Claimed {len(mine)} for {CLAIM_HOURS:g} h"
+        if taken:
+            summary += f"; {len(taken)} another rep claimed first"
+        self.app.call_from_thread(self.notify, summary + " · ctrl+z undoes", title="Claims")
+        self.app.call_from_thread(self.reload)
 
     def action_outcome(self, key: str) -> None:
         """Log the outcome for the contact on screen and schedule its default next touch."""
@@ -572,7 +773,20 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # An outcome for the contact being called ends the call timer: its length is logged.
         timer = getattr(self.app, "call_timer", None)
         ended = timer.stop(item.contact_id) if timer is not None else None
-        self.log_call(item, key, due, force, ended[1] if ended else None)
+        self.log_call(
+            item,
+            key,
+            due,
+            force,
+            script=self._script_answers(item.contact_id),
+            duration_s=ended[1] if ended else None,
+        )
+
+    def _script_answers(self, contact_id: str) -> tuple[StoredScript, dict[str, str]] | None:
+        """The script shown for this contact and the answers typed, when there are any."""
+        stored = self._scripts.get(contact_id)
+        answers = self._answers.get(contact_id)
+        return (stored, dict(answers)) if stored is not None and answers else None
 
     def _next_after(self, contact_id: str) -> str | None:
         ids = [i.contact_id for i in self.queue]
@@ -589,11 +803,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         key: str,
         due: datetime | None,
         force: bool,
+        script: tuple[StoredScript, dict[str, str]] | None = None,
         duration_s: int | None = None,
     ) -> None:
-        """Write the outcome, the next touch, and close the reminder that queued the call."""
+        """Write the outcome (with the script's answers) and the next touch; close the reminder."""
         from crmtui.services.consent import ConsentRefused
         from crmtui.services.follow_ups.activities import ActivityCreate, log_activity
+        from crmtui.services.follow_ups.call_scripts import answers_for
         from crmtui.services.follow_ups.ticklers import TicklerCreate, complete_tickler
         from crmtui.services.plan_progress import on_running_plan
 
@@ -608,6 +824,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         clock = plan_clock_of(daily)
 
         planned = False
+        # The answers were checked as they were typed: matched and on the script's path.
+        answered = answers_for(*script)[0] if script is not None else None
 
         def write(tx: WriteTx) -> None:
             # A contact on a follow-up plan gets its next touch from the plan's branch.
@@ -635,6 +853,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 follow_up=follow,
                 rep_name=rep_name,
                 plan_clock=clock,
+                script=answered,
             )
 
         try:
@@ -649,6 +868,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             summary += f" · next touch {in_full(due)}" if due else " · no next touch"
         if force:
             summary += " (consent override recorded)"
+        if answered is not None:
+            summary += f" · {len(answered.answers)} script answer(s) kept"
         self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))
 
     @on(CallLogged)
@@ -656,6 +877,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # Short-lived: an agent logs a call a minute and the card must stay readable.
         self.notify(event.summary, title="Call logged", timeout=3)
         self._in_flight.discard(event.contact_id)
+        self._answers.pop(event.contact_id, None)
         # The counters move with the write; the read that follows confirms them.
         self.stats = CallStats(
             self.stats.calls_today + 1,
@@ -668,7 +890,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def _refused(self, event: CallRefused) -> None:
         def answered(log_anyway: bool | None) -> None:
             if log_anyway:
-                self.log_call(event.item, event.key, event.due, True)
+                self.log_call(
+                    event.item,
+                    event.key,
+                    event.due,
+                    True,
+                    script=self._script_answers(event.item.contact_id),
+                )
             else:
                 self._in_flight.discard(event.item.contact_id)
                 self.notify(f"Not logged: {event.item.name}", severity="warning")
@@ -715,6 +943,62 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if event.worker.group == "calls-write":
             self._in_flight.clear()
             self.reload()
+
+
+def _contact_name(db: sqlite3.Connection, contact_id: str) -> str:
+    row = db.execute("SELECT name FROM contact WHERE id = ?", (contact_id,)).fetchone()
+    return str(row[0]) if row else "a contact"
+
+
+def _rep_name(db: sqlite3.Connection, rep_id: str | None) -> str:
+    row = db.execute("SELECT name FROM rep WHERE id = ?", (rep_id,)).fetchone()
+    return str(row[0]) if row else "another rep"
+
+
+def script_view(stored: StoredScript, answers: dict[str, str], *, compact: bool = False) -> Text:
+    """The script pane: its name, the answers given, the question to ask now and its choices.
+
+    `compact` (a narrow terminal, the pane under the card): the answers on one line and
+    the choices on the question's line, so the question fits in a few rows.
+    """
+    from crmtui.domain.call_scripts import walk
+
+    result = walk(stored.script, answers)
+    out = Text()
+    out.append(f"{stored.name}", style="bold")
+    out.append(f"  v{stored.version}", style="dim")
+    if stored.why:
+        out.append(f" · {stored.why}" if compact else f"\n{stored.why}", style="dim")
+    if compact and result.answered:
+        out.append("\n✓ ", style="green")
+        out.append(" · ".join(answer for _, answer in result.answered), style="bold")
+    elif not compact:
+        for question, answer in result.answered:
+            out.append("\n✓ ", style="green")
+            out.append(question.text, style="dim")
+            out.append(f"  {answer}", style="bold")
+    gap = "\n" if compact else "\n\n"
+    if result.current is None:
+        out.append(f"{gap}Script done: log the outcome (1-8)", style="italic")
+        if result.answered:
+            out.append(
+                " · b takes back the last" if compact else "\nb takes back the last answer",
+                style="dim",
+            )
+        return out
+    question = result.current
+    out.append(f"{gap}▶ {question.text}", style="bold")
+    if question.answers:
+        for number, choice in enumerate(question.answers, 1):
+            out.append("  " if compact else "\n  ")
+            out.append(f"{number} ", style="bold")
+            out.append(choice)
+    else:
+        out.append("  (free text)" if compact else "\n  (free text)", style="dim")
+    out.append("\na answers" if compact else "\n\na answers", style="dim")
+    if result.answered:
+        out.append(" · b takes back the last", style="dim")
+    return out
 
 
 def outcome_words() -> Sequence[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from sqlmodel import SQLModel
 
 from crmtui.domain.validate import InvalidInput, long_text
 from crmtui.services.consent import CallCap, ConsentRefused, blockers
+from crmtui.services.follow_ups.call_claims import release_claims
+from crmtui.services.follow_ups.call_scripts import ScriptAnswers
 from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 from crmtui.services.plan_progress import PlanClock, after_activity
 from crmtui.services.territories import me_rep_id
@@ -73,6 +76,7 @@ def log_activity(
     plan_clock: PlanClock | None = None,
     consent_applies: bool = True,
     activity_id: str | None = None,
+    script: ScriptAnswers | None = None,
 ) -> tuple[Activity, list[str]]:
     """Log an activity (and its follow-up tickler) in one transaction.
 
@@ -85,7 +89,8 @@ def log_activity(
     the plan moves on in the same transaction (`plan_progress.after_activity`).
     `consent_applies=False` logs something the contact did (a mail they sent us):
     no consent rule is about it. `activity_id` is for a record every laptop derives
-    the same way (a mail by its Message-ID), else a new id is made. Returns the
+    the same way (a mail by its Message-ID), else a new id is made. `script`: the call
+    script's answers, kept on the activity (and as lines of its text). Returns the
     activity and the consent reasons that were overridden.
     """
     _check(data, tx.now)
@@ -123,19 +128,28 @@ def log_activity(
         occurred_at=occurred,
         duration_s=data.duration_s,
         outcome=data.outcome,
-        text=long_text(data.text, "text", max_len=20_000),
+        text=long_text(
+            "\n\n".join(t for t in (data.text, script.text if script else None) if t) or None,
+            "text",
+            max_len=20_000,
+        ),
         contact_id=data.contact_id,
         account_id=account_id,
         deal_id=data.deal_id,
         rep_id=data.rep_id or me_rep_id(tx, rep_name),
         consent_override=bool(overridden),
         lead_id=data.lead_id,
+        script_id=script.script_id if script else None,
+        script_answers=json.dumps(script.answers, ensure_ascii=False) if script else None,
     )
     if activity_id:
         # A derived record is made the same on every laptop, its creation time too,
         # or the second copy to arrive would show as a conflict (as 0007's items did).
         activity.id, activity.created_at = activity_id, occurred
     tx.add(activity)
+    if activity.kind == "call" and activity.contact_id:
+        # The call was made: this rep's claim on the contact has done its work.
+        release_claims(tx=tx, me=activity.rep_id, contact_ids=[activity.contact_id])
     after_activity(tx=tx, activity=activity, clock=plan_clock, cap=cap)
     if follow_up is not None:
         if (

@@ -9,6 +9,7 @@ enrolment stays on the version it started with until `migrate_plan` moves it.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, tzinfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -223,6 +224,45 @@ def stop_enrolment(*, tx: WriteTx, enrolment_id: str, reason: str, clock: PlanCl
         raise InvalidInput("enrolment", "this enrolment was stopped already")
     tx.update(enrolment, {"stopped_at": tx.now, "stop_reason": reason.strip()[:200] or None})
     settle(tx=tx, enrolment_id=enrolment.id, clock=clock)
+
+
+def pause_enrolment(
+    *, tx: WriteTx, enrolment_id: str, until: datetime, tz: tzinfo
+) -> EnrolmentState:
+    """Hold a plan until `until`: its open step reminder is due then (recorded with the reason).
+
+    The position stays derived: the step is the same, only its reminder moves, so the
+    steps after it count their waits from when it is done, and the pause syncs as the
+    reminder's change and a "paused" plan event.
+    """
+    from crmtui.services.follow_ups.ticklers import defer_tickler
+
+    state = load_state(tx.db, enrolment_id)
+    if state is None:
+        raise NotFound("no such enrolment")
+    position = state.position
+    if not position.running:
+        raise InvalidInput("enrolment", f"the plan is not running ({position.why})")
+    if position.tickler_id is None or position.step is None:
+        raise InvalidInput("enrolment", f"nothing to pause: {position.why}")
+    if until <= tx.now:
+        raise InvalidInput("until", "a pause must end in the future")
+    defer_tickler(tx=tx, tickler_id=position.tickler_id, due_at=until)
+    tx.add(
+        PlanEvent(
+            enrolment_id=state.id,
+            contact_id=state.contact_id,
+            lead_id=state.lead_id,
+            kind="paused",
+            at=tx.now,
+            step=position.step.key,
+            attempt=position.attempt,
+            reason=f"by hand until {until.astimezone(tz):%Y-%m-%d %H:%M}",
+        )
+    )
+    after = load_state(tx.db, enrolment_id)
+    assert after is not None
+    return after
 
 
 def migrate_plan(*, tx: WriteTx, name: str, clock: PlanClock) -> list[str]:
