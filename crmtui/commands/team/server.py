@@ -405,6 +405,63 @@ def allow_reseed(
     )
 
 
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup (replaced if there).")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Write one consistent copy of the server database (SQLite backup API or pg_dump)."""
+    from crmtui.server.backup import BackupError
+    from crmtui.server.backup import backup as do_backup
+
+    try:
+        done = do_backup(db, file)
+    except BackupError as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except OSError as exc:
+        fail(f"cannot write {file}: {one_line(exc)}", EXIT_DATABASE)
+    head = f", feed at {done.head}, {done.devices} live device(s)" if done.head >= 0 else ""
+    typer.echo(f"backed up {_safe(db)} to {file} ({done.store}{head})", err=True)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `crm server backup`.")],
+    db: DbUrl = DEFAULT_DB,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds a server.")
+    ] = False,
+    reseed_hours: Annotated[
+        float,
+        typer.Option(min=0.1, max=24 * 14, help="How long the laptops' reseed window stays open."),
+    ] = 72,
+) -> None:
+    """Put a backup back (stop the server first); the laptops then reseed what came after it.
+
+    The restored server takes a new identity and opens a reseed window: each
+    laptop's next `crm sync` sends back everything it holds and pulls from the start.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crmtui.server.backup import BackupError, BadBackupFile, LiveDatabase
+    from crmtui.server.backup import restore as do_restore
+
+    try:
+        done = do_restore(db, file, force=force, reseed_hours=reseed_hours)
+    except (LiveDatabase, BadBackupFile) as exc:
+        fail(str(exc), EXIT_USAGE)
+    except BackupError as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot restore into {_safe(db)}: {one_line(exc)}", EXIT_DATABASE)
+    typer.echo(
+        f"restored {file} into {_safe(db)} (feed at {done.head}, {done.devices} live device(s));"
+        f" new server identity, reseed window open for {reseed_hours:g} h: every laptop's next"
+        " `crm sync` sends back what it holds. Devices enrolled after the backup need new tokens.",
+        err=True,
+    )
+
+
 def _join_intake() -> None:
     """The intake's commands (`form`, `rep`, `assignments`) under `crm server`."""
     from crmtui.commands.team import server_intake
