@@ -57,29 +57,29 @@ def number_pending(conn: Connection) -> int:
     """
     if conn.dialect.name != "postgresql":
         return 0
-    pending = list(
-        conn.execute(
-            text(
-                "SELECT seq FROM sync_change WHERE seq < 0"
-                " UNION ALL SELECT seq FROM srv_conflict WHERE seq < 0 ORDER BY 1 DESC"
-            )
-        ).scalars()
-    )
-    if not pending:
-        return 0
+    # One statement, set-based: the provisional numbers in batch order get the next
+    # numbers after the head. `seq < 0` on both sides keeps it to an index range
+    # scan of the pending rows (an unnest of parameter arrays let the planner hash
+    # the whole feed on every settle).
     head = feed_head(conn)
-    numbers = list(range(head + 1, head + 1 + len(pending)))
-    for table in ("sync_change", "srv_conflict"):
+    numbered = conn.execute(
+        text(
+            "WITH p AS (SELECT seq, :head + row_number() OVER (ORDER BY seq DESC) AS new"
+            " FROM (SELECT seq FROM sync_change WHERE seq < 0"
+            " UNION ALL SELECT seq FROM srv_conflict WHERE seq < 0) u),"
+            " c AS (UPDATE sync_change s SET seq = p.new FROM p"
+            " WHERE s.seq = p.seq AND s.seq < 0 RETURNING 1),"
+            " d AS (UPDATE srv_conflict s SET seq = p.new FROM p"
+            " WHERE s.seq = p.seq AND s.seq < 0 RETURNING 1)"
+            " SELECT count(*) FROM p"
+        ),
+        {"head": head},
+    ).scalar_one()
+    if numbered:
         conn.execute(
-            text(
-                f"UPDATE {table} SET seq = m.new"
-                " FROM unnest(CAST(:old AS bigint[]), CAST(:new AS bigint[])) AS m(old, new)"
-                f" WHERE {table}.seq = m.old"
-            ),
-            {"old": pending, "new": numbers},
+            update(t.counter).where(t.counter.c.id == FEED).values(value=head + int(numbered))
         )
-    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=numbers[-1]))
-    return len(pending)
+    return int(numbered)
 
 
 def has_pending(conn: Connection) -> bool:

@@ -31,7 +31,7 @@ from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
-from crmtui.server.feed import PendingChange, lock_feed, settle, write_changes
+from crmtui.server.feed import PendingChange, lock_counter, lock_feed, write_changes
 from crmtui.server.locks import lock_for_push, lock_territories
 from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
@@ -1016,8 +1016,8 @@ def _apply_batch(
 ) -> dict[str, Any]:
     with engine.begin() as conn:
         # A rep's push locks its territories only (crmtui.server.locks), a manager's
-        # the territories of the records it touches; their entries are numbered
-        # after commit (crmtui.server.feed.settle).
+        # the territories of the records it touches; their entries are numbered at
+        # the end, under the counter lock (crmtui.server.feed).
         ops = list(request.ops)
         locked, parallel = _lock(conn, who, request, narrow=narrow)
         bind_client(conn, who, request.device_id)
@@ -1032,7 +1032,6 @@ def _apply_batch(
             for r in existing_ids(conn, t.change, "op_id", [op.op_id for op in ops])
         }
         results: list[Result] = []
-        decided: list[str] = []  # the op ids logged by this batch
         newest = "0000000000000-00000"
         for op in ops:
             before = seen.get(op.op_id)
@@ -1065,20 +1064,22 @@ def _apply_batch(
             # A duplicate inside the batch is a no-op too.
             seen[op.op_id] = (result["status"], result["reason"], hlc)
             _log(b, op, hlc, result, emitted, now_text)
-            decided.append(op.op_id)
             # HLC texts are fixed-width, so the text order is the clock order.
             newest = max(newest, hlc)
         if locked is not None:
             _within(b, locked)
         _write_back(b)
         _resolve(b, list(request.resolved_conflicts), now_text)
-        drawn = write_changes(conn, b.changes, provisional=parallel)
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
+        if parallel and b.changes:
+            # Numbered last: the counter's row lock is held only from here to commit
+            # (one insert of the entries), so pushes decide in parallel and each feed
+            # row is written once, already numbered (`crmtui.server.feed`).
+            lock_counter(conn)
+        drawn = write_changes(conn, b.changes)
         newest = max(newest, b.newest_published or newest)
-    if parallel:
-        drawn = settle(engine, decided)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
     # `feed`: the feed numbers this batch drew; its echoes are the ops answered here.
     return {"results": results, "server_hlc": server_hlc, "feed": drawn}
