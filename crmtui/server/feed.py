@@ -10,16 +10,18 @@ so they never look past what is complete, on the primary or on a replica (which
 replays the two in the same commit).
 
 A push on PostgreSQL does not hold that lock while it decides its ops (that was
-one push at a time for the whole team). It holds locks on the territories it may
-write (`crmtui.server.locks`), writes its entries with provisional negative
-numbers (`-(batch << BATCH_SHIFT | i)`, the batch drawn from the `sync_batch`
-sequence under those locks, so a push that depends on another's rows has a
-later batch) and commits; then `settle` numbers every committed provisional
-entry in batch order, in a short transaction under the counter lock. Entries of
-one batch stay contiguous. Admin commands, reseeds and scope catch-ups number
-directly under `lock_feed` (which also waits for every push in flight and
-numbers what they left first); so does every push on SQLite, where `BEGIN
-IMMEDIATE` already makes writers take turns.
+one push at a time for the whole team). It holds locks on the territories it
+touches (`crmtui.server.locks`), decides and writes its records, then takes the
+counter lock last and inserts its entries already numbered (`write_changes`), so
+the counter is held only for that insert and the commit, and a push that
+depends on another's rows (it waited for their territory's lock) is numbered
+after it. Entries of one batch are contiguous. Until issue #20 part 3 pushes
+wrote provisional negative numbers (`-(batch << BATCH_SHIFT | i)`, `sync_batch`)
+renumbered after commit by `settle`, which wrote every feed row twice; an older
+worker's leftovers are still numbered by `settle`/`number_pending` (every pull
+asks first). Admin commands, reseeds and scope catch-ups number under
+`lock_feed` (which also waits for every push in flight); so does every push on
+SQLite, where `BEGIN IMMEDIATE` already makes writers take turns.
 """
 
 from __future__ import annotations
