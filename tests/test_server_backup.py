@@ -62,6 +62,24 @@ def _head(team: Team) -> int:
         return int(conn.execute(text("SELECT value FROM sync_counter")).scalar() or 0)
 
 
+def _check_converged(team: Team, stores: tuple[Store, ...], rows: tuple[str, ...]) -> None:
+    """Every laptop holds what was done after the backup, and so does the server."""
+    ann, bob, sue = stores
+    north0, north1, south0 = rows
+    for store in (ann, bob):
+        seen = _accounts(store)
+        assert seen[north0] == ("North 0", "Hull", False)
+        assert seen[north1] == ("North 1", None, False)
+        assert south0 not in seen
+        assert pending_count(store) == 0
+    assert _accounts(sue)[south0] == ("South 0", "Leeds", False)
+    with team.engine.connect() as conn:
+        cities = dict(
+            conn.execute(text("SELECT row_id, value FROM srv_field WHERE field = 'city'")).all()
+        )
+    assert cities[north0] == '"Hull"' and cities[south0] == '"Leeds"'
+
+
 def test_restore_gives_a_new_identity_and_laptops_reseed_what_came_after(
     url: str, tmp_path: Path
 ) -> None:
@@ -117,18 +135,7 @@ def test_restore_gives_a_new_identity_and_laptops_reseed_what_came_after(
     for _ in range(2):
         for c in clients.values():
             c.sync()
-    for store in (ann, bob):
-        seen = _accounts(store)
-        assert seen[north0] == ("North 0", "Hull", False)
-        assert seen[north1] == ("North 1", None, False)
-        assert south0 not in seen
-        assert pending_count(store) == 0
-    assert _accounts(sue)[south0] == ("South 0", "Leeds", False)
-    with team.engine.connect() as conn:
-        cities = dict(
-            conn.execute(text("SELECT row_id, value FROM srv_field WHERE field = 'city'")).all()
-        )
-    assert cities[north0] == '"Hull"' and cities[south0] == '"Leeds"'
+    _check_converged(team, (ann, bob, sue), (north0, north1, south0))
 
     # Syncing goes on as usual: a new edit travels once, with no reseed.
     _city(bob, north1, "York")
