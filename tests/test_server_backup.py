@@ -175,4 +175,4 @@ def test_cli_backup_and_restore_refuse_a_live_database_without_force(tmp_path: P
     result = runner.invoke(app, ["server", "restore", str(dump), "--db", str(fresh)])
     assert result.exit_code == 0, result.output  # an empty target needs no --force
     nothing = runner.invoke(app, ["server", "backup", str(dump), "--db", str(tmp_path / "none.db")])
-    assert nothing.exit_code == 3 and "nothing to back up" in nothing.output
+    assert nothing.exit_code == 3 and "no server database at" in nothing.output

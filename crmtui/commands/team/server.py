@@ -37,8 +37,21 @@ def _engine(url: str, *, create: bool = False) -> Engine:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from crmtui.server.db import make_server_engine, upgrade_server
+
+    _check_path(url, create=create)
+    try:
+        engine = make_server_engine(url)
+        upgrade_server(engine)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        fail(f"cannot open the server database {_safe(url)}: {one_line(exc)}", EXIT_DATABASE)
+    return engine
+
+
+def _check_path(url: str, *, create: bool) -> None:
+    """A SQLite `--db` that is missing (unless `create`), foreign or unusable: one line, exit 3."""
     from crmtui.dbfile import DbChoice, DbFileError, check
-    from crmtui.server.db import is_sqlite, make_server_engine, normalise_url, upgrade_server
+    from crmtui.server.db import is_sqlite, normalise_url
 
     if is_sqlite(url):
         path = Path(normalise_url(url).removeprefix("sqlite:///"))
@@ -60,12 +73,6 @@ def _engine(url: str, *, create: bool = False) -> Engine:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 fail(f"cannot create {path}: {one_line(exc)}", EXIT_DATABASE)
-    try:
-        engine = make_server_engine(url)
-        upgrade_server(engine)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        fail(f"cannot open the server database {_safe(url)}: {one_line(exc)}", EXIT_DATABASE)
-    return engine
 
 
 def _refuse(exc: Exception) -> NoReturn:
@@ -414,6 +421,7 @@ def backup(
     from crmtui.server.backup import BackupError
     from crmtui.server.backup import backup as do_backup
 
+    _check_path(db, create=False)
     try:
         done = do_backup(db, file)
     except BackupError as exc:
@@ -446,6 +454,7 @@ def restore(
     from crmtui.server.backup import BackupError, BadBackupFile, LiveDatabase
     from crmtui.server.backup import restore as do_restore
 
+    _check_path(db, create=True)  # a missing SQLite file is made from the backup
     try:
         done = do_restore(db, file, force=force, reseed_hours=reseed_hours)
     except (LiveDatabase, BadBackupFile) as exc:
