@@ -56,7 +56,7 @@ def test_lock_keys_follow_the_distribution_key(pg_engine: Engine) -> None:
     ann, bob, sue, mgr = (team.who[r] for r in ("ann", "bob", "sue", "max"))
     assert set(push_keys(ann) or []) & set(push_keys(bob) or [])  # North is shared
     assert not set(push_keys(ann) or []) & set(push_keys(sue) or [])  # North vs South
-    assert push_keys(mgr) is None  # a manager may move records: everything waits
+    assert push_keys(mgr) is None  # a manager locks what its batch touches (push.py)
 
 
 def test_a_territory_commits_while_another_territory_push_is_held_open(
