@@ -5,8 +5,10 @@ Usage: python bench/sync.py [--ops 10000] [--runs 5] [--clients 20] [--client-op
 
 1. A laptop with N pending ops (contacts made by the services) runs `SyncClient.sync()`
    (push in batches of 500, then pull) against `crm server` (uvicorn, one worker) on a
-   fresh PostgreSQL database; baseline: raw psycopg `executemany` upserts of the same
-   N field values into a bare (entity, row_id, field) table, in the same run.
+   fresh PostgreSQL database; baselines, in the same run: raw psycopg `executemany`
+   upserts of the same N field values into a bare (entity, row_id, field) table, and
+   COPY of them into an unlogged staging table plus one `INSERT ... SELECT ... ON
+   CONFLICT` (the fastest raw way to land the rows). The ratios are against both.
 2. C clients push K ops each concurrently; every op must be applied exactly once;
    p50/p95 of the per-batch push latency are printed.
 
@@ -121,8 +123,39 @@ def raw_upsert(dsn: str, store: Store) -> float:
         return time.perf_counter() - started
 
 
-def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int]:
-    """(sync seconds, raw upsert seconds, ops) on a fresh database and server."""
+def copy_upsert(dsn: str, store: Store) -> float:
+    """Seconds to land the same field values by COPY into a staging table and one upsert."""
+    rows = [(op.entity, op.row_id, op.field or "", op.value) for op in pending_ops(store)]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS copy_field (entity text, row_id text, field text,"
+            " value text, PRIMARY KEY (entity, row_id, field))"
+        )
+        conn.execute(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS copy_stage (entity text, row_id text,"
+            " field text, value text)"
+        )
+        conn.execute("TRUNCATE copy_field")
+        conn.execute("TRUNCATE copy_stage")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            with cur.copy("COPY copy_stage (entity, row_id, field, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            # The last value of a key wins, as executemany's upserts in op order leave it.
+            cur.execute(
+                "INSERT INTO copy_field SELECT DISTINCT ON (entity, row_id, field)"
+                " entity, row_id, field, value FROM copy_stage ORDER BY entity, row_id, field,"
+                " ctid DESC ON CONFLICT (entity, row_id, field) DO UPDATE SET value = excluded.value"
+            )
+            cur.execute("TRUNCATE copy_stage")
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int, float]:
+    """(sync s, raw executemany upsert s, ops, COPY+upsert s) on a fresh database and server."""
     db = Database(dsn)
     server = Server(db.url)
     try:
@@ -133,6 +166,7 @@ def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int]:
         store = laptop(tmp / f"laptop-{uuid.uuid4().hex}.db", ops)
         count = len(pending_ops(store))
         baseline = raw_upsert(db.dsn, store)
+        copied = copy_upsert(db.dsn, store)
         with httpx.Client(
             base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=120
         ) as http:
@@ -141,7 +175,7 @@ def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int]:
             took = time.perf_counter() - started
         assert report.pushed == count and report.rejected == 0, report
         store.close()
-        return took, baseline, count
+        return took, baseline, count, copied
     finally:
         server.stop()
         db.drop()
@@ -287,7 +321,7 @@ def phases(dsn: str, ops: int, tmp: Path) -> dict[str, float]:
         undo.append((owner, name, getattr(owner, name)))
         setattr(owner, name, timed(label, getattr(owner, name)))
     try:
-        took, _, _ = one_run(dsn, ops, tmp)
+        took, _, _, _ = one_run(dsn, ops, tmp)
     finally:
         for owner, name, f in undo:
             setattr(owner, name, f)
@@ -306,14 +340,19 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true", help="time the parts of one run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="crmtui-syncbench-"))
-    print("ops      sync push+pull (median)   raw psycopg upsert (median)   ratio   runs")
+    print(
+        "ops      sync push+pull   executemany upsert   COPY+upsert   ratio (executemany)"
+        "   ratio (COPY)   runs   (medians)"
+    )
     for n in args.ops:
         results = [one_run(args.dsn, n, tmp) for _ in range(args.runs)]
         sync_s = statistics.median(r[0] for r in results)
         raw_s = statistics.median(r[1] for r in results)
+        copy_s = statistics.median(r[3] for r in results)
         print(
-            f"{results[0][2]:<8} {sync_s * 1000:>10.0f} ms {raw_s * 1000:>22.0f} ms"
-            f" {sync_s / raw_s:>21.1f}x   {args.runs}"
+            f"{results[0][2]:<8} {sync_s * 1000:>11.0f} ms {raw_s * 1000:>17.0f} ms"
+            f" {copy_s * 1000:>10.0f} ms {sync_s / raw_s:>20.1f}x {sync_s / copy_s:>13.1f}x"
+            f"   {args.runs}"
         )
     if args.phases:
         print(f"\nwhere the time goes ({args.ops[0]} ops, one run; ms)")

@@ -54,6 +54,7 @@ CREATORS = frozenset(
         "sync login",
         "server init",
         "server run",
+        "server restore",
     }
 )
 """Commands that may create a missing database named with --db (README, crmtui.dbfile)."""

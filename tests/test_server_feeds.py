@@ -56,7 +56,7 @@ def test_lock_keys_follow_the_distribution_key(pg_engine: Engine) -> None:
     ann, bob, sue, mgr = (team.who[r] for r in ("ann", "bob", "sue", "max"))
     assert set(push_keys(ann) or []) & set(push_keys(bob) or [])  # North is shared
     assert not set(push_keys(ann) or []) & set(push_keys(sue) or [])  # North vs South
-    assert push_keys(mgr) is None  # a manager may move records: everything waits
+    assert push_keys(mgr) is None  # a manager locks what its batch touches (push.py)
 
 
 def test_a_territory_commits_while_another_territory_push_is_held_open(
@@ -126,6 +126,103 @@ def _held_open(
     assert manager.cursor > held_cursor
     assert set(manager.seqs) == feed_for(pg_engine, team.who["max"])
     assert set(manager.seqs.values()) == {1}
+
+
+def test_a_managers_push_locks_only_the_territories_of_the_records_it_touches(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = Team.make(pg_engine)
+    north, south = team.territory["North"], team.territory["South"]
+    (c1, ops1), (c2, ops2) = new_contact(north), new_contact(north)
+    assert {r.status for r in team.push("ann", ops1 + ops2).results} == {"applied"}
+    entered, release = threading.Event(), threading.Event()
+    original = push_module.bind_client
+
+    def held(conn: Any, who: Any, client_id: str) -> None:
+        original(conn, who, client_id)
+        if who.rep_name == "max":  # max's transaction holds its territories' locks here
+            entered.set()
+            assert release.wait(LIVENESS_S)
+
+    monkeypatch.setattr(push_module, "bind_client", held)
+    answers: dict[str, Any] = {}
+
+    def run(name: str, rep: str, ops: list[Any]) -> threading.Thread:
+        th = threading.Thread(target=lambda: answers.__setitem__(name, team.push(rep, ops)))
+        th.start()
+        return th
+
+    try:
+        # 1. A manager's edit of a North record: South commits meanwhile, North waits.
+        mgr = run("max-edit", "max", [op(c1, "set", fld="city", value="Hull")])
+        assert entered.wait(LIVENESS_S)
+        sue = run("sue-1", "sue", new_contact(south)[1])
+        sue.join(LIVENESS_S)
+        assert not sue.is_alive(), "a South push waited for a manager's North push"
+        assert mgr.is_alive(), "the manager's push was not held open"
+        bob = run("bob", "bob", [op(c2, "set", fld="city", value="York")])
+        _until(lambda: _waiting_for_lock(pg_engine) >= 1, "bob's push waiting for North")
+        assert "bob" not in answers
+        release.set()
+        for th in (mgr, bob):
+            th.join(LIVENESS_S)
+            assert not th.is_alive()
+        # 2. A move North -> South locks both: a South push waits for it.
+        entered.clear()
+        release.clear()
+        mgr = run("max-move", "max", [op(c1, "set", fld="territory_id", value=south)])
+        assert entered.wait(LIVENESS_S)
+        sue = run("sue-2", "sue", new_contact(south)[1])
+        _until(lambda: _waiting_for_lock(pg_engine) >= 1, "sue's push waiting for the move")
+        assert "sue-2" not in answers
+        release.set()
+        for th in (mgr, sue):
+            th.join(LIVENESS_S)
+            assert not th.is_alive()
+    finally:
+        release.set()
+    for name in ("max-edit", "sue-1", "bob", "max-move", "sue-2"):
+        assert {r.status for r in answers[name].results} == {"applied"}, name
+    reader = Reader(team.who["sue"])
+    reader.pull_all(pg_engine)
+    # The moved record reached South with the manager's edit in it.
+    assert reader.values[("contact", c1, "city")][1] == '"Hull"'
+    assert set(reader.seqs) == feed_for(pg_engine, team.who["sue"])
+
+
+def test_a_manager_push_that_touches_more_than_it_locked_is_redone_under_everything(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = Team.make(pg_engine)
+    north, south = team.territory["North"], team.territory["South"]
+    row, ops = new_contact(north)
+    assert {r.status for r in team.push("ann", ops).results} == {"applied"}
+    # As if the record had moved between the first read and the locks: nothing locked.
+    monkeypatch.setattr(push_module, "_manager_territories", lambda *_a: frozenset())
+    everything: list[bool] = []
+    original = push_module.lock_for_push
+
+    def spy(conn: Any, who: Any) -> bool:
+        everything.append(who.rep_name == "max")
+        return original(conn, who)
+
+    monkeypatch.setattr(push_module, "lock_for_push", spy)
+    answer = team.push("max", [op(row, "set", fld="territory_id", value=south)])
+    assert [r.status for r in answer.results] == ["applied"]
+    assert everything == [True]  # the second attempt took the everything lock
+    with pg_engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT territory_id FROM srv_row WHERE row_id = :r"), {"r": row}
+            ).scalar_one()
+            == south
+        )
+        # The first attempt was rolled back: one removal, one snapshot, not two.
+        removals = conn.execute(
+            text("SELECT count(*) FROM sync_change WHERE row_id = :r AND kind = 'removal'"),
+            {"r": row},
+        ).scalar_one()
+    assert removals == 1
 
 
 def test_push_answers_name_their_own_feed_range(pg_engine: Engine) -> None:

@@ -10,16 +10,18 @@ so they never look past what is complete, on the primary or on a replica (which
 replays the two in the same commit).
 
 A push on PostgreSQL does not hold that lock while it decides its ops (that was
-one push at a time for the whole team). It holds locks on the territories it may
-write (`crmtui.server.locks`), writes its entries with provisional negative
-numbers (`-(batch << BATCH_SHIFT | i)`, the batch drawn from the `sync_batch`
-sequence under those locks, so a push that depends on another's rows has a
-later batch) and commits; then `settle` numbers every committed provisional
-entry in batch order, in a short transaction under the counter lock. Entries of
-one batch stay contiguous. Admin commands, reseeds and scope catch-ups number
-directly under `lock_feed` (which also waits for every push in flight and
-numbers what they left first); so does every push on SQLite, where `BEGIN
-IMMEDIATE` already makes writers take turns.
+one push at a time for the whole team). It holds locks on the territories it
+touches (`crmtui.server.locks`), decides and writes its records, then takes the
+counter lock last and inserts its entries already numbered (`write_changes`), so
+the counter is held only for that insert and the commit, and a push that
+depends on another's rows (it waited for their territory's lock) is numbered
+after it. Entries of one batch are contiguous. Until issue #20 part 3 pushes
+wrote provisional negative numbers (`-(batch << BATCH_SHIFT | i)`, `sync_batch`)
+renumbered after commit by `settle`, which wrote every feed row twice; an older
+worker's leftovers are still numbered by `settle`/`number_pending` (every pull
+asks first). Admin commands, reseeds and scope catch-ups number under
+`lock_feed` (which also waits for every push in flight); so does every push on
+SQLite, where `BEGIN IMMEDIATE` already makes writers take turns.
 """
 
 from __future__ import annotations
@@ -57,29 +59,29 @@ def number_pending(conn: Connection) -> int:
     """
     if conn.dialect.name != "postgresql":
         return 0
-    pending = list(
-        conn.execute(
-            text(
-                "SELECT seq FROM sync_change WHERE seq < 0"
-                " UNION ALL SELECT seq FROM srv_conflict WHERE seq < 0 ORDER BY 1 DESC"
-            )
-        ).scalars()
-    )
-    if not pending:
-        return 0
+    # One statement, set-based: the provisional numbers in batch order get the next
+    # numbers after the head. `seq < 0` on both sides keeps it to an index range
+    # scan of the pending rows (an unnest of parameter arrays let the planner hash
+    # the whole feed on every settle).
     head = feed_head(conn)
-    numbers = list(range(head + 1, head + 1 + len(pending)))
-    for table in ("sync_change", "srv_conflict"):
+    numbered = conn.execute(
+        text(
+            "WITH p AS (SELECT seq, :head + row_number() OVER (ORDER BY seq DESC) AS new"
+            " FROM (SELECT seq FROM sync_change WHERE seq < 0"
+            " UNION ALL SELECT seq FROM srv_conflict WHERE seq < 0) u),"
+            " c AS (UPDATE sync_change s SET seq = p.new FROM p"
+            " WHERE s.seq = p.seq AND s.seq < 0 RETURNING 1),"
+            " d AS (UPDATE srv_conflict s SET seq = p.new FROM p"
+            " WHERE s.seq = p.seq AND s.seq < 0 RETURNING 1)"
+            " SELECT count(*) FROM p"
+        ),
+        {"head": head},
+    ).scalar_one()
+    if numbered:
         conn.execute(
-            text(
-                f"UPDATE {table} SET seq = m.new"
-                " FROM unnest(CAST(:old AS bigint[]), CAST(:new AS bigint[])) AS m(old, new)"
-                f" WHERE {table}.seq = m.old"
-            ),
-            {"old": pending, "new": numbers},
+            update(t.counter).where(t.counter.c.id == FEED).values(value=head + int(numbered))
         )
-    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=numbers[-1]))
-    return len(pending)
+    return int(numbered)
 
 
 def has_pending(conn: Connection) -> bool:

@@ -10,9 +10,14 @@ territory (the distribution key, `srv_row.territory_id`) and one for the rep's
 unplaced records, all taken in sorted order after the shared side of the
 everything lock. Reps of different territories no longer wait for each other.
 
-Managers and admins may move records between territories and edit anyone's
-unplaced records; their pushes, the admin commands, reseeds and scope catch-ups
-take the everything lock exclusively, which waits for every push in flight.
+A manager's push locks the territories of the records it touches: each op's
+record, the records its links name and the territory a move sends a record to
+(`lock_territories`, read before locking and checked again under the locks,
+`crmtui.server.push`); one that turns out to touch more (a record moved
+meanwhile, a linked activity re-scoped elsewhere, someone else's unplaced record)
+is rolled back and redone under the everything lock. Admins' pushes, the admin
+commands, reseeds and scope catch-ups take the everything lock exclusively,
+which waits for every push in flight.
 Advisory locks are transaction-scoped (`pg_advisory_xact_lock`), so they work
 through PgBouncer in transaction pooling. On SQLite `BEGIN IMMEDIATE` already
 makes every writer take turns and these are no-ops.
@@ -55,6 +60,24 @@ def lock_for_push(conn: Connection, who: Principal) -> bool:
     for k in keys:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
     return True
+
+
+def territory_keys(territories: frozenset[str], rep_id: str) -> list[int]:
+    """The keys of these territories and of `rep_id`'s own unplaced records, sorted."""
+    names = [f"territory:{tid}" for tid in territories] + [f"unplaced:{rep_id}"]
+    return sorted(key(name) for name in names)
+
+
+def lock_territories(conn: Connection, territories: frozenset[str], rep_id: str) -> None:
+    """Take the locks of exactly these territories (a manager's push of the records it touches).
+
+    The same keys and order as a rep's push, after the shared everything lock, so a
+    manager moving a North record waits for North's and South's pushes in flight
+    and nobody else's.
+    """
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": EVERYTHING})
+    for k in territory_keys(territories, rep_id):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
 
 
 def lock_everything(conn: Connection) -> None:

@@ -31,8 +31,8 @@ from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
-from crmtui.server.feed import PendingChange, lock_feed, settle, write_changes
-from crmtui.server.locks import lock_for_push
+from crmtui.server.feed import PendingChange, lock_counter, lock_feed, write_changes
+from crmtui.server.locks import lock_for_push, lock_territories
 from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
     BUILTIN,
@@ -915,6 +915,78 @@ def apply_push(
     return PushResponse.model_validate(answer)
 
 
+class _WiderThanLocked(Exception):
+    """A manager's push touched a territory it had not locked: redo it under the everything lock."""
+
+
+def _manager_territories(
+    conn: Connection, who: Principal, device: str, ops: list[Op]
+) -> frozenset[str] | None:
+    """The territories a manager's batch touches, read before locking; None: lock everything.
+
+    Each op's record, the records its link values name, and every territory a
+    `territory_id` set names. A batch that writes shared records, or touches an
+    unplaced record another rep made, takes the everything lock.
+    """
+    if who.role != "manager" or conn.dialect.name != "postgresql":
+        return None
+    if any(op.entity in SHARED for op in ops):
+        return None
+    found: set[str] = set()
+    keys = sorted({(op.entity, op.row_id) for op in ops} | _link_keys(ops))
+    for m in rows_by_keys(conn, t.row_scope, keys):
+        if m["entity"] in SHARED:
+            continue  # a link to reference data: read only, never locked by anyone
+        if m["territory_id"] is None:
+            if m["created_device"] != device and m["created_device"] not in who.clients:
+                return None
+            continue
+        found.add(m["territory_id"])
+    for op in ops:
+        if op.op == "set" and op.field == "territory_id" and op.value:
+            try:
+                value = _decode(op.value)
+            except ValueError:
+                continue  # malformed: refused before it is read
+            if isinstance(value, str):
+                found.add(value)
+    return frozenset(found)
+
+
+def _within(b: _Batch, locked: frozenset[str]) -> None:
+    """Raise `_WiderThanLocked` when the batch read or wrote outside the territories it locked."""
+
+    def ok(entity: str, territory: str | None, created: str | None) -> bool:
+        if entity in SHARED or territory in locked:
+            return True
+        return territory is None and (created == b.device or created in b.who.clients)
+
+    for (entity, _row), row in b.rows.items():
+        if row is not None and not ok(entity, row["territory_id"], row["created_device"]):
+            raise _WiderThanLocked
+    for change in b.changes:
+        row = b.rows.get((change.entity, change.row_id))
+        created = row["created_device"] if row is not None else b.device
+        if not ok(change.entity, change.territory_id, created):
+            raise _WiderThanLocked
+
+
+def _lock(
+    conn: Connection, who: Principal, request: PushRequest, *, narrow: bool
+) -> tuple[frozenset[str] | None, bool]:
+    """Take a push's locks: (the territories a manager locked or None, numbered after commit)."""
+    locked = None
+    if narrow and not request.resolved_conflicts:  # a conflict may be anywhere in scope
+        locked = _manager_territories(conn, who, request.device_id, list(request.ops))
+    if locked is not None:
+        lock_territories(conn, locked, who.rep_id)
+        return locked, True
+    parallel = lock_for_push(conn, who)
+    if not parallel:
+        lock_feed(conn)
+    return None, parallel
+
+
 def apply_batch(
     engine: Engine,
     who: Principal,
@@ -925,16 +997,34 @@ def apply_batch(
     per_op: bool = False,
 ) -> dict[str, Any]:
     """`apply_push` answering with the plain data of a `PushResponse` (for the route)."""
+    try:
+        return _apply_batch(engine, who, request, now_ms, now_text, per_op=per_op, narrow=True)
+    except _WiderThanLocked:
+        # Rolled back: nothing of the first attempt was written.
+        return _apply_batch(engine, who, request, now_ms, now_text, per_op=per_op, narrow=False)
+
+
+def _apply_batch(
+    engine: Engine,
+    who: Principal,
+    request: PushRequest,
+    now_ms: int,
+    now_text: str,
+    *,
+    per_op: bool,
+    narrow: bool,
+) -> dict[str, Any]:
     with engine.begin() as conn:
-        # A rep's push locks its territories only (crmtui.server.locks); its entries
-        # are numbered after commit (crmtui.server.feed.settle).
-        parallel = lock_for_push(conn, who)
-        if not parallel:
-            lock_feed(conn)
+        # A rep's push locks its territories only (crmtui.server.locks), a manager's
+        # the territories of the records it touches; their entries are numbered at
+        # the end, under the counter lock (crmtui.server.feed).
+        ops = list(request.ops)
+        locked, parallel = _lock(conn, who, request, narrow=narrow)
         bind_client(conn, who, request.device_id)
         b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
-        ops = list(request.ops)
         _prefetch(b, ops)
+        if locked is not None:
+            _within(b, locked)  # a record moved between the first read and the locks
         malformed = _malformed(b, ops)
         # (status, reason, hlc) of ops answered before, from the log or this batch.
         seen: dict[str, tuple[str, str | None, str]] = {
@@ -942,7 +1032,6 @@ def apply_batch(
             for r in existing_ids(conn, t.change, "op_id", [op.op_id for op in ops])
         }
         results: list[Result] = []
-        decided: list[str] = []  # the op ids logged by this batch
         newest = "0000000000000-00000"
         for op in ops:
             before = seen.get(op.op_id)
@@ -975,18 +1064,22 @@ def apply_batch(
             # A duplicate inside the batch is a no-op too.
             seen[op.op_id] = (result["status"], result["reason"], hlc)
             _log(b, op, hlc, result, emitted, now_text)
-            decided.append(op.op_id)
             # HLC texts are fixed-width, so the text order is the clock order.
             newest = max(newest, hlc)
+        if locked is not None:
+            _within(b, locked)
         _write_back(b)
         _resolve(b, list(request.resolved_conflicts), now_text)
-        drawn = write_changes(conn, b.changes, provisional=parallel)
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
+        if parallel and b.changes:
+            # Numbered last: the counter's row lock is held only from here to commit
+            # (one insert of the entries), so pushes decide in parallel and each feed
+            # row is written once, already numbered (`crmtui.server.feed`).
+            lock_counter(conn)
+        drawn = write_changes(conn, b.changes)
         newest = max(newest, b.newest_published or newest)
-    if parallel:
-        drawn = settle(engine, decided)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()
     # `feed`: the feed numbers this batch drew; its echoes are the ops answered here.
     return {"results": results, "server_hlc": server_hlc, "feed": drawn}

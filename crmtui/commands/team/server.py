@@ -37,8 +37,21 @@ def _engine(url: str, *, create: bool = False) -> Engine:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from crmtui.server.db import make_server_engine, upgrade_server
+
+    _check_path(url, create=create)
+    try:
+        engine = make_server_engine(url)
+        upgrade_server(engine)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        fail(f"cannot open the server database {_safe(url)}: {one_line(exc)}", EXIT_DATABASE)
+    return engine
+
+
+def _check_path(url: str, *, create: bool) -> None:
+    """A SQLite `--db` that is missing (unless `create`), foreign or unusable: one line, exit 3."""
     from crmtui.dbfile import DbChoice, DbFileError, check
-    from crmtui.server.db import is_sqlite, make_server_engine, normalise_url, upgrade_server
+    from crmtui.server.db import is_sqlite, normalise_url
 
     if is_sqlite(url):
         path = Path(normalise_url(url).removeprefix("sqlite:///"))
@@ -60,12 +73,6 @@ def _engine(url: str, *, create: bool = False) -> Engine:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 fail(f"cannot create {path}: {one_line(exc)}", EXIT_DATABASE)
-    try:
-        engine = make_server_engine(url)
-        upgrade_server(engine)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        fail(f"cannot open the server database {_safe(url)}: {one_line(exc)}", EXIT_DATABASE)
-    return engine
 
 
 def _refuse(exc: Exception) -> NoReturn:
@@ -401,6 +408,65 @@ def allow_reseed(
     typer.echo(
         f"reseed window open until {until}: every laptop's next `crm sync` sends back"
         " everything it holds",
+        err=True,
+    )
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup (replaced if there).")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Write one consistent copy of the server database (SQLite backup API or pg_dump)."""
+    from crmtui.server.backup import BackupError
+    from crmtui.server.backup import backup as do_backup
+
+    _check_path(db, create=False)
+    try:
+        done = do_backup(db, file)
+    except BackupError as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except OSError as exc:
+        fail(f"cannot write {file}: {one_line(exc)}", EXIT_DATABASE)
+    head = f", feed at {done.head}, {done.devices} live device(s)" if done.head >= 0 else ""
+    typer.echo(f"backed up {_safe(db)} to {file} ({done.store}{head})", err=True)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `crm server backup`.")],
+    db: DbUrl = DEFAULT_DB,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds a server.")
+    ] = False,
+    reseed_hours: Annotated[
+        float,
+        typer.Option(min=0.1, max=24 * 14, help="How long the laptops' reseed window stays open."),
+    ] = 72,
+) -> None:
+    """Put a backup back (stop the server first); the laptops then reseed what came after it.
+
+    The restored server takes a new identity and opens a reseed window: each
+    laptop's next `crm sync` sends back everything it holds and pulls from the start.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crmtui.server.backup import BackupError, BadBackupFile, LiveDatabase
+    from crmtui.server.backup import restore as do_restore
+
+    _check_path(db, create=True)  # a missing SQLite file is made from the backup
+    try:
+        done = do_restore(db, file, force=force, reseed_hours=reseed_hours)
+    except (LiveDatabase, BadBackupFile) as exc:
+        fail(str(exc), EXIT_USAGE)
+    except BackupError as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot restore into {_safe(db)}: {one_line(exc)}", EXIT_DATABASE)
+    typer.echo(
+        f"restored {file} into {_safe(db)} (feed at {done.head}, {done.devices} live device(s));"
+        f" new server identity, reseed window open for {reseed_hours:g} h: every laptop's next"
+        " `crm sync` sends back what it holds. Devices enrolled after the backup need new tokens.",
         err=True,
     )
 
