@@ -37,6 +37,7 @@ from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
     BUILTIN,
     LINK_TARGETS,
+    MANAGERS_DECIDE,
     SHARED,
     check_op,
     missing_fields,
@@ -370,6 +371,8 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     shared = shared_class(op.entity)
     if shared is not None and who.role not in shared.writers:
         return f"{op.entity} records are {shared.name}, changed by an admin only"
+    if op.entity in MANAGERS_DECIDE and who.role == "rep":
+        return f"{op.entity} records are decisions made by managers and admins"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):

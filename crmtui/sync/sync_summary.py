@@ -92,6 +92,8 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "price_list": ("price list", "price lists"),
     "deal_line": ("deal line", "deal lines"),
     "quote_line": ("quote line", "quote lines"),
+    "approval_policy": ("approval threshold", "approval thresholds"),
+    "deal_approval": ("discount decision", "discount decisions"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from crmtui.formats.quote_pdf import QuoteDocument
     from crmtui.store.models import Quote, QuoteLine
 
+EXIT_REFUSED = 4
+"""`send-status sent` of a quote whose discounts a manager has not approved (README)."""
 app = typer.Typer(help="Quotes: numbered on the laptop, versioned, PDF.", no_args_is_help=True)
 QuoteArg = Annotated[str, typer.Argument(help='Quote number ("Q-7KX2AB-0001", "... v2") or id.')]
 
@@ -269,14 +271,21 @@ def send_status(
 ) -> None:
     """Record what happened to a quote: sent, then accepted or declined (or expired).
 
-    Exit codes: 0 ok, 1 no such quote, 2 a status that cannot follow the current one.
+    Exit codes: 0 ok, 1 no such quote, 2 a status that cannot follow the current one,
+    4 refused: the quote's discounts wait for a manager's approval (or were refused).
     """
+    from crmtui.services.sales.approvals import NeedsApproval
     from crmtui.services.sales.quotes import set_status
 
     today = _today()
-    row = run_write(
-        ctx, db, lambda tx: set_status(tx=tx, quote_ref=quote, status=status, today=today, win=win)
-    )
+    try:
+        row = run_write(
+            ctx,
+            db,
+            lambda tx: set_status(tx=tx, quote_ref=quote, status=status, today=today, win=win),
+        )
+    except NeedsApproval as exc:
+        fail(f"{exc.message} (nothing was saved)", EXIT_REFUSED)
     note = " (deal won)" if status == "accepted" and win else ""
     typer.echo(f"{row.number} v{row.version} {status}{note}", err=True)
 
