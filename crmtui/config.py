@@ -58,6 +58,13 @@ class Settings:
     """TTF files for characters DejaVu Sans lacks (CJK) in quote PDFs; unset: Droid Sans
     Fallback when installed (Debian fonts-droid-fallback)."""
     """The F4 Territories period, as last chosen there (`p`)."""
+    quote_language: str | None = None
+    """The language of quote PDF labels when the customer has none (en, de, fr, cs)."""
+    quote_languages: tuple[tuple[str, str], ...] = ()
+    """The `[quote_languages]` table: a contact (id, name or email) or an account (id or
+    name) and the language its quotes are printed in; the contact's wins."""
+    quote_logo: str | None = None
+    """A PNG or JPEG printed at the top of quote PDFs."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
     mail: MailSettings | None = None
@@ -115,6 +122,12 @@ def load_settings(path: Path | None = None) -> Settings:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")
             continue
+        if name == "quote_languages":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(
+                    f'{path}: [quote_languages] maps a contact or account to a language ("de")'
+                )
+            continue
         if name == "quote_fallback_fonts":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: {name} must be a list of font file paths")
@@ -138,6 +151,8 @@ def load_settings(path: Path | None = None) -> Settings:
         raw["holidays"] = tuple(raw["holidays"])
     if "quote_fallback_fonts" in raw:
         raw["quote_fallback_fonts"] = tuple(raw["quote_fallback_fonts"])
+    if "quote_languages" in raw:
+        raw["quote_languages"] = tuple(sorted(raw["quote_languages"].items()))
     return Settings(**raw, default_region_set="default_region" in raw)
 
 
