@@ -313,8 +313,14 @@ class AccountCardScreen(CardKeys, Screen[None]):
             one_per_line([account_deal_row(d) for d in event.card.deals])
         )
         bought, suggested = event.products
-        self.query_one("#bought", CardSection).show_lines([bought_row(b) for b in bought])
-        self.query_one("#suggested", CardSection).show_lines([suggestion_row(x) for x in suggested])
+        # Without a catalogue (or sales of it) both are empty: the card stays as it was.
+        for section_id, rows in (
+            ("#bought", [bought_row(b) for b in bought]),
+            ("#suggested", [suggestion_row(x) for x in suggested]),
+        ):
+            section = self.query_one(section_id, CardSection)
+            section.display = bool(bought or suggested)
+            section.show_lines(rows)
         activities = []
         for x in event.card.activities:
             line = activity_line(x, event.tz, event.now)
