@@ -40,6 +40,10 @@ def db(template: tuple[Path, dict[str, str]], tmp_path: Path) -> tuple[Path, dic
 
 async def open_deal_card(pilot: Pilot[Any], deal_id: str) -> None:
     """Open the deal's card and wait until it has read the deal (its keys wait for that)."""
+    for _ in range(200):
+        if pilot.app.db is not None:  # type: ignore[attr-defined]
+            break  # the app opens its database after the first screen
+        await settle(pilot)
     pilot.app.open_deal(deal_id)  # type: ignore[attr-defined]
     for _ in range(200):
         await settle(pilot)
