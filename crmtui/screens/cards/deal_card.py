@@ -149,7 +149,8 @@ def lines_view(lines: DealLines, currency: str, width: int) -> RenderableType | 
     # product (SKU and description) takes the `width` left and ends in an ellipsis.
     heads = ("Qty", "Product", "Price", "Disc.", "Net")
     widths = [max(len(heads[i]), *(len(str(row[i])) for row in cells)) for i in range(5)]
-    widths[1] = max(12, width - sum(widths) + widths[1] - 2 * 5)
+    room = width - sum(widths) + widths[1] - 2 * 5
+    widths[1] = max(12, min(room, max(len(row[1]) for row in cells)))
     table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, collapse_padding=True)
     for index, name in enumerate(heads):
         table.add_column(
@@ -269,6 +270,8 @@ class DealCardScreen(CardKeys, Screen[None]):
         self.links: tuple[str | None, str | None] = (None, None)
         """The deal's (account id, contact id)."""
         self._reads = 0
+        self._lines: tuple[DealLines | None, str] = (None, "EUR")
+        """The lines last read and the deal's currency (drawn again on a resize)."""
         """The number of the latest read started: only its result is shown."""
 
     def compose(self) -> ComposeResult:
@@ -461,12 +464,8 @@ class DealCardScreen(CardKeys, Screen[None]):
         name.update(title)
         tz = event.tz
         self.query_one("#details", CardSection).show(deal_fields(event.card, tz))
-        self.query_one("#lines", CardSection).show(
-            # The section's padding and the scrollbar take 8 cells of the screen.
-            lines_view(event.lines, d.currency, max(40, self.size.width - 8))
-            if event.lines
-            else None
-        )
+        self._lines = (event.lines, d.currency)
+        self._show_lines()
         self.query_one("#history", CardSection).show(history_table(event.card, tz, event.now))
         activities = []
         for a in event.work.activities:
@@ -478,6 +477,18 @@ class DealCardScreen(CardKeys, Screen[None]):
         self.query_one("#ticklers", CardSection).show_lines(
             [tickler_line(t, tz, event.now) for t in event.work.ticklers]
         )
+
+    def _show_lines(self) -> None:
+        lines, currency = self._lines
+        self.query_one("#lines", CardSection).show(
+            # The section's padding and the scrollbar take 8 cells of the screen.
+            lines_view(lines, currency, max(40, self.size.width - 8)) if lines else None
+        )
+
+    def on_resize(self) -> None:
+        """The lines table is cut to the screen's width: draw it again at the new one."""
+        if self._lines[0] is not None:
+            self._show_lines()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Report a failed load on the card itself, a failed reopen as a notification."""
