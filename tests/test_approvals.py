@@ -255,3 +255,34 @@ def test_server_refuses_a_reps_pushed_decision(team: Team) -> None:
     boss, boss_token = team.laptop("max", "max")
     team.sync_client(boss, boss_token).sync()
     assert _state(boss, deal_id) == NEEDS_APPROVAL
+
+
+def test_server_cli_approve(team: Team, tmp_path: Path) -> None:
+    root, root_token = team.laptop("root", "admin")
+    with root.write() as tx:
+        _catalogue(tx)
+    team.sync_client(root, root_token).sync()
+    rep, rep_token = team.laptop("ann", "ann")
+    client = team.sync_client(rep, rep_token)
+    client.sync()
+    with rep.write() as tx:
+        deal_id = create_deal(
+            tx=tx, data=DealCreate(name="Big", expected_close=TODAY, territory_id=team.north)
+        ).id
+        add_line(tx=tx, data=LineInput(deal_id, "WID-1", 2_000, discount_bp=2_500), today=TODAY)
+    client.sync()
+    server_db = str(tmp_path / "server.db")
+
+    def server(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["server", *args, "--db", server_db])
+        return result.exit_code, result.stderr
+
+    code, err = server("approve", deal_id[:8], "--as", "ann")
+    assert code == 2 and "ann is a rep" in err
+    assert server("approve", "ffffffff", "--as", "max")[0] == 1
+    assert server("approve", deal_id[:8], "--as", "nobody")[0] == 1
+    code, err = server("approve", deal_id[:8], "--as", "max", "--reason", "ok")
+    assert code == 0, err
+    assert "approved by max" in err
+    client.sync()
+    assert _state(rep, deal_id) == APPROVED
