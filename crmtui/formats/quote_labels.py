@@ -31,7 +31,7 @@ LABEL_SETS: dict[str, dict[str, str]] = {
     },
     "cs": {
         "quote": "Nabídka", "date": "Datum", "valid": "Platnost do", "to": "Pro",
-        "sku": "Kód", "description": "Popis", "quantity": "Množství",
+        "sku": "Kód", "description": "Popis", "quantity": "Počet",
         "price": "Jedn. cena", "discount": "Sleva", "tax": "DPH", "net": "Bez DPH",
         "terms": "Podmínky", "total": "Celkem",
     },
