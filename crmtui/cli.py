@@ -26,6 +26,7 @@ from crmtui.commands.everyday import mail as mail_commands
 from crmtui.commands.everyday import notify as notify_commands
 from crmtui.commands.everyday import plans as plan_commands
 from crmtui.commands.everyday import scripts as script_commands
+from crmtui.commands.sales import approvals as approval_commands
 from crmtui.commands.sales import deal_lines as deal_line_commands
 from crmtui.commands.sales import deals as deal_commands
 from crmtui.commands.sales import leads as lead_commands
@@ -116,6 +117,7 @@ rate_commands.register(app)
 product_commands.register(app)
 quote_commands.register(app)
 deal_line_commands.register(deal_commands.app)
+approval_commands.register(deal_commands.app)
 app.command("demo")(demo_commands.demo)
 
 

@@ -58,6 +58,13 @@ class Settings:
     """TTF files for characters DejaVu Sans lacks (CJK) in quote PDFs; unset: Droid Sans
     Fallback when installed (Debian fonts-droid-fallback)."""
     """The F4 Territories period, as last chosen there (`p`)."""
+    quote_language: str | None = None
+    """The language of quote PDF labels when the customer has none (en, de, fr, cs)."""
+    quote_languages: tuple[tuple[str, str], ...] = ()
+    """The `[quote_languages]` table: a contact (id, name or email) or an account (id or
+    name) and the language its quotes are printed in; the contact's wins."""
+    quote_logo: str | None = None
+    """A PNG or JPEG printed at the top of quote PDFs."""
     default_region_set: bool = False
     """Whether default_region came from the config file (imports guess no region otherwise)."""
     dial_command: str | None = None
@@ -116,20 +123,7 @@ def load_settings(path: Path | None = None) -> Settings:
             raw["mail"] = mail_settings(raw["mail"], str(path))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-    for name, value in raw.items():
-        if name == "mail":
-            continue
-        if name == "holidays":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")
-            continue
-        if name == "quote_fallback_fonts":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: {name} must be a list of font file paths")
-            continue
-        expected = int if name in ("call_cap", "call_cap_days") else str
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
+    _check_types(path, raw)
     if "working_hour" in raw and parse_hour(raw["working_hour"]) is None:
         raise ConfigError(
             f"{path}: working_hour must be HH:MM (like 09:00), not {raw['working_hour']!r}"
@@ -147,7 +141,33 @@ def load_settings(path: Path | None = None) -> Settings:
         raw["holidays"] = tuple(raw["holidays"])
     if "quote_fallback_fonts" in raw:
         raw["quote_fallback_fonts"] = tuple(raw["quote_fallback_fonts"])
+    if "quote_languages" in raw:
+        raw["quote_languages"] = tuple(sorted(raw["quote_languages"].items()))
     return Settings(**raw, default_region_set="default_region" in raw)
+
+
+def _check_types(path: Path, raw: dict) -> None:
+    """Each setting's TOML type (the tables and lists by their own rules)."""
+    for name, value in raw.items():
+        if name == "mail":
+            continue
+        if name == "holidays":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: holidays must be a list of dates, not {value!r}")
+            continue
+        if name == "quote_languages":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(
+                    f'{path}: [quote_languages] maps a contact or account to a language ("de")'
+                )
+            continue
+        if name == "quote_fallback_fonts":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {name} must be a list of font file paths")
+            continue
+        expected = int if name in ("call_cap", "call_cap_days") else str
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"{path}: {name} must be a {expected.__name__}, not {value!r}")
 
 
 def _check_calling(path: Path, raw: dict) -> None:

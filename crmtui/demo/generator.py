@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from crmtui.demo import data
+from crmtui.demo.catalogue import Catalogue, seed_catalogue
 from crmtui.domain.contact_details import items_from_columns
 from crmtui.domain.ids import uuid7
 from crmtui.domain.text import fold
@@ -99,6 +100,10 @@ class DemoSummary:
     activities: int = 0
     ticklers: int = 0
     search_documents: int = 0
+    products: int = 0
+    price_lists: int = 0
+    deal_lines: int = 0
+    exchange_rates: int = 0
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -106,7 +111,9 @@ class DemoSummary:
         return (
             f"{self.contacts:,} contacts, {self.accounts:,} accounts, {self.deals:,} deals, "
             f"{self.activities:,} activities, {self.ticklers:,} reminders, {self.leads:,} leads, "
-            f"{self.reps} reps in {self.territories} territories ({self.seconds:.1f} s)"
+            f"{self.reps} reps in {self.territories} territories, {self.products} products"
+            f" with {self.deal_lines:,} deal lines and {self.exchange_rates:,} exchange rates"
+            f" ({self.seconds:.1f} s)"
         )
 
 
@@ -220,6 +227,7 @@ class _Generator:
     """Holds the seeded random source and the clock that every row is derived from."""
 
     def __init__(self, seed: int, now: datetime) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = now
         self.now_ms = int(now.timestamp() * 1000)
@@ -435,6 +443,7 @@ def _fill(
     territory_ids, district_of_country = _seed_territories(db, gen, base, summary)
     reps_by_territory = _seed_reps(db, gen, base, territory_ids, summary)
     pipeline_id, stage_ids = _seed_pipeline(db, gen, base, summary)
+    catalogue = seed_catalogue(db, gen.seed, base, now)
     ctx = _Context(
         gen=gen,
         total=total,
@@ -442,6 +451,7 @@ def _fill(
         stage_ids=stage_ids,
         district_of_country=district_of_country,
         reps_by_territory=reps_by_territory,
+        catalogue=catalogue,
     )
     countries = list(data.COUNTRIES)
     country_cum = _cum(data.COUNTRY_WEIGHTS[c.code] for c in countries)
@@ -468,9 +478,13 @@ def _fill(
             done += size
         if len(buf.contacts) >= CHUNK:
             _flush(db, buf, summary)
+            catalogue.flush(db)
             if progress is not None:
                 progress(done, total)
     _flush(db, buf, summary)
+    catalogue.flush(db)
+    for name, count in catalogue.counts.items():
+        setattr(summary, name, count)
     return summary
 
 
@@ -606,6 +620,7 @@ class _Context:
     stage_ids: list[str]
     district_of_country: dict[str, str]
     reps_by_territory: dict[str, list[str]]
+    catalogue: Catalogue | None = None
     deals_made: int = 0
     ticklers_made: int = 0
     # Every contact address handed out so far -> the last number appended to it.
@@ -846,6 +861,8 @@ class _Context:
             _stamp(closed) if closed else None, _stamp(changed), _stamp(opened), _stamp(changed),
             None,
         ))  # fmt: skip
+        if self.catalogue is not None:
+            self.catalogue.add_lines(deal_id, int(amount), currency, opened)
         if rng.random() < 0.3:
             # The lead this deal came from, converted when the deal opened.
             lead_created = opened - timedelta(days=rng.uniform(1, 30))

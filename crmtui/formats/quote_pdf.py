@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from crmtui.formats.quote_labels import FALLBACK, LABEL_SETS
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 DEJAVU_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -66,6 +69,8 @@ class QuoteDocument:
     """(label, amount) rows under the lines: net, each tax class, total."""
     terms: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    logo: Path | None = None
+    """A PNG or JPEG printed at the top right (`check_logo` before drawing)."""
 
     def texts(self) -> dict[str, str]:
         """Every text the document prints, by where it is (for the glyph check)."""
@@ -108,11 +113,58 @@ def check_glyphs(doc: QuoteDocument, fonts: Sequence[Path]) -> None:
         raise MissingGlyphs(missing)
 
 
-LABELS = {
-    "quote": "Quote", "date": "Date", "valid": "Valid until", "to": "For", "sku": "SKU",
-    "description": "Description", "quantity": "Qty", "price": "Unit price",
-    "discount": "Disc.", "tax": "Tax", "net": "Net", "terms": "Terms",
-}  # fmt: skip
+LABELS = LABEL_SETS[FALLBACK]
+"""The English labels; a document's own `labels` (its customer's language) win."""
+LOGO_WIDTH_MM = 40
+LOGO_HEIGHT_MM = 20
+
+
+class LogoError(ValueError):
+    """The configured logo cannot be used (missing, unreadable, not a PNG or JPEG)."""
+
+
+def check_logo(path: Path) -> None:
+    """Raise LogoError naming `path` unless it is a readable PNG or JPEG file."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise LogoError(f"quote_logo {path}: no such file") from None
+    except IsADirectoryError:
+        raise LogoError(f"quote_logo {path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise LogoError(f"quote_logo {path}: cannot be read ({exc.strerror or exc})") from None
+    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+        raise LogoError(f"quote_logo {path}: not a PNG or JPEG image")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise LogoError(f"quote_logo {path}: the image cannot be read ({exc})") from None
+
+
+def _draw_head(pdf: Any, doc: QuoteDocument, labels: dict[str, str]) -> None:
+    """The logo, title, company, customer and dates above the lines."""
+    if doc.logo is not None:
+        # Top right, fitted in a box keeping its proportions; the title starts left of it.
+        pdf.image(str(doc.logo), x=pdf.w - pdf.r_margin - LOGO_WIDTH_MM, y=pdf.t_margin,
+                  w=LOGO_WIDTH_MM, h=LOGO_HEIGHT_MM, keep_aspect_ratio=True)  # fmt: skip
+    pdf.set_font("Main", "B", 16)
+    pdf.cell(0, 10, f"{doc.title} {doc.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Main", "", 10)
+    pdf.multi_cell(0, 5, "\n".join(p for p in (doc.company_name, doc.company_address) if p),
+                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(4)
+    pdf.set_font("Main", "B", 10)
+    pdf.cell(0, 5, labels["to"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Main", "", 10)
+    pdf.multi_cell(0, 5, "\n".join(p for p in (doc.customer_name, doc.customer_address) if p),
+                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(2)
+    pdf.cell(0, 5, f"{labels['date']}: {doc.issued}    {labels['valid']}: {doc.valid_until}",
+             new_x="LMARGIN", new_y="NEXT")  # fmt: skip
 
 
 def render(doc: QuoteDocument, *, font: Path = DEJAVU, bold: Path | None = DEJAVU_BOLD,
@@ -123,6 +175,8 @@ def render(doc: QuoteDocument, *, font: Path = DEJAVU, bold: Path | None = DEJAV
     for path in (font, *([bold] if bold else []), *fallbacks):
         if not path.is_file():
             raise FontMissing(f"font file {path} not found")
+    if doc.logo is not None:
+        check_logo(doc.logo)
     labels = {**LABELS, **doc.labels}
     doc.labels = labels
     check_glyphs(doc, [font, *fallbacks])
@@ -140,20 +194,7 @@ def render(doc: QuoteDocument, *, font: Path = DEJAVU, bold: Path | None = DEJAV
     if names:
         pdf.set_fallback_fonts(names, exact_match=False)
     pdf.add_page()
-    pdf.set_font("Main", "B", 16)
-    pdf.cell(0, 10, f"{doc.title} {doc.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Main", "", 10)
-    pdf.multi_cell(0, 5, "\n".join(p for p in (doc.company_name, doc.company_address) if p),
-                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.ln(4)
-    pdf.set_font("Main", "B", 10)
-    pdf.cell(0, 5, labels["to"], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Main", "", 10)
-    pdf.multi_cell(0, 5, "\n".join(p for p in (doc.customer_name, doc.customer_address) if p),
-                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.ln(2)
-    pdf.cell(0, 5, f"{labels['date']}: {doc.issued}    {labels['valid']}: {doc.valid_until}",
-             new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    _draw_head(pdf, doc, labels)
     pdf.ln(4)
     pdf.set_font("Main", "", 9)
     head = [

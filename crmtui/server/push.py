@@ -37,6 +37,7 @@ from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
     BUILTIN,
     LINK_TARGETS,
+    MANAGERS_DECIDE,
     SHARED,
     check_op,
     missing_fields,
@@ -370,6 +371,8 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
     shared = shared_class(op.entity)
     if shared is not None and who.role not in shared.writers:
         return f"{op.entity} records are {shared.name}, changed by an admin only"
+    if op.entity in MANAGERS_DECIDE and who.role == "rep":
+        return f"{op.entity} records are decisions made by managers and admins"
     if row is None and op.op != "create":
         return "unknown record (its creation was not accepted by the server)"
     if row is not None and not _visible(b, row):
@@ -498,15 +501,25 @@ def _follow(b: _Batch, op: Op, hlc: str) -> None:
     An activity, a tickler or a stage change linking the moved contact, deal or
     account takes the most restrictive territory of its links again; when that
     changed, it is re-scoped: a removal for its old territory, a snapshot of its
-    fields for the new one.
+    fields for the new one. What takes its territory from a re-scoped record follows
+    in turn (an account's price list, then the list's prices; a deal's quote, then
+    its lines).
     """
-    link = f"{op.entity}_id"
-    if link not in LINKS:
-        return
     _write_back(b)  # the batch's own links and rows are then in the tables
+    _follow_row(b, op.entity, op.row_id, hlc, depth=0)
+
+
+_FOLLOW_DEPTH = 3
+"""Links chain at most account > price list > price or deal > quote > quote line."""
+
+
+def _follow_row(b: _Batch, entity: str, row_id: str, hlc: str, *, depth: int) -> None:
+    link = f"{entity}_id"
+    if link not in LINKS or depth >= _FOLLOW_DEPTH:
+        return
     named = b.conn.execute(
         select(t.field_state.c.entity, t.field_state.c.row_id).where(
-            t.field_state.c.field == link, t.field_state.c.value == json.dumps(op.row_id)
+            t.field_state.c.field == link, t.field_state.c.value == json.dumps(row_id)
         )
     ).all()
     keys = sorted({(e, r) for e, r in named if e in ENTITIES and e not in OWN_TERRITORY})
@@ -527,13 +540,16 @@ def _follow(b: _Batch, op: Op, hlc: str) -> None:
         _touch(b, row, territory_id=placed)
         if row["deleted"]:
             continue
-        entity, row_id = key
-        b.changes.append(PendingChange("removal", entity, row_id, None, None, hlc, b.device, old))
-        b.changes.append(PendingChange("create", entity, row_id, None, None, hlc, b.device, placed))
+        child, child_id = key
+        b.changes.append(PendingChange("removal", child, child_id, None, None, hlc, b.device, old))
+        b.changes.append(
+            PendingChange("create", child, child_id, None, None, hlc, b.device, placed)
+        )
         for name, v in sorted(own.items()):
             b.changes.append(
-                PendingChange("set", entity, row_id, name, v.value, v.hlc, v.device_id, placed)
+                PendingChange("set", child, child_id, name, v.value, v.hlc, v.device_id, placed)
             )
+        _follow_row(b, child, child_id, hlc, depth=depth + 1)
 
 
 def _record_conflict(

@@ -77,8 +77,11 @@ field_state = Table(
     Column("device_id", String(ID), nullable=False),
 )
 
-LINK_FIELDS = ("contact_id", "deal_id", "account_id", "lead_id")
-"""The links a record without a territory of its own takes its territory from."""
+LINK_FIELDS = ("contact_id", "deal_id", "account_id", "lead_id", "price_list_id", "quote_id")
+"""The links a record without a territory of its own takes its territory from.
+
+s0012: a price takes its list's (an account's list is in the account's territory), a
+quote line its quote's (a quote is in its deal's)."""
 
 Index(
     "ix_srv_field_link",

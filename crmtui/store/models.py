@@ -49,6 +49,7 @@ TERRITORY_RULE_KINDS = ("country", "postcode_prefix", "industry", "employees_min
 # class's net total taxed and rounded once ("total").
 TAX_ROUNDINGS = ("line", "total")
 QUOTE_STATUSES = ("draft", "sent", "accepted", "declined", "expired")
+APPROVAL_DECISIONS = ("approved", "refused")
 
 
 def _id_field() -> Any:
@@ -808,6 +809,44 @@ class QuoteLine(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
+class ApprovalPolicy(SQLModel, table=True):
+    """The admin's discount threshold: a line above it asks a manager (reference data, 0020).
+
+    One record per currency-independent rule, its id derived from its name
+    (`crmtui.services.sales.approvals.POLICY_ID`), so two admins' laptops make one record.
+    """
+
+    __tablename__ = "approval_policy"
+    id: str = _id_field()
+    name: str = Field(max_length=40)
+    discount_threshold_bp: int | None = None
+    """A line's discount above this (basis points) needs a manager; None: never."""
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class DealApproval(SQLModel, table=True):
+    """A manager's decision on a deal's discounted lines, bound to those exact lines (0020).
+
+    `lines_digest` (`crmtui.domain.approval.lines_digest`) names the lines decided on; a
+    later change of them makes another digest, which no decision covers yet.
+    """
+
+    __tablename__ = "deal_approval"
+    id: str = _id_field()
+    deal_id: str = Field(foreign_key="deal.id", index=True, max_length=36)
+    decision: str = Field(max_length=10)
+    lines_digest: str = Field(max_length=64)
+    max_discount_bp: int = 0
+    reason: str | None = Field(default=None, max_length=1000)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime = _created()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
 # Entities the journal may name, mapped to their table classes.
 ENTITIES: dict[str, type[SQLModel]] = {
     "territory": Territory,
@@ -841,6 +880,8 @@ ENTITIES: dict[str, type[SQLModel]] = {
     "quote": Quote,
     "quote_line": QuoteLine,
     "score_rules": ScoreRules,
+    "approval_policy": ApprovalPolicy,
+    "deal_approval": DealApproval,
 }
 
 # Sync bookkeeping tables live in their own module; importing it registers them here.

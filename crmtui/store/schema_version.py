@@ -3,4 +3,4 @@
 A test asserts it equals alembic's head, so forgetting to bump it fails CI.
 """
 
-SCHEMA_HEAD = "0019_calling"
+SCHEMA_HEAD = "0020_quotes"

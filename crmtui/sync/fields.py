@@ -54,6 +54,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("deal_line", "tax_rounding"): m.TAX_ROUNDINGS,
     ("quote", "status"): m.QUOTE_STATUSES,
     ("quote_line", "tax_rounding"): m.TAX_ROUNDINGS,
+    ("deal_approval", "decision"): m.APPROVAL_DECISIONS,
 }
 """Enumerated fields: the values the services allow (the models' constants)."""
 
@@ -100,6 +101,7 @@ REFERENCE = SharedClass(
             "price_list",
             "price",
             "score_rules",
+            "approval_policy",
         }
     ),
     frozenset({"admin"}),
@@ -114,6 +116,10 @@ SHARED = SERVER_MANAGED | REFERENCE_DATA
 seen by territory (an unplaced one only by its creator, managers and admins)."""
 BUILTIN = frozenset().union(*(c.builtin for c in SHARED_CLASSES))
 """Shared records that exist on every replica without being pushed (the default pipeline)."""
+
+
+MANAGERS_DECIDE = frozenset({"deal_approval"})
+"""Customer records only a manager or an admin makes (a rep's push is refused)."""
 
 
 def shared_class(entity: str) -> SharedClass | None:

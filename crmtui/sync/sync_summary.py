@@ -95,6 +95,8 @@ RECORD_WORDS: dict[str, tuple[str, str]] = {
     "deal_line": ("deal line", "deal lines"),
     "score_rules": ("scoring file", "scoring files"),
     "quote_line": ("quote line", "quote lines"),
+    "approval_policy": ("approval threshold", "approval thresholds"),
+    "deal_approval": ("discount decision", "discount decisions"),
 }
 """What a user calls a record of each entity (one, several); the rest are their names."""
 

@@ -257,10 +257,18 @@ def show(
             " amount_override FROM deal d WHERE id = ?",
             (card.deal.id,),
         ).fetchone()
+        from crmtui.services.sales.approvals import deal_state, explain
+
+        approval = deal_state(con, card.deal.id)
     if fmt == "json":
         import json
 
-        payload = {**card.as_dict(), "lines": line_count, "amount_override": bool(override)}
+        payload = {
+            **card.as_dict(),
+            "lines": line_count,
+            "amount_override": bool(override),
+            "approval": approval.state,
+        }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
         return
     if fmt == "csv":
@@ -279,6 +287,7 @@ def show(
         f"status       {d.status}" + (f" ({d.lost_reason})" if d.lost_reason else ""),
         f"stage        {d.stage_name} ({d.probability}% from {d.probability_source})",
         f"amount       {amount}",
+        *([f"approval     {explain(approval)}"] if approval.state != "not needed" else []),
         f"expected     {d.expected_close or ''}",
         f"owner        {d.owner_name or ''}",
         f"territory    {d.territory_name or ''}",

@@ -297,6 +297,75 @@ def cross_sell(
     write_records(records, fmt, columns=("account", "territory", "last_won", "id"))
 
 
+def _account_id(con: Any, ref: str) -> tuple[str, str]:
+    """An account by id, id prefix or name (any case); exit 1 when none or several."""
+    rows = con.execute(
+        "SELECT id, name FROM account WHERE deleted_at IS NULL AND (id LIKE ? OR lower(name) = ?)"
+        " LIMIT 5",
+        (ref.lower() + "%", ref.strip().lower()),
+    ).fetchall()
+    if len(rows) != 1:
+        names = "; ".join(r[1] for r in rows)
+        fail(f"no account {ref!r}" if not rows else f"{ref!r} matches several: {names}",
+             EXIT_NOT_FOUND)  # fmt: skip
+    return rows[0][0], rows[0][1]
+
+
+@app.command("bought")
+def bought(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Account name or id.")],
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """The products an account bought (lines of its won deals), last won first.
+
+    Exit codes: 0 ok (also when it bought nothing), 1 no such account (or several).
+    """
+    from crmtui.domain.pricing import format_quantity
+    from crmtui.output import write_records
+    from crmtui.reports.cross_sell import bought_by
+
+    with read_db(ctx, db, fmt) as con:
+        account_id, _ = _account_id(con, account)
+        rows = bought_by(con, account_id)
+    records = [
+        {"sku": r.sku, "name": r.name,
+         "quantity": format_quantity(r.quantity_milli) if fmt == "table" else r.quantity_milli,
+         "deals": r.deals, "last_won": (r.last_won or "")[:10], "id": r.product_id}
+        for r in rows
+    ]  # fmt: skip
+    write_records(records, fmt, columns=("sku", "name", "quantity", "deals", "last_won", "id"))
+
+
+@app.command("suggest")
+def suggest(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Account name or id.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="At most this many.")] = 5,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """What similar accounts bought and this one has not (cross-sell), most bought first.
+
+    Similar accounts bought at least one product this one bought (for an account
+    that bought nothing yet: accounts of its industry). Exit codes: 0 ok, 1 no such
+    account (or several).
+    """
+    from crmtui.output import write_records
+    from crmtui.reports.cross_sell import similar_bought
+
+    with read_db(ctx, db, fmt) as con:
+        account_id, _ = _account_id(con, account)
+        rows = similar_bought(con, account_id, limit=limit)
+    records = [
+        {"sku": r.sku, "name": r.name, "accounts": r.accounts, "of_similar": r.of,
+         "id": r.product_id}
+        for r in rows
+    ]  # fmt: skip
+    write_records(records, fmt, columns=("sku", "name", "accounts", "of_similar", "id"))
+
+
 @lists_app.command("add")
 def add_list(
     ctx: typer.Context,

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from crmtui.formats.quote_pdf import QuoteDocument
     from crmtui.store.models import Quote, QuoteLine
 
+EXIT_REFUSED = 4
+"""`send-status sent` of a quote whose discounts a manager has not approved (README)."""
 app = typer.Typer(help="Quotes: numbered on the laptop, versioned, PDF.", no_args_is_help=True)
 QuoteArg = Annotated[str, typer.Argument(help='Quote number ("Q-7KX2AB-0001", "... v2") or id.')]
 
@@ -172,12 +174,17 @@ def list_quotes(
 
 
 def quote_document(quote: Quote, lines: list[QuoteLine], *, company_name: str | None,
-                   company_address: str | None) -> QuoteDocument:  # fmt: skip
-    """The printable form of a quote: amounts formatted, tax per class, totals."""
+                   company_address: str | None, language: str | None = None,
+                   logo: Path | None = None) -> QuoteDocument:  # fmt: skip
+    """The printable form of a quote: amounts formatted, tax per class, totals, labels in
+    `language` (English when it has no label set)."""
     from crmtui.domain.lines import LineValues, format_percent, totals
     from crmtui.domain.money import format_amount
     from crmtui.domain.pricing import format_quantity
+    from crmtui.formats.quote_labels import labels_for
     from crmtui.formats.quote_pdf import SYMBOLS, QuoteDocument, QuoteLineText
+
+    _, labels = labels_for(language)
 
     symbol = SYMBOLS.get(quote.currency, quote.currency)
 
@@ -189,12 +196,12 @@ def quote_document(quote: Quote, lines: list[QuoteLine], *, company_name: str | 
                    x.tax_rate_bp, x.tax_rounding)
         for x in lines
     )  # fmt: skip
-    rows = [("Net", money(sums.net_minor))]
-    rows += [(f"Tax {t.tax_class or ''} {format_percent(t.rate_bp)}".replace("  ", " "),
+    rows = [(labels["net"], money(sums.net_minor))]
+    rows += [(f"{labels['tax']} {t.tax_class or ''} {format_percent(t.rate_bp)}".replace("  ", " "),
               money(t.tax_minor)) for t in sums.taxes if t.rate_bp]  # fmt: skip
-    rows.append((f"Total {quote.currency}", money(sums.gross_minor)))
+    rows.append((f"{labels['total']} {quote.currency}", money(sums.gross_minor)))
     return QuoteDocument(
-        title="Quote",
+        title=labels["quote"],
         number=f"{quote.number} v{quote.version}",
         issued=quote.created_at.date().isoformat(),
         valid_until=quote.valid_until.isoformat(),
@@ -217,7 +224,30 @@ def quote_document(quote: Quote, lines: list[QuoteLine], *, company_name: str | 
         ],
         totals=rows,
         terms=quote.terms or "",
+        labels=dict(labels),
+        logo=logo,
     )
+
+
+def _customer_keys(ctx: typer.Context, db: Path | None, deal_id: str) -> tuple[list, list]:
+    """What the config may name the quote's customer by: the deal's contact (id, name,
+    emails) and account (id, name)."""
+    from crmtui.commands.reading import read_db
+
+    with read_db(ctx, db, "table") as con:
+        row = con.execute(
+            "SELECT c.id, c.name, a.id, a.name FROM deal d LEFT JOIN contact c ON c.id = d.contact_id"
+            " LEFT JOIN account a ON a.id = d.account_id WHERE d.id = ?",
+            (deal_id,),
+        ).fetchone() or (None, None, None, None)
+        emails = [
+            r[0]
+            for r in con.execute(
+                "SELECT address FROM contact_email WHERE contact_id = ? AND deleted_at IS NULL",
+                (row[0],),
+            )
+        ]
+    return [row[0], row[1], *emails], [row[2], row[3]]
 
 
 @app.command("pdf")
@@ -232,22 +262,40 @@ def pdf(
     """Write the quote as a PDF, made on this laptop with embedded fonts.
 
     A character no configured font can draw (e.g. a CJK name without a CJK font) is
-    reported and nothing is written. Exit codes: 0 ok, 1 no such quote, 2 missing
-    glyphs or font, or the file cannot be written.
+    reported and nothing is written. Labels are in the customer's language
+    (`quote_languages`, `quote_language` in the config; en, de, fr, cs, else English);
+    `quote_logo` (a PNG or JPEG) is printed at the top. Exit codes: 0 ok, 1 no such
+    quote, 2 missing glyphs or font, a logo that is missing or no image, or the file
+    cannot be written.
     """
-    from crmtui.formats.quote_pdf import DROID_FALLBACK, FontMissing, MissingGlyphs, render
+    from crmtui.formats.quote_labels import customer_language, labels_for
+    from crmtui.formats.quote_pdf import (
+        DROID_FALLBACK,
+        FontMissing,
+        LogoError,
+        MissingGlyphs,
+        render,
+    )
 
     settings = settings_or_exit()
     row, lines = _read(ctx, db, quote)
+    contact_keys, account_keys = _customer_keys(ctx, db, row.deal_id)
+    language = customer_language(dict(settings.quote_languages), settings.quote_language,
+                                 contact=contact_keys, account=account_keys)  # fmt: skip
+    used, _ = labels_for(language)
+    if language and used != language.strip().lower().split("-")[0]:
+        typer.echo(f"no quote labels in {language!r}: English used (en, de, fr, cs)", err=True)
+    logo = Path(settings.quote_logo).expanduser() if settings.quote_logo else None
     doc = quote_document(row, lines, company_name=settings.company_name,
-                         company_address=settings.company_address)  # fmt: skip
+                         company_address=settings.company_address, language=language,
+                         logo=logo)  # fmt: skip
     if settings.quote_fallback_fonts is not None:
         fallbacks = [Path(p).expanduser() for p in settings.quote_fallback_fonts]
     else:
         fallbacks = [DROID_FALLBACK] if DROID_FALLBACK.is_file() else []
     try:
         data = render(doc, fallbacks=fallbacks)
-    except (MissingGlyphs, FontMissing) as exc:
+    except (MissingGlyphs, FontMissing, LogoError) as exc:
         fail(f"{row.number} v{row.version}: {exc}; no PDF was written")
     target = output or Path(f"{row.number}-v{row.version}.pdf")
     try:
@@ -269,14 +317,21 @@ def send_status(
 ) -> None:
     """Record what happened to a quote: sent, then accepted or declined (or expired).
 
-    Exit codes: 0 ok, 1 no such quote, 2 a status that cannot follow the current one.
+    Exit codes: 0 ok, 1 no such quote, 2 a status that cannot follow the current one,
+    4 refused: the quote's discounts wait for a manager's approval (or were refused).
     """
+    from crmtui.services.sales.approvals import NeedsApproval
     from crmtui.services.sales.quotes import set_status
 
     today = _today()
-    row = run_write(
-        ctx, db, lambda tx: set_status(tx=tx, quote_ref=quote, status=status, today=today, win=win)
-    )
+    try:
+        row = run_write(
+            ctx,
+            db,
+            lambda tx: set_status(tx=tx, quote_ref=quote, status=status, today=today, win=win),
+        )
+    except NeedsApproval as exc:
+        fail(f"{exc.message} (nothing was saved)", EXIT_REFUSED)
     note = " (deal won)" if status == "accepted" and win else ""
     typer.echo(f"{row.number} v{row.version} {status}{note}", err=True)
 

@@ -471,6 +471,54 @@ def restore(
     )
 
 
+def _decide(db: str, deal: str, decision: str, manager: str, reason: str | None) -> None:
+    from crmtui.server.admin import AdminError
+    from crmtui.server.approvals import decide
+    from crmtui.services.sales.approvals import explain
+
+    engine = _engine(db)
+    try:
+        state = decide(engine, deal, decision, manager=manager, reason=reason)
+    except AdminError as exc:
+        _refuse(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"{explain(state)}; the rep's laptop gets it at its next sync", err=True)
+
+
+ManagerOption = Annotated[
+    str, typer.Option("--as", help="The manager (or admin) deciding, by name.")
+]
+
+
+@app.command("approve")
+def approve(
+    deal: Annotated[str, typer.Argument(help="Deal id (or a unique prefix).")],
+    manager: ManagerOption,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (shown to the rep).")] = None,
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Approve a deal's discounts on its lines as the server holds them now.
+
+    Exit codes: 0 ok, 1 no such deal or manager, 2 not a manager or nothing to decide.
+    """
+    _decide(db, deal, "approved", manager, reason)
+
+
+@app.command("refuse")
+def refuse(
+    deal: Annotated[str, typer.Argument(help="Deal id (or a unique prefix).")],
+    manager: ManagerOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to the rep).")],
+    db: DbUrl = DEFAULT_DB,
+) -> None:
+    """Refuse a deal's discounts on its lines as the server holds them now.
+
+    Exit codes: 0 ok, 1 no such deal or manager, 2 not a manager or nothing to decide.
+    """
+    _decide(db, deal, "refused", manager, reason)
+
+
 def _join_intake() -> None:
     """The intake's commands (`form`, `rep`, `assignments`) under `crm server`."""
     from crmtui.commands.team import server_intake

@@ -24,6 +24,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.reports.account_card import AccountCard, account_card
+from crmtui.reports.cross_sell import BoughtRow, Suggestion
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.cards.contact_card import activity_line, deal_line, tickler_line
 from crmtui.screens.daily_context import DailyApp
@@ -62,6 +63,26 @@ def account_fields(card: AccountCard) -> Table:
     for label, value in rows:
         grid.add_row(label, Text(str(value) if value else "—"))
     return grid
+
+
+def bought_row(row: BoughtRow) -> Text:
+    """A product the account bought: SKU, name, how much, when last."""
+    from crmtui.domain.pricing import format_quantity
+
+    line = Text.assemble((f"{row.sku} ", "bold"), row.name)
+    line.append(f" · {format_quantity(row.quantity_milli)} in {row.deals} deal(s)", style="dim")
+    if row.last_won:
+        line.append(f" · last {row.last_won[:10]}", style="dim")
+    return line
+
+
+def suggestion_row(row: Suggestion) -> Text:
+    """A product similar accounts bought: SKU, name, how many of them."""
+    return Text.assemble(
+        (f"{row.sku} ", "bold"),
+        row.name,
+        (f" · {row.accounts} of {row.of} similar accounts", "dim"),
+    )
 
 
 def contact_row(contact: dict[str, Any]) -> Text:
@@ -140,8 +161,15 @@ class AccountCardScreen(CardKeys, Screen[None]):
     class CardLoaded(Message):
         """The account came back from the database (None: it is gone)."""
 
-        def __init__(self, card: AccountCard | None, tz: tzinfo, now: datetime) -> None:
+        def __init__(
+            self,
+            card: AccountCard | None,
+            tz: tzinfo,
+            now: datetime,
+            products: tuple[list[BoughtRow], list[Suggestion]] = ([], []),
+        ) -> None:
             super().__init__()
+            self.products = products
             self.card = card
             self.tz = tz
             self.now = now
@@ -160,6 +188,8 @@ class AccountCardScreen(CardKeys, Screen[None]):
             yield CardSection("Details", id="details")
             yield CardSection("Contacts (c opens one)", id="contacts")
             yield CardSection("Deals (d opens one)", id="deals")
+            yield CardSection("Products bought", id="bought")
+            yield CardSection("Similar accounts also bought", id="suggested")
             yield CardSection("Recent activities", id="activities")
             yield CardSection("Open reminders", id="reminders")
         yield SteadyFooter()
@@ -177,7 +207,11 @@ class AccountCardScreen(CardKeys, Screen[None]):
         """Read the card off the UI thread, with the user's zone and clock."""
         daily = cast(DailyApp, self.app).daily
         tz, now = daily.zone(), daily.now()
-        self.post_message(self.CardLoaded(account_card(self._db, self.account_id), tz, now))
+        from crmtui.reports.cross_sell import bought_by, similar_bought
+
+        card = account_card(self._db, self.account_id)
+        products = (bought_by(self._db, self.account_id), similar_bought(self._db, self.account_id))
+        self.post_message(self.CardLoaded(card, tz, now, products))
 
     def card_subject(self) -> Subject | None:
         """This account."""
@@ -278,6 +312,15 @@ class AccountCardScreen(CardKeys, Screen[None]):
         self.query_one("#deals", CardSection).show(
             one_per_line([account_deal_row(d) for d in event.card.deals])
         )
+        bought, suggested = event.products
+        # Without a catalogue (or sales of it) both are empty: the card stays as it was.
+        for section_id, rows in (
+            ("#bought", [bought_row(b) for b in bought]),
+            ("#suggested", [suggestion_row(x) for x in suggested]),
+        ):
+            section = self.query_one(section_id, CardSection)
+            section.display = bool(bought or suggested)
+            section.show_lines(rows)
         activities = []
         for x in event.card.activities:
             line = activity_line(x, event.tz, event.now)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -91,6 +93,81 @@ def history_table(card: DealCard, tz: tzinfo | None, now: datetime | None = None
     return table
 
 
+@dataclass(frozen=True)
+class DealLines:
+    """A deal's live lines as the card shows them, and where its discounts stand."""
+
+    rows: list[tuple[str, str, int, int, int, int]]
+    """(sku, description, quantity in thousandths, unit price, discount bp, net)."""
+    override: bool
+    approval: str
+    """One line from `approvals.explain`, or "" when no approval is needed."""
+
+
+def deal_lines(db: sqlite3.Connection, deal_id: str) -> DealLines:
+    """Read a deal's lines and its approval state (thread-safe: plain SQL)."""
+    from crmtui.domain.approval import NOT_NEEDED
+    from crmtui.domain.lines import LineValues, line_net
+    from crmtui.services.sales.approvals import deal_state, explain
+
+    rows = [
+        (sku or "", text, qty, price, disc, line_net(LineValues(qty, price, disc)))
+        for sku, text, qty, price, disc in db.execute(
+            "SELECT p.sku, l.description, l.quantity_milli, l.unit_price_minor, l.discount_bp"
+            " FROM deal_line l LEFT JOIN product p ON p.id = l.product_id"
+            " WHERE l.deal_id = ? AND l.deleted_at IS NULL ORDER BY l.position, l.id",
+            (deal_id,),
+        )
+    ]
+    override = db.execute("SELECT amount_override FROM deal WHERE id = ?", (deal_id,)).fetchone()
+    state = deal_state(db, deal_id)
+    return DealLines(
+        rows, bool(override and override[0]), "" if state.state == NOT_NEEDED else explain(state)
+    )
+
+
+def lines_view(lines: DealLines, currency: str, width: int) -> RenderableType | None:
+    """The lines as a table (the product cut to fit, amounts whole), then the approval."""
+    from rich.console import Group
+
+    from crmtui.domain.lines import format_percent
+    from crmtui.domain.pricing import format_quantity
+
+    if not lines.rows:
+        return None
+    cells = [
+        (
+            format_quantity(qty),
+            Text.assemble((f"{sku} " if sku else "", "bold"), text),
+            format_money(price, currency),
+            format_percent(disc) if disc else "",
+            format_money(net, currency),
+        )
+        for sku, text, qty, price, disc, net in lines.rows
+    ]
+    # The numbers are never cut: each column is as wide as its widest cell; the
+    # product (SKU and description) takes the `width` left and ends in an ellipsis.
+    heads = ("Qty", "Product", "Price", "Disc.", "Net")
+    widths = [max(len(heads[i]), *(len(str(row[i])) for row in cells)) for i in range(5)]
+    room = width - sum(widths) + widths[1] - 2 * 5
+    widths[1] = max(12, min(room, max(len(row[1]) for row in cells)))
+    table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, collapse_padding=True)
+    for index, name in enumerate(heads):
+        table.add_column(
+            name, justify="left" if index == 1 else "right", no_wrap=True, width=widths[index]
+        )
+    for qty_text, product, price_text, disc_text, net_text in cells:
+        product.truncate(widths[1], overflow="ellipsis")
+        table.add_row(qty_text, product, price_text, Text(disc_text, style="yellow"), net_text)
+    parts: list[RenderableType] = [table]
+    if lines.override:
+        parts.append(Text("The amount is typed over the lines' sum (override)", style="dim"))
+    if lines.approval:
+        needs = lines.approval.startswith(("needs", "refused"))
+        parts.append(Text(f"Discount {lines.approval}", style="bold red" if needs else "green"))
+    return Group(*parts)
+
+
 DEAL_SHARED = ("add_reminder", "edit_reminder", "edit_activity", "go_account")
 
 
@@ -117,6 +194,13 @@ class DealCardScreen(CardKeys, Screen[None]):
             tooltip="Open the deal's contact",
         ),
         *shared_bindings("deal_card", DEAL_SHARED),
+        Binding(
+            "p",
+            "add_product",
+            "Product",
+            id="deal_card.add_product",
+            tooltip="Add a product line (type-ahead over the catalogue, quantity, discount)",
+        ),
         Binding("r", "reload", "Reload", id="deal_card.reload", tooltip="Read the deal again"),
         Binding(
             "o",
@@ -149,8 +233,10 @@ class DealCardScreen(CardKeys, Screen[None]):
             problem: str = "",
             links: tuple[str | None, str | None] = (None, None),
             read: int = 0,
+            lines: DealLines | None = None,
         ) -> None:
             super().__init__()
+            self.lines = lines
             self.read = read
             self.links = links
             self.card = card
@@ -184,6 +270,8 @@ class DealCardScreen(CardKeys, Screen[None]):
         self.links: tuple[str | None, str | None] = (None, None)
         """The deal's (account id, contact id)."""
         self._reads = 0
+        self._lines: tuple[DealLines | None, str] = (None, "EUR")
+        """The lines last read and the deal's currency (drawn again on a resize)."""
         """The number of the latest read started: only its result is shown."""
 
     def compose(self) -> ComposeResult:
@@ -192,6 +280,7 @@ class DealCardScreen(CardKeys, Screen[None]):
         with VerticalScroll(id="deal"):
             yield Static("Loading deal…", id="deal-name")
             yield CardSection("Details", id="details")
+            yield CardSection("Lines", id="lines")
             yield CardSection("Stage history", id="history")
             yield CardSection("Activities", id="activities")
             yield CardSection("Open reminders", id="ticklers")
@@ -237,6 +326,7 @@ class DealCardScreen(CardKeys, Screen[None]):
         for action, title, help in (
             ("edit", f"Edit {name}", "Name, amount, close date, probability, stage (e)"),
             ("reopen", f"Reopen {name}", "Back in the open stage it left (o)"),
+            ("add_product", f"Add a product to {name}", "Type-ahead over the catalogue (p)"),
             ("go_contact", "Open the deal's contact", "Its contact's card (c)"),
         ):
             if self.check_action(action, ()):
@@ -268,8 +358,9 @@ class DealCardScreen(CardKeys, Screen[None]):
         links = self._db.execute(
             "SELECT account_id, contact_id FROM deal WHERE id = ?", (card.deal.id,)
         ).fetchone()
+        lines = deal_lines(self._db, card.deal.id)
         self.post_message(
-            self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links), read=read)
+            self.CardLoaded(card, work, now=now, tz=tz, links=tuple(links), read=read, lines=lines)
         )
 
     def selected_contact(self) -> Chosen | None:
@@ -289,8 +380,28 @@ class DealCardScreen(CardKeys, Screen[None]):
             return None
         return Chosen(self.card.deal.id, self.card.deal.name, self.card.deal.stage_name)
 
+    def action_add_product(self) -> None:
+        """The product picker: type-ahead over the catalogue, quantity, discount."""
+        from crmtui.screens.dialogs.product_pick import DealForLines, ProductPickScreen
+
+        if self.card is None or self.card.deal.status != "open":
+            return
+        d = self.card.deal
+        close = d.expected_close
+        day = date.fromisoformat(str(close)[:10]) if close else self._card_now().date()
+        deal = DealForLines(d.id, d.name, d.currency, self.links[0], day)
+
+        def done(result: Any) -> None:
+            if result is not None:
+                self.notify(f"{result.summary} · ctrl+z undoes", title="Line added")
+                self.load_card()
+
+        self.app.push_screen(ProductPickScreen(self._db, deal), done)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Reopen only a deal that is won or lost; the rest once the deal is loaded."""
+        if action == "add_product":
+            return self.card is not None and self.card.deal.status == "open"
         if action == "reopen":
             return self.card is not None and self.card.deal.status != "open"
         if action == "go_account":
@@ -353,6 +464,8 @@ class DealCardScreen(CardKeys, Screen[None]):
         name.update(title)
         tz = event.tz
         self.query_one("#details", CardSection).show(deal_fields(event.card, tz))
+        self._lines = (event.lines, d.currency)
+        self._show_lines()
         self.query_one("#history", CardSection).show(history_table(event.card, tz, event.now))
         activities = []
         for a in event.work.activities:
@@ -364,6 +477,18 @@ class DealCardScreen(CardKeys, Screen[None]):
         self.query_one("#ticklers", CardSection).show_lines(
             [tickler_line(t, tz, event.now) for t in event.work.ticklers]
         )
+
+    def _show_lines(self) -> None:
+        lines, currency = self._lines
+        self.query_one("#lines", CardSection).show(
+            # The section's padding and the scrollbar take 8 cells of the screen.
+            lines_view(lines, currency, max(40, self.size.width - 8)) if lines else None
+        )
+
+    def on_resize(self) -> None:
+        """The lines table is cut to the screen's width: draw it again at the new one."""
+        if self._lines[0] is not None:
+            self._show_lines()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Report a failed load on the card itself, a failed reopen as a notification."""

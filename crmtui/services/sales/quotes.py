@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from crmtui.domain.lines import LineValues, line_net, totals
 from crmtui.domain.validate import InvalidInput
+from crmtui.services.sales.approvals import check_can_send
 from crmtui.services.sales.deals import win_deal
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Deal, DealLine, Product, Quote, QuoteLine
@@ -168,6 +169,9 @@ def set_status(*, tx: WriteTx, quote_ref: str, status: str, today: date, win: bo
         raise InvalidInput(
             "status", f"the quote is {current}; it can become {allowed}, not {status}"
         )
+    if status == "sent":
+        # A quote goes out only with discounts a manager approved on exactly its lines.
+        check_can_send(tx.db, quote.id, quote.deal_id, f"{quote.number} v{quote.version}")
     tx.update(quote, {"status": status, "status_changed_at": tx.now})
     if status == "accepted" and win:
         deal = get_live(tx, Deal, quote.deal_id)
