@@ -315,3 +315,20 @@ async def test_o_logs_a_call_on_the_lead_and_its_outcome_moves_the_leads_plan(ca
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert position() == ("waiting", 1, 2)
+
+
+async def test_enter_on_a_lead_opens_its_card_and_escape_comes_back(cards_db):
+    from crmtui.screens.cards.lead_card import LeadCardScreen
+
+    path, _ids = cards_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await leads(pilot)
+        await highlight(pilot, screen, "Nina Fresh")
+        await pilot.press("enter")
+        await settle(pilot)
+        card = app.screen
+        assert isinstance(card, LeadCardScreen) and card.lead_id == screen.current.id  # type: ignore[union-attr]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen

@@ -51,6 +51,8 @@ def test_open_app_creates_and_migrates_a_new_database(
     started: list[Path] = []
 
     class FakeApp:
+        return_code: int | None = None  # as an App that ended normally
+
         def __init__(self, path: Path) -> None:
             self.path = path
 

@@ -422,6 +422,8 @@ def backup(
     from crmtui.server.backup import backup as do_backup
 
     _check_path(db, create=False)
+    if file.is_dir():  # "" reads as ".": a folder is no place for one file
+        fail(f"{file} is a folder: give the file to write the backup to", EXIT_USAGE)
     try:
         done = do_backup(db, file)
     except BackupError as exc:

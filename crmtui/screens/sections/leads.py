@@ -34,8 +34,7 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 LEADS_HINT = (
-    "o call outcome · q qualify · x disqualify · w working · f status · s sort"
-    " · Enter: the contact (converted)"
+    "Enter card · o call outcome · q qualify · x disqualify · w working · f status · s sort"
 )
 SHORT = {"qualified": "qual.", "disqualified": "disq.", "converted": "conv."}
 """Filter names on a narrow screen, so every count fits in 80 columns."""
@@ -343,7 +342,7 @@ class LeadsScreen(UsesDaily, Screen[None]):
             "Open",
             id="leads.open",
             show=False,
-            tooltip="A converted lead: open its contact",
+            tooltip="The lead's card (its plans); a converted lead: its contact's card",
         ),
     ]
     DEFAULT_CSS = """
@@ -446,12 +445,12 @@ class LeadsScreen(UsesDaily, Screen[None]):
         return self.inbox.rows[row] if 0 <= row < len(self.inbox.rows) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Writes need a highlighted lead that is not converted; Enter a converted one."""
+        """Writes need a highlighted lead that is not converted; Enter any lead."""
         lead = self.current
         if action in ("convert", "qualify", "disqualify", "working", "call"):
             return lead is not None and lead.status != "converted"
         if action == "open":
-            return lead is not None and lead.converted_contact_id is not None
+            return lead is not None
         return True
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
@@ -517,11 +516,23 @@ class LeadsScreen(UsesDaily, Screen[None]):
         self._columns(self._width)
         self.reload()
 
+    @on(DataTable.RowSelected, "#leads")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # The table takes Enter before the screen's binding sees it.
+        event.stop()
+        self.action_open()
+
     def action_open(self) -> None:
-        """A converted lead: its contact's card."""
+        """The lead's card (plans, pause, leave); a converted lead: its contact's card."""
         lead = self.current
-        if lead is not None and lead.converted_contact_id:
+        if lead is None:
+            return
+        if lead.converted_contact_id:
             self._open_contact(lead.converted_contact_id)
+            return
+        from crmtui.screens.cards.lead_card import LeadCardScreen
+
+        self.app.push_screen(LeadCardScreen(self._db, lead.id))
 
     def _open_contact(self, contact_id: str) -> None:
         from crmtui.screens.cards.contact_card import ContactCardScreen
