@@ -21,6 +21,36 @@ if TYPE_CHECKING:
 REPEAT_HINT = "weekly, 2 weeks on mon, monthly; blank: once"
 
 
+# The stored columns an edit reports, by the label the user edited them under (several
+# columns can stand for one field: a repeat rule is recurrence and its series).
+COLUMN_LABELS = {
+    "text": "What",
+    "due_at": "Due",
+    "recurrence": "Repeat",
+    "series_id": "Repeat",
+    "recur_after_days": "Repeat",
+    "occurred_at": "When",
+    "outcome": "Outcome",
+    "amount_minor": "Amount",
+    "currency": "Amount",
+    "expected_close": "Closes",
+    "probability": "Probability",
+    "stage": "Stage",
+    "stage_id": "Stage",
+    "phone_e164": "Phone",
+    "owner_id": "Owner",
+    "territory_id": "Territory",
+    "territory_pinned": "Territory",
+}
+
+
+def changed_notice(changed: list[str], fields: list[FormField]) -> str:
+    """ "Changed: Due, Repeat · ctrl+z undoes": the form's labels, each once, never column names."""
+    labels = {f.name: f.label for f in fields}
+    words = (labels.get(c) or COLUMN_LABELS.get(c) or c.replace("_", " ") for c in changed)
+    return f"Changed: {', '.join(dict.fromkeys(words))} · ctrl+z undoes"
+
+
 def read_moment(text: str, now: datetime, name: str, label: str) -> datetime:
     """A moment in plain words ("tomorrow 9am"), or FieldProblem naming the field."""
     from crmtui.domain.when import parse_when
@@ -183,7 +213,7 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
             f"Edit reminder: {v['text'].strip() or before['text']}",
             lambda tx: update_tickler(tx=tx, tickler_id=tickler_id, data=data),
         )
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", tickler_id)
+        return Saved(changed_notice(changed, fields), tickler_id)
 
     return RecordForm("Edit reminder", fields, save, about=about)
 
@@ -237,7 +267,7 @@ def edit_activity_form(activity: dict[str, Any], *, now: datetime) -> RecordForm
             f"Edit {kind} of {before['at']}",
             lambda tx: update_activity(tx=tx, activity_id=activity_id, data=data),
         )
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", activity_id)
+        return Saved(changed_notice(changed, fields), activity_id)
 
     return RecordForm(f"Edit {kind} of {before['at']}", fields, save)
 
@@ -443,7 +473,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
             return changed
 
         changed = daily.write_undoable(f"Edit deal {before['name']}", write)
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", deal_id)
+        return Saved(changed_notice(changed, fields), deal_id)
 
     return RecordForm(f"Edit {deal.name}", fields, save)
 
@@ -509,6 +539,6 @@ def edit_account_form(account: dict[str, Any]) -> RecordForm:
             return changed
 
         changed = daily.write_undoable(f"Edit account {before['name']}", write)
-        return Saved(f"Changed: {', '.join(dict.fromkeys(changed))} · ctrl+z undoes", account_id)
+        return Saved(changed_notice(changed, fields), account_id)
 
     return RecordForm(f"Edit {before['name']}", fields, save)
