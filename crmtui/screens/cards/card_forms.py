@@ -45,7 +45,7 @@ COLUMN_LABELS = {
 
 
 def changed_notice(changed: list[str], fields: list[FormField]) -> str:
-    """ "Changed: Due, Repeat · ctrl+z undoes": the form's labels, each once, never column names."""
+    """The notice of an edit: the form's labels, each once ("Changed: Due, Repeat"), not columns."""
     labels = {f.name: f.label for f in fields}
     words = (labels.get(c) or COLUMN_LABELS.get(c) or c.replace("_", " ") for c in changed)
     return f"Changed: {', '.join(dict.fromkeys(words))} · ctrl+z undoes"
