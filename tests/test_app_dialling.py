@@ -141,6 +141,32 @@ async def test_the_call_s_time_is_in_the_header_at_80x24(daily, tmp_path) -> Non
         assert "☎ 01:05" in header, header
 
 
+async def test_the_log_after_a_call_keeps_its_status_line_on_screen_at_80x24(
+    daily, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Input, Static
+
+    path, ids = daily
+    _config(tmp_path / "dialled.txt")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        log = app.screen
+        assert isinstance(log, QuickLogScreen) and log.duration_s is not None
+        log.query_one("#next-when", Input).focus()
+        await pilot.press(*"tomorrow 9am")
+        await settle(pilot)
+        # The length line and the next touch's reading both shown: the status line, where
+        # a refused save is explained, is still drawn.
+        status = log.query_one("#log-status", Static)
+        assert status in log._compositor.visible_widgets
+        assert status.region.bottom <= log.query_one("#form").region.bottom - 1
+
+
 async def test_a_do_not_call_contact_is_not_dialled(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path, ids = daily
     dialled = tmp_path / "dialled.txt"
