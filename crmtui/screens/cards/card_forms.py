@@ -61,11 +61,11 @@ def read_moment(text: str, now: datetime, name: str, label: str) -> datetime:
         raise FieldProblem(name, f"{label}: {exc}") from None
 
 
-def moment_preview(now: datetime) -> Any:
-    """A preview that reads the text as a moment in `now`'s zone."""
+def moment_preview(now: datetime, label: str = "When") -> Any:
+    """A preview that reads the text as a moment in `now`'s zone (a problem names `label`)."""
 
     def preview(text: str) -> str:
-        return f"→ {in_full(read_moment(text, now, '', 'When'))}"
+        return f"→ {in_full(read_moment(text, now, '', label))}"
 
     return preview
 
@@ -146,7 +146,9 @@ def add_reminder_form(
     """A new reminder about a contact, account or deal."""
     fields = [
         FormField("text", "What", placeholder="What to do (required)"),
-        FormField("due", "Due", "tomorrow 9am", "tomorrow 9am, fri 14:00, 3d", moment_preview(now)),
+        FormField(
+            "due", "Due", "tomorrow 9am", "tomorrow 9am, fri 14:00, 3d", moment_preview(now, "Due")
+        ),
         FormField("repeat", "Repeat", placeholder=REPEAT_HINT, preview=_repeat_preview),
     ]
 
@@ -187,7 +189,9 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
     }
     fields = [
         FormField("text", "What", before["text"], "What to do (required)"),
-        FormField("due", "Due", before["due"], "tomorrow 9am, fri 14:00", moment_preview(now)),
+        FormField(
+            "due", "Due", before["due"], "tomorrow 9am, fri 14:00", moment_preview(now, "Due")
+        ),
         FormField(
             "repeat", "Repeat", before["repeat"], REPEAT_HINT, _repeat_preview, aliases=("rule",)
         ),
