@@ -231,7 +231,7 @@ VIEW_CHOICES = frozenset({"theme", "territory_period"})
 def save_view_choice(name: str, value: str, path: Path | None = None) -> None:
     """Write one view choice to the config file, keeping its other lines and comments.
 
-    Raises `ConfigError` when the file cannot be read or written.
+    Raises `ConfigError` when the file cannot be read or written, or would not read back.
     """
     if name not in VIEW_CHOICES:
         raise ValueError(f"{name} is not a view choice")
@@ -244,16 +244,31 @@ def save_view_choice(name: str, value: str, path: Path | None = None) -> None:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     # A JSON string is a valid TOML basic string (same escapes).
     line = f"{name} = {json.dumps(value, ensure_ascii=False)}"
-    for i, old in enumerate(lines):
+    # A view choice is a top-level key: it goes among the lines before the first table
+    # ([mail], [budget]), never after one, where TOML would read it as that table's.
+    top = next((i for i, old in enumerate(lines) if old.lstrip().startswith("[")), len(lines))
+    for i, old in enumerate(lines[:top]):
         if old.split("=", 1)[0].strip() == name:
             lines[i] = line
             break
     else:
-        lines.append(line)
+        end = top
+        while end > 0 and not lines[end - 1].strip():
+            end -= 1  # keep the blank line that sets the first table apart
+        lines.insert(end, line)
+    text = "\n".join(lines) + "\n"
+    import tomllib
+
+    try:
+        written = tomllib.loads(text).get(name)
+    except tomllib.TOMLDecodeError as exc:
+        written = exc
+    if written != value:  # a layout this cannot edit safely: the file is left as it was
+        raise ConfigError(f"cannot keep {name} in config {path}: edit it by hand")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         raise ConfigError(f"cannot write config {path}: {exc}") from exc

@@ -215,7 +215,7 @@ def _amount(deal: Mapping[str, Any]) -> str:
     return "" if minor is None else f"{minor / 100:,.2f}"
 
 
-def _user_zone() -> Any:
+def user_zone() -> Any:
     """The configured time zone, else the system's (a bad config falls back to the system's)."""
     from crmtui.config import ConfigError, load_settings
     from crmtui.domain.when import BadWhen, zone
@@ -224,6 +224,13 @@ def _user_zone() -> Any:
         return zone(load_settings().timezone)
     except (ConfigError, BadWhen):
         return zone(None)
+
+
+def shell_moment(stored: str | None, tz: Any) -> str:
+    """A stored ISO timestamp as the shell shows a moment, on `tz`'s clock: "2026-03-09 09:30"."""
+    if not stored:
+        return ""
+    return str(_moments({"stored_at": stored}, tz)["stored_at"])
 
 
 def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
@@ -288,7 +295,7 @@ def write_card(card: Mapping[str, Any], fmt: str, *, out: TextIO | None = None) 
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
     width = terminal_width()
-    tz = _user_zone()
+    tz = user_zone()
     contact = _moments(contact, tz)
     lines = [contact.get("name") or "", f"consent: {_consent_line(contact)}", ""]
     label = max(len(f) for f in CARD_FIELDS)

@@ -55,6 +55,11 @@ async def open_contact(pilot: Pilot[Any], contact_id: str) -> ContactCardScreen:
     return await opened(pilot, "open_contact", contact_id, ContactCardScreen)
 
 
+def saved_notices(app: Any) -> list[str]:
+    """The "Changed: …" notices the app showed."""
+    return [str(n.message) for n in app._notifications if str(n.message).startswith("Changed: ")]
+
+
 def reading(form: RecordForm, name: str) -> str:
     """The line under a field: its preview or its problem."""
     return str(form.query_one(f"#r-{name}", Static).render())
@@ -92,6 +97,8 @@ async def test_edit_deal_amount_close_probability_and_stage_then_undo(cards_db):
             70,
             "Negotiation",
         )
+        # The form's labels, not the stored columns (amount_minor, expected_close).
+        assert saved_notices(app) == ["Changed: Amount, Closes, Probability, Stage · ctrl+z undoes"]
         history = rows(
             path,
             "SELECT * FROM deal_stage_change WHERE deal_id = ? AND deleted_at IS NULL",
@@ -156,7 +163,8 @@ async def test_a_due_that_cannot_be_read_is_said_under_it_and_nothing_is_written
         await open_contact(pilot, ids["Carla Rossi"])
         form = await form_after(pilot, "t")
         await fill(pilot, form, {"text": "Call", "due": "whenever"})
-        assert "whenever" in reading(form, "due")
+        # Named by the field's label while typed too, not "When:" then "Due:" after a save.
+        assert reading(form, "due").startswith("Due: ") and "whenever" in reading(form, "due")
         await save(pilot)
         assert app.screen is form and "Due" in reading(form, "due")
     assert len(rows(path, "SELECT id FROM tickler")) == count
@@ -170,8 +178,14 @@ async def test_edit_the_only_reminder_of_a_contact_then_undo(cards_db):
     async with app.run_test(size=SIZE) as pilot:
         await open_contact(pilot, smith)
         form = await form_after(pilot, "T")  # one reminder: no list first
-        await fill(pilot, form, {"text": "Send the final quote", "due": "2026-03-12 15:00"})
+        await fill(
+            pilot,
+            form,
+            {"text": "Send the final quote", "due": "2026-03-12 15:00", "repeat": "weekly"},
+        )
         await save(pilot)
+        # The form's labels, each once (a repeat rule is two columns), not due_at, series_id.
+        assert saved_notices(app) == ["Changed: What, Due, Repeat · ctrl+z undoes"]
         row = one(path, "SELECT * FROM tickler WHERE id = ?", before["id"])
         assert row["text"] == "Send the final quote" and row["due_at"].startswith(
             "2026-03-12T15:00"
@@ -200,6 +214,7 @@ async def test_edit_an_activity_chosen_from_the_list_then_undo(cards_db):
         await save(pilot)
         call = one(path, "SELECT * FROM activity WHERE contact_id = ? AND kind = 'call'", carla)
         assert (call["outcome"], call["text"]) == ("voicemail", "Left a message")
+        assert saved_notices(app) == ["Changed: Outcome, Note · ctrl+z undoes"]
         await pilot.press("ctrl+z")
         await settle(pilot)
         call = one(path, "SELECT * FROM activity WHERE contact_id = ? AND kind = 'call'", carla)

@@ -430,3 +430,19 @@ async def test_a_bad_item_is_named_under_its_box_and_nothing_is_written(daily_db
         assert str(form.query_one("#p-add_email", Static).render()).startswith("Add email:")
         assert form.query_one("#f-add_phone", Input).has_focus
     assert journal_count(path) == written
+
+
+async def test_the_saved_notice_names_the_form_labels_not_the_stored_columns(daily_db):
+    path, ids = daily_db
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, ids[CARLA])
+        await retype(pilot, form, "company", "Rossi Nuova")
+        await retype(pilot, form, "mobile", "0151 2345678")
+        await retype(pilot, form, "call_cap", "2/30d")
+        await retype(pilot, form, "stay_in_touch", "2 weeks")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        said = [str(n.message) for n in app._notifications]
+    saved = [m for m in said if m.startswith("Changed: ")]
+    assert saved == ["Changed: Stay in touch, Call cap, Company, Mobile · ctrl+z undoes"], said

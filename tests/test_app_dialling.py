@@ -108,7 +108,7 @@ async def test_c_dials_the_card_s_phone_and_c_again_logs_the_call_s_length(daily
         await settle(pilot)
         assert _dialled(dialled) == ["tel:+493022334455"]
         assert app.call_timer.running is not None
-        assert app.sub_title.startswith(f"☎ {ANNA} 00:0")
+        assert app.sub_title.startswith("☎ 00:0") and ANNA in app.sub_title
         _backdate(app, 125)
         await pilot.press("c")
         await settle(pilot)
@@ -122,6 +122,49 @@ async def test_c_dials_the_card_s_phone_and_c_again_logs_the_call_s_length(daily
         ((outcome, seconds),) = _calls(path, ids[ANNA])
         assert outcome is None and 125 <= seconds < 200
         assert app.call_timer.running is None and app.sub_title == path.name
+
+
+async def test_the_call_s_time_is_in_the_header_at_80x24(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path, ids = daily
+    _config(tmp_path / "dialled.txt")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        _backdate(app, 65)
+        app.call_timer.tick()
+        await settle(pilot)
+        # The header's first row as drawn: the card's title, then the running time (the
+        # name and the hint after it may be cut at this width, never the time).
+        header = "".join(s.text for s in app.screen._compositor.render_update(full=True).strips[0])
+        assert "☎ 01:05" in header, header
+
+
+async def test_the_log_after_a_call_keeps_its_status_line_on_screen_at_80x24(
+    daily, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Input, Static
+
+    path, ids = daily
+    _config(tmp_path / "dialled.txt")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        log = app.screen
+        assert isinstance(log, QuickLogScreen) and log.duration_s is not None
+        log.query_one("#next-when", Input).focus()
+        await pilot.press(*"tomorrow 9am")
+        await settle(pilot)
+        # The length line and the next touch's reading both shown: the status line, where
+        # a refused save is explained, is still drawn.
+        status = log.query_one("#log-status", Static)
+        assert status in log._compositor.visible_widgets
+        assert status.region.bottom <= log.query_one("#form").region.bottom - 1
 
 
 async def test_a_do_not_call_contact_is_not_dialled(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.app import make_app
-from crmtui.config import load_settings, save_view_choice
+from crmtui.config import ConfigError, load_settings, save_view_choice
 from crmtui.screens.sections.territory import PERIODS, TerritoryScreen
 from tests.app_support import build_daily_db, copy_db, settle
 from tests.daily_pilot import SIZE, fixed_clock
@@ -68,3 +68,31 @@ def test_a_view_choice_replaces_its_line_and_refuses_other_settings(tmp_path: Pa
     assert load_settings(path).theme == 'odd "quoted" théme'
     with pytest.raises(ValueError):
         save_view_choice("db", "/elsewhere.db", path)
+
+
+def test_a_view_choice_goes_before_the_first_table_not_into_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'rep_name = "Anna"\n\n[mail]\naddresses = ["anna@acme.example"]\n', encoding="utf-8"
+    )
+    save_view_choice("territory_period", "next-quarter", path)
+    # Appended at the end it was read as a [mail] setting, and the whole file was refused.
+    assert path.read_text(encoding="utf-8") == (
+        'rep_name = "Anna"\nterritory_period = "next-quarter"\n\n'
+        '[mail]\naddresses = ["anna@acme.example"]\n'
+    )
+    settings = load_settings(path)
+    assert settings.territory_period == "next-quarter"
+    save_view_choice("territory_period", "this-year", path)
+    assert load_settings(path).territory_period == "this-year"
+    assert path.read_text(encoding="utf-8").count("territory_period") == 1
+
+
+def test_a_view_choice_never_writes_a_config_it_cannot_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    # A top-level key TOML cannot take a second time in another spelling: not written.
+    before = '"theme" = "nord"\n'
+    path.write_text(before, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        save_view_choice("theme", "gruvbox", path)
+    assert path.read_text(encoding="utf-8") == before

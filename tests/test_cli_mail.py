@@ -17,8 +17,10 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -517,3 +519,16 @@ def test_a_reply_piped_in_ends_the_contact_s_plan_as_the_plan_says(tmp_path: Pat
     out, _ = crm("plan", "status", "--all", "--format", "json")
     (row,) = json.loads(out)
     assert (row["state"], row["why"]) == ("left", "left at step 1: email replied")
+
+
+def test_the_outbox_says_when_a_mail_was_queued_on_the_user_s_clock() -> None:
+    add("Anna Müller", "--email", "anna@acme.example")
+    template("hi", "Subject: Hi\n\nHello {name}\n")
+    crm("mail", "write", "anna", "-t", "hi")
+    (queued,) = db().execute("SELECT queued_at FROM mail_outbox").fetchone()
+    berlin = datetime.fromisoformat(queued.replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Europe/Berlin")
+    )
+    out, _ = crm("mail", "outbox", "--format", "csv")
+    # Berlin time (the config's zone) as `crm show` and `crm due` say it, not UTC.
+    assert f",{berlin:%Y-%m-%d %H:%M}," in out, (queued, out)

@@ -94,7 +94,7 @@ def test_the_timer_shows_who_and_how_long_and_stops_only_for_its_contact() -> No
     timer.start("c1", "Anna Müller", "+4930")
     now[0] = 165.4
     timer.tick()
-    assert shown[-1] == "☎ Anna Müller 01:05 · c ends the call"
+    assert shown[-1] == "☎ 01:05 Anna Müller · c ends the call"
     assert timer.stop("someone-else") is None and timer.running is not None
     ended = timer.stop("c1")
     assert ended is not None and ended[1] == 65 and timer.running is None

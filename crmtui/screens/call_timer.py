@@ -50,7 +50,9 @@ class CallTimer:
         if self.running is None:
             self._show(None)
             return
-        self._show(f"☎ {self.running.name} {timer_text(self.elapsed())} · c ends the call")
+        # The time first: at 80 columns the header cuts the end of its title, and the
+        # card's title already names the contact.
+        self._show(f"☎ {timer_text(self.elapsed())} {self.running.name} · c ends the call")
 
     def stop(self, contact_id: str | None = None) -> tuple[RunningCall, int] | None:
         """End the running call (only if it is `contact_id`'s, when given): it and its seconds."""

@@ -559,10 +559,11 @@ def outbox(
         ).fetchall()
     finally:
         conn.close()
+    tz = output.user_zone()  # as `crm show` and `crm due` say moments: the user's clock
     records = [
         {
             "status": r[1],
-            "queued": r[2][:16].replace("T", " "),
+            "queued": output.shell_moment(r[2], tz),
             "to": f"{r[3]} <{r[4]}>",
             "subject": r[5],
             "reason": r[6],

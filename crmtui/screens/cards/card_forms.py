@@ -21,6 +21,36 @@ if TYPE_CHECKING:
 REPEAT_HINT = "weekly, 2 weeks on mon, monthly; blank: once"
 
 
+# The stored columns an edit reports, by the label the user edited them under (several
+# columns can stand for one field: a repeat rule is recurrence and its series).
+COLUMN_LABELS = {
+    "text": "What",
+    "due_at": "Due",
+    "recurrence": "Repeat",
+    "series_id": "Repeat",
+    "recur_after_days": "Repeat",
+    "occurred_at": "When",
+    "outcome": "Outcome",
+    "amount_minor": "Amount",
+    "currency": "Amount",
+    "expected_close": "Closes",
+    "probability": "Probability",
+    "stage": "Stage",
+    "stage_id": "Stage",
+    "phone_e164": "Phone",
+    "owner_id": "Owner",
+    "territory_id": "Territory",
+    "territory_pinned": "Territory",
+}
+
+
+def changed_notice(changed: list[str], fields: list[FormField]) -> str:
+    """The notice of an edit: the form's labels, each once ("Changed: Due, Repeat"), not columns."""
+    labels = {f.name: f.label for f in fields}
+    words = (labels.get(c) or COLUMN_LABELS.get(c) or c.replace("_", " ") for c in changed)
+    return f"Changed: {', '.join(dict.fromkeys(words))} · ctrl+z undoes"
+
+
 def read_moment(text: str, now: datetime, name: str, label: str) -> datetime:
     """A moment in plain words ("tomorrow 9am"), or FieldProblem naming the field."""
     from crmtui.domain.when import parse_when
@@ -31,11 +61,11 @@ def read_moment(text: str, now: datetime, name: str, label: str) -> datetime:
         raise FieldProblem(name, f"{label}: {exc}") from None
 
 
-def moment_preview(now: datetime) -> Any:
-    """A preview that reads the text as a moment in `now`'s zone."""
+def moment_preview(now: datetime, label: str = "When") -> Any:
+    """A preview that reads the text as a moment in `now`'s zone (a problem names `label`)."""
 
     def preview(text: str) -> str:
-        return f"→ {in_full(read_moment(text, now, '', 'When'))}"
+        return f"→ {in_full(read_moment(text, now, '', label))}"
 
     return preview
 
@@ -116,7 +146,9 @@ def add_reminder_form(
     """A new reminder about a contact, account or deal."""
     fields = [
         FormField("text", "What", placeholder="What to do (required)"),
-        FormField("due", "Due", "tomorrow 9am", "tomorrow 9am, fri 14:00, 3d", moment_preview(now)),
+        FormField(
+            "due", "Due", "tomorrow 9am", "tomorrow 9am, fri 14:00, 3d", moment_preview(now, "Due")
+        ),
         FormField("repeat", "Repeat", placeholder=REPEAT_HINT, preview=_repeat_preview),
     ]
 
@@ -157,7 +189,9 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
     }
     fields = [
         FormField("text", "What", before["text"], "What to do (required)"),
-        FormField("due", "Due", before["due"], "tomorrow 9am, fri 14:00", moment_preview(now)),
+        FormField(
+            "due", "Due", before["due"], "tomorrow 9am, fri 14:00", moment_preview(now, "Due")
+        ),
         FormField(
             "repeat", "Repeat", before["repeat"], REPEAT_HINT, _repeat_preview, aliases=("rule",)
         ),
@@ -183,7 +217,7 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
             f"Edit reminder: {v['text'].strip() or before['text']}",
             lambda tx: update_tickler(tx=tx, tickler_id=tickler_id, data=data),
         )
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", tickler_id)
+        return Saved(changed_notice(changed, fields), tickler_id)
 
     return RecordForm("Edit reminder", fields, save, about=about)
 
@@ -237,7 +271,7 @@ def edit_activity_form(activity: dict[str, Any], *, now: datetime) -> RecordForm
             f"Edit {kind} of {before['at']}",
             lambda tx: update_activity(tx=tx, activity_id=activity_id, data=data),
         )
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", activity_id)
+        return Saved(changed_notice(changed, fields), activity_id)
 
     return RecordForm(f"Edit {kind} of {before['at']}", fields, save)
 
@@ -443,7 +477,7 @@ def edit_deal_form(deal: Any, *, now: datetime) -> RecordForm:
             return changed
 
         changed = daily.write_undoable(f"Edit deal {before['name']}", write)
-        return Saved(f"Changed: {', '.join(changed)} · ctrl+z undoes", deal_id)
+        return Saved(changed_notice(changed, fields), deal_id)
 
     return RecordForm(f"Edit {deal.name}", fields, save)
 
@@ -509,6 +543,6 @@ def edit_account_form(account: dict[str, Any]) -> RecordForm:
             return changed
 
         changed = daily.write_undoable(f"Edit account {before['name']}", write)
-        return Saved(f"Changed: {', '.join(dict.fromkeys(changed))} · ctrl+z undoes", account_id)
+        return Saved(changed_notice(changed, fields), account_id)
 
     return RecordForm(f"Edit {before['name']}", fields, save)

@@ -74,9 +74,28 @@ HINT = "ctrl+s saves · Esc cancels · Tab moves"
 
 @dataclass(frozen=True)
 class EditResult:
-    """What a save changed (field names; empty when nothing was different)."""
+    """What a save changed (the form's labels; empty when nothing was different)."""
 
     changed: tuple[str, ...]
+
+
+# The stored columns a save reports, by the label the user edited them under; item edits
+# ("added phone", "dialled phone") are words already.
+COLUMN_LABELS = {
+    "account_id": "Company",
+    "phone_e164": "Phone",
+    "mobile_e164": "Mobile",
+    "max_calls": "Call cap",
+    "max_calls_days": "Call cap",
+    "stay_in_touch_days": "Stay in touch",
+    "items": "phones, emails or addresses",
+}
+
+
+def changed_labels(changed: list[str]) -> tuple[str, ...]:
+    """The changed columns as the form's labels, each once, in order."""
+    words = (COLUMN_LABELS.get(name) or LABELS.get(name) or name for name in changed)
+    return tuple(dict.fromkeys(words))
 
 
 def parse_days(text: str, label: str) -> int:
@@ -456,7 +475,7 @@ class ContactEditScreen(UsesDaily, ContactForm[EditResult | None]):
                 self.Invalid({exc.field: f"{LABELS.get(exc.field, exc.field)}: {exc.message}"})
             )
             return
-        self.post_message(self.Saved(EditResult(tuple(changed))))
+        self.post_message(self.Saved(EditResult(changed_labels(changed))))
 
     def form_problems(self, problems: dict[str, str]) -> dict[str, str]:
         """The services' names for the call cap and stay-in-touch fields as this form's."""

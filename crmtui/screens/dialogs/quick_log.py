@@ -162,6 +162,14 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
     QuickLogScreen #log-status.-error {
         color: $text-error;
     }
+    /* At 24 rows the form fills the screen; the call's length and the next touch's
+       reading would push the status line (where "Not saved: ..." is said) off it. */
+    QuickLogScreen.-short > #form {
+        padding: 0 2;
+    }
+    QuickLogScreen.-short #form-title, QuickLogScreen.-short #log-status {
+        margin: 0;
+    }
     """
 
     BINDINGS = [
@@ -291,8 +299,16 @@ class QuickLogScreen(UsesDaily, SavingForm[QuickLogResult | None]):
                 "Enter saves · Esc cancels · Tab moves · ←/→ or 1-9 pick a choice", id="log-status"
             )
 
+    SHORT_ROWS = 30
+    """Below this many rows the form drops its padding (the status line stays on screen)."""
+
+    def on_resize(self) -> None:
+        """Denser on a short terminal."""
+        self.set_class(self.size.height < self.SHORT_ROWS, "-short")
+
     def on_mount(self) -> None:
         """Start where the next keystroke is most likely to go."""
+        self.set_class(self.app.size.height < self.SHORT_ROWS, "-short")
         self.query_one("#hits", OptionList).display = False
         self.query_one("#next-reading", Static).display = False
         self._show_chosen()
