@@ -32,7 +32,7 @@ from crmtui.domain.hlc import HLC, tick
 from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS, InvalidInput
 from crmtui.store.models import ENTITIES, JournalOp
-from crmtui.store.pending import note_pending
+from crmtui.store.pending import note_pending, pending_key
 from crmtui.store.types import format_timestamp, utcnow
 
 _encode_str: Any = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -388,7 +388,7 @@ class WriteTx:
         self.session.flush()
         if self._ops:
             self.session.add_all(self._ops)
-            keys = [(op.entity, op.row_id, None) for op in self._ops]
+            keys = [pending_key(o.entity, o.row_id, o.op, o.value) for o in self._ops]
             self._ops = []
             self.session.flush()
             note_pending(self.db, keys, self.pending_records)
