@@ -236,7 +236,7 @@ class BulkWriter:
         # its own key is surely new: an item's contact may have been pending before.
         note_pending(
             self.tx.db,
-            [pending_key(*op[4:7], op[8], c) for op, c in zip(ops, owners, strict=True)],
+            [pending_key(op[4], op[5], op[6], op[8], c) for op, c in zip(ops, owners, strict=True)],
             self.tx.pending_records,
             created=contacts is not None and bool(ops) and ops[0][4] not in ITEM_ENTITIES,
         )
