@@ -312,3 +312,26 @@ def test_two_migrations_of_one_contact_make_the_same_item_ids(tmp_path: Path) ->
         ids.append(db.execute("SELECT id FROM contact_phone ORDER BY id").fetchall())
         db.close()
     assert ids[0] == ids[1] and len(ids[0]) == 2
+
+
+def test_an_imports_items_get_ordered_uuid7_ids_not_derived_ones() -> None:
+    from crmtui.services.contact_items import item_rows
+
+    contacts = [
+        {"id": f"c{i}", "phone": "030 1234567", "phone_e164": "+49301234567",
+         "mobile": "0151 1234567" if i % 2 else None, "email": f"p{i}@example.com",
+         "city": "Berlin", "country": "DE"}
+        for i in range(40)
+    ]  # fmt: skip
+    out = item_rows(contacts)
+    assert [len(out[t]) for t in ("contact_phone", "contact_email", "contact_address")] == [
+        60,
+        40,
+        40,
+    ]
+    for rows in out.values():
+        ids = [r["id"] for r in rows]
+        # Version 7 and growing (appended to the indexes), not `item_id`'s uuid5 of the slot.
+        assert all(i[14] == "7" for i in ids) and ids == sorted(ids)
+        assert not {item_id(r["contact_id"], "email") for r in rows} & set(ids)
+    assert len({r["id"] for rows in out.values() for r in rows}) == 140

@@ -335,6 +335,13 @@ def test_chunks_and_deferred_indexes_keep_identity_pending_counts_and_undo(
     # One pending record per contact and account, whatever items it has.
     pending = dict(db.execute("SELECT entity, records FROM sync_pending_total"))
     assert pending == {"contact": 4, "account": 1}
+    # ... and one pending row each (0017): the items' creates count on their contact's.
+    rows = db.execute("SELECT entity, count(*) FROM sync_pending GROUP BY 1").fetchall()
+    assert dict(rows) == {"contact": 4, "account": 1}
+    # New contacts' items have UUIDv7 ids (one batch a chunk), not ids derived by sha1.
+    for table in ("contact_phone", "contact_email", "contact_address"):
+        ids = [r[0] for r in db.execute(f"SELECT id FROM {table}")]
+        assert ids and all(i[14] == "7" for i in ids), table
     (batch,) = db.execute("SELECT id FROM import_batch").fetchone()
     result = runner.invoke(app, ["--db", str(db_path), "import", "undo", batch])
     assert result.exit_code == 0, result.stderr

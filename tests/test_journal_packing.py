@@ -37,7 +37,7 @@ from crmtui.store.journal import (
     unpack_created,
 )
 from crmtui.store.models import Contact
-from crmtui.store.pending import note_pending
+from crmtui.store.pending import note_pending, pending_key
 from crmtui.sync.apply_remote import remote_transaction
 from crmtui.sync.client import NetworkError, device_id, pending_count, pending_ops
 from crmtui.sync.wire import MAX_PUSH_OPS
@@ -298,7 +298,7 @@ def _unpack_into_old_form(store: Store, row_id: str) -> None:
                 insert,
                 (uuid7(), item_tx, tx.next_hlc(), tx.device_id, ent, rid, kind, fld, text, when),
             )
-            note_pending(db, [(ent, rid, None)], set())
+            note_pending(db, [pending_key(ent, rid, kind, text)], set())
         tx.flush()
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from hashlib import sha1
 from typing import Any, TypeVar
@@ -234,8 +234,9 @@ def items_from_columns(
     country: str | None,
     *,
     now: str,
+    new_id: Callable[[str, str], str] = item_id,
 ) -> dict[str, list[dict[str, object]]]:
-    """The item rows a contact's old primary columns become, ids from `item_id`.
+    """The item rows a contact's old primary columns become, ids from `new_id(cid, slot)`.
 
     The phone is the dialled one (the call list dialled it first before items), the
     mobile is dialled only when there is no phone.
@@ -250,7 +251,7 @@ def items_from_columns(
         if typed or e164:
             out["contact_phone"].append(
                 {
-                    "id": item_id(cid, slot),
+                    "id": new_id(cid, slot),
                     **base,
                     "kind": kind,
                     "number": typed or e164,
@@ -262,7 +263,7 @@ def items_from_columns(
     if email:
         out["contact_email"].append(
             {
-                "id": item_id(cid, "email"),
+                "id": new_id(cid, "email"),
                 **base,
                 "kind": "work",
                 "address": email,
@@ -272,7 +273,7 @@ def items_from_columns(
     if city or country:
         out["contact_address"].append(
             {
-                "id": item_id(cid, "address"),
+                "id": new_id(cid, "address"),
                 **base,
                 "kind": "work",
                 "city": city,

@@ -9,7 +9,7 @@ same transaction, so the search, the call list and `crm find` read one row.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from crmtui.domain.contact_details import (
 )
 from crmtui.domain.identity import extension as typed_extension
 from crmtui.domain.validate import InvalidInput, normalize_email, normalize_phone, optional_text
+from crmtui.store.bulk import uuid7_batch
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import (
     ADDRESS_KINDS,
@@ -414,9 +415,20 @@ def adopt_columns(tx: WriteTx, contact: Contact, values: Mapping[str, Any]) -> N
     refresh_primaries(tx, contact)
 
 
-def item_rows(contacts: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The item values of new contacts' primary columns, per item table (CSV import)."""
+def item_rows(contacts: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The item values of new contacts' primary columns, per item table (CSV import).
+
+    Ids are UUIDv7 made in one batch, in order: the contacts are new, so there is no
+    other laptop's item to agree with (the migration's derived ids, `item_id`, are
+    for that), and ids that only grow are appended to the item tables' and the
+    journal's indexes instead of landing all over them (~350k items per 100k rows).
+    """
     out: dict[str, list[dict[str, Any]]] = {t: [] for t in ITEM_TABLES}
+    ids = iter(uuid7_batch(4 * len(contacts)))  # at most a phone, a mobile, an email, a place
+
+    def fresh(_contact: str, _slot: str) -> str:
+        return next(ids)
+
     for c in contacts:
         made = items_from_columns(
             c["id"],
@@ -428,6 +440,7 @@ def item_rows(contacts: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str,
             c.get("city"),
             c.get("country"),
             now="",
+            new_id=fresh,
         )
         for table, rows in made.items():
             for row in rows:

@@ -33,7 +33,7 @@ from crmtui.store.journal import (
     pack_created,
 )
 from crmtui.store.models import ENTITIES
-from crmtui.store.pending import note_pending
+from crmtui.store.pending import ITEM_ENTITIES, note_pending, pending_key
 from crmtui.store.types import format_timestamp
 
 _LOW62 = (1 << 62) - 1
@@ -231,11 +231,14 @@ class BulkWriter:
         """Insert journal rows and count them pending (`contacts`: an item row's contact)."""
         self.tx.db.executemany(_JOURNAL_INSERT, ops)
         owners = contacts or [None] * len(ops)
+        # A packed item create counts under its contact (`pending_key`), so a new
+        # contact with its items is one pending row. Only a create of a record that is
+        # its own key is surely new: an item's contact may have been pending before.
         note_pending(
             self.tx.db,
-            ((op[4], op[5], c) for op, c in zip(ops, owners, strict=True)),
+            [pending_key(op[4], op[5], op[6], op[8], c) for op, c in zip(ops, owners, strict=True)],
             self.tx.pending_records,
-            created=contacts is not None,
+            created=contacts is not None and bool(ops) and ops[0][4] not in ITEM_ENTITIES,
         )
         self.ops += len(ops)
 

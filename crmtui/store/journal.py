@@ -32,7 +32,7 @@ from crmtui.domain.hlc import HLC, tick
 from crmtui.domain.ids import uuid7
 from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS, InvalidInput
 from crmtui.store.models import ENTITIES, JournalOp
-from crmtui.store.pending import note_pending
+from crmtui.store.pending import note_pending, pending_key
 from crmtui.store.types import format_timestamp, utcnow
 
 _encode_str: Any = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -420,6 +420,8 @@ class WriteTx:
         if self._ops:
             ops, self._ops = self._ops, []
             self.db.executemany(_INSERT_OP, ops)
-            note_pending(self.db, [(op[4], op[5], None) for op in ops], self.pending_records)
+            # id, tx, hlc, device, entity, row, op, field, value, at (`_OpRow`)
+            keys = [pending_key(op[4], op[5], op[6], op[8]) for op in ops]
+            note_pending(self.db, keys, self.pending_records)
         if self._clock is not None:
             self._set_meta("hlc", self._clock.encode())

@@ -2,13 +2,20 @@
 
 The journal's writers (`WriteTx.flush`, the bulk writer) call `note_pending` for the
 rows they insert unpushed, in the same transaction; triggers on `journal` count rows
-down when they are marked pushed or deleted, whoever does it (migration 0011). Inserts
-are counted here rather than by a trigger: a trigger on `journal` inserts cost ~100 us
-a row (a bulk import journals 250k rows, a pull journals every change it applies).
+down when they are marked pushed or deleted, whoever does it (migrations 0011, 0017).
+Inserts are counted here rather than by a trigger: a trigger on `journal` inserts cost
+~100 us a row (a bulk import journals 455k rows, a pull journals every change it applies).
+
+A journal row is counted under its *key* (`pending_key`): its own entity and row id,
+except a packed create of a phone, email or address, which is counted under its
+contact (the `contact_id` its packed value carries, which never changes). So a new
+contact with its items is one `sync_pending` row, not one per item (an import of
+100k contacts wrote 455k); the triggers derive the same key from the same journal row.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
@@ -19,7 +26,23 @@ ITEM_ENTITIES = ("contact_phone", "contact_email", "contact_address")
 """A contact's phones, emails and addresses: a user changed their contact."""
 
 PendingKey = tuple[str, str, str | None]
-"""(entity, row id, the item's contact id when the writer has it) of one journal row."""
+"""(entity, row id, the item's contact id when the writer has it) of one journal row's key."""
+
+
+def pending_key(
+    entity: str, row_id: str, op: str, value: str | None, contact: str | None = None
+) -> PendingKey:
+    """The key a journal row is counted under (as the 0017 triggers derive it).
+
+    A packed item create counts under its contact (`contact`, or the `contact_id`
+    its value carries): the key comes from the journal row alone, so a later merge
+    that moves the item to another contact cannot make the count-down miss it.
+    """
+    if op == "create" and value is not None and entity in ITEM_ENTITIES:
+        owner = contact if contact is not None else json.loads(value)["contact_id"]
+        return ("contact", owner, None)
+    return (entity, row_id, contact)
+
 
 _UPSERT = (
     "INSERT INTO sync_pending (entity, row_id, record_entity, record_id, ops)"

@@ -81,9 +81,13 @@ def record_batch(
     """Record an import's batch in its own transaction (call after the import's writes)."""
     sets = [c for c in changes if c.kind == "set" and c.field is not None]
     tx.flush()  # the import's journal ops are in the table, so the marks are after them
+    # Two index lookups: the greatest id from the primary key, this transaction's last
+    # clock reading from ix_journal_pending_tx (its rows are unpushed until it commits).
+    # One query with `max(hlc) FILTER (WHERE tx_id = ?)` read the whole journal.
     mark_id, mark_hlc = tx.db.execute(
-        "SELECT coalesce(max(id), ''), coalesce(max(hlc) FILTER (WHERE tx_id = ?), '') "
-        "FROM journal",
+        "SELECT coalesce((SELECT max(id) FROM journal), ''),"
+        " coalesce((SELECT hlc FROM journal WHERE tx_id = ? AND pushed_at IS NULL"
+        " ORDER BY hlc DESC LIMIT 1), '')",
         (tx.tx_id,),
     ).fetchone()
     batch = ImportBatch(
