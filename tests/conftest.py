@@ -246,7 +246,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     Wall time (`--durations`) on a shared machine measures the other load as much as
     the test; CPU time does not. The figure is this process's user+system time (every
     thread) plus that of the child processes it waited for (`crm` runs). One line per
-    test, `seconds<TAB>nodeid`; xdist workers append to the same file.
+    test, `seconds<TAB>nodeid<TAB>blocked`; xdist workers append to the same file.
+
+    `blocked` is the time the test's main thread was neither running nor waiting for a
+    core (Linux /proc/thread-self/schedstat; empty elsewhere): sleeps, waits on a server,
+    on PostgreSQL or on a child process. On a loaded machine it is still a wait the test
+    itself chose, so a test with many blocked seconds and few CPU-seconds leaves a core
+    idle in CI (look for a sleep or a polling loop).
     """
     import os
 
@@ -260,12 +266,23 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.process_time() + children.ru_utime + children.ru_stime
 
-    start = used()
+    def scheduled() -> float | None:
+        """Seconds the main thread has run plus waited for a core, or None off Linux."""
+        try:
+            with open("/proc/thread-self/schedstat", encoding="ascii") as stat:
+                run, wait = stat.read().split()[:2]
+        except (OSError, ValueError):
+            return None
+        return (int(run) + int(wait)) / 1e9
+
+    start, wall, ran = used(), time.monotonic(), scheduled()
     try:
         return (yield)
     finally:
+        cpu, wall, now = used() - start, time.monotonic() - wall, scheduled()
+        blocked = "" if ran is None or now is None else f"{max(0.0, wall - (now - ran)):.3f}"
         with open(log, "a", encoding="utf-8") as out:
-            out.write(f"{used() - start:.3f}\t{item.nodeid}\n")
+            out.write(f"{cpu:.3f}\t{item.nodeid}\t{blocked}\n")
 
 
 RUN_FIRST = (
