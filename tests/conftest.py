@@ -246,13 +246,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     Wall time (`--durations`) on a shared machine measures the other load as much as
     the test; CPU time does not. The figure is this process's user+system time (every
     thread) plus that of the child processes it waited for (`crm` runs). One line per
-    test, `seconds<TAB>nodeid<TAB>blocked`; xdist workers append to the same file.
+    test, `seconds<TAB>nodeid<TAB>idle`; xdist workers append to the same file.
 
-    `blocked` is the time the test's main thread was neither running nor waiting for a
-    core (Linux /proc/thread-self/schedstat; empty elsewhere): sleeps, waits on a server,
-    on PostgreSQL or on a child process. On a loaded machine it is still a wait the test
-    itself chose, so a test with many blocked seconds and few CPU-seconds leaves a core
-    idle in CI (look for a sleep or a polling loop).
+    `idle` (Linux only, from /proc/thread-self/schedstat) estimates the seconds the test
+    would leave its core idle on a quiet machine: sleeps, polling loops, waits on a
+    server or on PostgreSQL. It is the time the main thread was neither running nor
+    waiting for a core, less the CPU-seconds of the test's other threads and children
+    stretched by the load the main thread saw. A test with idle seconds well above its
+    CPU-seconds waits on something in CI too; look for a sleep or a timeout.
     """
     import os
 
@@ -266,23 +267,28 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.process_time() + children.ru_utime + children.ru_stime
 
-    def scheduled() -> float | None:
-        """Seconds the main thread has run plus waited for a core, or None off Linux."""
+    def scheduled() -> tuple[float, float] | None:
+        """Seconds the main thread has run and has waited for a core (None off Linux)."""
         try:
             with open("/proc/thread-self/schedstat", encoding="ascii") as stat:
                 run, wait = stat.read().split()[:2]
         except (OSError, ValueError):
             return None
-        return (int(run) + int(wait)) / 1e9
+        return int(run) / 1e9, int(wait) / 1e9
 
-    start, wall, ran = used(), time.monotonic(), scheduled()
+    start, began, before = used(), time.monotonic(), scheduled()
     try:
         return (yield)
     finally:
-        cpu, wall, now = used() - start, time.monotonic() - wall, scheduled()
-        blocked = "" if ran is None or now is None else f"{max(0.0, wall - (now - ran)):.3f}"
+        cpu, wall, after = used() - start, time.monotonic() - began, scheduled()
+        idle = ""
+        if before is not None and after is not None:
+            ran, waited = after[0] - before[0], after[1] - before[1]
+            stretch = (ran + waited) / ran if ran > 0 else 1.0  # the load, as seen here
+            others = max(0.0, cpu - ran) * stretch  # other threads' and children's share
+            idle = f"{max(0.0, wall - ran - waited - others):.3f}"
         with open(log, "a", encoding="utf-8") as out:
-            out.write(f"{cpu:.3f}\t{item.nodeid}\t{blocked}\n")
+            out.write(f"{cpu:.3f}\t{item.nodeid}\t{idle}\n")
 
 
 RUN_FIRST = (
