@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from crmtui.store.database import Store, open_store
+from tests.pg_support import PG_ADMIN_DSN, pg_test_database
 from tests.rig_support import rig, rig_db  # noqa: F401 (fixtures: the scale-out rig)
 
 
@@ -78,6 +79,79 @@ def _no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(crmtui.startup, "PREBUILD_IDLE_S", 3600.0)
     monkeypatch.setattr(crmtui.startup, "WARM_DELAY_S", 3600.0)
+
+
+def _no_fsync(pragmas: tuple[str, ...]) -> tuple[str, ...]:
+    """`pragmas` with SQLite's `synchronous=FULL` turned to OFF."""
+    swapped = tuple(p.replace("synchronous=FULL", "synchronous=OFF") for p in pragmas)
+    assert swapped != pragmas, "the product no longer sets synchronous=FULL: revisit _no_fsync"
+    return swapped
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_without_fsync() -> Iterator[None]:
+    """SQLite databases opened in the test process do not fsync at each commit.
+
+    `synchronous=FULL` (laptop store and SQLite server) makes a commit survive a power
+    cut; no test cuts the power, and a process killed with -9 (tests/test_sync_crash.py)
+    loses nothing either way, since the OS has the pages. Each commit's fsync cost ~4 ms
+    of a waiting core (about 30 per app test), time the suite spent idle. Every query,
+    lock and transaction is the same. The product's setting is still tested
+    (tests/test_store_engine.py asks for `durable_pragmas`), and `crm` processes the
+    tests start keep it.
+    """
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crmtui.store.engine, "PRAGMAS", _no_fsync(crmtui.store.engine.PRAGMAS))
+        patch.setattr(
+            crmtui.server.db, "SQLITE_PRAGMAS", _no_fsync(crmtui.server.db.SQLITE_PRAGMAS)
+        )
+        yield
+
+
+@pytest.fixture
+def durable_pragmas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product's own SQLite pragmas (synchronous=FULL), for a test that checks them."""
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    monkeypatch.setattr(crmtui.store.engine, "PRAGMAS", _PRODUCT_PRAGMAS[0])
+    monkeypatch.setattr(crmtui.server.db, "SQLITE_PRAGMAS", _PRODUCT_PRAGMAS[1])
+
+
+def _product_pragmas() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    return crmtui.store.engine.PRAGMAS, crmtui.server.db.SQLITE_PRAGMAS
+
+
+_PRODUCT_PRAGMAS = _product_pragmas()
+"""The laptop store's and the SQLite server's pragmas as the product sets them."""
+
+
+IDLE_POLL_S = 0.005
+"""How long Pilot's `pause()` sleeps between its checks that the app is idle (Textual: 0.02)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _short_idle_polls() -> Iterator[None]:
+    """Pilot's `pause()` (every `press`, and `settle` several times) polls for idle every 5 ms.
+
+    Textual's `wait_for_idle` sleeps in steps of 20 ms until a step passes in which the
+    process used under 1 ms of CPU: at least 20 ms a call, ~1-3 s of a core left idle
+    per app test (the CPU log's idle column). Steps of 5 ms with the same 5% threshold
+    (0.25 ms) still wait until nothing ran for a whole step; what a test waits on
+    deterministically (workers, message queues) `settle` waits for by name.
+    """
+    import textual._wait
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(textual._wait, "SLEEP_GRANULARITY", IDLE_POLL_S)
+        patch.setattr(textual._wait, "SLEEP_IDLE", IDLE_POLL_S / 20)
+        yield
 
 
 FIXED_WALL_CLOCK = "2026-06-10T14:00:00+02:00"
@@ -170,12 +244,51 @@ def store(db_path: Path) -> Iterator[Store]:
     s.close()
 
 
+@pytest.fixture(scope="session")
+def _pg_dropper() -> Iterator[Callable[[str], None]]:
+    """Drops test databases on a thread of its own; the session waits for the last one.
+
+    A `DROP DATABASE` removes the database's files and waits on PostgreSQL's disk (0.1 to
+    0.9 s on the loaded machine): done inline, that was each PostgreSQL test's core left
+    idle. The next test does not need the old database gone, so the drop runs beside it.
+    """
+    import os
+    import queue
+    import threading
+    import warnings
+
+    import psycopg
+
+    names: queue.Queue[str | None] = queue.Queue()
+    failures: list[str] = []
+
+    def drop_all() -> None:
+        dsn = os.environ.get("CRMTUI_PG_DSN", PG_ADMIN_DSN)
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as admin:
+            while (name := names.get()) is not None:
+                try:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                except psycopg.Error as exc:  # reported at the end, the test is over
+                    failures.append(f"{name}: {exc}")
+
+    thread = threading.Thread(target=drop_all, name="pg-dropper", daemon=True)
+    thread.start()
+    yield names.put
+    names.put(None)
+    thread.join(timeout=120)
+    if failures or thread.is_alive():
+        left = failures or ["the dropper did not finish"]
+        warnings.warn(f"test databases left on PostgreSQL: {left}", stacklevel=1)
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(_pg_dropper: Callable[[str], None]) -> Iterator[str]:
     """A fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards.
 
     Skipped with the reason when the server is unreachable, unless
-    CRMTUI_REQUIRE_PG=1 (CI), where an unreachable server fails the test.
+    CRMTUI_REQUIRE_PG=1 (CI), where an unreachable server fails the test. Commits in it
+    do not wait for PostgreSQL's WAL flush (`synchronous_commit = off`, see
+    `pg_test_database`), and it is dropped on the dropper's thread after the test.
     """
     import os
     import uuid
@@ -184,9 +297,7 @@ def pg_url() -> Iterator[str]:
         import psycopg
     except ImportError as exc:  # pragma: no cover - psycopg is a dependency
         pytest.fail(f"psycopg is not installed: {exc}")
-    admin_dsn = os.environ.get(
-        "CRMTUI_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres"
-    )
+    admin_dsn = os.environ.get("CRMTUI_PG_DSN", PG_ADMIN_DSN)
     try:
         admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -197,12 +308,13 @@ def pg_url() -> Iterator[str]:
         )
     name = f"crmtui_test_{uuid.uuid4().hex[:12]}"
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_test_database(admin, name)
+        info = admin.info
+        url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+    try:
+        yield url
+    finally:
+        _pg_dropper(name)
 
 
 @pytest.fixture
