@@ -412,8 +412,10 @@ RUN_FIRST = (
     "tests/test_install.py::",
     "tests/test_server_fuzz.py::",
     "tests/test_sync_bulk.py::test_batched_push_answers_and_stores_like_per_op",
+    "tests/test_sync_pg.py::test_concurrent_writers_and_pulling_readers_miss_nothing",
+    "tests/test_intake_concurrency.py::",
 )
-"""Node-id prefixes of the longest tests (10-30 CPU-seconds each), run first.
+"""Node-id prefixes of the longest tests (5-15 CPU-seconds each, 2026-12-07), run first.
 
 `--dist worksteal` hands each worker a contiguous share of the collection and lets an
 idle worker take from the end of the other's. A long test near the end of the order ran
