@@ -263,13 +263,18 @@ def _pg_dropper() -> Iterator[Callable[[str], None]]:
     failures: list[str] = []
 
     def drop_all() -> None:
+        # Connects at the first name: a run without PostgreSQL never reaches it.
         dsn = os.environ.get("CRMTUI_PG_DSN", PG_ADMIN_DSN)
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as admin:
-            while (name := names.get()) is not None:
-                try:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                except psycopg.Error as exc:  # reported at the end, the test is over
-                    failures.append(f"{name}: {exc}")
+        admin = None
+        while (name := names.get()) is not None:
+            try:
+                if admin is None:
+                    admin = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except psycopg.Error as exc:  # reported at the end, the test is over
+                failures.append(f"{name}: {exc}")
+        if admin is not None:
+            admin.close()
 
     thread = threading.Thread(target=drop_all, name="pg-dropper", daemon=True)
     thread.start()
