@@ -19,7 +19,7 @@ Keeping CI short without testing less: build expensive data once per worker and 
 (conftest `demo_template`, `app_support.copy_db`), never sleep (wait for the worker or
 the server), run a command in-process (`cli_commands.run`) unless the process itself is
 what is tested (kill -9, the `crm find` fast path, the installed script), and find the
-slow tests with `pytest -n 2 --durations=30`. Bytecode is compiled at install and before
+slow tests with CRMTUI_CPU_LOG (CPU-seconds and idle seconds per test, docs/testing.md). Bytecode is compiled at install and before
 the tests (Makefile): with PYTHONDONTWRITEBYTECODE set, every `crm` process otherwise
 compiled its dependencies from source (~2.5 s of CPU each).
 """

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from crmtui.store.database import Store, open_store
+from tests.pg_support import PG_ADMIN_DSN, pg_test_database
 from tests.rig_support import rig, rig_db  # noqa: F401 (fixtures: the scale-out rig)
 
 
@@ -78,6 +79,79 @@ def _no_idle_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(crmtui.startup, "PREBUILD_IDLE_S", 3600.0)
     monkeypatch.setattr(crmtui.startup, "WARM_DELAY_S", 3600.0)
+
+
+def _no_fsync(pragmas: tuple[str, ...]) -> tuple[str, ...]:
+    """`pragmas` with SQLite's `synchronous=FULL` turned to OFF."""
+    swapped = tuple(p.replace("synchronous=FULL", "synchronous=OFF") for p in pragmas)
+    assert swapped != pragmas, "the product no longer sets synchronous=FULL: revisit _no_fsync"
+    return swapped
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_without_fsync() -> Iterator[None]:
+    """SQLite databases opened in the test process do not fsync at each commit.
+
+    `synchronous=FULL` (laptop store and SQLite server) makes a commit survive a power
+    cut; no test cuts the power, and a process killed with -9 (tests/test_sync_crash.py)
+    loses nothing either way, since the OS has the pages. Each commit's fsync cost ~4 ms
+    of a waiting core (about 30 per app test), time the suite spent idle. Every query,
+    lock and transaction is the same. The product's setting is still tested
+    (tests/test_store_engine.py asks for `durable_pragmas`), and `crm` processes the
+    tests start keep it.
+    """
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crmtui.store.engine, "PRAGMAS", _no_fsync(crmtui.store.engine.PRAGMAS))
+        patch.setattr(
+            crmtui.server.db, "SQLITE_PRAGMAS", _no_fsync(crmtui.server.db.SQLITE_PRAGMAS)
+        )
+        yield
+
+
+@pytest.fixture
+def durable_pragmas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product's own SQLite pragmas (synchronous=FULL), for a test that checks them."""
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    monkeypatch.setattr(crmtui.store.engine, "PRAGMAS", _PRODUCT_PRAGMAS[0])
+    monkeypatch.setattr(crmtui.server.db, "SQLITE_PRAGMAS", _PRODUCT_PRAGMAS[1])
+
+
+def _product_pragmas() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    import crmtui.server.db
+    import crmtui.store.engine
+
+    return crmtui.store.engine.PRAGMAS, crmtui.server.db.SQLITE_PRAGMAS
+
+
+_PRODUCT_PRAGMAS = _product_pragmas()
+"""The laptop store's and the SQLite server's pragmas as the product sets them."""
+
+
+IDLE_POLL_S = 0.005
+"""How long Pilot's `pause()` sleeps between its checks that the app is idle (Textual: 0.02)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _short_idle_polls() -> Iterator[None]:
+    """Pilot's `pause()` (every `press`, and `settle` several times) polls for idle every 5 ms.
+
+    Textual's `wait_for_idle` sleeps in steps of 20 ms until a step passes in which the
+    process used under 1 ms of CPU: at least 20 ms a call, ~1-3 s of a core left idle
+    per app test (the CPU log's idle column). Steps of 5 ms with the same 5% threshold
+    (0.25 ms) still wait until nothing ran for a whole step; what a test waits on
+    deterministically (workers, message queues) `settle` waits for by name.
+    """
+    import textual._wait
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(textual._wait, "SLEEP_GRANULARITY", IDLE_POLL_S)
+        patch.setattr(textual._wait, "SLEEP_IDLE", IDLE_POLL_S / 20)
+        yield
 
 
 FIXED_WALL_CLOCK = "2026-06-10T14:00:00+02:00"
@@ -170,12 +244,56 @@ def store(db_path: Path) -> Iterator[Store]:
     s.close()
 
 
+@pytest.fixture(scope="session")
+def _pg_dropper() -> Iterator[Callable[[str], None]]:
+    """Drops test databases on a thread of its own; the session waits for the last one.
+
+    A `DROP DATABASE` removes the database's files and waits on PostgreSQL's disk (0.1 to
+    0.9 s on the loaded machine): done inline, that was each PostgreSQL test's core left
+    idle. The next test does not need the old database gone, so the drop runs beside it.
+    """
+    import os
+    import queue
+    import threading
+    import warnings
+
+    import psycopg
+
+    names: queue.Queue[str | None] = queue.Queue()
+    failures: list[str] = []
+
+    def drop_all() -> None:
+        # Connects at the first name: a run without PostgreSQL never reaches it.
+        dsn = os.environ.get("CRMTUI_PG_DSN", PG_ADMIN_DSN)
+        admin = None
+        while (name := names.get()) is not None:
+            try:
+                if admin is None:
+                    admin = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except psycopg.Error as exc:  # reported at the end, the test is over
+                failures.append(f"{name}: {exc}")
+        if admin is not None:
+            admin.close()
+
+    thread = threading.Thread(target=drop_all, name="pg-dropper", daemon=True)
+    thread.start()
+    yield names.put
+    names.put(None)
+    thread.join(timeout=120)
+    if failures or thread.is_alive():
+        left = failures or ["the dropper did not finish"]
+        warnings.warn(f"test databases left on PostgreSQL: {left}", stacklevel=1)
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(_pg_dropper: Callable[[str], None]) -> Iterator[str]:
     """A fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards.
 
     Skipped with the reason when the server is unreachable, unless
-    CRMTUI_REQUIRE_PG=1 (CI), where an unreachable server fails the test.
+    CRMTUI_REQUIRE_PG=1 (CI), where an unreachable server fails the test. Commits in it
+    do not wait for PostgreSQL's WAL flush (`synchronous_commit = off`, see
+    `pg_test_database`), and it is dropped on the dropper's thread after the test.
     """
     import os
     import uuid
@@ -184,9 +302,7 @@ def pg_url() -> Iterator[str]:
         import psycopg
     except ImportError as exc:  # pragma: no cover - psycopg is a dependency
         pytest.fail(f"psycopg is not installed: {exc}")
-    admin_dsn = os.environ.get(
-        "CRMTUI_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres"
-    )
+    admin_dsn = os.environ.get("CRMTUI_PG_DSN", PG_ADMIN_DSN)
     try:
         admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -197,12 +313,13 @@ def pg_url() -> Iterator[str]:
         )
     name = f"crmtui_test_{uuid.uuid4().hex[:12]}"
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_test_database(admin, name)
+        info = admin.info
+        url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+    try:
+        yield url
+    finally:
+        _pg_dropper(name)
 
 
 @pytest.fixture
@@ -246,7 +363,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     Wall time (`--durations`) on a shared machine measures the other load as much as
     the test; CPU time does not. The figure is this process's user+system time (every
     thread) plus that of the child processes it waited for (`crm` runs). One line per
-    test, `seconds<TAB>nodeid`; xdist workers append to the same file.
+    test, `seconds<TAB>nodeid<TAB>idle`; xdist workers append to the same file.
+
+    `idle` (Linux only, from /proc/thread-self/schedstat) estimates the seconds the test
+    would leave its core idle on a quiet machine: sleeps, polling loops, waits on a
+    server or on PostgreSQL. It is the time the main thread was neither running nor
+    waiting for a core, less the CPU-seconds of the test's other threads and children
+    stretched by the load the main thread saw. A test with idle seconds well above its
+    CPU-seconds waits on something in CI too; look for a sleep or a timeout.
     """
     import os
 
@@ -260,12 +384,28 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.process_time() + children.ru_utime + children.ru_stime
 
-    start = used()
+    def scheduled() -> tuple[float, float] | None:
+        """Seconds the main thread has run and has waited for a core (None off Linux)."""
+        try:
+            with open("/proc/thread-self/schedstat", encoding="ascii") as stat:
+                run, wait = stat.read().split()[:2]
+        except (OSError, ValueError):
+            return None
+        return int(run) / 1e9, int(wait) / 1e9
+
+    start, began, before = used(), time.monotonic(), scheduled()
     try:
         return (yield)
     finally:
+        cpu, wall, after = used() - start, time.monotonic() - began, scheduled()
+        idle = ""
+        if before is not None and after is not None:
+            ran, waited = after[0] - before[0], after[1] - before[1]
+            stretch = (ran + waited) / ran if ran > 0 else 1.0  # the load, as seen here
+            others = max(0.0, cpu - ran) * stretch  # other threads' and children's share
+            idle = f"{max(0.0, wall - ran - waited - others):.3f}"
         with open(log, "a", encoding="utf-8") as out:
-            out.write(f"{used() - start:.3f}\t{item.nodeid}\n")
+            out.write(f"{cpu:.3f}\t{item.nodeid}\t{idle}\n")
 
 
 RUN_FIRST = (
@@ -277,8 +417,10 @@ RUN_FIRST = (
     "tests/test_install.py::",
     "tests/test_server_fuzz.py::",
     "tests/test_sync_bulk.py::test_batched_push_answers_and_stores_like_per_op",
+    "tests/test_sync_pg.py::test_concurrent_writers_and_pulling_readers_miss_nothing",
+    "tests/test_intake_concurrency.py::",
 )
-"""Node-id prefixes of the longest tests (10-30 CPU-seconds each), run first.
+"""Node-id prefixes of the longest tests (5-15 CPU-seconds each, 2026-12-07), run first.
 
 `--dist worksteal` hands each worker a contiguous share of the collection and lets an
 idle worker take from the end of the other's. A long test near the end of the order ran

@@ -8,16 +8,39 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from crmtui.store.database import Store
+from crmtui.store.database import Store, open_store
 
 
-def test_pragmas_are_set_on_every_connection(store: Store) -> None:
+def test_pragmas_are_set_on_every_connection(durable_pragmas: None, db_path: Path) -> None:
+    # The product's pragmas: the suite turns off the fsync elsewhere (conftest).
+    store = open_store(db_path)
+    try:
+        with store.read() as session:
+            conn = session.connection()
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    finally:
+        store.close()
+
+
+def test_the_sqlite_server_commits_durably(durable_pragmas: None, tmp_path: Path) -> None:
+    from crmtui.server.db import make_server_engine
+
+    engine = make_server_engine(str(tmp_path / "server.db"))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+
+
+def test_the_suite_runs_sqlite_without_fsync(store: Store) -> None:
+    # conftest's _sqlite_without_fsync: the only pragma the tests change.
     with store.read() as session:
-        conn = session.connection()
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+        assert session.connection().execute(text("PRAGMA synchronous")).scalar() == 0
 
 
 def test_write_takes_the_write_lock_before_any_statement(store: Store, db_path: Path) -> None:

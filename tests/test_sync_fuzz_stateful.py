@@ -60,6 +60,7 @@ from crmtui.sync.client import device_id
 from crmtui.sync.fields import LINK_TARGETS, SHARED, SPECS, required_fields
 from tests.app_support import copy_db
 from tests.budget import examples
+from tests.pg_support import pg_test_database
 from tests.sync_support import Team
 
 ENTITIES = (
@@ -509,7 +510,7 @@ def pg_copies(base: str) -> Iterator[Callable[[], str]]:
 
         def copy() -> str:
             name = f"{url.database}_r{len(made)}"
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+            pg_test_database(conn, name, template=url.database)
             made.append(name)
             return url.set(database=name).render_as_string(hide_password=False)
 

@@ -30,16 +30,20 @@ def is_sqlite(url: str) -> bool:
     return normalise_url(url).startswith("sqlite")
 
 
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    f"PRAGMA busy_timeout={DEFAULT_SQLITE_BUSY_MS}",
+)
+"""Set on every connection to a SQLite server database (read when it connects)."""
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # The server's SQLite store takes the write lock up front like the client's:
     # one writer at a time, waiting instead of failing with SQLITE_BUSY.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=FULL",
-        f"PRAGMA busy_timeout={DEFAULT_SQLITE_BUSY_MS}",
-    ):
+    for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
 
