@@ -123,6 +123,16 @@ def test_every_v1_endpoint_needs_a_live_token(team: Team) -> None:
     anon.close()
 
 
+def test_a_body_that_is_not_json_gets_a_422_in_the_schema_s_shape(team: Team) -> None:
+    _, token = team.laptop("ann")
+    http = team.http(token)
+    for body in (b"\xfe[\xcf\x9e.c:", b"[" * 40 + b"]" * 40):
+        answer = http.post("/v1/push", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422
+        ((problem,),) = [answer.json()["detail"]]
+        assert problem["loc"] == ["body"] and "is not JSON" in problem["msg"]
+
+
 def test_oversized_bodies_and_batches_are_refused(team: Team) -> None:
     _, token = team.laptop("ann")
     http = team.http(token)

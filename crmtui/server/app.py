@@ -219,7 +219,9 @@ class _RequestLimits:
                     return
             if _too_deep(body):
                 deep = f"the body nests deeper than {MAX_BODY_DEPTH} levels or is not JSON"
-                await JSONResponse({"detail": deep}, status_code=422)(scope, receive, send)
+                # The shape of every other 422 (FastAPI's, in the published schema).
+                detail = [{"loc": ["body"], "msg": deep, "type": "json_invalid"}]
+                await JSONResponse({"detail": detail}, status_code=422)(scope, receive, send)
                 return
             await self.app(scope, _replay(body, receive), send)
             return

@@ -22,10 +22,18 @@ PRAGMAS = (
 )
 
 
+def unicode_lower(text: str | None) -> str | None:
+    """Python's lower case, for SQL: SQLite's own lower() folds ASCII letters only."""
+    return text.lower() if isinstance(text, str) else text
+
+
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module, so that the "begin"
     # hook below decides between DEFERRED (reads) and IMMEDIATE (writes).
     dbapi_conn.isolation_level = None
+    # Names compared case-insensitively in SQL must fold as the importers fold them
+    # in Python ("À" and "à" are one company to both).
+    dbapi_conn.create_function("unicode_lower", 1, unicode_lower, deterministic=True)
     cursor = dbapi_conn.cursor()
     for pragma in PRAGMAS:
         cursor.execute(pragma)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from crmtui.store.journal import WriteTx
 
 LEADS_HINT = (
-    "Enter card · o call outcome · q qualify · x disqualify · w working · f status · s sort"
+    # 76 cells: whole at 80 columns.
+    "⏎ card · o outcome · q qualify · x disqualify · w working · f status · s sort"
 )
 SHORT = {"qualified": "qual.", "disqualified": "disq.", "converted": "conv."}
 """Filter names on a narrow screen, so every count fits in 80 columns."""

@@ -90,9 +90,9 @@ def _clean(tx: WriteTx, values: dict[str, object], *, region: str) -> dict[str, 
 
 
 def find_account_by_name(*, tx: WriteTx, name: str) -> Account | None:
-    """A live account with this name, compared case-insensitively."""
+    """A live account with this name, compared case-insensitively (Unicode, as imports do)."""
     stmt = select(Account).where(
-        func.lower(Account.name) == name.strip().lower(),
+        func.unicode_lower(Account.name) == name.strip().lower(),
         Account.deleted_at.is_(None),  # type: ignore[union-attr]
     )
     return tx.session.exec(stmt).first()
