@@ -62,3 +62,31 @@ def run_write(
             return record(tx, undo, action)[0]
     finally:
         store.close()
+
+
+def publish_file(
+    ctx: typer.Context,
+    db: Path | None,
+    file: Path,
+    *,
+    check: Callable[[str, str], object],
+    refused: type[Exception],
+    publish: Callable[[WriteTx, str, str], T],
+) -> T:
+    """Read a reference file (a plan, call script or scoring rules), check it, publish it.
+
+    `check(text, source)` raises `refused` naming the file's line and field (exit 2,
+    nothing saved); `publish(tx, text, source)` writes it in one transaction.
+    """
+    from crmtui.commands.common import input_file, one_line
+
+    path = input_file(file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read it ({one_line(exc)})")
+    try:
+        check(text, str(path))
+    except refused as exc:
+        fail(f"{exc} (nothing was saved)")
+    return run_write(ctx, db, lambda tx: publish(tx, text, str(path)))

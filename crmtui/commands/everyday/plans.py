@@ -25,12 +25,10 @@ from crmtui.commands.common import (
     FormatOption,
     check_format,
     fail,
-    input_file,
-    one_line,
 )
 from crmtui.commands.everyday.daily import _reading, pick_contact
 from crmtui.commands.everyday.plan_settings import plan_clock
-from crmtui.commands.writing import run_write, settings_or_exit
+from crmtui.commands.writing import publish_file, run_write, settings_or_exit
 
 if TYPE_CHECKING:
     from crmtui.services.plan_progress import EnrolmentState, PlanClock
@@ -106,16 +104,14 @@ def add(
     from crmtui.domain.plan_steps import PlanFileError
     from crmtui.services.follow_ups.plans import check_plan_text, publish_plan
 
-    path = input_file(file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read it ({one_line(exc)})")
-    try:
-        check_plan_text(text, source=str(path))
-    except PlanFileError as exc:
-        fail(f"{exc} (nothing was saved)")
-    plan, created = run_write(ctx, db, lambda tx: publish_plan(tx=tx, text=text, source=str(path)))
+    plan, created = publish_file(
+        ctx,
+        db,
+        file,
+        check=lambda text, source: check_plan_text(text, source=source),
+        refused=PlanFileError,
+        publish=lambda tx, text, source: publish_plan(tx=tx, text=text, source=source),
+    )
     typer.echo(plan.id)
     if created:
         typer.echo(f"plan {plan.name} version {plan.version} added", err=True)

@@ -25,11 +25,9 @@ from crmtui.commands.common import (
     FormatOption,
     check_format,
     fail,
-    input_file,
-    one_line,
 )
 from crmtui.commands.everyday.daily import _reading, pick_contact
-from crmtui.commands.writing import run_write, settings_or_exit
+from crmtui.commands.writing import publish_file, settings_or_exit
 
 app = typer.Typer(help="Call scripts: questions with branching answers, kept on the call.")
 
@@ -59,16 +57,14 @@ def add(
     from crmtui.domain.call_scripts import ScriptFileError
     from crmtui.services.follow_ups.call_scripts import check_script_text, publish_script
 
-    path = input_file(file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read it ({one_line(exc)})")
-    try:
-        check_script_text(text, source=str(path))
-    except ScriptFileError as exc:
-        fail(f"{exc} (nothing was saved)")
-    row, created = run_write(ctx, db, lambda tx: publish_script(tx=tx, text=text, source=str(path)))
+    row, created = publish_file(
+        ctx,
+        db,
+        file,
+        check=lambda text, source: check_script_text(text, source=source),
+        refused=ScriptFileError,
+        publish=lambda tx, text, source: publish_script(tx=tx, text=text, source=source),
+    )
     typer.echo(row.id)
     state = "added" if created else "is unchanged"
     typer.echo(f"script {row.name} version {row.version} {state}", err=True)

@@ -17,11 +17,9 @@ from crmtui.commands.common import (
     DbOption,
     FormatOption,
     fail,
-    input_file,
-    one_line,
 )
 from crmtui.commands.reading import read_db
-from crmtui.commands.writing import run_write
+from crmtui.commands.writing import publish_file
 
 if TYPE_CHECKING:
     from crmtui.domain.lead_scoring import Score
@@ -48,17 +46,13 @@ def add_rules(
     from crmtui.domain.lead_scoring import ScoringFileError, parse_scoring
     from crmtui.services.sales.score_rules import publish_rules
 
-    path = input_file(file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read it ({one_line(exc)})")
-    try:
-        parse_scoring(text, source=str(path))
-    except ScoringFileError as exc:
-        fail(f"{exc} (nothing was saved)")
-    row, rules, created = run_write(
-        ctx, db, lambda tx: publish_rules(tx=tx, text=text, source=str(path))
+    row, rules, created = publish_file(
+        ctx,
+        db,
+        file,
+        check=lambda text, source: parse_scoring(text, source=source),
+        refused=ScoringFileError,
+        publish=lambda tx, text, source: publish_rules(tx=tx, text=text, source=source),
     )
     typer.echo(row.id)
     state = "added" if created else "is unchanged"
