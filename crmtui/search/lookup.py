@@ -52,6 +52,8 @@ WEIGHTS: dict[str, float] = {
 }
 TEXT_COLUMNS = ("name", "company", "email", "city", "tags")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+# The start of an id as tools print it: 8 hex digits, then optionally more of the id.
+_ID_PREFIX = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{0,4}){0,4}[0-9a-f]*$", re.I)
 
 
 class LookupDatabaseError(Exception):
@@ -597,6 +599,16 @@ def resolve_contact(db: sqlite3.Connection, ref: str) -> list[ContactHit]:
         hits = _hits(db, [(ref.lower(), 100.0)], 1)
         if hits:
             return hits
+    if _ID_PREFIX.match(ref):
+        # An id's start ("018dca10", as `crm mail outbox` and the notices print them) means
+        # the contacts whose id starts so: all of them when several, never a fuzzy guess
+        # (the digits alone once found a stranger by a phone number).
+        rows = db.execute(
+            "SELECT id FROM contact WHERE id >= ? AND id < ? ORDER BY id LIMIT 21",
+            (ref.lower(), ref.lower() + "\uffff"),
+        ).fetchall()
+        if rows:
+            return _hits(db, [(r[0], 100.0) for r in rows], 20)
     return search_contacts(db, ref, limit=20, include_archived=True)
 
 
