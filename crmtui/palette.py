@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from functools import partial
-from typing import Protocol, cast
+from typing import ClassVar, Protocol, cast
 
 from rich.text import Text
 from textual.command import Hit, Hits, Provider
@@ -65,49 +66,77 @@ class EntityOpener(Protocol):
         """Show a lead's card."""
 
 
-def _entity_hit(hit: EntityHit, kind: str, action: partial[None]) -> Hit:
-    label = Text(f"{kind}: ", style="dim")
-    label.append(hit.name)
-    return Hit(min(hit.score, 100.0) / 100.0, label, action, text=hit.name, help=hit.detail or None)
+class _EntityProvider(Provider):
+    """Finds one kind of record by name (in a thread) and opens the chosen record's card."""
+
+    KIND: ClassVar[str]
+    """The label before each hit: "Deal", "Account", "Lead"."""
+
+    def find(self, db: sqlite3.Connection, query: str) -> list[EntityHit]:
+        """The hits for `query` (run in a thread)."""
+        raise NotImplementedError
+
+    def opener(self, app: EntityOpener) -> Callable[[str], None]:
+        """The app's way to open a card of this kind."""
+        raise NotImplementedError
+
+    async def search(self, query: str) -> Hits:
+        """Search in a thread so the palette keeps up with typing."""
+        app = cast(EntityOpener, self.app)
+        db = app.db
+        if db is None or len(query.strip()) < MIN_QUERY:
+            return
+        hits = await asyncio.to_thread(self.find, db, query)
+        open_card = self.opener(app)
+        for hit in hits:
+            label = Text(f"{self.KIND}: ", style="dim")
+            label.append(hit.name)
+            yield Hit(
+                min(hit.score, 100.0) / 100.0,
+                label,
+                partial(open_card, hit.id),
+                text=hit.name,
+                help=hit.detail or None,
+            )
 
 
-class DealsProvider(Provider):
+class DealsProvider(_EntityProvider):
     """Finds deals by name and opens the chosen deal's card."""
 
-    async def search(self, query: str) -> Hits:
-        """Search in a thread so the palette keeps up with typing."""
-        app = cast(EntityOpener, self.app)
-        db = app.db
-        if db is None or len(query.strip()) < MIN_QUERY:
-            return
-        hits = await asyncio.to_thread(find_deals, db, query, limit=PALETTE_HITS)
-        for hit in hits:
-            yield _entity_hit(hit, "Deal", partial(app.open_deal, hit.id))
+    KIND = "Deal"
+
+    def find(self, db: sqlite3.Connection, query: str) -> list[EntityHit]:
+        """Deals by name."""
+        return find_deals(db, query, limit=PALETTE_HITS)
+
+    def opener(self, app: EntityOpener) -> Callable[[str], None]:
+        """The deal card."""
+        return app.open_deal
 
 
-class AccountsProvider(Provider):
+class AccountsProvider(_EntityProvider):
     """Finds accounts by name (city, territory and domain shown) and opens the account's card."""
 
-    async def search(self, query: str) -> Hits:
-        """Search in a thread so the palette keeps up with typing."""
-        app = cast(EntityOpener, self.app)
-        db = app.db
-        if db is None or len(query.strip()) < MIN_QUERY:
-            return
-        hits = await asyncio.to_thread(find_accounts, db, query, limit=PALETTE_HITS)
-        for hit in hits:
-            yield _entity_hit(hit, "Account", partial(app.open_account, hit.id))
+    KIND = "Account"
+
+    def find(self, db: sqlite3.Connection, query: str) -> list[EntityHit]:
+        """Accounts by name."""
+        return find_accounts(db, query, limit=PALETTE_HITS)
+
+    def opener(self, app: EntityOpener) -> Callable[[str], None]:
+        """The account card."""
+        return app.open_account
 
 
-class LeadsProvider(Provider):
+class LeadsProvider(_EntityProvider):
     """Finds leads not converted yet by name or company and opens the lead's card."""
 
-    async def search(self, query: str) -> Hits:
-        """Search in a thread so the palette keeps up with typing."""
-        app = cast(EntityOpener, self.app)
-        db = app.db
-        if db is None or len(query.strip()) < MIN_QUERY:
-            return
-        hits = await asyncio.to_thread(find_leads, db, query, limit=PALETTE_HITS)
-        for hit in hits:
-            yield _entity_hit(hit, "Lead", partial(app.open_lead, hit.id))
+    KIND = "Lead"
+
+    def find(self, db: sqlite3.Connection, query: str) -> list[EntityHit]:
+        """Open leads by name or company."""
+        return find_leads(db, query, limit=PALETTE_HITS)
+
+    def opener(self, app: EntityOpener) -> Callable[[str], None]:
+        """The lead card."""
+        return app.open_lead
