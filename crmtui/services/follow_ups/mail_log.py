@@ -89,27 +89,24 @@ def activity_text(message: MailMessage, direction: str) -> str:
     return text[:MAX_TEXT]
 
 
-def already_logged(tx: WriteTx, message_id: str | None, contact_id: str) -> bool:
+def _logged_as(tx: WriteTx, message_id: str | None, contact_id: str) -> tuple[bool, str | None]:
     """Whether this Message-ID is logged for this contact, here or (by sync) on another
-    laptop; an activity undone or unlogged since does not count: it may be logged again."""
+    laptop, and the id a new activity takes: the derived one, unless there is no
+    Message-ID or it was used and undone (an undone activity may be logged again)."""
     if not message_id:
-        return False
-    row = tx.db.execute(
-        "SELECT 1 FROM mail_logged m JOIN activity a ON a.id = m.activity_id "
-        "WHERE m.message_id = ? AND m.contact_id = ? AND a.deleted_at IS NULL "
-        "UNION ALL SELECT 1 FROM activity WHERE id = ? AND deleted_at IS NULL",
-        (message_id, contact_id, mail_activity_id(message_id, contact_id)),
-    ).fetchone()
-    return row is not None
-
-
-def _new_id(tx: WriteTx, message_id: str | None, contact_id: str) -> str | None:
-    """The derived id, unless there is none (no Message-ID) or it was used and undone."""
-    if not message_id:
-        return None
+        return False, None
     derived = mail_activity_id(message_id, contact_id)
-    used = tx.db.execute("SELECT 1 FROM activity WHERE id = ?", (derived,)).fetchone()
-    return None if used else derived
+    here = tx.db.execute(
+        "SELECT 1 FROM mail_logged m JOIN activity a ON a.id = m.activity_id "
+        "WHERE m.message_id = ? AND m.contact_id = ? AND a.deleted_at IS NULL",
+        (message_id, contact_id),
+    ).fetchone()
+    row = tx.db.execute(
+        "SELECT deleted_at IS NULL FROM activity WHERE id = ?", (derived,)
+    ).fetchone()
+    if here is not None or (row is not None and row[0]):
+        return True, None
+    return False, derived if row is None else None
 
 
 def log_mail(
@@ -133,7 +130,8 @@ def log_mail(
     text = activity_text(message, direction)
     logged: list[Activity] = []
     for contact_id in dict.fromkeys(contact_ids):
-        if already_logged(tx, message.message_id, contact_id):
+        logged_already, activity_id = _logged_as(tx, message.message_id, contact_id)
+        if logged_already:
             continue
         activity, _ = log_activity(
             tx=tx,
@@ -149,7 +147,7 @@ def log_mail(
             force=True,
             rep_name=rep_name,
             consent_applies=direction == "out",
-            activity_id=_new_id(tx, message.message_id, contact_id),
+            activity_id=activity_id,
         )
         if message.message_id:
             tx.session.merge(  # replaces the row of an activity undone since
