@@ -20,6 +20,7 @@ class Claim:
 
     id: str
     contact_id: str
+    """Whom it holds: a contact's id, or `lead:` and a lead's id (`call_claims.claim_key`)."""
     rep_id: str | None
     claimed_at: datetime
     expires_at: datetime

@@ -99,6 +99,45 @@ def blockers(
     return reasons
 
 
+def lead_blockers(
+    db: sqlite3.Connection, lead_id: str, kind: str, *, now: datetime, cap: CallCap
+) -> list[str]:
+    """Why calling a lead not converted yet is not allowed now (empty when it is).
+
+    A lead has no consent record of its own (no do-not-call, no cap of its own): it
+    asked to be contacted, so only the team's default cap applies, counted over the
+    calls logged on the lead. Its opt-outs start when it becomes a contact.
+    """
+    if kind != "call":
+        return []
+    row = db.execute(
+        "SELECT l.name, (SELECT count(*) FROM activity a WHERE a.lead_id = l.id"
+        " AND a.kind = 'call' AND a.deleted_at IS NULL AND a.occurred_at >= ?)"
+        " FROM lead l WHERE l.id = ?",
+        (format_timestamp(now - timedelta(days=cap.days)), lead_id),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no lead {lead_id}")
+    if row[1] >= cap.calls:
+        return [
+            f"{row[0]} was called {row[1]} times in the last {cap.days} days"
+            f" (the cap is {cap.calls})"
+        ]
+    return []
+
+
+def lead_callable_clause(
+    alias: str, *, now: datetime, cap: CallCap
+) -> tuple[str, dict[str, object]]:
+    """`lead_blockers(kind="call")` as a SQL condition on lead `alias`, for whole lists."""
+    clause = (
+        f"(SELECT count(*) FROM activity la WHERE la.lead_id = {alias}.id AND la.kind = 'call'"
+        " AND la.deleted_at IS NULL AND la.occurred_at >= :lead_since) < :lead_calls"
+    )
+    since = format_timestamp(now - timedelta(days=cap.days))
+    return clause, {"lead_since": since, "lead_calls": cap.calls}
+
+
 def callable_clause(alias: str, *, now: datetime, cap: CallCap) -> tuple[str, dict[str, object]]:
     """A SQL condition on contact `alias` that holds when calling it now is allowed.
 

@@ -549,7 +549,7 @@ class CallScript(SQLModel, table=True):
 
 
 class CallClaim(SQLModel, table=True):
-    """A rep's claim on a contact of a shared call list, until `expires_at` (0019).
+    """A rep's claim on a contact (or lead) of a shared call list, until `expires_at` (0019).
 
     A customer record in the contact's territory: every laptop of the team sees it after
     sync, and when two reps claimed one contact offline, `domain.call_claims` picks the
@@ -560,7 +560,9 @@ class CallClaim(SQLModel, table=True):
     # The live claims are read by their expiry (every queue read); old ones pile up behind.
     __table_args__ = (Index("ix_call_claim_expires_at", "expires_at"),)
     id: str = _id_field()
-    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    # 0022: a claim holds a contact or a lead not converted yet (exactly one of the two).
+    contact_id: str | None = _fk("contact.id")
+    lead_id: str | None = _fk("lead.id")
     rep_id: str | None = _fk("rep.id", index=False)
     claimed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -20,9 +20,12 @@ from crmtui.commands.writing import run_write, settings_or_exit
 app = typer.Typer(help="Team calling: the contacts you hold by a claim, and claims lost.")
 
 
-def _name(conn: Any, contact_id: str) -> str:
-    row = conn.execute("SELECT name FROM contact WHERE id = ?", (contact_id,)).fetchone()
-    return row[0] if row else contact_id
+def _who(conn: Any, key: str) -> dict[str, Any]:
+    """The claimed contact's (or lead's) name and ids, for one row of the list."""
+    from crmtui.services.follow_ups.call_claims import claim_name, split_key
+
+    contact_id, lead_id = split_key(key)
+    return {"contact": claim_name(conn, key), "contact_id": contact_id, "lead_id": lead_id}
 
 
 def _rep(conn: Any, rep_id: str | None) -> str:
@@ -41,40 +44,49 @@ def list_claims(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = 
         me = me_on(conn, settings_or_exit().rep_name)
         rows = [
             {
-                "contact": _name(conn, c.contact_id),
+                **_who(conn, c.contact_id),
                 "state": "held",
                 "until": c.expires_at.isoformat(timespec="minutes"),
                 "holder": _rep(conn, me) if me else "",
-                "contact_id": c.contact_id,
             }
             for c in held_by_me(conn, me, now).values()
         ]
         rows += [
             {
-                "contact": _name(conn, mine.contact_id),
+                **_who(conn, mine.contact_id),
                 "state": "lost",
                 "until": winner.expires_at.isoformat(timespec="minutes"),
                 "holder": _rep(conn, winner.rep_id),
-                "contact_id": mine.contact_id,
             }
             for mine, winner in lost_claims(conn, me, now)
         ]
     if not rows and fmt == "table":
         typer.echo("no live claims", err=True)
         return
-    output.write_records(rows, fmt, columns=("contact", "state", "until", "holder", "contact_id"))
+    output.write_records(
+        rows, fmt, columns=("contact", "state", "until", "holder", "contact_id", "lead_id")
+    )
 
 
 @app.command("release")
 def release(
     ctx: typer.Context,
-    who: Annotated[list[str] | None, typer.Argument(help="Contacts (default: all yours).")] = None,
+    who: Annotated[
+        list[str] | None, typer.Argument(help="Contacts or lead:ID (default: all yours).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Give back your claims (on these contacts, or all) so the team's others may call them."""
-    from crmtui.services.follow_ups.call_claims import me_on, release_claims
+    from crmtui.commands.everyday.plans import lead_of
+    from crmtui.services.follow_ups.call_claims import claim_key, me_on, release_claims
 
-    ids = [pick_contact(ctx, db, w, create=False) for w in who] if who else None
+    def key(word: str) -> str | None:
+        lead_id = lead_of(ctx, db, word)
+        if lead_id is not None:
+            return claim_key(None, lead_id)
+        return pick_contact(ctx, db, word, create=False)
+
+    ids = [key(w) for w in who] if who else None
     with _reading(ctx, db) as conn:
         me = me_on(conn, settings_or_exit().rep_name)
     count = run_write(

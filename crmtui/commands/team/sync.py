@@ -123,20 +123,19 @@ def _claims_note(store: Store) -> None:
 
     from crmtui.commands.writing import settings_or_exit
     from crmtui.reports.calls import over_cap
-    from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+    from crmtui.services.follow_ups.call_claims import claim_name, lost_claims, me_on
 
     with store.read() as session:
         conn = session.connection().connection.driver_connection
         me = me_on(conn, settings_or_exit().rep_name)  # type: ignore[arg-type]
         lost = lost_claims(conn, me, datetime.now(UTC))  # type: ignore[arg-type]
         for mine, winner in lost:
-            who = conn.execute(  # type: ignore[union-attr]
-                "SELECT (SELECT name FROM contact WHERE id = ?),"
-                " (SELECT name FROM rep WHERE id = ?)",
-                (mine.contact_id, winner.rep_id),
+            rep = conn.execute(  # type: ignore[union-attr]
+                "SELECT name FROM rep WHERE id = ?", (winner.rep_id,)
             ).fetchone()
+            name = claim_name(conn, mine.contact_id)  # type: ignore[arg-type]
             typer.echo(
-                f"claim lost: {who[0]} is {who[1] or 'another rep'}'s to call"
+                f"claim lost: {name} is {rep[0] if rep else 'another rep'}'s to call"
                 " (claimed first); the call list leaves it out",
                 err=True,
             )

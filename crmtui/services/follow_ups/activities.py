@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlmodel import SQLModel
 
 from crmtui.domain.validate import InvalidInput, long_text
-from crmtui.services.consent import CallCap, ConsentRefused, blockers
-from crmtui.services.follow_ups.call_claims import release_claims
+from crmtui.services.consent import CallCap, ConsentRefused, blockers, lead_blockers
+from crmtui.services.follow_ups.call_claims import claim_key, release_claims
 from crmtui.services.follow_ups.call_scripts import ScriptAnswers
 from crmtui.services.follow_ups.ticklers import TicklerCreate, create_tickler
 from crmtui.services.plan_progress import PlanClock, after_activity
@@ -121,6 +121,14 @@ def log_activity(
                 f"{lead.name} was converted: log it on the contact ({lead.converted_contact_id})",
             )
         data.lead_id = lead.id
+        reasons = (
+            lead_blockers(tx.db, lead.id, data.kind, now=occurred, cap=cap)
+            if consent_applies
+            else []
+        )
+        if reasons and not force:
+            raise ConsentRefused(reasons)
+        overridden = reasons
     if account_id:
         account_id = live_id(tx, Account, account_id)
     activity = Activity(
@@ -147,9 +155,10 @@ def log_activity(
         # or the second copy to arrive would show as a conflict (as 0007's items did).
         activity.id, activity.created_at = activity_id, occurred
     tx.add(activity)
-    if activity.kind == "call" and activity.contact_id:
-        # The call was made: this rep's claim on the contact has done its work.
-        release_claims(tx=tx, me=activity.rep_id, contact_ids=[activity.contact_id])
+    if activity.kind == "call" and (activity.contact_id or activity.lead_id):
+        # The call was made: this rep's claim on the contact (or lead) has done its work.
+        key = claim_key(activity.contact_id, activity.lead_id)
+        release_claims(tx=tx, me=activity.rep_id, contact_ids=[key])
     after_activity(tx=tx, activity=activity, clock=plan_clock, cap=cap)
     if follow_up is not None:
         if (

@@ -5,6 +5,10 @@ like an activity, so the reps of a territory see each other's claims after each
 sync. The rule of who holds a contact is `domain.call_claims` (the earliest live
 claim); a claim ends when it expires, when its rep releases it, or when its rep
 logs a call to the contact.
+
+A lead not converted yet is claimed the same way (0022: `call_claim.lead_id`, in the
+lead's territory). Claims are keyed by who they hold: a contact's id, or `lead:` and
+the lead's id (`claim_key`), so a lead and a contact never share a key.
 """
 
 from __future__ import annotations
@@ -21,6 +25,33 @@ from crmtui.store.types import format_timestamp, parse_timestamp
 
 MAX_CLAIM_HOURS = 24
 """A claim longer than a working day would hold a contact nobody calls."""
+LEAD_KEY = "lead:"
+"""The prefix of a lead's claim key (a contact's key is its id)."""
+_KEY_SQL = f"coalesce(contact_id, '{LEAD_KEY}' || lead_id)"
+
+
+def claim_key(contact_id: str | None, lead_id: str | None) -> str:
+    """The key a claim on this contact (or, without one, this lead) is held under."""
+    if contact_id:
+        return contact_id
+    if lead_id:
+        return LEAD_KEY + lead_id
+    raise ValueError("a claim holds a contact or a lead")
+
+
+def split_key(key: str) -> tuple[str | None, str | None]:
+    """(contact id, lead id) of a claim key; exactly one is set."""
+    if key.startswith(LEAD_KEY):
+        return None, key.removeprefix(LEAD_KEY)
+    return key, None
+
+
+def claim_name(db: sqlite3.Connection, key: str) -> str:
+    """The name of whoever a claim key holds (the key itself when the record is gone)."""
+    contact_id, lead_id = split_key(key)
+    table = "contact" if contact_id else "lead"
+    row = db.execute(f"SELECT name FROM {table} WHERE id = ?", (contact_id or lead_id,)).fetchone()
+    return str(row[0]) if row else key
 
 
 def me_on(db: sqlite3.Connection, rep_name: str | None) -> str | None:
@@ -52,19 +83,21 @@ def me_on(db: sqlite3.Connection, rep_name: str | None) -> str | None:
 def live_claims(db: sqlite3.Connection, now: datetime) -> list[Claim]:
     """Every claim still holding at `now` (expired and released ones are left out)."""
     rows = db.execute(
-        "SELECT id, contact_id, rep_id, claimed_at, expires_at FROM call_claim"
+        f"SELECT id, {_KEY_SQL}, rep_id, claimed_at, expires_at FROM call_claim"
         " WHERE deleted_at IS NULL AND released_at IS NULL AND expires_at > ?",
         (format_timestamp(now),),
     ).fetchall()
     return [Claim(r[0], r[1], r[2], parse_timestamp(r[3]), parse_timestamp(r[4])) for r in rows]
 
 
-def _live_on(db: sqlite3.Connection, contact_id: str, now: datetime) -> list[Claim]:
-    """The live claims on one contact (by its index: logging a call reads this)."""
+def _live_on(db: sqlite3.Connection, key: str, now: datetime) -> list[Claim]:
+    """The live claims on one contact or lead (by its index: logging a call reads this)."""
+    contact_id, lead_id = split_key(key)
+    column = "contact_id" if contact_id else "lead_id"
     rows = db.execute(
-        "SELECT id, contact_id, rep_id, claimed_at, expires_at FROM call_claim"
-        " WHERE contact_id = ? AND deleted_at IS NULL AND released_at IS NULL AND expires_at > ?",
-        (contact_id, format_timestamp(now)),
+        f"SELECT id, {_KEY_SQL}, rep_id, claimed_at, expires_at FROM call_claim"
+        f" WHERE {column} = ? AND deleted_at IS NULL AND released_at IS NULL AND expires_at > ?",
+        (contact_id or lead_id, format_timestamp(now)),
     ).fetchall()
     return [Claim(r[0], r[1], r[2], parse_timestamp(r[3]), parse_timestamp(r[4])) for r in rows]
 
@@ -92,7 +125,7 @@ def claim_contacts(
     hours: float,
     list_name: str = "calls",
 ) -> tuple[list[str], list[str]]:
-    """Claim contacts for `hours`; returns (claimed or already mine, held by another rep)."""
+    """Claim contacts (and leads, by `claim_key`) for `hours`; returns (mine, another rep's)."""
     if not 0 < hours <= MAX_CLAIM_HOURS:
         raise InvalidInput(
             "hours", f"a claim lasts more than 0 and at most {MAX_CLAIM_HOURS} hours"
@@ -106,9 +139,11 @@ def claim_contacts(
             taken.append(contact_id)
             continue
         if current is None:
+            contact, lead = split_key(contact_id)
             tx.add(
                 CallClaim(
-                    contact_id=contact_id,
+                    contact_id=contact,
+                    lead_id=lead,
                     rep_id=me,
                     claimed_at=tx.now,
                     expires_at=tx.now + timedelta(hours=hours),
@@ -120,7 +155,7 @@ def claim_contacts(
 
 
 def release_claims(*, tx: WriteTx, me: str | None, contact_ids: Iterable[str] | None = None) -> int:
-    """Release this rep's live claims (on these contacts, or all); returns how many."""
+    """Release this rep's live claims (on these contacts or lead keys, or all); how many."""
     wanted = None if contact_ids is None else set(contact_ids)
     count = 0
     candidates = (
