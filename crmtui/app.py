@@ -13,7 +13,7 @@ import asyncio
 import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -516,16 +516,28 @@ class CrmApp(App[None]):
             return
         chosen = self._selected_contact()
         if chosen is None:
+            # The call list's lead rows (a web lead not converted yet) dial the lead's phone.
+            from crmtui.screens.dialogs.quick_log import Chosen
+
+            selected = getattr(self.screen, "selected_lead", None)
+            lead = selected() if callable(selected) else None
+            if isinstance(lead, Chosen):
+                self._dial(lead, lead=True)
+                return
             self.notify("Select a contact to call first.", title="Call", severity="warning")
             return
         self._dial(chosen)
 
     @work(thread=True, exit_on_error=False, group="dial")
-    def _dial(self, chosen: Chosen) -> None:
-        """Check the number, the consent and the command; run it; start the timer."""
+    def _dial(self, chosen: Chosen, *, lead: bool = False) -> None:
+        """Check the number, the consent and the command; run it; start the timer.
+
+        `lead`: `chosen` is a lead not converted yet (its own phone, the lead's cap);
+        its call is timed under `lead:ID`, as the call list keys the lead's row.
+        """
         from crmtui.config import ConfigError
         from crmtui.domain.dialling import DialError, dial_argv
-        from crmtui.services.consent import blockers
+        from crmtui.services.consent import blockers, lead_blockers
 
         db = self.db
         assert db is not None
@@ -541,15 +553,22 @@ class CrmApp(App[None]):
                 "warning",
             )
             return
-        row = db.execute(
-            "SELECT number, e164, extension FROM contact_phone WHERE contact_id = ? "
-            "AND is_primary AND deleted_at IS NULL ORDER BY id DESC LIMIT 1",
-            (chosen.id,),
-        ).fetchone()
+        if lead:
+            row = db.execute(
+                "SELECT phone, phone_e164, NULL FROM lead WHERE id = ? AND phone IS NOT NULL",
+                (chosen.id,),
+            ).fetchone()
+        else:
+            row = db.execute(
+                "SELECT number, e164, extension FROM contact_phone WHERE contact_id = ? "
+                "AND is_primary AND deleted_at IS NULL ORDER BY id DESC LIMIT 1",
+                (chosen.id,),
+            ).fetchone()
         if row is None:
             self._say(f"{chosen.name} has no phone to dial.", "warning")
             return
-        reasons = blockers(db, chosen.id, "call", now=self.daily.now(), cap=self.daily.cap())
+        check = lead_blockers if lead else blockers
+        reasons = check(db, chosen.id, "call", now=self.daily.now(), cap=self.daily.cap())
         if reasons:
             self._say(f"Not dialled: {'; '.join(reasons)}.", "error")
             return
@@ -574,13 +593,14 @@ class CrmApp(App[None]):
         except OSError as exc:
             self._say(f"Cannot run the dial command {argv[0]!r}: {exc.strerror or exc}.", "error")
             return
-        self.call_from_thread(self._call_started, chosen, number)
+        timed = replace(chosen, id=f"lead:{chosen.id}") if lead else chosen
+        self.call_from_thread(self._call_started, timed, number)
         try:
             code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             return  # a softphone that stays up for the call; the system reaps it later
         if code != 0:
-            self.call_from_thread(self._dial_failed, chosen, argv[0], code)
+            self.call_from_thread(self._dial_failed, timed, argv[0], code)
 
     def _say(self, message: str, severity: SeverityLevel) -> None:
         """A notification from a worker thread (text, never markup)."""
@@ -631,6 +651,16 @@ class CrmApp(App[None]):
         if ended is None or self.db is None:
             return
         call, seconds = ended
+        if call.contact_id.startswith("lead:"):
+            # A lead's call is logged with its outcome key on the call list (the quick
+            # log takes contacts); an outcome pressed during the call keeps its length.
+            self.notify(
+                f"Call with {call.name} ended after {call_length(seconds)}; log its outcome"
+                f" with 1-8 on the call list, or `crm log call {call.contact_id}`.",
+                title="Call",
+                markup=False,
+            )
+            return
 
         def logged(result: QuickLogResult | None) -> None:
             if result is not None:

@@ -388,9 +388,18 @@ def lead_changed(tx: WriteTx, lead_id: str, contact_id: str | None = None) -> No
         settle(tx=tx, enrolment_id=enrolment_id, clock=PlanClock())
 
 
-def on_running_plan(db: sqlite3.Connection, contact_id: str) -> bool:
-    """Whether a plan decides the contact's next touch (the call list then adds none of its own)."""
-    for enrolment_id in running_enrolments(db, contact_id):
+def on_running_plan(
+    db: sqlite3.Connection, contact_id: str | None, lead_id: str | None = None
+) -> bool:
+    """Whether a plan decides the contact's (or lead's) next touch (the call list adds none)."""
+    enrolments = (
+        running_enrolments(db, contact_id)
+        if contact_id
+        else running_lead_enrolments(db, lead_id)
+        if lead_id
+        else []
+    )
+    for enrolment_id in enrolments:
         state = load_state(db, enrolment_id)
         if state is not None and state.position.running:
             return True

@@ -349,7 +349,7 @@ def log(
     now = _now()
     what, follow = _activity_facts(kind, text, edit_text, at, duration, outcome, next_, now)
     _, occurred, seconds, _, text = what
-    if _logged_on_lead(ctx, db, who, what, follow, now, extra=bool(deal or create)):
+    if _logged_on_lead(ctx, db, who, what, follow, now, extra=bool(deal or create), force=force):
         return
     deal_id = _pick_named(ctx, db, "deal", deal) if deal else None
     contact_id = pick_contact(ctx, db, who, create=create)
@@ -440,6 +440,7 @@ def _logged_on_lead(
     now: datetime,
     *,
     extra: bool,
+    force: bool = False,
 ) -> bool:
     """`crm log KIND lead:ID`: an activity on a lead (its outcome branches the lead's plan).
 
@@ -471,7 +472,12 @@ def _logged_on_lead(
             text=text,
         )
         activity, overridden = log_activity(
-            tx=tx, data=data, cap=cap, rep_name=settings_or_exit().rep_name, plan_clock=clock
+            tx=tx,
+            data=data,
+            cap=cap,
+            force=force,
+            rep_name=settings_or_exit().rep_name,
+            plan_clock=clock,
         )
         tickler = None
         if follow is not None:
@@ -896,6 +902,8 @@ def calls(
 ) -> None:
     """The call queue: due reminders (overdue first), then the filtered list.
 
+    A lead not converted yet with a due reminder (a plan step) is a row of its own,
+    its id `lead:ID` (log its call with `crm log call lead:ID`; JSON: "kind": "lead").
     Never lists a do-not-call contact or one at its call cap, nor one another rep
     holds by a claim (team calling: `--claim` takes the listed contacts for --hours;
     `crm claims` lists and releases them).
@@ -937,12 +945,12 @@ def calls(
         )
         stats = call_stats(conn, now=now)
     if claim and queue:
-        ids = [item.contact_id for item in queue]
+        ids = [item.key for item in queue]
         mine, taken = _write(
             ctx, db, lambda tx: claim_contacts(tx=tx, contact_ids=ids, me=me, hours=hours)
         )
         held = set(mine)
-        queue = [replace(item, claimed=True) for item in queue if item.contact_id in held]
+        queue = [replace(item, claimed=True) for item in queue if item.key in held]
         typer.echo(
             f"claimed {len(mine)} contact(s) for {hours:g} h"
             + (f"; {len(taken)} another rep claimed first" if taken else ""),
@@ -957,7 +965,8 @@ def calls(
                 "phone": item.phone,
                 "last": _show(item.last_touched, tz) if item.last_touched else "never",
                 "note": item.tickler_text,
-                "id": item.contact_id,
+                # A lead's row is named as `crm log call lead:ID` takes it.
+                "id": item.key,
             }
             for item in queue
         ]

@@ -309,9 +309,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     class CallLogged(Message):
         """A call's outcome (and next touch) were written."""
 
-        def __init__(self, contact_id: str, summary: str, outcome: str) -> None:
+        def __init__(self, key: str, summary: str, outcome: str) -> None:
             super().__init__()
-            self.contact_id = contact_id
+            self.key = key
+            """The row's key (`CallItem.key`: a contact's id, or `lead:` and a lead's)."""
             self.summary = summary
             self.outcome = outcome
 
@@ -328,11 +329,11 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             self.reasons = reasons
 
     class ScriptLoaded(Message):
-        """The call script of a contact (None: no script applies) came back."""
+        """The call script of a contact or lead (None: no script applies) came back."""
 
-        def __init__(self, contact_id: str, script: StoredScript | None) -> None:
+        def __init__(self, key: str, script: StoredScript | None) -> None:
             super().__init__()
-            self.contact_id = contact_id
+            self.key = key
             self.script = script
 
     class FilterResolved(Message):
@@ -414,7 +415,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def load(self, generation: int, flt: CallFilter) -> None:
         """The queue and today's counters, off the UI thread."""
         from crmtui.domain.calling_hours import parse_hours
-        from crmtui.services.follow_ups.call_claims import lost_claims, me_on
+        from crmtui.services.follow_ups.call_claims import claim_name, lost_claims, me_on
 
         daily = self.daily
         now = daily.now()
@@ -439,7 +440,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             )
             stats = call_stats(db, now=now)
             lost = [
-                f"{_contact_name(db, mine.contact_id)} is {_rep_name(db, winner.rep_id)}'s"
+                f"{claim_name(db, mine.contact_id)} is {_rep_name(db, winner.rep_id)}'s"
                 for mine, winner in lost_claims(db, me, now)
                 if mine.id not in self._told
             ]
@@ -475,7 +476,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._more = len(event.queue) > QUEUE_LIMIT
         self._loaded = event.queue
         self.stats = event.stats
-        present = {i.contact_id for i in event.queue}
+        present = {i.key for i in event.queue}
         self._skipped = [c for c in self._skipped if c in present]
         # A logged call may have moved a plan to a step with another script: read again.
         self._scripts = {}
@@ -485,14 +486,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def _show_queue(self, keep: str | None = None) -> None:
         """Order the loaded queue for display: in-flight calls out, skipped ones last."""
         skipped = {c: n for n, c in enumerate(self._skipped)}
-        live = [i for i in self._loaded if i.contact_id not in self._in_flight][:QUEUE_LIMIT]
-        self.queue = [i for i in live if i.contact_id not in skipped] + sorted(
-            (i for i in live if i.contact_id in skipped), key=lambda i: skipped[i.contact_id]
+        live = [i for i in self._loaded if i.key not in self._in_flight][:QUEUE_LIMIT]
+        self.queue = [i for i in live if i.key not in skipped] + sorted(
+            (i for i in live if i.key in skipped), key=lambda i: skipped[i.key]
         )
         options = self.query_one("#call-queue", OptionList)
-        current = keep or (self.current.contact_id if self.current else None)
+        current = keep or (self.current.key if self.current else None)
         options.set_options(self._queue_option(i) for i in self.queue)
-        ids = [i.contact_id for i in self.queue]
+        ids = [i.key for i in self.queue]
         if self.queue:
             options.highlighted = ids.index(current) if current in ids else 0
         self._show_counters()
@@ -505,13 +506,15 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             item.reason
         ]
         line.append(f"  {tag[0]}", style=tag[1] or "dim")
+        if item.lead_id is not None:
+            line.append("  lead", style="bold cyan")
         if item.claimed:
             line.append("  mine", style="bold")
-        if item.contact_id in self._skipped:
+        if item.key in self._skipped:
             line.append("  skipped", style="dim italic")
         line.no_wrap = True
         line.overflow = "ellipsis"
-        return Option(line, id=item.contact_id)
+        return Option(line, id=item.key)
 
     def _show_counters(self) -> None:
         line = Text()
@@ -525,9 +528,9 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self.query_one("#call-counters", Static).update(line)
 
     def plan_contact(self) -> tuple[str, str] | None:
-        """The highlighted contact (the `p` key's subject)."""
+        """The highlighted contact (the `p` key's subject; a lead is enrolled from its card)."""
         item = self.current
-        return (item.contact_id, item.name) if item is not None else None
+        return (item.contact_id, item.name) if item is not None and item.contact_id else None
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         """Put the highlighted contact on a plan."""
@@ -560,6 +563,9 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         title = Text(item.name, style="bold")
         if item.company:
             title.append(f"  ·  {item.company}", style="not bold")
+        if item.lead_id is not None:
+            # Not a contact yet: Enter opens the lead card; outcomes log on the lead.
+            title.append("  ·  lead", style="bold cyan")
         name.update(title)
         self.query_one("#call-phone", Static).update(Text(f"☎  {item.phone}", style="bold"))
         self.query_one("#call-why", Static).update(why_line(item, now))
@@ -596,34 +602,37 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if item is None:
             pane.display = False
             return
-        if item.contact_id not in self._scripts:
+        if item.key not in self._scripts:
             pane.display = False
-            self.load_script(item.contact_id)
+            self.load_script(item)
             return
-        stored = self._scripts[item.contact_id]
+        stored = self._scripts[item.key]
         pane.display = stored is not None
         if stored is None:
             return
         body.update(
-            script_view(
-                stored, self._answers.get(item.contact_id, {}), compact=self.has_class("-narrow")
-            )
+            script_view(stored, self._answers.get(item.key, {}), compact=self.has_class("-narrow"))
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="calls-script")
-    def load_script(self, contact_id: str) -> None:
-        """The script a call to this contact follows (its plan step's, else the campaign's)."""
-        from crmtui.services.follow_ups.call_scripts import script_for_contact
+    def load_script(self, item: CallItem) -> None:
+        """The script a call to this row follows (its plan step's, else the campaign's)."""
+        from crmtui.services.follow_ups.call_scripts import script_for_contact, script_for_lead
 
         campaign = self.daily.settings().call_script
         with self._read_lock:
-            found = script_for_contact(self._queue_reader(), contact_id, campaign=campaign)
-        self.post_message(self.ScriptLoaded(contact_id, found))
+            db = self._queue_reader()
+            found = (
+                script_for_contact(db, item.contact_id, campaign=campaign)
+                if item.contact_id
+                else script_for_lead(db, item.lead_id or "", campaign=campaign)
+            )
+        self.post_message(self.ScriptLoaded(item.key, found))
 
     @on(ScriptLoaded)
     def _script_loaded(self, event: ScriptLoaded) -> None:
-        self._scripts[event.contact_id] = event.script
-        if self.current is not None and self.current.contact_id == event.contact_id:
+        self._scripts[event.key] = event.script
+        if self.current is not None and self.current.key == event.key:
             self._show_script()
             self.refresh_bindings()
 
@@ -631,10 +640,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         from crmtui.domain.call_scripts import walk
 
         item = self.current
-        stored = self._scripts.get(item.contact_id) if item is not None else None
+        stored = self._scripts.get(item.key) if item is not None else None
         if item is None or stored is None:
             return None
-        return item, stored, walk(stored.script, self._answers.get(item.contact_id, {}))
+        return item, stored, walk(stored.script, self._answers.get(item.key, {}))
 
     def action_answer(self) -> None:
         """Ask the script's current question; the answer moves the script along."""
@@ -648,7 +657,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         def answered(answer: str | None) -> None:
             if answer is None:
                 return
-            self._answers.setdefault(item.contact_id, {})[question.key] = answer
+            self._answers.setdefault(item.key, {})[question.key] = answer
             self._show_script()
             self.refresh_bindings()
 
@@ -663,7 +672,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             return
         item, _, result = found
         last = result.answered[-1][0].key
-        self._answers.get(item.contact_id, {}).pop(last, None)
+        self._answers.get(item.key, {}).pop(last, None)
         self._show_script()
         self.refresh_bindings()
 
@@ -679,9 +688,18 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     # ----------------------------------------------------------------- keys
 
     def selected_contact(self) -> Chosen | None:
-        """The contact on screen (the quick log's default)."""
+        """The contact on screen (the quick log's default; none on a lead's row)."""
         item = self.current
-        return None if item is None else Chosen(item.contact_id, item.name, item.company or "")
+        if item is None or item.contact_id is None:
+            return None
+        return Chosen(item.contact_id, item.name, item.company or "")
+
+    def selected_lead(self) -> Chosen | None:
+        """The lead on screen (the `c` key dials its phone); None on a contact's row."""
+        item = self.current
+        if item is None or item.lead_id is None:
+            return None
+        return Chosen(item.lead_id, item.name, item.company or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Outcome, skip, card and claim keys with someone to call; script keys with a script."""
@@ -695,20 +713,26 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return True
 
     def action_card(self) -> None:
-        """Open the full contact card."""
+        """Open the full contact card (a lead's row: the lead card)."""
         item = self.current
-        if item is not None:
+        if item is None:
+            return
+        if item.contact_id is not None:
             self.app.push_screen(ContactCardScreen(self._db, item.contact_id))
+        elif item.lead_id is not None:
+            open_lead = getattr(self.app, "open_lead", None)
+            if callable(open_lead):
+                open_lead(item.lead_id)
 
     def action_skip(self) -> None:
         """Call this one later: it goes to the end of the queue."""
         item = self.current
         if item is None:
             return
-        if item.contact_id in self._skipped:
-            self._skipped.remove(item.contact_id)
-        self._skipped.append(item.contact_id)
-        nxt = next((i.contact_id for i in self.queue if i.contact_id not in self._skipped), None)
+        if item.key in self._skipped:
+            self._skipped.remove(item.key)
+        self._skipped.append(item.key)
+        nxt = next((i.key for i in self.queue if i.key not in self._skipped), None)
         self._show_queue(keep=nxt)
 
     def action_reload(self) -> None:
@@ -717,13 +741,13 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
 
     def action_claim(self) -> None:
         """Claim the next contacts of the list, so the team's others skip them until they expire."""
-        ids = [i.contact_id for i in self.queue if not i.claimed][:CLAIM_BATCH]
+        ids = [i.key for i in self.queue if not i.claimed][:CLAIM_BATCH]
         if ids:
             self.claim(ids)
 
     @work(thread=True, exit_on_error=False, group="calls-write")
     def claim(self, contact_ids: list[str]) -> None:
-        """Write the claims (one undoable write)."""
+        """Write the claims (one undoable write); a lead's row is claimed by its `lead:` key."""
         from crmtui.services.follow_ups.call_claims import claim_contacts, me_on
 
         daily = self.daily
@@ -767,18 +791,18 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
     def _start_log(
         self, item: CallItem, key: str, due: datetime | None, *, force: bool = False
     ) -> None:
-        self._in_flight.add(item.contact_id)
-        nxt = self._next_after(item.contact_id)
+        self._in_flight.add(item.key)
+        nxt = self._next_after(item.key)
         self._show_queue(keep=nxt)
         # An outcome for the contact being called ends the call timer: its length is logged.
         timer = getattr(self.app, "call_timer", None)
-        ended = timer.stop(item.contact_id) if timer is not None else None
+        ended = timer.stop(item.key) if timer is not None else None
         self.log_call(
             item,
             key,
             due,
             force,
-            script=self._script_answers(item.contact_id),
+            script=self._script_answers(item.key),
             duration_s=ended[1] if ended else None,
         )
 
@@ -789,7 +813,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         return (stored, dict(answers)) if stored is not None and answers else None
 
     def _next_after(self, contact_id: str) -> str | None:
-        ids = [i.contact_id for i in self.queue]
+        ids = [i.key for i in self.queue]
         if contact_id not in ids:
             return None
         at = ids.index(contact_id)
@@ -830,7 +854,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         def write(tx: WriteTx) -> None:
             # A contact on a follow-up plan gets its next touch from the plan's branch.
             nonlocal planned
-            planned = on_running_plan(tx.db, item.contact_id)
+            planned = on_running_plan(tx.db, item.contact_id, item.lead_id)
             if item.tickler_id is not None:
                 complete_tickler(tx=tx, tickler_id=item.tickler_id, tz=tz, plan_clock=clock)
             follow = (
@@ -843,6 +867,8 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                 data=ActivityCreate(
                     kind="call",
                     contact_id=item.contact_id,
+                    # A lead's row logs on the lead, as `crm log call lead:ID` does.
+                    lead_id=item.lead_id,
                     outcome=spec.outcome,
                     duration_s=duration_s
                     if duration_s is not None and duration_s <= 86_400
@@ -870,14 +896,14 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
             summary += " (consent override recorded)"
         if answered is not None:
             summary += f" · {len(answered.answers)} script answer(s) kept"
-        self.post_message(self.CallLogged(item.contact_id, summary, spec.outcome))
+        self.post_message(self.CallLogged(item.key, summary, spec.outcome))
 
     @on(CallLogged)
     def _logged(self, event: CallLogged) -> None:
         # Short-lived: an agent logs a call a minute and the card must stay readable.
         self.notify(event.summary, title="Call logged", timeout=3)
-        self._in_flight.discard(event.contact_id)
-        self._answers.pop(event.contact_id, None)
+        self._in_flight.discard(event.key)
+        self._answers.pop(event.key, None)
         # The counters move with the write; the read that follows confirms them.
         self.stats = CallStats(
             self.stats.calls_today + 1,
@@ -895,10 +921,10 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
                     event.key,
                     event.due,
                     True,
-                    script=self._script_answers(event.item.contact_id),
+                    script=self._script_answers(event.item.key),
                 )
             else:
-                self._in_flight.discard(event.item.contact_id)
+                self._in_flight.discard(event.item.key)
                 self.notify(f"Not logged: {event.item.name}", severity="warning")
                 self.reload()
 
@@ -943,11 +969,6 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         if event.worker.group == "calls-write":
             self._in_flight.clear()
             self.reload()
-
-
-def _contact_name(db: sqlite3.Connection, contact_id: str) -> str:
-    row = db.execute("SELECT name FROM contact WHERE id = ?", (contact_id,)).fetchone()
-    return str(row[0]) if row else "a contact"
 
 
 def _rep_name(db: sqlite3.Connection, rep_id: str | None) -> str:

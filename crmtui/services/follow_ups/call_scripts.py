@@ -21,7 +21,7 @@ from crmtui.domain.call_scripts import (
     check_answers,
     parse_script,
 )
-from crmtui.services.plan_progress import load_state, running_enrolments
+from crmtui.services.plan_progress import load_state, running_enrolments, running_lead_enrolments
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import CallScript
 
@@ -119,7 +119,21 @@ def script_for_contact(
     oldest enrolment when there are several); else the campaign's script. A name
     that no published script has is passed over (the plan may arrive before it).
     """
-    for enrolment_id in running_enrolments(db, contact_id):
+    return _script_of(db, running_enrolments(db, contact_id), campaign)
+
+
+def script_for_lead(
+    db: sqlite3.Connection, lead_id: str, *, campaign: str | None = None
+) -> StoredScript | None:
+    """The script a call to a lead not converted yet follows now (as `script_for_contact`)."""
+    return _script_of(db, running_lead_enrolments(db, lead_id), campaign)
+
+
+def _script_of(
+    db: sqlite3.Connection, enrolments: list[str], campaign: str | None
+) -> StoredScript | None:
+    """The first running enrolment's call step script, else the campaign's."""
+    for enrolment_id in enrolments:
         state = load_state(db, enrolment_id)
         if state is None or not state.position.running:
             continue
