@@ -4,8 +4,8 @@ For a scope (a territory's subtree, optionally one rep): open pipeline per curre
 (count, amount, weighted — the same `deal_rows` as the forecast, so the numbers
 agree with `crm forecast --explain`), deals won and lost in the period with the win
 rate (won / (won + lost), by count), activities by kind per ISO week of the period,
-overdue open ticklers, stale deals, and coverage gaps: live accounts with no
-activity in the last `GAP_DAYS` days.
+overdue open ticklers, stale deals, coverage gaps: live accounts with no
+activity in the last `GAP_DAYS` days, and the follow-up plans' per-step results.
 
 Which rows a scope covers: deals by their territory and owner; activities by the
 territory of their account (else their contact) and by the rep who logged them;
@@ -31,6 +31,7 @@ from crmtui.domain.periods import Period, format_timestamp
 from crmtui.reports.deal_board import stale_sql, stale_threshold
 from crmtui.reports.forecast import stale_deals
 from crmtui.reports.money_sums import AMOUNT_SUM_SQL, WEIGHTED_SUM_SQL, amount_sum, weighted_sum
+from crmtui.reports.plan_stats import StepStats, plan_stats
 from crmtui.reports.scope import SUBTREE, DealRow, Scope, now_text, period_filter
 
 GAP_DAYS = 90
@@ -101,6 +102,8 @@ class SummaryReport:
     reps: list[SummaryBlock] = field(default_factory=list)
     stale: list[DealRow] = field(default_factory=list)
     gaps: list[CoverageGap] = field(default_factory=list)
+    plans: list[StepStats] = field(default_factory=list)
+    """The follow-up plans' per-step results in the scope (`reports.plan_stats`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""
@@ -117,6 +120,7 @@ class SummaryReport:
             "reps": [b.as_dict() for b in self.reps],
             "stale": [d.as_dict() for d in self.stale],
             "gaps": [asdict(g) for g in self.gaps],
+            "plans": [p.as_dict() for p in self.plans],
         }
 
 
@@ -376,6 +380,7 @@ def territory_summary(
         total,
         stale=stale_deals(db, scope=scope, tz=tz, now=now) if stale_list else [],
         gaps=coverage_gaps(db, scope, now=now, limit=gap_limit) if gap_limit else [],
+        plans=plan_stats(db, territory_id=territory_id),
     )
     for tid, name in children:
         report.territories.append(

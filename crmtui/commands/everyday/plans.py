@@ -2,7 +2,8 @@
 
 `add` publishes a plan file (a new version when it changed), `list` and `show`
 read the catalogue, `enrol` puts contacts on a plan, `status` shows where each
-enrolment is and why, `stop` takes a contact off, `migrate` (an admin's step)
+enrolment is and why, `stats` counts per step (reach, connects, exits), `stop`
+takes a contact off, `migrate` (an admin's step)
 moves running enrolments to the newest version.
 
 Exit codes: 0 done, 1 nothing matched (no such plan or contact, nobody enrolled),
@@ -358,6 +359,40 @@ def status(
         typer.echo("no running enrolments" + ("" if all_ else " (--all shows the rest)"), err=True)
         return
     output.write_records(rows, fmt, columns=STATUS_COLUMNS)
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context,
+    plan: Annotated[str | None, typer.Argument(help="Only this plan.")] = None,
+    territory: Annotated[
+        str | None, typer.Option(help="Only enrolments in this territory (and below).")
+    ] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Per plan version and step: reached, outcomes, connects, skips, waiting there, exits."""
+    from crmtui.reports.plan_stats import STATS_COLUMNS, plan_stats
+    from crmtui.reports.scope import ScopeError, resolve_territory
+
+    check_format(fmt)
+    with _reading(ctx, db) as conn:
+        if plan is not None:
+            known = conn.execute(
+                "SELECT 1 FROM plan WHERE lower(name) = lower(?) AND deleted_at IS NULL",
+                (plan.strip(),),
+            ).fetchone()
+            if known is None:
+                fail(f"no plan {plan!r} (see `crm plan list`)", EXIT_NOT_FOUND)
+        try:
+            tid = resolve_territory(conn, territory)[0] if territory else None
+        except ScopeError as exc:
+            fail(str(exc), EXIT_NOT_FOUND)
+        rows = plan_stats(conn, territory_id=tid, plan=plan)
+    if not rows and fmt == "table":
+        typer.echo("nobody is enrolled on a plan", err=True)
+        return
+    output.write_records([r.as_dict() for r in rows], fmt, columns=STATS_COLUMNS)
 
 
 @app.command("stop")

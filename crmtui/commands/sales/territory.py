@@ -255,7 +255,8 @@ def summary(
     db: DbOption = None,
 ) -> None:
     """Per territory and per rep: open pipeline, won/lost and win rate in the period,
-    activities, overdue ticklers, stale deals and coverage gaps (no activity in 90 days)."""
+    activities, overdue ticklers, stale deals and coverage gaps (no activity in 90 days);
+    the follow-up plans' per-step results (table and JSON)."""
     from crmtui.output import write_records
     from crmtui.reports.scope import resolve_territory
     from crmtui.reports.summary import territory_summary
@@ -279,6 +280,11 @@ def summary(
         "activities", "per_week", "overdue", "stale", "gaps",
     )  # fmt: skip
     write_records(records, fmt, columns=columns)
+    if table and report.plans:
+        from crmtui.reports.plan_stats import STATS_COLUMNS
+
+        typer.echo("\nFollow-up plans")
+        write_records([p.as_dict() for p in report.plans], fmt, columns=STATS_COLUMNS)
     if table:
         typer.echo(
             f"\n{report.scope.label}, {chosen.label} ({chosen.start} to {chosen.end}):"
