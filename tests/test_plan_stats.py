@@ -67,3 +67,32 @@ def test_each_step_counts_reach_outcomes_connects_and_where_enrolments_left(
         con.close()
     # A booked meeting is a connect too (someone answered).
     assert rows == [(1, "intro", 3, 3, 2, 0, 2), (2, "demo", 1, 0, 0, 1, 0)]
+
+
+def test_a_step_the_call_lists_tick_scheduled_and_the_outcome_took_back_is_not_reached(
+    store: Store,
+) -> None:
+    """F6 ticks the step's reminder, then logs "no answer" (a retry) in one write."""
+    from crmtui.services.follow_ups.ticklers import complete_tickler
+
+    with store.write() as tx:
+        plan, _ = publish_plan(tx=tx, text=PLAN, source="calls.toml")
+        ada = create_contact(tx=tx, data=ContactCreate(name="Ada"), region="DE").id
+        enrol_contact(tx=tx, plan_id=plan.id, contact_id=ada, clock=CLOCK)
+    with store.write() as tx:
+        (tickler_id,) = tx.db.execute(
+            "SELECT id FROM tickler WHERE contact_id = ? AND status = 'open'", (ada,)
+        ).fetchone()
+        complete_tickler(tx=tx, tickler_id=tickler_id, tz=CLOCK.tz, plan_clock=CLOCK)
+        log_activity(
+            tx=tx,
+            data=ActivityCreate(kind="call", outcome="no-answer", contact_id=ada),
+            cap=CAP,
+            plan_clock=CLOCK,
+        )
+    con = sqlite3.connect(store.path)
+    try:
+        rows = [(s.key, s.reached, s.outcomes, s.at) for s in plan_stats(con)]
+    finally:
+        con.close()
+    assert rows == [("intro", 1, 1, 1), ("demo", 0, 0, 0)]

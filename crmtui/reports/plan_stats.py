@@ -93,17 +93,28 @@ def plan_stats(
     counts: dict[tuple[str, str], list[int]] = {}  # outcomes, connects, skipped, at, exits
     by_id = dict(enrolments)
     marks = ",".join("?" * len(CONNECT_OUTCOMES))
+    # The step of each enrolment's latest scheduled reminder: where a stopped or ended
+    # one stood (its reminder is removed when it ends, so it counts as reached there).
+    last: dict[str, tuple[str, str]] = {}
     for start in range(0, len(enrolments), 500):
         chunk = [e for e, _ in enrolments[start : start + 500]]
         rows = db.execute(
-            "SELECT e.enrolment_id, e.step, e.kind, e.outcome IN (" + marks + ")"
+            "SELECT e.enrolment_id, e.step, e.kind, e.outcome IN (" + marks + "), e.at,"
+            " t.deleted_at IS NOT NULL"
             " FROM plan_event e LEFT JOIN activity a ON a.id = e.activity_id"
+            " LEFT JOIN tickler t ON t.id = e.tickler_id"
             " WHERE e.deleted_at IS NULL AND a.deleted_at IS NULL AND e.step IS NOT NULL"
             f" AND e.enrolment_id IN ({','.join('?' * len(chunk))})",
             (*CONNECT_OUTCOMES, *chunk),
         )
-        for enrolment_id, step, kind, connected in rows:
+        for enrolment_id, step, kind, connected, at, removed in rows:
             where = (by_id[enrolment_id], step)
+            if kind == "scheduled" and (enrolment_id not in last or at > last[enrolment_id][0]):
+                last[enrolment_id] = (at, step)
+            if kind == "scheduled" and removed:
+                # A removed step reminder (an outcome branched away from the step it had
+                # scheduled, another laptop's duplicate, the end) reached nobody by itself.
+                continue
             reached.setdefault(where, set()).add(enrolment_id)
             cell = counts.setdefault(where, [0, 0, 0, 0, 0])
             if kind == "outcome":
@@ -118,16 +129,16 @@ def plan_stats(
         position = state.position
         step_key = position.step.key if position.step is not None else None
         if position.state in EXIT_STATES and step_key is None:
-            # Stopped or ended: counted at the last step it got to.
+            # Stopped or ended: counted at the step it stood at.
             keys = [k for k, _ in plans[plan_id][2]]
-            got = [k for k in keys if enrolment_id in reached.get((plan_id, k), set())]
-            step_key = got[-1] if got else (keys[0] if keys else None)
+            stood = last.get(enrolment_id)
+            step_key = stood[1] if stood else (keys[0] if keys else None)
         if step_key is None:
             continue  # completed: every step done, no exit
         cell = counts.setdefault((plan_id, step_key), [0, 0, 0, 0, 0])
+        reached.setdefault((plan_id, step_key), set()).add(enrolment_id)
         if position.running:
             cell[3] += 1
-            reached.setdefault((plan_id, step_key), set()).add(enrolment_id)
         elif position.state in EXIT_STATES:
             cell[4] += 1
     out: list[StepStats] = []
