@@ -199,3 +199,48 @@ def test_crm_calls_lists_a_lead_in_json_and_by_its_lead_key(tmp_path: Path) -> N
     assert (row["kind"], row["lead_id"], row["contact_id"]) == ("lead", lead_id, None)
     table = run(["calls", "--db", db])
     assert f"lead:{lead_id}" in table.out
+
+
+def test_a_claim_on_a_lead_syncs_to_the_leads_territory_and_holds_it_there(
+    tmp_path: Path,
+) -> None:
+    """ann's claim reaches bob (North) and not sue (South); bob's list leaves the lead out."""
+    from tests.sync_support import Team
+
+    team = Team(str(tmp_path / "server.db"), tmp_path)
+    try:
+        ann, ann_token = team.laptop("ann", "ann")
+        bob, bob_token = team.laptop("bob", "bob")
+        sue, sue_token = team.laptop("sue", "sue")
+        ca = team.sync_client(ann, ann_token)
+        ca.sync()
+        with ann.write() as tx:
+            lead = create_lead(
+                tx=tx,
+                data=LeadCreate(name="Lena Vogel", phone="030 1234567", territory_id=team.north),
+                region="DE",
+            )
+            create_tickler(
+                tx=tx,
+                data=TicklerCreate(
+                    text="Call", due_at=tx.now - timedelta(minutes=1), lead_id=lead.id
+                ),
+            )
+            me = tx.db.execute("SELECT id FROM rep WHERE name = 'ann'").fetchone()[0]
+            claim_contacts(tx=tx, contact_ids=[claim_key(None, lead.id)], me=me, hours=4)
+        report = ca.sync()
+        assert report.rejected == 0, report.reasons
+        team.sync_client(bob, bob_token).sync()
+        team.sync_client(sue, sue_token).sync()
+        at = datetime.now(BERLIN) + timedelta(minutes=1)
+        with bob.write() as tx:
+            (claim,) = live_claims(tx.db, at)
+            assert claim.contact_id == f"lead:{lead.id}" and claim.rep_id == me
+            bob_id = tx.db.execute("SELECT id FROM rep WHERE name = 'bob'").fetchone()[0]
+        assert _queue(bob, now=at, me=bob_id) == []
+        (mine,) = _queue(ann, now=at, me=me)
+        assert mine.claimed and mine.lead_id == lead.id
+        with sue.write() as tx:
+            assert live_claims(tx.db, at) == []
+    finally:
+        team.close()
