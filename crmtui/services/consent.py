@@ -111,8 +111,9 @@ def lead_blockers(
     if kind != "call":
         return []
     row = db.execute(
+        # `+`: through the lead's own index, not the whole team's window (as CALLS_SINCE).
         "SELECT l.name, (SELECT count(*) FROM activity a WHERE a.lead_id = l.id"
-        " AND a.kind = 'call' AND a.deleted_at IS NULL AND a.occurred_at >= ?)"
+        " AND a.kind = 'call' AND +a.deleted_at IS NULL AND +a.occurred_at >= ?)"
         " FROM lead l WHERE l.id = ?",
         (format_timestamp(now - timedelta(days=cap.days)), lead_id),
     ).fetchone()
@@ -132,7 +133,7 @@ def lead_callable_clause(
     """`lead_blockers(kind="call")` as a SQL condition on lead `alias`, for whole lists."""
     clause = (
         f"(SELECT count(*) FROM activity la WHERE la.lead_id = {alias}.id AND la.kind = 'call'"
-        " AND la.deleted_at IS NULL AND la.occurred_at >= :lead_since) < :lead_calls"
+        " AND +la.deleted_at IS NULL AND +la.occurred_at >= :lead_since) < :lead_calls"
     )
     since = format_timestamp(now - timedelta(days=cap.days))
     return clause, {"lead_since": since, "lead_calls": cap.calls}
