@@ -382,3 +382,34 @@ def test_a_deal_is_scored_by_its_accounts_history_and_the_deal_rules(tmp_path: P
     assert found.p_win == pytest.approx(243 / 275)
     listed = run(["deals", "--sort", "score", "--format", "json", "--db", str(db)])
     assert [(d["id"], d["score"]) for d in json.loads(listed.out)] == [(open_deal, 35.2)]
+
+
+def test_the_learned_history_is_kept_until_anything_is_written(store: Store) -> None:
+    """Kept per connection: read again only after a commit elsewhere or a write on it."""
+    from crmtui.reports.lead_scores import histories
+
+    lead_id = _history(store)
+    with store.write() as tx:
+        publish_rules(tx=tx, text="min_closed = 5\n", source="s.toml")
+    with closing(sqlite3.connect(store.path)) as db:
+        first = histories(db, "lead")
+        assert histories(db, "lead") is first
+        before = score_for(db, "lead", lead_id)
+        # Another laptop's sync or the app: a commit on another connection.
+        with store.write() as tx:
+            disqualify_lead(
+                tx=tx,
+                lead_id=create_lead(
+                    tx=tx, data=LeadCreate(name="Gone", source="web"), region="DE"
+                ).id,
+                reason="no budget",
+            )
+        second = histories(db, "lead")
+        assert second is not first
+        assert second[None].lost == first[None].lost + 1
+        assert histories(db, "lead") is second
+        # A write on this very connection counts too.
+        db.execute("UPDATE lead SET industry = 'it' WHERE name = 'Gone'")
+        assert histories(db, "lead") is not second
+        after = score_for(db, "lead", lead_id)
+    assert before is not None and after is not None and after.tenths != before.tenths

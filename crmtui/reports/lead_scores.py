@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
@@ -182,9 +183,50 @@ def _learn(rows: Iterable[_Row]) -> dict[str | None, History]:
     return {territory: learn(items) for territory, items in closed.items()}
 
 
+KEEP_HISTORIES = 8
+"""Connections and kinds whose learned histories are kept (the app's connection, a few more)."""
+_kept: OrderedDict[
+    tuple[int, str], tuple[sqlite3.Connection, tuple[int, int], dict[str | None, History]]
+] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _data_version(db: sqlite3.Connection) -> tuple[int, int]:
+    """What changes when anything is written: another connection's commit, or this one's write."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes
+
+
+def _kept_histories(db: sqlite3.Connection, kind: str) -> dict[str | None, History] | None:
+    """The histories learned on this connection while nothing was written since, else None."""
+    version = _data_version(db)
+    with _kept_lock:
+        hit = _kept.get((id(db), kind))
+        if hit is None or hit[0] is not db or hit[1] != version:
+            return None
+        _kept.move_to_end((id(db), kind))
+        return hit[2]
+
+
 def histories(db: sqlite3.Connection, kind: str) -> dict[str | None, History]:
-    """The won/lost history of every territory (None: the unplaced records), for `kind`."""
-    return _learn(_rows(db, kind, f" AND {_CLOSED[kind]}"))
+    """The won/lost history of every territory (None: the unplaced records), for `kind`.
+
+    Learning reads every closed record of the kind; the result is kept per connection
+    and per territory until anything is written to the database (a commit by any
+    connection, `PRAGMA data_version`, or a write on this one, `total_changes`), so
+    the leads inbox re-sorted or re-filtered does not learn again.
+    """
+    found = _kept_histories(db, kind)
+    if found is not None:
+        return found
+    # The version read before learning: a write meanwhile makes the next call learn again.
+    version = _data_version(db)
+    learned = _learn(_rows(db, kind, f" AND {_CLOSED[kind]}"))
+    with _kept_lock:
+        _kept[(id(db), kind)] = (db, version, learned)
+        _kept.move_to_end((id(db), kind))
+        while len(_kept) > KEEP_HISTORIES:
+            _kept.popitem(last=False)
+    return learned
 
 
 def score_for(db: sqlite3.Connection, kind: str, record_id: str) -> Score | None:
@@ -195,8 +237,13 @@ def score_for(db: sqlite3.Connection, kind: str, record_id: str) -> Score | None
         return None
     _id, territory, features, _outcome = found[0]
     rules = scoring_in_force(db).scoring
-    place = f" AND {_CLOSED[kind]} AND {alias}.territory_id IS ?"
-    history = _learn(_rows(db, kind, place, [territory])).get(territory, History())
+    kept = _kept_histories(db, kind)
+    if kept is not None:
+        history = kept.get(territory, History())
+    else:
+        # One record: learn its territory only (the whole kind is learned for lists).
+        place = f" AND {_CLOSED[kind]} AND {alias}.territory_id IS ?"
+        history = _learn(_rows(db, kind, place, [territory])).get(territory, History())
     return score(features, rules, history)
 
 
