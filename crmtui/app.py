@@ -653,10 +653,16 @@ class CrmApp(App[None]):
         call, seconds = ended
         if call.contact_id.startswith("lead:"):
             # A lead's call is logged with its outcome key on the call list (the quick
-            # log takes contacts); an outcome pressed during the call keeps its length.
+            # log takes contacts), which keeps the length for it.
+            keep = getattr(self.screen, "keep_call_length", None)
+            kept = callable(keep) and keep(call.contact_id, seconds)
             self.notify(
                 f"Call with {call.name} ended after {call_length(seconds)}; log its outcome"
-                f" with 1-8 on the call list, or `crm log call {call.contact_id}`.",
+                + (
+                    " with 1-8 (its length is kept for it)."
+                    if kept
+                    else f" on the call list (1-8), or `crm log call {call.contact_id}`."
+                ),
                 title="Call",
                 markup=False,
             )

@@ -120,3 +120,32 @@ def test_call_list_lead_row_snapshot(snap_compare, lead_template, size, tmp_path
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_ending_a_leads_call_with_c_keeps_its_length_for_the_outcome(
+    lead_template: Path, tmp_path: Path
+) -> None:
+    path = copy_db(lead_template, tmp_path / "daily.db")
+    Path(os.environ["CRMTUI_CONFIG"]).write_text('dial_command = "true {uri}"\n')
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _call_list(pilot)
+        row = screen.current
+        assert row is not None and row.lead_id is not None
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("c")  # the call ended: no quick log for a lead, the list keeps it
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert pilot.app.call_timer.running is None  # type: ignore[attr-defined]
+        await pilot.press("1")
+        await settle(pilot)
+    con = sqlite3.connect(path)
+    try:
+        logged = con.execute(
+            "SELECT outcome, duration_s IS NOT NULL FROM activity WHERE lead_id = ?",
+            (row.lead_id,),
+        ).fetchall()
+    finally:
+        con.close()
+    assert logged == [("connected", 1)]

@@ -367,6 +367,7 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         self._scripts: dict[str, StoredScript | None] = {}
         self._answers: dict[str, dict[str, str]] = {}
         self._told: set[str] = set()  # lost claims already notified
+        self._call_lengths: dict[str, int] = {}  # a lead's ended call, until its outcome
 
     def compose(self) -> ComposeResult:
         """Counters, queue and card, keymap."""
@@ -797,14 +798,23 @@ class CallListScreen(PlanEnrolKeys, UsesDaily, Screen[None]):
         # An outcome for the contact being called ends the call timer: its length is logged.
         timer = getattr(self.app, "call_timer", None)
         ended = timer.stop(item.key) if timer is not None else None
+        # A lead's call ended with `c` first: its length was kept for this outcome.
+        kept = self._call_lengths.pop(item.key, None)
         self.log_call(
             item,
             key,
             due,
             force,
             script=self._script_answers(item.key),
-            duration_s=ended[1] if ended else None,
+            duration_s=ended[1] if ended else kept,
         )
+
+    def keep_call_length(self, key: str, seconds: int) -> bool:
+        """Keep an ended call's length for the row's outcome key (a lead: no quick log)."""
+        if key not in {i.key for i in self.queue}:
+            return False
+        self._call_lengths[key] = seconds
+        return True
 
     def _script_answers(self, contact_id: str) -> tuple[StoredScript, dict[str, str]] | None:
         """The script shown for this contact and the answers typed, when there are any."""
