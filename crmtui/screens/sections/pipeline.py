@@ -80,16 +80,16 @@ def to_lanes(window: BoardWindow) -> list[KanbanLane]:
     """Every column as a lane."""
     lanes = []
     for column in window.columns:
-        title = f"{column.name} {column.probability}%" if not column.closed else column.name
         lanes.append(
             KanbanLane(
                 column.stage_id,
-                title,
+                column.name,
                 lane_summary(column),
                 tuple(to_card(d) for d in column.deals),
                 more=column.more,
                 muted=column.closed,
                 note=f"none closed {CLOSED_PERIOD.replace('-', ' ')}" if column.closed else "",
+                tail="" if column.closed else f"{column.probability}%",
             )
         )
     return lanes
