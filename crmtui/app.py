@@ -514,6 +514,9 @@ class CrmApp(App[None]):
         if self.call_timer.running is not None:
             self._end_call()
             return
+        if self.call_timer.ended is not None:
+            self._ended_call_choice()
+            return
         chosen = self._selected_contact()
         if chosen is None:
             self.notify("Select a contact to call first.", title="Call", severity="warning")
@@ -622,22 +625,33 @@ class CrmApp(App[None]):
         self.sub_title = text or self.options.db_path.name
 
     def _end_call(self) -> None:
-        """The rep says the call ended: the quick log opens with the contact and the length."""
+        """The rep says the call ended: the quick log opens with the contact and the length.
+
+        Closed unsaved, the call stays "ended, not logged" (header, `c`): see call_timer.
+        """
+        self._stop_call_ticks()
+        if self.call_timer.end() is None or self.db is None:
+            return
+        self._log_ended_call()
+
+    def _log_ended_call(self) -> None:
+        """The quick log for the ended call, with its length; saved, the call is let go."""
         from crmtui.domain.dialling import call_length
         from crmtui.screens.dialogs.quick_log import Chosen, QuickLogScreen
 
-        ended = self.call_timer.stop()
-        self._stop_call_ticks()
+        ended = self.call_timer.ended
         if ended is None or self.db is None:
             return
         call, seconds = ended
 
         def logged(result: QuickLogResult | None) -> None:
             if result is not None:
+                self.call_timer.stop(call.contact_id)
                 self.notify(result.summary, title="Logged")
             else:
                 self.notify(
-                    f"Call with {call.name} ended after {call_length(seconds)}; not logged.",
+                    f"Call with {call.name} ended after {call_length(seconds)}; not logged yet."
+                    " c logs it (or forgets it).",
                     title="Call",
                     markup=False,
                 )
@@ -645,6 +659,34 @@ class CrmApp(App[None]):
         self.push_screen(
             QuickLogScreen(self.db, contact=Chosen(call.contact_id, call.name), duration_s=seconds),
             logged,
+        )
+
+    def _ended_call_choice(self) -> None:
+        """`c` with an ended call not logged: log it (with its length) or forget it."""
+        from crmtui.domain.dialling import call_length
+        from crmtui.screens.dialogs.pick import PickScreen
+
+        ended = self.call_timer.ended
+        if ended is None:
+            return
+        call, seconds = ended
+        length = call_length(seconds)
+
+        def chosen(choice: str | None) -> None:
+            if choice == "log":
+                self._log_ended_call()
+            elif choice == "forget":
+                self.call_timer.forget()
+                self.notify(
+                    f"Call with {call.name} ({length}) not logged.", title="Call", markup=False
+                )
+
+        self.push_screen(
+            PickScreen(
+                f"The call with {call.name} ended after {length}, not logged",
+                [("log", f"Log it ({length})"), ("forget", "Forget it: no log")],
+            ),
+            chosen,
         )
 
     def action_new_contact(self) -> None:
