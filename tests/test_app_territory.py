@@ -166,6 +166,12 @@ async def test_at_80x24_names_end_in_an_ellipsis_and_figures_are_never_cut(demo_
             cut += name.endswith("…")
             assert cells[1:] == [c.plain for c in block_row(block)[1:shown]], (cells, block)
         assert cut, "no name is long enough to be cut at 80x24"
+        # The scope line under the header is cut with "…" too (it wrapped, showing "p: period ·").
+        status = screen.query_one("#scope-status")
+        row = status.region.y
+        drawn_rows = screen._compositor.render_update(full=True).strips
+        line = "".join(s.text for s in drawn_rows[row]).rstrip()
+        assert line.endswith("…"), line
         chart = screen.query_one("#stage-bars", BarChart)
         drawn = "\n".join(chart.render_line(y).text for y in range(chart.size.height))
         for bar in chart.bars:
