@@ -851,6 +851,8 @@ class CrmApp(App[None]):
         from crmtui.screens.dialogs.help import key_actions
 
         for found in key_actions(self, screen.active_bindings):
+            if found.action == "command_palette":
+                continue  # "palette (^p)" in the palette itself opens nothing new
             row = found.row
             where = (
                 "Everywhere"
