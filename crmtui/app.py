@@ -514,6 +514,9 @@ class CrmApp(App[None]):
         if self.call_timer.running is not None:
             self._end_call()
             return
+        if self.call_timer.ended is not None:
+            self._ended_call_choice()
+            return
         chosen = self._selected_contact()
         if chosen is None:
             # The call list's lead rows (a web lead not converted yet) dial the lead's phone.
@@ -642,12 +645,21 @@ class CrmApp(App[None]):
         self.sub_title = text or self.options.db_path.name
 
     def _end_call(self) -> None:
-        """The rep says the call ended: the quick log opens with the contact and the length."""
+        """The rep says the call ended: the quick log opens with the contact and the length.
+
+        Closed unsaved, the call stays "ended, not logged" (header, `c`): see call_timer.
+        """
+        self._stop_call_ticks()
+        if self.call_timer.end() is None or self.db is None:
+            return
+        self._log_ended_call()
+
+    def _log_ended_call(self) -> None:
+        """The quick log for the ended call, with its length; saved, the call is let go."""
         from crmtui.domain.dialling import call_length
         from crmtui.screens.dialogs.quick_log import Chosen, QuickLogScreen
 
-        ended = self.call_timer.stop()
-        self._stop_call_ticks()
+        ended = self.call_timer.ended
         if ended is None or self.db is None:
             return
         call, seconds = ended
@@ -670,10 +682,12 @@ class CrmApp(App[None]):
 
         def logged(result: QuickLogResult | None) -> None:
             if result is not None:
+                self.call_timer.stop(call.contact_id)
                 self.notify(result.summary, title="Logged")
             else:
                 self.notify(
-                    f"Call with {call.name} ended after {call_length(seconds)}; not logged.",
+                    f"Call with {call.name} ended after {call_length(seconds)}; not logged yet."
+                    " c logs it (or forgets it).",
                     title="Call",
                     markup=False,
                 )
@@ -681,6 +695,34 @@ class CrmApp(App[None]):
         self.push_screen(
             QuickLogScreen(self.db, contact=Chosen(call.contact_id, call.name), duration_s=seconds),
             logged,
+        )
+
+    def _ended_call_choice(self) -> None:
+        """`c` with an ended call not logged: log it (with its length) or forget it."""
+        from crmtui.domain.dialling import call_length
+        from crmtui.screens.dialogs.pick import PickScreen
+
+        ended = self.call_timer.ended
+        if ended is None:
+            return
+        call, seconds = ended
+        length = call_length(seconds)
+
+        def chosen(choice: str | None) -> None:
+            if choice == "log":
+                self._log_ended_call()
+            elif choice == "forget":
+                self.call_timer.forget()
+                self.notify(
+                    f"Call with {call.name} ({length}) not logged.", title="Call", markup=False
+                )
+
+        self.push_screen(
+            PickScreen(
+                f"The call with {call.name} ended after {length}, not logged",
+                [("log", f"Log it ({length})"), ("forget", "Forget it: no log")],
+            ),
+            chosen,
         )
 
     def action_new_contact(self) -> None:
@@ -769,7 +811,30 @@ class CrmApp(App[None]):
         return None
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette's commands: Textual's own, plus sections and search."""
+        """The palette's commands: Textual's own, plus sections and search, each action once.
+
+        A command that runs the same action as a key ("Edit Anna", "Go to Pipeline",
+        Textual's "Quit") and that key's entry are one entry: the command's words
+        (they name the record) with the key after them, "Edit Anna (e)".
+        """
+        keyed = list(self._key_commands(screen))
+        by_action = {_action_id(c.callback): n for n, c in enumerate(keyed)}
+        named: dict[int, str] = {}
+        for command in self._other_commands(screen):
+            at = by_action.get(_action_id(command.callback))
+            if at is None:
+                yield command
+            else:
+                named.setdefault(at, command.title)
+        for n, key_command in enumerate(keyed):
+            if n in named:
+                keys = key_command.title.rsplit(" (", 1)[1]
+                yield key_command._replace(title=f"{named[n]} ({keys}")
+            else:
+                yield key_command
+
+    def _other_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands, the app's and the screen's own (no key listed with them)."""
         yield from super().get_system_commands(screen)
         if self.db is None:
             return
@@ -793,28 +858,22 @@ class CrmApp(App[None]):
         if callable(screen_commands):
             for title, help, callback in screen_commands():
                 yield SystemCommand(title, help, callback)
-        yield from self._key_commands(screen)
-        if self.daily.recent:
-            yield SystemCommand(
-                f"Undo: {self.daily.recent[-1].label}",
-                "Undo the most recent change made in the app (ctrl+z)",
-                self.action_undo,
-            )
         yield SystemCommand(
             "Recent actions",
             "Changes made here or by crm commands, most recent first: Enter undoes one",
             self.action_recent_actions,
-        )
-        yield SystemCommand(
-            "Find duplicate contacts",
-            "Review probable duplicates side by side, merge or skip them (F7)",
-            partial(self.action_switch_section, "duplicates"),
         )
         for s in SECTIONS:
             yield SystemCommand(
                 f"Go to {s.title}",
                 f"Switch to the {s.title} section ({s.key.upper()})",
                 partial(self.action_switch_section, s.mode),
+            )
+        if self.daily.recent:
+            yield SystemCommand(
+                f"Undo: {self.daily.recent[-1].label}",
+                "Undo the most recent change made in the app (ctrl+z)",
+                self.action_undo,
             )
 
     def _key_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -823,9 +882,13 @@ class CrmApp(App[None]):
         Read from the bindings that apply where the palette was opened (as `?` reads
         them), so the palette cannot miss a key nor drift from one.
         """
+        from textual.actions import parse as parse_action
+
         from crmtui.screens.dialogs.help import key_actions
 
         for found in key_actions(self, screen.active_bindings):
+            if found.action == "command_palette":
+                continue  # "palette (^p)" in the palette itself opens nothing new
             row = found.row
             where = (
                 "Everywhere"
@@ -833,11 +896,45 @@ class CrmApp(App[None]):
                 else (screen.title or self.current_mode.capitalize())
             )
             words = row.tooltip if row.tooltip and row.tooltip != row.description else ""
+            target, name, params = parse_action(found.action)
+            node = {"app": self, "screen": screen}.get(target, found.node)
             yield SystemCommand(
                 f"{row.description} ({row.keys})",
                 f"{where}: {words}" if words else where,
-                partial(self.run_action, found.action, found.node),
+                _KeyAction(partial(self.run_action, found.action, found.node), node, name, params),
             )
+
+
+class _KeyAction:
+    """A key's palette callback that says which action it runs (to leave out its twins)."""
+
+    def __init__(
+        self, run: Callable[[], object], node: object, name: str, params: tuple[object, ...]
+    ) -> None:
+        self.run, self.node, self.name, self.params = run, node, name, params
+
+    def __call__(self) -> object:
+        """Run the key's action where the key is bound."""
+        return self.run()
+
+
+def _action_id(callback: object) -> tuple[int, str, tuple[object, ...]] | None:
+    """(node, action, arguments) a palette callback runs, or None when it is no action.
+
+    Knows the shapes the palette's commands use: a key's `_KeyAction`, a bound
+    `action_*` method, and a `partial` of one.
+    """
+    if isinstance(callback, _KeyAction):
+        return id(callback.node), callback.name, tuple(callback.params)
+    args: tuple[object, ...] = ()
+    method: object = callback
+    if isinstance(callback, partial):
+        method, args = callback.func, tuple(callback.args)
+    owner = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", "")
+    if owner is None or not name.startswith("action_"):
+        return None
+    return id(owner), name.removeprefix("action_"), args
 
 
 def _empty_field(focused: object) -> bool:

@@ -123,3 +123,29 @@ async def test_a_click_on_an_item_chooses_it_and_one_on_a_heading_does_not():
         await pilot.pause()
         assert agenda.current is not None and agenda.current.key == "o1"
         assert app.selected == 1
+
+
+async def test_a_phone_is_shown_whole_or_not_at_all():
+    # Before: "Send the brochure   98 38…" at 80 columns: a number cut is no number.
+    app = _Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        agenda = app.query_one(_Counting)
+        phone = "+45 98 38 12 34"
+        agenda.show_rows(
+            [
+                AgendaRow(
+                    "a",
+                    "overdue",
+                    "Sun 08 Nov 08:00",
+                    "Märta Åberg (Kjær ApS)",
+                    "Send the brochure",
+                    phone,
+                ),
+                AgendaRow("b", "overdue", "Sun 08 Nov 08:00", "Ann", "Call", phone),
+            ],
+            empty=EMPTY,
+        )
+        await pilot.pause()
+        cut, short = (agenda.render_line(y).text.rstrip() for y in (1, 2))
+        assert "98" not in cut and cut.endswith("Send the brochure"), cut
+        assert short.endswith(phone), short

@@ -196,6 +196,38 @@ async def test_edit_the_only_reminder_of_a_contact_then_undo(cards_db):
         assert (row["text"], row["due_at"]) == (before["text"], before["due_at"])
 
 
+async def test_the_reminder_edit_names_every_bad_field_at_once(cards_db):
+    # Before: only the first ("Due") was named; an empty What came up on the next try.
+    path, ids = cards_db
+    smith = ids["John Smith"]
+    before = one(path, "SELECT * FROM tickler WHERE contact_id = ? AND status = 'open'", smith)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_contact(pilot, smith)
+        form = await form_after(pilot, "T")
+        await fill(pilot, form, {"text": "", "due": "whenever", "repeat": "now and then"})
+        await save(pilot)
+        assert app.screen is form
+        assert reading(form, "text") == "What: required"
+        assert reading(form, "due").startswith("Due: ") and "whenever" in reading(form, "due")
+        assert reading(form, "repeat").startswith("Repeat: ")
+        status = str(form.query_one("#form-status", Static).render())
+        assert status == "Not saved: check What, Due, Repeat.", status
+        assert form.focused is not None and form.focused.id == "f-text"
+        # Two put right, one still bad: only that one is named now.
+        await fill(pilot, form, {"text": "Send the quote", "repeat": ""})
+        await save(pilot)
+        assert reading(form, "text") == "" and "whenever" in reading(form, "due")
+        status = str(form.query_one("#form-status", Static).render())
+        assert status == "Not saved: check Due.", status
+    row = one(path, "SELECT * FROM tickler WHERE id = ?", before["id"])
+    assert (row["text"], row["due_at"], row["recurrence"]) == (
+        before["text"],
+        before["due_at"],
+        before["recurrence"],
+    )
+
+
 async def test_edit_an_activity_chosen_from_the_list_then_undo(cards_db):
     path, ids = cards_db
     carla = ids["Carla Rossi"]

@@ -216,3 +216,80 @@ async def test_an_outcome_key_on_the_call_list_ends_the_call_and_keeps_its_lengt
         ((outcome, seconds),) = _calls(path, who)
         assert outcome == "no-answer" and 42 <= seconds < 120
         assert app.call_timer.running is None
+
+
+async def test_esc_in_the_log_keeps_the_ended_call_and_c_logs_it_with_its_length(
+    daily, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Before: Esc in the log after `c` lost the call and its length for good.
+    from crmtui.screens.dialogs.pick import PickScreen
+
+    path, ids = daily
+    _config(tmp_path / "dialled.txt")
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        _mark(path, ids[ANNA])
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        _backdate(app, 125)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, QuickLogScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactCardScreen)
+        # Ended, not logged: the header says so, and nothing was written.
+        assert app.call_timer.running is None and app.call_timer.ended is not None
+        assert app.sub_title.startswith("☎ ended 02:0") and ANNA in app.sub_title
+        assert "c logs it" in app.sub_title
+        assert _calls(path, ids[ANNA]) == []
+        assert any("not logged yet" in n for n in _notices(app))
+        # `c` offers the ended call's log (not a new call); Esc there keeps it too.
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.call_timer.ended is not None
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # "Log it (2 min 05 s)"
+        await settle(pilot)
+        log = app.screen
+        assert isinstance(log, QuickLogScreen) and log.duration_s is not None
+        assert 125 <= log.duration_s < 200
+        await pilot.press("enter")
+        await settle(pilot)
+        ((_outcome, seconds),) = _calls(path, ids[ANNA])
+        assert 125 <= seconds < 200
+        assert app.call_timer.ended is None and app.sub_title == path.name
+
+
+async def test_an_ended_call_can_be_forgotten_explicitly(daily, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from crmtui.screens.dialogs.pick import PickScreen
+
+    path, ids = daily
+    dialled = tmp_path / "dialled.txt"
+    _config(dialled)
+    app = make_app(db_path=path, now=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        _mark(path, ids[ANNA])
+        await _card(pilot, ids[ANNA])
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        await pilot.press("down", "enter")  # "Forget it: no log"
+        await settle(pilot)
+        assert app.call_timer.ended is None and app.sub_title == path.name
+        assert _calls(path, ids[ANNA]) == []
+        # `c` dials again.
+        await pilot.press("c")
+        await settle(pilot)
+        assert len(_dialled(dialled)) == 2 and app.call_timer.running is not None

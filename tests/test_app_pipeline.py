@@ -291,3 +291,18 @@ def test_column_totals_fit_a_narrow_column_with_the_weighted_sum() -> None:
     assert lines[1] == "€1.1M w231k"  # readable in a 12-cell column (80x24, six stages)
     assert len(lines[1]) <= 12
     assert lines[2] == "50k CHF w10k"
+
+
+async def test_at_80x24_a_cut_stage_name_ends_in_an_ellipsis_and_keeps_its_percentage(demo_db):
+    # Before: "Qualified 2…", "Negotiation…": the probability was cut, not the name.
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await pipeline(pilot)
+        board = screen.board
+        titles = board.render_line(0).text
+        for column in screen.window.columns:
+            if not column.closed:
+                # Whole, or cut with "…" before the whole percentage.
+                whole = f"{column.name} {column.probability}%"
+                assert whole in titles or f"… {column.probability}%" in titles, (whole, titles)
+        assert "Qualifi… 20%" in titles and "Negotia… 75%" in titles, titles

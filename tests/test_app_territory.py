@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 
 from crmtui.app import make_app
 from crmtui.screens.cards.deal_card import DealCardScreen
-from crmtui.screens.sections.territory import PERIODS, RepDealsScreen, TerritoryScreen
+from crmtui.screens.sections.territory import PERIODS, RepDealsScreen, TerritoryScreen, block_row
 from crmtui.widgets.bar_chart import BarChart
 from tests.app_support import copy_db, settle
 from tests.test_app_pipeline import DEMO_NOW, SIZE, clock
@@ -133,3 +134,45 @@ async def test_this_year_chart_keeps_labels_and_totals_and_leaves_future_weeks_b
         spark = rows["all"][len("all") :].rstrip().rsplit(" ", 1)[0]
         assert "▁" * 8 not in spark, lines
         assert spark.rstrip() != spark or "  " in spark, lines
+
+
+async def test_at_80x24_names_end_in_an_ellipsis_and_figures_are_never_cut(demo_db):
+    # Before: "▸ Americas & Asia-Pacifi" cut without "…", "11/" for 11/2 at the right
+    # edge, and the stage totals "34 · 481k EUR, 165k GBP, 10…".
+    app = make_app(db_path=demo_db, now=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TerritoryScreen) and screen.report is not None
+        table = screen.children_table
+        blocks = [*screen.report.territories, *screen.report.reps]
+        seen = table.scrollable_content_region.width  # the scrollbar covers the rest
+        edges = [0]
+        for column in table.columns.values():
+            edges.append(edges[-1] + column.width + 2)
+        # The right edge falls between two columns, after the W/L column at least.
+        assert seen in edges[5:], (seen, edges)
+        shown = edges.index(seen)
+        cut = 0
+        for y, block in enumerate(blocks[: table.size.height - 2], start=1):
+            line = table.render_line(y).text[:seen]
+            cells = [line[a:b].strip() for a, b in pairwise(edges[: shown + 1])]
+            name = cells[0].removeprefix("▸ ")
+            assert name == block.label or (
+                name.endswith("…") and block.label.startswith(name[:-1])
+            ), (name, block.label)
+            cut += name.endswith("…")
+            assert cells[1:] == [c.plain for c in block_row(block)[1:shown]], (cells, block)
+        assert cut, "no name is long enough to be cut at 80x24"
+        # The scope line under the header is cut with "…" too (it wrapped, showing "p: period ·").
+        status = screen.query_one("#scope-status")
+        row = status.region.y
+        drawn_rows = screen._compositor.render_update(full=True).strips
+        line = "".join(s.text for s in drawn_rows[row]).rstrip()
+        assert line.endswith("…"), line
+        chart = screen.query_one("#stage-bars", BarChart)
+        drawn = "\n".join(chart.render_line(y).text for y in range(chart.size.height))
+        for bar in chart.bars:
+            assert (bar.short or bar.caption) in drawn, (bar, drawn)

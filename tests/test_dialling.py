@@ -99,3 +99,21 @@ def test_the_timer_shows_who_and_how_long_and_stops_only_for_its_contact() -> No
     ended = timer.stop("c1")
     assert ended is not None and ended[1] == 65 and timer.running is None
     assert shown[-1] is None and timer.stop() is None
+
+
+def test_an_ended_call_is_kept_until_taken_or_forgotten() -> None:
+    shown: list[str | None] = []
+    now = [100.0]
+    timer = CallTimer(shown.append, clock=lambda: now[0])
+    timer.start("c1", "Anna Müller", "+4930")
+    now[0] = 165.4
+    ended = timer.end()
+    assert ended is not None and ended[1] == 65 and timer.running is None
+    assert shown[-1] == "☎ ended 01:05 Anna Müller · c logs it"
+    now[0] = 999.0  # the length is the call's, not the time since
+    assert timer.stop("someone-else") is None and timer.ended is not None
+    assert timer.stop("c1") == ended and timer.ended is None and shown[-1] is None
+    timer.start("c1", "Anna Müller", "+4930")
+    timer.end()
+    timer.forget()
+    assert timer.ended is None and timer.stop() is None and shown[-1] is None

@@ -284,6 +284,17 @@ def compact_money(minor: int, currency: str) -> str:
     return f"{value:,.0f} {currency}"
 
 
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+"""Currencies short enough as a sign for a narrow column's totals; the others keep their code."""
+
+
+def signed_compact(minor: int, currency: str) -> str:
+    """The shortest total: €481k, $1.2M, 950 CHF (a sign where there is one)."""
+    number = compact_money(minor, currency).split()[0]
+    symbol = CURRENCY_SIGNS.get(currency)
+    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
 def card_money(minor: int, currency: str) -> str:
     """A deal's amount without zero cents: 48,000 EUR, 1,250.50 EUR."""
     text = format_amount(minor, currency)

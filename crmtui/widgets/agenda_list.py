@@ -281,6 +281,10 @@ class AgendaList(ScrollView, can_focus=True):
                 self.get_component_rich_style("agenda-list--highlighted") if highlighted else base
             )
             text = self._line(line.row)
+            phone = line.row.phone
+            # The number only when it fits whole: "98 38…" cannot be dialled or read.
+            if phone and not line.row.do_not_call and text.cell_len + 3 + len(phone) <= width:
+                text.append(f"   {phone}", style="dim")
         return Strip(one_line_cell(self.app.console, text, width, 0, style, Style.null()))
 
     def _line(self, row: AgendaRow) -> Text:
@@ -297,8 +301,6 @@ class AgendaList(ScrollView, can_focus=True):
             line.append(" ↻", style="dim")
         if row.snoozed:
             line.append(f" (was snoozed until {row.snoozed})", style="dim")
-        if row.phone and not row.do_not_call:
-            line.append(f"   {row.phone}", style="dim")
         line.no_wrap = True
         line.overflow = "ellipsis"
         return line

@@ -24,6 +24,8 @@ class Bar:
     label: str
     value: float
     caption: str = ""
+    short: str = ""
+    """A shorter caption for a narrow chart (the same figures); empty: the caption."""
 
 
 def bar_text(value: float, biggest: float, width: int, style: str = "") -> Text:
@@ -44,17 +46,36 @@ def sparkline(values: Sequence[int | float]) -> str:
 
 
 def bar_table(bars: Sequence[Bar], width: int, style: str = "") -> Table:
-    """Labels, bars scaled to the biggest value, and captions, as a grid."""
+    """Labels, bars scaled to the biggest value, and captions, as a grid.
+
+    The captions are figures and are never cut: when they do not fit with the labels,
+    the short captions are used, then the bars are left out, then the labels are cut
+    with "…".
+    """
     label_width = max((len(b.label) for b in bars), default=0)
-    caption_width = max((len(b.caption) for b in bars), default=0)
-    room = max(4, width - label_width - caption_width - 4)
+    captions = [b.caption for b in bars]
+    caption_width = max((len(c) for c in captions), default=0)
+    room = width - label_width - caption_width - 4
+    if room < 4 and any(b.short for b in bars):
+        captions = [b.short or b.caption for b in bars]
+        caption_width = max(len(c) for c in captions)
+        room = width - label_width - caption_width - 4
     biggest = max((b.value for b in bars), default=0)
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True, width=label_width)
-    grid.add_column(no_wrap=True, width=room)
+    if room >= 4:
+        grid.add_column(no_wrap=True, width=label_width)
+        grid.add_column(no_wrap=True, width=room)
+    else:
+        # No room for a bar: the label gets what the caption leaves.
+        label_room = max(1, min(label_width, width - caption_width - 2))
+        grid.add_column(no_wrap=True, width=label_room, overflow="ellipsis")
     grid.add_column(no_wrap=True, justify="right")
-    for b in bars:
-        grid.add_row(Text(b.label), bar_text(b.value, biggest, room, style), Text(b.caption))
+    for b, caption in zip(bars, captions, strict=True):
+        label = Text(b.label, no_wrap=True, overflow="ellipsis")
+        if room >= 4:
+            grid.add_row(label, bar_text(b.value, biggest, room, style), Text(caption))
+        else:
+            grid.add_row(label, Text(caption))
     return grid
 
 

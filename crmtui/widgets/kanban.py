@@ -45,6 +45,8 @@ class KanbanLane:
     more: int = 0
     muted: bool = False
     note: str = ""
+    tail: str = ""
+    """Kept whole after the title (a stage's probability): a narrow lane cuts the title."""
 
 
 class KanbanBoard(Widget, can_focus=True):
@@ -203,7 +205,7 @@ class KanbanBoard(Widget, can_focus=True):
             return cached[1]
         console = self.app.console
         strips = []
-        for cell in self._lane(index, header_lines, room):
+        for cell in self._lane(index, header_lines, room, width):
             cell.truncate(width, overflow=cell.overflow or "ellipsis", pad=True)
             # Text.render leaves out the Text's own style: it goes under the spans here.
             style = base + console.get_style(cell.style)
@@ -250,11 +252,11 @@ class KanbanBoard(Widget, can_focus=True):
         """Line `y` of the board as drawn for this refresh."""
         return self._frame[y] if y < len(self._frame) else self._frame_blank
 
-    def _lane(self, index: int, header_lines: int, room: int) -> list[Text]:
+    def _lane(self, index: int, header_lines: int, room: int, width: int) -> list[Text]:
         lane = self._lanes[index]
         focused = self.has_focus and index == self.lane_index
         title_style = "bold reverse" if focused else "bold"
-        parts: list[Text] = [Text(lane.title, style=title_style, no_wrap=True, overflow="ellipsis")]
+        parts: list[Text] = [lane_title(lane, width, title_style)]
         for line in lane.summary:
             parts.append(Text(line, style="dim" if lane.muted else "", no_wrap=True))
         parts.extend(Text("") for _ in range(header_lines - 1 - len(lane.summary) - 1))
@@ -278,3 +280,18 @@ class KanbanBoard(Widget, can_focus=True):
         if not lane.cards:
             parts.append(Text(lane.note or "no deals", style="italic dim"))
         return parts
+
+
+def lane_title(lane: KanbanLane, width: int, style: str) -> Text:
+    """The lane's title cut to `width` with "…", its tail kept whole ("Negoti… 75%")."""
+    title = Text(lane.title, style=style, no_wrap=True, overflow="ellipsis")
+    if not lane.tail:
+        return title
+    room = width - len(lane.tail) - 1
+    if room < 2:
+        # Too narrow for both: the tail alone says less than a cut title would.
+        title.append(f" {lane.tail}")
+        return title
+    title.truncate(room, overflow="ellipsis")
+    title.append(f" {lane.tail}")
+    return title

@@ -145,9 +145,14 @@ def add_reminder_form(
 ) -> RecordForm:
     """A new reminder about a contact, account or deal."""
     fields = [
-        FormField("text", "What", placeholder="What to do (required)"),
+        FormField("text", "What", placeholder="What to do (required)", required=True),
         FormField(
-            "due", "Due", "tomorrow 9am", "tomorrow 9am, fri 14:00, 3d", moment_preview(now, "Due")
+            "due",
+            "Due",
+            "tomorrow 9am",
+            "tomorrow 9am, fri 14:00, 3d",
+            moment_preview(now, "Due"),
+            required=True,
         ),
         FormField("repeat", "Repeat", placeholder=REPEAT_HINT, preview=_repeat_preview),
     ]
@@ -188,9 +193,14 @@ def edit_reminder_form(reminder: dict[str, Any], *, now: datetime) -> RecordForm
         "repeat": reminder.get("recurrence") or "",
     }
     fields = [
-        FormField("text", "What", before["text"], "What to do (required)"),
+        FormField("text", "What", before["text"], "What to do (required)", required=True),
         FormField(
-            "due", "Due", before["due"], "tomorrow 9am, fri 14:00", moment_preview(now, "Due")
+            "due",
+            "Due",
+            before["due"],
+            "tomorrow 9am, fri 14:00",
+            moment_preview(now, "Due"),
+            required=True,
         ),
         FormField(
             "repeat", "Repeat", before["repeat"], REPEAT_HINT, _repeat_preview, aliases=("rule",)
@@ -239,7 +249,9 @@ def edit_activity_form(activity: dict[str, Any], *, now: datetime) -> RecordForm
 
     def outcome_preview(text: str) -> str:
         if text.strip() and text.strip() not in ACTIVITY_OUTCOMES:
-            raise ValueError(f"one of {', '.join(ACTIVITY_OUTCOMES)}")
+            raise ValueError(
+                f"Outcome: {text.strip()!r} is not one of {', '.join(ACTIVITY_OUTCOMES)}"
+            )
         return ""
 
     fields = [
@@ -289,7 +301,7 @@ def add_deal_form(
     currency: str = "EUR",
 ) -> RecordForm:
     """A new open deal, at an account and/or with a contact, in the default pipeline."""
-    fields = [FormField("name", "Name", name, "What is sold (required)")]
+    fields = [FormField("name", "Name", name, "What is sold (required)", required=True)]
     if account_id is None and contact_id is None:
         # From the board: the deal's account by its name (never a new one made here).
         fields.append(

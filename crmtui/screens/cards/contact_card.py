@@ -55,12 +55,14 @@ def format_when(value: str | None, tz: tzinfo | None = None, now: datetime | Non
 
 
 def format_duration(seconds: int | None) -> str:
-    """A call's length as '5 min' or '1 h 10 min' (empty when unknown)."""
+    """A call's length as '40 s', '5 min' or '1 h 10 min' (empty when unknown)."""
     if not seconds:
         return ""
+    if seconds < 60:
+        return f"{seconds} s"  # a 4 s no-answer read "1 min"; the quick log said "4 s"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{max(minutes, 1)} min"
+        return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 

@@ -71,6 +71,28 @@ class FormField:
     Runs on the UI thread, so it must not touch the database."""
     aliases: tuple[str, ...] = field(default_factory=tuple)
     """The services' names for this field (InvalidInput.field), when they differ."""
+    required: bool = False
+    """Blank is refused (with every other bad field, before the save runs)."""
+
+
+def field_problems(fields: Sequence[FormField], values: dict[str, str]) -> dict[str, str]:
+    """{field name: why} for every field that cannot be read: blank where required, or
+    a text its preview refuses. The save is not run while there is one, so a form names
+    every bad field at once, as the contact forms do."""
+    problems: dict[str, str] = {}
+    for f in fields:
+        text = values.get(f.name, "")
+        if not text.strip():
+            if f.required:
+                problems[f.name] = f"{f.label}: required"
+            continue
+        if f.preview is None:
+            continue
+        try:
+            f.preview(text)
+        except ValueError as exc:
+            problems[f.name] = str(exc)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -161,6 +183,13 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
             self.name = name
             self.message = message
 
+    class Invalid(Message):
+        """Fields that cannot be read, checked before the save: {field: why}."""
+
+        def __init__(self, problems: dict[str, str]) -> None:
+            super().__init__()
+            self.problems = problems
+
     def __init__(
         self,
         title: str,
@@ -245,6 +274,10 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
         from crmtui.domain.validate import InvalidInput
         from crmtui.store.resolve import NotFound
 
+        problems = field_problems(self.fields, values)
+        if problems:
+            self.post_message(self.Invalid(problems))
+            return
         try:
             result = self._save(self.daily, values)
         except FieldProblem as exc:
@@ -269,6 +302,21 @@ class RecordForm(UsesDaily, SavingForm[Saved | None]):
     @on(Done)
     def _done(self, event: Done) -> None:
         self.dismiss(event.result)
+
+    @on(Invalid)
+    def _invalid(self, event: Invalid) -> None:
+        self.saving = False
+        values = self.values()
+        named: list[str] = []
+        for f in self.fields:
+            problem = event.problems.get(f.name, "")
+            # A field put right since the last try shows its reading again.
+            self._show_reading(f, values[f.name], problem)
+            if problem:
+                if not named:
+                    self.query_one(f"#f-{f.name}", Input).focus()
+                named.append(f.label)
+        self._status(f"Not saved: check {', '.join(named)}.", error=True)
 
     @on(Refused)
     def _refused(self, event: Refused) -> None:

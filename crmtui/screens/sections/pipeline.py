@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import short_day, stored_day
-from crmtui.domain.money import card_money, compact_money
+from crmtui.domain.money import card_money, compact_money, signed_compact
 from crmtui.domain.periods import parse_period
 from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, BoardWindow, StageWindow, board_window
@@ -52,17 +52,11 @@ def lane_summary(column: StageWindow) -> tuple[str, ...]:
     for currency, amount in column.amount_minor.items():
         # "€889k w181k": both figures fit a 12-cell column (80 columns, six stages);
         # "889k EUR w181k" lost its weighted sum there ("w1…").
-        number = compact_money(amount, currency).split()[0]
-        symbol = CURRENCY_SIGNS.get(currency)
-        line = f"{symbol}{number}" if symbol else f"{number} {currency}"
+        line = signed_compact(amount, currency)
         if not column.closed:
             line += f" w{compact_money(column.weighted_minor[currency], currency).split()[0]}"
         lines.append(line)
     return tuple(lines)
-
-
-CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-"""Currencies short enough as a sign for a board column's totals; the others keep their code."""
 
 
 def to_card(deal: BoardDeal) -> KanbanCard:
@@ -80,16 +74,16 @@ def to_lanes(window: BoardWindow) -> list[KanbanLane]:
     """Every column as a lane."""
     lanes = []
     for column in window.columns:
-        title = f"{column.name} {column.probability}%" if not column.closed else column.name
         lanes.append(
             KanbanLane(
                 column.stage_id,
-                title,
+                column.name,
                 lane_summary(column),
                 tuple(to_card(d) for d in column.deals),
                 more=column.more,
                 muted=column.closed,
                 note=f"none closed {CLOSED_PERIOD.replace('-', ' ')}" if column.closed else "",
+                tail="" if column.closed else f"{column.probability}%",
             )
         )
     return lanes

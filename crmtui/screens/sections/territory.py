@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import a_day, short_day, stored_day
-from crmtui.domain.money import card_money, compact_money, format_money
+from crmtui.domain.money import card_money, compact_money, format_money, signed_compact
 from crmtui.domain.periods import parse_period
 from crmtui.reports.cache import report_cache
 from crmtui.reports.deal_board import BoardDeal, StageWindow, board_window, scope_deals
@@ -84,10 +84,15 @@ def kpi_table(block: SummaryBlock) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     for total in block.pipeline:
+        # The weighted sum on a line of its own, its word in the label column: wrapped
+        # after "weighted", its number and currency came apart at 80 columns.
         grid.add_row(
             f"Open {total.currency}",
-            f"{total.count:,} deals · {format_money(total.amount_minor, total.currency)}"
-            f" · weighted {format_money(total.weighted_minor, total.currency)}",
+            f"{total.count:,} deals · {format_money(total.amount_minor, total.currency)}",
+        )
+        grid.add_row(
+            Text("  weighted", style="not bold"),
+            format_money(total.weighted_minor, total.currency),
         )
     if not block.pipeline:
         grid.add_row("Open pipeline", Text("no open deals", style="dim"))
@@ -154,7 +159,15 @@ def stage_bars(columns: Sequence[StageWindow]) -> list[Bar]:
         if c.closed:
             continue
         amounts = ", ".join(compact_money(v, k) for k, v in c.amount_minor.items())
-        bars.append(Bar(c.name, c.count, f"{c.count:,} · {amounts}" if amounts else "0"))
+        short = " ".join(signed_compact(v, k) for k, v in c.amount_minor.items())
+        bars.append(
+            Bar(
+                c.name,
+                c.count,
+                f"{c.count:,} · {amounts}" if amounts else "0",
+                f"{c.count:,} · {short}" if short else "0",
+            )
+        )
     return bars
 
 
@@ -165,9 +178,9 @@ def block_row(block: SummaryBlock) -> list[Text]:
     rate = "—" if block.win_rate is None else f"{block.win_rate:.0%}"
     activities = sum(sum(v) for v in block.activities.values())
     if block.kind == "territory":
-        name = Text(f"▸ {block.label}", style="bold")
+        name = Text(f"▸ {block.label}", style="bold", no_wrap=True, overflow="ellipsis")
     else:
-        name = Text(f"  {block.label}")
+        name = Text(f"  {block.label}", no_wrap=True, overflow="ellipsis")
     cells = [
         f"{block.open_count:,}",
         pipeline or "—",
@@ -179,7 +192,8 @@ def block_row(block: SummaryBlock) -> list[Text]:
         f"{block.stale_deals:,}",
         f"{block.coverage_gaps:,}",
     ]
-    return [name] + [Text(c, no_wrap=True, overflow="ellipsis") for c in cells]
+    # Figures are never cut: their columns are as wide as their widest cell (child_widths).
+    return [name] + [Text(c, no_wrap=True) for c in cells]
 
 
 def read_summary(
@@ -213,9 +227,10 @@ def summary_key(
     return ("territory-summary", territory_id, period_label, today)
 
 
-# (label, width): fixed, so the table never re-measures its rows (and draws the same every time).
+# (label, least width): the widths are set from the rows when they are shown
+# (child_widths), so the table never re-measures its rows itself.
 CHILD_COLUMNS = (
-    ("Territory / rep", 24),
+    ("Territory / rep", 16),
     ("Open", 5),
     ("Pipeline", 18),
     ("Weighted", 17),
@@ -226,6 +241,34 @@ CHILD_COLUMNS = (
     ("Stale", 5),
     ("Gaps", 5),
 )
+
+
+NAME_MOST = 30
+"""The name column's width when the table has room to spare."""
+
+
+def child_widths(rows: Sequence[Sequence[Text]], room: int) -> list[int]:
+    """Column widths for the rows: each figure column as wide as its widest cell, the name
+    column what is left, so the table's right edge falls between two columns.
+
+    At 80 columns the figures do not all fit: those that do are shown whole and the
+    rest are a scroll (→) away, never cut in the middle of a number ("11/" for 11/2).
+    """
+    widths = [
+        max(least, len(label), *(rows_cells[i].cell_len for rows_cells in rows))
+        for i, (label, least) in enumerate(CHILD_COLUMNS)
+    ]
+    name_least = CHILD_COLUMNS[0][1]
+    name_full = min(widths[0], NAME_MOST)
+    figures = [w + 2 for w in widths[1:]]  # a cell's padding: one column each side
+    if name_least + 2 + sum(figures) <= room:
+        widths[0] = max(name_least, min(name_full, room - sum(figures) - 2))
+        return widths
+    shown = 0
+    while shown < len(figures) and name_least + 2 + sum(figures[: shown + 1]) <= room:
+        shown += 1
+    widths[0] = max(name_least, room - sum(figures[:shown]) - 2)
+    return widths
 
 
 class TerritoryScreen(Screen[None]):
@@ -293,11 +336,32 @@ class TerritoryScreen(Screen[None]):
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        """Columns once; keys go to the table."""
+        """Columns to the table's width; keys go to the table."""
         table = self.children_table
-        for label, width in CHILD_COLUMNS:
-            table.add_column(label, width=width)
+        self._fill_table()
         table.focus()
+
+    def on_resize(self) -> None:
+        """The name column takes what the figures leave: size the columns again."""
+        self.call_after_refresh(self._fill_table, keep=True)
+
+    def _fill_table(self, *, keep: bool = False) -> None:
+        """Columns sized to the rows and the width, then the rows (`keep`: only if the
+        widths changed)."""
+        table = self.children_table
+        cells = [block_row(block) for block in self._rows]
+        # Less the scrollbar's two columns (always shown: territory.tcss).
+        widths = child_widths(cells, max(0, table.size.width - 2))
+        if keep and widths == [c.width for c in table.columns.values()]:
+            return
+        row = table.cursor_row
+        table.clear(columns=True)
+        for (label, _), width in zip(CHILD_COLUMNS, widths, strict=True):
+            table.add_column(Text(label, no_wrap=True, overflow="ellipsis"), width=width)
+        for i, row_cells in enumerate(cells):
+            table.add_row(*row_cells, key=str(i))
+        if self._rows:
+            table.move_cursor(row=min(row, len(self._rows) - 1))
 
     def on_screen_resume(self) -> None:
         """First shown, back from a level below where the period may have changed, or
@@ -405,14 +469,8 @@ class TerritoryScreen(Screen[None]):
         daily = self._app.daily
         today = daily.now().astimezone(daily.zone()).date()
         self.query_one("#activity-weeks", Static).update(activity_table(report, today))
-        table = self.children_table
-        row = table.cursor_row
-        table.clear()
         self._rows = [*report.territories, *report.reps]
-        for i, block in enumerate(self._rows):
-            table.add_row(*block_row(block), key=str(i))
-        if self._rows:
-            table.move_cursor(row=min(row, len(self._rows) - 1))
+        self._fill_table()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Report a failed read on the screen."""
