@@ -6,7 +6,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from crmtui.store.journal import (
     expand,
     field_op_id,
     pack_created,
+    pack_created_rows,
     pack_each,
     unpack_created,
 )
@@ -101,6 +102,42 @@ def test_the_one_call_packing_writes_what_value_by_value_packing_writes(
 ) -> None:
     assert pack_created(values) == pack_each(values)
     assert unpack_created(pack_created(values)) == [(k, encode_value(v)) for k, v in values.items()]
+
+
+plain_values_st = st.none() | st.text() | st.integers() | st.floats() | st.booleans() | st.dates()
+
+
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["id", "updated_at", "created_at", "kind", "number", "is_primary"]),
+            plain_values_st | st.datetimes(timezones=st.just(UTC)),
+        ),
+        max_size=4,
+    ),
+    st.datetimes(timezones=st.just(UTC)),
+    st.integers(0, 3),
+)
+def test_packing_many_rows_writes_what_packing_each_row_writes(
+    rows: list[dict[str, object]], now: datetime, now_in: int
+) -> None:
+    for row in rows[:now_in]:
+        row["created_at"] = now  # the transaction's own `now`, written as its text up front
+    expected = [pack_created(created_fields(row)) for row in rows]
+    fields = sum(len(created_fields(row)) for row in rows)
+    for plain in (True, False):
+        assert pack_created_rows("contact_phone", rows, now, plain=plain) == (expected, fields)
+
+
+def test_packing_many_rows_keeps_lists_for_a_table_with_json_columns() -> None:
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = [
+        {"id": "a", "name": "Ann", "tags": [], "created_at": now, "updated_at": now},
+        {"id": "b", "name": "Bo", "tags": ["x"], "extra": None, "created_at": now},
+    ]
+    texts, fields = pack_created_rows("contact", rows, now, plain=False)
+    assert texts == [pack_created(created_fields(row)) for row in rows]
+    assert fields == 5  # Ann: name, created_at; Bo: name, tags, created_at
 
 
 def test_unpack_reads_a_packed_value_with_blanks_and_rejects_non_objects() -> None:

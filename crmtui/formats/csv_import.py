@@ -69,6 +69,7 @@ from crmtui.store.bulk import (
     BulkWriter,
     deferred_indexes,
     full_row,
+    full_rows,
     row_template,
     uuid7_batch,
 )
@@ -1150,7 +1151,7 @@ def _insert_new(
     # The phones, email and place are the contact's items (its columns their primaries).
     for table, values in items.items():
         model = CONTACT_ITEMS[table]
-        writer.insert(model, [full_row(tx, model, v) for v in values])
+        writer.insert(model, full_rows(tx, model, values))
         made_ids += [(table, v["id"]) for v in values]
     index_contact_rows(tx.db, contacts, account_names)
     for row, made in zip(chunk, contacts, strict=True):

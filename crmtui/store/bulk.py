@@ -26,11 +26,9 @@ from sqlmodel import SQLModel
 from crmtui.domain.validate import MAX_SYNCED_VALUE_CHARS
 from crmtui.store.journal import (
     WriteTx,
-    check_created_sizes,
     check_synced_size,
-    created_fields,
     encode_value,
-    pack_created,
+    pack_created_rows,
 )
 from crmtui.store.models import ENTITIES
 from crmtui.store.pending import ITEM_ENTITIES, note_pending, pending_key
@@ -65,6 +63,23 @@ def _needs_conversion(model: type[SQLModel], column: str) -> bool:
     union = get_origin(annotation) in (Union, UnionType)
     kinds = set(get_args(annotation)) - {type(None)} if union else {annotation}
     return not kinds <= {str, int, float}
+
+
+@cache
+def _plain_columns(model: type[SQLModel]) -> bool:
+    """Whether every column holds text, a number, a flag, a timestamp or a date (no JSON).
+
+    Rows are what the table stores (see `full_row`): a list or an object in any other
+    column could not be bound by `insert` either.
+    """
+    plain = {str, int, float, bool, datetime, date}
+    for info in model.model_fields.values():
+        annotation = info.annotation
+        union = get_origin(annotation) in (Union, UnionType)
+        kinds = set(get_args(annotation)) - {type(None)} if union else {annotation}
+        if not kinds <= plain:
+            return False
+    return True
 
 
 def uuid7_batch(count: int) -> list[str]:
@@ -218,6 +233,24 @@ def row_template(
     return base, names, factories
 
 
+def full_rows(
+    tx: WriteTx, model: type[SQLModel], many: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """`full_row` of each of many values, from one template (an import completes ~350k items)."""
+    base, names, factories = row_template(tx, model)
+    out = []
+    for values in many:
+        row = base.copy()
+        for name, factory in factories:
+            if name not in values:
+                row[name] = factory()
+        row.update(
+            values if values.keys() <= names else {k: values[k] for k in values if k in names}
+        )
+        out.append(row)
+    return out
+
+
 class BulkWriter:
     """Inserts and updates many rows of the domain tables in the caller's transaction."""
 
@@ -280,15 +313,7 @@ class BulkWriter:
         tx_id, device = tx.tx_id, tx.device_id
         # One packed create row per record (ids and clock readings made in one batch
         # each); `ops` counts the contract's ops they stand for (a create + its sets).
-        packed: list[str] = []
-        fields = 0
-        for r in rows:
-            journaled = created_fields(r)
-            fields += len(journaled)
-            text = pack_created(journaled)
-            if len(text) > MAX_SYNCED_VALUE_CHARS:  # only then can one field be too long
-                check_created_sizes(entity, journaled)
-            packed.append(text)
+        packed, fields = pack_created_rows(entity, rows, tx.now, plain=_plain_columns(model))
         ids, hlcs = uuid7_batch(len(rows)), tx.next_hlcs(len(rows))
         self._journal(
             [

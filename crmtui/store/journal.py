@@ -19,7 +19,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -146,6 +146,39 @@ def pack_created(values: Mapping[str, Any]) -> str:
     ):
         return _pack_plain(values)
     return pack_each(values)
+
+
+def pack_created_rows(
+    entity: str, rows: Sequence[Mapping[str, Any]], now: datetime, *, plain: bool
+) -> tuple[list[str], int]:
+    """`pack_created(created_fields(row))` of many new rows of `entity`, each checked for
+    the sync server's size limit: the texts, and how many fields they carry in all.
+
+    The same text, made with less Python per row (a bulk import packs ~450k rows):
+    a `created_at` that is the transaction's `now` is written as its text up front
+    rather than through the encoder's hook, and with `plain` (every column of the
+    rows' table holds text, a number, a flag, a timestamp or a date, never a list or
+    an object) the rows go straight to the C encoder, which writes those kinds as
+    `pack_created` does (tests/test_journal_packing.py compares the two).
+    """
+    stamp = _stamp(now)
+    texts: list[str] = []
+    count = 0
+    for row in rows:
+        if plain:
+            journaled = {name: value for name, value in row.items() if value is not None}
+            for name in UNJOURNALED:
+                journaled.pop(name, None)
+        else:
+            journaled = created_fields(row)
+        if journaled.get("created_at") is now:
+            journaled["created_at"] = stamp
+        text = _pack_plain(journaled) if plain else pack_created(journaled)
+        if len(text) > MAX_SYNCED_VALUE_CHARS:  # only then can one field be too long
+            check_created_sizes(entity, journaled)
+        texts.append(text)
+        count += len(journaled)
+    return texts, count
 
 
 def pack_each(values: Mapping[str, Any]) -> str:
