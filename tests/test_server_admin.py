@@ -178,3 +178,39 @@ def test_device_names_are_unique_per_rep_and_revocation_is_by_id(crm: Crm, serve
     finally:
         engine.dispose()
     assert crm("revoke-token", "nonesuch").exit_code == 1
+
+
+def test_a_team_is_enrolled_in_one_transaction_with_each_reps_checks(
+    crm: Crm, server_db: str
+) -> None:
+    from crmtui.server import admin
+    from crmtui.server.db import make_server_engine
+
+    crm("add-territory", "North")
+    crm("add-territory", "South")
+    engine = make_server_engine(server_db)
+    try:
+        ids = admin.add_reps(
+            engine,
+            [("ann", "rep", ["North"]), ("max", "manager", ["North", "South", "North"])],
+        )
+        issued = admin.issue_tokens(engine, [("ann", "laptop"), ("max", "laptop")])
+        assert len(set(ids)) == 2 and len({i.token for i in issued}) == 2
+        listed = {r["name"]: r for r in admin.reps(engine)}
+        assert listed["max"]["role"] == "manager"
+        assert {d["rep"] for d in admin.devices(engine)} == {"ann", "max"}
+        # One refused rep creates none: the batch is one transaction.
+        with pytest.raises(admin.AdminNotFound, match="no territory named 'East'"):
+            admin.add_reps(engine, [("cy", "rep", ["North"]), ("di", "rep", ["East"])])
+        with pytest.raises(admin.AlreadyThere):
+            admin.add_reps(engine, [("cy", "rep", ["North"]), ("ann", "rep", ["North"])])
+        with pytest.raises(admin.AdminError, match="named twice"):
+            admin.add_reps(engine, [("cy", "rep", []), ("cy", "rep", [])])
+        assert "cy" not in {r["name"] for r in admin.reps(engine)}
+        with pytest.raises(admin.AdminError, match="live device named 'laptop'"):
+            admin.issue_tokens(engine, [("max", "phone"), ("ann", "laptop")])
+        assert len(admin.devices(engine)) == 2
+    finally:
+        engine.dispose()
+    # The reps were published: the CLI lists them like reps added one by one.
+    assert "max" in crm("reps").stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -136,32 +137,80 @@ def territory_record(
 
 def add_rep(engine: Engine, name: str, role: str, territories: list[str]) -> str:
     """Create a rep with a role, assigned to the named territories."""
-    if role not in ROLES:
-        raise AdminError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    name = _name(name, "rep")
-    tids = list(dict.fromkeys(_territory_id(engine, n) for n in territories))
-    rid = uuid7()
+    return add_reps(engine, [(name, role, territories)])[0]
+
+
+def add_reps(engine: Engine, wanted: Sequence[tuple[str, str, list[str]]]) -> list[str]:
+    """Create reps (name, role, territory names) in one transaction; their ids in order.
+
+    The checks are `add_rep`'s, for each rep; one refused rep creates none. Enrolling
+    a whole team (or a load test's thousand laptops) costs one commit and one feed
+    write instead of one of each per rep.
+    """
+    names: list[str] = []
+    for name, role, _places in wanted:
+        if role not in ROLES:
+            raise AdminError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        names.append(_name(name, "rep"))
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise AdminError(f"rep {twice[0]!r} is named twice")
+    places = {_name(n, "territory") for _rep, _role, listed in wanted for n in listed}
+    with engine.connect() as conn:
+        by_name = {
+            str(r[0]): str(r[1])
+            for r in conn.execute(
+                select(t.territory.c.name, t.territory.c.id).where(t.territory.c.name.in_(places))
+            )
+        }
+    unknown = sorted(places - set(by_name))
+    if unknown:
+        raise AdminNotFound(f"no territory named {unknown[0]!r}")
+    rids = [uuid7() for _ in names]
     with engine.begin() as conn:
-        found = conn.execute(select(t.rep.c.id, t.rep.c.role).where(t.rep.c.name == name)).first()
-        if found is not None:
+        found = conn.execute(
+            select(t.rep.c.id, t.rep.c.name, t.rep.c.role).where(t.rep.c.name.in_(names))
+        ).all()
+        for rid_found, name_found, role_found in found:
+            i = names.index(name_found)
+            tids = {by_name[_name(n, "territory")] for n in wanted[i][2]}
             held = set(
                 conn.execute(
                     select(t.rep_territory.c.territory_id).where(
-                        t.rep_territory.c.rep_id == found[0]
+                        t.rep_territory.c.rep_id == rid_found
                     )
                 ).scalars()
             )
-            if found[1] == role and held == set(tids):
-                raise AlreadyThere(f"rep {name!r} exists already", str(found[0]))
+            if role_found == wanted[i][1] and held == tids:
+                raise AlreadyThere(f"rep {name_found!r} exists already", str(rid_found))
             raise AdminError(
-                f"rep {name!r} exists already with another role or territories;"
+                f"rep {name_found!r} exists already with another role or territories;"
                 " change them with set-role, assign and unassign"
             )
-        conn.execute(insert(t.rep).values(id=rid, name=name, role=role, created_at=_now()))
-        for tid in tids:
-            conn.execute(insert(t.rep_territory).values(rep_id=rid, territory_id=tid))
-        publish(conn, "rep", rid, "create", {"name": name, "role": role})
-    return rid
+        now = _now()
+        conn.execute(
+            insert(t.rep),
+            [
+                {"id": rid, "name": name, "role": w[1], "created_at": now}
+                for rid, name, w in zip(rids, names, wanted, strict=True)
+            ],
+        )
+        links = [
+            {"rep_id": rid, "territory_id": tid}
+            for rid, w in zip(rids, wanted, strict=True)
+            for tid in dict.fromkeys(by_name[_name(n, "territory")] for n in w[2])
+        ]
+        if links:
+            conn.execute(insert(t.rep_territory), links)
+        publish_created(
+            conn,
+            "rep",
+            [
+                (rid, {"name": name, "role": w[1]})
+                for rid, name, w in zip(rids, names, wanted, strict=True)
+            ],
+        )
+    return rids
 
 
 def assign(engine: Engine, rep: str, territory: str) -> bool:
@@ -197,36 +246,52 @@ def issue_token(engine: Engine, rep: str, device_name: str) -> IssuedToken:
     Device names are unique among a rep's live devices (a revoked device's name
     may be used again: that is how a laptop is re-enrolled).
     """
-    rep = _name(rep, "rep")
-    device_name = _name(device_name, "device")
-    token = new_token()
-    did = uuid7()
+    return issue_tokens(engine, [(rep, device_name)])[0]
+
+
+def issue_tokens(engine: Engine, wanted: Sequence[tuple[str, str]]) -> list[IssuedToken]:
+    """Enrol devices (rep name, device name) in one transaction; `issue_token`'s checks each."""
+    pairs = [(_name(rep, "rep"), _name(device, "device")) for rep, device in wanted]
+    if len(set(pairs)) != len(pairs):
+        twice = sorted({p for p in pairs if pairs.count(p) > 1})[0]
+        raise AdminError(f"{twice[0]} would get two devices named {twice[1]!r}")
+    issued = [IssuedToken(uuid7(), new_token()) for _ in pairs]
     with engine.begin() as conn:
-        rid = conn.execute(select(t.rep.c.id).where(t.rep.c.name == rep)).scalar()
-        if rid is None:
-            raise AdminNotFound(f"no rep named {rep!r}")
+        reps = {p[0] for p in pairs}
+        rids = {
+            str(r[0]): str(r[1])
+            for r in conn.execute(select(t.rep.c.name, t.rep.c.id).where(t.rep.c.name.in_(reps)))
+        }
+        unknown = sorted(reps - set(rids))
+        if unknown:
+            raise AdminNotFound(f"no rep named {unknown[0]!r}")
         taken = conn.execute(
-            select(t.device.c.id).where(
-                t.device.c.rep_id == rid,
-                t.device.c.name == device_name,
-                t.device.c.revoked_at.is_(None),
-            )
-        ).scalar()
-        if taken is not None:
-            raise AdminError(
-                f"{rep} has a live device named {device_name!r} ({taken});"
-                " revoke it first or choose another name"
-            )
+            select(t.rep.c.name, t.device.c.name, t.device.c.id)
+            .join(t.rep, t.rep.c.id == t.device.c.rep_id)
+            .where(t.device.c.rep_id.in_(list(rids.values())), t.device.c.revoked_at.is_(None))
+        ).all()
+        live = {(str(r[0]), str(r[1])): str(r[2]) for r in taken}
+        for rep, device in pairs:
+            if (rep, device) in live:
+                raise AdminError(
+                    f"{rep} has a live device named {device!r} ({live[rep, device]});"
+                    " revoke it first or choose another name"
+                )
+        now = _now()
         conn.execute(
-            insert(t.device).values(
-                id=did,
-                rep_id=rid,
-                name=device_name,
-                token_sha256=hash_token(token),
-                created_at=_now(),
-            )
+            insert(t.device),
+            [
+                {
+                    "id": got.device_id,
+                    "rep_id": rids[rep],
+                    "name": device,
+                    "token_sha256": hash_token(got.token),
+                    "created_at": now,
+                }
+                for got, (rep, device) in zip(issued, pairs, strict=True)
+            ],
         )
-    return IssuedToken(did, token)
+    return issued
 
 
 def revoke_token(engine: Engine, device: str) -> bool:
@@ -291,6 +356,39 @@ def _rep_id(conn: Connection, name: str) -> str:
     if rid is None:
         raise AdminNotFound(f"no rep named {rep!r}")
     return str(rid)
+
+
+def publish_created(
+    conn: Connection, entity: str, records: Sequence[tuple[str, dict[str, str | None]]]
+) -> None:
+    """Publish the `create` of new server-managed records (fresh ids) in one feed write.
+
+    `publish(conn, entity, id, "create", values)` for each, with one lock, one HLC
+    and one insert per table.
+    """
+    if not records:
+        return
+    lock_feed(conn)
+    hlc = _hlc()
+    scopes = []
+    versions = []
+    changes: list[PendingChange] = []
+    for row_id, values in records:
+        scopes.append((entity, row_id, None, None, False, False, hlc, hlc, SERVER_DEVICE))
+        changes.append(
+            PendingChange("create", entity, row_id, None, None, hlc, SERVER_DEVICE, None)
+        )
+        for name, value in values.items():
+            if value is None:
+                continue
+            encoded = json.dumps(value, ensure_ascii=False)
+            versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
+            changes.append(
+                PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
+            )
+    insert_rows(conn, t.row_scope, scopes)
+    upsert_rows(conn, t.field_state, versions)
+    write_changes(conn, changes)
 
 
 def publish(
