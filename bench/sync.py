@@ -4,7 +4,7 @@ Usage: python bench/sync.py [--ops 10000] [--runs 5] [--clients 20] [--client-op
        [--dsn "host=127.0.0.1 port=5432 dbname=test user=postgres"]
 
 1. A laptop with N pending ops (contacts made by the services) runs `SyncClient.sync()`
-   (push in batches of 500, then pull) against `crm server` (uvicorn, one worker) on a
+   (push in batches of 1,000, then pull) against `crm server` (uvicorn, one worker) on a
    fresh PostgreSQL database; baselines, in the same run: raw psycopg `executemany`
    upserts of the same N field values into a bare (entity, row_id, field) table, and
    COPY of them into an unlogged staging table plus one `INSERT ... SELECT ... ON

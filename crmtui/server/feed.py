@@ -129,10 +129,19 @@ def feed_head(conn: Connection) -> int:
 
 
 def draw(conn: Connection, count: int) -> int:
-    """Reserve `count` feed numbers; returns the first (the feed lock must be held)."""
-    head = feed_head(conn)
-    conn.execute(update(t.counter).where(t.counter.c.id == FEED).values(value=head + count))
-    return head + 1
+    """Reserve `count` feed numbers; returns the first.
+
+    One statement: the UPDATE takes the counter's row lock (if this transaction
+    does not hold it yet) and keeps it to commit, so the numbers drawn are
+    contiguous and committed with the entries, as under `lock_counter`.
+    """
+    head = conn.execute(
+        update(t.counter)
+        .where(t.counter.c.id == FEED)
+        .values(value=t.counter.c.value + count)
+        .returning(t.counter.c.value)
+    ).scalar_one()
+    return int(head) - count + 1
 
 
 @dataclass

@@ -31,7 +31,7 @@ from crmtui.domain.ids import uuid7
 from crmtui.server import tables as t
 from crmtui.server.auth import Principal, subtree
 from crmtui.server.bulk import existing_ids, insert_rows, rows_by_keys, upsert_rows
-from crmtui.server.feed import PendingChange, lock_counter, lock_feed, write_changes
+from crmtui.server.feed import PendingChange, lock_feed, write_changes
 from crmtui.server.locks import lock_for_push, lock_territories
 from crmtui.store.models import CONTACT_ITEMS, ENTITIES
 from crmtui.sync.fields import (
@@ -133,6 +133,8 @@ class _Batch:
     """Each territory's depth in the hierarchy (read once, when a link decides one)."""
     valid_fields: dict[RowKey, set[str]] = field(default_factory=dict)
     """Per record, the fields the batch sets to a valid non-null value (a create's needs)."""
+    placing: tuple[RowKey, str | None] | None = None
+    """The territory `_refuse` decided for the op's new record, reused by `_create_row`."""
 
     def __post_init__(self) -> None:
         # An HLC whose milliseconds (13 fixed-width digits) are at most this text is
@@ -389,6 +391,8 @@ def _refuse(b: _Batch, op: Op, row: dict[str, Any] | None) -> str | None:
         if missing:
             return f"a new {op.entity} needs a valid {', '.join(missing)}"
         target = _initial_territory(b, op)
+        # Nothing the op does before `_create_row` changes what decides it: kept for it.
+        b.placing = ((op.entity, op.row_id), target)
         if not who.sees(target):
             return "the record would be outside your territories"
     if op.op == "set" and op.field == "territory_id" and op.entity in OWN_TERRITORY:
@@ -609,7 +613,11 @@ def _item_creator(b: _Batch, op: Op) -> str:
 
 def _create_row(b: _Batch, op: Op, hlc: str) -> dict[str, Any]:
     """Make a new record's scope row (territory decided from the batch) and emit its create."""
-    territory = _initial_territory(b, op)
+    key = (op.entity, op.row_id)
+    placing, b.placing = b.placing, None
+    territory = (
+        placing[1] if placing is not None and placing[0] == key else _initial_territory(b, op)
+    )
     row: dict[str, Any] = {
         "entity": op.entity,
         "row_id": op.row_id,
@@ -768,6 +776,7 @@ _RECORDED = frozenset({"applied", "conflict"})
 
 
 def _decide_one(b: _Batch, op: Op, hlc: str) -> Result:
+    b.placing = None
     state, row = _row_state(b, op)
     refusal = _refuse(b, op, row)
     if refusal is not None:
@@ -788,7 +797,7 @@ def _decide_one(b: _Batch, op: Op, hlc: str) -> Result:
     territory: str | None = str(row["territory_id"]) if row and row["territory_id"] else None
     if d.create_row:
         row = _create_row(b, op, hlc)
-        territory = _initial_territory(b, op)
+        territory = row["territory_id"]
     if d.consent is not None:
         _write_consent(b, op, d.consent, d.write_field, current, hlc, territory)
     elif d.write_field:
@@ -989,18 +998,17 @@ def _within(b: _Batch, locked: frozenset[str]) -> None:
 
 def _lock(
     conn: Connection, who: Principal, request: PushRequest, *, narrow: bool
-) -> tuple[frozenset[str] | None, bool]:
-    """Take a push's locks: (the territories a manager locked or None, numbered after commit)."""
+) -> frozenset[str] | None:
+    """Take a push's locks; returns the territories a manager's push locked (else None)."""
     locked = None
     if narrow and not request.resolved_conflicts:  # a conflict may be anywhere in scope
         locked = _manager_territories(conn, who, request.device_id, list(request.ops))
     if locked is not None:
         lock_territories(conn, locked, who.rep_id)
-        return locked, True
-    parallel = lock_for_push(conn, who)
-    if not parallel:
+        return locked
+    if not lock_for_push(conn, who):
         lock_feed(conn)
-    return None, parallel
+    return None
 
 
 def apply_batch(
@@ -1035,7 +1043,7 @@ def _apply_batch(
         # the territories of the records it touches; their entries are numbered at
         # the end, under the counter lock (crmtui.server.feed).
         ops = list(request.ops)
-        locked, parallel = _lock(conn, who, request, narrow=narrow)
+        locked = _lock(conn, who, request, narrow=narrow)
         bind_client(conn, who, request.device_id)
         b = _Batch(conn, who, request.device_id, now_ms, per_op=per_op)
         _prefetch(b, ops)
@@ -1089,11 +1097,10 @@ def _apply_batch(
         conn.execute(
             update(t.device).where(t.device.c.id == who.device_id).values(last_seen_at=now_text)
         )
-        if parallel and b.changes:
-            # Numbered last: the counter's row lock is held only from here to commit
-            # (one insert of the entries), so pushes decide in parallel and each feed
-            # row is written once, already numbered (`crmtui.server.feed`).
-            lock_counter(conn)
+        # Numbered last: `write_changes` draws the numbers with one UPDATE of the
+        # counter, whose row lock is held from there to commit (one insert of the
+        # entries), so pushes decide in parallel and each feed row is written once,
+        # already numbered (`crmtui.server.feed`).
         drawn = write_changes(conn, b.changes)
         newest = max(newest, b.newest_published or newest)
     server_hlc = receive(None, HLC.decode(newest), now_ms).encode()

@@ -50,7 +50,9 @@ from crmtui.sync.wire import (
     ReseedResponse,
 )
 
-DEFAULT_BATCH = 500
+DEFAULT_BATCH = MAX_PUSH_OPS
+"""Ops per push: the most the server takes, so a sync pays the fixed cost of a push
+(authentication, locks, a commit, an HTTP round trip) as few times as it can."""
 SERVER_ID = "sync_server_id"
 """local_meta key: the identity of the server this laptop syncs with (`wire.SERVER_HEADER`)."""
 RESET_MESSAGE = (
