@@ -154,6 +154,50 @@ def _short_idle_polls() -> Iterator[None]:
         yield
 
 
+SCREEN_WAIT_CPU_S = 30.0
+"""CPU-seconds a Pilot wait for the screen's messages may take before it is a hang."""
+SCREEN_WAIT_WALL_S = 600.0
+"""Wall seconds after which such a wait fails anyway (a hang that uses no CPU)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screen_waits_count_cpu() -> Iterator[None]:
+    """Pilot's wait for the screen's messages fails after 30 CPU-seconds, not 30 wall seconds.
+
+    Every `pause` and `press` waits until each widget on the screen has processed what
+    was queued (`Pilot._wait_for_screen`), and Textual raises WaitForScreenTimeout after
+    30 s of wall time. On the loaded machine (load average 20-30 on 2 cores) a test's
+    process got a few percent of a core: one such wait took 11.8 s of which 0.47 s was
+    CPU and the rest waiting for a core, and the first `settle` of
+    test_enter_writes_one_activity_and_one_follow_up timed out with nothing wrong. The
+    wait is the same (Textual's own, in slices); only the bound changes: 30 s of the
+    CPU this process used while waiting (a spinning hang still fails), or 10 minutes
+    of wall time (a hang that sleeps). Textual is pinned; the slices rely on its
+    signature `_wait_for_screen(self, timeout)`.
+    """
+    import time
+
+    from textual.pilot import Pilot, WaitForScreenTimeout
+
+    textual_wait = Pilot._wait_for_screen
+
+    async def wait_for_screen(self: Pilot[object], timeout: float | None = None) -> bool:
+        cpu_end = time.process_time() + (SCREEN_WAIT_CPU_S if timeout is None else timeout)
+        wall_end = time.monotonic() + SCREEN_WAIT_WALL_S
+        while True:
+            try:
+                # Messages queue in order: once a later slice's markers are processed,
+                # so are the earlier ones' and everything queued before them.
+                return await textual_wait(self, timeout=1.0)
+            except WaitForScreenTimeout:
+                if time.process_time() > cpu_end or time.monotonic() > wall_end:
+                    raise
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Pilot, "_wait_for_screen", wait_for_screen)
+        yield
+
+
 FIXED_WALL_CLOCK = "2026-06-10T14:00:00+02:00"
 """Where `fixed_day` starts the clock: a Wednesday afternoon in Berlin, far from midnight,
 a week's or a month's end and a change of summer time."""

@@ -205,7 +205,11 @@ def test_calling_hours_hold_in_the_contacts_own_zone() -> None:
         parse_hours("9 to 5")
 
 
-def test_the_shell_offers_only_contacts_within_their_calling_hours(tmp_path: Path) -> None:
+def test_the_shell_offers_only_contacts_within_their_calling_hours(
+    tmp_path: Path, fixed_day: None
+) -> None:
+    """On a fixed afternoon: the window is built from the hour read here, and at 23:59 the
+    command, reading the clock again, found itself past the window on the next day."""
     import os
 
     db = str(tmp_path / "crm.db")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot, WaitForScreenTimeout
 from textual.widgets import Input, TextArea
 
 import crmtui.startup as startup_module
@@ -88,3 +91,41 @@ def test_fixed_day_starts_the_clock_at_its_moment_and_lets_it_run(fixed_day: Non
     assert abs(time.time() - first.timestamp()) < 60
     time.sleep(0.01)  # the clock runs on (tick=True): ids and HLC stamps keep increasing
     assert datetime.now(UTC) > first
+
+
+class _Stuck(App[None]):
+    """An app that never gets through its message queue once `hang` runs from it."""
+
+    def __init__(self, *, spin: bool) -> None:
+        super().__init__()
+        self.spin = spin
+        self.hung = True
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="stuck")
+
+    async def hang(self) -> None:
+        """Run from the app's queue (`call_later`): nothing queued after it is processed."""
+        while self.hung:  # a hang: spinning on the CPU, or asleep, until the test ends it
+            if self.spin:
+                sum(range(10_000))
+            await asyncio.sleep(0 if self.spin else 0.05)
+
+
+async def test_a_wait_for_the_screen_still_fails_on_a_hang(monkeypatch) -> None:
+    """tests/conftest.py's `_screen_waits_count_cpu`: a hang is still caught, by either bound."""
+    from tests import conftest
+
+    assert Pilot._wait_for_screen.__qualname__.endswith("wait_for_screen")
+    assert Pilot._wait_for_screen.__module__ == "tests.conftest"
+    # Spinning, only the CPU bound can end the wait; asleep, only the wall-time bound.
+    for spin, bound in ((True, "SCREEN_WAIT_CPU_S"), (False, "SCREEN_WAIT_WALL_S")):
+        with monkeypatch.context() as patch:
+            patch.setattr(conftest, bound, 1.0)
+            app = _Stuck(spin=spin)
+            async with app.run_test() as pilot:
+                await pilot.pause()
+                app.call_later(app.hang)
+                with pytest.raises(WaitForScreenTimeout):
+                    await pilot.pause()
+                app.hung = False

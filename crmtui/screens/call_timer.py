@@ -37,20 +37,21 @@ class CallTimer:
         self, show: Callable[[str | None], None], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._show = show
-        self._clock = clock
+        self.clock = clock
+        """Monotonic seconds; the Pilot tests set a clock they move by hand."""
         self.running: RunningCall | None = None
         self.ended: tuple[RunningCall, int] | None = None
         """The call ended with `c` and not logged yet, and its seconds."""
 
     def start(self, contact_id: str, name: str, number: str) -> RunningCall:
         """Start timing a call (a call already running is replaced)."""
-        self.running = RunningCall(contact_id, name, number, self._clock())
+        self.running = RunningCall(contact_id, name, number, self.clock())
         self.tick()
         return self.running
 
     def elapsed(self) -> float:
         """Seconds since the running call started (0 when none runs)."""
-        return 0.0 if self.running is None else self._clock() - self.running.started
+        return 0.0 if self.running is None else self.clock() - self.running.started
 
     def tick(self) -> None:
         """Called once a second: the header's text."""
