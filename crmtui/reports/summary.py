@@ -25,14 +25,16 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmtui.domain.periods import Period, format_timestamp
 from crmtui.reports.deal_board import stale_sql, stale_threshold
 from crmtui.reports.forecast import stale_deals
 from crmtui.reports.money_sums import AMOUNT_SUM_SQL, WEIGHTED_SUM_SQL, amount_sum, weighted_sum
-from crmtui.reports.plan_stats import StepStats, plan_stats
 from crmtui.reports.scope import SUBTREE, DealRow, Scope, now_text, period_filter
+
+if TYPE_CHECKING:
+    from crmtui.reports.plan_stats import StepStats
 
 GAP_DAYS = 90
 ACTIVITY_KINDS = ("call", "email", "meeting", "visit", "note")
@@ -380,7 +382,7 @@ def territory_summary(
         total,
         stale=stale_deals(db, scope=scope, tz=tz, now=now) if stale_list else [],
         gaps=coverage_gaps(db, scope, now=now, limit=gap_limit) if gap_limit else [],
-        plans=plan_stats(db, territory_id=territory_id),
+        plans=_plan_stats(db, territory_id),
     )
     for tid, name in children:
         report.territories.append(
@@ -406,3 +408,13 @@ def territory_summary(
             summary_block(rep_scope, kind="rep", territories=subtree, cells=cells, weeks=weeks)
         )
     return report
+
+
+def _plan_stats(db: sqlite3.Connection, territory_id: str | None) -> list[StepStats]:
+    """The plans' per-step results (`reports.plan_stats`), imported when first asked for."""
+    # plan_stats rebuilds enrolment state through the plan service, which loads the ORM
+    # models (SQLAlchemy); the summary's other readers are plain sqlite3, and `crm
+    # territory summary` and F4 should not pay that import before they show numbers.
+    from crmtui.reports.plan_stats import plan_stats
+
+    return plan_stats(db, territory_id=territory_id)
