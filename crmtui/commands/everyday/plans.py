@@ -32,6 +32,8 @@ from crmtui.commands.everyday.plan_settings import plan_clock
 from crmtui.commands.writing import publish_file, run_write, settings_or_exit
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from crmtui.services.plan_progress import EnrolmentState, PlanClock
     from crmtui.store.journal import WriteTx
 
@@ -346,13 +348,7 @@ def status(
     contact_id = pick_contact(ctx, db, who, create=False) if who and not lead_id else None
     tz = plan_clock().tz
     with _reading(ctx, db) as conn:
-        if plan is not None:
-            known = conn.execute(
-                "SELECT 1 FROM plan WHERE lower(name) = lower(?) AND deleted_at IS NULL",
-                (plan.strip(),),
-            ).fetchone()
-            if known is None:
-                fail(f"no plan {plan!r} (see `crm plan list`)", EXIT_NOT_FOUND)
+        _require_plan(conn, plan)
         states = enrolment_states(conn, plan_name=plan, contact_id=contact_id, lead_id=lead_id)
     rows = [_state_row(s, tz) for s in states if all_ or s.position.running or who]
     if not rows and fmt == "table":
@@ -377,13 +373,7 @@ def stats(
 
     check_format(fmt)
     with _reading(ctx, db) as conn:
-        if plan is not None:
-            known = conn.execute(
-                "SELECT 1 FROM plan WHERE lower(name) = lower(?) AND deleted_at IS NULL",
-                (plan.strip(),),
-            ).fetchone()
-            if known is None:
-                fail(f"no plan {plan!r} (see `crm plan list`)", EXIT_NOT_FOUND)
+        _require_plan(conn, plan)
         try:
             tid = resolve_territory(conn, territory)[0] if territory else None
         except ScopeError as exc:
@@ -436,3 +426,15 @@ def migrate(ctx: typer.Context, plan: PlanArg, db: DbOption = None) -> None:
     clock = plan_clock()
     moved = run_write(ctx, db, lambda tx: migrate_plan(tx=tx, name=plan, clock=clock))
     typer.echo(f"moved {len(moved)} running enrolment(s) to the newest version", err=True)
+
+
+def _require_plan(conn: sqlite3.Connection, plan: str | None) -> None:
+    """Exit "not found" when a plan is named that the store does not hold."""
+    if plan is None:
+        return
+    known = conn.execute(
+        "SELECT 1 FROM plan WHERE lower(name) = lower(?) AND deleted_at IS NULL",
+        (plan.strip(),),
+    ).fetchone()
+    if known is None:
+        fail(f"no plan {plan!r} (see `crm plan list`)", EXIT_NOT_FOUND)
