@@ -17,7 +17,9 @@ from crmtui.store.database import open_store
 from tests.test_quotes import _catalogue, _deal_with_lines, crm
 
 pytestmark = pytest.mark.skipif(
-    not DROID_FALLBACK.is_file(), reason="fonts-droid-fallback not installed (.ci/run installs it)"
+    not DROID_FALLBACK.is_file() and os.environ.get("CRMTUI_REQUIRE_PG") != "1",
+    # In CI (CRMTUI_REQUIRE_PG=1, .ci/run installs the font) a missing font fails the test.
+    reason="fonts-droid-fallback not installed (.ci/run installs it)",
 )
 ACCOUNT = "株式会社 Dvořák & Søn Straße"  # the account `_deal_with_lines` makes
 
