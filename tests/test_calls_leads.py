@@ -89,8 +89,11 @@ def test_a_leads_plan_step_and_plain_reminder_list_it_as_a_lead(store: Store) ->
         create_tickler(
             tx=tx, data=TicklerCreate(text="Ask about the trial", due_at=tx.now, lead_id=other.id)
         )
-        # A second reminder on the enrolled lead: the lead still lists once.
-        create_tickler(tx=tx, data=TicklerCreate(text="Later too", due_at=tx.now, lead_id=lead_id))
+        # A second reminder on the enrolled lead, due after the plan's step (which waits
+        # for the next working hours: outside them it falls on a later day than now):
+        # the lead still lists once, by its earliest reminder.
+        later = tx.now + timedelta(days=4)
+        create_tickler(tx=tx, data=TicklerCreate(text="Later too", due_at=later, lead_id=lead_id))
     items = {i.name: i for i in _queue(store)}
     assert set(items) == {"Lena Vogel", "Ola"}
     lena = items["Lena Vogel"]
