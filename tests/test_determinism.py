@@ -50,6 +50,17 @@ async def test_the_apps_search_box_does_not_blink(tmp_path: Path) -> None:
         assert app.focused.cursor_blink is False
 
 
+async def test_a_notification_outlives_a_slow_settle() -> None:
+    """tests/conftest.py's `_notifications_outlive_the_test`: expiry is not a race with load."""
+    app = _Fields()
+    async with app.run_test() as pilot:
+        app.notify("Call logged", timeout=0.2)
+        await pilot.pause()
+        time.sleep(0.5)  # a settle that took longer than the toast's own life
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["Call logged"]
+
+
 async def test_idle_work_is_held_back_unless_a_test_asks_for_it(tmp_path: Path) -> None:
     """tests/conftest.py's `_no_idle_work`: nothing is built ahead at a moment of its choosing."""
     assert startup_module.PREBUILD_IDLE_S >= 3600 and startup_module.WARM_DELAY_S >= 3600
