@@ -6,7 +6,7 @@ import sqlite3
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from crmtui import __version__
 from crmtui.commands.common import EXIT_DATABASE, EXIT_USAGE, DbOption, fail, one_line
@@ -38,6 +38,26 @@ from crmtui.commands.sales import scores as score_commands
 from crmtui.commands.sales import territory as territory_commands
 from crmtui.commands.team import server as server_commands
 from crmtui.commands.team import sync as sync_commands
+
+
+def _flags_show_no_value_type() -> None:
+    """Help lists a flag alone (`--dry-run`), not as if it took a value (`--dry-run <bool>`).
+
+    Typer's Rich help (0.29, pinned in requirements.lock) prints a value type after
+    every option, flags included, which reads as "--dry-run takes a bool"; its plain
+    help already leaves flags bare, and so does this.
+    """
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        return shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_value_type()
 
 
 class CrmGroup(TyperGroup):
@@ -83,6 +103,9 @@ app = typer.Typer(
     name="crm",
     help="crmtui: a terminal sales workstation. Run `crm` alone to open the app.",
     no_args_is_help=False,
+    # Markdown joins a paragraph's lines, so help wraps to the terminal instead of at
+    # the docstrings' source line breaks (Typer's "rich" mode keeps those: ragged at 80).
+    rich_markup_mode="markdown",
     # `crm --install-completion` / `--show-completion` (bash, zsh, fish); the entry point
     # sends a shell's completion request (_CRM_COMPLETE) here, past the fast paths.
     add_completion=True,

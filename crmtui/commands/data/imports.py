@@ -72,7 +72,7 @@ RejectsOption = Annotated[
     Path | None,
     typer.Option(
         "--rejects",
-        help="Write rejected rows here (default: <file>.rejects.csv or .vcf next to the input).",
+        help="Write rejected rows here (default: `<file>.rejects.csv` or `.vcf` next to the input).",
     ),
 ]
 
