@@ -168,6 +168,16 @@ change = Table(
     Index("ix_sync_change_row", "entity", "row_id"),
 )
 
+Index(
+    "ix_sync_change_for_device_seq",
+    change.c.for_device,
+    change.c.seq,
+    # s0014: a pull reads the entries written for its device in order (`pull`);
+    # partial, as nearly every entry is of the shared feed (for_device null).
+    postgresql_where=change.c.for_device.isnot(None),
+    sqlite_where=change.c.for_device.isnot(None),
+)
+
 LOGGED = "logged"
 """The kind of an op's log row when the op made no echo (superseded, rejected, ...)."""
 
