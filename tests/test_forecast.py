@@ -169,3 +169,31 @@ def test_read_side_imports_neither_sqlalchemy_nor_sqlmodel() -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_territory_summary_without_plans_reads_with_sqlite3_only(tmp_path) -> None:
+    """F4 and `crm territory summary` on a database nobody put on a plan: no ORM import."""
+    import subprocess
+    import sys
+
+    from crmtui.demo.generator import seed_demo
+
+    path = tmp_path / "demo.db"
+    seed_demo(path, contacts=50, seed=3)
+    code = (
+        "import sqlite3, sys\n"
+        "from datetime import UTC, datetime\n"
+        "from crmtui.domain.periods import parse_period\n"
+        "from crmtui.reports.summary import territory_summary\n"
+        "now = datetime.now(UTC)\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "report = territory_summary(db, territory_id=None,\n"
+        "    period=parse_period('this-quarter', today=now.date()), tz=UTC, now=now)\n"
+        "assert report.plans == [], report.plans\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'sqlmodel'))\n"
+        "assert not bad, bad[:3]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], check=False, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

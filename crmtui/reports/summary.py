@@ -414,7 +414,10 @@ def _plan_stats(db: sqlite3.Connection, territory_id: str | None) -> list[StepSt
     """The plans' per-step results (`reports.plan_stats`), imported when first asked for."""
     # plan_stats rebuilds enrolment state through the plan service, which loads the ORM
     # models (SQLAlchemy); the summary's other readers are plain sqlite3, and `crm
-    # territory summary` and F4 should not pay that import before they show numbers.
+    # territory summary` and F4 should not pay that import before they show numbers,
+    # nor at all on a database where nobody was ever put on a plan.
+    if db.execute("SELECT 1 FROM plan_enrolment LIMIT 1").fetchone() is None:
+        return []
     from crmtui.reports.plan_stats import plan_stats
 
     return plan_stats(db, territory_id=territory_id)

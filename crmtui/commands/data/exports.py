@@ -110,7 +110,8 @@ def export_vcard_command(
     ctx: typer.Context,
     file: OutArg = None,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Write one `<id>.vcf` per contact into this folder.")
+        Path | None,
+        typer.Option("--dir", help="Write one `<id>.vcf` per contact into this folder."),
     ] = None,
     version: Annotated[
         str, typer.Option("--version", help="vCard version: 3.0 (most readers) or 4.0.")
