@@ -301,7 +301,7 @@ class BulkWriter:
         creates count under the contact (`pending_key`), so counting them with the
         contact's own create upserts its `sync_pending` row once with the sum instead
         of once per item (an import of 100k contacts: ~105k upserts, not ~455k;
-        tests/test_import_bulk.py compares the tables).
+        tests/test_bulk_insert_contacts.py compares the tables).
         """
         if not contacts:
             return 0
