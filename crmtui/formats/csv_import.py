@@ -1146,13 +1146,14 @@ def _insert_new(
     """Insert one chunk of new contacts with their items; (entity, id) of what was made."""
     contacts = contact_rows(tx, chunk, source_label, account_ids)
     items = _items_of(chunk, contacts)
-    writer.insert(Contact, contacts)
     made_ids = [("contact", c["id"]) for c in contacts]
     # The phones, email and place are the contact's items (its columns their primaries).
+    made_items = []
     for table, values in items.items():
         model = CONTACT_ITEMS[table]
-        writer.insert(model, full_rows(tx, model, values))
+        made_items.append((model, full_rows(tx, model, values)))
         made_ids += [(table, v["id"]) for v in values]
+    writer.insert_contacts(contacts, made_items)
     index_contact_rows(tx.db, contacts, account_names)
     for row, made in zip(chunk, contacts, strict=True):
         if "_items" in row.values:  # a card's other numbers and emails are searched too
