@@ -26,7 +26,6 @@ import functools
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,12 +34,11 @@ from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sync import DSN, Database
 from crmtui.server.auth import Principal
 from crmtui.server.db import upgrade_server
 from crmtui.server.pull import _page_query, pull_page
 from crmtui.sync.wire import MAX_PULL_OPS
-
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
 FILL = """
 INSERT INTO sync_change
@@ -100,7 +98,7 @@ def _fill(engine: Engine, dsn: str, entries: int, territories: int) -> None:
 def _pages(engine: Engine, raw: psycopg.Connection, head: int, runs: int) -> None:
     """One page at three cursors against the raw read of its rows."""
     print(f"{'cursor':>10} | {'pull_page ms':>12} | {'raw read ms':>11} | {'ratio':>6} | rows")
-    for cursor in (0, head // 2, head - 5 * MAX_PULL_OPS):
+    for cursor in (0, head // 2, max(0, head - 5 * MAX_PULL_OPS)):
         page = pull_page(engine, REP, cursor, MAX_PULL_OPS, "hlc")
         ours = _median_ms(
             functools.partial(pull_page, engine, REP, cursor, MAX_PULL_OPS, "hlc"), runs
@@ -142,19 +140,15 @@ def main() -> None:
     parser.add_argument("--dsn", default=DSN)
     args = parser.parse_args()
 
-    admin = psycopg.connect(args.dsn, autocommit=True)
-    name = f"crmtui_bench_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    info = admin.info
-    dsn = f"host={info.host} port={info.port} dbname={name} user={info.user}"
-    engine = create_engine(f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}")
+    database = Database(args.dsn)
+    engine = create_engine(database.url)
     try:
-        _fill(engine, dsn, args.entries, args.territories)
+        _fill(engine, database.dsn, args.entries, args.territories)
         print(
             f"feed: {args.entries:,} entries, {args.territories} territories;"
             f" page {MAX_PULL_OPS:,}; medians of {args.runs}"
         )
-        with psycopg.connect(dsn) as raw:
+        with psycopg.connect(database.dsn) as raw:
             _pages(engine, raw, args.entries, args.runs)
         pages = _whole_day(engine)
         day = _median_ms(functools.partial(_whole_day, engine), max(1, args.runs // 2))
@@ -162,8 +156,7 @@ def main() -> None:
         _plan(engine, args.entries)
     finally:
         engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        database.drop()
 
 
 if __name__ == "__main__":

@@ -358,6 +358,28 @@ def _rep_id(conn: Connection, name: str) -> str:
     return str(rid)
 
 
+def _field_sets(
+    entity: str,
+    row_id: str,
+    values: dict[str, str | None],
+    hlc: str,
+    versions: list[tuple[str, str, str, str, str, str]],
+    changes: list[PendingChange],
+    *,
+    skip_none: bool,
+) -> None:
+    """Append a server-made record's field versions and their `set` entries (a create skips
+    empty fields: absent is empty; a later change sends None to clear one)."""
+    for name, value in values.items():
+        if value is None and skip_none:
+            continue
+        encoded = json.dumps(value, ensure_ascii=False)
+        versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
+        changes.append(
+            PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
+        )
+
+
 def publish_created(
     conn: Connection, entity: str, records: Sequence[tuple[str, dict[str, str | None]]]
 ) -> None:
@@ -371,21 +393,14 @@ def publish_created(
     lock_feed(conn)
     hlc = _hlc()
     scopes = []
-    versions = []
+    versions: list[tuple[str, str, str, str, str, str]] = []
     changes: list[PendingChange] = []
     for row_id, values in records:
         scopes.append((entity, row_id, None, None, False, False, hlc, hlc, SERVER_DEVICE))
         changes.append(
             PendingChange("create", entity, row_id, None, None, hlc, SERVER_DEVICE, None)
         )
-        for name, value in values.items():
-            if value is None:
-                continue
-            encoded = json.dumps(value, ensure_ascii=False)
-            versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
-            changes.append(
-                PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
-            )
+        _field_sets(entity, row_id, values, hlc, versions, changes, skip_none=True)
     insert_rows(conn, t.row_scope, scopes)
     upsert_rows(conn, t.field_state, versions)
     write_changes(conn, changes)
@@ -429,15 +444,8 @@ def publish(
         conn.execute(update(t.row_scope).where(scope).values(last_hlc=hlc))
     if kind != "set":
         changes.append(PendingChange(kind, entity, row_id, None, None, hlc, SERVER_DEVICE, None))
-    versions = []
-    for name, value in (values or {}).items():
-        if value is None and kind == "create":
-            continue
-        encoded = json.dumps(value, ensure_ascii=False)
-        versions.append((entity, row_id, name, encoded, hlc, SERVER_DEVICE))
-        changes.append(
-            PendingChange("set", entity, row_id, name, encoded, hlc, SERVER_DEVICE, None)
-        )
+    versions: list[tuple[str, str, str, str, str, str]] = []
+    _field_sets(entity, row_id, values or {}, hlc, versions, changes, skip_none=kind == "create")
     upsert_rows(conn, t.field_state, versions)
     write_changes(conn, changes)
 
