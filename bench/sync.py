@@ -9,6 +9,9 @@ Usage: python bench/sync.py [--ops 10000] [--runs 5] [--clients 20] [--client-op
    upserts of the same N field values into a bare (entity, row_id, field) table, and
    COPY of them into an unlogged staging table plus one `INSERT ... SELECT ... ON
    CONFLICT` (the fastest raw way to land the rows). The ratios are against both.
+   The floor: the rows the sync left on the server (feed, field versions, scopes),
+   COPYed in binary into a fresh server schema with its indexes in one transaction:
+   what any server keeping those rows writes at least, with no HTTP, JSON or Python.
 2. C clients push K ops each concurrently; every op must be applied exactly once;
    p50/p95 of the per-batch push latency are printed.
 
@@ -154,8 +157,86 @@ def copy_upsert(dsn: str, store: Store) -> float:
         return time.perf_counter() - started
 
 
-def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int, float]:
-    """(sync s, raw executemany upsert s, ops, COPY+upsert s) on a fresh database and server."""
+def _table_counts(dsn: str) -> dict[str, int]:
+    """Rows per table of the public schema."""
+    with psycopg.connect(dsn) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ]
+        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}  # type: ignore[index]
+
+
+def floor_copy(dsn: str, before: dict[str, int]) -> tuple[float, dict[str, int]]:
+    """Seconds to COPY the rows the sync left on the server into a fresh server schema.
+
+    The tables the sync wrote rows to (the feed, the field versions, the records'
+    scopes ...) are copied out as PostgreSQL holds them and in again, with their
+    indexes, in one transaction (the few rows the run's setup put there too): what any server keeping the same rows must
+    write at least, with no HTTP, JSON, Python or decisions.
+    """
+    from crmtui.server.db import make_server_engine, upgrade_server
+    from crmtui.server.tables import metadata
+
+    after = _table_counts(dsn)
+    target = Database(dsn)
+    try:
+        engine = make_server_engine(target.url)
+        upgrade_server(engine)
+        engine.dispose()
+        # Tables a fresh schema fills itself (its version, counters) keep their rows;
+        # the territories, reps and devices the run set up are copied first, untimed.
+        fresh = _table_counts(target.dsn)
+        # (The baselines' own tables are not in the schema.)
+        # In the order of the schema's foreign keys.
+        ours = [
+            t.name for t in metadata.sorted_tables if after.get(t.name) and fresh.get(t.name) == 0
+        ]
+        setup = [t for t in ours if after[t] == before.get(t)]
+        tables = {t: after[t] for t in ours if after[t] != before.get(t)}
+        data = {t: _copy_out(dsn, t) for t in [*setup, *tables]}
+        with psycopg.connect(target.dsn) as conn:
+            with conn.cursor() as cur:
+                for table in setup:
+                    _copy_in(cur, table, data[table])
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                for table in tables:
+                    _copy_in(cur, table, data[table])
+            conn.commit()
+            return time.perf_counter() - started, tables
+    finally:
+        target.drop()
+
+
+def _copy_out(dsn: str, table: str) -> bytes:
+    """A table's rows in COPY's binary format."""
+    buf = bytearray()
+    with (
+        psycopg.connect(dsn) as conn,
+        conn.cursor() as cur,
+        cur.copy(f'COPY "{table}" TO STDOUT (FORMAT BINARY)') as copy,
+    ):
+        for chunk in copy:
+            buf += chunk
+    return bytes(buf)
+
+
+def _copy_in(cur: psycopg.Cursor[Any], table: str, raw: bytes) -> None:
+    with cur.copy(f'COPY "{table}" FROM STDIN (FORMAT BINARY)') as copy:
+        copy.write(raw)
+
+
+FLOOR_TABLES: dict[str, int] = {}
+"""The tables (and rows) the last run's floor copied, for the printout."""
+
+
+def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int, float, float]:
+    """(sync s, raw executemany upsert s, ops, COPY+upsert s, floor s) on a fresh database
+    and server."""
     db = Database(dsn)
     server = Server(db.url)
     try:
@@ -167,6 +248,7 @@ def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int, float]:
         count = len(pending_ops(store))
         baseline = raw_upsert(db.dsn, store)
         copied = copy_upsert(db.dsn, store)
+        before = _table_counts(db.dsn)
         with httpx.Client(
             base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=120
         ) as http:
@@ -175,7 +257,10 @@ def one_run(dsn: str, ops: int, tmp: Path) -> tuple[float, float, int, float]:
             took = time.perf_counter() - started
         assert report.pushed == count and report.rejected == 0, report
         store.close()
-        return took, baseline, count, copied
+        floor, tables = floor_copy(db.dsn, before)
+        FLOOR_TABLES.clear()
+        FLOOR_TABLES.update(tables)
+        return took, baseline, count, copied, floor
     finally:
         server.stop()
         db.drop()
@@ -321,7 +406,7 @@ def phases(dsn: str, ops: int, tmp: Path) -> dict[str, float]:
         undo.append((owner, name, getattr(owner, name)))
         setattr(owner, name, timed(label, getattr(owner, name)))
     try:
-        took, _, _, _ = one_run(dsn, ops, tmp)
+        took, *_ = one_run(dsn, ops, tmp)
     finally:
         for owner, name, f in undo:
             setattr(owner, name, f)
@@ -342,18 +427,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="crmtui-syncbench-"))
     print(
         "ops      sync push+pull   executemany upsert   COPY+upsert   ratio (executemany)"
-        "   ratio (COPY)   runs   (medians)"
+        "   ratio (COPY)   floor   floor/COPY   runs   (medians)"
     )
     for n in args.ops:
         results = [one_run(args.dsn, n, tmp) for _ in range(args.runs)]
         sync_s = statistics.median(r[0] for r in results)
         raw_s = statistics.median(r[1] for r in results)
         copy_s = statistics.median(r[3] for r in results)
+        floor_s = statistics.median(r[4] for r in results)
         print(
             f"{results[0][2]:<8} {sync_s * 1000:>11.0f} ms {raw_s * 1000:>17.0f} ms"
             f" {copy_s * 1000:>10.0f} ms {sync_s / raw_s:>20.1f}x {sync_s / copy_s:>13.1f}x"
-            f"   {args.runs}"
+            f" {floor_s * 1000:>5.0f} ms {floor_s / copy_s:>9.1f}x   {args.runs}"
         )
+        print("  floor: COPY of " + ", ".join(f"{t} {n:,}" for t, n in FLOOR_TABLES.items()))
     if args.phases:
         print(f"\nwhere the time goes ({args.ops[0]} ops, one run; ms)")
         for label, seconds in sorted(
