@@ -2,7 +2,8 @@
 
 Hypothesis makes contacts with awkward text (commas, semicolons, backslashes,
 quotes, accents and scripts, long values, formula-looking cells, extensions)
-within today's model. For vCard 3.0, vCard 4.0 and CSV:
+within today's model (the person's salutation, nickname, department, website and
+birthday too). For vCard 3.0, vCard 4.0 and CSV:
 
 - re-importing the export into the same database changes nothing: every card or
   row is "unchanged", no row is added, no field differs;
@@ -18,6 +19,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,10 @@ from crmtui.cli import app
 from crmtui.services.address_book.contacts import ContactCreate, create_contact
 from crmtui.store.database import open_store
 
-FIELDS = ("name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes")
+FIELDS = (
+    "name", "title", "email", "phone", "mobile", "city", "country", "tags", "notes",
+    "salutation", "nickname", "department", "website", "birthday",
+)  # fmt: skip
 COLUMNS = ", ".join(FIELDS) + ", (SELECT name FROM account WHERE id = account_id) AS company"
 
 # Text as people type it into one line: letters of several scripts, digits, the
@@ -75,6 +80,11 @@ _CONTACTS = st.fixed_dictionaries(
         "country": st.sampled_from(["DE", "US", "GB", "FR", "IE"]),
         "tags": st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True), max_size=3),
         "notes": _one_line(600),
+        "salutation": st.sampled_from(["Dr.", "Ms.", "Prof. Dr.", "Mr"]),
+        "nickname": _one_line(40),
+        "department": _one_line(60),
+        "website": st.sampled_from(["https://example.com/a?b=1;c=2", "www.müller.example"]),
+        "birthday": st.dates(min_value=date(1900, 1, 1), max_value=date(2010, 12, 31)),
     },
 )
 runner = CliRunner()

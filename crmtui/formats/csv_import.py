@@ -85,6 +85,7 @@ MAX_CELL = 100_000
 _CSV_LIMIT = 1 << 30
 # Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
 _TEXT_LIMITS = {
+    "salutation": 40,
     "title": 120,
     "city": 120,
     "source": 60,
@@ -336,6 +337,7 @@ def _name(cells: dict[str, str], out: dict[str, Any], problems: list[InvalidInpu
 
 
 _TEXT_KEYS = (
+    "salutation",
     "title",
     "city",
     "notes",

@@ -207,7 +207,7 @@ CRMTUI = {
     "id": "crm_id",
     # Our export's columns beyond the import fields come back as they went out.
     **{f: f for f in ("birthday", "nickname", "department", "website", "source_uid", "extra")},
-    **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "salutation", "account_external_id")},
+    **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "account_external_id")},
     **{
         k: None
         for k in (

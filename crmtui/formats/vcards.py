@@ -207,8 +207,10 @@ def _who(by_name: dict[str, list[Prop]], fields: dict[str, str], dropped: list[s
     if "FN" in by_name:
         fields["name"] = " ".join(unescape(by_name["FN"][0].value).split())
     if "N" in by_name:
-        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", ""]
+        parts = [*split_unescaped(by_name["N"][0].value, ";"), "", "", ""]
         fields["family_name"], fields["given_name"] = parts[0].strip(), parts[1].strip()
+        # The honorific prefix ("Dr."); the middle names and suffixes are in FN.
+        fields["salutation"] = parts[3].strip()
     if "ORG" in by_name:
         units = split_unescaped(by_name["ORG"][0].value, ";")
         fields["company"] = units[0].strip()
@@ -423,7 +425,9 @@ def contact_card(
         card.add("uid").value = f"urn:uuid:{row['id']}" if four else row["id"]
     card.add("fn").value = row["name"]
     card.add("n").value = vobject.vcard.Name(
-        family=row["family_name"] or "", given=row["given_name"] or ""
+        family=row["family_name"] or "",
+        given=row["given_name"] or "",
+        prefix=row.get("salutation") or "",
     )
     if company or row.get("department"):
         card.add("org").value = [
