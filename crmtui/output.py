@@ -256,9 +256,10 @@ def detail_lines(card: Mapping[str, Any]) -> list[str]:
     """One line per phone, email and postal address of a card, the primary ones marked."""
     lines = []
     for p in card.get("phones") or []:
-        ext = f" ext. {p['extension']}" if p.get("extension") else ""
+        from crmtui.domain.identity import phone_text
+
         mark = "  (dialled)" if p.get("is_primary") else ""
-        lines.append(f"{p['kind']:<7} {p['number']}{ext}{mark}")
+        lines.append(f"{p['kind']:<7} {phone_text(p['number'], p.get('extension'))}{mark}")
     for e in card.get("emails") or []:
         mark = "  (primary)" if e.get("is_primary") else ""
         lines.append(f"{e['kind']:<7} {e['address']}{mark}")

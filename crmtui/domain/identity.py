@@ -126,6 +126,13 @@ def extension(typed: str | None) -> str | None:
     return found.group(1) if found else None
 
 
+def phone_text(number: str, ext: str | None) -> str:
+    """A phone as shown: as typed, with its extension unless it was typed with it."""
+    if not ext or extension(number) == ext:
+        return number
+    return f"{number} ext. {ext}"
+
+
 def phone_key(e164: str | None, typed: str | None) -> str | None:
     """A phone as identity compares it: E.164 plus ";ext=N" when an extension is typed."""
     if not e164:

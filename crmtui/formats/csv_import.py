@@ -57,6 +57,15 @@ from crmtui.domain.validate import (
     optional_text,
     split_name,
 )
+from crmtui.formats.address_book_csv import (
+    LAYOUTS,
+    describe,
+    detect_layout,
+    layout_record,
+    make_layout,
+    names_people,
+    scan,
+)
 from crmtui.formats.countries import country_code
 from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
@@ -427,8 +436,10 @@ def _details(
     if extra:
         out["extra"] = extra
     if cells.get("_items"):
+        whence = "the row's country" if out.get("country") else "default_region"
+        noted = {out.get("phone_e164"), out.get("mobile_e164")}  # told by _place_and_phones
         out["_items"] = _card_items(
-            json.loads(cells["_items"]), out.get("country") or region, notes
+            json.loads(cells["_items"]), out.get("country") or region, notes, (whence, noted)
         )
 
 
@@ -441,9 +452,16 @@ def _json_object(text: str) -> bool:
 
 
 def _card_items(
-    items: dict[str, Any], region: str | None, notes: list[str]
+    items: dict[str, Any],
+    region: str | None,
+    notes: list[str],
+    told: tuple[str, set[str | None]] = ("default_region", set()),
 ) -> dict[str, list[dict[str, Any]]]:
-    """A card's items checked; a number or address we cannot read is kept as written, noted."""
+    """A card's items checked; a number or address we cannot read is kept as written, noted.
+
+    A national number read in `region` is a guess, noted as the columns' numbers are
+    (`told`: where the region came from, and the numbers already noted).
+    """
     phones = []
     for kind, typed, primary in items.get("phones", []):
         e164 = None
@@ -451,6 +469,9 @@ def _card_items(
             e164 = check_phone(typed, region or "ZZ", "phone").e164
         except InvalidInput:
             notes.append(f"{kind} phone {typed!r} kept as typed (not a number we can dial)")
+        else:
+            if not typed.lstrip().startswith("+") and e164 not in told[1]:
+                notes.append(f"{kind} phone {typed!r} read as {region} ({told[0]}): {e164}")
         phones.append(
             {"kind": kind, "number": typed, "e164": e164, "extension": extension(typed),
              "is_primary": bool(primary) and kind != "fax"}
@@ -778,6 +799,32 @@ def mapped_records(
             yield line, mapped
 
 
+def _layout_records(
+    source: CsvFile, name: str, overrides: dict[str, str] | None
+) -> tuple[HeaderMapping, list[tuple[int, dict[str, str] | str]]]:
+    """A Google or Outlook export's rows, every phone, email and address as items."""
+    layout = make_layout(name, source.headers, overrides)
+    found = scan(layout, source.headers, (cells for _, cells in source.records))
+    headers = source.headers
+    width = len(headers)
+    records: list[tuple[int, dict[str, str] | str]] = []
+    kept: set[str] = set()
+    for line, cells in source.records:
+        if source.oversize and line in source.oversize:
+            records.append((line, source.oversize[line]))
+        elif len(cells) > width and any(c.strip() for c in cells[width:]):
+            records.append((line, f"{len(cells)} cells for {width} columns"))
+        else:
+            record = layout_record(layout, headers, cells)
+            if "_kept" in record:
+                kept.update(json.loads(record["_kept"]))
+            records.append((line, record))
+    # Kept: the columns no field takes, and the labels of a person's own ("Assistant").
+    kept_at = tuple(i for i, h in enumerate(headers) if h in kept and headers.index(h) == i)
+    ignored = [headers[i] for i in sorted(layout.dropped | set(found.defaults))]
+    return HeaderMapping(name, describe(layout, found), tuple(ignored), (), kept_at), records
+
+
 def plan_import(
     tx: WriteTx,
     source: CsvFile,
@@ -790,10 +837,20 @@ def plan_import(
     progress: Progress | None = None,
 ) -> ImportPlan:
     """Check every CSV row and decide its outcome; writes nothing."""
-    mapping = map_headers(source.headers, profile=profile, overrides=overrides)
-    if not any(f in mapping.columns.values() for f in ("name", "given_name", "family_name")):
+    layout = profile if profile in LAYOUTS else None
+    if profile is None:
+        layout = detect_layout(source.headers)
+    records: Iterable[tuple[int, dict[str, str] | str]]
+    if layout is not None:
+        mapping, records = _layout_records(source, layout, overrides)
+    else:
+        mapping = map_headers(source.headers, profile=profile, overrides=overrides)
+        records = mapped_records(source, mapping, unguard=mapping.profile == "crmtui")
+    named = ("name", "given_name", "family_name")
+    if not any(f in mapping.columns.values() for f in named) and not (
+        layout and names_people(source.headers)
+    ):
         raise CsvImportError('line 1: no column gives the name (map one with --map "Column=name")')
-    records = mapped_records(source, mapping, unguard=mapping.profile == "crmtui")
     rows = plan_records(
         tx,
         records,

@@ -53,6 +53,16 @@ ProfileOption = Annotated[
         help="Column names of: salesforce, hubspot, pipedrive or generic (default: guessed)."
     ),
 ]
+ContactProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help=(
+            "Column names of: salesforce, hubspot, pipedrive, google (Google Contacts),"
+            " outlook or generic (default: guessed)."
+        ),
+    ),
+]
 MapOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -267,7 +277,7 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
 def import_csv(
     ctx: typer.Context,
     file: FileArg,
-    profile: ProfileOption = None,
+    profile: ContactProfileOption = None,
     map_: MapOption = None,
     dry_run: DryRun = False,
     update_existing: Annotated[
@@ -286,17 +296,22 @@ def import_csv(
     rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive or any spreadsheet).
+    """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive, Google Contacts,
+    Outlook or any spreadsheet).
+
+    A Google Contacts or Outlook export keeps every phone, email and address of a
+    person, each with its kind (work, home, mobile, fax, other).
 
     Every row is checked first; if any row is rejected, nothing is imported (unless
     --skip-bad) and each bad row is listed with its line number and reason, and
     written to a rejects file to fix and import. Undo an import with `crm import undo`.
     """
+    from crmtui.formats.address_book_csv import LAYOUTS
     from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
     from crmtui.formats.csv_profiles import PROFILES, parse_overrides
 
-    if profile is not None and profile not in PROFILES:
-        fail(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if profile is not None and profile not in PROFILES and profile not in LAYOUTS:
+        fail(f"--profile must be one of {', '.join([*PROFILES, *LAYOUTS])}, not {profile!r}")
     try:
         overrides = parse_overrides(map_ or [])
     except ValueError as exc:

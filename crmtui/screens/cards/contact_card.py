@@ -18,6 +18,7 @@ from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import in_list, stored_day
+from crmtui.domain.identity import phone_text
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.cards.card_plans import CardPlans, plan_bindings, plan_lines, read_plans
 from crmtui.screens.daily_context import DailyApp
@@ -127,9 +128,9 @@ def _item_rows(card: ContactCard) -> list[tuple[str, str | None]]:
     """A row per phone, email and address: the dialled phone and the primaries marked."""
     rows: list[tuple[str, str | None]] = []
     for i, p in enumerate(card.phones):
-        ext = f" ext. {p['extension']}" if p.get("extension") else ""
         mark = " · dialled" if p.get("is_primary") else ""
-        rows.append(("Phones" if i == 0 else "", f"{p['number']}{ext} ({p['kind']}){mark}"))
+        shown = phone_text(p["number"], p.get("extension"))
+        rows.append(("Phones" if i == 0 else "", f"{shown} ({p['kind']}){mark}"))
     for i, e in enumerate(card.emails):
         mark = " · primary" if e.get("is_primary") and len(card.emails) > 1 else ""
         rows.append(("Emails" if i == 0 else "", f"{e['address']} ({e['kind']}){mark}"))

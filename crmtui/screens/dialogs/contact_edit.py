@@ -26,6 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static, TextArea
 
+from crmtui.domain.identity import phone_text
 from crmtui.screens.daily_context import UsesDaily
 from crmtui.screens.dialogs.contact_form import ContactForm
 from crmtui.screens.dialogs.new_contact import split_tags
@@ -179,8 +180,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[ContactUpdat
 def item_text(section: str, item: dict[str, Any]) -> str:
     """One item as the form lists it ("+49 30 1234 ext. 12", "ann@x.de", "Hauptstr. 1, Berlin")."""
     if section == "phones":
-        ext = f" ext. {item['extension']}" if item.get("extension") else ""
-        return f"{item['number']}{ext}"
+        return phone_text(str(item["number"]), item.get("extension"))
     if section == "emails":
         return str(item["address"])
     parts = [item.get("street"), " ".join(filter(None, [item.get("postcode"), item.get("city")]))]

@@ -1,0 +1,246 @@
+"""Google Contacts and Outlook CSV exports keep every phone, email and address.
+
+A column-to-field mapping read one phone and one email of these files and kept the
+rest as text; Outlook's "Title" (Mr/Ms) became the job title. The layouts read them
+as a vCard's items (crmtui/formats/address_book_csv.py). Fixtures: a public Google
+export fixture (tests/data/real/google, see SOURCES.md) and two files written here in
+the products' documented layouts (tests/data/address_books).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crmtui.cli import app
+from crmtui.domain.identity import phone_text
+from crmtui.formats.address_book_csv import detect_layout
+
+DATA = Path(__file__).parent / "data"
+GOOGLE_OLD = DATA / "real" / "google" / "constellation_google_contacts.csv"
+GOOGLE_NEW = DATA / "address_books" / "google_contacts_2024.csv"
+OUTLOOK = DATA / "address_books" / "outlook_contacts.csv"
+
+
+def _crm(db: Path, *args: str, code: int = 0) -> tuple[str, str]:
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
+    assert result.exit_code == code, result.stderr
+    return result.stdout, result.stderr
+
+
+def _people(db: Path) -> dict[str, dict[str, object]]:
+    """Each contact by name: its columns, items and kept values."""
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        out = {}
+        for c in con.execute(
+            "SELECT c.*, a.name AS company FROM contact c LEFT JOIN account a"
+            " ON a.id = c.account_id WHERE c.deleted_at IS NULL"
+        ):
+            person = dict(c)
+            person["phones"] = [
+                tuple(r)
+                for r in con.execute(
+                    "SELECT kind, number, e164, extension, is_primary FROM contact_phone"
+                    " WHERE contact_id = ? AND deleted_at IS NULL ORDER BY rowid",
+                    (c["id"],),
+                )
+            ]
+            person["emails"] = [
+                tuple(r)
+                for r in con.execute(
+                    "SELECT kind, address, is_primary FROM contact_email"
+                    " WHERE contact_id = ? AND deleted_at IS NULL ORDER BY rowid",
+                    (c["id"],),
+                )
+            ]
+            person["addresses"] = [
+                tuple(r)
+                for r in con.execute(
+                    "SELECT kind, street, city, region, postcode, country, is_primary"
+                    " FROM contact_address WHERE contact_id = ? AND deleted_at IS NULL"
+                    " ORDER BY rowid",
+                    (c["id"],),
+                )
+            ]
+            person["kept"] = json.loads(c["extra"])["csv"] if c["extra"] else {}
+            out[str(c["name"])] = person
+        return out
+    finally:
+        con.close()
+
+
+def test_the_layouts_are_told_from_their_headers_and_others_are_not() -> None:
+    assert detect_layout(GOOGLE_OLD.read_text().splitlines()[0].split(",")) == "google"
+    assert detect_layout(["First Name", "Last Name", "E-mail 1 - Value", "Phone 1 - Value"]) == (
+        "google"
+    )
+    outlook = OUTLOOK.read_text(encoding="cp1252").splitlines()[0]
+    assert detect_layout([h.strip('"') for h in outlook.split('","')]) == "outlook"
+    for headers in (
+        ["First Name", "Last Name", "Email", "Phone", "Mobile", "Account Name"],  # Salesforce
+        ["Record ID", "First Name", "Last Name", "Email", "Phone Number"],  # HubSpot
+        ["Name", "Organization", "Email", "Phone"],  # Pipedrive
+    ):
+        assert detect_layout(headers) is None
+
+
+def test_a_public_google_export_fixture_keeps_types_company_and_title(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(GOOGLE_OLD), "--region", "US")
+    assert "profile google" in err
+    people = _people(db)
+    assert set(people) == {"Jerry Mathis", "Zoë, Smith"}
+    jerry, zoe = people["Jerry Mathis"], people["Zoë, Smith"]
+    assert jerry["phones"] == [("mobile", "(757) 555-0101", "+17575550101", None, 1)]
+    assert jerry["emails"] == [("work", "jerry@example.com", 1)]
+    assert (jerry["company"], jerry["title"]) == ("Example Partners", "Founder")
+    assert zoe["emails"] == [("home", "zoe@example.com", 1)]
+    assert (zoe["given_name"], zoe["family_name"]) == ("Zoë", "Smith")
+    assert (zoe["company"], zoe["title"]) == ("Unicode Works", "Engineer")
+
+
+def test_google_keeps_every_value_its_labels_and_says_what_it_guessed(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    out, err = _crm(db, "import", "csv", str(GOOGLE_NEW), "--dry-run", code=2)
+    # The dry run names every guess and the row it cannot import, and writes nothing.
+    assert "line 2:   note: mobile phone '0171 2345678' read as DE (the row's country)" in out
+    assert "line 6:   note: other phone '(212) 555-0147' read as US (the row's country)" in out
+    assert "birthday '--04-17' is not one date we can be sure of" in out
+    assert "line 10: rejected: name: is empty" in out
+    assert "kept, not modelled: Birthday, E-mail 2 - Label, Website 1 - Label" in err
+    assert not db.exists() or not _people(db)
+
+    rejects = tmp_path / "rejects.csv"
+    _crm(db, "import", "csv", str(GOOGLE_NEW), "--skip-bad", "--rejects", str(rejects))
+    people = _people(db)
+    assert set(people) == {
+        "Jürgen Weiß", "Harbor Freight Logistics (dispatch)", "Aoife Ní Bhriain",
+    }  # fmt: skip
+    j = people["Jürgen Weiß"]
+    assert j["phones"] == [
+        ("work", "+49 711 4005-120", "+497114005120", None, 1),
+        ("mobile", "0171 2345678", "+491712345678", None, 0),
+        ("mobile", "0160 9876543", "+491609876543", None, 0),
+        ("fax", "+49 711 4005-199", "+497114005199", None, 0),
+    ]
+    assert j["emails"] == [
+        ("work", "j.weiss@weiss-maschinen.example", 1),
+        ("other", "juergen.weiss@mail.example", 0),
+    ]
+    assert j["addresses"] == [
+        ("work", "Industriestraße 4", "Stuttgart", "Baden-Württemberg", "70565", "DE", 1)
+    ]
+    assert (j["salutation"], j["nickname"], j["title"], j["department"]) == (
+        "Dr.", "Jü", "Einkaufsleiter", "Einkauf",
+    )  # fmt: skip
+    assert j["website"] == "https://weiss-maschinen.example/team"
+    assert json.loads(str(j["tags"])) == ["coworkers", "trade-fair-2025"]  # no "myContacts"
+    assert j["notes"] == "Land/Region geschäftlich: Deutschland / Kategorien: Business;private"
+    assert j["birthday"] is None
+    assert j["kept"] == {
+        "Birthday": "--04-17",
+        "E-mail 2 - Label": "ältere",
+        "Website 1 - Label": "Profile",
+        "Custom Field 1 - Label": "Kundennummer",
+        "Custom Field 1 - Value": "K-10442",
+    }
+    h = people["Harbor Freight Logistics (dispatch)"]
+    assert h["addresses"] == [("work", "PO Box 1120", "Newark", "NJ", "07101", "US", 1)]
+    assert h["phones"] == [("other", "(212) 555-0147", "+12125550147", None, 1)]
+    a = people["Aoife Ní Bhriain"]
+    assert a["phones"] == [("home", "+353 1 555 0123 ext. 7", "+35315550123", "7", 1)]
+    assert a["emails"] == [
+        ("home", "aoife@example.ie", 1),
+        ("work", "aoife.nibhriain@work.example", 0),
+    ]
+    assert a["addresses"] == [("home", "12 Quay St, Galway H91 X2YZ, Ireland", None, None, None,
+                               None, 1)]  # fmt: skip
+    assert str(a["birthday"]) == "1990-11-02"
+    assert rejects.read_text(encoding="utf-8-sig").count("noreply-friend@example.org") == 1
+
+
+def test_outlook_reads_its_named_columns_and_skips_its_defaults(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(OUTLOOK))
+    assert "profile outlook" in err
+    assert "not imported: columns Anniversary, Sensitivity, Priority, Private" in err
+    people = _people(db)
+    carla, tom = people["Carla Mendes"], people["Thomas J. O'Neill Jr."]
+    # Outlook's "Title" is the salutation; the job is "Job Title".
+    assert (carla["salutation"], carla["title"], carla["department"]) == (
+        "Ms.", "Sales Director", "Sales",
+    )  # fmt: skip
+    assert str(carla["birthday"]) == "1984-03-20"  # 20/3/1984: only one day it can be
+    # Primary Phone repeats the business number: one item, dialled, extension kept.
+    assert carla["phones"] == [
+        ("work", "+351 21 765 4321 x204", "+351217654321", "204", 1),
+        ("work", "+351 21 000 0000", "+351210000000", None, 0),
+        ("home", "+351 21 123 4567", "+351211234567", None, 0),
+        ("mobile", "+351 912 345 678", "+351912345678", None, 0),
+        ("fax", "+351 21 765 4399", "+351217654399", None, 0),
+    ]
+    assert carla["emails"] == [
+        ("work", "carla@mendes.example", 1),
+        ("work", "carla.private@example.net", 0),
+    ]
+    assert carla["addresses"] == [
+        ("work", "Av. da Liberdade 1, 3.º andar", "Lisboa", None, "1250-096", "PT", 1),
+        ("home", "Rua Augusta 10", "Lisboa", None, "1100-053", "PT", 0),
+    ]
+    assert json.loads(str(carla["tags"])) == ["clients", "vip"]
+    assert carla["notes"] == "Prefers email. / Call after 10."
+    assert carla["kept"] == {"Initials": "C.M.", "Assistant's Name": "Rui Costa"}
+    assert (tom["salutation"], tom["given_name"], tom["family_name"]) == (
+        "Mr.",
+        "Thomas",
+        "O'Neill",
+    )
+    assert tom["birthday"] is None  # 3/4/1979: 3 April or 4 March
+    assert tom["kept"] == {"Birthday": "3/4/1979", "Gender": "Male"}
+    assert tom["country"] == "US" and tom["phone_e164"] == "+16175550188"
+
+
+def test_importing_the_same_export_again_changes_nothing_and_undo_removes_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(OUTLOOK))
+    batch = err.split("batch ", 1)[1].split(" ", 1)[0]
+    before = _people(db)
+    _, again = _crm(db, "import", "csv", str(OUTLOOK))
+    assert "2 unchanged" in again and "imported 0 new contacts" in again
+    assert _people(db) == before
+    _crm(db, "import", "undo", batch)
+    assert _people(db) == {}
+
+
+def test_map_takes_a_column_out_of_the_layout(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    _crm(
+        db, "import", "csv", str(GOOGLE_NEW), "--skip-bad", "--rejects", str(tmp_path / "r.csv"),
+        "--map", "Custom Field 1 - Value=external_id", "--map", "Custom Field 1 - Label=",
+    )  # fmt: skip
+    j = _people(db)["Jürgen Weiß"]
+    assert j["external_id"] == "K-10442"
+    assert "Custom Field 1 - Value" not in j["kept"]
+    assert "Custom Field 1 - Label" not in j["kept"]
+
+
+def test_an_unknown_profile_names_the_layouts_too(tmp_path: Path) -> None:
+    _, err = _crm(tmp_path / "crm.db", "import", "csv", str(OUTLOOK), "--profile", "gmail", code=2)
+    assert "google" in err and "outlook" in err
+
+
+def test_an_extension_typed_with_the_number_is_shown_once(tmp_path: Path) -> None:
+    assert phone_text("+351 21 765 4321 x204", "204") == "+351 21 765 4321 x204"
+    assert phone_text("+49 30 1234567", "12") == "+49 30 1234567 ext. 12"
+    assert phone_text("+49 30 1234567", None) == "+49 30 1234567"
+    db = tmp_path / "crm.db"
+    _crm(db, "import", "csv", str(OUTLOOK))
+    out, _ = _crm(db, "show", "Carla Mendes")
+    assert "+351 21 765 4321 x204  (dialled)" in out
