@@ -244,3 +244,47 @@ def test_an_extension_typed_with_the_number_is_shown_once(tmp_path: Path) -> Non
     _crm(db, "import", "csv", str(OUTLOOK))
     out, _ = _crm(db, "show", "Carla Mendes")
     assert "+351 21 765 4321 x204  (dialled)" in out
+
+
+LINKEDIN = DATA / "address_books" / "linkedin_connections.csv"
+
+
+def test_linkedins_notes_above_the_header_are_skipped_and_said(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    out, err = _crm(db, "import", "csv", str(LINKEDIN), "--dry-run")
+    assert "line 5: new: Priya Raman" in out and "line 6: new: Lars Eriksen" in out
+    assert "note: lines 1-2 above the header skipped (text, not rows): 'Notes:'" in err
+    _crm(db, "import", "csv", str(LINKEDIN))
+    people = _people(db)
+    assert (people["Lars Eriksen"]["company"], people["Lars Eriksen"]["title"]) == (
+        "Eriksen, Berg & Co", "Partner",
+    )  # fmt: skip
+    assert people["Priya Raman"]["kept"] == {
+        "URL": "https://www.linkedin.com/in/priya-raman-example",
+        "Connected On": "03 Dec 2024",
+    }
+
+
+def test_a_one_column_file_and_a_blank_first_line_still_find_their_header(
+    tmp_path: Path,
+) -> None:
+    from crmtui.formats.csv_import import read_csv
+
+    one = tmp_path / "names.csv"
+    one.write_text("Name\nAnn Lee\n\nBob Stone\n")
+    source = read_csv(one)
+    assert source.headers == ["Name"] and [c for _, c in source.records] == [
+        ["Ann Lee"],
+        ["Bob Stone"],
+    ]
+    assert source.preamble == []
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\nName,Email\nAnn Lee,ann@example.com\n")
+    source = read_csv(blank)
+    assert source.headers == ["Name", "Email"] and source.records == [
+        (3, ["Ann Lee", "ann@example.com"])
+    ]
+    long = tmp_path / "long.csv"
+    long.write_text("Name\n" + "".join(f"Person {i}\n" for i in range(15)) + "\nA,B\n")
+    source = read_csv(long)
+    assert source.headers == ["Name"] and len(source.records) == 16

@@ -134,6 +134,7 @@ class CsvFile:
     note: str | None = None
     oversize: dict[int, str] = field(default_factory=dict)  # line -> why its row is refused
     skipped: list[tuple[int, str]] = field(default_factory=list)  # report footers: line, text
+    preamble: list[tuple[int, str]] = field(default_factory=list)  # lines above the header
 
     def cells_of(self) -> dict[int, list[str]]:
         """Each record's cells by line (for the rejected-rows file)."""
@@ -189,27 +190,62 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
     skipped: list[tuple[int, str]] = []
     check_sizes = len(text) > MAX_CELL
     headers: list[str] | None = None
+    # Lines of one cell or none at the top: a preamble (LinkedIn's "Notes:", a blank
+    # line, then the header) or the first rows of a one-column file.
+    leading: list[tuple[int, list[str]]] = []
+    preamble: list[tuple[int, str]] = []
+
+    def take(line: int, cells: list[str], headers: list[str]) -> None:
+        if not "".join(cells).strip():  # every cell blank
+            return
+        footer = report_footer(cells)
+        if footer is not None:
+            skipped.append((line, footer))
+            return
+        records.append((line, cells))
+        if check_sizes and max(map(len, cells)) > MAX_CELL:
+            oversize[line] = _oversize(cells, headers)
+
     start = 1
     try:
         for cells in reader:
-            if headers is None:
+            if headers is not None:
+                take(start, cells, headers)
+            elif sum(1 for c in cells if c.strip()) < 2 and len(leading) < _PREAMBLE_LINES:
+                leading.append((start, cells))
+            elif leading and not "".join(leading[-1][1]).strip():
+                # Text lines (or none), a blank line, then a row of columns: the header.
+                preamble = [
+                    (n, " ".join(c.strip() for c in row if c.strip())) for n, row in leading
+                ]
+                preamble = [(n, text) for n, text in preamble if text]
                 headers = [h.strip() for h in cells]
-            elif "".join(cells).strip():  # some cell is not blank
-                footer = report_footer(cells)
-                if footer is not None:
-                    skipped.append((start, footer))
-                    start = reader.line_num + 1
-                    continue
-                records.append((start, cells))
-                if check_sizes and max(map(len, cells)) > MAX_CELL:
-                    oversize[start] = _oversize(cells, headers)
+            else:
+                headers = _header_of(leading, cells)
+                for line, row in leading:
+                    take(line, row, headers)
+                if leading:
+                    take(start, cells, headers)
             start = reader.line_num + 1
     except csv.Error as exc:
         hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
         raise CsvImportError(f"line {start}: {exc}{hint}") from exc
+    if headers is None and leading:  # a one-column file of fewer rows than a preamble may have
+        headers = _header_of(leading, [])
+        for line, row in leading:
+            take(line, row, headers)
     if not headers or not any(headers):
         raise CsvImportError("line 1: no header row (the first line must name the columns)")
-    return CsvFile(encoding, delimiter, headers, records, note, oversize, skipped)
+    return CsvFile(encoding, delimiter, headers, records, note, oversize, skipped, preamble)
+
+
+_PREAMBLE_LINES = 10
+
+
+def _header_of(leading: list[tuple[int, list[str]]], cells: list[str]) -> list[str]:
+    """The first of the leading lines (taken off them) or, with none, this row."""
+    row = leading.pop(0)[1] if leading else cells
+    return [h.strip() for h in row]
 
 
 # What reports (Salesforce "Details" exports, spreadsheets with a totals row) put

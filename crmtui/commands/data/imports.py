@@ -132,6 +132,14 @@ def _stop_before_writing(rejected: int, *, dry_run: bool, skip_bad: bool, unit: 
 
 
 def _skipped_footers(source: CsvFile) -> None:
+    if source.preamble:
+        first, last = source.preamble[0][0], source.preamble[-1][0]
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        typer.echo(
+            f"note: {where} above the header skipped (text, not rows): "
+            f"{source.preamble[0][1][:60]!r}",
+            err=True,
+        )
     for line, text in source.skipped:
         typer.echo(
             f"note: line {line}: report footer or summary row skipped: {text[:80]}", err=True
