@@ -162,9 +162,8 @@ def _delimiter(sample: str) -> str:
         return max(_SNIFF_DELIMITERS, key=first.count) if first else ","
 
 
-@paused_gc()
-def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
-    """Decode and split a CSV file; raises CsvImportError when it cannot be read."""
+def _text_of(path: Path, encoding: str | None) -> tuple[str, str, str | None]:
+    """The file's text, its encoding and how it was decided; CsvImportError if unreadable."""
     data = path.read_bytes()
     if encoding:
         text, note = _strict(data, encoding), None
@@ -177,6 +176,13 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise CsvImportError(f"line {line}: NUL byte; this is not a text CSV file")
+    return text, encoding, note
+
+
+@paused_gc()
+def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
+    """Decode and split a CSV file; raises CsvImportError when it cannot be read."""
+    text, encoding, note = _text_of(path, encoding)
     delimiter = _delimiter(text[:16_384])
     # strict: a quote opened and never closed is an error naming its line, not one
     # giant cell swallowing the rest of the file.
