@@ -31,6 +31,13 @@ def _crm(db: Path, *args: str, code: int = 0) -> tuple[str, str]:
     return result.stdout, result.stderr
 
 
+ITEMS = (
+    ("phones", "contact_phone", "kind, number, e164, extension, is_primary"),
+    ("emails", "contact_email", "kind, address, is_primary"),
+    ("addresses", "contact_address", "kind, street, city, region, postcode, country, is_primary"),
+)
+
+
 def _people(db: Path) -> dict[str, dict[str, object]]:
     """Each contact by name: its columns, items and kept values."""
     con = sqlite3.connect(db)
@@ -42,31 +49,15 @@ def _people(db: Path) -> dict[str, dict[str, object]]:
             " ON a.id = c.account_id WHERE c.deleted_at IS NULL"
         ):
             person = dict(c)
-            person["phones"] = [
-                tuple(r)
-                for r in con.execute(
-                    "SELECT kind, number, e164, extension, is_primary FROM contact_phone"
-                    " WHERE contact_id = ? AND deleted_at IS NULL ORDER BY rowid",
-                    (c["id"],),
-                )
-            ]
-            person["emails"] = [
-                tuple(r)
-                for r in con.execute(
-                    "SELECT kind, address, is_primary FROM contact_email"
-                    " WHERE contact_id = ? AND deleted_at IS NULL ORDER BY rowid",
-                    (c["id"],),
-                )
-            ]
-            person["addresses"] = [
-                tuple(r)
-                for r in con.execute(
-                    "SELECT kind, street, city, region, postcode, country, is_primary"
-                    " FROM contact_address WHERE contact_id = ? AND deleted_at IS NULL"
-                    " ORDER BY rowid",
-                    (c["id"],),
-                )
-            ]
+            for key, table, columns in ITEMS:
+                person[key] = [
+                    tuple(r)
+                    for r in con.execute(
+                        f"SELECT {columns} FROM {table}"
+                        " WHERE contact_id = ? AND deleted_at IS NULL ORDER BY rowid",
+                        (c["id"],),
+                    )
+                ]
             person["kept"] = json.loads(c["extra"])["csv"] if c["extra"] else {}
             out[str(c["name"])] = person
         return out

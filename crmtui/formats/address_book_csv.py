@@ -192,6 +192,26 @@ def _joined(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+_GOOGLE_FIELDS = {
+    "salutation": "name prefix", "nickname": "nickname", "notes": "notes",
+    "company": "organization name", "title": "organization title",
+    "department": "organization department",
+}  # fmt: skip
+# Outlook's "Title" is Mr/Ms/Dr; the job is "Job Title".
+_OUTLOOK_FIELDS = {
+    "salutation": "title", "nickname": "nickname", "company": "company", "title": "job title",
+    "department": "department", "website": "web page", "notes": "notes", "tags": "categories",
+}  # fmt: skip
+
+
+def _fill(row: _Row, person: _Person, fields: dict[str, str]) -> None:
+    """The plain fields (field -> header key), and the birthday when it can be read."""
+    for name, key in fields.items():
+        person.fields[name] = row.get(key)
+    if row.get("birthday"):
+        _birthday(row.get("birthday"), person, row.header("birthday"))
+
+
 def _google(row: _Row, groups: dict[tuple[str, int], dict[str, str]]) -> _Person:
     person = _Person()
     f = person.fields
@@ -202,14 +222,7 @@ def _google(row: _Row, groups: dict[tuple[str, int], dict[str, str]]) -> _Person
     f["name"] = row.get("name") or _joined(given, middle, family, row.get("name suffix"))
     if not f["name"]:
         f["name"] = row.get("file as")
-    f["salutation"] = row.get("name prefix")
-    f["nickname"] = row.get("nickname")
-    f["notes"] = row.get("notes")
-    f["company"] = row.get("organization name")
-    f["title"] = row.get("organization title")
-    f["department"] = row.get("organization department")
-    if row.get("birthday"):
-        _birthday(row.get("birthday"), person, row.header("birthday"))
+    _fill(row, person, _GOOGLE_FIELDS)
     groups_cell = row.get("group membership") or row.get("labels")
     tags = []
     for value in _values(groups_cell):
@@ -299,16 +312,7 @@ def _outlook(row: _Row) -> _Person:
     given, family = row.get("first name"), row.get("last name")
     f["given_name"], f["family_name"] = given, family
     f["name"] = _joined(given, row.get("middle name"), family, row.get("suffix"))
-    f["salutation"] = row.get("title")  # Outlook's "Title" is Mr/Ms/Dr; the job is "Job Title"
-    f["nickname"] = row.get("nickname")
-    f["company"] = row.get("company")
-    f["title"] = row.get("job title")
-    f["department"] = row.get("department")
-    f["website"] = row.get("web page")
-    f["notes"] = row.get("notes")
-    f["tags"] = row.get("categories")
-    if row.get("birthday"):
-        _birthday(row.get("birthday"), person, row.header("birthday"))
+    _fill(row, person, _OUTLOOK_FIELDS)
     for key, kind in _OUTLOOK_PHONES:
         person.phone(kind, row.get(key), key == "primary phone")
     for key in _OUTLOOK_EMAILS:
