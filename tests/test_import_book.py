@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.domain.money import BadMoney, parse_money
 from crmtui.formats.book_import import parse_close_date
-from crmtui.formats.csv_import import read_csv, report_footer
+from crmtui.formats.csv_import import read_csv
+from crmtui.formats.table_rows import report_footer
 from crmtui.store.database import Store
 
 DATA = Path(__file__).parent / "data" / "book"

@@ -70,6 +70,8 @@ from crmtui.formats.countries import country_code
 from crmtui.formats.csv_profiles import HeaderMapping, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
+from crmtui.formats.spreadsheet import WorkbookError, read_workbook, spreadsheet_kind
+from crmtui.formats.table_rows import MAX_CELL, NoHeader, tabulate
 from crmtui.search.search_index import index_contact_rows
 from crmtui.services.address_book.people import stored_whos
 from crmtui.services.contact_items import add_item, derive_columns, item_rows
@@ -88,9 +90,8 @@ from crmtui.store.models import CONTACT_ITEMS, Account, Contact
 
 Progress = Callable[[int, int], None]
 CHUNK = 5000
-# The largest cell an import reads (a CSV with a 1 MB cell is a broken row, not a note);
-# rows with a larger one are rejected alone, and `_CSV_LIMIT` lets the csv module read them.
-MAX_CELL = 100_000
+# Rows with a cell over MAX_CELL are rejected alone; `_CSV_LIMIT` lets the csv module
+# read them (its own 128 KiB limit would stop the whole file at one huge cell).
 _CSV_LIMIT = 1 << 30
 # Longest cells accepted (a CSV with a 10 MB cell is a broken file, not a note).
 _TEXT_LIMITS = {
@@ -135,6 +136,7 @@ class CsvFile:
     oversize: dict[int, str] = field(default_factory=dict)  # line -> why its row is refused
     skipped: list[tuple[int, str]] = field(default_factory=list)  # report footers: line, text
     preamble: list[tuple[int, str]] = field(default_factory=list)  # lines above the header
+    sheet: str | None = None  # an Excel workbook's sheet that was read
 
     def cells_of(self) -> dict[int, list[str]]:
         """Each record's cells by line (for the rejected-rows file)."""
@@ -180,8 +182,24 @@ def _text_of(path: Path, encoding: str | None) -> tuple[str, str, str | None]:
 
 
 @paused_gc()
-def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
-    """Decode and split a CSV file; raises CsvImportError when it cannot be read."""
+def read_csv(path: Path, *, encoding: str | None = None, sheet: str | None = None) -> CsvFile:
+    """Decode and split a CSV file, or read a sheet of an Excel workbook (.xlsx).
+
+    Raises CsvImportError when it cannot be read.
+    """
+    try:
+        if spreadsheet_kind(path) == "xlsx":
+            if encoding is not None:
+                raise CsvImportError("--encoding is for text files; this is an Excel workbook")
+            table, name, note = read_workbook(path, sheet)
+            return CsvFile(
+                "xlsx", ",", table.headers, table.records, note, table.oversize, table.skipped,
+                table.preamble, sheet=name,
+            )  # fmt: skip
+    except WorkbookError as exc:
+        raise CsvImportError(str(exc)) from exc
+    if sheet is not None:
+        raise CsvImportError("--sheet is for Excel workbooks (.xlsx); this is a text file")
     text, encoding, note = _text_of(path, encoding)
     delimiter = _delimiter(text[:16_384])
     # strict: a quote opened and never closed is an error naming its line, not one
@@ -190,105 +208,27 @@ def read_csv(path: Path, *, encoding: str | None = None) -> CsvFile:
     # cells are measured below instead, and a row with a huge one is reported alone.
     if csv.field_size_limit() < _CSV_LIMIT:
         csv.field_size_limit(_CSV_LIMIT)
+    try:
+        table = tabulate(_csv_lines(text, delimiter), check_sizes=len(text) > MAX_CELL)
+    except NoHeader as exc:
+        raise CsvImportError(str(exc)) from exc
+    return CsvFile(
+        encoding, delimiter, table.headers, table.records, note, table.oversize,
+        table.skipped, table.preamble,
+    )  # fmt: skip
+
+
+def _csv_lines(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row with the line it starts on; a CSV error names its line."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[tuple[int, list[str]]] = []
-    oversize: dict[int, str] = {}
-    skipped: list[tuple[int, str]] = []
-    check_sizes = len(text) > MAX_CELL
-    headers: list[str] | None = None
-    # Lines of one cell or none at the top: a preamble (LinkedIn's "Notes:", a blank
-    # line, then the header) or the first rows of a one-column file.
-    leading: list[tuple[int, list[str]]] = []
-    preamble: list[tuple[int, str]] = []
-
-    def take(line: int, cells: list[str], headers: list[str]) -> None:
-        if not "".join(cells).strip():  # every cell blank
-            return
-        footer = report_footer(cells)
-        if footer is not None:
-            skipped.append((line, footer))
-            return
-        records.append((line, cells))
-        if check_sizes and max(map(len, cells)) > MAX_CELL:
-            oversize[line] = _oversize(cells, headers)
-
     start = 1
     try:
         for cells in reader:
-            if headers is not None:
-                take(start, cells, headers)
-            elif sum(1 for c in cells if c.strip()) < 2 and len(leading) < _PREAMBLE_LINES:
-                leading.append((start, cells))
-            elif leading and not "".join(leading[-1][1]).strip():
-                # Text lines (or none), a blank line, then a row of columns: the header.
-                preamble = [
-                    (n, " ".join(c.strip() for c in row if c.strip())) for n, row in leading
-                ]
-                preamble = [(n, text) for n, text in preamble if text]
-                headers = [h.strip() for h in cells]
-            else:
-                headers = _header_of(leading, cells)
-                for line, row in leading:
-                    take(line, row, headers)
-                if leading:
-                    take(start, cells, headers)
+            yield start, cells
             start = reader.line_num + 1
     except csv.Error as exc:
         hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
         raise CsvImportError(f"line {start}: {exc}{hint}") from exc
-    if headers is None and leading:  # a one-column file of fewer rows than a preamble may have
-        headers = _header_of(leading, [])
-        for line, row in leading:
-            take(line, row, headers)
-    if not headers or not any(headers):
-        raise CsvImportError("line 1: no header row (the first line must name the columns)")
-    return CsvFile(encoding, delimiter, headers, records, note, oversize, skipped, preamble)
-
-
-_PREAMBLE_LINES = 10
-
-
-def _header_of(leading: list[tuple[int, list[str]]], cells: list[str]) -> list[str]:
-    """The first of the leading lines (taken off them) or, with none, this row."""
-    row = leading.pop(0)[1] if leading else cells
-    return [h.strip() for h in row]
-
-
-# What reports (Salesforce "Details" exports, spreadsheets with a totals row) put
-# under the data: never a record.
-_FOOTER_TEXT = re.compile(
-    r"(grand totals?\b.*|confidential information\s*-\s*do not distribute"
-    r"|copyright\s*(\(c\)|©).*|©.*all rights reserved.*|generated by:.*)",
-    re.IGNORECASE,
-)
-_TOTAL_TEXT = re.compile(r"(sub)?totals?\b.*", re.IGNORECASE)
-_NUMBERISH = re.compile(r"[\s\d.,'%()$€£¥+-]*(?:[A-Z]{3})?[\s\d.,'%()$€£¥+-]*")
-_FOOTER_STARTS = frozenset("GgCcTtSs©")
-
-
-def report_footer(cells: list[str]) -> str | None:
-    """The text of a report footer or summary row ("Grand Totals (12 records)"), else None.
-
-    Reports write these in the first column. A plain "Total"/"Subtotal" row counts
-    only when every other filled cell is a number: a person named "Total" in a row
-    with an email is not a footer.
-    """
-    first = cells[0].strip() if cells else ""
-    if first[:1] not in _FOOTER_STARTS:  # the common case, one set lookup per row
-        return None
-    if _FOOTER_TEXT.fullmatch(first):
-        return first
-    rest = [c.strip() for c in cells[1:] if c.strip()]
-    if _TOTAL_TEXT.fullmatch(first) and all(_NUMBERISH.fullmatch(c) for c in rest):
-        return first
-    return None
-
-
-def _oversize(cells: list[str], headers: list[str]) -> str:
-    """The reason a row with a huge cell is rejected, naming the column."""
-    i = max(range(len(cells)), key=lambda k: len(cells[k]))
-    column = headers[i] if i < len(headers) else f"column {i + 1}"
-    return f"cell {column!r} holds {len(cells[i]):,} characters (at most {MAX_CELL:,})"
 
 
 @dataclass

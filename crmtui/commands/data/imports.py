@@ -78,6 +78,12 @@ EncodingOption = Annotated[
 ]
 
 
+SheetOption = Annotated[
+    str | None,
+    typer.Option(help="An Excel workbook's sheet to read (default: the one Excel opens on)."),
+]
+
+
 RejectsOption = Annotated[
     Path | None,
     typer.Option(
@@ -186,11 +192,12 @@ def _where(plan: ImportPlan, row: Row) -> str:
 def _print_mapping(src: CsvFile, mapping: HeaderMapping) -> None:
     """How the file was read and which column fills which field (stderr)."""
     err = sys.stderr
-    print(
-        f"read {len(src.records)} rows ({src.encoding}, delimiter {src.delimiter!r}, "
-        f"profile {mapping.profile})",
-        file=err,
+    how = (
+        f"Excel sheet {src.sheet!r}"
+        if src.sheet is not None
+        else f"{src.encoding}, delimiter {src.delimiter!r}"
     )
+    print(f"read {len(src.records)} rows ({how}, profile {mapping.profile})", file=err)
     for line in mapping.describe(src.headers):
         print(f"  column {line}", file=err)
     for header, field in mapping.fuzzy:
@@ -300,12 +307,13 @@ def import_csv(
         typer.Option("--skip-duplicates", help="Leave out rows named like an existing contact."),
     ] = False,
     encoding: EncodingOption = None,
+    sheet: SheetOption = None,
     region: RegionOption = None,
     rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import contacts from a CSV export (Salesforce, HubSpot, Pipedrive, Google Contacts,
-    Outlook or any spreadsheet).
+    """Import contacts from a CSV or Excel (.xlsx) export (Salesforce, HubSpot, Pipedrive,
+    Google Contacts, Outlook or any spreadsheet).
 
     A Google Contacts or Outlook export keeps every phone, email and address of a
     person, each with its kind (work, home, mobile, fax, other).
@@ -327,7 +335,7 @@ def import_csv(
     input_file(file)
     phone_region = _region(region)
     try:
-        source = read_csv(file, encoding=encoding)
+        source = read_csv(file, encoding=encoding, sheet=sheet)
     except (CsvImportError, LookupError) as exc:
         fail(f"{file}: {exc} (nothing was imported)")
     store = open_db(ctx, db, "create")
@@ -641,6 +649,7 @@ def _import_book(
     skip_bad: bool,
     update_existing: bool,
     encoding: str | None,
+    sheet: str | None,
     rejects: Path | None,
     db: Path | None,
     region: str | None = None,
@@ -665,7 +674,7 @@ def _import_book(
     input_file(file)
     phone_region = _region(region) if kind == "accounts" else None
     try:
-        source = read_csv(file, encoding=encoding)
+        source = read_csv(file, encoding=encoding, sheet=sheet)
     except (CsvImportError, LookupError) as exc:
         fail(f"{file}: {exc} (nothing was imported)")
     store = open_db(ctx, db, "create")
@@ -763,18 +772,20 @@ def import_accounts_command(
     ] = False,
     skip_bad: SkipBad = False,
     encoding: EncodingOption = None,
+    sheet: SheetOption = None,
     region: RegionOption = None,
     rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import accounts (organisations, companies) from a Salesforce, HubSpot or Pipedrive CSV.
+    """Import accounts (organisations, companies) from a Salesforce, HubSpot or Pipedrive CSV
+    or Excel (.xlsx) export.
 
     A row matches a stored account by its source id, else by name (any case).
     Import accounts before deals and contacts, so their account ids resolve.
     """
     _import_book(
         ctx, "accounts", file, profile=profile, map_=map_, dry_run=dry_run, skip_bad=skip_bad,
-        update_existing=update_existing, encoding=encoding, rejects=rejects, db=db,
+        update_existing=update_existing, encoding=encoding, sheet=sheet, rejects=rejects, db=db,
         region=region,
     )  # fmt: skip
 
@@ -802,10 +813,11 @@ def import_deals_command(
     dry_run: DryRun = False,
     skip_bad: SkipBad = False,
     encoding: EncodingOption = None,
+    sheet: SheetOption = None,
     rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import deals (opportunities) from a Salesforce, HubSpot or Pipedrive CSV.
+    """Import deals (opportunities) from a Salesforce, HubSpot or Pipedrive CSV or .xlsx.
 
     Stages are mapped to the pipeline's (--stage-map, the same name, or a vendor's
     standard stage); a row with an unknown stage is rejected, listing the stages.
@@ -813,7 +825,7 @@ def import_deals_command(
     """
     _import_book(
         ctx, "deals", file, profile=profile, map_=map_, dry_run=dry_run, skip_bad=skip_bad,
-        update_existing=False, encoding=encoding, rejects=rejects, db=db, pipeline=pipeline,
+        update_existing=False, encoding=encoding, sheet=sheet, rejects=rejects, db=db, pipeline=pipeline,
         stage_map=stage_map, currency=currency,
     )  # fmt: skip
 
