@@ -279,3 +279,71 @@ def test_a_one_column_file_and_a_blank_first_line_still_find_their_header(
     long.write_text("Name\n" + "".join(f"Person {i}\n" for i in range(15)) + "\nA,B\n")
     source = read_csv(long)
     assert source.headers == ["Name"] and len(source.records) == 16
+
+
+THUNDERBIRD = DATA / "real" / "thunderbird" / "tutanota_thunderbird.csv"
+
+
+def test_a_public_thunderbird_export_keeps_every_value_even_the_odd_ones(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    out, err = _crm(db, "import", "csv", str(THUNDERBIRD), "--dry-run")
+    assert "profile thunderbird" in err
+    # Placeholder values ("workphone", "country1") are kept as written, each one said.
+    assert "line 2:   note: work phone 'workphone' kept as typed (not a number we can dial)" in out
+    assert "line 2:   note: country 'orgcountry1' is not a country we know: kept as text" in out
+    _crm(db, "import", "csv", str(THUNDERBIRD))
+    (person,) = _people(db).values()
+    assert person["name"] == "First1 Last1"
+    assert [p[:2] for p in person["phones"]] == [
+        ("work", "workphone"), ("home", "homephone"), ("mobile", "mobilephone"),
+        ("fax", "faxnumber"),
+    ]  # fmt: skip
+    assert person["emails"] == [
+        ("work", "firstEmail1@asfda.de", 1),
+        ("work", "additionalEmail1@asdf.de", 0),
+    ]
+    assert person["addresses"] == [
+        ("work", "addressorg1, addressorgsecondline1", "orgcity1", "orgstate1",
+         "23432orgpostal", "orgcountry1", 1),
+        ("home", "my addresse, secondline address", "City1", "state1", "23432postal",
+         "country1", 0),
+    ]  # fmt: skip
+    assert (person["title"], person["department"], person["company"]) == (
+        "myTitle1", "department1", "organization1",
+    )  # fmt: skip
+    assert str(person["birthday"]) == "2004-04-04"
+
+
+def test_a_uk_thunderbird_build_and_a_year_without_a_day(tmp_path: Path) -> None:
+    file = tmp_path / "uk.csv"
+    file.write_text(
+        "First Name,Last Name,Display Name,Nickname,Primary Email,Secondary Email,Screen Name,"
+        "Work Phone,Home Phone,Fax Number,Pager Number,Mobile Number,Home Address,"
+        "Home Address 2,Home City,Home County,Home Post Code,Home Country,Work Address,"
+        "Work Address 2,Work City,Work County,Work Post Code,Work Country,Job Title,"
+        "Department,Organisation,Web Page 1,Web Page 2,Birth Year,Birth Month,Birth Day,"
+        "Custom 1,Custom 2,Custom 3,Custom 4,Notes,\n"
+        "Rory,Williams,Rory Williams,,rory@example.com,,,020 7946 0000,,,,,,,,,,,"
+        "1 Main St,,Leadworth,Gloucestershire,GL1 1AA,United Kingdom,Nurse,,"
+        "Leadworth Surgery,,,1988,,,,,,,,\n"
+    )
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(file))
+    assert "not imported: columns" not in err  # the unnamed last column holds nothing
+    (person,) = _people(db).values()
+    assert person["company"] == "Leadworth Surgery"
+    assert person["addresses"] == [
+        ("work", "1 Main St", "Leadworth", "Gloucestershire", "GL1 1AA", "GB", 1)
+    ]
+    assert person["phones"] == [("work", "020 7946 0000", "+442079460000", None, 1)]
+    assert person["birthday"] is None and person["kept"] == {"Birthday": "1988-?-?"}
+
+
+def test_a_column_without_a_name_is_kept_when_a_row_fills_it(tmp_path: Path) -> None:
+    file = tmp_path / "trailing.csv"
+    file.write_text("Name,Email,\nAnn Lee,ann@example.com,\nBob Stone,bob@example.com,VIP\n")
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(file))
+    assert "kept, not modelled: column 3 (on each contact" in err
+    assert _people(db)["Bob Stone"]["kept"] == {"column 3": "VIP"}
+    assert _people(db)["Ann Lee"]["kept"] == {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-LAYOUTS = ("google", "outlook")
+LAYOUTS = ("google", "outlook", "thunderbird")
 
 _NUMBERED = re.compile(r"(e-mail|email|phone|address|website|organization) (\d+) - ([a-z /]+)")
 # Google's own groups, which say nothing about the person.
@@ -37,6 +37,8 @@ def detect_layout(headers: Sequence[str]) -> str | None:
     named = keys & {"name", "given name", "family name", "first name", "last name"}
     if named and any(_NUMBERED.fullmatch(k) for k in keys):
         return "google"
+    if {"first name", "last name", "display name", "primary email"} <= keys:
+        return "thunderbird"
     if {"first name", "last name", "e-mail address"} <= keys and keys & {
         "business phone", "home phone", "mobile phone", "business street", "job title",
     }:  # fmt: skip
@@ -340,6 +342,81 @@ def _outlook(row: _Row) -> _Person:
     return person
 
 
+_THUNDERBIRD_FIELDS = {
+    "name": "display name", "nickname": "nickname", "title": "job title",
+    "department": "department", "website": "web page 1", "notes": "notes",
+}  # fmt: skip
+# Thunderbird words some columns by its build's locale (a UK build: "Organisation",
+# "Home County", "Home Post Code"; older ones "Home Address2", "Work Zip").
+_THUNDERBIRD_PARTS = {
+    "street 2": ("address 2", "address2"),
+    "region": ("state", "county"),
+    "postcode": ("zipcode", "zip", "post code", "postcode"),
+}
+_THUNDERBIRD_PHONES = (
+    ("work phone", "work"), ("home phone", "home"), ("mobile number", "mobile"),
+    ("pager number", "other"), ("fax number", "fax"),
+)  # fmt: skip
+_THUNDERBIRD_PLACES = (("work", "work"), ("home", "home"))
+_BIRTH = ("birth year", "birth month", "birth day")
+
+
+def _thunderbird(row: _Row) -> _Person:
+    person = _Person()
+    f = person.fields
+    given, family = row.get("first name"), row.get("last name")
+    f["given_name"], f["family_name"] = given, family
+    _fill(row, person, _THUNDERBIRD_FIELDS)
+    f["name"] = f["name"] or _joined(given, family)
+    f["company"] = row.get("organization") or row.get("organisation")
+    year, month, day = (row.get(k) for k in _BIRTH)
+    if year or month or day:
+        if year.isdigit() and month.isdigit() and day.isdigit():
+            _birthday(f"{int(year):04d}-{int(month):02d}-{int(day):02d}", person, "Birthday")
+        else:
+            person.kept["Birthday"] = f"{year or '?'}-{month or '?'}-{day or '?'}"
+            person.notes.append(
+                f"birthday (year {year or 'none'}, month {month or 'none'}, day"
+                f" {day or 'none'}) is not a whole date: kept as written"
+            )
+    for key, kind in _THUNDERBIRD_PHONES:
+        person.phone(kind, row.get(key))
+    for key in ("primary email", "secondary email"):
+        person.email("work", row.get(key))
+    for prefix, kind in _THUNDERBIRD_PLACES:
+        street = ", ".join(
+            p for p in (row.get(f"{prefix} address"), _part(row, prefix, "street 2")) if p
+        )
+        place = {
+            "kind": kind,
+            "street": street,
+            "city": row.get(f"{prefix} city"),
+            "region": _part(row, prefix, "region"),
+            "postcode": _part(row, prefix, "postcode"),
+            "country": row.get(f"{prefix} country"),
+        }
+        if any(v for k, v in place.items() if k != "kind"):
+            person.addresses.append({**place, "primary": False})
+    return person
+
+
+def _part(row: _Row, prefix: str, name: str) -> str:
+    """An address part under any of the names Thunderbird builds give it."""
+    return next((v for k in _THUNDERBIRD_PARTS[name] if (v := row.get(f"{prefix} {k}"))), "")
+
+
+def _thunderbird_read() -> set[str]:
+    """The header keys the Thunderbird reader takes."""
+    keys = {
+        "first name", "last name", *_THUNDERBIRD_FIELDS.values(), *_BIRTH, "organization",
+        "organisation", *(k for k, _ in _THUNDERBIRD_PHONES), "primary email", "secondary email",
+    }  # fmt: skip
+    parts = ("address", "city", "country", *(k for ks in _THUNDERBIRD_PARTS.values() for k in ks))
+    for prefix, _ in _THUNDERBIRD_PLACES:
+        keys |= {f"{prefix} {part}" for part in parts}
+    return keys
+
+
 def _outlook_read() -> set[str]:
     """The header keys the Outlook reader takes."""
     keys = {
@@ -401,7 +478,11 @@ def make_layout(
     read: set[int] = set()
     fields: dict[int, str] = {}
     dropped: set[int] = set()
-    known = _GOOGLE_READ if name == "google" else _outlook_read()
+    known = {
+        "google": _GOOGLE_READ,
+        "outlook": _outlook_read(),
+        "thunderbird": _thunderbird_read(),
+    }[name]
     for i, key in enumerate(keys):
         if key in wanted:
             if wanted[key]:
@@ -424,7 +505,10 @@ def make_layout(
 def layout_record(layout: Layout, headers: Sequence[str], cells: list[str]) -> dict[str, str]:
     """One row as the cells `plan_records` reads."""
     row = _Row(layout.keys, headers, cells)
-    person = _google(row, layout.groups) if layout.name == "google" else _outlook(row)
+    if layout.name == "google":
+        person = _google(row, layout.groups)
+    else:
+        person = _outlook(row) if layout.name == "outlook" else _thunderbird(row)
     for i, value in enumerate(cells):
         text = value.strip()
         if not text or i in layout.read or i in layout.dropped or i >= len(headers):
@@ -432,7 +516,7 @@ def layout_record(layout: Layout, headers: Sequence[str], cells: list[str]) -> d
         if i in layout.fields:
             _given(person, layout.fields[i], text)
         elif _OUTLOOK_DEFAULTS.get(layout.keys[i]) != text.lower() or layout.name != "outlook":
-            person.kept.setdefault(headers[i], text)
+            person.kept.setdefault(headers[i].strip() or f"column {i + 1}", text)
     return person.record()
 
 
@@ -467,6 +551,13 @@ _NAMED = {
     "birthday": "birthday", "group membership": "tags", "labels": "tags",
     "categories": "tags", "web page": "website",
 }  # fmt: skip
+_NAMED.update(
+    {
+        "display name": "name", "primary email": "email", "secondary email": "email",
+        "organization": "company", "organisation": "company", "web page 1": "website", "birth year": "birthday",
+        "birth month": "birthday", "birth day": "birthday",
+    }
+)  # fmt: skip
 _WORDS = {"e-mail": "email", "email": "email", "phone": "phone", "website": "website"}
 
 
@@ -489,13 +580,13 @@ def _describe(layout: Layout, i: int) -> str:
             if part in ("type", "label"):
                 return f"{word} kind"
             return word if part == "value" else f"{word} {part}"
-    for phone, kind in _OUTLOOK_PHONES:
+    for phone, kind in (*_OUTLOOK_PHONES, *_THUNDERBIRD_PHONES):
         if key == phone:
             return f"phone ({kind})"
     if key in _OUTLOOK_EMAILS:
         return "email"
     prefix = key.split(" ", 1)[0]
-    kind = dict(_OUTLOOK_PLACES).get(prefix, "other")
+    kind = dict((*_OUTLOOK_PLACES, *_THUNDERBIRD_PLACES)).get(prefix, "other")
     return f"address ({kind})"
 
 

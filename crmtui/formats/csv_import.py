@@ -67,7 +67,7 @@ from crmtui.formats.address_book_csv import (
     scan,
 )
 from crmtui.formats.countries import country_code
-from crmtui.formats.csv_profiles import HeaderMapping, map_headers
+from crmtui.formats.csv_profiles import HeaderMapping, column_name, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.formats.spreadsheet import WorkbookError, read_workbook, spreadsheet_kind
@@ -755,7 +755,7 @@ def mapped_records(
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max((i for i, _ in columns), default=-1) + 1
     oversize = source.oversize
-    kept = [(i, source.headers[i]) for i in mapping.kept]
+    kept = [(i, column_name(source.headers, i)) for i in mapping.kept]
     for line, raw_cells in source.records:
         cells = raw_cells
         if unguard:
@@ -802,7 +802,8 @@ def _layout_records(
                 kept.update(json.loads(record["_kept"]))
             records.append((line, record))
     # Kept: the columns no field takes, and the labels of a person's own ("Assistant").
-    kept_at = tuple(i for i, h in enumerate(headers) if h in kept and headers.index(h) == i)
+    names = [column_name(headers, i) for i in range(width)]
+    kept_at = tuple(i for i, h in enumerate(names) if h in kept and names.index(h) == i)
     ignored = [headers[i] for i in sorted(layout.dropped | set(found.defaults))]
     return HeaderMapping(name, describe(layout, found), tuple(ignored), (), kept_at), records
 

@@ -253,13 +253,25 @@ class HeaderMapping:
     """Columns not imported into a field whose values are kept on the contact (`extra`):
     all but the ones `--map "Column="` drops and our own export's derived columns."""
 
-    def kept_headers(self, headers: Sequence[str]) -> list[str]:
-        """The kept columns' names, for the summary."""
-        return [headers[i] for i in self.kept]
+    def kept_headers(
+        self, headers: Sequence[str], records: Sequence[tuple[int, list[str]]] = ()
+    ) -> list[str]:
+        """The kept columns' names, for the summary (a column without a name only when
+        some record has a value in it: most are a trailing delimiter)."""
+        return [
+            column_name(headers, i)
+            for i in self.kept
+            if headers[i].strip() or any(i < len(c) and c[i].strip() for _, c in records)
+        ]
 
     def describe(self, headers: Sequence[str]) -> list[str]:
         """Human lines: "Column" -> field, for the dry-run preview."""
         return [f"{headers[i]!r} -> {f}" for i, f in sorted(self.columns.items())]
+
+
+def column_name(headers: Sequence[str], i: int) -> str:
+    """A column's name, or "column N" for one the header leaves unnamed."""
+    return headers[i].strip() or f"column {i + 1}"
 
 
 def detect_profile(headers: Sequence[str], kind: str = "contacts") -> str:
@@ -315,12 +327,13 @@ def map_headers(
             columns[i] = field
             continue
         # Not a field, or two columns for one field (Phone and Business Phone): the first wins.
-        ignored.append(header)
         derived = chosen == "crmtui" and key in table
         # The last column of a rejected-rows file is our own reason, not the person's.
         ours = key == REASON and i == len(headers) - 1
-        if keeping and key not in wanted and not derived and not ours and header.strip():
-            kept.append(i)
+        if keeping and key not in wanted and not derived and not ours:
+            kept.append(i)  # one without a name too ("column 38"), if a row fills it
+        if header.strip() or not keeping:
+            ignored.append(column_name(headers, i))
     return HeaderMapping(chosen, columns, tuple(ignored), tuple(fuzzy), tuple(kept))
 
 

@@ -269,15 +269,13 @@ def _print_plan(plan: ImportPlan, *, verbose: bool) -> None:
     for note in plan.file_notes + ([f"note: {src.note}"] if src and src.note else []):
         print(note if note.startswith("note: ") else f"note: {note}", file=err)
     dropped = list(plan.dropped.items())
-    if mapping is not None and src is not None and mapping.kept:
-        kept = mapping.kept_headers(src.headers)
+    kept = mapping.kept_headers(src.headers, src.records) if mapping and src else []
+    if kept:
         print(
             f"kept, not modelled: {', '.join(kept)} (on each contact; crm show lists them)",
             file=err,
         )
-        dropped_columns = [h for h in mapping.ignored if h not in kept]
-    else:
-        dropped_columns = list(mapping.ignored) if mapping is not None else []
+    dropped_columns = [h for h in mapping.ignored if h not in kept] if mapping else []
     if dropped_columns:
         print(f"not imported: columns {', '.join(dropped_columns)}", file=err)
     if dropped:
