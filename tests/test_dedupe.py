@@ -103,3 +103,11 @@ def test_add_shows_a_probable_duplicate_and_refuses_in_a_script(
     assert result.exit_code == 0, result.stderr
     result = runner.invoke(app, ["--db", str(db_path), "contact", "add", "Otto Berg"])
     assert result.exit_code == 0 and "duplicate" not in result.stderr
+
+
+def test_namesakes_on_a_switchboard_with_different_emails_are_not_said_to_differ_by_name() -> None:
+    a = Person("1", "Dana Winter", "dana@co.example", phones=("+4930111",))
+    b = Person("2", "Dana Winter", "d.winter@co.example", phones=("+4930111",))
+    evidence = compare(a, b).evidence
+    assert "same phone +4930111" in evidence and "different emails" in evidence
+    assert not any("names differ" in e for e in evidence), evidence

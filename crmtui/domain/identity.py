@@ -100,6 +100,15 @@ def name_words(name: str) -> list[str]:
 
 
 @lru_cache(maxsize=65_536)
+def name_keys(name: str) -> tuple[str, frozenset[str]]:
+    """A name's last spelled word and all of them: `names_agree(a, b)` needs
+    `name_keys(b)[0] in name_keys(a)[1]`, so records sharing a switchboard can be
+    looked up by family word instead of compared one by one."""
+    words = [spelling(w) for w in name_words(name)]
+    return (words[-1] if words else ""), frozenset(words)
+
+
+@lru_cache(maxsize=65_536)
 def names_agree(a: str, b: str) -> bool:
     """Whether two names can be one person's ("Mr J. Smith" / "John Smith", O’Brien / O'Brien)."""
     wa, wb = [spelling(w) for w in name_words(a)], [spelling(w) for w in name_words(b)]

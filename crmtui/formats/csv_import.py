@@ -46,6 +46,7 @@ from crmtui.domain.identity import (
     extension,
     item_key,
     judge,
+    name_keys,
     phone_key,
 )
 from crmtui.domain.ids import uuid7
@@ -552,6 +553,24 @@ class _Existing:
     by_phone: dict[str, list[str]]  # a switchboard number is many people's
     by_name: dict[str, str]
     people: dict[str, Who]
+    # A switchboard's people by family word (see `_Seen`), made when a row first needs it.
+    by_phone_name: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    orders: dict[str, dict[str, int]] = field(default_factory=dict)  # stored order on a phone
+
+    def on_phone(self, key: str, name: str) -> list[str]:
+        """The stored people on a shared phone whose name could agree with `name`."""
+        index = self.by_phone_name.get(key)
+        if index is None:
+            index = self.by_phone_name[key] = {}
+            for cid in self.by_phone[key]:
+                index.setdefault(name_keys(self.people[cid].name)[0], []).append(cid)
+        lists = [index[w] for w in name_keys(name)[1] if w in index]
+        if len(lists) == 1:
+            return lists[0]
+        order = self.orders.get(key) or self.orders.setdefault(
+            key, {c: i for i, c in enumerate(self.by_phone[key])}
+        )
+        return sorted({c for found in lists for c in found}, key=order.__getitem__)
 
 
 # Characters a number as typed has when it carries no extension: digits and separators
@@ -623,6 +642,11 @@ def _file_who(values: dict[str, Any], phones: list[str], crm_id: str | None) -> 
     return Who(who.name, f"crmtui:{crm_id}", who.emails, who.phones) if crm_id else who
 
 
+_NEAR_MISSES_NAMED = 5
+"""Stored contacts sharing a row's phone that the dry run names one by one; more are a
+switchboard, counted in one note."""
+
+
 def _match_stored(
     row: Row, who: Who, existing: _Existing, crm_id: str | None, update_existing: bool
 ) -> None:
@@ -644,8 +668,17 @@ def _match_stored(
     for address in who.emails:
         if cid := existing.by_email.get(address):
             candidates.append(cid)
+    switchboards: list[tuple[str, int]] = []
     for key in who.phones:
-        candidates += existing.by_phone.get(key, ())
+        sharing = existing.by_phone.get(key, ())
+        if len(sharing) <= _NEAR_MISSES_NAMED:
+            candidates += sharing  # each one judged, and named if it is not this person
+            continue
+        # A switchboard: only the people whose name could agree are judged; the others
+        # (a phone alone is never evidence) are counted in one note.
+        agreeing = existing.on_phone(key, who.name)
+        candidates += agreeing
+        switchboards.append((key, len(sharing) - len(agreeing)))
     evidence: list[tuple[str, str]] = []
     seen: set[str] = set()
     for cid in candidates:
@@ -661,6 +694,12 @@ def _match_stored(
             evidence.append((cid, verdict.reason))
         elif verdict.reason:
             row.notes.append(f"not {stored.name} [{cid}]: {verdict.reason}")
+    for key, others in switchboards:
+        if others:
+            row.notes.append(
+                f"not the {others} other stored contacts on {key} (a shared number; their"
+                " names or emails differ)"
+            )
     if len(evidence) == 1:
         cid, reason = evidence[0]
         _matched(row, cid, existing, reason, weak=True, update=update_existing)
@@ -685,25 +724,43 @@ def _matched(
 class _Seen:
     """The first row (index into the plan's rows) of each key met so far in the file.
 
-    Plain str -> int dicts, which the cycle collector does not track; rows sharing a
-    phone with an earlier one (a switchboard) are listed in `more_phone` only then.
+    A phone is looked up with a family word (`identity.name_keys`): a phone is evidence
+    only with a name that agrees, so the rows sharing a switchboard are never compared
+    with every earlier one (10,000 colleagues on one number took minutes).
     """
 
     ext: dict[str, int]
     email: dict[str, int]
-    phone: dict[str, int]
-    more_phone: dict[str, list[int]]
+    phone: dict[str, int]  # the first row of each phone
+    phone_name: dict[str, list[int]]  # a shared phone's rows: "key NUL family word" -> rows
     whos: dict[int, Who]
 
-    def add(self, index: int, ext: str | None, emails: Sequence[str], phones: list[str]) -> None:
-        """Remember a row's keys."""
+    def add(self, index: int, ext: str | None, who: Who, rows: list[Row]) -> None:
+        """Remember a row's keys (its family word only once its phone is shared)."""
         if ext:
             self.ext.setdefault(ext, index)
-        for email in emails:
+        for email in who.emails:
             self.email.setdefault(email, index)
-        for key in phones:
-            if self.phone.setdefault(key, index) != index:
-                self.more_phone.setdefault(key, []).append(index)
+        for key in who.phones:
+            first = self.phone.setdefault(key, index)
+            if first == index:
+                continue
+            if first >= 0:  # the number is shared from now on: its first row joins the index
+                self.phone[key] = -1 - first
+                self._index(key, first, rows[first].values["name"])
+            self._index(key, index, who.name)
+
+    def _index(self, key: str, index: int, name: str) -> None:
+        self.phone_name.setdefault(f"{key}\x00{name_keys(name)[0]}", []).append(index)
+
+    def by_phone(self, key: str, name: str) -> list[int]:
+        """Earlier rows on this phone whose name could agree with `name`."""
+        first = self.phone.get(key)
+        if first is None:
+            return []
+        if first >= 0:
+            return [first]  # one row on the number: judged as it is
+        return [i for w in name_keys(name)[1] for i in self.phone_name.get(f"{key}\x00{w}", ())]
 
 
 def _same_as_earlier(
@@ -724,10 +781,10 @@ def _same_as_earlier(
     for email in who.emails:
         if (i := seen.email.get(email)) is not None:
             earlier.append(i)
+    by_phone: set[int] = set()
     for key in who.phones:
-        if (i := seen.phone.get(key)) is not None:
-            earlier.append(i)
-            earlier += seen.more_phone.get(key, ())
+        by_phone.update(seen.by_phone(key, who.name))
+    earlier += sorted(by_phone)  # file order, as before: the first that agrees is named
     if not earlier:
         return
     mine = _file_who(row.values, list(who.phones), crm_id)
@@ -899,7 +956,7 @@ def plan_records(
                     if skip_duplicates:
                         row.action = "duplicate"
         if row.action != "duplicate":
-            seen.add(len(rows), ext, row_who.emails, phones)
+            seen.add(len(rows), ext, row_who, rows)
             if crm_id or (ext and "external_id" not in values):
                 # Kept now: matching took the id off `values` (or the file's own id
                 # decides), and later rows compare with the row as it was read.

@@ -195,6 +195,9 @@ def compare(a: Person, b: Person) -> Candidate:
     if shared and verdict.kind in (SAME, EVIDENCE):
         score += 35
         evidence.append(f"same phone {sorted(shared)[0]}")
+    elif shared and names_agree(a.name, b.name):
+        # Names agree but a strong key says two people (different emails): a fact, no score.
+        evidence.append(f"same phone {sorted(shared)[0]}")
     elif shared:
         evidence.append(f"shares phone {sorted(shared)[0]} only (names differ)")
     if a.account_id and a.account_id == b.account_id:
