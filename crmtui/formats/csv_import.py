@@ -73,10 +73,10 @@ from crmtui.formats.encodings import UndecodableError, decode_file
 from crmtui.formats.import_checks import check_bool, check_email, check_phone
 from crmtui.formats.spreadsheet import WorkbookError, read_workbook, spreadsheet_kind
 from crmtui.formats.table_rows import MAX_CELL, NoHeader, tabulate
-from crmtui.search.search_index import index_contact_rows
+from crmtui.search.search_index import index_contact_rows, index_many
 from crmtui.services.address_book.people import stored_whos
 from crmtui.services.contact_items import add_item, derive_columns, item_rows
-from crmtui.services.reindex import reindex_contact
+from crmtui.services.reindex import Items, reindex_contact, row_document
 from crmtui.store.bulk import (
     BulkWriter,
     deferred_indexes,
@@ -1253,13 +1253,31 @@ def _insert_new(
         made_items.append((model, full_rows(tx, model, values)))
         made_ids += [(table, v["id"]) for v in values]
     writer.insert_contacts(contacts, made_items)
-    index_contact_rows(tx.db, contacts, account_names)
-    for row, made in zip(chunk, contacts, strict=True):
-        if "_items" in row.values:  # a card's other numbers and emails are searched too
-            stored = tx.session.get(Contact, made["id"])
-            if stored is not None:
-                reindex_contact(tx, stored)
+    # A card's other numbers and emails are searched too: its entry is made from the
+    # items at hand (one lookup per contact would scan the item tables, whose indexes
+    # are rebuilt only after the import: minutes for 20k cards).
+    cards = [c for r, c in zip(chunk, contacts, strict=True) if "_items" in r.values]
+    if len(cards) < len(contacts):
+        made = {c["id"] for c in cards}
+        index_contact_rows(tx.db, [c for c in contacts if c["id"] not in made], account_names)
+    if cards:
+        listed = _searched_items(items)
+        company = account_names.get
+        index_many(
+            tx.db,
+            (row_document(c, company(c["account_id"] or ""), listed.get(c["id"])) for c in cards),
+        )
     return made_ids
+
+
+def _searched_items(items: dict[str, list[dict[str, Any]]]) -> dict[str, Items]:
+    """Each new contact's emails and phones (as typed, E.164), in the order made."""
+    out: dict[str, Items] = {}
+    for e in items.get("contact_email", ()):
+        out.setdefault(e["contact_id"], ([], []))[0].append(e["address"])
+    for p in items.get("contact_phone", ()):
+        out.setdefault(p["contact_id"], ([], []))[1].append((p["number"], p["e164"]))
+    return out
 
 
 @paused_gc()

@@ -2,32 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from crmtui.search.search_index import SearchDocument, index_document, unindex
 from crmtui.services.contact_items import searched_values
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
 
 
+Items = tuple[list[str], list[tuple[str | None, str | None]]]
+"""A contact's live emails, and its phones (as typed, E.164), in the order they were made."""
+
+
 def contact_document(
-    contact: Contact,
-    company: str | None,
-    items: tuple[list[str], list[tuple[str | None, str | None]]] | None = None,
+    contact: Contact, company: str | None, items: Items | None = None
 ) -> SearchDocument:
     """The searchable text of a contact: its primaries and every phone and email item."""
-    phones = [(contact.phone, contact.phone_e164), (contact.mobile, contact.mobile_e164)]
-    emails = [contact.email] if contact.email else []
+    return row_document({f: getattr(contact, f) for f in _DOCUMENT_FIELDS}, company, items)
+
+
+_DOCUMENT_FIELDS = (
+    "id", "name", "email", "phone", "phone_e164", "mobile", "mobile_e164", "city", "tags",
+    "archived_at",
+)  # fmt: skip
+
+
+def row_document(
+    row: Mapping[str, Any], company: str | None, items: Items | None = None
+) -> SearchDocument:
+    """`contact_document` of a contact given as its columns (an import's rows at hand)."""
+    phones = [(row["phone"], row["phone_e164"]), (row["mobile"], row["mobile_e164"])]
+    emails = [row["email"]] if row["email"] else []
     if items is not None:
         emails += [e for e in items[0] if e not in emails]
         phones += [p for p in items[1] if p not in phones]
     return SearchDocument(
-        ref_id=contact.id,
-        name=contact.name,
+        ref_id=row["id"],
+        name=row["name"],
         company=company,
         email=" ".join(emails) or None,
         phones=phones,
-        city=contact.city,
-        tags=tuple(contact.tags or ()),
-        archived=contact.archived_at is not None,
+        city=row["city"],
+        tags=tuple(row["tags"] or ()),
+        archived=row["archived_at"] is not None,
     )
 
 
