@@ -10,7 +10,6 @@ from crmtui.services.contact_items import searched_values
 from crmtui.store.journal import WriteTx
 from crmtui.store.models import Account, Contact
 
-
 Items = tuple[list[str], list[tuple[str | None, str | None]]]
 """A contact's live emails, and its phones (as typed, E.164), in the order they were made."""
 
