@@ -78,8 +78,11 @@ def test_a_strong_match_adds_new_items_and_undo_takes_them_away(
     assert sorted(addresses) == [("Berlin", "DE", 0), ("Hamburg", "DE", 1)]
     batch = re.search(r"crm import undo (\S+)\)", done)
     assert batch is not None
-    code, _out, err = _crm(db_path, "import", "undo", batch.group(1))
+    code, out, err = _crm(db_path, "import", "undo", batch.group(1))
     assert code == 0, err
+    # Items added to a contact that stays are named by their contact.
+    assert "remove contact email of Maria Schmidt [" in out
+    assert "3 records removed, 4 fields restored" in err
     assert _state(db_path) == before
     # The search entry forgot the removed email too. (Not `crm find maria@private.example`:
     # its words find Maria Schmidt by her first name and "example" whatever the index holds.)

@@ -105,7 +105,8 @@ def test_undo_removes_what_it_created_and_restores_what_it_changed_through_the_j
     before = db.execute("SELECT count(*) FROM journal").fetchone()[0]
     code, out, err = _invoke(db_path, "import", "undo", batch)
     assert code == 0, err
-    assert f"remove contact {grace}" in out and f"remove account {navy}" in out
+    assert f"remove contact Grace Hopper [{grace}] (with 1 phone/email/address item)" in out
+    assert f"remove account Navy [{navy}]" in out
     assert f"restore contact {ada} title" in out
     db = _db(db_path)
     assert db.execute("SELECT title FROM contact WHERE id = ?", (ada,)).fetchone() == ("Analyst",)
@@ -424,7 +425,10 @@ def test_an_account_made_for_a_changed_company_goes_when_the_change_is_undone(
     assert _db(db_path).execute("SELECT account_id FROM contact").fetchone() == (engines,)
     code, out, err = _invoke(db_path, "import", "undo", batch)
     assert code == 0, err
-    assert f"restore contact {ada} account_id" in out and f"remove account {engines}" in out
+    assert (
+        f"restore contact {ada} account_id" in out
+        and f"remove account Analytical Engines [{engines}]" in out
+    )
     db = _db(db_path)
     assert db.execute("SELECT account_id FROM contact").fetchone() == (None,)
     assert db.execute("SELECT deleted_at IS NOT NULL FROM account").fetchone() == (1,)

@@ -854,6 +854,9 @@ def list_batches_command(ctx: typer.Context, db: DbOption = None) -> None:
         typer.echo(line)
 
 
+_PART_WORDS = {"contact": "phone/email/address item", "deal": "stage change", "account": "part"}
+
+
 @app.command("undo")
 def undo_batch_command(
     ctx: typer.Context,
@@ -869,7 +872,7 @@ def undo_batch_command(
     and a created record that was edited or linked since is kept; each is listed.
     """
     from crmtui.commands.common import EXIT_NOT_FOUND
-    from crmtui.services.upkeep.import_batches import BatchUndone, undo_batch
+    from crmtui.services.upkeep.import_batches import BatchUndone, removed_records, undo_batch
     from crmtui.store.resolve import NotFound
 
     store = open_db(ctx, db, "write")
@@ -881,16 +884,24 @@ def undo_batch_command(
                 fail(str(exc), EXIT_NOT_FOUND)
             except BatchUndone as exc:
                 fail(f"{exc.message} (nothing was written)")
-            for entity, row_id in report.removed:
-                typer.echo(f"remove {entity.replace('_', ' ')} {row_id}")
+            records = removed_records(tx, report.removed)
+            for gone in records:
+                word = _PART_WORDS.get(gone.entity, "part") + ("s" if gone.parts > 1 else "")
+                with_parts = f" (with {gone.parts} {word})" if gone.parts else ""
+                typer.echo(
+                    f"remove {gone.entity.replace('_', ' ')} {gone.name} [{gone.row_id}]{with_parts}"
+                )
             for entity, row_id, column in report.restored:
                 typer.echo(f"restore {entity} {row_id} {column}")
             for entity, row_id, maybe, why in report.kept:
                 what = f"{entity} {row_id}" + (f" {maybe}" if maybe else "")
                 typer.echo(f"kept {what}: {why}")
+            parts = sum(r.parts for r in records)
             summary = (
-                f"{len(report.removed)} records removed, {len(report.restored)} fields "
-                f"restored, {len(report.kept)} left as they are (changed since)"
+                f"{len(records)} records removed"
+                + (f" (with {parts} of their phones, emails, addresses or stages)" if parts else "")
+                + f", {len(report.restored)} fields restored, {len(report.kept)} left as they"
+                " are (changed since)"
             )
             if dry_run:
                 typer.echo(f"dry run: would be {summary}; nothing was written", err=True)

@@ -336,6 +336,54 @@ def _item_owners(tx: WriteTx, removed: Sequence[tuple[str, str]]) -> set[str]:
     return owners - gone
 
 
+_OWNER = {**dict.fromkeys(CONTACT_ITEMS, "contact_id"), "deal_stage_change": "deal_id"}
+"""The column naming the record a part belongs to."""
+
+
+class Removed(NamedTuple):
+    """A record an undo removes, as a user reads it."""
+
+    entity: str
+    row_id: str
+    name: str
+    parts: int  # its phones, emails and addresses (a deal: its stage history) removed with it
+
+
+def removed_records(tx: WriteTx, removed: Sequence[tuple[str, str]]) -> list[Removed]:
+    """The records of `UndoReport.removed` with their names, each with its parts counted.
+
+    A part whose record stays (an item an import added to a contact it matched) is
+    listed itself, named by its record.
+    """
+    by_entity: dict[str, list[str]] = {}
+    for entity, row_id in removed:
+        by_entity.setdefault(entity, []).append(row_id)
+    owner_of: dict[tuple[str, str], str] = {}
+    for entity, ids in by_entity.items():
+        if entity in _OWNER:
+            table = ENTITIES[entity].__tablename__
+            for row_id, owner in select_in(tx.db, f"SELECT id, {_OWNER[entity]} FROM {table}", ids):
+                owner_of[(entity, row_id)] = owner
+    names: dict[str, str] = {}
+    for entity in ("contact", "account", "deal"):
+        wanted = by_entity.get(entity, []) + [
+            o for (e, _), o in owner_of.items() if _OWNER[e] == f"{entity}_id"
+        ]
+        table = ENTITIES[entity].__tablename__
+        names.update(select_in(tx.db, f"SELECT id, name FROM {table}", sorted(set(wanted))))
+    whole = {row_id for entity, row_id in removed if entity not in _OWNER}
+    parts: dict[str, int] = {}
+    out: list[Removed] = []
+    for entity, row_id in removed:
+        owner = owner_of.get((entity, row_id))
+        if owner in whole:
+            parts[owner] = parts.get(owner, 0) + 1
+        elif entity in _OWNER:
+            out.append(Removed(entity, row_id, f"of {names.get(owner or '', owner)}", 0))
+    out += [Removed(e, r, names.get(r, r), parts.get(r, 0)) for e, r in removed if e not in _OWNER]
+    return out
+
+
 def undo_batch(tx: WriteTx, ref: str, *, dry_run: bool = False) -> UndoReport:
     """Undo a batch (see the module docstring); in a dry run, only say what would happen."""
     batch = get_batch(tx, ref)
