@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from crmtui.store.journal import RowChange, WriteTx
 
 app = typer.Typer(
-    help="Import contacts, accounts and deals (CSV, vCard, JSONL); list and undo imports.",
+    help="Import contacts, accounts and deals (CSV, Excel .xlsx, vCard, JSONL); list and undo imports.",
     no_args_is_help=True,
 )
 
