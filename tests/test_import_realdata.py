@@ -262,3 +262,18 @@ def test_usual_country_names_need_no_geocoder_and_rarer_ones_still_use_it() -> N
         [sys.executable, "-c", probe], check=False, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_and_said(codec: str) -> None:
+    text = "Name\tEmail\r\nZoë Smith\tzoe@example.com\r\n"
+    decoded = decode_file(text.encode(codec))
+    assert decoded.text == text and decoded.encoding == codec
+    assert decoded.note == f"no byte-order mark: read as {codec.upper()} (every other byte is zero)"
+
+
+def test_a_binary_file_is_still_refused_for_its_nul_bytes(tmp_path: Path) -> None:
+    blob = tmp_path / "photo.csv"
+    blob.write_bytes(b"Name,Email\n" + b"abc,def\x00" * 100)
+    with pytest.raises(CsvImportError, match="NUL byte"):
+        read_csv(blob)

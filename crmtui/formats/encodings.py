@@ -1,6 +1,7 @@
 """Decoding import files: decided per file, with a per-line fallback that is never silent.
 
-UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such. A file that
+UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such; UTF-16 without
+one is recognised by its zero bytes and read with a note. A file that
 is not valid UTF-8 is read line by line: lines that are valid UTF-8 stay UTF-8,
 and only the lines that are not are read as Windows-1252 (what Windows
 spreadsheets and old Outlook save), with a note naming those lines. A file with
@@ -35,6 +36,24 @@ def _lines(numbers: list[int]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _bomless_utf16(data: bytes) -> Decoded | None:
+    """UTF-16 without a byte-order mark (some "Unicode text" exports): Latin text then has
+    a zero byte at every other position, which no UTF-8 or Windows-1252 file has."""
+    sample = data[:4096]
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) <= 0.1 * len(other):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            note = f"no byte-order mark: read as {codec.upper()} (every other byte is zero)"
+            return Decoded(text, codec, note)
+    return None
+
+
 def decode_file(data: bytes) -> Decoded:
     """Decode an import file's bytes (see the module docstring); raises UndecodableError."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -47,6 +66,8 @@ def decode_file(data: bytes) -> Decoded:
             return Decoded(data.decode("utf-16"), "utf-16")
         except UnicodeDecodeError:
             pass  # not UTF-16 after all: read by lines below, and said so
+    if not bom and (guessed := _bomless_utf16(data)) is not None:
+        return guessed
     try:
         return Decoded(data.decode("utf-8"), "utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError:
