@@ -347,3 +347,31 @@ def test_a_column_without_a_name_is_kept_when_a_row_fills_it(tmp_path: Path) -> 
     assert "kept, not modelled: column 3 (on each contact" in err
     assert _people(db)["Bob Stone"]["kept"] == {"column 3": "VIP"}
     assert _people(db)["Ann Lee"]["kept"] == {}
+
+
+OUTLOOK_DE = DATA / "address_books" / "outlook_contacts_de.csv"
+
+
+def test_a_german_outlook_export_reads_as_the_english_one(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    _, err = _crm(db, "import", "csv", str(OUTLOOK_DE))
+    assert "profile outlook" in err
+    # Outlook's own defaults (in German) are listed once, not kept on the contact.
+    assert "not imported: columns E-Mail-Typ, Geschlecht, Jahrestag, Priorität, Privat" in err
+    (sabine,) = _people(db).values()
+    assert (sabine["name"], sabine["salutation"], sabine["title"], sabine["department"]) == (
+        "Sabine Größer", "Frau", "Leiterin Einkauf", "Einkauf",
+    )  # fmt: skip
+    assert str(sabine["birthday"]) == "1979-04-03"  # 3.4.1979: dots are day first
+    assert [p[:2] for p in sabine["phones"]] == [
+        ("work", "0421 5550123"), ("mobile", "0171 5550144"), ("fax", "0421 5550199"),
+    ]  # fmt: skip
+    assert sabine["addresses"] == [("work", "Hafenstraße 12", "Bremen", None, "28217", "DE", 1)]
+    assert sabine["kept"] == {
+        "E-Mail: Angezeigter Name": "Sabine Größer (s.groesser@groesser-anlagenbau.example)"
+    }
+
+
+def test_a_german_sheet_of_names_is_not_taken_for_outlook() -> None:
+    headers = ["Vorname", "Nachname", "E-Mail-Adresse", "Firma", "Position", "Ort"]
+    assert detect_layout(headers) is None

@@ -31,6 +31,52 @@ def _key(header: str) -> str:
     return " ".join(header.strip().lower().split())
 
 
+# A German Outlook writes its export's header in German: the columns the reader takes,
+# by their English names (the others are kept under their own).
+_OUTLOOK_DE = {
+    "anrede": "title", "vorname": "first name", "weitere vornamen": "middle name",
+    "nachname": "last name", "firma": "company", "abteilung": "department",
+    "position": "job title", "straße geschäftlich": "business street",
+    "straße geschäftlich 2": "business street 2", "straße geschäftlich 3": "business street 3",
+    "ort geschäftlich": "business city", "region geschäftlich": "business state",
+    "postleitzahl geschäftlich": "business postal code",
+    "land/region geschäftlich": "business country/region",
+    "postfach geschäftlich": "business address po box", "straße privat": "home street",
+    "straße privat 2": "home street 2", "straße privat 3": "home street 3",
+    "ort privat": "home city", "bundesland/kanton privat": "home state",
+    "postleitzahl privat": "home postal code", "land/region privat": "home country/region",
+    "postfach privat": "home address po box", "weitere straße": "other street",
+    "weitere straße 2": "other street 2", "weitere straße 3": "other street 3",
+    "weiterer ort": "other city", "weiteres/r bundesland/kanton": "other state",
+    "weitere postleitzahl": "other postal code", "weiteres/r land/region": "other country/region",
+    "weiteres postfach": "other address po box", "telefon assistent": "assistant's phone",
+    "fax geschäftlich": "business fax", "telefon geschäftlich": "business phone",
+    "telefon geschäftlich 2": "business phone 2", "rückmeldung": "callback",
+    "autotelefon": "car phone", "telefon firma": "company main phone", "fax privat": "home fax",
+    "telefon privat": "home phone", "telefon privat 2": "home phone 2",
+    "mobiltelefon": "mobile phone", "weiteres fax": "other fax", "weiteres telefon": "other phone",
+    "haupttelefon": "primary phone", "telefon für hörbehinderte": "tty/tdd phone",
+    "e-mail-adresse": "e-mail address", "e-mail 2: adresse": "e-mail 2 address",
+    "e-mail 3: adresse": "e-mail 3 address", "geburtstag": "birthday", "jahrestag": "anniversary",
+    "kategorien": "categories", "notizen": "notes", "webseite": "web page",
+    "geschlecht": "gender", "priorität": "priority", "vertraulichkeit": "sensitivity",
+    "privat": "private",
+}  # fmt: skip
+# Columns only an Outlook export has together (a German spreadsheet of names and emails is
+# not taken for one).
+_OUTLOOK_DE_SIGNS = frozenset(
+    {"telefon geschäftlich", "straße geschäftlich", "ort geschäftlich", "fax geschäftlich",
+     "postleitzahl geschäftlich", "telefon privat"}
+)  # fmt: skip
+
+
+def _outlook_keys(keys: Sequence[str]) -> list[str]:
+    """A German Outlook header's keys by their English names (others as they are)."""
+    if len(_OUTLOOK_DE_SIGNS.intersection(keys)) < 2:
+        return list(keys)
+    return [_OUTLOOK_DE.get(k, k) for k in keys]
+
+
 def detect_layout(headers: Sequence[str]) -> str | None:
     """The layout ("google" or "outlook") when the headers are that product's export."""
     keys = {_key(h) for h in headers}
@@ -39,6 +85,7 @@ def detect_layout(headers: Sequence[str]) -> str | None:
         return "google"
     if {"first name", "last name", "display name", "primary email"} <= keys:
         return "thunderbird"
+    keys |= set(_outlook_keys(list(keys)))
     if {"first name", "last name", "e-mail address"} <= keys and keys & {
         "business phone", "home phone", "mobile phone", "business street", "job title",
     }:  # fmt: skip
@@ -140,9 +187,10 @@ _PLACE_LABELS = {"home": "home", "work": "work", "business": "work", "other": "o
 
 
 def _birthday(text: str, person: _Person, header: str) -> None:
-    """An ISO date, or a d/m/y one that can only be one day; else kept as written, noted."""
+    """An ISO date, a d.m.y one, or a d/m/y or m/d/y one that can only be one day; else
+    kept as written, noted."""
     text = text.strip()
-    if not text or text in ("0/0/00", "00/00/00", "0/0/0000", "1/1/4501"):
+    if not text or text in _NO_DATE:
         return  # Outlook's "no date"
     found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
     if found:
@@ -150,10 +198,12 @@ def _birthday(text: str, person: _Person, header: str) -> None:
         day: date | None = _date(parts[0], parts[1], parts[2])
     else:
         day = None
-        numeric = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+        numeric = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})", text)
         if numeric:
-            a, b, year = (int(g) for g in numeric.groups())
-            if a == b or (a > 12) != (b > 12):
+            a, b, year = (int(g) for g in numeric.group(1, 3, 4))
+            if numeric.group(2) == ".":
+                day = _date(year, b, a)  # dots: day first, as every locale writing them does
+            elif a == b or (a > 12) != (b > 12):
                 month, dom = (b, a) if a > 12 else (a, b)
                 day = _date(year, month, dom)
     if day is not None:
@@ -302,10 +352,26 @@ _OUTLOOK_PHONES = (
 _OUTLOOK_PLACES = (("business", "work"), ("home", "home"), ("other", "other"))
 _OUTLOOK_EMAILS = ("e-mail address", "e-mail 2 address", "e-mail 3 address")
 # Columns Outlook fills on every row with its default: nothing about the person.
+_NO_DATE = frozenset(
+    {"0/0/00", "00/00/00", "0/0/0000", "1/1/4501", "0.0.00", "00.00.00", "0.0.0000"}
+)
 _OUTLOOK_DEFAULTS = {
-    "gender": "unspecified", "priority": "normal", "sensitivity": "normal", "private": "false",
-    "anniversary": "0/0/00",
+    "gender": frozenset({"unspecified", "nicht angegeben"}),
+    "priority": frozenset({"normal"}),
+    "sensitivity": frozenset({"normal"}),
+    "private": frozenset({"false", "aus"}),
+    "anniversary": _NO_DATE,
+    **{
+        key: frozenset({"smtp"})
+        for key in ("e-mail type", "e-mail 2 type", "e-mail 3 type", "e-mail-typ",
+                    "e-mail 2: typ", "e-mail 3: typ")
+    },
 }  # fmt: skip
+"""Values Outlook writes on every row (its defaults, in English and German): not kept."""
+
+
+def _outlook_default(key: str, text: str) -> bool:
+    return text.lower() in _OUTLOOK_DEFAULTS.get(key, ())
 
 
 def _outlook(row: _Row) -> _Person:
@@ -472,7 +538,8 @@ def make_layout(
     name: str, headers: Sequence[str], overrides: dict[str, str] | None = None
 ) -> Layout:
     """The columns a layout reads in these headers (`--map` takes a column out of it)."""
-    keys = [_key(h) for h in headers]
+    given = [_key(h) for h in headers]
+    keys = _outlook_keys(given) if name == "outlook" else given
     wanted = {_key(k): v for k, v in (overrides or {}).items()}
     groups: dict[tuple[str, int], dict[str, str]] = {}
     read: set[int] = set()
@@ -484,9 +551,11 @@ def make_layout(
         "thunderbird": _thunderbird_read(),
     }[name]
     for i, key in enumerate(keys):
-        if key in wanted:
-            if wanted[key]:
-                fields[i] = wanted[key]
+        # --map names a column as the file does (or by its English name).
+        asked = given[i] if given[i] in wanted else key if key in wanted else None
+        if asked is not None:
+            if wanted[asked]:
+                fields[i] = wanted[asked]
             else:
                 dropped.add(i)
             continue
@@ -515,7 +584,7 @@ def layout_record(layout: Layout, headers: Sequence[str], cells: list[str]) -> d
             continue
         if i in layout.fields:
             _given(person, layout.fields[i], text)
-        elif _OUTLOOK_DEFAULTS.get(layout.keys[i]) != text.lower() or layout.name != "outlook":
+        elif layout.name != "outlook" or not _outlook_default(layout.keys[i], text):
             person.kept.setdefault(headers[i].strip() or f"column {i + 1}", text)
     return person.record()
 
@@ -610,7 +679,7 @@ def scan(layout: Layout, headers: Sequence[str], rows: Iterator[list[str]]) -> S
                 continue
             if i in layout.read or i in layout.fields:
                 filled.add(i)
-            elif layout.name == "outlook" and _OUTLOOK_DEFAULTS.get(layout.keys[i]) == text.lower():
+            elif layout.name == "outlook" and _outlook_default(layout.keys[i], text):
                 defaults.add(i)
             else:
                 kept.add(i)
