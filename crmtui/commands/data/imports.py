@@ -311,10 +311,10 @@ def import_csv(
     db: DbOption = None,
 ) -> None:
     """Import contacts from a CSV or Excel (.xlsx) export (Salesforce, HubSpot, Pipedrive,
-    Google Contacts, Outlook or any spreadsheet).
+    Google Contacts, Outlook, Thunderbird, LinkedIn or any spreadsheet).
 
-    A Google Contacts or Outlook export keeps every phone, email and address of a
-    person, each with its kind (work, home, mobile, fax, other).
+    A Google Contacts, Outlook or Thunderbird export keeps every phone, email and address
+    of a person, each with its kind (work, home, mobile, fax, other).
 
     Every row is checked first; if any row is rejected, nothing is imported (unless
     --skip-bad) and each bad row is listed with its line number and reason, and
