@@ -375,3 +375,21 @@ def test_a_german_outlook_export_reads_as_the_english_one(tmp_path: Path) -> Non
 def test_a_german_sheet_of_names_is_not_taken_for_outlook() -> None:
     headers = ["Vorname", "Nachname", "E-Mail-Adresse", "Firma", "Position", "Ort"]
     assert detect_layout(headers) is None
+
+
+def test_the_dialled_number_is_one_that_can_be_dialled(tmp_path: Path) -> None:
+    file = tmp_path / "tb.csv"
+    file.write_text(
+        "First Name,Last Name,Display Name,Nickname,Primary Email,Secondary Email,Screen Name,"
+        "Work Phone,Home Phone,Fax Number,Pager Number,Mobile Number\n"
+        "Tom,Reed,Tom Reed,,tom@reed.example,,,ask reception,+44 20 7946 0001,,,+44 7700 900123\n"
+    )
+    db = tmp_path / "crm.db"
+    out, _ = _crm(db, "import", "csv", str(file), "--dry-run")
+    assert "note: 'ask reception' cannot be dialled: the call list dials '+44 20 7946 0001'" in out
+    _crm(db, "import", "csv", str(file))
+    (tom,) = _people(db).values()
+    assert tom["phone_e164"] == "+442079460001"
+    assert [(p[1], p[4]) for p in tom["phones"]] == [
+        ("ask reception", 0), ("+44 20 7946 0001", 1), ("+44 7700 900123", 0),
+    ]  # fmt: skip

@@ -459,6 +459,7 @@ def _card_items(
             {"kind": kind, "number": typed, "e164": e164, "extension": extension(typed),
              "is_primary": bool(primary) and kind != "fax"}
         )  # fmt: skip
+    _dialled(phones, notes)
     emails = []
     for kind, written, primary in items.get("emails", []):
         address = written
@@ -480,6 +481,22 @@ def _card_items(
             }
         )
     return {"contact_phone": phones, "contact_email": emails, "contact_address": addresses}
+
+
+def _dialled(phones: list[dict[str, Any]], notes: list[str]) -> None:
+    """The number the call list dials must be one it can dial: a marked one that cannot
+    (typed as words, no country known) gives way to the first that can, noted."""
+    marked = next((p for p in phones if p["is_primary"]), None)
+    if marked is None or marked["e164"]:
+        return
+    usable = [p for p in phones if p["e164"] and p["kind"] != "fax"]
+    choice = next((p for p in usable if p["kind"] != "mobile"), usable[0] if usable else None)
+    if choice is None:
+        return
+    marked["is_primary"], choice["is_primary"] = False, True
+    notes.append(
+        f"{marked['number']!r} cannot be dialled: the call list dials {choice['number']!r}"
+    )
 
 
 def _row_values(
