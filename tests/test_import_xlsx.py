@@ -188,3 +188,27 @@ def test_spreadsheets_it_cannot_read_are_named_with_what_to_do(tmp_path: Path) -
         z.writestr("xl/workbook.xml", "<not a workbook")
     _, err = _crm(db, "import", "csv", str(broken), code=2)
     assert "not a readable .xlsx workbook" in err
+
+
+EXCEL = Path(__file__).parent / "data" / "real" / "excel"
+
+
+def test_workbooks_saved_by_microsoft_excel_read_as_excel_shows_them() -> None:
+    table = read_csv(EXCEL / "autofilter00.xlsx")
+    assert table.headers == ["Region", "Item", "Volume", "Month"]
+    assert len(table.records) == 50 and table.records[0] == (2, ["East", "Apple", "9000", "July"])
+    assert table.records[-1] == (51, ["East", "Grape", "6000", "February"])
+    # The 1904 date system (Excel for Mac's): each day as Excel shows it.
+    dates = read_csv(EXCEL / "date_1904_02.xlsx")
+    assert [c for _, (c,) in dates.records] == [
+        "1906-09-27", "1917-09-09", "1931-05-19", "2177-10-15", "4641-11-27",
+    ]  # fmt: skip
+    # A sheet named "5&4", and cells of quotes, ampersands and angle brackets.
+    escapes = read_csv(EXCEL / "escapes01.xlsx")
+    assert escapes.sheet == "5&4"
+    assert [c for _, (c,) in escapes.records][:2] == ["'<>&", "1b"]
+
+
+def test_an_empty_sheet_says_so(tmp_path: Path) -> None:
+    _, err = _crm(tmp_path / "crm.db", "import", "csv", str(EXCEL / "xlrd_sample.xlsx"), code=2)
+    assert "sheet 'Sheet1': line 1: no header row" in err
