@@ -2,7 +2,7 @@
 
 A column-to-field mapping read one phone and one email of these files and kept the
 rest as text; Outlook's "Title" (Mr/Ms) became the job title. The layouts read them
-as a vCard's items (crmtui/formats/address_book_csv.py). Fixtures: a public Google
+as a vCard's items (crmtui/formats/address_books/). Fixtures: a public Google
 export fixture (tests/data/real/google, see SOURCES.md) and two files written here in
 the products' documented layouts (tests/data/address_books).
 """
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.domain.identity import phone_text
-from crmtui.formats.address_book_csv import detect_layout
+from crmtui.formats.address_books import detect_layout
 
 DATA = Path(__file__).parent / "data"
 GOOGLE_OLD = DATA / "real" / "google" / "constellation_google_contacts.csv"

@@ -58,7 +58,7 @@ from crmtui.domain.validate import (
     optional_text,
     split_name,
 )
-from crmtui.formats.address_book_csv import (
+from crmtui.formats.address_books import (
     LAYOUTS,
     describe,
     detect_layout,
