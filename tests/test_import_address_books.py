@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.domain.identity import phone_text
-from crmtui.formats.address_books import detect_layout
+from crmtui.formats.address_books.layout import detect_layout
 
 DATA = Path(__file__).parent / "data"
 GOOGLE_OLD = DATA / "real" / "google" / "constellation_google_contacts.csv"

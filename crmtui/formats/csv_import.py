@@ -58,7 +58,7 @@ from crmtui.domain.validate import (
     optional_text,
     split_name,
 )
-from crmtui.formats.address_books import (
+from crmtui.formats.address_books.layout import (
     LAYOUTS,
     describe,
     detect_layout,

@@ -320,7 +320,7 @@ def import_csv(
     --skip-bad) and each bad row is listed with its line number and reason, and
     written to a rejects file to fix and import. Undo an import with `crm import undo`.
     """
-    from crmtui.formats.address_books import LAYOUTS
+    from crmtui.formats.address_books.layout import LAYOUTS
     from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
     from crmtui.formats.csv_profiles import PROFILES, parse_overrides
 

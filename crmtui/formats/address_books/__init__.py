@@ -9,27 +9,3 @@ so a person keeps every number, address and email. What it does not read is kept
 the contact (`extra`), as for any CSV, and a value it cannot read (a birthday without
 a year, a date that could be two days) is kept as written and noted for the dry run.
 """
-
-from crmtui.formats.address_books.layout import (
-    LAYOUTS,
-    Layout,
-    Scan,
-    describe,
-    detect_layout,
-    layout_record,
-    make_layout,
-    names_people,
-    scan,
-)
-
-__all__ = [
-    "LAYOUTS",
-    "Layout",
-    "Scan",
-    "describe",
-    "detect_layout",
-    "layout_record",
-    "make_layout",
-    "names_people",
-    "scan",
-]
