@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from crmtui.domain.date_style import in_list, stored_day
 from crmtui.domain.identity import phone_text
+from crmtui.domain.kept import kept_lines
 from crmtui.screens.cards.card_keys import CardKeys, Subject, shared_bindings
 from crmtui.screens.cards.card_plans import CardPlans, plan_bindings, plan_lines, read_plans
 from crmtui.screens.daily_context import DailyApp
@@ -145,6 +146,10 @@ def _item_rows(card: ContactCard) -> list[tuple[str, str | None]]:
     return rows
 
 
+KEPT_SHOWN = 6
+"""Kept import values the card shows; the rest are counted."""
+
+
 def contact_fields(card: ContactCard) -> Table:
     """The label/value grid of a contact's own fields and its account."""
     c = card.contact
@@ -162,6 +167,7 @@ def contact_fields(card: ContactCard) -> Table:
             ("City", ", ".join(x for x in (c.get("city"), c.get("country")) if x) or None),
         ]
     for label, key in (
+        ("Salutation", "salutation"),
         ("Nickname", "nickname"),
         ("Department", "department"),
         ("Birthday", "birthday"),
@@ -188,6 +194,13 @@ def contact_fields(card: ContactCard) -> Table:
     tags = c.get("tags") or []
     if tags:
         rows.append(("Tags", "  ".join(f"#{t}" for t in tags)))
+    # What an import brought that no field holds (a custom field, a birthday without a
+    # year): shown, as `crm show` shows it, the first few here.
+    kept = kept_lines(c.get("extra"))
+    for i, line in enumerate(kept[:KEPT_SHOWN]):
+        rows.append(("From import" if i == 0 else "", line))
+    if len(kept) > KEPT_SHOWN:
+        rows.append(("", f"… {len(kept) - KEPT_SHOWN} more (crm show lists them)"))
     for label, value in rows:
         grid.add_row(label, Text(value or "—"))
     return grid
