@@ -815,6 +815,15 @@ def _same_as_earlier(
             break
 
 
+def _refused(source: CsvFile, line: int, cells: list[str], width: int) -> str | None:
+    """Why a record cannot be read at all (a huge cell, more cells than columns), or None."""
+    if source.oversize and line in source.oversize:
+        return source.oversize[line]
+    if len(cells) > width and any(c.strip() for c in cells[width:]):
+        return f"{len(cells)} cells for {width} columns"
+    return None
+
+
 def mapped_records(
     source: CsvFile, mapping: HeaderMapping, *, unguard: bool = False
 ) -> Iterator[tuple[int, dict[str, str] | str]]:
@@ -828,7 +837,6 @@ def mapped_records(
     # A row with every mapped cell (nearly all) is picked in one C call.
     pick = itemgetter(*(i for i, _ in columns)) if len(columns) > 1 else None
     needed = max((i for i, _ in columns), default=-1) + 1
-    oversize = source.oversize
     kept = [(i, column_name(source.headers, i)) for i in mapping.kept]
     for line, raw_cells in source.records:
         cells = raw_cells
@@ -837,10 +845,9 @@ def mapped_records(
                 c[1:] if c[:1] == "'" and c[1:2] and c[1] in _FORMULA_STARTS else c
                 for c in raw_cells
             ]
-        if oversize and line in oversize:
-            yield line, oversize[line]
-        elif len(cells) > width and any(c.strip() for c in cells[width:]):
-            yield line, f"{len(cells)} cells for {width} columns"
+        refused = _refused(source, line, cells, width)
+        if refused is not None:
+            yield line, refused
         else:
             if pick is not None and len(cells) >= needed:
                 mapped = dict(zip(fields, pick(cells), strict=True))
@@ -858,7 +865,8 @@ def mapped_records(
 def _layout_records(
     source: CsvFile, name: str, overrides: dict[str, str] | None
 ) -> tuple[HeaderMapping, list[tuple[int, dict[str, str] | str]]]:
-    """A Google or Outlook export's rows, every phone, email and address as items."""
+    """An address book export's rows (Google, Outlook, Thunderbird), every phone, email and
+    address as items."""
     layout = make_layout(name, source.headers, overrides)
     found = scan(layout, source.headers, (cells for _, cells in source.records))
     headers = source.headers
@@ -866,10 +874,9 @@ def _layout_records(
     records: list[tuple[int, dict[str, str] | str]] = []
     kept: set[str] = set()
     for line, cells in source.records:
-        if source.oversize and line in source.oversize:
-            records.append((line, source.oversize[line]))
-        elif len(cells) > width and any(c.strip() for c in cells[width:]):
-            records.append((line, f"{len(cells)} cells for {width} columns"))
+        refused = _refused(source, line, cells, width)
+        if refused is not None:
+            records.append((line, refused))
         else:
             record = layout_record(layout, headers, cells)
             if "_kept" in record:
@@ -877,7 +884,7 @@ def _layout_records(
             records.append((line, record))
     # Kept: the columns no field takes, and the labels of a person's own ("Assistant").
     names = [column_name(headers, i) for i in range(width)]
-    kept_at = tuple(i for i, h in enumerate(names) if h in kept and names.index(h) == i)
+    kept_at = tuple(sorted({names.index(h) for h in kept if h in names}))
     ignored = [headers[i] for i in sorted(layout.dropped | set(found.defaults))]
     return HeaderMapping(name, describe(layout, found), tuple(ignored), (), kept_at), records
 

@@ -146,15 +146,11 @@ _NAMED = {
     "company": "company", "organization title": "title", "job title": "title",
     "organization department": "department", "department": "department",
     "birthday": "birthday", "group membership": "tags", "labels": "tags",
-    "categories": "tags", "web page": "website",
+    "categories": "tags", "web page": "website", "display name": "name",
+    "primary email": "email", "secondary email": "email", "organization": "company",
+    "organisation": "company", "web page 1": "website", "birth year": "birthday",
+    "birth month": "birthday", "birth day": "birthday",
 }  # fmt: skip
-_NAMED.update(
-    {
-        "display name": "name", "primary email": "email", "secondary email": "email",
-        "organization": "company", "organisation": "company", "web page 1": "website", "birth year": "birthday",
-        "birth month": "birthday", "birth day": "birthday",
-    }
-)  # fmt: skip
 _WORDS = {"e-mail": "email", "email": "email", "phone": "phone", "website": "website"}
 
 
