@@ -254,20 +254,20 @@ def _moments(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
 
 def detail_lines(card: Mapping[str, Any]) -> list[str]:
     """One line per phone, email and postal address of a card, the primary ones marked."""
+    from crmtui.domain.contact_details import address_line, dial_mark
+    from crmtui.domain.identity import phone_text
+
     lines = []
     for p in card.get("phones") or []:
-        from crmtui.domain.identity import phone_text
-
-        mark = "  (dialled)" if p.get("is_primary") else ""
+        dial = dial_mark(p)
+        mark = f"  ({dial})" if dial else ""
         lines.append(f"{p['kind']:<7} {phone_text(p['number'], p.get('extension'))}{mark}")
     for e in card.get("emails") or []:
         mark = "  (primary)" if e.get("is_primary") else ""
         lines.append(f"{e['kind']:<7} {e['address']}{mark}")
     for a in card.get("addresses") or []:
-        parts = [a.get("street"), " ".join(filter(None, [a.get("postcode"), a.get("city")]))]
-        parts += [a.get("region"), a.get("country")]
         mark = "  (primary)" if a.get("is_primary") else ""
-        lines.append(f"{a['kind']:<7} {', '.join(p for p in parts if p)}{mark}")
+        lines.append(f"{a['kind']:<7} {address_line(a)}{mark}")
     return lines
 
 

@@ -115,6 +115,23 @@ def dialled(phones: Sequence[PhoneItem]) -> PhoneItem | None:
     return ordered[0] if ordered else None
 
 
+def dial_mark(phone: dict[str, Any]) -> str | None:
+    """How a card marks a phone: "dialled" for the marked one the call list can dial, a
+    warning for a marked one it cannot (kept as typed, no country known)."""
+    if not phone.get("is_primary"):
+        return None
+    return "dialled" if phone.get("e164") else "marked, cannot be dialled"
+
+
+def address_line(address: dict[str, Any]) -> str:
+    """An address on one line: street, postcode and city, region, country (a street of
+    several lines, as phones and vCards write it, joined with commas)."""
+    street = ", ".join(s.strip() for s in (address.get("street") or "").splitlines() if s.strip())
+    place = " ".join(filter(None, [address.get("postcode"), address.get("city")]))
+    parts = (street, place, address.get("region"), address.get("country"))
+    return ", ".join(p for p in parts if p)
+
+
 def primary_columns(
     phones: Sequence[PhoneItem], emails: Sequence[EmailItem], addresses: Sequence[AddressItem]
 ) -> dict[str, str | None]:

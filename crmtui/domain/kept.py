@@ -8,6 +8,7 @@ by our CSV export (the `extra` column) and shown by `crm show`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -45,8 +46,16 @@ def merged(stored: str | None, given: str | None) -> str | None:
     return json.dumps(out, ensure_ascii=False) if out else None
 
 
+_ESCAPED = re.compile(r"\\([nN,;\\])")
+
+
 def kept_lines(extra: str | None) -> list[str]:
     """The kept properties as lines a person reads ("Lead Status: Open", "X-FOO:bar")."""
     kept = _decode(extra)
     lines = [f"{column}: {value}" for column, value in kept.get("csv", {}).items()]
-    return lines + [str(line) for line in kept.get("vcard", [])]
+    # A vCard line's escaped line breaks ("\\n", a LABEL's) read as " / ", like a cell's;
+    # its escaped commas and semicolons as themselves.
+    for line in kept.get("vcard", []):
+        lines.append(_ESCAPED.sub(lambda m: "\n" if m[1] in "nN" else m[1], str(line)))
+    # A kept value of several lines (a vCard LABEL, a multi-line cell) is one line here.
+    return [" / ".join(part for part in line.splitlines() if part) for line in lines]

@@ -98,6 +98,10 @@ def long_text(raw: str | None, field: str, *, max_len: int = 10_000) -> str | No
     return text
 
 
+TAG_MAX = 40
+"""The longest tag, in characters."""
+
+
 def clean_tags(raw: list[str] | tuple[str, ...]) -> list[str]:
     """Trim, lowercase and de-duplicate tags, keeping their order."""
     seen: list[str] = []
@@ -105,8 +109,10 @@ def clean_tags(raw: list[str] | tuple[str, ...]) -> list[str]:
         t = tag.strip().lower()
         if not t:
             raise InvalidInput("tag", "must not be empty")
-        if len(t) > 40 or any(ch.isspace() for ch in t):
-            raise InvalidInput("tag", f"{tag!r}: tags are single words of at most 40 characters")
+        if len(t) > TAG_MAX or any(ch.isspace() for ch in t):
+            raise InvalidInput(
+                "tag", f"{tag!r}: tags are single words of at most {TAG_MAX} characters"
+            )
         if t not in seen:
             seen.append(t)
     return seen

@@ -156,7 +156,12 @@ def account_values(cells: dict[str, str], region: str | None, notes: list[str]) 
         notes,
     )
     if (cells.get("tags") or "").strip():
-        out["tags"] = _tags(cells["tags"])
+        out["tags"], too_long = _tags(cells["tags"])
+        if too_long:
+            # Kept, not guessed, like a range of employees: a label too long for a tag.
+            labels = "; ".join(too_long)
+            out["notes"] = " / ".join(filter(None, [out.get("notes"), f"labels: {labels}"]))
+            notes.append(f"label {too_long[0]!r} is longer than a tag: kept in the notes")
     if problems:
         raise InvalidInput(problems[0].split(":")[0], "; ".join(problems))
     return out

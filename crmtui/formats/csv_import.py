@@ -53,6 +53,7 @@ from crmtui.domain.ids import uuid7
 from crmtui.domain.kept import merged, with_columns
 from crmtui.domain.text import fold
 from crmtui.domain.validate import (
+    TAG_MAX,
     InvalidInput,
     clean_tags,
     optional_text,
@@ -67,6 +68,7 @@ from crmtui.formats.address_books.layout import (
     names_people,
     scan,
 )
+from crmtui.formats.address_books.person import UNSURE_BIRTHDAY, certain_date
 from crmtui.formats.countries import country_code
 from crmtui.formats.csv_profiles import HeaderMapping, column_name, map_headers
 from crmtui.formats.encodings import UndecodableError, decode_file
@@ -293,11 +295,16 @@ def _text(value: str, name: str) -> str | None:
     return optional_text(value, name, max_len=_TEXT_LIMITS.get(name, 200))
 
 
-def _tags(value: str) -> list[str]:
+def _tags(value: str) -> tuple[list[str], list[str]]:
+    """The labels as tags, and those too long to be one (kept as text by the caller)."""
     # Pipedrive and HubSpot separate labels with commas or semicolons; words within a
     # label are joined with "-" because crmtui tags are single words.
     parts = [p.strip() for chunk in value.split(";") for p in chunk.split(",")]
-    return clean_tags(["-".join(p.split()) for p in parts if p])
+    words = [("-".join(p.split()), p) for p in parts if p]
+    return (
+        clean_tags([w for w, _ in words if len(w) <= TAG_MAX]),
+        [p for w, p in words if len(w) > TAG_MAX],
+    )
 
 
 _BLANKS = re.compile(r"[ \t\xa0]+")
@@ -375,7 +382,7 @@ def _place_and_phones(
         if raw[0] != "+" and phone_region is None:
             # No country in the row and no default region: no guess is written as a fact.
             if not _TYPED_NUMBER.fullmatch(raw) or sum(c.isdigit() for c in raw) < 5:
-                problems.append(InvalidInput(key, f"{raw!r} is not a phone number"))
+                _keep_typed(key, raw, out, notes, problems)
                 continue
             out[key] = raw
             notes.append(
@@ -386,12 +393,29 @@ def _place_and_phones(
         try:
             phone = check_phone(raw, phone_region or "ZZ", key)
             out[key], out[e164_key] = phone.typed, phone.e164
-        except InvalidInput as exc:
-            problems.append(exc)
+        except InvalidInput:
+            _keep_typed(key, raw, out, notes, problems)
             continue
         if raw[0] != "+":
             whence = "the row's country" if out.get("country") == phone_region else "default_region"
             notes.append(f"{key} {raw!r} read as {phone_region} ({whence}): {phone.e164}")
+
+
+# A number kept as typed is one line of at most this many characters; anything longer
+# is not a number a person typed but another column's text, and the row is refused.
+_TYPED_PHONE_MAX = 60
+
+
+def _keep_typed(
+    key: str, raw: str, out: dict[str, Any], notes: list[str], problems: list[InvalidInput]
+) -> None:
+    """A number that cannot be read ("ask reception", a digit too many) kept as typed, noted:
+    one unreadable field never costs the whole person (TARGETS.md, import of real files)."""
+    if len(raw) > _TYPED_PHONE_MAX or "\n" in raw or "\r" in raw:
+        problems.append(InvalidInput(key, f"{raw[:40]!r}... is not a phone number"))
+        return
+    out[key] = raw
+    notes.append(f"{key} {raw!r} cannot be read as a number: kept as typed, not dialled")
 
 
 def _details(
@@ -400,14 +424,24 @@ def _details(
     region: str | None,
     notes: list[str],
     problems: list[InvalidInput],
+    unread: dict[str, str],
 ) -> None:
-    """Birthday, unmodelled properties and every phone, email and address of a card."""
+    """Birthday, unmodelled properties and every phone, email and address of a card;
+    `unread`: values kept as text (`extra`)."""
     birthday = (cells.get("birthday") or "").strip()
     if birthday:
         try:
             out["birthday"] = date.fromisoformat(birthday)
         except ValueError:
-            problems.append(InvalidInput("birthday", f"{birthday!r} is not a date (YYYY-MM-DD)"))
+            day = certain_date(birthday)
+            if day is not None:
+                out["birthday"] = day
+                notes.append(f"birthday {birthday!r} read as {day.isoformat()}")
+            elif len(birthday) > 120 or "\n" in birthday:
+                problems.append(InvalidInput("birthday", f"{birthday[:40]!r} is not a date"))
+            else:
+                unread["Birthday (as written)"] = birthday
+                notes.append(UNSURE_BIRTHDAY.format(text=birthday))
     extra = (cells.get("extra") or "").strip() or None
     if extra is not None and not _json_object(extra):
         problems.append(
@@ -416,11 +450,15 @@ def _details(
         extra = None
     if "_kept" in cells:
         extra = with_columns(extra, json.loads(cells["_kept"]))
+    if unread:
+        extra = with_columns(extra, unread)
     if extra:
         out["extra"] = extra
     if cells.get("_items"):
         whence = "the row's country" if out.get("country") else "default_region"
-        noted = {out.get("phone_e164"), out.get("mobile_e164")}  # told by _place_and_phones
+        # Told by _place_and_phones: the numbers it read, and those it kept as typed.
+        noted = {out.get("phone_e164"), out.get("mobile_e164")}
+        noted |= {out[k] for k, e in _PHONE_KEYS if out.get(k) and not out.get(e)}
         out["_items"] = _card_items(
             json.loads(cells["_items"]), out.get("country") or region, notes, (whence, noted)
         )
@@ -451,7 +489,8 @@ def _card_items(
         try:
             e164 = check_phone(typed, region or "ZZ", "phone").e164
         except InvalidInput:
-            notes.append(f"{kind} phone {typed!r} kept as typed (not a number we can dial)")
+            if typed not in told[1]:
+                notes.append(f"{kind} phone {typed!r} kept as typed (not a number we can dial)")
         else:
             if not typed.lstrip().startswith("+") and e164 not in told[1]:
                 notes.append(f"{kind} phone {typed!r} read as {region} ({told[0]}): {e164}")
@@ -499,6 +538,22 @@ def _dialled(phones: list[dict[str, Any]], notes: list[str]) -> None:
     )
 
 
+def _unread_email(
+    email: str,
+    exc: InvalidInput,
+    cells: dict[str, str],
+    notes: list[str],
+    problems: list[InvalidInput],
+    unread: dict[str, str],
+) -> None:
+    """An address we cannot write to, kept as text (a card's items keep it themselves)."""
+    if len(email) > 254 or "\n" in email or "\r" in email:
+        problems.append(exc)  # not an address a person typed: another column's text
+    elif not cells.get("_items"):
+        unread["Email (not an address)"] = email
+        notes.append(f"email {email!r} is not an address we can write to: kept as text")
+
+
 def _row_values(
     cells: dict[str, str], region: str | None, notes: list[str] | None = None
 ) -> tuple[dict[str, Any], str | None]:
@@ -515,12 +570,14 @@ def _row_values(
         notes = []
     _name(cells, out, problems)
     _place_and_phones(get, out, region, notes, problems)
+    # Values we cannot read, kept as text under these names (`extra`) and noted.
+    unread: dict[str, str] = {}
     email = (get("email") or "").strip()
     if email:
         try:
             out["email"] = check_email(email)
         except InvalidInput as exc:
-            problems.append(exc)
+            _unread_email(email, exc, cells, notes, problems, unread)
     for key in _TEXT_KEYS:
         raw = get(key) or ""
         text = raw.strip()
@@ -537,17 +594,21 @@ def _row_values(
         except InvalidInput as exc:
             problems.append(exc)
     if (get("tags") or "").strip():
-        try:
-            out["tags"] = _tags(cells["tags"])
-        except InvalidInput as exc:
-            problems.append(exc)
+        tags, too_long = _tags(cells["tags"])
+        if tags:
+            out["tags"] = tags
+        if too_long:
+            unread["Tags (too long for a tag)"] = "; ".join(too_long)
+            notes.append(
+                f"label {too_long[0]!r} is longer than a tag ({TAG_MAX} characters): kept as text"
+            )
     for key in ("do_not_call", "do_not_email"):
         if key in cells:
             try:
                 out[key] = check_bool(cells[key], key)
             except InvalidInput as exc:
                 problems.append(exc)
-    _details(cells, out, region, notes, problems)
+    _details(cells, out, region, notes, problems, unread)
     if problems:
         raise InvalidInput(
             problems[0].field, "; ".join(f"{p.field}: {p.message}" for p in problems)

@@ -37,6 +37,10 @@ IMPORT_FIELDS = (
     "country",
     "tags",
     "notes",
+    "birthday",
+    "nickname",
+    "department",
+    "website",
     "source",
     "external_id",
     "account_external_id",
@@ -69,6 +73,8 @@ SALESFORCE = {
     "account id": "account_external_id",
     "accountid": "account_external_id",
     "description": "notes",
+    "birthdate": "birthday",
+    "department": "department",
     "lead source": "source",
     "do not call": "do_not_call",
     "email opt out": "do_not_email",
@@ -101,6 +107,8 @@ HUBSPOT = {
     "company name": "company",
     "associated company": "company",
     "job title": "title",
+    "website url": "website",
+    "date of birth": "birthday",
     "street address": "street",
     "city": "city",
     "state/region": "region",
@@ -197,6 +205,13 @@ GENERIC = {
     "labels": "tags",
     "note": "notes",
     "comments": "notes",
+    "birthdate": "birthday",
+    "date of birth": "birthday",
+    "geburtstag": "birthday",
+    "web site": "website",
+    "web page": "website",
+    "homepage": "website",
+    "abteilung": "department",
     "id": "external_id",
 }
 
@@ -206,7 +221,7 @@ GENERIC = {
 CRMTUI = {
     "id": "crm_id",
     # Our export's columns beyond the import fields come back as they went out.
-    **{f: f for f in ("birthday", "nickname", "department", "website", "source_uid", "extra")},
+    **{f: f for f in ("source_uid", "extra")},
     **{f: f for f in IMPORT_FIELDS if f not in ("crm_id", "account_external_id")},
     **{
         k: None

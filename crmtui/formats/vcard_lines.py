@@ -119,7 +119,8 @@ def _head(head: str) -> tuple[str | None, str, dict[str, list[str]]]:
     return group or None, name.strip().upper(), params
 
 
-def _is_qp(params: dict[str, list[str]]) -> bool:
+def is_quoted_printable(params: dict[str, list[str]]) -> bool:
+    """Whether a property's value was quoted-printable (2.1), decoded when read."""
     return any(e.upper() == "QUOTED-PRINTABLE" for e in params.get("ENCODING", []))
 
 
@@ -185,7 +186,7 @@ def read_props(text: str, first_line: int = 1) -> list[Prop]:
         value = line[colon + 1 :]
         if name in BINARY and (_is_base64(params) or value.startswith("data:")):
             value = ""  # the data itself is not kept (see the module docstring)
-        elif _is_qp(params):
+        elif is_quoted_printable(params):
             value = _decode_qp(value, params)
         props.append(Prop(group, name, params, value))
     return props

@@ -28,6 +28,7 @@ from crmtui.formats.vcard_lines import (
     BINARY,
     CardSyntaxError,
     Prop,
+    is_quoted_printable,
     read_props,
     split_unescaped,
     unescape,
@@ -109,10 +110,27 @@ def _kind_of(prop: Prop) -> str:
     return "home" if "HOME" in types else "work" if "WORK" in types or not types else "other"
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def prop_line(prop: Prop) -> str:
-    """A property as one unfolded vCard line (group, name, parameters, value), for keeping."""
-    params = "".join(f";{k}={','.join(v)}" if v else f";{k}" for k, v in prop.params.items())
-    return f"{prop.group + '.' if prop.group else ''}{prop.name}{params}:{prop.value}"
+    """A property as one unfolded vCard line (group, name, parameters, value), for keeping.
+
+    A quoted-printable value was decoded when read: it is kept as 3.0 text (line breaks
+    and commas escaped, ENCODING and CHARSET dropped), so an export writes a line every
+    reader takes, not a "QUOTED-PRINTABLE" label over plain text and raw line breaks.
+    A control character it decoded to is kept as U+FFFD.
+    """
+    given = prop.params
+    value = prop.value
+    if is_quoted_printable(given):
+        given = {k: v for k, v in given.items() if k not in ("ENCODING", "CHARSET")}
+        lines = value.replace("\r\n", "\n").replace("\r", "\n")
+        # 2.1 text has no escapes: its commas are text, which 3.0 writes as "\,".
+        escaped = lines.replace("\\", "\\\\").replace(",", "\\,").replace("\n", "\\n")
+        value = _CONTROLS.sub("\ufffd", escaped)
+    params = "".join(f";{k}={','.join(v)}" if v else f";{k}" for k, v in given.items())
+    return f"{prop.group + '.' if prop.group else ''}{prop.name}{params}:{value}"
 
 
 def _items(by_name: dict[str, list[Prop]], fields: dict[str, str]) -> dict[str, Any]:

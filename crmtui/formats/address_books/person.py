@@ -119,6 +119,22 @@ def read_birthday(text: str, person: Person, header: str) -> None:
     text = text.strip()
     if not text or text in NO_DATE:
         return  # Outlook's "no date"
+    day = certain_date(text)
+    if day is not None:
+        person.fields["birthday"] = day.isoformat()
+        return
+    person.kept[header] = text
+    person.notes.append(UNSURE_BIRTHDAY.format(text=text))
+
+
+UNSURE_BIRTHDAY = (
+    "birthday {text!r} is not one date we can be sure of (no year, or day and month"
+    " could be either): kept as written"
+)
+
+
+def certain_date(text: str) -> date | None:
+    """An ISO date, a d.m.y one, or a d/m/y or m/d/y one that can only be one day."""
     found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
     if found:
         parts = tuple(int(g) for g in found.groups())
@@ -133,14 +149,7 @@ def read_birthday(text: str, person: Person, header: str) -> None:
             elif a == b or (a > 12) != (b > 12):
                 month, dom = (b, a) if a > 12 else (a, b)
                 day = _date(year, month, dom)
-    if day is not None:
-        person.fields["birthday"] = day.isoformat()
-        return
-    person.kept[header] = text
-    person.notes.append(
-        f"birthday {text!r} is not one date we can be sure of (no year, or day and month"
-        " could be either): kept as written"
-    )
+    return day
 
 
 def _date(year: int, month: int, day: int) -> date | None:

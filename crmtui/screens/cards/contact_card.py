@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 from textual.worker import Worker, WorkerState
 
+from crmtui.domain.contact_details import address_line, dial_mark
 from crmtui.domain.date_style import in_list, stored_day
 from crmtui.domain.identity import phone_text
 from crmtui.domain.kept import kept_lines
@@ -129,16 +130,15 @@ def _item_rows(card: ContactCard) -> list[tuple[str, str | None]]:
     """A row per phone, email and address: the dialled phone and the primaries marked."""
     rows: list[tuple[str, str | None]] = []
     for i, p in enumerate(card.phones):
-        mark = " · dialled" if p.get("is_primary") else ""
+        dial = dial_mark(p)
+        mark = f" · {dial}" if dial else ""
         shown = phone_text(p["number"], p.get("extension"))
         rows.append(("Phones" if i == 0 else "", f"{shown} ({p['kind']}){mark}"))
     for i, e in enumerate(card.emails):
         mark = " · primary" if e.get("is_primary") and len(card.emails) > 1 else ""
         rows.append(("Emails" if i == 0 else "", f"{e['address']} ({e['kind']}){mark}"))
     for i, a in enumerate(card.addresses):
-        place = " ".join(filter(None, [a.get("postcode"), a.get("city")]))
-        text = ", ".join(x for x in (a.get("street"), place, a.get("country")) if x)
-        rows.append(("Addresses" if i == 0 else "", f"{text} ({a['kind']})"))
+        rows.append(("Addresses" if i == 0 else "", f"{address_line(a)} ({a['kind']})"))
     if not card.emails:
         rows.append(("Emails", None))
     if not card.phones:
