@@ -183,8 +183,9 @@ def item_text(section: str, item: dict[str, Any]) -> str:
         return phone_text(str(item["number"]), item.get("extension"))
     if section == "emails":
         return str(item["address"])
-    parts = [item.get("street"), " ".join(filter(None, [item.get("postcode"), item.get("city")]))]
-    return ", ".join(p for p in [*parts, item.get("region"), item.get("country")] if p)
+    from crmtui.domain.contact_details import address_line
+
+    return address_line(item)
 
 
 def dialled_id(phones: list[dict[str, Any]]) -> str | None:
