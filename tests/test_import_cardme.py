@@ -166,10 +166,16 @@ def test_iphone_card_every_number_and_a_street_of_three_lines(db_path: Path) -> 
     assert "work    Street4, Building 6, Floor 8, 12345 New York, US" in out
 
 
-def test_android_21_cards_read_in_utf8_and_email_only_cards_named(db_path: Path) -> None:
+def test_android_21_cards_read_in_utf8_and_email_only_cards_named(
+    db_path: Path, tmp_path: Path
+) -> None:
     card = CARDME / "John_Doe_ANDROID.vcf"
-    code, out, err = _crm(db_path, "import", "vcard", str(card), "--skip-bad")
+    rejects = tmp_path / "rejects.vcf"  # never beside the fixture
+    code, out, err = _crm(
+        db_path, "import", "vcard", str(card), "--skip-bad", "--rejects", str(rejects)
+    )
     assert code == 0, err
+    assert rejects.read_text(encoding="utf-8").count("BEGIN:VCARD") == 2
     # Two cards hold only an email: nobody to name, so each is listed with its line.
     assert "card 1 of John_Doe_ANDROID.vcf (line 1): rejected: no name (FN or N)" in out
     assert "card 2 of John_Doe_ANDROID.vcf (line 6): rejected: no name (FN or N)" in out
