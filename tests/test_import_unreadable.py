@@ -116,3 +116,22 @@ def test_salesforce_birthdate_and_department_fill_the_model(db_path: Path, tmp_p
     finally:
         con.close()
     assert rows == [("Ida Wells", "Legal", None), ("Rosa Parks", "Purchasing", "1979-12-25")]
+    # The next export moved Ida to another department and gave her birthday in full:
+    # an update changes the person fields too, as it changes the title.
+    csv.write_text(
+        '"First Name","Last Name","Account Name","Department","Birthdate","Email","Contact ID"\n'
+        '"Ida","Wells","Acme","Compliance","1962-07-16","ida@acme.example","0031000002"\n',
+        encoding="utf-8",
+    )
+    code, out, err = _crm(db_path, "import", "csv", "--dry-run", "--update-existing", str(csv))
+    assert code == 0, err
+    assert "department: 'Legal' -> 'Compliance'" in out
+    assert _crm(db_path, "import", "csv", "--update-existing", str(csv))[0] == 0
+    con = sqlite3.connect(db_path)
+    try:
+        ida = con.execute(
+            "SELECT department, birthday FROM contact WHERE name = 'Ida Wells'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert ida == ("Compliance", "1962-07-16")

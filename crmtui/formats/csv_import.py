@@ -114,6 +114,7 @@ _TEXT_LIMITS = {
 }
 _COMPARED = (
     "name", "title", "tags", "notes", "external_id", "do_not_call", "do_not_email",
+    "salutation", "nickname", "department", "website", "birthday",
 )  # fmt: skip
 # Phones, emails and addresses are items: a matched row adds the ones the contact lacks
 # (`_item_adds`), never replacing the ones it has.
