@@ -316,9 +316,12 @@ def import_csv(
     A Google Contacts, Outlook or Thunderbird export keeps every phone, email and address
     of a person, each with its kind (work, home, mobile, fax, other).
 
-    Every row is checked first; if any row is rejected, nothing is imported (unless
-    --skip-bad) and each bad row is listed with its line number and reason, and
-    written to a rejects file to fix and import. Undo an import with `crm import undo`.
+    Every row is checked first. A value that cannot be read (a number typed as words,
+    an address without "@", a birthday that could be two days) is kept as written and
+    named in the dry run. A row with no name or a cell far too long is rejected: then
+    nothing is imported (unless --skip-bad), each such row is listed with its line
+    number and reason, and written to a rejects file to fix and import. Undo an import
+    with `crm import undo`.
     """
     from crmtui.formats.address_books.layout import LAYOUTS
     from crmtui.formats.csv_import import CsvImportError, apply_import, plan_import, read_csv
@@ -512,12 +515,15 @@ def import_vcard_command(
     rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
-    """Import vCards (3.0, 4.0; Apple, Google, Outlook, Nextcloud); broken cards are listed.
+    """Import vCards (2.1, 3.0, 4.0: phones, Apple, Google, Outlook, Nextcloud); broken cards
+    are listed.
 
     A card matches an existing contact by UID (an earlier `crm export vcard`),
     email or phone, so importing the same cards twice adds nobody twice. An
     organisation's card (KIND:org, Apple's company cards) becomes an account;
-    a contact group's card is skipped.
+    a contact group's card is skipped. A value that cannot be read (a number
+    typed as words) is kept as written and named in the dry run; a card with
+    no name at all is listed and written to the rejects file.
     """
     from crmtui.formats.book_import import BookResult, apply_account_rows
     from crmtui.formats.csv_import import apply_import
