@@ -407,12 +407,18 @@ def _place_and_phones(
 _TYPED_PHONE_MAX = 60
 
 
+def _not_typed(text: str, limit: int) -> bool:
+    """Whether an unreadable value is another column's text (too long, several lines),
+    which refuses the row, rather than a person's typing, which is kept as written."""
+    return len(text) > limit or "\n" in text or "\r" in text
+
+
 def _keep_typed(
     key: str, raw: str, out: dict[str, Any], notes: list[str], problems: list[InvalidInput]
 ) -> None:
     """A number that cannot be read ("ask reception", a digit too many) kept as typed, noted:
     one unreadable field never costs the whole person (TARGETS.md, import of real files)."""
-    if len(raw) > _TYPED_PHONE_MAX or "\n" in raw or "\r" in raw:
+    if _not_typed(raw, _TYPED_PHONE_MAX):
         problems.append(InvalidInput(key, f"{raw[:40]!r}... is not a phone number"))
         return
     out[key] = raw
@@ -438,7 +444,7 @@ def _details(
             if day is not None:
                 out["birthday"] = day
                 notes.append(f"birthday {birthday!r} read as {day.isoformat()}")
-            elif len(birthday) > 120 or "\n" in birthday:
+            elif _not_typed(birthday, 120):
                 problems.append(InvalidInput("birthday", f"{birthday[:40]!r} is not a date"))
             else:
                 unread["Birthday (as written)"] = birthday
@@ -548,8 +554,8 @@ def _unread_email(
     unread: dict[str, str],
 ) -> None:
     """An address we cannot write to, kept as text (a card's items keep it themselves)."""
-    if len(email) > 254 or "\n" in email or "\r" in email:
-        problems.append(exc)  # not an address a person typed: another column's text
+    if _not_typed(email, 254):
+        problems.append(exc)
     elif not cells.get("_items"):
         unread["Email (not an address)"] = email
         notes.append(f"email {email!r} is not an address we can write to: kept as text")

@@ -252,7 +252,8 @@ KINDS: dict[str, tuple[dict[str, dict[str, str | None]], tuple[str, ...]]] = {
 }
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """A column name as profiles list it: lower case, single spaces."""
     return " ".join(header.strip().lower().split())
 
 
@@ -291,7 +292,7 @@ def column_name(headers: Sequence[str], i: int) -> str:
 
 def detect_profile(headers: Sequence[str], kind: str = "contacts") -> str:
     """The profile that knows most of these headers (generic on a tie)."""
-    keys = {_key(h) for h in headers}
+    keys = {header_key(h) for h in headers}
     if kind == "contacts" and keys >= CRMTUI_SIGNATURE:
         return "crmtui"
     profiles = KINDS[kind][0]
@@ -317,7 +318,7 @@ def map_headers(
     chosen = profile or detect_profile(headers, kind)
     generic = profiles["generic"]
     table = {**generic, **profiles[chosen]} if chosen != "generic" else generic
-    wanted = {_key(k): v for k, v in (overrides or {}).items()}
+    wanted = {header_key(k): v for k, v in (overrides or {}).items()}
     columns: dict[int, str] = {}
     ignored: list[str] = []
     kept: list[int] = []
@@ -327,7 +328,7 @@ def map_headers(
     # except columns the user drops with --map "Column=" and our own export's derived ones.
     keeping = kind == "contacts"
     for i, header in enumerate(headers):
-        key = _key(header)
+        key = header_key(header)
         field: str | None
         if key in wanted:
             field = wanted[key] or None

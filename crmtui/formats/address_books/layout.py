@@ -15,13 +15,14 @@ from crmtui.formats.address_books.outlook import (
     outlook_read,
     read_outlook,
 )
-from crmtui.formats.address_books.person import Person, Row, header_key
+from crmtui.formats.address_books.person import Person, Row
 from crmtui.formats.address_books.thunderbird import (
     THUNDERBIRD_PHONES,
     THUNDERBIRD_PLACES,
     read_thunderbird,
     thunderbird_read,
 )
+from crmtui.formats.csv_profiles import header_key
 
 LAYOUTS = ("google", "outlook", "thunderbird")
 

@@ -18,10 +18,6 @@ from typing import Any
 _SPLIT = re.compile(r"\s*:::\s*")
 
 
-def header_key(header: str) -> str:
-    return " ".join(header.strip().lower().split())
-
-
 @dataclass
 class Person:
     """What one row says, as import fields, items and kept values."""
